@@ -1,0 +1,103 @@
+// The results value (schema "memprobe/1", DESIGN.md): what `memprobe run`
+// writes and `memprobe report/compare` read. Analysis is its lowest consumer,
+// so it lives here; it knows nothing of core/ or Google Benchmark.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace memprobe::analysis {
+
+inline constexpr const char* kSchema = "memprobe/1";
+
+struct CacheInfo {
+  int level = 0;
+  std::string kind;  // "data" / "unified"
+  double size_bytes = 0;
+  double line_bytes = 0;
+  int ways = 0;      // -1 fully, 0 unknown
+};
+
+struct TlbInfo {
+  int level = 0;
+  double page_bytes = 0;
+  std::optional<double> entries;  // null = unknown
+};
+
+struct MachineInfo {
+  std::string cpu_model;
+  std::string vendor;
+  int logical_cpus = 0;
+  std::string kernel;
+  std::optional<std::string> hypervisor;
+  double tsc_hz = 0;
+  double core_hz = 0;
+  std::string core_hz_source;  // "calibrated" | "pmu"
+  std::vector<CacheInfo> caches;
+  std::vector<TlbInfo> tlb;
+  std::string thp_enabled;
+  std::string thp_defrag;
+  double hugepages_2m_reserved = 0;
+  double hugepages_1g_reserved = 0;
+  bool pmu_available = false;
+  std::string pmu_reason;
+};
+
+struct Spread {
+  int repetitions = 0;
+  double min = 0, median = 0, max = 0;  // of the case's headline metric
+};
+
+struct BackingInfo {
+  std::string requested;  // "4k", "thp", "hugetlb-2m", "hugetlb-1g"
+  std::string verified;   // what the kernel gave
+  double huge_fraction = 0;
+};
+
+struct Case {
+  std::string family;  // "latency"
+  std::string name;    // "latency/4k/1MiB"
+  nlohmann::json params = nlohmann::json::object();  // working_set_bytes, page, stride_bytes, ...
+  std::map<std::string, double> metrics;             // ns_per_load, cycles_per_load, ...
+  Spread spread;
+  BackingInfo backing;
+  std::map<std::string, double> counters;
+};
+
+struct UnavailableFigure {
+  std::string what;
+  std::string reason;
+};
+
+struct CacheLevelRow {
+  std::string level;                       // "L1", "L2", "L3", "DRAM"
+  std::optional<double> reported_bytes;    // hwloc; none for DRAM
+  std::optional<double> detected_bytes;    // from the curve's knee; none if no knee
+  std::optional<double> latency_ns;
+  std::optional<double> latency_cycles;
+  std::optional<double> spread_pct;        // (max-min)/median of the plateau's points, %
+  std::string note;                        // "detected differs from reported: ...", "no clear knee"
+};
+
+struct Derived {
+  std::vector<CacheLevelRow> cache_levels;
+  nlohmann::json extra = nlohmann::json::object();  // tlb, page_walk, ... as later families add them
+};
+
+struct Results {
+  std::string schema = kSchema;
+  std::string command;
+  std::string started_at;  // ISO 8601 UTC
+  std::string git;
+  MachineInfo machine;
+  std::vector<Case> cases;
+  std::vector<UnavailableFigure> unavailable;
+  Derived derived;
+  nlohmann::json extra = nlohmann::json::object();  // other top-level members, preserved
+};
+
+}  // namespace memprobe::analysis

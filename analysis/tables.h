@@ -1,0 +1,26 @@
+// Text tables from a results value. Analysis formats, benchmarks never do.
+#pragma once
+
+#include <string>
+
+#include "analysis/results.h"
+
+namespace memprobe::analysis {
+
+// Machine header: CPU, cores, kernel, hypervisor, TSC and core clock (with
+// source), caches, TLBs, THP, hugetlb pools, PMU.
+std::string render_machine_header(const Results& results);
+
+// | level | reported | detected | latency ns | latency cycles | spread | (+ notes)
+std::string render_cache_table(const Results& results);
+
+// Per working set: ns/load and cycles/load for each page policy measured.
+std::string render_latency_curve(const Results& results);
+
+// "unavailable: <what>: <reason>" lines.
+std::string render_unavailable(const Results& results);
+
+// All of the above, in reading order.
+std::string render_report(const Results& results);
+
+}  // namespace memprobe::analysis

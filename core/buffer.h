@@ -1,0 +1,99 @@
+// Memory with a page policy (4 KiB, THP, hugetlb 2 MiB / 1 GiB), every page
+// write-touched, and the backing the kernel actually gave, read back from
+// /proc/self/smaps. A huge-page figure counts only if that backing is huge.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace memprobe::core {
+
+enum class PagePolicy { k4K, kThp, kHugetlb2M, kHugetlb1G };
+
+inline constexpr std::array<PagePolicy, 4> kAllPagePolicies = {
+    PagePolicy::k4K, PagePolicy::kThp, PagePolicy::kHugetlb2M, PagePolicy::kHugetlb1G};
+
+// "4k", "thp", "hugetlb-2m", "hugetlb-1g": the names the CLI, case names and
+// results file use.
+std::string_view cli_name(PagePolicy policy);
+
+// Accepts the cli_name()s and the short aliases "2m" (hugetlb-2m) and "1g"
+// (hugetlb-1g); anything else is nullopt.
+std::optional<PagePolicy> parse_page_policy(std::string_view text);
+
+// The page size the policy asks for: 4 KiB (k4K), 2 MiB (kThp, kHugetlb2M), 1 GiB.
+std::size_t requested_page_bytes(PagePolicy policy);
+
+// What the kernel actually mapped, read back after touching every page.
+struct Backing {
+  PagePolicy requested = PagePolicy::k4K;
+  // "4k", "thp", "hugetlb-2m", "hugetlb-1g", or "mixed" (THP asked, partly obtained).
+  std::string verified;
+  double huge_fraction = 0.0;  // bytes on huge pages / buffer bytes, 0..1
+  std::size_t page_bytes = 0;  // dominant page size obtained
+  std::string how_verified;    // e.g. "smaps AnonHugePages 8192/8192 kB"
+  // True when the obtained backing is what was requested (THP: huge_fraction == 1).
+  bool matches_request() const;
+};
+
+// Parses one smaps VMA block (the lines after the header line) for the fields
+// memprobe needs. Pure, so tests can feed recorded text.
+struct SmapsFields {
+  std::uint64_t size_kb = 0;
+  std::uint64_t rss_kb = 0;
+  std::uint64_t anon_huge_kb = 0;
+  std::uint64_t kernel_page_kb = 0;
+  std::uint64_t private_hugetlb_kb = 0;
+  std::uint64_t shared_hugetlb_kb = 0;
+};
+SmapsFields parse_smaps_fields(std::string_view vma_block);
+
+// Reads /proc/self/smaps for the VMA(s) covering [addr, addr+bytes) and
+// classifies the backing. Unavailable if smaps cannot be read.
+Result<Backing> read_backing(const void* addr, std::size_t bytes, PagePolicy requested);
+
+class Buffer {
+ public:
+  // Maps `bytes` (rounded up to the policy's page size) with the policy,
+  // write-touches every page (a read-only page would map the shared zero
+  // page and make reads look impossibly fast), then verifies the backing.
+  // Unavailable (with the exact command to fix it) when the hugetlb pool is
+  // empty/short or the size is 0; never silently falls back to 4 KiB pages.
+  static Result<Buffer> allocate(std::size_t bytes, PagePolicy policy);
+
+  Buffer(Buffer&& other) noexcept;
+  Buffer& operator=(Buffer&& other) noexcept;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer();
+
+  std::byte* data() const { return data_; }
+  std::size_t size_bytes() const { return size_bytes_; }
+  std::span<std::byte> bytes() const { return {data_, size_bytes_}; }
+  PagePolicy policy() const { return policy_; }
+  const Backing& backing() const { return backing_; }
+
+ private:
+  Buffer(std::byte* data, std::size_t size_bytes, void* map_base, std::size_t map_bytes,
+         PagePolicy policy, Backing backing);
+  std::byte* data_ = nullptr;
+  std::size_t size_bytes_ = 0;
+  void* map_base_ = nullptr;  // what to munmap (THP maps extra to align)
+  std::size_t map_bytes_ = 0;
+  PagePolicy policy_ = PagePolicy::k4K;
+  Backing backing_;
+};
+
+// Free pages in the hugetlb pool of that size (reads /sys/kernel/mm/hugepages);
+// nullopt if the pool does not exist on this kernel.
+std::optional<std::uint64_t> hugetlb_free_pages(std::size_t page_bytes);
+std::optional<std::uint64_t> hugetlb_total_pages(std::size_t page_bytes);
+
+}  // namespace memprobe::core

@@ -1,0 +1,63 @@
+// Pointer chains built in place: each node's first 8 bytes hold the address of
+// the next node, so a chase is one dependent `mov (%reg),%reg` per step.
+// Deterministic: own bounded draw on std::mt19937_64 (whose output the standard
+// fixes), never std::shuffle or std::uniform_int_distribution.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+namespace memprobe::core {
+
+inline constexpr std::uint64_t kDefaultChainSeed = 0x6d656d70726f6265;  // "memprobe"
+
+// Unbiased draws from std::mt19937_64 (Lemire's multiply-and-reject).
+class ChainRng {
+ public:
+  explicit ChainRng(std::uint64_t seed) : engine_(seed) {}
+  // Uniform in [0, bound); bound > 0.
+  std::uint64_t below(std::uint64_t bound);
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+// Sattolo's algorithm: a uniformly random cyclic permutation of 0..n-1 as
+// next[i]; following next from any i visits all n before returning.
+std::vector<std::size_t> random_cycle_order(std::size_t n, ChainRng& rng);
+
+struct Chain {
+  void* head = nullptr;
+  std::size_t length = 0;        // nodes in the cycle
+  std::size_t stride_bytes = 0;  // node spacing (random/stride) or page size (page chain)
+  std::uint64_t seed = 0;
+};
+
+// One random single cycle over every node_bytes-sized node of `memory`
+// (memory.size() / node_bytes nodes; node_bytes >= 8, multiple of 8).
+Chain build_random_cycle(std::span<std::byte> memory, std::size_t node_bytes, std::uint64_t seed);
+
+// Random cycle that stays inside groups of `group_pages` pages (of page_bytes):
+// a random cycle over the group's nodes, groups visited in random order, so
+// each group visit costs at most group_pages TLB misses (multichase "TLB
+// locality"). Keeps TLB misses out of cache-latency curves on 4 KiB pages.
+Chain build_page_group_cycle(std::span<std::byte> memory, std::size_t node_bytes,
+                             std::size_t page_bytes, std::size_t group_pages, std::uint64_t seed);
+
+// Nodes every stride_bytes in address order, the last linking to the first.
+Chain build_stride_chain(std::span<std::byte> memory, std::size_t stride_bytes);
+
+// One line per page over the first `pages` pages of memory, pages visited in a
+// random single cycle; page i's line is at offset (i mod lines_per_page) * line_bytes
+// so the touched lines spread over all cache sets and stay cache-resident.
+Chain build_page_chain(std::span<std::byte> memory, std::size_t page_bytes, std::size_t line_bytes,
+                       std::size_t pages, std::uint64_t seed);
+
+// Follows the chain from head: the nodes in visiting order, stopping when
+// head comes back or after max_steps. For tests and verification, not timing.
+std::vector<const std::byte*> walk_chain(const void* head, std::size_t max_steps);
+
+}  // namespace memprobe::core

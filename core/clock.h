@@ -1,0 +1,39 @@
+// Reference time (TSC ticks, never called "cycles") and core-clock calibration.
+// TSC ticks at a fixed nominal rate while the core boosts, so core cycles are
+// derived from a calibrated core clock: the PMU where one exists, otherwise a
+// dependent-add chain of known one-cycle latency.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace memprobe::core {
+
+// Start/end stamps of a timed region: `lfence; rdtsc` and `rdtscp; lfence` on
+// x86-64, the virtual counter on AArch64, CLOCK_MONOTONIC_RAW ns elsewhere.
+std::uint64_t tsc_begin();
+std::uint64_t tsc_end();
+
+// Tick rate of tsc_begin/tsc_end in Hz, calibrated once against
+// CLOCK_MONOTONIC_RAW over >= 100 ms and cached for the process.
+double tsc_hz();
+
+struct CoreClock {
+  double hz = 0.0;                   // core cycles per second
+  double cycles_per_tsc_tick = 0.0;  // hz / tsc_hz
+  std::string source;                // "calibrated" (add chain) or "pmu"
+  std::size_t samples = 0;           // samples taken
+  double quantile = 0.0;             // which quantile of the samples was used
+};
+
+// Core clock from `samples` short dependent-add-chain samples (each ~0.2 ms).
+// Uses a high quantile (p90): on a shared VM individual samples are slowed by
+// interference, never sped up, so the upper plateau is the real clock.
+CoreClock calibrate_core_clock(std::size_t samples = 200);
+
+// The quantile q (0..1) of values (copied; nearest-rank). Empty -> 0.
+double quantile_of(std::vector<double> values, double q);
+
+}  // namespace memprobe::core

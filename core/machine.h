@@ -1,0 +1,50 @@
+// The machine fingerprint: what a results file needs to be read and compared
+// later (CPU, kernel, hypervisor, clocks, THP and hugetlb settings, PMU).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/topology.h"
+
+namespace memprobe::core {
+
+struct Machine {
+  std::string cpu_model;             // "AMD EPYC 9R14 ..."
+  std::string vendor;                // "AMD", "Intel", "ARM", ...
+  unsigned logical_cpus = 0;
+  std::string kernel;                // uname -r
+  std::optional<std::string> hypervisor;  // "KVM", "VMware", ... ; nullopt on bare metal
+  double tsc_hz = 0.0;
+  CoreClock core_clock;
+  Topology topology;
+  std::vector<TlbLevel> tlbs;        // from CPUID
+  std::string thp_enabled;           // "madvise" (the bracketed choice)
+  std::string thp_defrag;
+  std::uint64_t hugepages_2m_reserved = 0;  // nr_hugepages of the 2 MiB pool
+  std::uint64_t hugepages_2m_free = 0;
+  std::uint64_t hugepages_1g_reserved = 0;
+  std::uint64_t hugepages_1g_free = 0;
+  std::optional<int> perf_event_paranoid;
+  bool pmu_available = false;
+  std::string pmu_reason;            // why not, when !pmu_available
+};
+
+// Reads everything above. Calibrates the core clock (~0.1 s) unless
+// `calibrate` is false (then core_clock.hz == 0).
+Machine fingerprint(bool calibrate = true);
+
+// Helpers shared with `memprobe check` and tests.
+std::optional<std::string> read_text_file(const std::string& path);  // trimmed
+// "always [madvise] never" -> "madvise"; "" if no bracket.
+std::string bracketed_choice(const std::string& text);
+// CPUID hypervisor vendor ("KVMKVMKVM" -> "KVM"), nullopt on bare metal.
+std::optional<std::string> detect_hypervisor();
+// Opens PERF_COUNT_HW_CPU_CYCLES user-only: empty string if it opens, else
+// the reason ("no hardware PMU exposed (ENOENT) — virtual machine without vPMU?").
+std::string probe_hardware_pmu();
+
+}  // namespace memprobe::core

@@ -1,0 +1,82 @@
+// The machine's caches, cores and NUMA nodes from hwloc, pinning, and TLB
+// geometry from CPUID (hwloc has no TLB objects). Values a leaf does not give
+// are "unknown" (nullopt), never 0.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace memprobe::core {
+
+struct CacheLevel {
+  int level = 0;                     // 1, 2, 3...
+  std::string kind;                  // "data", "unified" or "instruction"
+  std::uint64_t size_bytes = 0;
+  std::uint32_t line_bytes = 0;      // 0 = unknown
+  int ways = 0;                      // -1 fully associative, 0 unknown
+  unsigned shared_by_cpus = 0;       // logical CPUs sharing one instance
+};
+
+struct TlbLevel {
+  int level = 0;                     // 1 or 2
+  std::string kind;                  // "data", "instruction" or "unified"
+  std::uint64_t page_bytes = 0;      // 4096, 2 MiB, 1 GiB
+  std::optional<unsigned> entries;   // nullopt = the leaf reports nothing
+  int ways = 0;                      // -1 fully associative, 0 unknown
+};
+
+class Topology {
+ public:
+  // The machine's topology (hwloc_topology_load). Throws std::runtime_error
+  // if hwloc cannot load one.
+  static Topology load();
+  // A synthetic hwloc topology, e.g.
+  // "pack:1 l3:1(size=32MiB) l2:2(size=512KiB) l1d:1(size=32KiB) core:1 pu:1".
+  static Topology from_synthetic(const std::string& description);
+
+  // Data/unified caches seen by the first PU, innermost first (L1d, L2, L3).
+  const std::vector<CacheLevel>& data_caches() const { return data_caches_; }
+  std::uint64_t last_level_cache_bytes() const;  // 0 if hwloc reports no cache
+  std::uint32_t line_bytes() const;              // L1d line size, 64 if unknown
+  unsigned cores() const { return cores_; }
+  unsigned logical_cpus() const { return logical_cpus_; }
+  unsigned numa_nodes() const { return numa_nodes_; }
+
+ private:
+  std::vector<CacheLevel> data_caches_;
+  unsigned cores_ = 0;
+  unsigned logical_cpus_ = 0;
+  unsigned numa_nodes_ = 0;
+};
+
+// Pins the calling thread to logical CPU `cpu` (OS index) with hwloc, strict;
+// Unavailable with the reason if that CPU does not exist or binding fails.
+Result<int> pin_current_thread(int cpu);
+// The logical CPU the calling thread last ran on (OS index), -1 if unknown.
+int current_cpu();
+
+// Raw CPUID registers, for decoding and for recording in tests.
+struct CpuidRegs {
+  std::uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0;
+};
+
+// AMD: leaves 0x80000005 (L1), 0x80000006 (L2), 0x80000019 (1 GiB pages).
+// Data TLBs only (instruction TLBs are not what a load sees).
+std::vector<TlbLevel> decode_amd_tlbs(const CpuidRegs& leaf_80000005, const CpuidRegs& leaf_80000006,
+                                      const CpuidRegs& leaf_80000019);
+// Intel: deterministic leaf 0x18, one entry per valid subleaf (data,
+// load-only and unified TLBs; one TlbLevel per page size supported).
+std::vector<TlbLevel> decode_intel_leaf18(const std::vector<CpuidRegs>& subleaves);
+// Intel legacy leaf 2 descriptor bytes (used when leaf 0x18 is absent).
+std::vector<TlbLevel> decode_intel_leaf2(const CpuidRegs& leaf2);
+
+// This CPU's data-TLB geometry from CPUID; empty on non-x86.
+std::vector<TlbLevel> read_cpuid_tlbs();
+
+}  // namespace memprobe::core
