@@ -1,0 +1,18 @@
+// How a benchmark case tells the harness what it measured on: Google Benchmark
+// carries only doubles in counters, so parameters and backing travel in the
+// case's label as space-separated key=value tokens.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace memprobe::bench {
+
+// {"page":"4k","working_set_bytes":"4096"} -> "page=4k working_set_bytes=4096".
+// Values must not contain spaces or '='.
+std::string format_case_label(const std::map<std::string, std::string>& fields);
+// The inverse; tokens without '=' are ignored.
+std::map<std::string, std::string> parse_case_label(std::string_view label);
+
+}  // namespace memprobe::bench

@@ -1,0 +1,44 @@
+// The registry of benchmark families. A family is one .cc file that registers
+// its Google Benchmark cases once the machine is known (sweep points come from
+// the topology, not from constants), so it hands a function to this registry
+// instead of using static BENCHMARK() macros.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "core/buffer.h"
+#include "core/chain.h"
+#include "core/machine.h"
+
+namespace memprobe::bench {
+
+// What the harness (or `memprobe bench`) asks the families for.
+struct CaseOptions {
+  std::vector<core::PagePolicy> policies = {core::PagePolicy::k4K, core::PagePolicy::kThp};
+  bool quick = false;           // fewer sweep points and repetitions
+  int repetitions = 5;          // per case; the harness reports median and spread
+  double min_time_s = 0.01;     // per repetition (Google Benchmark MinTime)
+  std::uint64_t seed = core::kDefaultChainSeed;
+};
+
+struct Family {
+  std::string_view name;         // "latency": the CLI and JSON family name
+  std::string_view description;  // one line, for --help and `memprobe list`
+  // Registers the family's cases; returns how many (for progress).
+  std::size_t (*register_cases)(const core::Machine& machine, const CaseOptions& options);
+};
+
+bool add_family(const Family& family);
+// Every linked-in family, sorted by name.
+std::vector<Family> families();
+const Family* find_family(std::string_view name);
+
+#define MEMPROBE_FAMILY(id, description, register_fn)                  \
+  [[maybe_unused]] static const bool memprobe_family_registered_##id = \
+      ::memprobe::bench::add_family({#id, description, register_fn})
+
+}  // namespace memprobe::bench

@@ -1,0 +1,194 @@
+// Load-to-use latency: a dependent pointer chase over a random single cycle of
+// cache lines, working set swept from 4 KiB to >= 8x the last-level cache.
+// Reports ns_per_load and cycles_per_load (core cycles from the calibrated
+// core clock, never TSC ticks) per working set and page policy.
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "benchmarks/case_label.h"
+#include "benchmarks/family.h"
+#include "benchmarks/sweep.h"
+#include "core/buffer.h"
+#include "core/chain.h"
+#include "core/chase.h"
+#include "core/clock.h"
+#include "core/machine.h"
+#include "core/units.h"
+
+namespace memprobe::bench {
+namespace {
+
+// Loads per Google Benchmark iteration: long enough that the loop and timer
+// overhead vanish (~4 us in L1, ~0.5 ms in DRAM), short enough for many samples.
+constexpr std::size_t kLoadsPerIteration = 4096;
+// Untimed warm-up: a full lap brings a cache-sized set in; beyond this many
+// steps a DRAM-sized set is as warm as it gets.
+constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
+
+struct LatencySetup {
+  double tsc_hz = 0;
+  double core_hz = 0;
+  std::size_t line_bytes = 64;
+  std::size_t group_pages = 32;  // page-group size for 4 KiB pages
+  std::uint64_t seed = core::kDefaultChainSeed;
+};
+
+// Pages per TLB-locality group: half the L1 DTLB's 4 KiB entries, leaving the
+// other half for the stack, code and the harness, so a group visit misses the
+// L1 DTLB at most once per page (METHOD.md §1).
+std::size_t page_group_pages(const core::Machine& machine) {
+  for (const core::TlbLevel& tlb : machine.tlbs)
+    if (tlb.level == 1 && tlb.page_bytes == 4 * core::kKiB && tlb.entries)
+      return std::max<std::size_t>(8, *tlb.entries / 2);
+  return 32;
+}
+
+// One buffer per page policy, as large as the policy's largest working set,
+// shared by all of that policy's cases (they run consecutively): allocating
+// and first-touching up to 8x the LLC for every point would cost more than
+// measuring it, and on a VM a first touch also faults in the host.
+class LatencyArena {
+ public:
+  struct Prepared {
+    void* position = nullptr;
+    const core::Backing* backing = nullptr;
+    std::string tlb_method;
+    core::Chain chain;
+  };
+
+  core::Result<Prepared*> prepare(core::PagePolicy policy, std::size_t arena_bytes,
+                                  std::size_t working_set_bytes, const LatencySetup& setup) {
+    if (!buffer_ || buffer_policy_ != policy || buffer_->size_bytes() < arena_bytes) {
+      if (failed_policy_ && *failed_policy_ == policy && failure_) return *failure_;
+      buffer_.reset();  // release the previous policy's memory first
+      prepared_.reset();
+      auto buffer = core::Buffer::allocate(arena_bytes, policy);
+      if (!buffer) {
+        failed_policy_ = policy;
+        failure_ = buffer.error();
+        return buffer.error();
+      }
+      buffer_.emplace(std::move(*buffer));
+      buffer_policy_ = policy;
+    }
+    if (prepared_ && prepared_->chain.length * setup.line_bytes == working_set_bytes)
+      return &*prepared_;
+
+    const auto memory = buffer_->bytes().first(working_set_bytes);
+    Prepared p;
+    p.backing = &buffer_->backing();
+    // Huge pages reach far enough that the whole sweep is TLB-clean; on 4 KiB
+    // pages the chase stays within page groups that fit the L1 DTLB.
+    if (policy != core::PagePolicy::k4K && buffer_->backing().matches_request()) {
+      p.chain = core::build_random_cycle(memory, setup.line_bytes, setup.seed);
+      p.tlb_method = "huge-pages";
+    } else {
+      p.chain = core::build_page_group_cycle(memory, setup.line_bytes, 4 * core::kKiB, setup.group_pages,
+                                             setup.seed);
+      p.tlb_method = fmt::format("page-groups-{}", setup.group_pages);
+    }
+    const std::size_t warmup = std::min(p.chain.length, kMaxWarmupLoads);
+    p.position = core::memprobe_chase(p.chain.head, warmup);
+    prepared_ = std::move(p);
+    return &*prepared_;
+  }
+
+ private:
+  std::optional<core::Buffer> buffer_;
+  core::PagePolicy buffer_policy_ = core::PagePolicy::k4K;
+  std::optional<core::PagePolicy> failed_policy_;
+  std::optional<core::Unavailable> failure_;
+  std::optional<Prepared> prepared_;
+};
+
+LatencyArena& arena() {
+  static LatencyArena instance;
+  return instance;
+}
+
+void latency_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_bytes,
+                  std::size_t working_set_bytes, const LatencySetup& setup) {
+  auto prepared = arena().prepare(policy, arena_bytes, working_set_bytes, setup);
+  if (!prepared) {
+    state.SkipWithError(prepared.error().reason.c_str());
+    return;
+  }
+  LatencyArena::Prepared& p = **prepared;
+  void* position = p.position;
+
+  const std::uint64_t start_ticks = core::tsc_begin();
+  for (auto _ : state) position = core::memprobe_chase(position, kLoadsPerIteration);
+  const std::uint64_t end_ticks = core::tsc_end();
+  benchmark::DoNotOptimize(position);
+  p.position = position;  // the next repetition resumes where this one stopped
+
+  const double loads = static_cast<double>(state.iterations()) * kLoadsPerIteration;
+  const double ns_per_load = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz * 1e9 / loads;
+  state.counters["ns_per_load"] = ns_per_load;
+  if (setup.core_hz > 0) state.counters["cycles_per_load"] = ns_per_load * setup.core_hz / 1e9;
+  state.SetLabel(format_case_label({
+      {"page", std::string(core::cli_name(policy))},
+      {"working_set_bytes", std::to_string(working_set_bytes)},
+      {"stride_bytes", std::to_string(setup.line_bytes)},
+      {"backing", p.backing->verified},
+      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
+      {"tlb_method", p.tlb_method},
+      {"seed", std::to_string(p.chain.seed)},
+  }));
+}
+
+std::string compact_bytes(std::uint64_t bytes) {
+  std::string text = core::format_bytes(bytes);
+  text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
+  return text;
+}
+
+std::size_t register_latency(const core::Machine& machine, const CaseOptions& options) {
+  LatencySetup setup;
+  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
+  setup.core_hz = machine.core_clock.hz;
+  setup.line_bytes = machine.topology.line_bytes();
+  setup.group_pages = page_group_pages(machine);
+  setup.seed = options.seed;
+
+  const std::uint64_t llc_bytes = machine.topology.last_level_cache_bytes();
+  // The curve must end well inside DRAM: 8x the LLC (4x when quick).
+  const std::uint64_t max_ws_bytes =
+      std::max<std::uint64_t>(llc_bytes ? llc_bytes * (options.quick ? 4 : 8) : 256 * core::kMiB,
+                              64 * core::kMiB);
+  std::vector<std::uint64_t> anchors;
+  for (const core::CacheLevel& cache : machine.topology.data_caches()) anchors.push_back(cache.size_bytes);
+  const std::vector<std::uint64_t> sizes =
+      log_sweep(4 * core::kKiB, max_ws_bytes, options.quick ? 2 : 4, anchors, setup.line_bytes);
+
+  std::size_t registered = 0;
+  for (const core::PagePolicy policy : options.policies) {
+    const std::size_t page_bytes = core::requested_page_bytes(policy);
+    const std::size_t arena_bytes = (max_ws_bytes + page_bytes - 1) / page_bytes * page_bytes;
+    for (const std::uint64_t ws : sizes) {
+      const std::string name =
+          fmt::format("latency/{}/{}", core::cli_name(policy), compact_bytes(ws));
+      benchmark::RegisterBenchmark(name.c_str(),
+                                   [policy, arena_bytes, ws, setup](benchmark::State& state) {
+                                     latency_case(state, policy, arena_bytes, ws, setup);
+                                   })
+          ->Repetitions(options.repetitions)
+          ->MinTime(options.min_time_s)
+          ->Unit(benchmark::kMillisecond);
+      ++registered;
+    }
+  }
+  return registered;
+}
+
+}  // namespace
+
+MEMPROBE_FAMILY(latency, "dependent pointer chase over a random cycle: ns and cycles per load per working set",
+                register_latency);
+
+}  // namespace memprobe::bench

@@ -1,0 +1,127 @@
+#include "harness/collector.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "benchmarks/case_label.h"
+
+namespace memprobe::harness {
+namespace {
+
+double median_of(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+// The first `parts` '/'-separated components: ("latency/4k/1MiB", 2) -> "latency/4k".
+std::string name_prefix(const std::string& name, int parts) {
+  std::size_t end = 0;
+  for (int i = 0; i < parts; ++i) {
+    end = name.find('/', i == 0 ? 0 : end + 1);
+    if (end == std::string::npos) return name;
+  }
+  return name.substr(0, end);
+}
+
+nlohmann::json label_value(const std::string& text) {
+  std::int64_t integer = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), integer);
+  if (ec == std::errc{} && end == text.data() + text.size()) return integer;
+  double real = 0;
+  auto [end2, ec2] = std::from_chars(text.data(), text.data() + text.size(), real);
+  if (ec2 == std::errc{} && end2 == text.data() + text.size()) return real;
+  return text;
+}
+
+}  // namespace
+
+CollectingReporter::CollectingReporter(std::size_t total_cases, std::ostream& progress)
+    : total_cases_(total_cases), progress_(progress), start_(std::chrono::steady_clock::now()) {}
+
+bool CollectingReporter::ReportContext(const Context&) { return true; }
+
+void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
+  std::string last_name;
+  std::vector<double> ns;
+  for (const Run& run : runs) {
+    if (run.run_type != Run::RT_Iteration) continue;  // memprobe computes its own statistics
+    RawRun raw;
+    raw.name = run.benchmark_name();
+    raw.error = run.error_occurred;
+    raw.error_message = run.error_message;
+    raw.label = run.report_label;
+    for (const auto& [key, counter] : run.counters) raw.counters[key] = counter.value;
+    if (auto it = raw.counters.find("ns_per_load"); it != raw.counters.end()) ns.push_back(it->second);
+    last_name = raw.name;
+    runs_.push_back(std::move(raw));
+  }
+  if (last_name.empty()) return;
+  ++cases_done_;
+  const double elapsed_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double left_s =
+      elapsed_s / static_cast<double>(cases_done_) * static_cast<double>(total_cases_ - std::min(total_cases_, cases_done_));
+  std::string figure;
+  if (runs_.back().error) figure = "unavailable";
+  else if (!ns.empty()) figure = fmt::format("{:.2f} ns/load", median_of(ns));
+  progress_ << fmt::format("[{}/{}] {:<28} {:<16} {:.1f} s left\n", cases_done_, total_cases_, last_name,
+                           figure, left_s)
+            << std::flush;
+}
+
+void add_runs_to_results(const std::vector<RawRun>& runs, analysis::Results& results) {
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const RawRun*>> by_name;
+  for (const RawRun& run : runs) {
+    auto [it, inserted] = by_name.try_emplace(run.name);
+    if (inserted) order.push_back(run.name);
+    it->second.push_back(&run);
+  }
+  std::map<std::pair<std::string, std::string>, bool> unavailable_seen;
+  for (const std::string& name : order) {
+    const std::vector<const RawRun*>& reps = by_name[name];
+    const RawRun* failed = nullptr;
+    for (const RawRun* r : reps)
+      if (r->error) failed = r;
+    if (failed) {
+      const std::string what = name_prefix(name, 2);
+      if (!unavailable_seen[{what, failed->error_message}]) {
+        unavailable_seen[{what, failed->error_message}] = true;
+        results.unavailable.push_back({what, failed->error_message});
+      }
+      continue;
+    }
+    analysis::Case c;
+    c.name = name;
+    c.family = name_prefix(name, 1);
+    const auto label = bench::parse_case_label(reps.front()->label);
+    for (const auto& [key, value] : label) {
+      if (key == "backing" || key == "huge_fraction") continue;
+      c.params[key] = label_value(value);
+    }
+    c.backing.requested = label.count("page") ? label.at("page") : "";
+    c.backing.verified = label.count("backing") ? label.at("backing") : "";
+    c.backing.huge_fraction = label.count("huge_fraction") ? std::stod(label.at("huge_fraction")) : 0.0;
+
+    std::map<std::string, std::vector<double>> samples;
+    for (const RawRun* r : reps)
+      for (const auto& [key, value] : r->counters) samples[key].push_back(value);
+    for (auto& [key, values] : samples) c.metrics[key] = median_of(values);
+    const std::string headline =
+        samples.count("ns_per_load") ? "ns_per_load" : (samples.empty() ? "" : samples.begin()->first);
+    if (!headline.empty()) {
+      const std::vector<double>& v = samples[headline];
+      c.spread.repetitions = static_cast<int>(v.size());
+      c.spread.min = *std::min_element(v.begin(), v.end());
+      c.spread.max = *std::max_element(v.begin(), v.end());
+      c.spread.median = median_of(v);
+    }
+    results.cases.push_back(std::move(c));
+  }
+}
+
+}  // namespace memprobe::harness

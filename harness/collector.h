@@ -1,0 +1,49 @@
+// Receives Google Benchmark's runs, prints progress on stderr, and turns the
+// repetitions of each case into one analysis::Case (median and spread).
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "analysis/results.h"
+
+namespace memprobe::harness {
+
+// One repetition of one case, as Google Benchmark reported it.
+struct RawRun {
+  std::string name;  // "latency/4k/1MiB"
+  bool error = false;
+  std::string error_message;
+  std::string label;  // key=value tokens (benchmarks/case_label.h)
+  std::map<std::string, double> counters;
+};
+
+class CollectingReporter : public benchmark::BenchmarkReporter {
+ public:
+  CollectingReporter(std::size_t total_cases, std::ostream& progress);
+  bool ReportContext(const Context& context) override;
+  void ReportRuns(const std::vector<Run>& runs) override;
+  const std::vector<RawRun>& runs() const { return runs_; }
+  std::size_t cases_done() const { return cases_done_; }
+
+ private:
+  std::size_t total_cases_;
+  std::size_t cases_done_ = 0;
+  std::ostream& progress_;
+  std::chrono::steady_clock::time_point start_;
+  std::vector<RawRun> runs_;
+};
+
+// Groups the repetitions by case name (first-seen order) into cases with the
+// median of every counter as the metric and min/median/max of the headline
+// metric (ns_per_load where present) as the spread. Failed cases become one
+// `unavailable` entry per family/page and reason.
+void add_runs_to_results(const std::vector<RawRun>& runs, analysis::Results& results);
+
+}  // namespace memprobe::harness

@@ -1,0 +1,35 @@
+#include "harness/machine_info.h"
+
+namespace memprobe::harness {
+
+analysis::MachineInfo to_machine_info(const core::Machine& machine) {
+  analysis::MachineInfo info;
+  info.cpu_model = machine.cpu_model;
+  info.vendor = machine.vendor;
+  info.logical_cpus = static_cast<int>(machine.logical_cpus);
+  info.kernel = machine.kernel;
+  info.hypervisor = machine.hypervisor;
+  info.tsc_hz = machine.tsc_hz;
+  info.core_hz = machine.core_clock.hz;
+  info.core_hz_source = machine.core_clock.source;
+  for (const core::CacheLevel& cache : machine.topology.data_caches()) {
+    info.caches.push_back({cache.level, cache.kind, static_cast<double>(cache.size_bytes),
+                           static_cast<double>(cache.line_bytes), cache.ways});
+  }
+  for (const core::TlbLevel& tlb : machine.tlbs) {
+    analysis::TlbInfo t;
+    t.level = tlb.level;
+    t.page_bytes = static_cast<double>(tlb.page_bytes);
+    if (tlb.entries) t.entries = static_cast<double>(*tlb.entries);
+    info.tlb.push_back(t);
+  }
+  info.thp_enabled = machine.thp_enabled;
+  info.thp_defrag = machine.thp_defrag;
+  info.hugepages_2m_reserved = static_cast<double>(machine.hugepages_2m_reserved);
+  info.hugepages_1g_reserved = static_cast<double>(machine.hugepages_1g_reserved);
+  info.pmu_available = machine.pmu_available;
+  info.pmu_reason = machine.pmu_reason;
+  return info;
+}
+
+}  // namespace memprobe::harness

@@ -1,0 +1,118 @@
+// memprobe: measures the memory hierarchy of the machine it runs on.
+// One catch site: usage errors exit 2 with one line, system failures exit 1.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <iostream>
+#include <system_error>
+
+#include "analysis/results_json.h"
+#include "analysis/tables.h"
+#include "benchmarks/family.h"
+#include "harness/plan.h"
+#include "harness/run.h"
+
+namespace {
+
+using memprobe::harness::UsageError;
+
+std::string joined_command_line(int argc, char** argv) {
+  std::string command = "memprobe";
+  for (int i = 1; i < argc; ++i) command += fmt::format(" {}", argv[i]);
+  return command;
+}
+
+std::string families_help() {
+  std::string text = "families:\n";
+  for (const auto& f : memprobe::bench::families())
+    text += fmt::format("  {:<10} {}\n", f.name, f.description);
+  return text;
+}
+
+int run_main(int argc, char** argv) {
+  // `memprobe bench ...` hands every argument to Google Benchmark untouched.
+  if (argc >= 2 && std::string_view(argv[1]) == "bench")
+    return memprobe::harness::bench_command(std::vector<std::string>(argv + 2, argv + argc));
+
+  CLI::App app{"memprobe: measures the memory hierarchy of this machine (latency per cache level, "
+               "TLB reach, huge pages, page faults)",
+               "memprobe"};
+  app.require_subcommand(1);
+  app.footer("Subcommand help: memprobe <subcommand> --help\n"
+             "memprobe bench [Google Benchmark flags]  runs the raw cases with Google Benchmark's runner");
+
+  std::string only, pages = "4k,thp", out_path;
+  int cpu = -1;
+  bool quick = false;
+  std::uint64_t seed = memprobe::core::kDefaultChainSeed;
+  CLI::App* run = app.add_subcommand("run", "measure, print the tables, optionally write a results file");
+  run->add_option("--only", only, "comma-separated families to run (default: all)");
+  run->add_option("--pages", pages, "page policies: 4k, thp, 2m (hugetlb-2m), 1g (hugetlb-1g)")
+      ->capture_default_str();
+  run->add_flag("--quick", quick, "fewer sweep points and repetitions");
+  run->add_option("--out", out_path, "write the results (JSON, schema memprobe/1) to this file");
+  run->add_option("--cpu", cpu, "logical CPU to pin to (default: the last one)");
+  run->add_option("--seed", seed, "seed of the random chains")->capture_default_str();
+  run->footer(families_help());
+
+  std::string report_path;
+  CLI::App* report = app.add_subcommand("report", "print the tables of a results file");
+  report->add_option("file", report_path, "results file (JSON)")->required();
+
+  CLI::App* list = app.add_subcommand("list", "list the benchmark families");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string message = e.what();
+    throw UsageError(message.empty() ? "bad command line (see memprobe --help)" : message);
+  }
+
+  if (*list) {
+    std::cout << families_help();
+    return 0;
+  }
+  if (*report) {
+    const auto results = memprobe::analysis::load_results(report_path);
+    std::cout << memprobe::analysis::render_report(results);
+    return 0;
+  }
+
+  memprobe::harness::RunPlan plan;
+  plan.command = joined_command_line(argc, argv);
+  plan.families = memprobe::harness::parse_family_list(only);
+  plan.case_options.policies = memprobe::harness::parse_page_list(pages);
+  plan.case_options.quick = quick;
+  plan.case_options.seed = seed;
+  if (quick) {
+    plan.case_options.repetitions = 3;
+    plan.case_options.min_time_s = 0.005;
+  }
+  if (run->count("--cpu")) {
+    if (cpu < 0) throw UsageError(fmt::format("--cpu: {} is not a CPU number", cpu));
+    plan.cpu = cpu;
+  }
+  if (!out_path.empty() || run->count("--out")) plan.out_path = out_path;
+  return memprobe::harness::run_command(plan, std::cout, std::cerr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const UsageError& e) {
+    std::cerr << "memprobe: error: " << e.what() << "\n";
+    return 2;
+  } catch (const memprobe::analysis::ResultsError& e) {
+    std::cerr << "memprobe: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "memprobe: error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,132 @@
+#include "harness/run.h"
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <ctime>
+#include <iostream>
+
+#include "analysis/derived.h"
+#include "analysis/results_json.h"
+#include "analysis/tables.h"
+#include "benchmarks/family.h"
+#include "core/machine.h"
+#include "core/topology.h"
+#include "harness/collector.h"
+#include "harness/machine_info.h"
+
+namespace memprobe::harness {
+namespace {
+
+std::string utc_now_iso8601() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+// Google Benchmark parses its own flags; memprobe run passes none, so this
+// only sets its defaults (and keeps its console reporter out of the way).
+void initialize_google_benchmark(std::vector<std::string> args) {
+  static std::vector<std::string> storage;
+  storage = std::move(args);
+  static std::vector<char*> argv;
+  argv.clear();
+  for (std::string& a : storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int argc = static_cast<int>(storage.size());
+  benchmark::Initialize(&argc, argv.data());
+  // Initialize removes the flags it knows; anything left is not a flag.
+  if (argc > 1) throw UsageError(fmt::format("bench: unrecognized argument '{}'", argv[1]));
+}
+
+// Pins to the requested CPU, or by default to the last one (CPU 0 usually
+// takes most interrupts). Returns the CPU used.
+int pin(const RunPlan& plan, std::ostream& err) {
+  const int logical_cpus = static_cast<int>(core::Topology::load().logical_cpus());
+  const int cpu = plan.cpu.value_or(logical_cpus > 0 ? logical_cpus - 1 : 0);
+  auto pinned = core::pin_current_thread(cpu);
+  if (!pinned) {
+    if (plan.cpu) throw UsageError(fmt::format("--cpu: {}", pinned.error().reason));
+    err << fmt::format("memprobe: warning: not pinned ({}); figures may be noisier\n", pinned.error().reason);
+  }
+  return cpu;
+}
+
+void add_context_to_google_benchmark(const core::Machine& machine) {
+  benchmark::AddCustomContext("memprobe_cpu_model", machine.cpu_model);
+  benchmark::AddCustomContext("memprobe_hypervisor", machine.hypervisor.value_or("none"));
+  benchmark::AddCustomContext("memprobe_tsc_hz", fmt::format("{:.0f}", machine.tsc_hz));
+  benchmark::AddCustomContext("memprobe_core_hz", fmt::format("{:.0f}", machine.core_clock.hz));
+  benchmark::AddCustomContext("memprobe_core_hz_source", machine.core_clock.source);
+  benchmark::AddCustomContext("memprobe_thp", machine.thp_enabled);
+}
+
+}  // namespace
+
+int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
+  if (plan.out_path) check_output_path(*plan.out_path);
+  const int cpu = pin(plan, err);
+
+  err << fmt::format("memprobe: pinned to CPU {}; calibrating the TSC and core clock...\n", cpu) << std::flush;
+  const core::Machine machine = core::fingerprint(true);
+
+  analysis::Results results;
+  results.command = plan.command;
+  results.started_at = utc_now_iso8601();
+  results.git = MEMPROBE_GIT_DESCRIBE;
+  results.machine = to_machine_info(machine);
+  results.extra["memprobe_version"] = MEMPROBE_VERSION;
+  results.extra["pinned_cpu"] = cpu;
+  results.extra["seed"] = plan.case_options.seed;
+  out << analysis::render_machine_header(results) << std::flush;
+
+  benchmark::ClearRegisteredBenchmarks();
+  std::size_t total_cases = 0;
+  for (const std::string& name : plan.families)
+    total_cases += bench::find_family(name)->register_cases(machine, plan.case_options);
+  initialize_google_benchmark({"memprobe"});
+  add_context_to_google_benchmark(machine);
+
+  CollectingReporter reporter(total_cases, err);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+
+  add_runs_to_results(reporter.runs(), results);
+  if (!machine.pmu_available)
+    results.unavailable.push_back({"hardware counters", machine.pmu_reason});
+  analysis::derive_all(results);
+
+  out << "\n" << analysis::render_cache_table(results) << "\n"
+      << analysis::render_latency_curve(results);
+  const std::string unavailable = analysis::render_unavailable(results);
+  if (!unavailable.empty()) out << "\n" << unavailable;
+  out << std::flush;
+
+  if (plan.out_path) {
+    analysis::write_results_atomic(*plan.out_path, results);
+    err << fmt::format("memprobe: wrote {} ({} cases)\n", *plan.out_path, results.cases.size());
+  }
+  return 0;
+}
+
+int bench_command(const std::vector<std::string>& args) {
+  (void)core::pin_current_thread(static_cast<int>(core::Topology::load().logical_cpus()) - 1);
+  const core::Machine machine = core::fingerprint(true);
+  benchmark::ClearRegisteredBenchmarks();
+  bench::CaseOptions options;
+  // Every policy is registered: one this machine cannot provide shows up as an
+  // error with its reason, so --benchmark_filter can select any of them.
+  options.policies.assign(core::kAllPagePolicies.begin(), core::kAllPagePolicies.end());
+  for (const bench::Family& family : bench::families()) family.register_cases(machine, options);
+  std::vector<std::string> gb_args{"memprobe bench"};
+  gb_args.insert(gb_args.end(), args.begin(), args.end());
+  initialize_google_benchmark(gb_args);
+  add_context_to_google_benchmark(machine);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+
+}  // namespace memprobe::harness

@@ -1,0 +1,121 @@
+// Drives the memprobe binary: bad input gets one line and exit status 2, a
+// quick latency run writes a results file that follows the schema.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "analysis/results_json.h"
+#include "tests/command_runner.h"
+
+namespace memprobe {
+namespace {
+
+using testing::run_command_line;
+
+const std::string kMemprobe = MEMPROBE_BINARY;
+
+void expect_usage_error(const std::string& args, const std::string& names) {
+  const auto r = run_command_line(kMemprobe + " " + args);
+  EXPECT_EQ(r.exit_status, 2) << args << "\n" << r.err;
+  const auto lines = r.err_lines();
+  ASSERT_EQ(lines.size(), 1u) << args << "\n" << r.err;
+  EXPECT_EQ(lines[0].rfind("memprobe: error: ", 0), 0u) << lines[0];
+  EXPECT_NE(lines[0].find(names), std::string::npos) << "message should name '" << names << "': " << lines[0];
+}
+
+TEST(CliTest, BadInputGetsOneLineAndStatus2) {
+  expect_usage_error("frobnicate", "frobnicate");
+  expect_usage_error("run --pages 3m", "3m");
+  expect_usage_error("run --only bogus", "bogus");
+  expect_usage_error("run --cpu 99", "99");
+  expect_usage_error("run --cpu -1", "-1");
+  expect_usage_error("run --cpu x", "x");
+  expect_usage_error("run --frobnicate", "frobnicate");
+  expect_usage_error("run --out /nonexistent-memprobe-dir/r.json", "/nonexistent-memprobe-dir");
+  expect_usage_error("bench --benchmark_bogus", "benchmark_bogus");
+}
+
+TEST(CliTest, BadResultsFilesGetOneLineAndStatus2) {
+  const auto dir = std::filesystem::temp_directory_path() / ("memprobe-cli-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "empty.json").close();
+  std::ofstream(dir / "text.json") << "hello";
+  std::ofstream(dir / "truncated.json") << R"({"schema": "memprobe/1", "cases": [)";
+  std::ofstream(dir / "other.json") << R"({"schema": "other/7"})";
+  expect_usage_error("report " + (dir / "missing.json").string(), "missing.json");
+  expect_usage_error("report " + (dir / "empty.json").string(), "empty");
+  expect_usage_error("report " + (dir / "text.json").string(), "JSON");
+  expect_usage_error("report " + (dir / "truncated.json").string(), "truncated.json");
+  expect_usage_error("report " + (dir / "other.json").string(), "other/7");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CliTest, HelpExitsZeroAndNamesTheSubcommands) {
+  const auto r = run_command_line(kMemprobe + " --help");
+  EXPECT_EQ(r.exit_status, 0);
+  for (const char* word : {"run", "report", "bench"}) EXPECT_NE(r.out.find(word), std::string::npos) << word;
+  const auto run_help = run_command_line(kMemprobe + " run --help");
+  EXPECT_EQ(run_help.exit_status, 0);
+  EXPECT_NE(run_help.out.find("--pages"), std::string::npos);
+  EXPECT_NE(run_help.out.find("latency"), std::string::npos);
+}
+
+// One quick latency sweep end to end: asserts the file's shape and the
+// relations between figures, never a timing.
+TEST(CliTest, QuickLatencyRunWritesASchemaConformingResultsFile) {
+  const auto path = std::filesystem::temp_directory_path() / ("memprobe-run-" + std::to_string(::getpid()) + ".json");
+  const auto r = run_command_line(kMemprobe + " run --only latency --quick --pages 4k --out " + path.string());
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_NE(r.out.find("latency cycles"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("[1/"), std::string::npos) << "progress on stderr";
+  EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
+
+  const analysis::Results results = analysis::load_results(path.string());
+  EXPECT_EQ(results.schema, "memprobe/1");
+  ASSERT_FALSE(results.cases.empty());
+  ASSERT_GT(results.machine.core_hz, 0);
+  for (const analysis::Case& c : results.cases) {
+    EXPECT_EQ(c.family, "latency");
+    EXPECT_GT(c.metrics.at("ns_per_load"), 0) << c.name;
+    // Cycles come from the calibrated core clock, not from TSC ticks.
+    EXPECT_NEAR(c.metrics.at("cycles_per_load") / c.metrics.at("ns_per_load"), results.machine.core_hz / 1e9,
+                1e-6 * results.machine.core_hz / 1e9)
+        << c.name;
+    EXPECT_LE(c.spread.min, c.spread.median);
+    EXPECT_LE(c.spread.median, c.spread.max);
+    EXPECT_EQ(c.backing.requested, "4k");
+    EXPECT_EQ(c.params.at("page"), "4k");
+    EXPECT_GT(c.params.at("working_set_bytes").get<double>(), 0);
+  }
+  // One row per reported data cache level, then DRAM.
+  const auto& rows = results.derived.cache_levels;
+  std::size_t data_caches = 0;
+  for (const auto& cache : results.machine.caches) data_caches += cache.kind != "instruction";
+  ASSERT_EQ(rows.size(), data_caches + 1);
+  for (std::size_t i = 0; i < data_caches; ++i) EXPECT_EQ(rows[i].level, "L" + std::to_string(i + 1));
+  EXPECT_EQ(rows.back().level, "DRAM");
+
+  const auto json = nlohmann::json::parse(testing::slurp(path));
+  for (const char* member : {"schema", "command", "started_at", "git", "machine", "cases", "unavailable", "derived"})
+    EXPECT_TRUE(json.contains(member)) << member;
+  std::filesystem::remove(path);
+}
+
+TEST(CliTest, BenchKeepsGoogleBenchmarkJson) {
+  const auto r = run_command_line(kMemprobe +
+                                  " bench '--benchmark_filter=^latency/4k/4KiB$' --benchmark_format=json");
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  const auto json = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(json.contains("context"));
+  EXPECT_TRUE(json["context"].contains("memprobe_core_hz"));
+  ASSERT_FALSE(json["benchmarks"].empty());
+  for (const auto& b : json["benchmarks"]) {
+    EXPECT_EQ(b["run_name"], "latency/4k/4KiB");
+    EXPECT_GT(b["ns_per_load"].get<double>(), 0);
+  }
+}
+
+}  // namespace
+}  // namespace memprobe
