@@ -1,0 +1,528 @@
+#include "core/buffer.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "core/units.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; older headers lack it
+#endif
+
+namespace memprobe::core {
+namespace {
+
+constexpr std::size_t kThpBytes = 2 * kMiB;
+constexpr std::size_t kSmallPageBytes = 4 * kKiB;
+
+std::size_t base_page_bytes() {
+  const long bytes = ::sysconf(_SC_PAGESIZE);
+  return bytes > 0 ? static_cast<std::size_t>(bytes) : kSmallPageBytes;
+}
+
+// "Cannot allocate memory (ENOMEM)": the message for people, the name for searches.
+std::string errno_text(int error) {
+  std::string text = std::error_code(error, std::generic_category()).message();
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+  if (const char* name = ::strerrordesc_np(error) ? ::strerrorname_np(error) : nullptr)
+    text += fmt::format(" ({})", name);
+#endif
+  return text;
+}
+
+std::optional<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::optional<std::uint64_t> read_u64_file(const std::string& path) {
+  const auto text = read_text_file(path);
+  if (!text) return std::nullopt;
+  std::uint64_t value = 0;
+  const char* begin = text->data();
+  const char* end = begin + text->size();
+  while (begin != end && (*begin == ' ' || *begin == '\t')) ++begin;
+  const auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc{} || ptr == begin) return std::nullopt;
+  return value;
+}
+
+std::string hugetlb_dir(std::size_t page_bytes) {
+  return fmt::format("/sys/kernel/mm/hugepages/hugepages-{}kB", page_bytes / kKiB);
+}
+
+// The bracketed word of /sys/kernel/mm/transparent_hugepage/enabled.
+std::string thp_mode() {
+  const auto text = read_text_file("/sys/kernel/mm/transparent_hugepage/enabled");
+  if (!text) return "unsupported";
+  const auto open = text->find('[');
+  const auto close = text->find(']', open);
+  if (open == std::string::npos || close == std::string::npos) return "unknown";
+  return text->substr(open + 1, close - open - 1);
+}
+
+std::string page_label(std::size_t page_bytes) { return format_bytes(page_bytes); }
+
+// The exact fix for a short hugetlb pool: the flag memprobe offers, or the
+// sysfs write (the pool grows by the shortfall, keeping pages others use).
+std::string short_pool_reason(std::size_t page_bytes, std::uint64_t need, std::uint64_t available,
+                              std::uint64_t total) {
+  const std::uint64_t target = total + (need > available ? need - available : 0);
+  const bool gib = page_bytes == kGiB;
+  std::string reason = fmt::format(
+      "{} {} hugetlb pages (need {}, free {}): run memprobe with {} {}, or as root: "
+      "echo {} > {}/nr_hugepages",
+      available == 0 ? "no free" : "not enough free", page_label(page_bytes), need, available,
+      gib ? "--reserve-hugepages-1g" : "--reserve-hugepages", target, target,
+      hugetlb_dir(page_bytes));
+  if (gib) reason += " (1 GiB pages are most reliably reserved at boot: hugepagesz=1G hugepages=N)";
+  return reason;
+}
+
+std::optional<std::uint64_t> hugetlb_available_pages(std::size_t page_bytes) {
+  const auto free = hugetlb_free_pages(page_bytes);
+  if (!free) return std::nullopt;
+  // Reserved-but-not-yet-faulted pages count as free yet belong to other mappings.
+  const std::uint64_t reserved = read_u64_file(hugetlb_dir(page_bytes) + "/resv_hugepages").value_or(0);
+  return *free - std::min(*free, reserved);
+}
+
+std::uint64_t field_kb(std::string_view line) {
+  // "AnonHugePages:      8192 kB"
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return 0;
+  std::string_view rest = line.substr(colon + 1);
+  while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+  std::uint64_t value = 0;
+  std::from_chars(rest.data(), rest.data() + rest.size(), value);
+  return value;
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+// A VMA header line starts "start-end " with lower-case hex; field lines start
+// with a capitalised name ("Size:", "VmFlags:").
+bool parse_vma_header(std::string_view line, std::uintptr_t& start, std::uintptr_t& end) {
+  const auto dash = line.find('-');
+  const auto space = line.find(' ');
+  if (dash == std::string_view::npos || space == std::string_view::npos || dash > space) return false;
+  const auto r1 = std::from_chars(line.data(), line.data() + dash, start, 16);
+  const auto r2 = std::from_chars(line.data() + dash + 1, line.data() + space, end, 16);
+  return r1.ec == std::errc{} && r1.ptr == line.data() + dash && r2.ec == std::errc{} &&
+         r2.ptr == line.data() + space;
+}
+
+struct OverlappingVma {
+  std::uintptr_t start = 0;
+  std::uintptr_t end = 0;
+  std::uint64_t overlap_bytes = 0;
+  SmapsFields fields;
+};
+
+std::optional<std::vector<OverlappingVma>> overlapping_vmas(std::uintptr_t begin, std::uintptr_t end) {
+  const auto smaps = read_text_file("/proc/self/smaps");
+  if (!smaps) return std::nullopt;
+  std::vector<OverlappingVma> found;
+  std::string_view text = *smaps;
+  std::string_view block;
+  OverlappingVma current;
+  bool in_range = false;
+  auto finish = [&]() {
+    if (in_range) {
+      current.fields = parse_smaps_fields(block);
+      found.push_back(current);
+    }
+  };
+  while (!text.empty()) {
+    const auto newline = text.find('\n');
+    const std::string_view line = text.substr(0, newline);
+    const std::size_t consumed = newline == std::string_view::npos ? text.size() : newline + 1;
+    std::uintptr_t vma_start = 0;
+    std::uintptr_t vma_end = 0;
+    if (parse_vma_header(line, vma_start, vma_end)) {
+      finish();
+      in_range = vma_start < end && vma_end > begin;
+      current = OverlappingVma{vma_start, vma_end,
+                               in_range ? std::min(vma_end, end) - std::max(vma_start, begin) : 0, {}};
+      block = std::string_view(text.data() + consumed, 0);
+    } else if (in_range) {
+      block = std::string_view(block.data(), static_cast<std::size_t>(text.data() + consumed - block.data()));
+    }
+    text.remove_prefix(consumed);
+  }
+  finish();
+  return found;
+}
+
+// Per huge page of the range, from /proc/self/pagemap (PFNs need
+// CAP_SYS_ADMIN) and /proc/kpageflags (root): the first base page is a
+// compound head with `flag_bit` set and the last base page is flagged too,
+// with the PFN exactly a huge page further on. Counts the chunks that pass;
+// nullopt where the files or PFNs are not readable.
+struct PagemapCount {
+  std::uint64_t chunks = 0;
+  std::uint64_t huge_chunks = 0;
+};
+
+class Fd {
+ public:
+  explicit Fd(const char* path) : fd_(::open(path, O_RDONLY | O_CLOEXEC)) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  bool ok() const { return fd_ >= 0; }
+  std::optional<std::uint64_t> read_u64_at(std::uint64_t offset) const {
+    std::uint64_t value = 0;
+    if (::pread(fd_, &value, sizeof value, static_cast<off_t>(offset)) != sizeof value) return std::nullopt;
+    return value;
+  }
+
+ private:
+  int fd_;
+};
+
+constexpr int kKpfCompoundHead = 15;  // Documentation/admin-guide/mm/pagemap.rst
+constexpr int kKpfHuge = 17;
+constexpr int kKpfThp = 22;
+
+std::optional<PagemapCount> pagemap_huge_chunks(std::uintptr_t begin, std::uintptr_t end,
+                                                std::size_t chunk_bytes, int flag_bit) {
+  const Fd pagemap("/proc/self/pagemap");
+  const Fd kpageflags("/proc/kpageflags");
+  if (!pagemap.ok() || !kpageflags.ok()) return std::nullopt;
+  const std::uint64_t page = base_page_bytes();
+  const std::uint64_t pages_per_chunk = chunk_bytes / page;
+  auto pfn_of = [&](std::uintptr_t address) -> std::optional<std::uint64_t> {
+    const auto entry = pagemap.read_u64_at(address / page * sizeof(std::uint64_t));
+    if (!entry) return std::nullopt;
+    if (((*entry >> 63) & 1) == 0) return std::uint64_t{0};  // not present: nothing to check
+    return *entry & ((std::uint64_t{1} << 55) - 1);
+  };
+  auto flags_of = [&](std::uint64_t pfn) { return kpageflags.read_u64_at(pfn * sizeof(std::uint64_t)); };
+
+  PagemapCount count;
+  const std::uintptr_t first = (begin + chunk_bytes - 1) / chunk_bytes * chunk_bytes;
+  for (std::uintptr_t chunk = first; chunk + chunk_bytes <= end; chunk += chunk_bytes) {
+    ++count.chunks;
+    const auto head_pfn = pfn_of(chunk);
+    const auto tail_pfn = pfn_of(chunk + chunk_bytes - page);
+    if (!head_pfn || !tail_pfn) return std::nullopt;
+    // Present pages read as PFN 0 without CAP_SYS_ADMIN (and a touched page
+    // is present): nothing to verify with.
+    if (*head_pfn == 0 || *tail_pfn == 0) return std::nullopt;
+    const auto head_flags = flags_of(*head_pfn);
+    const auto tail_flags = flags_of(*tail_pfn);
+    if (!head_flags || !tail_flags) return std::nullopt;
+    const bool huge = ((*head_flags >> flag_bit) & 1) && ((*head_flags >> kKpfCompoundHead) & 1) &&
+                      ((*tail_flags >> flag_bit) & 1) && *tail_pfn == *head_pfn + pages_per_chunk - 1;
+    if (huge) ++count.huge_chunks;
+  }
+  return count;
+}
+
+}  // namespace
+
+std::string_view cli_name(PagePolicy policy) {
+  switch (policy) {
+    case PagePolicy::k4K: return "4k";
+    case PagePolicy::kThp: return "thp";
+    case PagePolicy::kHugetlb2M: return "hugetlb-2m";
+    case PagePolicy::kHugetlb1G: return "hugetlb-1g";
+  }
+  return "unknown";
+}
+
+std::optional<PagePolicy> parse_page_policy(std::string_view text) {
+  for (const PagePolicy policy : kAllPagePolicies) {
+    if (text == cli_name(policy)) return policy;
+  }
+  if (text == "2m") return PagePolicy::kHugetlb2M;
+  if (text == "1g") return PagePolicy::kHugetlb1G;
+  return std::nullopt;
+}
+
+std::size_t requested_page_bytes(PagePolicy policy) {
+  switch (policy) {
+    case PagePolicy::k4K: return kSmallPageBytes;
+    case PagePolicy::kThp: return kThpBytes;
+    case PagePolicy::kHugetlb2M: return 2 * kMiB;
+    case PagePolicy::kHugetlb1G: return kGiB;
+  }
+  return kSmallPageBytes;
+}
+
+bool Backing::matches_request() const {
+  if (verified != cli_name(requested)) return false;
+  // A 4 KiB request is met by 4 KiB pages; a huge request only if all of it is huge.
+  return requested == PagePolicy::k4K ? huge_fraction == 0.0 : huge_fraction >= 1.0;
+}
+
+SmapsFields parse_smaps_fields(std::string_view vma_block) {
+  SmapsFields fields;
+  while (!vma_block.empty()) {
+    const auto newline = vma_block.find('\n');
+    const std::string_view line = vma_block.substr(0, newline);
+    vma_block.remove_prefix(newline == std::string_view::npos ? vma_block.size() : newline + 1);
+    if (starts_with(line, "Size:")) fields.size_kb = field_kb(line);
+    else if (starts_with(line, "Rss:")) fields.rss_kb = field_kb(line);
+    else if (starts_with(line, "AnonHugePages:")) fields.anon_huge_kb = field_kb(line);
+    else if (starts_with(line, "KernelPageSize:")) fields.kernel_page_kb = field_kb(line);
+    else if (starts_with(line, "Private_Hugetlb:")) fields.private_hugetlb_kb = field_kb(line);
+    else if (starts_with(line, "Shared_Hugetlb:")) fields.shared_hugetlb_kb = field_kb(line);
+  }
+  return fields;
+}
+
+Result<Backing> read_backing(const void* addr, std::size_t bytes, PagePolicy requested) {
+  if (bytes == 0) return Unavailable{"cannot read the backing of an empty range"};
+  const auto begin = reinterpret_cast<std::uintptr_t>(addr);
+  const std::uintptr_t end = begin + bytes;
+  const auto vmas = overlapping_vmas(begin, end);
+  if (!vmas) return Unavailable{"cannot read /proc/self/smaps: the page backing cannot be verified"};
+
+  std::uint64_t covered_bytes = 0;
+  std::uint64_t hugetlb_bytes = 0;
+  std::uint64_t thp_bytes = 0;
+  std::uint64_t largest_kernel_page_kb = 0;
+  std::uint64_t smallest_kernel_page_kb = ~std::uint64_t{0};
+  bool vma_extends_beyond = false;
+  for (const OverlappingVma& vma : *vmas) {
+    covered_bytes += vma.overlap_bytes;
+    const SmapsFields& f = vma.fields;
+    largest_kernel_page_kb = std::max(largest_kernel_page_kb, f.kernel_page_kb);
+    smallest_kernel_page_kb = std::min(smallest_kernel_page_kb, f.kernel_page_kb);
+    if (vma.start < begin || vma.end > end) vma_extends_beyond = true;
+    // smaps totals are per VMA. When a VMA reaches beyond the range (the
+    // kernel merged it with a compatible neighbour), its huge-page total may
+    // include memory outside the range: the overlap caps it, which is exact
+    // for a VMA that is exactly the range and an upper bound otherwise
+    // (pagemap below tightens it where readable).
+    hugetlb_bytes += std::min<std::uint64_t>((f.private_hugetlb_kb + f.shared_hugetlb_kb) * kKiB,
+                                             vma.overlap_bytes);
+    thp_bytes += std::min<std::uint64_t>(f.anon_huge_kb * kKiB, vma.overlap_bytes);
+  }
+  if (vmas->empty() || covered_bytes < bytes) {
+    return Unavailable{fmt::format("cannot verify the backing: {} at {} is not fully mapped",
+                                   format_bytes(bytes), addr)};
+  }
+
+  Backing backing;
+  backing.requested = requested;
+  const std::uint64_t size_kb = bytes / kKiB;
+  std::string approximate = vma_extends_beyond ? " (VMA extends beyond the buffer: upper bound)" : "";
+
+  if (largest_kernel_page_kb * kKiB >= 2 * kMiB) {
+    // hugetlb VMA: KernelPageSize is the hugetlb page size.
+    const std::size_t page_bytes = largest_kernel_page_kb * kKiB;
+    const int flag_bit = kKpfHuge;
+    std::uint64_t huge_bytes = hugetlb_bytes;
+    backing.how_verified =
+        fmt::format("smaps KernelPageSize {} kB, Private_Hugetlb+Shared_Hugetlb {}/{} kB{}",
+                    largest_kernel_page_kb, hugetlb_bytes / kKiB, size_kb, approximate);
+    if (const auto pm = pagemap_huge_chunks(begin, end, page_bytes, flag_bit)) {
+      huge_bytes = std::min<std::uint64_t>(huge_bytes, pm->huge_chunks * page_bytes);
+      backing.how_verified += fmt::format("; pagemap+kpageflags {}/{} {} pages HUGE", pm->huge_chunks,
+                                          pm->chunks, page_label(page_bytes));
+    }
+    const bool uniform = smallest_kernel_page_kb == largest_kernel_page_kb;
+    backing.page_bytes = page_bytes;
+    backing.huge_fraction = static_cast<double>(huge_bytes) / static_cast<double>(bytes);
+    if (huge_bytes >= bytes) backing.huge_fraction = 1.0;
+    if (uniform && page_bytes == kGiB) backing.verified = "hugetlb-1g";
+    else if (uniform && page_bytes == 2 * kMiB) backing.verified = "hugetlb-2m";
+    else backing.verified = "mixed";
+    return backing;
+  }
+
+  // Base-page VMA (KernelPageSize stays 4 kB for THP): AnonHugePages counts
+  // the PMD-mapped THPs.
+  std::uint64_t huge_bytes = thp_bytes;
+  backing.how_verified = fmt::format("smaps AnonHugePages {}/{} kB{}", thp_bytes / kKiB, size_kb, approximate);
+  if (requested == PagePolicy::kThp) {
+    if (const auto pm = pagemap_huge_chunks(begin, end, kThpBytes, kKpfThp)) {
+      huge_bytes = std::min<std::uint64_t>(huge_bytes, pm->huge_chunks * kThpBytes);
+      backing.how_verified +=
+          fmt::format("; pagemap+kpageflags {}/{} 2 MiB pages THP", pm->huge_chunks, pm->chunks);
+    }
+  }
+  backing.huge_fraction = huge_bytes >= bytes ? 1.0
+                                              : static_cast<double>(huge_bytes) / static_cast<double>(bytes);
+  const std::size_t small_page_bytes =
+      largest_kernel_page_kb > 0 ? largest_kernel_page_kb * kKiB : base_page_bytes();
+  if (huge_bytes == 0) {
+    backing.verified = "4k";
+    backing.page_bytes = small_page_bytes;
+  } else if (huge_bytes >= bytes) {
+    backing.verified = "thp";
+    backing.page_bytes = kThpBytes;
+  } else {
+    backing.verified = "mixed";
+    backing.page_bytes = backing.huge_fraction >= 0.5 ? kThpBytes : small_page_bytes;
+  }
+  if (requested == PagePolicy::kThp && huge_bytes < bytes) {
+    backing.how_verified += fmt::format(" (THP enabled={})", thp_mode());
+  }
+  return backing;
+}
+
+std::optional<std::uint64_t> hugetlb_free_pages(std::size_t page_bytes) {
+  return read_u64_file(hugetlb_dir(page_bytes) + "/free_hugepages");
+}
+
+std::optional<std::uint64_t> hugetlb_total_pages(std::size_t page_bytes) {
+  return read_u64_file(hugetlb_dir(page_bytes) + "/nr_hugepages");
+}
+
+Result<Buffer> Buffer::allocate(std::size_t bytes, PagePolicy policy) {
+  const std::string_view name = cli_name(policy);
+  if (bytes == 0) {
+    return Unavailable{fmt::format("cannot allocate a 0-byte {} buffer: ask for at least one byte", name)};
+  }
+  const bool hugetlb = policy == PagePolicy::kHugetlb2M || policy == PagePolicy::kHugetlb1G;
+  const std::size_t page_bytes =
+      policy == PagePolicy::k4K ? std::max(base_page_bytes(), kSmallPageBytes) : requested_page_bytes(policy);
+  if (bytes > ~std::size_t{0} - 2 * page_bytes) {
+    return Unavailable{fmt::format("cannot allocate {} bytes: larger than the address space", bytes)};
+  }
+  const std::size_t size_bytes = (bytes + page_bytes - 1) / page_bytes * page_bytes;
+  const std::uint64_t huge_pages_needed = size_bytes / page_bytes;
+
+  if (hugetlb) {
+    const auto available = hugetlb_available_pages(page_bytes);
+    if (!available) {
+      return Unavailable{fmt::format("this kernel has no {} hugetlb pool ({} does not exist)",
+                                     page_label(page_bytes), hugetlb_dir(page_bytes))};
+    }
+    if (*available < huge_pages_needed) {
+      return Unavailable{short_pool_reason(page_bytes, huge_pages_needed, *available,
+                                           hugetlb_total_pages(page_bytes).value_or(0))};
+    }
+  }
+
+  // THP maps one extra huge page so the buffer can start on a 2 MiB boundary:
+  // only then can every 2 MiB of it be one PMD mapping.
+  const std::size_t map_bytes = policy == PagePolicy::kThp ? size_bytes + kThpBytes : size_bytes;
+  int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+  if (hugetlb) flags |= MAP_HUGETLB | (std::countr_zero(page_bytes) << MAP_HUGE_SHIFT);
+  void* map_base = ::mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE, flags, -1, 0);
+  if (map_base == MAP_FAILED) {
+    const int error = errno;
+    if (hugetlb && error == ENOMEM) {
+      // The pool was drained between the check and the mmap (or a cgroup limit applies).
+      return Unavailable{short_pool_reason(page_bytes, huge_pages_needed,
+                                           hugetlb_available_pages(page_bytes).value_or(0),
+                                           hugetlb_total_pages(page_bytes).value_or(0)) +
+                         fmt::format(" [mmap: {}]", errno_text(error))};
+    }
+    return Unavailable{fmt::format("cannot mmap {} bytes ({}) for a {} buffer: {}", map_bytes,
+                                   format_bytes(map_bytes), name, errno_text(error))};
+  }
+  auto fail = [&](std::string reason) -> Result<Buffer> {
+    ::munmap(map_base, map_bytes);
+    return Unavailable{std::move(reason)};
+  };
+
+  auto* data = static_cast<std::byte*>(map_base);
+  if (policy == PagePolicy::kThp) {
+    const auto address = reinterpret_cast<std::uintptr_t>(map_base);
+    data += (kThpBytes - address % kThpBytes) % kThpBytes;
+    // Before the first touch: a fault only allocates a THP in a VM_HUGEPAGE
+    // range (madvise mode). EINVAL means a kernel without THP; the backing
+    // check below then reports 4 KiB pages.
+    if (::madvise(data, size_bytes, MADV_HUGEPAGE) != 0 && errno != EINVAL) {
+      const int error = errno;
+      return fail(fmt::format("cannot madvise(MADV_HUGEPAGE) a {} buffer: {}", format_bytes(size_bytes),
+                              errno_text(error)));
+    }
+  } else if (policy == PagePolicy::k4K) {
+    // Keeps THP (and khugepaged's later collapsing) out of 4 KiB experiments.
+    if (::madvise(data, size_bytes, MADV_NOHUGEPAGE) != 0 && errno != EINVAL) {
+      const int error = errno;
+      return fail(fmt::format("cannot madvise(MADV_NOHUGEPAGE) a {} buffer: {}", format_bytes(size_bytes),
+                              errno_text(error)));
+    }
+  }
+
+  // Populate writable in the kernel first: a hugetlb page that cannot be had
+  // is then an error here instead of a SIGBUS at the first touch. EINVAL means
+  // a kernel before 5.14; the touch loop below does the same job.
+  if (::madvise(data, size_bytes, MADV_POPULATE_WRITE) != 0 && errno != EINVAL) {
+    const int error = errno;
+    if (hugetlb) {
+      return fail(short_pool_reason(page_bytes, huge_pages_needed,
+                                    hugetlb_available_pages(page_bytes).value_or(0),
+                                    hugetlb_total_pages(page_bytes).value_or(0)) +
+                  fmt::format(" [populate: {}]", errno_text(error)));
+    }
+    return fail(fmt::format("cannot populate a {} {} buffer: {}", format_bytes(size_bytes), name,
+                            errno_text(error)));
+  }
+  // Write-touch every base page. A page that is only ever read maps the
+  // shared zero page (the huge zero page under THP), so a chase over it would
+  // hit one cached physical page and look impossibly fast.
+  const std::size_t step = base_page_bytes();
+  volatile std::byte* touch = data;
+  for (std::size_t offset = 0; offset < size_bytes; offset += step) touch[offset] = std::byte{0};
+
+  auto backing = read_backing(data, size_bytes, policy);
+  if (!backing) return fail(backing.error().reason);
+  return Buffer(data, size_bytes, map_base, map_bytes, policy, std::move(backing).value());
+}
+
+Buffer::Buffer(std::byte* data, std::size_t size_bytes, void* map_base, std::size_t map_bytes,
+               PagePolicy policy, Backing backing)
+    : data_(data),
+      size_bytes_(size_bytes),
+      map_base_(map_base),
+      map_bytes_(map_bytes),
+      policy_(policy),
+      backing_(std::move(backing)) {}
+
+Buffer::Buffer(Buffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_bytes_(std::exchange(other.size_bytes_, 0)),
+      map_base_(std::exchange(other.map_base_, nullptr)),
+      map_bytes_(std::exchange(other.map_bytes_, 0)),
+      policy_(other.policy_),
+      backing_(std::move(other.backing_)) {}
+
+Buffer& Buffer::operator=(Buffer&& other) noexcept {
+  if (this != &other) {
+    if (map_base_ != nullptr) ::munmap(map_base_, map_bytes_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_bytes_ = std::exchange(other.size_bytes_, 0);
+    map_base_ = std::exchange(other.map_base_, nullptr);
+    map_bytes_ = std::exchange(other.map_bytes_, 0);
+    policy_ = other.policy_;
+    backing_ = std::move(other.backing_);
+  }
+  return *this;
+}
+
+Buffer::~Buffer() {
+  if (map_base_ != nullptr) ::munmap(map_base_, map_bytes_);
+}
+
+}  // namespace memprobe::core

@@ -1,0 +1,319 @@
+#include "core/buffer.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/units.h"
+
+namespace memprobe::core {
+namespace {
+
+bool is_root() { return ::geteuid() == 0; }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool thp_never() {
+  const std::string mode = read_file("/sys/kernel/mm/transparent_hugepage/enabled");
+  return mode.empty() || mode.find("[never]") != std::string::npos;
+}
+
+// Pages of the buffer mincore() reports as not resident.
+std::size_t nonresident_pages(const Buffer& buffer) {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> residency((buffer.size_bytes() + page - 1) / page);
+  if (::mincore(buffer.data(), buffer.size_bytes(), residency.data()) != 0) return residency.size();
+  std::size_t missing = 0;
+  for (unsigned char r : residency) missing += (r & 1) == 0;
+  return missing;
+}
+
+TEST(PagePolicyTest, NamesRoundTrip) {
+  for (const PagePolicy policy : kAllPagePolicies) EXPECT_EQ(parse_page_policy(cli_name(policy)), policy);
+  EXPECT_EQ(parse_page_policy("2m"), PagePolicy::kHugetlb2M);
+  EXPECT_EQ(parse_page_policy("1g"), PagePolicy::kHugetlb1G);
+  EXPECT_EQ(parse_page_policy("2M"), std::nullopt);
+  EXPECT_EQ(parse_page_policy(""), std::nullopt);
+  EXPECT_EQ(requested_page_bytes(PagePolicy::k4K), 4 * kKiB);
+  EXPECT_EQ(requested_page_bytes(PagePolicy::kThp), 2 * kMiB);
+  EXPECT_EQ(requested_page_bytes(PagePolicy::kHugetlb2M), 2 * kMiB);
+  EXPECT_EQ(requested_page_bytes(PagePolicy::kHugetlb1G), kGiB);
+}
+
+TEST(SmapsTest, ParsesARecordedBlock) {
+  // One VMA of an 8 MiB THP buffer, as this kernel prints it (header line removed).
+  const char* block =
+      "Size:               8192 kB\n"
+      "KernelPageSize:        4 kB\n"
+      "MMUPageSize:           4 kB\n"
+      "Rss:                8192 kB\n"
+      "Pss:                8192 kB\n"
+      "Pss_Dirty:          8192 kB\n"
+      "Shared_Clean:          0 kB\n"
+      "Private_Dirty:      8192 kB\n"
+      "Anonymous:          8192 kB\n"
+      "AnonHugePages:      8192 kB\n"
+      "ShmemPmdMapped:        0 kB\n"
+      "FilePmdMapped:         0 kB\n"
+      "Shared_Hugetlb:        0 kB\n"
+      "Private_Hugetlb:       0 kB\n"
+      "THPeligible:           1\n"
+      "VmFlags: rd wr mr mw me ac sd hg \n";
+  const SmapsFields f = parse_smaps_fields(block);
+  EXPECT_EQ(f.size_kb, 8192U);
+  EXPECT_EQ(f.rss_kb, 8192U);
+  EXPECT_EQ(f.anon_huge_kb, 8192U);
+  EXPECT_EQ(f.kernel_page_kb, 4U);
+  EXPECT_EQ(f.private_hugetlb_kb, 0U);
+  EXPECT_EQ(f.shared_hugetlb_kb, 0U);
+
+  const char* hugetlb =
+      "Size:               6144 kB\n"
+      "KernelPageSize:     2048 kB\n"
+      "MMUPageSize:        2048 kB\n"
+      "Rss:                   0 kB\n"
+      "AnonHugePages:         0 kB\n"
+      "Shared_Hugetlb:        0 kB\n"
+      "Private_Hugetlb:    6144 kB\n"
+      "VmFlags: rd wr mr mw me de ht ";  // last line without a newline
+  const SmapsFields h = parse_smaps_fields(hugetlb);
+  EXPECT_EQ(h.size_kb, 6144U);
+  EXPECT_EQ(h.kernel_page_kb, 2048U);
+  EXPECT_EQ(h.private_hugetlb_kb, 6144U);
+  EXPECT_EQ(h.rss_kb, 0U);
+
+  EXPECT_EQ(parse_smaps_fields("").size_kb, 0U);
+}
+
+TEST(BufferTest, ZeroBytesIsUnavailableWithAReason) {
+  for (const PagePolicy policy : kAllPagePolicies) {
+    const auto buffer = Buffer::allocate(0, policy);
+    ASSERT_FALSE(buffer.has_value());
+    EXPECT_FALSE(buffer.error().reason.empty());
+  }
+}
+
+TEST(BufferTest, ImpossibleSizeIsUnavailableWithTheErrno) {
+  // 1 EiB: beyond any user address space, so mmap fails whatever the
+  // overcommit mode (a size it could map would then be populated).
+  const auto buffer = Buffer::allocate(std::size_t{1} << 60, PagePolicy::k4K);
+  ASSERT_FALSE(buffer.has_value());
+  EXPECT_NE(buffer.error().reason.find("cannot mmap"), std::string::npos) << buffer.error().reason;
+  EXPECT_NE(buffer.error().reason.find("ENOMEM"), std::string::npos) << buffer.error().reason;
+}
+
+TEST(BufferTest, SmallPagesAreVerifiedAndResident) {
+  const auto buffer = Buffer::allocate(8 * kMiB + 100, PagePolicy::k4K);
+  ASSERT_TRUE(buffer.has_value()) << buffer.error().reason;
+  EXPECT_EQ(buffer->size_bytes(), 8 * kMiB + 4 * kKiB);  // rounded up to the page
+  EXPECT_EQ(buffer->policy(), PagePolicy::k4K);
+  EXPECT_EQ(buffer->bytes().size(), buffer->size_bytes());
+  const Backing& b = buffer->backing();
+  EXPECT_EQ(b.requested, PagePolicy::k4K);
+  EXPECT_EQ(b.verified, "4k") << b.how_verified;
+  EXPECT_EQ(b.huge_fraction, 0.0);
+  EXPECT_EQ(b.page_bytes, static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)));
+  EXPECT_TRUE(b.matches_request());
+  EXPECT_NE(b.how_verified.find("AnonHugePages 0/"), std::string::npos) << b.how_verified;
+  EXPECT_EQ(nonresident_pages(*buffer), 0U);
+}
+
+TEST(BufferTest, MoveTransfersOwnership) {
+  auto first = Buffer::allocate(64 * kKiB, PagePolicy::k4K);
+  ASSERT_TRUE(first.has_value()) << first.error().reason;
+  std::byte* data = first->data();
+  Buffer moved(std::move(first).value());
+  EXPECT_EQ(moved.data(), data);
+  EXPECT_EQ(moved.size_bytes(), 64 * kKiB);
+  auto other = Buffer::allocate(4 * kKiB, PagePolicy::k4K);
+  ASSERT_TRUE(other.has_value());
+  *other = std::move(moved);  // the old 4 KiB mapping is released here
+  EXPECT_EQ(other->data(), data);
+  EXPECT_EQ(other->size_bytes(), 64 * kKiB);
+  data[0] = std::byte{1};  // still mapped
+}
+
+TEST(BufferTest, ThpIsVerifiedHuge) {
+  if (thp_never()) GTEST_SKIP() << "THP is 'never' here (/sys/kernel/mm/transparent_hugepage/enabled)";
+  const auto buffer = Buffer::allocate(8 * kMiB, PagePolicy::kThp);
+  ASSERT_TRUE(buffer.has_value()) << buffer.error().reason;
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(buffer->data()) % (2 * kMiB), 0U);
+  EXPECT_EQ(buffer->size_bytes(), 8 * kMiB);
+  const Backing& b = buffer->backing();
+  EXPECT_EQ(b.verified, "thp") << b.how_verified;
+  EXPECT_EQ(b.huge_fraction, 1.0) << b.how_verified;
+  EXPECT_EQ(b.page_bytes, 2 * kMiB);
+  EXPECT_TRUE(b.matches_request()) << b.how_verified;
+  EXPECT_NE(b.how_verified.find("AnonHugePages 8192/8192 kB"), std::string::npos) << b.how_verified;
+  if (is_root() && ::access("/proc/kpageflags", R_OK) == 0) {
+    EXPECT_NE(b.how_verified.find("pagemap+kpageflags 4/4"), std::string::npos) << b.how_verified;
+  }
+  EXPECT_EQ(nonresident_pages(*buffer), 0U);
+}
+
+TEST(BufferTest, ThpSizeRoundsUpToHugePages) {
+  if (thp_never()) GTEST_SKIP() << "THP is 'never' here";
+  const auto buffer = Buffer::allocate(3 * kMiB, PagePolicy::kThp);
+  ASSERT_TRUE(buffer.has_value()) << buffer.error().reason;
+  EXPECT_EQ(buffer->size_bytes(), 4 * kMiB);
+}
+
+TEST(BufferTest, ThpRequestOnSmallPagesSaysSo) {
+  // The backing check of a THP request that got 4 KiB pages (what THP 'never'
+  // or a failed fault gives): 4k, not huge, and not what was asked for.
+  const auto buffer = Buffer::allocate(4 * kMiB, PagePolicy::k4K);
+  ASSERT_TRUE(buffer.has_value()) << buffer.error().reason;
+  const auto backing = read_backing(buffer->data(), buffer->size_bytes(), PagePolicy::kThp);
+  ASSERT_TRUE(backing.has_value()) << backing.error().reason;
+  EXPECT_EQ(backing->verified, "4k");
+  EXPECT_EQ(backing->huge_fraction, 0.0);
+  EXPECT_FALSE(backing->matches_request());
+  EXPECT_NE(backing->how_verified.find("THP enabled="), std::string::npos) << backing->how_verified;
+}
+
+TEST(BufferTest, ReadBackingOfUnmappedRangeIsUnavailable) {
+  void* hole = ::mmap(nullptr, 64 * kKiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(hole, MAP_FAILED);
+  ASSERT_EQ(::munmap(hole, 64 * kKiB), 0);
+  const auto backing = read_backing(hole, 64 * kKiB, PagePolicy::k4K);
+  EXPECT_FALSE(backing.has_value());
+}
+
+// Sets a hugetlb pool to a size for one test and always puts the old size
+// back (TearDown runs after a failed assertion too).
+class HugetlbPool {
+ public:
+  explicit HugetlbPool(std::size_t page_bytes)
+      : path_("/sys/kernel/mm/hugepages/hugepages-" + std::to_string(page_bytes / kKiB) + "kB/nr_hugepages") {
+    old_ = hugetlb_total_pages(page_bytes);
+  }
+  bool exists() const { return old_.has_value(); }
+  std::uint64_t old_pages() const { return old_.value_or(0); }
+  bool set(std::uint64_t pages) {
+    std::ofstream out(path_);
+    out << pages << '\n';
+    out.flush();
+    changed_ = true;
+    return static_cast<bool>(out);
+  }
+  void restore() {
+    if (changed_ && old_) set(*old_);
+    changed_ = false;
+  }
+
+ private:
+  std::string path_;
+  std::optional<std::uint64_t> old_;
+  bool changed_ = false;
+};
+
+class HugetlbTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    pool_2m_.restore();
+    pool_1g_.restore();
+  }
+  HugetlbPool pool_2m_{2 * kMiB};
+  HugetlbPool pool_1g_{kGiB};
+};
+
+TEST_F(HugetlbTest, TwoMegabytePagesAreVerifiedWhenReserved) {
+  if (!pool_2m_.exists()) GTEST_SKIP() << "this kernel has no 2 MiB hugetlb pool";
+  constexpr std::uint64_t kPages = 3;
+  if (!is_root()) {
+    const auto buffer = Buffer::allocate(kPages * 2 * kMiB, PagePolicy::kHugetlb2M);
+    if (hugetlb_free_pages(2 * kMiB).value_or(0) == 0) {
+      ASSERT_FALSE(buffer.has_value());
+      EXPECT_NE(buffer.error().reason.find("--reserve-hugepages"), std::string::npos) << buffer.error().reason;
+      GTEST_SKIP() << "not root and no free 2 MiB hugetlb pages: checked the Unavailable reason only";
+    }
+    if (!buffer) GTEST_SKIP() << buffer.error().reason;
+  }
+  // Grow the pool by what the test needs, keeping pages others may be using.
+  const std::uint64_t free_pages = hugetlb_free_pages(2 * kMiB).value_or(0);
+  if (free_pages < kPages) pool_2m_.set(pool_2m_.old_pages() + kPages - free_pages);
+  if (hugetlb_free_pages(2 * kMiB).value_or(0) < kPages) {
+    GTEST_SKIP() << "the kernel could not provide " << kPages << " free 2 MiB hugetlb pages";
+  }
+  const auto buffer = Buffer::allocate(kPages * 2 * kMiB - 1000, PagePolicy::kHugetlb2M);
+  ASSERT_TRUE(buffer.has_value()) << buffer.error().reason;
+  EXPECT_EQ(buffer->size_bytes(), kPages * 2 * kMiB);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(buffer->data()) % (2 * kMiB), 0U);
+  const Backing& b = buffer->backing();
+  EXPECT_EQ(b.verified, "hugetlb-2m") << b.how_verified;
+  EXPECT_EQ(b.huge_fraction, 1.0) << b.how_verified;
+  EXPECT_EQ(b.page_bytes, 2 * kMiB);
+  EXPECT_TRUE(b.matches_request());
+  EXPECT_NE(b.how_verified.find("KernelPageSize 2048 kB"), std::string::npos) << b.how_verified;
+  EXPECT_EQ(nonresident_pages(*buffer), 0U);
+}
+
+TEST_F(HugetlbTest, EmptyPoolIsUnavailableWithTheFix) {
+  if (!pool_2m_.exists()) GTEST_SKIP() << "this kernel has no 2 MiB hugetlb pool";
+  if (is_root()) {
+    pool_2m_.set(0);  // pages in use elsewhere stay; only free ones go
+  }
+  const std::uint64_t free_pages = hugetlb_free_pages(2 * kMiB).value_or(0);
+  if (free_pages > 0) GTEST_SKIP() << free_pages << " 2 MiB hugetlb pages are free (not root, or in use)";
+  const auto buffer = Buffer::allocate(4 * kMiB, PagePolicy::kHugetlb2M);
+  ASSERT_FALSE(buffer.has_value()) << "empty pool, yet " << buffer->backing().verified;
+  const std::string& reason = buffer.error().reason;
+  EXPECT_NE(reason.find("no free 2 MiB hugetlb pages (need 2, free 0)"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("--reserve-hugepages 2"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"), std::string::npos) << reason;
+}
+
+TEST_F(HugetlbTest, ShortPoolIsUnavailable) {
+  if (!pool_2m_.exists()) GTEST_SKIP() << "this kernel has no 2 MiB hugetlb pool";
+  if (!is_root()) GTEST_SKIP() << "needs root to size the pool";
+  // One page fewer than needed.
+  const std::uint64_t free_pages = hugetlb_free_pages(2 * kMiB).value_or(0);
+  pool_2m_.set(pool_2m_.old_pages() - free_pages + 1);
+  if (hugetlb_free_pages(2 * kMiB).value_or(0) != 1) GTEST_SKIP() << "could not set up exactly 1 free page";
+  const auto buffer = Buffer::allocate(4 * kMiB, PagePolicy::kHugetlb2M);
+  ASSERT_FALSE(buffer.has_value());
+  EXPECT_NE(buffer.error().reason.find("need 2, free 1"), std::string::npos) << buffer.error().reason;
+}
+
+TEST_F(HugetlbTest, EmptyOneGigabytePoolIsUnavailable) {
+  if (!pool_1g_.exists()) GTEST_SKIP() << "this kernel has no 1 GiB hugetlb pool";
+  if (is_root()) pool_1g_.set(0);
+  if (hugetlb_free_pages(kGiB).value_or(0) > 0) GTEST_SKIP() << "1 GiB hugetlb pages are free here";
+  const auto buffer = Buffer::allocate(kGiB, PagePolicy::kHugetlb1G);
+  ASSERT_FALSE(buffer.has_value());
+  EXPECT_NE(buffer.error().reason.find("--reserve-hugepages-1g"), std::string::npos) << buffer.error().reason;
+}
+
+TEST_F(HugetlbTest, OneGigabytePageIsVerifiedWhenReserved) {
+  if (!pool_1g_.exists()) GTEST_SKIP() << "this kernel has no 1 GiB hugetlb pool";
+  if (hugetlb_free_pages(kGiB).value_or(0) == 0) {
+    if (!is_root()) GTEST_SKIP() << "not root and no free 1 GiB hugetlb page";
+    pool_1g_.set(pool_1g_.old_pages() + 1);
+    if (hugetlb_free_pages(kGiB).value_or(0) == 0) {
+      GTEST_SKIP() << "the kernel could not provide a 1 GiB page at run time (fragmentation; "
+                      "reserve at boot with hugepagesz=1G hugepages=1)";
+    }
+  }
+  const auto buffer = Buffer::allocate(kGiB, PagePolicy::kHugetlb1G);
+  ASSERT_TRUE(buffer.has_value()) << buffer.error().reason;
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(buffer->data()) % kGiB, 0U);
+  const Backing& b = buffer->backing();
+  EXPECT_EQ(b.verified, "hugetlb-1g") << b.how_verified;
+  EXPECT_EQ(b.huge_fraction, 1.0);
+  EXPECT_EQ(b.page_bytes, kGiB);
+  EXPECT_TRUE(b.matches_request());
+}
+
+}  // namespace
+}  // namespace memprobe::core
