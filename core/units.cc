@@ -18,8 +18,11 @@ std::string format_bytes(std::uint64_t bytes) {
   for (const Unit& u : kUnits) {
     if (bytes >= u.bytes) {
       if (bytes % u.bytes == 0) return fmt::format("{} {}", bytes / u.bytes, u.name);
-      return fmt::format("{:.3g} {}", static_cast<double>(bytes) / static_cast<double>(u.bytes),
-                         u.name);
+      // Two decimals at most, trailing zeros dropped: "1.5 MiB", "1000.98 KiB".
+      std::string number = fmt::format("{:.2f}", static_cast<double>(bytes) / static_cast<double>(u.bytes));
+      number.erase(number.find_last_not_of('0') + 1);
+      if (number.back() == '.') number.pop_back();
+      return fmt::format("{} {}", number, u.name);
     }
   }
   return fmt::format("{} B", bytes);
@@ -35,8 +38,11 @@ std::optional<std::uint64_t> parse_bytes(std::string_view text) {
          (std::isdigit(static_cast<unsigned char>(text[number_end])) || text[number_end] == '.'))
     ++number_end;
   const std::string_view number = text.substr(0, number_end);
+  std::string_view suffix_text = text.substr(number_end);
+  // "32 KiB" (format_bytes' own output) parses like "32KiB".
+  while (!suffix_text.empty() && suffix_text.front() == ' ') suffix_text.remove_prefix(1);
   std::string suffix;
-  for (char c : text.substr(number_end)) suffix += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : suffix_text) suffix += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
 
   std::uint64_t multiplier = 1;
   if (suffix.empty() || suffix == "b") multiplier = 1;
