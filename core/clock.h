@@ -33,7 +33,11 @@ struct CoreClock {
 // interference, never sped up, so the upper plateau is the real clock.
 CoreClock calibrate_core_clock(std::size_t samples = 200);
 
-// The quantile q (0..1) of values (copied; nearest-rank). Empty -> 0.
+// The quantile q (0..1) of values by nearest rank: with the n values sorted
+// ascending as v[1..n], returns v[max(1, ceil(q * n))] (q is clamped to
+// [0, 1]; NaN counts as 0). So q = 0 gives the minimum, q = 1 the maximum, and
+// q = 0.9 of {1..10} gives 9. Always one of the values, never interpolated.
+// values is taken by copy and sorted; empty -> 0.
 double quantile_of(std::vector<double> values, double q);
 
 }  // namespace memprobe::core

@@ -43,8 +43,10 @@ std::optional<std::string> read_text_file(const std::string& path);  // trimmed
 std::string bracketed_choice(const std::string& text);
 // CPUID hypervisor vendor ("KVMKVMKVM" -> "KVM"), nullopt on bare metal.
 std::optional<std::string> detect_hypervisor();
-// Opens PERF_COUNT_HW_CPU_CYCLES user-only: empty string if it opens, else
-// the reason ("no hardware PMU exposed (ENOENT) — virtual machine without vPMU?").
+// Opens PERF_COUNT_HW_CPU_CYCLES user-only on this thread (and closes it):
+// empty string if it opens, else the reason, which always names the errno,
+// e.g. "no hardware PMU exposed to this system (ENOENT) — running under KVM
+// without a virtual PMU; /sys/bus/event_source/devices has no cpu PMU".
 std::string probe_hardware_pmu();
 
 }  // namespace memprobe::core

@@ -74,6 +74,8 @@ std::vector<TlbLevel> decode_amd_tlbs(const CpuidRegs& leaf_80000005, const Cpui
 // load-only and unified TLBs; one TlbLevel per page size supported).
 std::vector<TlbLevel> decode_intel_leaf18(const std::vector<CpuidRegs>& subleaves);
 // Intel legacy leaf 2 descriptor bytes (used when leaf 0x18 is absent).
+// Partial: knows only the common data / shared second-level TLB descriptors;
+// other descriptors (caches, instruction TLBs, 0xFF, 0xFE) are ignored.
 std::vector<TlbLevel> decode_intel_leaf2(const CpuidRegs& leaf2);
 
 // This CPU's data-TLB geometry from CPUID; empty on non-x86.

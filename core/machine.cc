@@ -1,0 +1,270 @@
+#include "core/machine.h"
+
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+namespace memprobe::core {
+namespace {
+
+constexpr const char* kWhitespace = " \t\r\n";
+
+std::string trim(std::string_view text) {
+  const auto first = text.find_first_not_of(kWhitespace);
+  if (first == std::string_view::npos) return "";
+  const auto last = text.find_last_not_of(kWhitespace);
+  return std::string(text.substr(first, last - first + 1));
+}
+
+template <typename T>
+std::optional<T> parse_number(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  T value{};
+  const char* begin = text->data();
+  const char* end = begin + text->size();
+  const auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+// The value of the first "key : value" line of /proc/cpuinfo, if any.
+std::optional<std::string> cpuinfo_field(const std::string& key) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    if (trim(std::string_view(line).substr(0, colon)) == key) return trim(std::string_view(line).substr(colon + 1));
+  }
+  return std::nullopt;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+std::string regs_to_string(std::initializer_list<std::uint32_t> regs) {
+  std::string text;
+  for (std::uint32_t reg : regs) {
+    char bytes[4];
+    std::memcpy(bytes, &reg, 4);
+    text.append(bytes, 4);
+  }
+  return std::string(text.c_str());  // stop at the first NUL
+}
+
+std::string cpuid_brand_string() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  __cpuid(0x80000000, eax, ebx, ecx, edx);
+  if (eax < 0x80000004) return "";
+  std::string brand;
+  for (unsigned leaf = 0x80000002; leaf <= 0x80000004; ++leaf) {
+    __cpuid(leaf, eax, ebx, ecx, edx);
+    brand += regs_to_string({eax, ebx, ecx, edx});
+  }
+  return trim(brand);
+}
+
+std::string cpuid_vendor_string() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  __cpuid(0, eax, ebx, ecx, edx);
+  return regs_to_string({ebx, edx, ecx});
+}
+#endif
+
+std::string vendor_name() {
+#if defined(__x86_64__) || defined(__i386__)
+  const std::string vendor = cpuid_vendor_string();
+  if (vendor == "AuthenticAMD") return "AMD";
+  if (vendor == "GenuineIntel") return "Intel";
+  if (vendor == "HygonGenuine") return "Hygon";
+  if (vendor == "CentaurHauls") return "Centaur";
+  if (vendor == "  Shanghai  ") return "Zhaoxin";
+  return vendor;
+#else
+  // ARM: the implementer code from the MIDR, as /proc/cpuinfo prints it.
+  if (const auto implementer = cpuinfo_field("CPU implementer")) {
+    const std::string code = *implementer;
+    if (code == "0x41") return "ARM";
+    if (code == "0x42") return "Broadcom";
+    if (code == "0x43") return "Cavium";
+    if (code == "0x46") return "Fujitsu";
+    if (code == "0x48") return "HiSilicon";
+    if (code == "0x4e") return "NVIDIA";
+    if (code == "0x50") return "APM";
+    if (code == "0x51") return "Qualcomm";
+    if (code == "0x61") return "Apple";
+    if (code == "0xc0") return "Ampere";
+    return "implementer " + code;
+  }
+  return cpuinfo_field("vendor_id").value_or("");
+#endif
+}
+
+std::string cpu_model_name() {
+  if (auto model = cpuinfo_field("model name"); model && !model->empty()) return *model;
+#if defined(__x86_64__) || defined(__i386__)
+  return cpuid_brand_string();
+#else
+  if (auto part = cpuinfo_field("CPU part")) return vendor_name() + " part " + *part;
+  return "";
+#endif
+}
+
+std::string errno_name(int error) {
+  if (const char* name = strerrorname_np(error)) return name;
+  return fmt::format("errno {}", error);
+}
+
+bool path_exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+struct HugepagePool {
+  std::uint64_t reserved = 0;
+  std::uint64_t free = 0;
+};
+
+HugepagePool read_hugepage_pool(const std::string& size_dir) {
+  const std::string base = "/sys/kernel/mm/hugepages/" + size_dir + "/";
+  HugepagePool pool;
+  pool.reserved = parse_number<std::uint64_t>(read_text_file(base + "nr_hugepages")).value_or(0);
+  pool.free = parse_number<std::uint64_t>(read_text_file(base + "free_hugepages")).value_or(0);
+  return pool;
+}
+
+}  // namespace
+
+std::optional<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return trim(contents.str());
+}
+
+std::string bracketed_choice(const std::string& text) {
+  const auto open = text.find('[');
+  if (open == std::string::npos) return "";
+  const auto close = text.find(']', open + 1);
+  if (close == std::string::npos) return "";
+  return text.substr(open + 1, close - open - 1);
+}
+
+std::optional<std::string> detect_hypervisor() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  __cpuid(1, eax, ebx, ecx, edx);
+  if ((ecx & (1u << 31)) == 0) return std::nullopt;  // CPUID.1:ECX[31]: running under a hypervisor
+  __cpuid(0x40000000, eax, ebx, ecx, edx);
+  const std::string vendor = regs_to_string({ebx, ecx, edx});
+  if (vendor == "KVMKVMKVM") return "KVM";
+  if (vendor == "Microsoft Hv") return "Hyper-V";
+  if (vendor == "VMwareVMware") return "VMware";
+  if (vendor == "XenVMMXenVMM") return "Xen";
+  if (vendor == "TCGTCGTCGTCG") return "QEMU-TCG";
+  if (vendor == "ACRNACRNACRN") return "ACRN";
+  if (vendor == " lrpepyh  vr") return "Parallels";
+  if (vendor == "bhyve bhyve ") return "bhyve";
+  const std::string trimmed = trim(vendor);
+  return trimmed.empty() ? std::string("unknown hypervisor") : trimmed;
+#else
+  // Without CPUID only Xen says so in sysfs; other hypervisors go undetected.
+  if (auto type = read_text_file("/sys/hypervisor/type"); type && !type->empty()) {
+    return *type == "xen" ? std::string("Xen") : *type;
+  }
+  return std::nullopt;
+#endif
+}
+
+std::string probe_hardware_pmu() {
+  perf_event_attr attr{};
+  attr.size = sizeof(attr);
+  attr.type = PERF_TYPE_HARDWARE;
+  attr.config = PERF_COUNT_HW_CPU_CYCLES;
+  attr.disabled = 1;
+  attr.exclude_kernel = 1;
+  attr.exclude_hv = 1;
+  const long fd = syscall(SYS_perf_event_open, &attr, 0 /* this thread */, -1 /* any CPU */, -1 /* no group */,
+                          PERF_FLAG_FD_CLOEXEC);
+  if (fd >= 0) {
+    close(static_cast<int>(fd));
+    return "";
+  }
+  const int error = errno;
+  const bool sysfs_cpu_pmu = path_exists("/sys/bus/event_source/devices/cpu") ||
+                             path_exists("/sys/bus/event_source/devices/cpu_core");
+  const std::string sysfs_note = sysfs_cpu_pmu ? "/sys/bus/event_source/devices/cpu exists"
+                                               : "/sys/bus/event_source/devices has no cpu PMU";
+  switch (error) {
+    case ENOENT:
+    case ENODEV:
+    case EOPNOTSUPP: {
+      std::string reason = fmt::format("no hardware PMU exposed to this system ({})", errno_name(error));
+      if (const auto hypervisor = detect_hypervisor()) {
+        reason += fmt::format(" \u2014 running under {} without a virtual PMU", *hypervisor);
+      }
+      return reason + "; " + sysfs_note;
+    }
+    case EACCES:
+    case EPERM: {
+      const auto paranoid = read_text_file("/proc/sys/kernel/perf_event_paranoid");
+      return fmt::format("not permitted ({}): perf_event_paranoid={}; run as root or `sysctl kernel.perf_event_paranoid=1`",
+                         errno_name(error), paranoid.value_or("?"));
+    }
+    default:
+      return fmt::format("cannot open the cycles counter: {} ({}); {}", errno_name(error), std::strerror(error),
+                         sysfs_note);
+  }
+}
+
+Machine fingerprint(bool calibrate) {
+  Machine machine;
+  machine.cpu_model = cpu_model_name();
+  machine.vendor = vendor_name();
+
+  utsname names{};
+  if (uname(&names) == 0) machine.kernel = names.release;
+
+  machine.hypervisor = detect_hypervisor();
+  machine.tsc_hz = tsc_hz();
+  if (calibrate) machine.core_clock = calibrate_core_clock();
+
+  machine.topology = Topology::load();
+  machine.logical_cpus = machine.topology.logical_cpus();
+  if (machine.logical_cpus == 0) {
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    machine.logical_cpus = online > 0 ? static_cast<unsigned>(online) : 0u;
+  }
+  machine.tlbs = read_cpuid_tlbs();
+
+  const std::string thp = "/sys/kernel/mm/transparent_hugepage/";
+  machine.thp_enabled = bracketed_choice(read_text_file(thp + "enabled").value_or(""));
+  machine.thp_defrag = bracketed_choice(read_text_file(thp + "defrag").value_or(""));
+
+  const HugepagePool pool_2m = read_hugepage_pool("hugepages-2048kB");
+  const HugepagePool pool_1g = read_hugepage_pool("hugepages-1048576kB");
+  machine.hugepages_2m_reserved = pool_2m.reserved;
+  machine.hugepages_2m_free = pool_2m.free;
+  machine.hugepages_1g_reserved = pool_1g.reserved;
+  machine.hugepages_1g_free = pool_1g.free;
+
+  machine.perf_event_paranoid = parse_number<int>(read_text_file("/proc/sys/kernel/perf_event_paranoid"));
+  machine.pmu_reason = probe_hardware_pmu();
+  machine.pmu_available = machine.pmu_reason.empty();
+  return machine;
+}
+
+}  // namespace memprobe::core

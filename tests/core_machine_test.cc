@@ -1,0 +1,90 @@
+#include "core/machine.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace memprobe::core {
+namespace {
+
+bool exists(const char* path) { return access(path, F_OK) == 0; }
+
+TEST(MachineTest, BracketedChoicePicksTheSelectedMode) {
+  EXPECT_EQ(bracketed_choice("always [madvise] never"), "madvise");
+  EXPECT_EQ(bracketed_choice("[always] madvise never"), "always");
+  EXPECT_EQ(bracketed_choice("always defer defer+madvise [madvise] never"), "madvise");
+  EXPECT_EQ(bracketed_choice("always madvise never"), "");
+  EXPECT_EQ(bracketed_choice(""), "");
+  EXPECT_EQ(bracketed_choice("always [madvise"), "");
+}
+
+TEST(MachineTest, ReadTextFileTrimsAndReportsMissingFiles) {
+  EXPECT_FALSE(read_text_file("/nonexistent/memprobe/file").has_value());
+  const auto release = read_text_file("/proc/sys/kernel/osrelease");
+  ASSERT_TRUE(release.has_value());
+  EXPECT_FALSE(release->empty());
+  EXPECT_EQ(release->find('\n'), std::string::npos);
+}
+
+TEST(MachineTest, HypervisorNameIsNonEmptyWhenDetected) {
+  const auto hypervisor = detect_hypervisor();
+  if (hypervisor) {
+    EXPECT_FALSE(hypervisor->empty());
+  }
+}
+
+TEST(MachineTest, PmuProbeEitherOpensOrNamesTheErrno) {
+  const std::string reason = probe_hardware_pmu();
+  if (reason.empty()) {
+    SUCCEED() << "hardware PMU present";
+  } else {
+    constexpr std::array kErrnoNames = {"ENOENT", "ENODEV", "EOPNOTSUPP", "EACCES", "EPERM", "EINVAL",
+                                        "EBUSY",  "EMFILE", "ENOSYS",     "E2BIG",  "ENOSPC", "errno "};
+    bool names_errno = false;
+    for (const char* name : kErrnoNames) names_errno |= reason.find(name) != std::string::npos;
+    EXPECT_TRUE(names_errno) << reason;
+  }
+}
+
+TEST(MachineTest, PmuReasonMentionsHypervisorWhenNoPmuUnderOne) {
+  const std::string reason = probe_hardware_pmu();
+  const auto hypervisor = detect_hypervisor();
+  if (reason.find("ENOENT") == std::string::npos || !hypervisor) {
+    GTEST_SKIP() << "not the no-PMU-under-a-hypervisor case here";
+  }
+  EXPECT_NE(reason.find(*hypervisor), std::string::npos) << reason;
+  EXPECT_NE(reason.find("no hardware PMU"), std::string::npos) << reason;
+}
+
+TEST(MachineTest, FingerprintWithoutCalibrationFillsTheBasics) {
+  const Machine machine = fingerprint(false);
+  EXPECT_FALSE(machine.kernel.empty());
+  EXPECT_GT(machine.logical_cpus, 0u);
+  EXPECT_FALSE(machine.cpu_model.empty());
+  EXPECT_FALSE(machine.vendor.empty());
+  EXPECT_GT(machine.tsc_hz, 0.0);
+  EXPECT_EQ(machine.core_clock.hz, 0.0);
+  EXPECT_EQ(machine.logical_cpus, machine.topology.logical_cpus());
+  if (exists("/sys/kernel/mm/transparent_hugepage")) {
+    EXPECT_FALSE(machine.thp_enabled.empty());
+    EXPECT_FALSE(machine.thp_defrag.empty());
+  }
+  EXPECT_LE(machine.hugepages_2m_free, machine.hugepages_2m_reserved);
+  EXPECT_LE(machine.hugepages_1g_free, machine.hugepages_1g_reserved);
+  if (exists("/proc/sys/kernel/perf_event_paranoid")) {
+    EXPECT_TRUE(machine.perf_event_paranoid.has_value());
+  }
+  EXPECT_EQ(machine.pmu_available, machine.pmu_reason.empty());
+}
+
+TEST(MachineTest, FingerprintWithCalibrationHasACoreClock) {
+  const Machine machine = fingerprint(true);
+  EXPECT_GT(machine.core_clock.hz, 0.0);
+  EXPECT_EQ(machine.core_clock.source, "calibrated");
+}
+
+}  // namespace
+}  // namespace memprobe::core
