@@ -13,8 +13,17 @@ namespace memprobe::analysis {
 // for each successful case of family "latency" with params.page == page.
 std::vector<CurvePoint> latency_curve(const Results& results, const std::string& page);
 
+// The page policies (params.page) of the latency cases: "4k", "thp",
+// "hugetlb-2m", "hugetlb-1g" in that order, then any other, sorted.
+std::vector<std::string> latency_pages(const Results& results);
+
+// True if every latency case of `page` has backing.verified equal to
+// backing.requested (THP: verified "thp", not "mixed"); false if there are none.
+bool backing_verified(const Results& results, const std::string& page);
+
 // Which policy's latency curve the cache table should use: a huge-page one
-// whose backing was verified (TLB-clean up to its reach), else "4k".
+// whose backing was verified (TLB-clean up to its reach; hugetlb-2m, then thp,
+// then hugetlb-1g), else "4k"; the only one if just one was measured.
 // Empty if no latency cases.
 std::string preferred_latency_page(const Results& results);
 
@@ -22,9 +31,27 @@ std::string preferred_latency_page(const Results& results);
 // size from the curve's knees (matched to the nearest reported level on the log
 // axis), plateau latency in ns and cycles (ns * machine.core_hz), spread, and a
 // note where detected and reported differ by more than 1.5x or no knee was found.
+// Rules: the curve is preferred_latency_page()'s.
+//  - Knees: if the sweep reached 2x the largest reported cache, the knee into
+//    the last plateau (DRAM) belongs to the last cache level when it lies
+//    below 2x that level's reported size, however far below (a VM guest may
+//    see a fraction of the host's L3). Every other knee goes to a reported
+//    level within a factor of 4 (each level at most one knee, order kept,
+//    most matches, then least log2 distance).
+//  - A level with a knee: detected size = the knee; latency = the first
+//    plateau below its knee and above the level before (that level's knee,
+//    else its reported size), with a note if more plateaus lie under the
+//    same knee (latency creeping up before capacity).
+//  - A level without a knee: latency = median of the points in (previous
+//    reported size, reported size / 2], noted.
+//  - DRAM = the last plateau, only if the sweep reached 2x the largest
+//    reported cache and the curve has a step; otherwise a note says why.
+//  - spread_pct = the largest (max - min) / median of the repetitions, in %,
+//    over the cases on that plateau (or those points).
 std::vector<CacheLevelRow> derive_cache_levels(const Results& results);
 
-// Fills results.derived from results.cases (idempotent).
+// Fills results.derived from results.cases (idempotent): cache_levels, and
+// extra["latency_curve_page"] = the page policy whose curve was used.
 void derive_all(Results& results);
 
 }  // namespace memprobe::analysis

@@ -27,8 +27,9 @@ struct Knee {
 };
 
 struct Segmentation {
-  std::vector<Plateau> plateaus;  // ascending size
-  std::vector<Knee> knees;        // knees.size() == plateaus.size() - 1 (or 0)
+  std::vector<CurvePoint> points;  // the input, sorted by size: what the indices refer to
+  std::vector<Plateau> plateaus;   // ascending size
+  std::vector<Knee> knees;         // knees.size() == plateaus.size() - 1 (or 0)
 };
 
 struct SegmentOptions {
@@ -39,10 +40,42 @@ struct SegmentOptions {
   double knee_fraction = 0.2;
 };
 
+// Constants of the rules below (tuned on synthetic step curves, see
+// tests/analysis_knees_test.cc).
+inline constexpr double kBicPenalty = 3.0;         // c in the BIC below
+inline constexpr double kNoiseFloor = 1e-4;        // variance of log(value): 1 % noise
+inline constexpr double kMinPlateauOctaves = 1.0;  // an interior plateau spans at least this
+inline constexpr std::size_t kOutlierWindow = 5;   // running median of the fitted values
+
 // Optimal piecewise-constant fit of log(value) over log2(size) (dynamic
 // programming), segment count chosen by a BIC-style penalty, then merged
-// where steps are below min_step_ratio. Points need not be sorted; sizes must
-// be positive. Fewer than 2 * min_points -> one plateau, no knees.
+// where steps are below min_step_ratio. Points need not be sorted; sizes and
+// values must be positive and finite (std::invalid_argument otherwise).
+// Fewer than 2 * min_points -> one plateau, no knees; no points -> nothing.
+//
+// The rules, in order:
+//  1. The fit sees log(value) through a running median of kOutlierWindow
+//     points (window slid inwards at the ends), which removes runs of up to
+//     2 outliers (a descheduled repetition) but leaves steps in place.
+//  2. K segments (K = 1..max_segments, each >= min_points_per_segment
+//     points) minimise the squared error; K minimises
+//        n * log(RSS/n + kNoiseFloor) + kBicPenalty * K * log(n)
+//     where the noise floor keeps a perfectly flat curve at K = 1.
+//  3. Clean-up, repeated until nothing changes:
+//     a. the adjacent pair of plateaus whose levels differ least is merged
+//        (with any transition points between them) if the ratio of their
+//        levels is below min_step_ratio;
+//     b. otherwise an interior segment spanning less than
+//        kMinPlateauOctaves (a step spread over 1-3 grid points of a
+//        4-per-octave sweep, or a bump) is no plateau: its points become
+//        transition points that belong to neither neighbour (the fewest
+//        points first). The first and last segments are always plateaus.
+//  4. Plateau level = median of its (raw) points; spread_pct over them.
+//  5. Knee between plateaus i and i+1: the largest size among plateau i's
+//     points and the transition points after it whose value is still on
+//     plateau i's side of level_i + knee_fraction * (level_{i+1} - level_i).
+//     Random replacement and set conflicts raise latency before the nominal
+//     capacity, so this is where plateau i ends, not where i+1 begins.
 Segmentation segment_curve(std::vector<CurvePoint> points, const SegmentOptions& options = {});
 
 }  // namespace memprobe::analysis

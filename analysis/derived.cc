@@ -1,0 +1,313 @@
+#include "analysis/derived.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+namespace memprobe::analysis {
+namespace {
+
+// A latency point and the case it came from (for the repetition spread).
+struct CasePoint {
+  CurvePoint point;
+  const Case* source = nullptr;
+};
+
+std::string page_of(const Case& c) {
+  auto it = c.params.find("page");
+  return it != c.params.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::vector<CasePoint> latency_case_points(const Results& results, const std::string& page) {
+  std::vector<CasePoint> out;
+  for (const Case& c : results.cases) {
+    if (c.family != "latency" || page_of(c) != page) continue;
+    auto size = c.params.find("working_set_bytes");
+    auto ns = c.metrics.find("ns_per_load");
+    if (size == c.params.end() || !size->is_number() || ns == c.metrics.end()) continue;
+    const double size_bytes = size->get<double>();
+    // A point segment_curve cannot place (zero, negative, NaN) is left out.
+    if (!(size_bytes > 0) || !(ns->second > 0) || !std::isfinite(size_bytes) || !std::isfinite(ns->second)) continue;
+    out.push_back({{size_bytes, ns->second}, &c});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const CasePoint& a, const CasePoint& b) { return a.point.size_bytes < b.point.size_bytes; });
+  return out;
+}
+
+// Largest (max - min) / median of the repetitions, in %, over the given cases.
+std::optional<double> worst_spread_pct(const std::vector<const Case*>& cases) {
+  std::optional<double> worst;
+  for (const Case* c : cases) {
+    if (!(c->spread.median > 0) || c->spread.repetitions < 1) continue;
+    const double pct = (c->spread.max - c->spread.min) / c->spread.median * 100;
+    worst = worst ? std::max(*worst, pct) : pct;
+  }
+  return worst;
+}
+
+double median_of(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+std::string format_size(double bytes) {
+  struct Unit {
+    double bytes;
+    const char* name;
+  };
+  static constexpr Unit kUnits[] = {{1024.0 * 1024 * 1024, "GiB"}, {1024.0 * 1024, "MiB"}, {1024.0, "KiB"}};
+  for (const Unit& u : kUnits)
+    if (bytes >= u.bytes) return fmt::format("{:.3g} {}", bytes / u.bytes, u.name);
+  return fmt::format("{:.0f} B", bytes);
+}
+
+// Match knees (ascending) to cache levels (ascending reported size): each knee
+// to a level within a factor of 4 on the log2 axis, each level at most once,
+// order kept; the most matches, then the least total log2 distance.
+std::vector<std::optional<std::size_t>> match_knees(const std::vector<Knee>& knees,
+                                                    const std::vector<double>& level_bytes) {
+  constexpr double kMaxLog2Distance = 2.0;  // a factor of 4
+  const std::size_t nk = knees.size(), nl = level_bytes.size();
+  struct Score {
+    int matches = 0;
+    double distance = 0;
+    bool better_than(const Score& o) const {
+      return matches != o.matches ? matches > o.matches : distance < o.distance - 1e-12;
+    }
+  };
+  // best[i][j]: knees[i..] against levels[j..].
+  std::vector<std::vector<Score>> best(nk + 1, std::vector<Score>(nl + 1));
+  std::vector<std::vector<int>> move(nk + 1, std::vector<int>(nl + 1, 0));  // 0 skip knee, 1 skip level, 2 match
+  for (std::size_t i = nk + 1; i-- > 0;) {
+    for (std::size_t j = nl + 1; j-- > 0;) {
+      if (i == nk || j == nl) continue;
+      Score s = best[i + 1][j];
+      int m = 0;
+      if (best[i][j + 1].better_than(s)) {
+        s = best[i][j + 1];
+        m = 1;
+      }
+      const double d = std::fabs(std::log2(knees[i].size_bytes / level_bytes[j]));
+      if (d <= kMaxLog2Distance) {
+        Score take = best[i + 1][j + 1];
+        take.matches += 1;
+        take.distance += d;
+        if (take.better_than(s)) {
+          s = take;
+          m = 2;
+        }
+      }
+      best[i][j] = s;
+      move[i][j] = m;
+    }
+  }
+  std::vector<std::optional<std::size_t>> knee_of_level(nl);
+  std::size_t i = 0, j = 0;
+  while (i < nk && j < nl) {
+    if (move[i][j] == 2)
+      knee_of_level[j++] = i++;
+    else if (move[i][j] == 1)
+      ++j;
+    else
+      ++i;
+  }
+  return knee_of_level;
+}
+
+void append_note(std::string& note, const std::string& text) {
+  if (!note.empty()) note += "; ";
+  note += text;
+}
+
+}  // namespace
+
+std::vector<CurvePoint> latency_curve(const Results& results, const std::string& page) {
+  std::vector<CurvePoint> out;
+  for (const CasePoint& p : latency_case_points(results, page)) out.push_back(p.point);
+  return out;
+}
+
+std::vector<std::string> latency_pages(const Results& results) {
+  static const std::vector<std::string> kOrder = {"4k", "thp", "hugetlb-2m", "hugetlb-1g"};
+  std::set<std::string> present;
+  for (const Case& c : results.cases)
+    if (c.family == "latency" && !page_of(c).empty()) present.insert(page_of(c));
+  std::vector<std::string> out;
+  for (const std::string& page : kOrder)
+    if (present.erase(page)) out.push_back(page);
+  out.insert(out.end(), present.begin(), present.end());
+  return out;
+}
+
+bool backing_verified(const Results& results, const std::string& page) {
+  bool any = false;
+  for (const Case& c : results.cases) {
+    if (c.family != "latency" || page_of(c) != page) continue;
+    any = true;
+    if (c.backing.verified != c.backing.requested || c.backing.verified.empty()) return false;
+  }
+  return any;
+}
+
+std::string preferred_latency_page(const Results& results) {
+  const std::vector<std::string> pages = latency_pages(results);
+  if (pages.empty()) return {};
+  if (pages.size() == 1) return pages.front();
+  for (const char* page : {"hugetlb-2m", "thp", "hugetlb-1g"})
+    if (std::find(pages.begin(), pages.end(), page) != pages.end() && backing_verified(results, page)) return page;
+  if (std::find(pages.begin(), pages.end(), "4k") != pages.end()) return "4k";
+  return pages.front();
+}
+
+std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
+  const MachineInfo& machine = results.machine;
+  std::vector<CacheInfo> caches;
+  for (const CacheInfo& c : machine.caches)
+    if (c.kind != "instruction" && c.size_bytes > 0) caches.push_back(c);
+  std::stable_sort(caches.begin(), caches.end(),
+                   [](const CacheInfo& a, const CacheInfo& b) { return a.level < b.level; });
+  // One row per level: the first entry hwloc gave for it.
+  caches.erase(std::unique(caches.begin(), caches.end(),
+                           [](const CacheInfo& a, const CacheInfo& b) { return a.level == b.level; }),
+               caches.end());
+
+  std::vector<CacheLevelRow> rows;
+  for (const CacheInfo& c : caches) {
+    CacheLevelRow row;
+    row.level = fmt::format("L{}", c.level);
+    row.reported_bytes = c.size_bytes;
+    rows.push_back(row);
+  }
+  CacheLevelRow dram;
+  dram.level = "DRAM";
+
+  const std::string page = preferred_latency_page(results);
+  const std::vector<CasePoint> case_points = latency_case_points(results, page);
+  if (case_points.empty()) {
+    dram.note = "no latency measurements";
+    rows.push_back(dram);
+    return rows;
+  }
+  std::vector<CurvePoint> curve;
+  for (const CasePoint& p : case_points) curve.push_back(p.point);
+  // segment_curve sorts stably by size: its indices are case_points' indices.
+  const Segmentation seg = segment_curve(curve);
+
+  const auto with_cycles = [&](CacheLevelRow& row) {
+    if (row.latency_ns && machine.core_hz > 0) row.latency_cycles = *row.latency_ns * machine.core_hz / 1e9;
+  };
+  const auto cases_in = [&](std::size_t first, std::size_t last) {
+    std::vector<const Case*> out;
+    for (std::size_t i = first; i <= last && i < case_points.size(); ++i) out.push_back(case_points[i].source);
+    return out;
+  };
+
+  std::vector<double> level_bytes;
+  for (const CacheInfo& c : caches) level_bytes.push_back(c.size_bytes);
+  const double largest_bytes = case_points.back().point.size_bytes;
+  const double largest_reported = level_bytes.empty() ? 0 : level_bytes.back();
+  const bool reached_dram = !level_bytes.empty() && largest_bytes >= 2 * largest_reported;
+
+  std::vector<std::optional<std::size_t>> knee_of_level;
+  if (reached_dram && !seg.knees.empty() && seg.knees.back().size_bytes < 2 * largest_reported) {
+    // The step into the last plateau (DRAM) ends the last cache level, however
+    // far from its reported size it lies (a VM's guest may see a fraction of
+    // the host's L3). The other knees go to the other levels.
+    const std::vector<Knee> inner(seg.knees.begin(), seg.knees.end() - 1);
+    const std::vector<double> inner_levels(level_bytes.begin(), level_bytes.end() - 1);
+    knee_of_level = match_knees(inner, inner_levels);
+    knee_of_level.push_back(seg.knees.size() - 1);
+  } else {
+    knee_of_level = match_knees(seg.knees, level_bytes);
+  }
+
+  double previous_bytes = 0;        // reported size of the level before
+  double previous_bound_bytes = 0;  // its knee if it has one, else its reported size
+  for (std::size_t l = 0; l < rows.size(); ++l) {
+    CacheLevelRow& row = rows[l];
+    const double reported = level_bytes[l];
+    if (knee_of_level[l]) {
+      const Knee& knee = seg.knees[*knee_of_level[l]];
+      // The level's plateau: the first one above the level before. Latency
+      // often creeps up before capacity (set conflicts, replacement), and
+      // that can form further plateaus under the same knee: the first is the
+      // level's hit latency, the others are noted.
+      std::size_t first = knee.plateau_below;
+      for (std::size_t p = 0; p < knee.plateau_below; ++p) {
+        if (seg.points[seg.plateaus[p].last].size_bytes > previous_bound_bytes) {
+          first = p;
+          break;
+        }
+      }
+      const Plateau& plateau = seg.plateaus[first];
+      row.detected_bytes = knee.size_bytes;
+      row.latency_ns = plateau.level;
+      row.spread_pct = worst_spread_pct(cases_in(plateau.first, plateau.last));
+      if (first != knee.plateau_below) {
+        append_note(
+            row.note,
+            fmt::format("latency rises within the level: {:.3g} ns up to {}, {:.3g} ns before the knee", plateau.level,
+                        format_size(seg.points[plateau.last].size_bytes), seg.plateaus[knee.plateau_below].level));
+      }
+      const double ratio = std::max(knee.size_bytes, reported) / std::min(knee.size_bytes, reported);
+      if (ratio > 1.5) {
+        std::string note =
+            fmt::format("measured knee at {} vs {} reported", format_size(knee.size_bytes), format_size(reported));
+        if (machine.hypervisor)
+          note +=
+              fmt::format(" ({} guest: the hypervisor may hide the real {} geometry)", *machine.hypervisor, row.level);
+        append_note(row.note, note);
+      }
+    } else {
+      std::vector<double> values;
+      std::vector<const Case*> sources;
+      for (const CasePoint& p : case_points) {
+        if (p.point.size_bytes > previous_bytes && p.point.size_bytes <= reported / 2) {
+          values.push_back(p.point.value);
+          sources.push_back(p.source);
+        }
+      }
+      if (values.empty()) {
+        append_note(row.note, "no clear knee and no points below reported size");
+      } else {
+        row.latency_ns = median_of(values);
+        row.spread_pct = worst_spread_pct(sources);
+        append_note(row.note, "no clear knee; latency from points below reported size");
+      }
+    }
+    with_cycles(row);
+    previous_bytes = reported;
+    previous_bound_bytes = row.detected_bytes ? *row.detected_bytes : reported;
+  }
+
+  if (!level_bytes.empty() && !reached_dram) {
+    dram.note = fmt::format("sweep did not reach DRAM (largest working set {} < 2 x {} {})", format_size(largest_bytes),
+                            format_size(largest_reported), rows.back().level);
+  } else if (seg.plateaus.size() < 2) {
+    dram.note = "no step to DRAM found in the latency curve";
+  } else {
+    const Plateau& last = seg.plateaus.back();
+    dram.latency_ns = last.level;
+    dram.spread_pct = worst_spread_pct(cases_in(last.first, last.last));
+    with_cycles(dram);
+  }
+  rows.push_back(dram);
+  return rows;
+}
+
+void derive_all(Results& results) {
+  results.derived.cache_levels = derive_cache_levels(results);
+  if (!results.derived.extra.is_object()) results.derived.extra = nlohmann::json::object();
+  const std::string page = preferred_latency_page(results);
+  if (page.empty())
+    results.derived.extra.erase("latency_curve_page");
+  else
+    results.derived.extra["latency_curve_page"] = page;
+}
+
+}  // namespace memprobe::analysis

@@ -1,0 +1,280 @@
+#include "analysis/tables.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "analysis/derived.h"
+
+namespace memprobe::analysis {
+namespace {
+
+constexpr const char* kMissing = "—";
+// A plateau whose repetitions differ by more than this (max - min over
+// median) is flagged: its figure is less trustworthy than the others.
+constexpr double kNoisySpreadPct = 10.0;
+
+// Display width of UTF-8 text ("—" and "±" are one column, three/two bytes).
+std::size_t display_width(const std::string& text) {
+  std::size_t width = 0;
+  for (unsigned char c : text)
+    if ((c & 0xC0) != 0x80) ++width;
+  return width;
+}
+
+struct Column {
+  std::string title;
+  bool right_aligned = true;
+};
+
+// The one table layout: header, dashes, rows; columns two spaces apart, text
+// left-aligned, numbers right-aligned, no trailing blanks.
+std::string render_table(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const Column& c : columns) widths.push_back(display_width(c.title));
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
+      widths[i] = std::max(widths[i], display_width(row[i]));
+
+  const auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      const std::string cell = i < cells.size() ? cells[i] : std::string();
+      const std::string pad(widths[i] - display_width(cell), ' ');
+      if (i > 0) out += "  ";
+      out += columns[i].right_aligned ? pad + cell : cell + pad;
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out + "\n";
+  };
+
+  std::vector<std::string> titles, dashes;
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    titles.push_back(columns[i].title);
+    dashes.push_back(std::string(widths[i], '-'));
+  }
+  std::string out = line(titles) + line(dashes);
+  for (const auto& row : rows) out += line(row);
+  return out;
+}
+
+// "32 KiB", "1.5 MiB", "64 B": binary units, at most three significant digits.
+std::string format_bytes(double bytes) {
+  struct Unit {
+    double bytes;
+    const char* name;
+  };
+  static constexpr Unit kUnits[] = {
+      {1024.0 * 1024 * 1024 * 1024, "TiB"}, {1024.0 * 1024 * 1024, "GiB"}, {1024.0 * 1024, "MiB"}, {1024.0, "KiB"}};
+  for (const Unit& u : kUnits) {
+    if (bytes >= u.bytes) {
+      const double scaled = bytes / u.bytes;
+      if (scaled == std::floor(scaled)) return fmt::format("{:.0f} {}", scaled, u.name);
+      return fmt::format("{:.3g} {}", scaled, u.name);
+    }
+  }
+  return fmt::format("{:.0f} B", bytes);
+}
+
+// Page size as a TLB label: 4096 -> "4K", 2 MiB -> "2M", 1 GiB -> "1G".
+std::string page_label(double bytes) {
+  std::string text = format_bytes(bytes);
+  const auto space = text.find(' ');
+  if (space == std::string::npos) return text;
+  const std::string unit = text.substr(space + 1);
+  return text.substr(0, space) + (unit == "B" ? "B" : unit.substr(0, 1));
+}
+
+std::string format_ns(double ns) { return ns < 10 ? fmt::format("{:.2f}", ns) : fmt::format("{:.1f}", ns); }
+
+std::string or_missing(const std::optional<double>& value, std::string (*format)(double)) {
+  return value ? format(*value) : std::string(kMissing);
+}
+
+std::string header_line(const char* label, const std::string& text) { return fmt::format("{:<11}{}\n", label, text); }
+
+std::string core_clock_source(const std::string& source) {
+  if (source == "calibrated") return "calibrated: dependent-add chain";
+  if (source == "pmu") return "PMU cycles";
+  return source;
+}
+
+}  // namespace
+
+std::string render_machine_header(const Results& results) {
+  const MachineInfo& m = results.machine;
+  std::string out;
+  if (!results.started_at.empty() || !results.git.empty()) {
+    std::string run = results.started_at.empty() ? "" : results.started_at;
+    if (!results.git.empty()) run += (run.empty() ? "" : ", ") + std::string("git ") + results.git;
+    out += header_line("run", run);
+  }
+
+  std::string cpu = m.cpu_model.empty() ? "unknown" : m.cpu_model;
+  if (!m.vendor.empty()) cpu += fmt::format(" ({})", m.vendor);
+  cpu += fmt::format(", {} logical CPU{}", m.logical_cpus, m.logical_cpus == 1 ? "" : "s");
+  cpu += m.hypervisor ? fmt::format(", hypervisor {}", *m.hypervisor) : std::string(", no hypervisor detected");
+  out += header_line("CPU", cpu);
+  out += header_line("kernel", m.kernel.empty() ? "unknown" : m.kernel);
+
+  std::string clocks = m.tsc_hz > 0 ? fmt::format("TSC {:.3f} GHz", m.tsc_hz / 1e9) : "TSC unknown";
+  if (m.core_hz > 0) {
+    clocks += fmt::format(", core {:.2f} GHz", m.core_hz / 1e9);
+    if (!m.core_hz_source.empty()) clocks += fmt::format(" ({})", core_clock_source(m.core_hz_source));
+  } else {
+    clocks += ", core clock unknown";
+  }
+  out += header_line("clocks", clocks);
+
+  std::vector<CacheInfo> caches = m.caches;
+  std::stable_sort(caches.begin(), caches.end(), [](const CacheInfo& a, const CacheInfo& b) {
+    return a.level != b.level ? a.level < b.level : a.kind < b.kind;
+  });
+  std::string cache_text;
+  for (const CacheInfo& c : caches) {
+    std::string name = fmt::format("L{}", c.level);
+    if (c.kind == "data")
+      name += "d";
+    else if (c.kind == "instruction")
+      name += "i";
+    std::string text = fmt::format("{} {}", name, format_bytes(c.size_bytes));
+    if (c.ways > 0)
+      text += fmt::format(" {}-way", c.ways);
+    else if (c.ways < 0)
+      text += " fully associative";
+    if (c.line_bytes > 0) text += fmt::format(" {} B lines", c.line_bytes);
+    cache_text += (cache_text.empty() ? "" : " | ") + text;
+  }
+  out += header_line("caches", cache_text.empty() ? "unknown" : cache_text);
+
+  std::string tlb_text;
+  for (const TlbInfo& t : m.tlb) {
+    const std::string entries = t.entries ? fmt::format("{} entries", *t.entries) : std::string("unknown");
+    tlb_text += fmt::format("{}L{} {} {}", tlb_text.empty() ? "" : ", ", t.level, page_label(t.page_bytes), entries);
+  }
+  out += header_line("TLB", tlb_text.empty() ? "unknown" : tlb_text + " (CPUID)");
+
+  out += header_line("THP", fmt::format("enabled={} defrag={}", m.thp_enabled.empty() ? "unknown" : m.thp_enabled,
+                                        m.thp_defrag.empty() ? "unknown" : m.thp_defrag));
+  out += header_line("hugetlb", fmt::format("2 MiB pool {} pages, 1 GiB pool {} pages", m.hugepages_2m_reserved,
+                                            m.hugepages_1g_reserved));
+  out += header_line("PMU", m.pmu_available ? std::string("available")
+                                            : "unavailable" + (m.pmu_reason.empty() ? "" : ": " + m.pmu_reason));
+  return out;
+}
+
+std::string render_cache_table(const Results& results) {
+  const std::vector<CacheLevelRow> rows =
+      results.derived.cache_levels.empty() ? derive_cache_levels(results) : results.derived.cache_levels;
+  std::string page = preferred_latency_page(results);
+  if (auto it = results.derived.extra.find("latency_curve_page");
+      results.derived.extra.is_object() && it != results.derived.extra.end() && it->is_string())
+    page = it->get<std::string>();
+
+  std::vector<std::vector<std::string>> cells;
+  std::vector<std::string> notes;
+  bool noisy = false;
+  for (const CacheLevelRow& row : rows) {
+    std::string spread = kMissing;
+    if (row.spread_pct) {
+      spread = fmt::format("±{:.1f}%", *row.spread_pct);
+      if (*row.spread_pct > kNoisySpreadPct) {
+        spread += "!";
+        noisy = true;
+      }
+    }
+    cells.push_back({row.level, or_missing(row.reported_bytes, format_bytes),
+                     or_missing(row.detected_bytes, format_bytes), or_missing(row.latency_ns, format_ns),
+                     or_missing(row.latency_cycles, [](double c) { return fmt::format("{:.1f}", c); }), spread});
+    if (!row.note.empty()) notes.push_back(fmt::format("{}: {}", row.level, row.note));
+  }
+
+  std::string out = render_table({{"level", false},
+                                  {"reported", true},
+                                  {"detected", true},
+                                  {"latency ns", true},
+                                  {"latency cycles", true},
+                                  {"spread", true}},
+                                 cells);
+  if (!page.empty())
+    out += fmt::format("latency from the {} curve{}\n", page,
+                       page != "4k" && backing_verified(results, page) ? " (backing verified)" : "");
+  if (noisy)
+    out += fmt::format("!: repetitions differ by more than {:.0f}% of the median; rerun on a quieter machine\n",
+                       kNoisySpreadPct);
+  for (const std::string& note : notes) out += note + "\n";
+  return out;
+}
+
+std::string render_latency_curve(const Results& results) {
+  const std::vector<std::string> pages = latency_pages(results);
+  if (pages.empty()) return {};
+
+  struct Cell {
+    std::string ns, cycles;
+  };
+  std::map<double, std::map<std::string, Cell>> by_size;
+  for (const Case& c : results.cases) {
+    if (c.family != "latency") continue;
+    auto page = c.params.find("page");
+    auto size = c.params.find("working_set_bytes");
+    auto ns = c.metrics.find("ns_per_load");
+    if (page == c.params.end() || !page->is_string() || size == c.params.end() || !size->is_number() ||
+        ns == c.metrics.end())
+      continue;
+    Cell cell;
+    cell.ns = format_ns(ns->second);
+    if (!c.backing.verified.empty() && c.backing.verified != c.backing.requested) {
+      if (c.backing.requested == "4k")
+        cell.ns += fmt::format(" (backing {})", c.backing.verified);
+      else if (c.backing.verified == "mixed")
+        cell.ns += " (partly huge)";
+      else
+        cell.ns += " (not huge)";
+    }
+    if (auto cycles = c.metrics.find("cycles_per_load"); cycles != c.metrics.end())
+      cell.cycles = fmt::format("{:.1f}", cycles->second);
+    else if (results.machine.core_hz > 0)
+      cell.cycles = fmt::format("{:.1f}", ns->second * results.machine.core_hz / 1e9);
+    else
+      cell.cycles = kMissing;
+    by_size[size->get<double>()][page->get<std::string>()] = cell;
+  }
+
+  std::vector<Column> columns = {{"working set", true}};
+  for (const std::string& page : pages) {
+    columns.push_back({page + " ns", true});
+    columns.push_back({page + " cycles", true});
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [size, cells] : by_size) {
+    std::vector<std::string> row = {format_bytes(size)};
+    for (const std::string& page : pages) {
+      auto it = cells.find(page);
+      row.push_back(it == cells.end() ? kMissing : it->second.ns);
+      row.push_back(it == cells.end() ? kMissing : it->second.cycles);
+    }
+    rows.push_back(std::move(row));
+  }
+  return render_table(columns, rows);
+}
+
+std::string render_unavailable(const Results& results) {
+  std::string out;
+  for (const UnavailableFigure& u : results.unavailable) out += fmt::format("unavailable: {}: {}\n", u.what, u.reason);
+  return out;
+}
+
+std::string render_report(const Results& results) {
+  std::string out = render_machine_header(results);
+  out += "\n" + render_cache_table(results);
+  if (const std::string curve = render_latency_curve(results); !curve.empty()) out += "\n" + curve;
+  if (const std::string unavailable = render_unavailable(results); !unavailable.empty()) out += "\n" + unavailable;
+  return out;
+}
+
+}  // namespace memprobe::analysis

@@ -1,0 +1,278 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "analysis/derived.h"
+
+namespace memprobe::analysis {
+namespace {
+
+constexpr double kKiB = 1024.0;
+constexpr double kMiB = 1024.0 * kKiB;
+constexpr double kGiB = 1024.0 * kMiB;
+
+double unit_noise(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53 * 2 - 1; }
+
+struct CurveSpec {
+  std::vector<double> steps_bytes = {32 * kKiB, 512 * kKiB, 32 * kMiB};
+  std::vector<double> levels_ns = {1.2, 4, 12, 90};
+  double max_bytes = 1 * kGiB;
+  double noise = 0.03;
+  std::uint64_t seed = 7;
+};
+
+// Latency cases of one page policy on a 4-per-octave grid from 4 KiB, with
+// repetitions spread +-1 % around the median.
+void add_latency_cases(Results& results, const std::string& page, const CurveSpec& spec,
+                       const std::string& verified = "") {
+  std::mt19937_64 rng(spec.seed);
+  for (int k = 0;; ++k) {
+    const double size = 4 * kKiB * std::pow(2.0, k / 4.0);
+    if (size > spec.max_bytes * 1.0001) break;
+    std::size_t level = 0;
+    while (level < spec.steps_bytes.size() && size > spec.steps_bytes[level] * 1.0001) ++level;
+    const double ns = spec.levels_ns[level] * (1 + spec.noise * unit_noise(rng));
+    Case c;
+    c.family = "latency";
+    c.name = "latency/" + page + "/bytes:" + std::to_string(static_cast<std::uint64_t>(size));
+    c.params = {{"working_set_bytes", static_cast<std::uint64_t>(size)}, {"page", page}, {"stride_bytes", 64}};
+    c.metrics = {{"ns_per_load", ns}, {"cycles_per_load", ns * 3}};
+    c.spread = {10, ns * 0.99, ns, ns * 1.01};
+    c.backing = {page, verified.empty() ? page : verified, page == "4k" ? 0.0 : 1.0};
+    results.cases.push_back(c);
+  }
+}
+
+Results synthetic_results() {
+  Results r;
+  r.machine.core_hz = 3e9;
+  r.machine.caches = {{1, "data", 32 * kKiB, 64, 8},
+                      {1, "instruction", 32 * kKiB, 64, 8},
+                      {2, "unified", 512 * kKiB, 64, 8},
+                      {3, "unified", 32 * kMiB, 64, 16}};
+  return r;
+}
+
+const CacheLevelRow& row_named(const std::vector<CacheLevelRow>& rows, const std::string& level) {
+  for (const CacheLevelRow& row : rows)
+    if (row.level == level) return row;
+  throw std::runtime_error("no row " + level);
+}
+
+// L1/L2/L3/DRAM rows of the default step curve: sizes within 1.5x, levels
+// within the noise, cycles = ns * 3 (core_hz 3e9), spread of +-1 % repetitions.
+void check_step_curve_rows(const std::vector<CacheLevelRow>& rows) {
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0].level, "L1");
+  EXPECT_EQ(rows[1].level, "L2");
+  EXPECT_EQ(rows[2].level, "L3");
+  EXPECT_EQ(rows[3].level, "DRAM");
+
+  const std::vector<double> reported = {32 * kKiB, 512 * kKiB, 32 * kMiB};
+  const std::vector<double> levels = {1.2, 4, 12, 90};
+  for (std::size_t i = 0; i < 3; ++i) {
+    SCOPED_TRACE(rows[i].level);
+    ASSERT_TRUE(rows[i].reported_bytes && rows[i].detected_bytes);
+    EXPECT_DOUBLE_EQ(*rows[i].reported_bytes, reported[i]);
+    EXPECT_LE(std::fabs(std::log2(*rows[i].detected_bytes / reported[i])), std::log2(1.5));
+    EXPECT_TRUE(rows[i].note.empty()) << rows[i].note;
+  }
+  for (std::size_t i = 0; i < 4; ++i) {
+    SCOPED_TRACE(rows[i].level);
+    ASSERT_TRUE(rows[i].latency_ns && rows[i].latency_cycles && rows[i].spread_pct);
+    EXPECT_NEAR(*rows[i].latency_ns / levels[i], 1.0, 0.03);
+    EXPECT_NEAR(*rows[i].latency_cycles, *rows[i].latency_ns * 3, 1e-9);
+    EXPECT_NEAR(*rows[i].spread_pct, 2.0, 1e-9);  // (1.01 - 0.99) / 1 * 100
+  }
+  EXPECT_FALSE(rows[3].reported_bytes.has_value());
+  EXPECT_FALSE(rows[3].detected_bytes.has_value());
+}
+
+TEST(DerivedTest, LatencyCurveSelectsOnePagePolicy) {
+  Results r = synthetic_results();
+  add_latency_cases(r, "4k", {});
+  add_latency_cases(r, "thp", {});
+  Case other;
+  other.family = "tlb";
+  other.params = {{"working_set_bytes", 4096}, {"page", "4k"}};
+  other.metrics = {{"ns_per_load", 1.0}};
+  r.cases.push_back(other);
+  const auto curve = latency_curve(r, "4k");
+  ASSERT_EQ(curve.size(), 73u);  // 4 KiB .. 1 GiB, 4 per octave
+  EXPECT_DOUBLE_EQ(curve.front().size_bytes, 4 * kKiB);
+  EXPECT_DOUBLE_EQ(curve.back().size_bytes, 1 * kGiB);
+  EXPECT_TRUE(latency_curve(r, "hugetlb-2m").empty());
+  EXPECT_EQ(latency_pages(r), (std::vector<std::string>{"4k", "thp"}));
+}
+
+TEST(DerivedTest, CacheLevelsFromAStepCurve) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    SCOPED_TRACE(seed);
+    Results r = synthetic_results();
+    CurveSpec spec;
+    spec.seed = seed;
+    add_latency_cases(r, "4k", spec);
+    check_step_curve_rows(derive_cache_levels(r));
+  }
+}
+
+TEST(DerivedTest, LastCacheKneeFarBelowItsSizeStillEndsTheLastLevel) {
+  Results r = synthetic_results();
+  r.machine.hypervisor = "KVM";
+  CurveSpec spec;
+  spec.steps_bytes = {32 * kKiB, 512 * kKiB, 4 * kMiB};  // 8x below the reported L3
+  add_latency_cases(r, "4k", spec);
+  const auto rows = derive_cache_levels(r);
+  const CacheLevelRow& l3 = row_named(rows, "L3");
+  ASSERT_TRUE(l3.detected_bytes);
+  EXPECT_DOUBLE_EQ(*l3.detected_bytes, 4 * kMiB);
+  EXPECT_NEAR(*l3.latency_ns, 12, 12 * 0.03);
+  EXPECT_EQ(l3.note.rfind("measured knee at 4 MiB vs 32 MiB reported", 0), 0u) << l3.note;
+  EXPECT_NEAR(*row_named(rows, "DRAM").latency_ns, 90, 90 * 0.03);
+}
+
+TEST(DerivedTest, LatencyCreepingUpBeforeTheKneeUsesTheFirstPlateau) {
+  Results r = synthetic_results();
+  CurveSpec spec;
+  spec.steps_bytes = {32 * kKiB, 128 * kKiB, 512 * kKiB, 32 * kMiB};  // 6.5 ns for the last 2 octaves
+  spec.levels_ns = {1.2, 4, 6.5, 12, 90};
+  add_latency_cases(r, "4k", spec);
+  const auto rows = derive_cache_levels(r);
+  const CacheLevelRow& l2 = row_named(rows, "L2");
+  ASSERT_TRUE(l2.detected_bytes && l2.latency_ns);
+  EXPECT_DOUBLE_EQ(*l2.detected_bytes, 512 * kKiB);
+  EXPECT_NEAR(*l2.latency_ns, 4, 4 * 0.03);
+  EXPECT_EQ(l2.note.rfind("latency rises within the level: ", 0), 0u) << l2.note;
+  EXPECT_NEAR(*row_named(rows, "L3").latency_ns, 12, 12 * 0.03);
+}
+
+TEST(DerivedTest, SweepThatStopsShortOfDramSaysSo) {
+  Results r = synthetic_results();
+  CurveSpec spec;
+  spec.max_bytes = 32 * kMiB;
+  add_latency_cases(r, "4k", spec);
+  const auto rows = derive_cache_levels(r);
+  const CacheLevelRow& dram = row_named(rows, "DRAM");
+  EXPECT_FALSE(dram.latency_ns.has_value());
+  EXPECT_FALSE(dram.latency_cycles.has_value());
+  EXPECT_NE(dram.note.find("sweep did not reach DRAM"), std::string::npos) << dram.note;
+  EXPECT_NE(dram.note.find("32 MiB"), std::string::npos) << dram.note;
+  // The caches below are still there.
+  ASSERT_TRUE(row_named(rows, "L2").latency_ns);
+  EXPECT_NEAR(*row_named(rows, "L2").latency_ns, 4, 4 * 0.03);
+}
+
+TEST(DerivedTest, KneeFarFromReportedSizeIsNotedWithTheHypervisor) {
+  Results r = synthetic_results();
+  r.machine.hypervisor = "KVM";
+  CurveSpec spec;
+  spec.steps_bytes = {32 * kKiB, 512 * kKiB, 8 * kMiB};
+  add_latency_cases(r, "4k", spec);
+  const auto rows = derive_cache_levels(r);
+  const CacheLevelRow& l3 = row_named(rows, "L3");
+  ASSERT_TRUE(l3.detected_bytes);
+  EXPECT_DOUBLE_EQ(*l3.detected_bytes, 8 * kMiB);
+  EXPECT_EQ(l3.note,
+            "measured knee at 8 MiB vs 32 MiB reported (KVM guest: the hypervisor may hide the real L3 geometry)");
+  ASSERT_TRUE(l3.latency_ns);
+  EXPECT_NEAR(*l3.latency_ns, 12, 12 * 0.03);
+
+  r.machine.hypervisor.reset();
+  EXPECT_EQ(row_named(derive_cache_levels(r), "L3").note, "measured knee at 8 MiB vs 32 MiB reported");
+}
+
+TEST(DerivedTest, LevelWithoutKneeTakesPointsBelowItsReportedSize) {
+  Results r = synthetic_results();
+  CurveSpec spec;
+  spec.steps_bytes = {32 * kKiB, 32 * kMiB};  // L2 is as fast as L3 here: no knee near 512 KiB
+  spec.levels_ns = {1.2, 12, 90};
+  add_latency_cases(r, "4k", spec);
+  const auto rows = derive_cache_levels(r);
+  const CacheLevelRow& l2 = row_named(rows, "L2");
+  EXPECT_FALSE(l2.detected_bytes.has_value());
+  ASSERT_TRUE(l2.latency_ns);
+  EXPECT_NEAR(*l2.latency_ns, 12, 12 * 0.03);
+  EXPECT_EQ(l2.note, "no clear knee; latency from points below reported size");
+  ASSERT_TRUE(row_named(rows, "L3").detected_bytes);
+  EXPECT_NEAR(*row_named(rows, "DRAM").latency_ns, 90, 90 * 0.03);
+}
+
+TEST(DerivedTest, SpreadIsTheWorstCaseOnThePlateau) {
+  Results r = synthetic_results();
+  add_latency_cases(r, "4k", {});
+  for (Case& c : r.cases) {
+    if (c.params["working_set_bytes"] == 131072) {  // on the L2 plateau
+      c.spread.min = c.spread.median * 0.95;
+      c.spread.max = c.spread.median * 1.05;
+    }
+  }
+  const auto rows = derive_cache_levels(r);
+  EXPECT_NEAR(*row_named(rows, "L2").spread_pct, 10.0, 1e-9);
+  EXPECT_NEAR(*row_named(rows, "L1").spread_pct, 2.0, 1e-9);
+}
+
+TEST(DerivedTest, NoCoreClockMeansNoCycles) {
+  Results r = synthetic_results();
+  r.machine.core_hz = 0;
+  add_latency_cases(r, "4k", {});
+  for (const CacheLevelRow& row : derive_cache_levels(r)) {
+    EXPECT_TRUE(row.latency_ns.has_value()) << row.level;
+    EXPECT_FALSE(row.latency_cycles.has_value()) << row.level;
+  }
+}
+
+TEST(DerivedTest, NoLatencyCasesStillListsTheLevels) {
+  const auto rows = derive_cache_levels(synthetic_results());
+  ASSERT_EQ(rows.size(), 4u);
+  for (const CacheLevelRow& row : rows) EXPECT_FALSE(row.latency_ns.has_value());
+  EXPECT_EQ(rows[3].note, "no latency measurements");
+  EXPECT_EQ(preferred_latency_page(synthetic_results()), "");
+}
+
+TEST(DerivedTest, PreferredPageIsAVerifiedHugePageCurve) {
+  Results r = synthetic_results();
+  add_latency_cases(r, "4k", {});
+  EXPECT_EQ(preferred_latency_page(r), "4k");
+
+  Results thp = r;
+  add_latency_cases(thp, "thp", {});
+  EXPECT_EQ(preferred_latency_page(thp), "thp");
+
+  Results mixed = r;
+  add_latency_cases(mixed, "thp", {}, "mixed");
+  EXPECT_EQ(preferred_latency_page(mixed), "4k");
+  EXPECT_FALSE(backing_verified(mixed, "thp"));
+
+  Results all = thp;
+  add_latency_cases(all, "hugetlb-1g", {});
+  add_latency_cases(all, "hugetlb-2m", {});
+  EXPECT_EQ(preferred_latency_page(all), "hugetlb-2m");
+  EXPECT_EQ(latency_pages(all), (std::vector<std::string>{"4k", "thp", "hugetlb-2m", "hugetlb-1g"}));
+
+  Results only_thp = synthetic_results();
+  add_latency_cases(only_thp, "thp", {}, "4k");
+  EXPECT_EQ(preferred_latency_page(only_thp), "thp");
+}
+
+TEST(DerivedTest, DeriveAllFillsCacheLevelsAndRecordsTheCurve) {
+  Results r = synthetic_results();
+  add_latency_cases(r, "4k", {});
+  add_latency_cases(r, "thp", {});
+  derive_all(r);
+  ASSERT_EQ(r.derived.cache_levels.size(), 4u);
+  EXPECT_EQ(r.derived.extra["latency_curve_page"], "thp");
+  const auto first = r.derived.cache_levels;
+  derive_all(r);
+  ASSERT_EQ(r.derived.cache_levels.size(), first.size());
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(r.derived.cache_levels[i].latency_ns, first[i].latency_ns);
+    EXPECT_EQ(r.derived.cache_levels[i].note, first[i].note);
+  }
+}
+
+}  // namespace
+}  // namespace memprobe::analysis

@@ -1,0 +1,168 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "analysis/tables.h"
+
+namespace memprobe::analysis {
+namespace {
+
+constexpr double kKiB = 1024.0;
+constexpr double kMiB = 1024.0 * kKiB;
+constexpr double kGiB = 1024.0 * kMiB;
+
+Results machine_only() {
+  Results r;
+  r.started_at = "2024-05-01T12:00:00Z";
+  r.git = "v0.1-3-gabcdef";
+  MachineInfo& m = r.machine;
+  m.cpu_model = "AMD EPYC 7B13 64-Core Processor";
+  m.vendor = "AMD";
+  m.logical_cpus = 2;
+  m.kernel = "Linux 6.1.0-18-cloud-amd64 x86_64";
+  m.hypervisor = "KVM";
+  m.tsc_hz = 2.445e9;
+  m.core_hz = 3.24e9;
+  m.core_hz_source = "calibrated";
+  m.caches = {{1, "data", 32 * kKiB, 64, 8},
+              {1, "instruction", 32 * kKiB, 64, 8},
+              {2, "unified", 512 * kKiB, 64, 8},
+              {3, "unified", 32 * kMiB, 64, 16}};
+  TlbInfo l1_4k{1, 4 * kKiB, 64};
+  TlbInfo l1_1g{1, 1 * kGiB, std::nullopt};
+  TlbInfo l2_4k{2, 4 * kKiB, 2048};
+  m.tlb = {l1_4k, l1_1g, l2_4k};
+  m.thp_enabled = "madvise";
+  m.thp_defrag = "madvise";
+  m.pmu_available = false;
+  m.pmu_reason = "no hardware PMU exposed (perf_event_open cycles: ENOENT)";
+  return r;
+}
+
+Results fixed_results() {
+  Results r = machine_only();
+  CacheLevelRow l1{"L1", 32 * kKiB, 32 * kKiB, 1.234, 3.998, 1.5, ""};
+  CacheLevelRow l2{"L2", 512 * kKiB, 448 * kKiB, 4.05, 13.122, 0.84, ""};
+  CacheLevelRow l3{
+      "L3",
+      32 * kMiB,
+      8 * kMiB,
+      12.3456,
+      39.999,
+      3.06,
+      "measured knee at 8 MiB vs 32 MiB reported (KVM guest: the hypervisor may hide the real L3 geometry)"};
+  CacheLevelRow dram{"DRAM", std::nullopt, std::nullopt, 92.35, 299.214, 12.3, ""};
+  r.derived.cache_levels = {l1, l2, l3, dram};
+  r.derived.extra["latency_curve_page"] = "4k";
+  return r;
+}
+
+Case latency_case(const std::string& page, double bytes, double ns, const std::string& verified) {
+  Case c;
+  c.family = "latency";
+  c.name = "latency/" + page;
+  c.params = {{"working_set_bytes", bytes}, {"page", page}};
+  c.metrics = {{"ns_per_load", ns}};
+  c.spread = {5, ns, ns, ns};
+  c.backing = {page, verified, 0};
+  return c;
+}
+
+TEST(TablesTest, CacheTableGolden) {
+  const std::string expected =
+      "level  reported  detected  latency ns  latency cycles   spread\n"
+      "-----  --------  --------  ----------  --------------  -------\n"
+      "L1       32 KiB    32 KiB        1.23             4.0    ±1.5%\n"
+      "L2      512 KiB   448 KiB        4.05            13.1    ±0.8%\n"
+      "L3       32 MiB     8 MiB        12.3            40.0    ±3.1%\n"
+      "DRAM          —         —        92.3           299.2  ±12.3%!\n"
+      "latency from the 4k curve\n"
+      "!: repetitions differ by more than 10% of the median; rerun on a quieter machine\n"
+      "L3: measured knee at 8 MiB vs 32 MiB reported (KVM guest: the hypervisor may hide the real L3 geometry)\n";
+  EXPECT_EQ(render_cache_table(fixed_results()), expected);
+}
+
+TEST(TablesTest, MachineHeaderNamesEverythingAndUnknowns) {
+  const std::string header = render_machine_header(machine_only());
+  EXPECT_NE(header.find("CPU        AMD EPYC 7B13 64-Core Processor (AMD), 2 logical CPUs, hypervisor KVM\n"),
+            std::string::npos)
+      << header;
+  EXPECT_NE(header.find("kernel     Linux 6.1.0-18-cloud-amd64 x86_64\n"), std::string::npos) << header;
+  EXPECT_NE(header.find("clocks     TSC 2.445 GHz, core 3.24 GHz (calibrated: dependent-add chain)\n"),
+            std::string::npos)
+      << header;
+  EXPECT_NE(header.find("caches     L1d 32 KiB 8-way 64 B lines | L1i 32 KiB 8-way 64 B lines | "
+                        "L2 512 KiB 8-way 64 B lines | L3 32 MiB 16-way 64 B lines\n"),
+            std::string::npos)
+      << header;
+  EXPECT_NE(header.find("TLB        L1 4K 64 entries, L1 1G unknown, L2 4K 2048 entries (CPUID)\n"), std::string::npos)
+      << header;
+  EXPECT_NE(header.find("THP        enabled=madvise defrag=madvise\n"), std::string::npos) << header;
+  EXPECT_NE(header.find("hugetlb    2 MiB pool 0 pages, 1 GiB pool 0 pages\n"), std::string::npos) << header;
+  EXPECT_NE(header.find("PMU        unavailable: no hardware PMU exposed (perf_event_open cycles: ENOENT)\n"),
+            std::string::npos)
+      << header;
+
+  Results bare = machine_only();
+  bare.machine.hypervisor.reset();
+  bare.machine.pmu_available = true;
+  bare.machine.core_hz = 0;
+  const std::string bare_header = render_machine_header(bare);
+  EXPECT_NE(bare_header.find("no hypervisor detected"), std::string::npos);
+  EXPECT_NE(bare_header.find("PMU        available\n"), std::string::npos);
+  EXPECT_NE(bare_header.find("core clock unknown"), std::string::npos);
+}
+
+TEST(TablesTest, LatencyCurveHasOneRowPerWorkingSetAndMarksUnverifiedBacking) {
+  Results r = machine_only();
+  r.cases.push_back(latency_case("4k", 4 * kKiB, 1.2, "4k"));
+  r.cases.push_back(latency_case("4k", 1.5 * kMiB, 11.0, "4k"));
+  r.cases.push_back(latency_case("thp", 1.5 * kMiB, 10.5, "mixed"));
+  r.cases.push_back(latency_case("thp", 64 * kMiB, 88.0, "4k"));
+  const std::string expected =
+      "working set  4k ns  4k cycles              thp ns  thp cycles\n"
+      "-----------  -----  ---------  ------------------  ----------\n"
+      "      4 KiB   1.20        3.9                   —           —\n"
+      "    1.5 MiB   11.0       35.6  10.5 (partly huge)        34.0\n"
+      "     64 MiB      —          —     88.0 (not huge)       285.1\n";
+  EXPECT_EQ(render_latency_curve(r), expected);
+  EXPECT_EQ(render_latency_curve(machine_only()), "");
+}
+
+TEST(TablesTest, CacheTableDerivesRowsWhenTheResultsHaveNone) {
+  Results r = machine_only();
+  const std::string table = render_cache_table(r);
+  EXPECT_NE(table.find("L3       32 MiB         —           —               —       —\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("DRAM: no latency measurements\n"), std::string::npos) << table;
+}
+
+TEST(TablesTest, UnavailableFiguresAreListedWithTheirReasons) {
+  Results r = machine_only();
+  EXPECT_EQ(render_unavailable(r), "");
+  r.unavailable.push_back({"latency/hugetlb-2m", "no 2 MiB hugetlb pages reserved"});
+  r.unavailable.push_back({"hardware counters", "no PMU"});
+  EXPECT_EQ(render_unavailable(r),
+            "unavailable: latency/hugetlb-2m: no 2 MiB hugetlb pages reserved\n"
+            "unavailable: hardware counters: no PMU\n");
+}
+
+TEST(TablesTest, ReportHasEverySectionInReadingOrder) {
+  Results r = fixed_results();
+  r.cases.push_back(latency_case("4k", 4 * kKiB, 1.2, "4k"));
+  r.unavailable.push_back({"hardware counters", "no PMU"});
+  const std::string report = render_report(r);
+  const auto cpu = report.find("CPU        ");
+  const auto table = report.find("level  reported");
+  const auto curve = report.find("working set");
+  const auto unavailable = report.find("unavailable: hardware counters: no PMU");
+  ASSERT_NE(cpu, std::string::npos);
+  ASSERT_NE(table, std::string::npos);
+  ASSERT_NE(curve, std::string::npos);
+  ASSERT_NE(unavailable, std::string::npos);
+  EXPECT_LT(cpu, table);
+  EXPECT_LT(table, curve);
+  EXPECT_LT(curve, unavailable);
+}
+
+}  // namespace
+}  // namespace memprobe::analysis
