@@ -14,6 +14,13 @@ std::vector<Family>& registry() {
 
 }  // namespace
 
+benchmark::internal::Benchmark* apply_case_options(benchmark::internal::Benchmark* b,
+                                                   const CaseOptions& options) {
+  if (options.repetitions > 0) b->Repetitions(options.repetitions);
+  if (options.min_time_s > 0) b->MinTime(options.min_time_s);
+  return b;
+}
+
 bool add_family(const Family& family) {
   registry().push_back(family);
   return true;

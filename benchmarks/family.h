@@ -4,6 +4,8 @@
 // instead of using static BENCHMARK() macros.
 #pragma once
 
+#include <benchmark/benchmark.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -20,8 +22,10 @@ namespace memprobe::bench {
 struct CaseOptions {
   std::vector<core::PagePolicy> policies = {core::PagePolicy::k4K, core::PagePolicy::kThp};
   bool quick = false;           // fewer sweep points and repetitions
-  int repetitions = 5;          // per case; the harness reports median and spread
-  double min_time_s = 0.01;     // per repetition (Google Benchmark MinTime)
+  // Per case; the harness reports median and spread. 0 leaves it to Google
+  // Benchmark's --benchmark_repetitions (memprobe bench).
+  int repetitions = 5;
+  double min_time_s = 0.01;     // per repetition (MinTime); 0: --benchmark_min_time
   std::uint64_t seed = core::kDefaultChainSeed;
 };
 
@@ -31,6 +35,10 @@ struct Family {
   // Registers the family's cases; returns how many (for progress).
   std::size_t (*register_cases)(const core::Machine& machine, const CaseOptions& options);
 };
+
+// Applies the options every case shares (repetitions, minimum time).
+benchmark::internal::Benchmark* apply_case_options(benchmark::internal::Benchmark* b,
+                                                   const CaseOptions& options);
 
 bool add_family(const Family& family);
 // Every linked-in family, sorted by name.

@@ -12,6 +12,7 @@
 
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
+#include "benchmarks/region_counters.h"
 #include "benchmarks/sweep.h"
 #include "core/buffer.h"
 #include "core/chain.h"
@@ -121,9 +122,11 @@ void latency_case(benchmark::State& state, core::PagePolicy policy, std::size_t 
   LatencyArena::Prepared& p = **prepared;
   void* position = p.position;
 
+  start_region_counters();
   const std::uint64_t start_ticks = core::tsc_begin();
   for (auto _ : state) position = core::memprobe_chase(position, kLoadsPerIteration);
   const std::uint64_t end_ticks = core::tsc_end();
+  stop_region_counters();
   benchmark::DoNotOptimize(position);
   p.position = position;  // the next repetition resumes where this one stopped
 
@@ -131,6 +134,7 @@ void latency_case(benchmark::State& state, core::PagePolicy policy, std::size_t 
   const double ns_per_load = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz * 1e9 / loads;
   state.counters["ns_per_load"] = ns_per_load;
   if (setup.core_hz > 0) state.counters["cycles_per_load"] = ns_per_load * setup.core_hz / 1e9;
+  report_region_counters(state, loads);
   state.SetLabel(format_case_label({
       {"page", std::string(core::cli_name(policy))},
       {"working_set_bytes", std::to_string(working_set_bytes)},
@@ -173,12 +177,11 @@ std::size_t register_latency(const core::Machine& machine, const CaseOptions& op
     for (const std::uint64_t ws : sizes) {
       const std::string name =
           fmt::format("latency/{}/{}", core::cli_name(policy), compact_bytes(ws));
-      benchmark::RegisterBenchmark(name.c_str(),
-                                   [policy, arena_bytes, ws, setup](benchmark::State& state) {
-                                     latency_case(state, policy, arena_bytes, ws, setup);
-                                   })
-          ->Repetitions(options.repetitions)
-          ->MinTime(options.min_time_s)
+      apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+                                                      [policy, arena_bytes, ws, setup](benchmark::State& state) {
+                                                        latency_case(state, policy, arena_bytes, ws, setup);
+                                                      }),
+                         options)
           ->Unit(benchmark::kMillisecond);
       ++registered;
     }

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "benchmarks/case_label.h"
+#include "benchmarks/region_counters.h"
 
 namespace memprobe::harness {
 namespace {
@@ -50,7 +51,10 @@ void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
   for (const Run& run : runs) {
     if (run.run_type != Run::RT_Iteration) continue;  // memprobe computes its own statistics
     RawRun raw;
-    raw.name = run.benchmark_name();
+    // The case's own name, without the "/min_time:.../repeats:..." suffixes
+    // Google Benchmark appends.
+    raw.name = run.run_name.function_name;
+    if (!run.run_name.args.empty()) raw.name += "/" + run.run_name.args;
     raw.error = run.error_occurred;
     raw.error_message = run.error_message;
     raw.label = run.report_label;
@@ -110,9 +114,13 @@ void add_runs_to_results(const std::vector<RawRun>& runs, analysis::Results& res
     std::map<std::string, std::vector<double>> samples;
     for (const RawRun* r : reps)
       for (const auto& [key, value] : r->counters) samples[key].push_back(value);
-    for (auto& [key, values] : samples) c.metrics[key] = median_of(values);
+    const std::string prefix = bench::kCounterPrefix;
+    for (auto& [key, values] : samples) {
+      if (key.rfind(prefix, 0) == 0) c.counters[key.substr(prefix.size())] = median_of(values);
+      else c.metrics[key] = median_of(values);
+    }
     const std::string headline =
-        samples.count("ns_per_load") ? "ns_per_load" : (samples.empty() ? "" : samples.begin()->first);
+        samples.count("ns_per_load") ? "ns_per_load" : (c.metrics.empty() ? "" : c.metrics.begin()->first);
     if (!headline.empty()) {
       const std::vector<double>& v = samples[headline];
       c.spread.repetitions = static_cast<int>(v.size());

@@ -41,7 +41,7 @@ int run_main(int argc, char** argv) {
   app.footer("Subcommand help: memprobe <subcommand> --help\n"
              "memprobe bench [Google Benchmark flags]  runs the raw cases with Google Benchmark's runner");
 
-  std::string only, pages = "4k,thp", out_path;
+  std::string only, pages = "4k,thp", out_path, counters;
   int cpu = -1;
   bool quick = false;
   std::uint64_t seed = memprobe::core::kDefaultChainSeed;
@@ -52,6 +52,9 @@ int run_main(int argc, char** argv) {
   run->add_flag("--quick", quick, "fewer sweep points and repetitions");
   run->add_option("--out", out_path, "write the results (JSON, schema memprobe/1) to this file");
   run->add_option("--cpu", cpu, "logical CPU to pin to (default: the last one)");
+  run->add_option("--counters", counters,
+                  "comma-separated performance events (libpfm4 names or page-faults, minor-faults, ...); "
+                  "default: this CPU's memory events (see memprobe counters)");
   run->add_option("--seed", seed, "seed of the random chains")->capture_default_str();
   run->footer(families_help());
 
@@ -60,7 +63,18 @@ int run_main(int argc, char** argv) {
   report->add_option("file", report_path, "results file (JSON)")->required();
 
   CLI::App* list = app.add_subcommand("list", "list the benchmark families");
+  CLI::App* counters_cmd =
+      app.add_subcommand("counters", "list this machine's default performance events and whether they open");
 
+  if (argc >= 2 && argv[1][0] != '-') {
+    std::string known;
+    bool found = false;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      found |= sub->get_name() == argv[1];
+      known += (known.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!found) throw UsageError(fmt::format("unknown subcommand '{}' (known: {}, bench)", argv[1], known));
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -76,6 +90,7 @@ int run_main(int argc, char** argv) {
     std::cout << families_help();
     return 0;
   }
+  if (*counters_cmd) return memprobe::harness::counters_command(std::cout);
   if (*report) {
     const auto results = memprobe::analysis::load_results(report_path);
     std::cout << memprobe::analysis::render_report(results);
@@ -92,6 +107,7 @@ int run_main(int argc, char** argv) {
     plan.case_options.repetitions = 3;
     plan.case_options.min_time_s = 0.005;
   }
+  if (run->count("--counters")) plan.counter_events = memprobe::harness::parse_counter_list(counters);
   if (run->count("--cpu")) {
     if (cpu < 0) throw UsageError(fmt::format("--cpu: {} is not a CPU number", cpu));
     plan.cpu = cpu;

@@ -59,6 +59,17 @@ std::vector<core::PagePolicy> parse_page_list(const std::string& text) {
   return policies;
 }
 
+std::vector<core::EventSpec> parse_counter_list(const std::string& text) {
+  std::vector<core::EventSpec> events;
+  for (const std::string& name : split_commas(text)) {
+    auto encoded = core::encode_event(name);
+    if (!encoded) throw UsageError(fmt::format("--counters: {}", encoded.error().reason));
+    events.push_back({name, false, "", ""});
+  }
+  if (events.empty()) throw UsageError("--counters: no event named");
+  return events;
+}
+
 void check_output_path(const std::string& path) {
   namespace fs = std::filesystem;
   if (path.empty()) throw UsageError("--out: empty path");

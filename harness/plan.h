@@ -9,6 +9,7 @@
 
 #include "benchmarks/family.h"
 #include "core/buffer.h"
+#include "core/counters.h"
 
 namespace memprobe::harness {
 
@@ -22,6 +23,7 @@ struct RunPlan {
   bench::CaseOptions case_options;
   std::optional<int> cpu;             // logical CPU to pin to; default: the last one
   std::optional<std::string> out_path;
+  std::vector<core::EventSpec> counter_events;  // empty: the machine's defaults
   std::string command;                // the command line, for the results file
 };
 
@@ -31,6 +33,10 @@ std::vector<std::string> parse_family_list(const std::string& text);
 
 // "4k,thp,2m,1g" -> policies (unknown -> UsageError naming the accepted ones).
 std::vector<core::PagePolicy> parse_page_list(const std::string& text);
+
+// "cycles,L1_DTLB_MISS" -> event specs; a name libpfm4 cannot encode (and
+// that is not a software event) is a UsageError with close matches.
+std::vector<core::EventSpec> parse_counter_list(const std::string& text);
 
 // The results file's directory must exist and be writable, checked before
 // measuring so a long run never ends in a lost file.

@@ -10,6 +10,7 @@
 #include "analysis/results_json.h"
 #include "analysis/tables.h"
 #include "benchmarks/family.h"
+#include "benchmarks/region_counters.h"
 #include "core/machine.h"
 #include "core/topology.h"
 #include "harness/collector.h"
@@ -64,7 +65,35 @@ void add_context_to_google_benchmark(const core::Machine& machine) {
   benchmark::AddCustomContext("memprobe_thp", machine.thp_enabled);
 }
 
+// Which performance counters were counted; an event that could not be opened
+// is listed as unavailable with its reason (one entry for all hardware events
+// when the machine exposes no PMU at all).
+void add_counter_statuses(const core::Machine& machine, analysis::Results& results) {
+  nlohmann::json statuses = nlohmann::json::array();
+  for (const core::EventStatus& s : bench::region_counter_statuses()) {
+    statuses.push_back({{"event", s.name}, {"column", s.label}, {"available", s.available},
+                        {"software", s.software}, {"reason", s.reason}, {"meaning", s.meaning}});
+    if (!s.available && (s.software || machine.pmu_available))
+      results.unavailable.push_back({"counter " + s.name, s.reason});
+  }
+  results.extra["counters"] = statuses;
+  if (!machine.pmu_available) results.unavailable.push_back({"hardware counters", machine.pmu_reason});
+}
+
 }  // namespace
+
+int counters_command(std::ostream& out) {
+  const auto statuses = core::list_available_events();
+  const std::string pmu = core::libpfm_core_pmu();
+  out << fmt::format("libpfm4 core PMU: {}\n\n", pmu.empty() ? "none recognised" : pmu);
+  std::size_t width = 5;
+  for (const auto& s : statuses) width = std::max(width, s.name.size());
+  out << fmt::format("{:<{}}  {:<11}  {}\n", "event", width, "status", "meaning / reason");
+  for (const auto& s : statuses)
+    out << fmt::format("{:<{}}  {:<11}  {}\n", s.name, width, s.available ? "counts" : "unavailable",
+                       s.available ? s.meaning : s.reason);
+  return 0;
+}
 
 int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   if (plan.out_path) check_output_path(*plan.out_path);
@@ -90,12 +119,16 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   initialize_google_benchmark({"memprobe"});
   add_context_to_google_benchmark(machine);
 
+  bench::configure_region_counters(plan.counter_events);
+  if (!machine.pmu_available)
+    err << fmt::format("memprobe: hardware counters unavailable: {}; counting software events only\n",
+                       machine.pmu_reason);
+
   CollectingReporter reporter(total_cases, err);
   benchmark::RunSpecifiedBenchmarks(&reporter);
 
   add_runs_to_results(reporter.runs(), results);
-  if (!machine.pmu_available)
-    results.unavailable.push_back({"hardware counters", machine.pmu_reason});
+  add_counter_statuses(machine, results);
   analysis::derive_all(results);
 
   out << "\n" << analysis::render_cache_table(results) << "\n"
@@ -119,6 +152,10 @@ int bench_command(const std::vector<std::string>& args) {
   // Every policy is registered: one this machine cannot provide shows up as an
   // error with its reason, so --benchmark_filter can select any of them.
   options.policies.assign(core::kAllPagePolicies.begin(), core::kAllPagePolicies.end());
+  // Repetitions come from --benchmark_repetitions (default 1): Google
+  // Benchmark 1.7.1 writes the cv of an all-zero counter (e.g. page faults in
+  // a timed region) as "-nan", which is not JSON.
+  options.repetitions = 0;
   for (const bench::Family& family : bench::families()) family.register_cases(machine, options);
   std::vector<std::string> gb_args{"memprobe bench"};
   gb_args.insert(gb_args.end(), args.begin(), args.end());

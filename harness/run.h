@@ -15,6 +15,10 @@ namespace memprobe::harness {
 // only once the machine is known (e.g. --cpu 99).
 int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err);
 
+// `memprobe counters`: every default event of this machine and whether it
+// opens here (or why not).
+int counters_command(std::ostream& out);
+
 // Raw Google Benchmark runner over every family: `args` are passed to
 // benchmark::Initialize (e.g. --benchmark_filter, --benchmark_format=json).
 int bench_command(const std::vector<std::string>& args);

@@ -35,6 +35,7 @@ TEST(CliTest, BadInputGetsOneLineAndStatus2) {
   expect_usage_error("run --frobnicate", "frobnicate");
   expect_usage_error("run --out /nonexistent-memprobe-dir/r.json", "/nonexistent-memprobe-dir");
   expect_usage_error("bench --benchmark_bogus", "benchmark_bogus");
+  expect_usage_error("run --counters NOT_AN_EVENT_XYZ", "NOT_AN_EVENT_XYZ");
 }
 
 TEST(CliTest, BadResultsFilesGetOneLineAndStatus2) {
@@ -88,6 +89,17 @@ TEST(CliTest, QuickLatencyRunWritesASchemaConformingResultsFile) {
     EXPECT_EQ(c.backing.requested, "4k");
     EXPECT_EQ(c.params.at("page"), "4k");
     EXPECT_GT(c.params.at("working_set_bytes").get<double>(), 0);
+    // Software counters count on any Linux machine; the chase is pre-faulted,
+    // so no page fault may happen inside a timed region.
+    ASSERT_TRUE(c.counters.count("minor_faults_per_access")) << c.name;
+    EXPECT_EQ(c.counters.at("minor_faults_per_access"), 0.0) << c.name;
+  }
+  // Hardware counters either counted or are listed as unavailable with a reason.
+  if (!results.machine.pmu_available) {
+    bool listed = false;
+    for (const auto& u : results.unavailable) listed |= u.what == "hardware counters" && !u.reason.empty();
+    EXPECT_TRUE(listed);
+    EXPECT_NE(r.err.find("hardware counters unavailable: "), std::string::npos);
   }
   // One row per reported data cache level, then DRAM.
   const auto& rows = results.derived.cache_levels;
@@ -103,16 +115,23 @@ TEST(CliTest, QuickLatencyRunWritesASchemaConformingResultsFile) {
   std::filesystem::remove(path);
 }
 
+TEST(CliTest, CountersListsSoftwareEventsAsCounting) {
+  const auto r = run_command_line(kMemprobe + " counters");
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_NE(r.out.find("minor-faults"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("counts"), std::string::npos) << r.out;
+}
+
 TEST(CliTest, BenchKeepsGoogleBenchmarkJson) {
   const auto r = run_command_line(kMemprobe +
-                                  " bench '--benchmark_filter=^latency/4k/4KiB$' --benchmark_format=json");
+                                  " bench '--benchmark_filter=^latency/4k/4KiB/' --benchmark_format=json");
   ASSERT_EQ(r.exit_status, 0) << r.err;
   const auto json = nlohmann::json::parse(r.out);
   ASSERT_TRUE(json.contains("context"));
   EXPECT_TRUE(json["context"].contains("memprobe_core_hz"));
   ASSERT_FALSE(json["benchmarks"].empty());
   for (const auto& b : json["benchmarks"]) {
-    EXPECT_EQ(b["run_name"], "latency/4k/4KiB");
+    EXPECT_EQ(b["run_name"].get<std::string>().rfind("latency/4k/4KiB", 0), 0u) << b["run_name"];
     EXPECT_GT(b["ns_per_load"].get<double>(), 0);
   }
 }

@@ -65,6 +65,23 @@ TEST(CollectorTest, FailedCasesBecomeOneUnavailableEntryPerFamilyPageAndReason) 
   EXPECT_EQ(results.cases[0].name, "latency/4k/4KiB");
 }
 
+TEST(CollectorTest, PerformanceCountersGoToCountersNotMetrics) {
+  RawRun a = repetition("latency/4k/4KiB", 1.0, "page=4k");
+  a.counters["counter:minor_faults_per_access"] = 0.0;
+  a.counters["counter:l1d_misses_per_access"] = 0.5;
+  RawRun b = a;
+  b.counters["counter:l1d_misses_per_access"] = 0.7;
+  RawRun c = a;
+  c.counters["counter:l1d_misses_per_access"] = 0.6;
+  analysis::Results results;
+  add_runs_to_results({a, b, c}, results);
+  const analysis::Case& only = results.cases.at(0);
+  EXPECT_EQ(only.counters.at("l1d_misses_per_access"), 0.6);
+  EXPECT_EQ(only.counters.at("minor_faults_per_access"), 0.0);
+  EXPECT_EQ(only.metrics.count("counter:l1d_misses_per_access"), 0u);
+  EXPECT_EQ(only.metrics.size(), 2u);
+}
+
 TEST(CollectorTest, KeepsFirstSeenOrder) {
   std::vector<RawRun> runs{repetition("l/4k/b", 1, ""), repetition("l/4k/a", 1, ""), repetition("l/4k/b", 1, "")};
   analysis::Results results;
