@@ -5,10 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
 
 namespace memprobe::analysis {
 namespace {
+
+// Curves whose geometric-mean latencies differ by less than 3 % are a tie.
+const double kCurveTieLog = std::log(1.03);
 
 // A latency point and the case it came from (for the repetition spread).
 struct CasePoint {
@@ -154,14 +158,63 @@ bool backing_verified(const Results& results, const std::string& page) {
   return any;
 }
 
+std::vector<std::string> verified_latency_pages(const Results& results) {
+  std::vector<std::string> verified;
+  for (const std::string& page : latency_pages(results))
+    if (backing_verified(results, page)) verified.push_back(page);
+  return verified;
+}
+
 std::string preferred_latency_page(const Results& results) {
   const std::vector<std::string> pages = latency_pages(results);
   if (pages.empty()) return {};
   if (pages.size() == 1) return pages.front();
-  for (const char* page : {"hugetlb-2m", "thp", "hugetlb-1g"})
-    if (std::find(pages.begin(), pages.end(), page) != pages.end() && backing_verified(results, page)) return page;
-  if (std::find(pages.begin(), pages.end(), "4k") != pages.end()) return "4k";
-  return pages.front();
+  std::vector<std::string> candidates = verified_latency_pages(results);
+  if (candidates.empty()) {
+    if (std::find(pages.begin(), pages.end(), "4k") != pages.end()) return "4k";
+    return pages.front();
+  }
+  // Huge pages first when curves tie: on bare metal they are TLB-clean by construction.
+  static const std::vector<std::string> kTieOrder = {"hugetlb-2m", "thp", "hugetlb-1g", "4k"};
+  const auto tie_rank = [](const std::string& page) {
+    return std::find(kTieOrder.begin(), kTieOrder.end(), page) - kTieOrder.begin();
+  };
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [&](const std::string& a, const std::string& b) { return tie_rank(a) < tie_rank(b); });
+
+  // Both TLB-clean methods only ever add latency when they fail (a VM host
+  // backing guest huge pages with 4 KiB pages, a page group larger than the
+  // TLB), so the lowest curve is the cleanest: compare geometric means over
+  // the working sets every candidate measured.
+  std::map<std::string, std::map<double, double>> ns_by_size;
+  for (const std::string& page : candidates)
+    for (const CasePoint& p : latency_case_points(results, page)) ns_by_size[page][p.point.size_bytes] = p.point.value;
+  std::vector<double> common;
+  for (const auto& [size, ns] : ns_by_size[candidates.front()]) {
+    bool everywhere = true;
+    for (const std::string& page : candidates) everywhere &= ns_by_size[page].count(size) > 0;
+    if (everywhere) common.push_back(size);
+  }
+  const auto log_mean = [&](const std::string& page) {
+    double sum = 0;
+    std::size_t n = 0;
+    for (const auto& [size, ns] : ns_by_size[page]) {
+      if (!common.empty() && std::find(common.begin(), common.end(), size) == common.end()) continue;
+      sum += std::log(ns);
+      ++n;
+    }
+    return n ? sum / static_cast<double>(n) : std::numeric_limits<double>::infinity();
+  };
+  std::string best = candidates.front();
+  double best_log_mean = log_mean(best);
+  for (const std::string& page : candidates) {
+    const double m = log_mean(page);
+    if (m < best_log_mean - kCurveTieLog) {
+      best = page;
+      best_log_mean = m;
+    }
+  }
+  return best;
 }
 
 std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {

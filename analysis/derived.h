@@ -21,9 +21,15 @@ std::vector<std::string> latency_pages(const Results& results);
 // backing.requested (THP: verified "thp", not "mixed"); false if there are none.
 bool backing_verified(const Results& results, const std::string& page);
 
-// Which policy's latency curve the cache table should use: a huge-page one
-// whose backing was verified (TLB-clean up to its reach; hugetlb-2m, then thp,
-// then hugetlb-1g), else "4k"; the only one if just one was measured.
+// The pages whose latency backing was verified, in latency_pages() order.
+std::vector<std::string> verified_latency_pages(const Results& results);
+
+// Which policy's latency curve the cache table should use: among the curves
+// whose backing was verified, the lowest one (geometric mean of ns per load
+// over the working sets all of them measured), since a failure of either
+// TLB-clean method (guest huge pages split by the host, page groups beyond
+// the TLB) only adds latency; within 3 % huge pages win (hugetlb-2m, thp,
+// hugetlb-1g, then 4k). With none verified, "4k"; with one curve, that one.
 // Empty if no latency cases.
 std::string preferred_latency_page(const Results& results);
 

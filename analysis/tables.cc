@@ -200,9 +200,18 @@ std::string render_cache_table(const Results& results) {
                                   {"latency cycles", true},
                                   {"spread", true}},
                                  cells);
-  if (!page.empty())
-    out += fmt::format("latency from the {} curve{}\n", page,
-                       page != "4k" && backing_verified(results, page) ? " (backing verified)" : "");
+  if (!page.empty()) {
+    const std::vector<std::string> verified = verified_latency_pages(results);
+    std::string why;
+    if (verified.size() > 1) {
+      std::string names;
+      for (const std::string& v : verified) names += (names.empty() ? "" : ", ") + v;
+      why = fmt::format(": the lowest of the verified curves ({}); translation misses only add latency", names);
+    } else if (page != "4k" && backing_verified(results, page)) {
+      why = " (backing verified)";
+    }
+    out += fmt::format("latency from the {} curve{}\n", page, why);
+  }
   if (noisy)
     out += fmt::format("!: repetitions differ by more than {:.0f}% of the median; rerun on a quieter machine\n",
                        kNoisySpreadPct);

@@ -258,6 +258,25 @@ TEST(DerivedTest, PreferredPageIsAVerifiedHugePageCurve) {
   EXPECT_EQ(preferred_latency_page(only_thp), "thp");
 }
 
+TEST(DerivedTest, PreferredPageIsTheLowestVerifiedCurve) {
+  // A VM host that backs guest huge pages with 4 KiB pages makes the THP
+  // curve slower than the 4 KiB page-group curve: the table must use the 4k one.
+  Results r = synthetic_results();
+  add_latency_cases(r, "4k", {});
+  CurveSpec slower;
+  slower.levels_ns = {1.8, 6, 20, 200};
+  add_latency_cases(r, "thp", slower);
+  EXPECT_EQ(preferred_latency_page(r), "4k");
+  EXPECT_EQ(verified_latency_pages(r), (std::vector<std::string>{"4k", "thp"}));
+
+  Results faster = synthetic_results();
+  CurveSpec quicker;
+  quicker.levels_ns = {1.2, 3.5, 10, 80};
+  add_latency_cases(faster, "4k", {});
+  add_latency_cases(faster, "thp", quicker);
+  EXPECT_EQ(preferred_latency_page(faster), "thp");
+}
+
 TEST(DerivedTest, DeriveAllFillsCacheLevelsAndRecordsTheCurve) {
   Results r = synthetic_results();
   add_latency_cases(r, "4k", {});
