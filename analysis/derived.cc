@@ -42,15 +42,19 @@ std::vector<CasePoint> latency_case_points(const Results& results, const std::st
   return out;
 }
 
-// Largest (max - min) / median of the repetitions, in %, over the given cases.
-std::optional<double> worst_spread_pct(const std::vector<const Case*>& cases) {
-  std::optional<double> worst;
+// Median over the given cases of each case's (max - min) / median of its
+// repetitions, in %: one preempted repetition on a shared machine should not
+// make a whole plateau look noisy, a plateau of noisy points should.
+std::optional<double> typical_spread_pct(const std::vector<const Case*>& cases) {
+  std::vector<double> pcts;
   for (const Case* c : cases) {
     if (!(c->spread.median > 0) || c->spread.repetitions < 1) continue;
-    const double pct = (c->spread.max - c->spread.min) / c->spread.median * 100;
-    worst = worst ? std::max(*worst, pct) : pct;
+    pcts.push_back((c->spread.max - c->spread.min) / c->spread.median * 100);
   }
-  return worst;
+  if (pcts.empty()) return std::nullopt;
+  std::sort(pcts.begin(), pcts.end());
+  const std::size_t n = pcts.size();
+  return n % 2 ? pcts[n / 2] : (pcts[n / 2 - 1] + pcts[n / 2]) / 2;
 }
 
 double median_of(std::vector<double> values) {
@@ -300,7 +304,7 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
       const Plateau& plateau = seg.plateaus[first];
       row.detected_bytes = knee.size_bytes;
       row.latency_ns = plateau.level;
-      row.spread_pct = worst_spread_pct(cases_in(plateau.first, plateau.last));
+      row.spread_pct = typical_spread_pct(cases_in(plateau.first, plateau.last));
       if (first != knee.plateau_below) {
         append_note(
             row.note,
@@ -329,7 +333,7 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
         append_note(row.note, "no clear knee and no points below reported size");
       } else {
         row.latency_ns = median_of(values);
-        row.spread_pct = worst_spread_pct(sources);
+        row.spread_pct = typical_spread_pct(sources);
         append_note(row.note, "no clear knee; latency from points below reported size");
       }
     }
@@ -346,7 +350,7 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
   } else {
     const Plateau& last = seg.plateaus.back();
     dram.latency_ns = last.level;
-    dram.spread_pct = worst_spread_pct(cases_in(last.first, last.last));
+    dram.spread_pct = typical_spread_pct(cases_in(last.first, last.last));
     with_cycles(dram);
   }
   rows.push_back(dram);

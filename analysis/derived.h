@@ -52,8 +52,9 @@ std::string preferred_latency_page(const Results& results);
 //    reported size, reported size / 2], noted.
 //  - DRAM = the last plateau, only if the sweep reached 2x the largest
 //    reported cache and the curve has a step; otherwise a note says why.
-//  - spread_pct = the largest (max - min) / median of the repetitions, in %,
-//    over the cases on that plateau (or those points).
+//  - spread_pct = the median over the plateau's cases of (max - min) / median
+//    of each case's repetitions, in %, over the cases on that plateau (or
+//    those points).
 std::vector<CacheLevelRow> derive_cache_levels(const Results& results);
 
 // Fills results.derived from results.cases (idempotent): cache_levels, and

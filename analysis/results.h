@@ -79,7 +79,7 @@ struct CacheLevelRow {
   std::optional<double> detected_bytes;    // from the curve's knee; none if no knee
   std::optional<double> latency_ns;
   std::optional<double> latency_cycles;
-  std::optional<double> spread_pct;        // (max-min)/median of the plateau's points, %
+  std::optional<double> spread_pct;        // median over the plateau's cases of (max-min)/median, %
   std::string note;                        // "detected differs from reported: ...", "no clear knee"
 };
 

@@ -201,18 +201,29 @@ TEST(DerivedTest, LevelWithoutKneeTakesPointsBelowItsReportedSize) {
   EXPECT_NEAR(*row_named(rows, "DRAM").latency_ns, 90, 90 * 0.03);
 }
 
-TEST(DerivedTest, SpreadIsTheWorstCaseOnThePlateau) {
+TEST(DerivedTest, SpreadIsTheTypicalCaseOnThePlateau) {
   Results r = synthetic_results();
   add_latency_cases(r, "4k", {});
-  for (Case& c : r.cases) {
-    if (c.params["working_set_bytes"] == 131072) {  // on the L2 plateau
+  Results one_noisy = r;
+  for (Case& c : one_noisy.cases) {
+    if (c.params["working_set_bytes"] == 131072) {  // one point on the L2 plateau
       c.spread.min = c.spread.median * 0.95;
       c.spread.max = c.spread.median * 1.05;
     }
   }
-  const auto rows = derive_cache_levels(r);
-  EXPECT_NEAR(*row_named(rows, "L2").spread_pct, 10.0, 1e-9);
-  EXPECT_NEAR(*row_named(rows, "L1").spread_pct, 2.0, 1e-9);
+  // One preempted point does not make the plateau noisy...
+  EXPECT_NEAR(*row_named(derive_cache_levels(one_noisy), "L2").spread_pct, 2.0, 1e-9);
+  EXPECT_NEAR(*row_named(derive_cache_levels(one_noisy), "L1").spread_pct, 2.0, 1e-9);
+  // ...a plateau of noisy points does.
+  Results all_noisy = r;
+  for (Case& c : all_noisy.cases) {
+    const double ws = c.params["working_set_bytes"].get<double>();
+    if (ws > 32 * kKiB && ws <= 512 * kKiB) {  // the whole L2 plateau
+      c.spread.min = c.spread.median * 0.95;
+      c.spread.max = c.spread.median * 1.05;
+    }
+  }
+  EXPECT_NEAR(*row_named(derive_cache_levels(all_noisy), "L2").spread_pct, 10.0, 1e-9);
 }
 
 TEST(DerivedTest, NoCoreClockMeansNoCycles) {
