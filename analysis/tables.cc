@@ -9,91 +9,14 @@
 #include <vector>
 
 #include "analysis/derived.h"
+#include "analysis/table_format.h"
 
 namespace memprobe::analysis {
 namespace {
 
-constexpr const char* kMissing = "—";
 // A plateau whose repetitions differ by more than this (max - min over
 // median) is flagged: its figure is less trustworthy than the others.
 constexpr double kNoisySpreadPct = 10.0;
-
-// Display width of UTF-8 text ("—" and "±" are one column, three/two bytes).
-std::size_t display_width(const std::string& text) {
-  std::size_t width = 0;
-  for (unsigned char c : text)
-    if ((c & 0xC0) != 0x80) ++width;
-  return width;
-}
-
-struct Column {
-  std::string title;
-  bool right_aligned = true;
-};
-
-// The one table layout: header, dashes, rows; columns two spaces apart, text
-// left-aligned, numbers right-aligned, no trailing blanks.
-std::string render_table(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> widths;
-  for (const Column& c : columns) widths.push_back(display_width(c.title));
-  for (const auto& row : rows)
-    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
-      widths[i] = std::max(widths[i], display_width(row[i]));
-
-  const auto line = [&](const std::vector<std::string>& cells) {
-    std::string out;
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-      const std::string cell = i < cells.size() ? cells[i] : std::string();
-      const std::string pad(widths[i] - display_width(cell), ' ');
-      if (i > 0) out += "  ";
-      out += columns[i].right_aligned ? pad + cell : cell + pad;
-    }
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    return out + "\n";
-  };
-
-  std::vector<std::string> titles, dashes;
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    titles.push_back(columns[i].title);
-    dashes.push_back(std::string(widths[i], '-'));
-  }
-  std::string out = line(titles) + line(dashes);
-  for (const auto& row : rows) out += line(row);
-  return out;
-}
-
-// "32 KiB", "1.5 MiB", "64 B": binary units, at most three significant digits.
-std::string format_bytes(double bytes) {
-  struct Unit {
-    double bytes;
-    const char* name;
-  };
-  static constexpr Unit kUnits[] = {
-      {1024.0 * 1024 * 1024 * 1024, "TiB"}, {1024.0 * 1024 * 1024, "GiB"}, {1024.0 * 1024, "MiB"}, {1024.0, "KiB"}};
-  for (const Unit& u : kUnits) {
-    if (bytes >= u.bytes) {
-      const double scaled = bytes / u.bytes;
-      if (scaled == std::floor(scaled)) return fmt::format("{:.0f} {}", scaled, u.name);
-      return fmt::format("{:.3g} {}", scaled, u.name);
-    }
-  }
-  return fmt::format("{:.0f} B", bytes);
-}
-
-// Page size as a TLB label: 4096 -> "4K", 2 MiB -> "2M", 1 GiB -> "1G".
-std::string page_label(double bytes) {
-  std::string text = format_bytes(bytes);
-  const auto space = text.find(' ');
-  if (space == std::string::npos) return text;
-  const std::string unit = text.substr(space + 1);
-  return text.substr(0, space) + (unit == "B" ? "B" : unit.substr(0, 1));
-}
-
-std::string format_ns(double ns) { return ns < 10 ? fmt::format("{:.2f}", ns) : fmt::format("{:.1f}", ns); }
-
-std::string or_missing(const std::optional<double>& value, std::string (*format)(double)) {
-  return value ? format(*value) : std::string(kMissing);
-}
 
 std::string header_line(const char* label, const std::string& text) { return fmt::format("{:<11}{}\n", label, text); }
 

@@ -1,0 +1,36 @@
+// The one plain-text table layout and the number formats every table uses.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace memprobe::analysis {
+
+// Printed where a figure is missing.
+inline constexpr const char* kMissing = "—";
+
+struct Column {
+  std::string title;
+  bool right_aligned = true;  // numbers right, text left
+};
+
+// Display width of UTF-8 text ("—" and "±" count as one column).
+std::size_t display_width(const std::string& text);
+
+// Header, dashes, rows; columns two spaces apart, no trailing blanks.
+std::string render_table(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows);
+
+// "32 KiB", "1.5 MiB", "64 B": binary units, at most two decimals.
+std::string format_bytes(double bytes);
+
+// Page size as a TLB label: 4096 -> "4K", 2 MiB -> "2M", 1 GiB -> "1G".
+std::string page_label(double bytes);
+
+// Nanoseconds with 2 decimals below 10 ns, 1 above.
+std::string format_ns(double ns);
+
+// format(*value), or kMissing.
+std::string or_missing(const std::optional<double>& value, std::string (*format)(double));
+
+}  // namespace memprobe::analysis
