@@ -87,7 +87,76 @@ std::string render_machine_header(const Results& results) {
                                             m.hugepages_1g_reserved));
   out += header_line("PMU", m.pmu_available ? std::string("available")
                                             : "unavailable" + (m.pmu_reason.empty() ? "" : ": " + m.pmu_reason));
+  if (const std::string counters = counters_summary(results); !counters.empty()) out += header_line("counters", counters);
   return out;
+}
+
+std::string counters_summary(const Results& results) {
+  const auto it = results.extra.find("counters");
+  if (it == results.extra.end() || !it->is_array() || it->empty()) return {};
+  std::string software, hardware;
+  std::size_t hardware_total = 0, hardware_open = 0;
+  for (const auto& c : *it) {
+    const bool available = c.value("available", false);
+    if (c.value("software", false)) {
+      if (available) software += (software.empty() ? "" : ", ") + c.value("event", std::string());
+    } else {
+      ++hardware_total;
+      hardware_open += available;
+    }
+  }
+  if (hardware_total == 0) hardware = "none requested";
+  else if (!results.machine.pmu_available && hardware_open == 0) hardware = "n/a (no PMU)";
+  else hardware = fmt::format("{} of {} events open", hardware_open, hardware_total);
+  return fmt::format("software: {}; hardware: {}", software.empty() ? "none" : software, hardware);
+}
+
+std::string render_counter_table(const Results& results) {
+  const auto statuses = results.extra.find("counters");
+  if (statuses == results.extra.end() || !statuses->is_array() || statuses->empty()) return {};
+  const std::string page = preferred_latency_page(results);
+  const std::vector<CurvePoint> curve = latency_curve(results, page);
+  if (curve.empty()) return {};
+
+  // One representative working set per level: the geometric middle between
+  // the previous level's reported size and this one's; DRAM: the largest.
+  const std::vector<CacheLevelRow>& levels = results.derived.cache_levels;
+  std::vector<Column> columns{{"counter per load", false}};
+  std::vector<double> sizes;
+  double previous_bytes = curve.front().size_bytes;
+  for (const CacheLevelRow& level : levels) {
+    const double target =
+        level.reported_bytes ? std::sqrt(previous_bytes * *level.reported_bytes) : curve.back().size_bytes;
+    if (level.reported_bytes) previous_bytes = *level.reported_bytes;
+    double best = curve.front().size_bytes;
+    for (const CurvePoint& p : curve)
+      if (std::abs(std::log(p.size_bytes / target)) < std::abs(std::log(best / target))) best = p.size_bytes;
+    sizes.push_back(best);
+    columns.push_back({fmt::format("{} ({})", level.level, format_bytes(best)), true});
+  }
+
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& status : *statuses) {
+    const std::string column = status.value("column", status.value("event", std::string()));
+    std::vector<std::string> row{column};
+    const bool available = status.value("available", false);
+    for (double size : sizes) {
+      if (!available) {
+        row.push_back(results.machine.pmu_available || status.value("software", false) ? "n/a" : "n/a (no PMU)");
+        continue;
+      }
+      std::string cell = kMissing;
+      for (const Case& c : results.cases) {
+        if (c.family != "latency" || c.params.value("page", std::string()) != page) continue;
+        if (c.params.value("working_set_bytes", 0.0) != size) continue;
+        if (auto v = c.counters.find(column + "_per_access"); v != c.counters.end())
+          cell = fmt::format("{:.3g}", v->second);
+      }
+      row.push_back(cell);
+    }
+    rows.push_back(row);
+  }
+  return fmt::format("performance counters per load ({} curve)\n", page) + render_table(columns, rows);
 }
 
 std::string render_cache_table(const Results& results) {
@@ -205,6 +274,7 @@ std::string render_report(const Results& results) {
   std::string out = render_machine_header(results);
   out += "\n" + render_cache_table(results);
   if (const std::string curve = render_latency_curve(results); !curve.empty()) out += "\n" + curve;
+  if (const std::string counters = render_counter_table(results); !counters.empty()) out += "\n" + counters;
   if (const std::string unavailable = render_unavailable(results); !unavailable.empty()) out += "\n" + unavailable;
   return out;
 }

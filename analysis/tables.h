@@ -17,6 +17,15 @@ std::string render_cache_table(const Results& results);
 // Per working set: ns/load and cycles/load for each page policy measured.
 std::string render_latency_curve(const Results& results);
 
+// One line on the counters recorded (results.extra["counters"]):
+// "software: page-faults, ...; hardware: n/a (no PMU)". Empty if none.
+std::string counters_summary(const Results& results);
+
+// Each counter per load at one representative working set per cache level
+// (latency curve of preferred_latency_page); "n/a (no PMU)" where the event
+// could not be opened for lack of a PMU. Empty if no counters were recorded.
+std::string render_counter_table(const Results& results);
+
 // "unavailable: <what>: <reason>" lines.
 std::string render_unavailable(const Results& results);
 

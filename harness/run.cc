@@ -77,7 +77,8 @@ void add_counter_statuses(const core::Machine& machine, analysis::Results& resul
       results.unavailable.push_back({"counter " + s.name, s.reason});
   }
   results.extra["counters"] = statuses;
-  if (!machine.pmu_available) results.unavailable.push_back({"hardware counters", machine.pmu_reason});
+  if (!machine.pmu_available)
+    results.unavailable.push_back({"hardware counters", machine.pmu_reason + "; software counters only"});
 }
 
 }  // namespace
@@ -110,6 +111,8 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   results.extra["memprobe_version"] = MEMPROBE_VERSION;
   results.extra["pinned_cpu"] = cpu;
   results.extra["seed"] = plan.case_options.seed;
+  bench::configure_region_counters(plan.counter_events);
+  add_counter_statuses(machine, results);
   out << analysis::render_machine_header(results) << std::flush;
 
   benchmark::ClearRegisteredBenchmarks();
@@ -119,7 +122,6 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   initialize_google_benchmark({"memprobe"});
   add_context_to_google_benchmark(machine);
 
-  bench::configure_region_counters(plan.counter_events);
   if (!machine.pmu_available)
     err << fmt::format("memprobe: hardware counters unavailable: {}; counting software events only\n",
                        machine.pmu_reason);
@@ -128,11 +130,12 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
 
   add_runs_to_results(reporter.runs(), results);
-  add_counter_statuses(machine, results);
   analysis::derive_all(results);
 
   out << "\n" << analysis::render_cache_table(results) << "\n"
       << analysis::render_latency_curve(results);
+  if (const std::string counters = analysis::render_counter_table(results); !counters.empty())
+    out << "\n" << counters;
   const std::string unavailable = analysis::render_unavailable(results);
   if (!unavailable.empty()) out << "\n" << unavailable;
   out << std::flush;
