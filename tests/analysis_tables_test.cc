@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "analysis/derived.h"
 #include "analysis/tables.h"
 
 namespace memprobe::analysis {
@@ -144,6 +145,36 @@ TEST(TablesTest, UnavailableFiguresAreListedWithTheirReasons) {
   EXPECT_EQ(render_unavailable(r),
             "unavailable: latency/hugetlb-2m: no 2 MiB hugetlb pages reserved\n"
             "unavailable: hardware counters: no PMU\n");
+}
+
+TEST(TablesTest, CounterTableShowsSoftwareCountsAndNoPmuForHardware) {
+  Results r = machine_only();
+  r.extra["counters"] = nlohmann::json::array(
+      {{{"event", "minor-faults"}, {"column", "minor_faults"}, {"available", true}, {"software", true}},
+       {{"event", "cycles"}, {"column", "cycles"}, {"available", false}, {"software", false},
+        {"reason", "no hardware PMU exposed (ENOENT)"}}});
+  for (double bytes : {16 * kKiB, 256 * kKiB, 8 * kMiB, 256 * kMiB}) {
+    Case c = latency_case("4k", bytes, bytes < 64 * kMiB ? 2.0 : 100.0, "4k");
+    c.counters["minor_faults_per_access"] = bytes == 16 * kKiB ? 0.5 : 0.0;
+    r.cases.push_back(c);
+  }
+  r.derived.cache_levels = derive_cache_levels(r);
+  const std::string table = render_counter_table(r);
+  EXPECT_NE(table.find("performance counters per load (4k curve)"), std::string::npos) << table;
+  EXPECT_NE(table.find("L1 (16 KiB)"), std::string::npos) << table;
+  EXPECT_NE(table.find("DRAM (256 MiB)"), std::string::npos) << table;
+  EXPECT_NE(table.find("minor_faults  "), std::string::npos) << table;
+  EXPECT_NE(table.find("0.5"), std::string::npos) << table;
+  EXPECT_NE(table.find("n/a (no PMU)"), std::string::npos) << table;
+  EXPECT_EQ(counters_summary(r), "software: minor-faults; hardware: n/a (no PMU)");
+  EXPECT_NE(render_machine_header(r).find("counters   software: minor-faults"), std::string::npos);
+}
+
+TEST(TablesTest, NoCountersRecordedMeansNoCounterTable) {
+  Results r = machine_only();
+  r.cases.push_back(latency_case("4k", 16 * kKiB, 2.0, "4k"));
+  EXPECT_EQ(render_counter_table(r), "");
+  EXPECT_EQ(counters_summary(r), "");
 }
 
 TEST(TablesTest, ReportHasEverySectionInReadingOrder) {
