@@ -1,0 +1,65 @@
+#include "benchmarks/arena.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace memprobe::bench {
+namespace {
+
+struct Arena {
+  std::optional<core::Buffer> buffer;
+  std::string user;
+  std::uint64_t epoch = 0;
+  // Allocations that failed since the last release: retrying them for every
+  // case would repeat the same (possibly slow) failure.
+  std::map<std::pair<core::PagePolicy, std::size_t>, core::Unavailable> failures;
+};
+
+// Function-local: the benchmarks run on the harness's one pinned thread.
+Arena& arena() {
+  static Arena instance;
+  return instance;
+}
+
+core::Result<core::Buffer> allocate_remembering_failure(core::PagePolicy policy, std::size_t bytes) {
+  Arena& a = arena();
+  if (auto it = a.failures.find({policy, bytes}); it != a.failures.end()) return it->second;
+  auto buffer = core::Buffer::allocate(bytes, policy);
+  if (!buffer) a.failures.emplace(std::make_pair(policy, bytes), buffer.error());
+  return buffer;
+}
+
+}  // namespace
+
+core::Result<ArenaLease> acquire_arena(std::string_view user, core::PagePolicy policy,
+                                       std::size_t min_bytes, std::size_t preferred_bytes) {
+  Arena& a = arena();
+  if (preferred_bytes < min_bytes) preferred_bytes = min_bytes;
+  if (a.buffer && a.buffer->policy() == policy && a.buffer->size_bytes() >= min_bytes) {
+    if (a.user != user) {
+      a.user = std::string(user);
+      ++a.epoch;
+    }
+    return ArenaLease{&*a.buffer, a.epoch};
+  }
+  a.buffer.reset();  // release the previous buffer (and its pool pages) first
+  auto buffer = allocate_remembering_failure(policy, preferred_bytes);
+  if (!buffer && preferred_bytes > min_bytes) buffer = allocate_remembering_failure(policy, min_bytes);
+  if (!buffer) return buffer.error();
+  a.buffer.emplace(std::move(*buffer));
+  a.user = std::string(user);
+  ++a.epoch;
+  return ArenaLease{&*a.buffer, a.epoch};
+}
+
+void release_arena() {
+  Arena& a = arena();
+  a.buffer.reset();
+  a.user.clear();
+  a.failures.clear();
+  ++a.epoch;
+}
+
+}  // namespace memprobe::bench

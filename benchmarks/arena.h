@@ -1,0 +1,37 @@
+// One long-lived page-policy buffer shared by the families that chase over
+// memory (latency, hugepage): allocating and first-touching up to 16x the LLC
+// for every point would cost more than measuring it, and on a VM a first
+// touch also faults in the host. Process-wide so that at most one such buffer
+// (and its hugetlb pool pages) is held at a time: a family that needs the
+// memory itself (pagefault) calls release_arena() first.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "core/buffer.h"
+#include "core/result.h"
+
+namespace memprobe::bench {
+
+struct ArenaLease {
+  core::Buffer* buffer = nullptr;
+  // Changes whenever the buffer's contents may have been rewritten by someone
+  // else since this user last held it (a new buffer, or another user in
+  // between): a chain built in it under an older epoch must be rebuilt.
+  std::uint64_t epoch = 0;
+};
+
+// A buffer of `policy` of at least min_bytes for `user` (a family name).
+// Reuses the current buffer when it has the policy and is large enough;
+// otherwise releases it and allocates preferred_bytes (>= min_bytes), falling
+// back to min_bytes when that fails (e.g. a hugetlb pool too short for the
+// largest working set). Unavailable with Buffer::allocate's reason otherwise.
+core::Result<ArenaLease> acquire_arena(std::string_view user, core::PagePolicy policy,
+                                       std::size_t min_bytes, std::size_t preferred_bytes);
+
+// Frees the buffer (munmap; hugetlb pages return to the pool).
+void release_arena();
+
+}  // namespace memprobe::bench

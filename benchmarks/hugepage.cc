@@ -1,0 +1,214 @@
+// Huge-page A/B: the latency chase over a random single cycle of cache lines
+// (no page groups: the TLB misses are the point) at a few working sets that
+// span cache-resident, TLB-bound and DRAM-sized access, under each page
+// policy, with the backing verified. Reports ns_per_load and cycles_per_load;
+// analysis/hugepage turns them into speed-ups over 4 KiB pages.
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bit>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "benchmarks/arena.h"
+#include "benchmarks/case_label.h"
+#include "benchmarks/family.h"
+#include "benchmarks/region_counters.h"
+#include "core/buffer.h"
+#include "core/chain.h"
+#include "core/chase.h"
+#include "core/clock.h"
+#include "core/machine.h"
+#include "core/units.h"
+
+namespace memprobe::bench {
+namespace {
+
+// Loads per Google Benchmark iteration, as in the latency family: ~4 us in
+// L1, ~0.5 ms in DRAM.
+constexpr std::size_t kLoadsPerIteration = 4096;
+// Untimed warm-up: a full lap (bounded) brings a cache-sized set in.
+constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
+// Largest working set as a fraction of MemAvailable (4k/thp): the rest of the
+// run and the system keep room.
+constexpr std::uint64_t kMemAvailableShare = 4;
+
+struct HugepageSetup {
+  double tsc_hz = 0;
+  double core_hz = 0;
+  std::size_t line_bytes = 64;
+  std::uint64_t seed = core::kDefaultChainSeed;
+};
+
+struct WorkingSet {
+  std::uint64_t bytes = 0;
+  const char* region = "";  // "cache", "tlb", "dram"
+};
+
+// Where a working set sits for 4 KiB pages: "cache" while both the data and
+// its pages fit (the L1 DTLB's 4 KiB reach and the LLC), "tlb" when the data
+// still fits the LLC but its 4 KiB pages overflow the L1 DTLB, "dram" beyond
+// the LLC.
+const char* region_of(std::uint64_t ws_bytes, std::uint64_t l1_dtlb_reach_bytes, std::uint64_t llc_bytes) {
+  if (ws_bytes > llc_bytes) return "dram";
+  if (ws_bytes > l1_dtlb_reach_bytes) return "tlb";
+  return "cache";
+}
+
+std::uint64_t floor_pow2(std::uint64_t x) { return x ? std::bit_floor(x) : 0; }
+
+std::uint64_t cache_bytes(const core::Machine& machine, int level) {
+  for (const core::CacheLevel& c : machine.topology.data_caches())
+    if (c.level == level) return c.size_bytes;
+  return 0;
+}
+
+std::uint64_t l1_dtlb_reach_4k(const core::Machine& machine) {
+  for (const core::TlbLevel& t : machine.tlbs)
+    if (t.level == 1 && t.kind != "instruction" && t.page_bytes == 4 * core::kKiB && t.entries)
+      return std::uint64_t{*t.entries} * 4 * core::kKiB;
+  return 256 * core::kKiB;  // 64 entries: the smallest L1 DTLB of the CPUs memprobe targets
+}
+
+// Inside L2 and the L1 DTLB reach; inside L2 beyond it; half the LLC (beyond
+// the L2 DTLB's 4 KiB reach on every current core); 2x and 16x the LLC.
+std::vector<WorkingSet> working_sets(const core::Machine& machine, bool quick) {
+  const std::uint64_t llc = std::max<std::uint64_t>(machine.topology.last_level_cache_bytes(), 4 * core::kMiB);
+  const std::uint64_t l2 = cache_bytes(machine, 2) ? cache_bytes(machine, 2) : std::min<std::uint64_t>(llc / 4, core::kMiB);
+  const std::uint64_t reach = l1_dtlb_reach_4k(machine);
+  std::vector<std::uint64_t> sizes = {floor_pow2(std::min(l2 / 2, reach / 2)), floor_pow2(l2 / 2),
+                                      floor_pow2(llc / 2), 2 * llc};
+  if (!quick) sizes.push_back(16 * llc);
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  std::vector<WorkingSet> out;
+  for (const std::uint64_t s : sizes)
+    if (s >= 4 * core::kKiB) out.push_back({s, region_of(s, reach, llc)});
+  return out;
+}
+
+std::optional<std::uint64_t> mem_available_bytes() {
+  const auto text = core::read_text_file("/proc/meminfo");
+  if (!text) return std::nullopt;
+  const auto at = text->find("MemAvailable:");
+  if (at == std::string::npos) return std::nullopt;
+  return std::stoull(text->substr(at + 13)) * core::kKiB;
+}
+
+std::string compact_bytes(std::uint64_t bytes) {
+  std::string text = core::format_bytes(bytes);
+  text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
+  return text;
+}
+
+std::size_t round_up(std::size_t bytes, std::size_t granule) { return (bytes + granule - 1) / granule * granule; }
+
+// The chain this family last built in the shared arena, valid while the
+// arena's epoch and the working set are unchanged.
+struct Prepared {
+  std::uint64_t epoch = 0;
+  std::size_t working_set_bytes = 0;
+  core::Chain chain;
+  void* position = nullptr;
+};
+
+Prepared& prepared() {
+  static Prepared instance;
+  return instance;
+}
+
+void hugepage_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_bytes,
+                   WorkingSet ws, const HugepageSetup& setup) {
+  const std::size_t min_bytes = round_up(ws.bytes, core::requested_page_bytes(policy));
+  auto lease = acquire_arena("hugepage", policy, min_bytes, arena_bytes);
+  if (!lease) {
+    state.SkipWithError(lease.error().reason.c_str());
+    return;
+  }
+  Prepared& p = prepared();
+  if (p.epoch != lease->epoch || p.working_set_bytes != ws.bytes) {
+    p.chain = core::build_random_cycle(lease->buffer->bytes().first(ws.bytes), setup.line_bytes, setup.seed);
+    p.position = core::memprobe_chase(p.chain.head, std::min(p.chain.length, kMaxWarmupLoads));
+    p.epoch = lease->epoch;
+    p.working_set_bytes = ws.bytes;
+  }
+  void* position = p.position;
+
+  start_region_counters();
+  const std::uint64_t start_ticks = core::tsc_begin();
+  for (auto _ : state) position = core::memprobe_chase(position, kLoadsPerIteration);
+  const std::uint64_t end_ticks = core::tsc_end();
+  stop_region_counters();
+  benchmark::DoNotOptimize(position);
+  p.position = position;  // the next repetition resumes where this one stopped
+
+  const double loads = static_cast<double>(state.iterations()) * kLoadsPerIteration;
+  const double ns_per_load = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz * 1e9 / loads;
+  state.counters["ns_per_load"] = ns_per_load;
+  if (setup.core_hz > 0) state.counters["cycles_per_load"] = ns_per_load * setup.core_hz / 1e9;
+  report_region_counters(state, loads);
+  // The backing of the whole arena, which the working set is the start of: a
+  // huge-page figure counts only if it is verified (analysis/hugepage).
+  const core::Backing& backing = lease->buffer->backing();
+  state.SetLabel(format_case_label({
+      {"page", std::string(core::cli_name(policy))},
+      {"working_set_bytes", std::to_string(ws.bytes)},
+      {"stride_bytes", std::to_string(setup.line_bytes)},
+      {"backing", backing.verified},
+      {"huge_fraction", fmt::format("{:.3f}", backing.huge_fraction)},
+      {"region", ws.region},
+      {"chain", "random-cycle"},
+      {"seed", std::to_string(p.chain.seed)},
+  }));
+}
+
+std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& options) {
+  HugepageSetup setup;
+  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
+  setup.core_hz = machine.core_clock.hz;
+  setup.line_bytes = machine.topology.line_bytes();
+  setup.seed = options.seed;
+
+  const std::vector<WorkingSet> sets = working_sets(machine, options.quick);
+  const std::uint64_t memory_cap = mem_available_bytes().value_or(0) / kMemAvailableShare;
+  std::size_t registered = 0;
+  for (const core::PagePolicy policy : options.policies) {
+    const std::size_t page_bytes = core::requested_page_bytes(policy);
+    auto too_large = [&](const WorkingSet& ws) {
+      return memory_cap > 0 && round_up(ws.bytes, page_bytes) > memory_cap;
+    };
+    // One arena for all of the policy's working sets: the largest that fits.
+    std::size_t arena_bytes = page_bytes;
+    for (const WorkingSet& ws : sets)
+      if (!too_large(ws)) arena_bytes = std::max(arena_bytes, round_up(ws.bytes, page_bytes));
+    for (const WorkingSet& ws : sets) {
+      const std::string name = fmt::format("hugepage/{}/{}", core::cli_name(policy), compact_bytes(ws.bytes));
+      benchmark::internal::Benchmark* b = nullptr;
+      if (too_large(ws)) {
+        const std::string reason =
+            fmt::format("skipped: {} is more than 1/{} of MemAvailable ({})", core::format_bytes(ws.bytes),
+                        kMemAvailableShare, core::format_bytes(memory_cap * kMemAvailableShare));
+        b = benchmark::RegisterBenchmark(name.c_str(),
+                                         [reason](benchmark::State& state) { state.SkipWithError(reason.c_str()); });
+      } else {
+        b = benchmark::RegisterBenchmark(name.c_str(), [policy, arena_bytes, ws, setup](benchmark::State& state) {
+          hugepage_case(state, policy, arena_bytes, ws, setup);
+        });
+      }
+      apply_case_options(b, options)->Unit(benchmark::kMillisecond);
+      ++registered;
+    }
+  }
+  return registered;
+}
+
+}  // namespace
+
+MEMPROBE_FAMILY(hugepage,
+                "random-cycle chase at cache, TLB-bound and DRAM working sets under each page policy "
+                "(huge-page speed-up, backing verified)",
+                register_hugepage);
+
+}  // namespace memprobe::bench

@@ -1,0 +1,304 @@
+// Page-fault cost: first touch (one write per page) of fresh anonymous memory
+// under each page policy, cold (first in this process) and warm, the same
+// work done by MADV_POPULATE_WRITE without the trap, and file-backed major
+// faults after dropping the page cache. Reports us_per_fault, gb_per_s and
+// the fault count read from the software counter next to the expected count.
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "benchmarks/arena.h"
+#include "benchmarks/case_label.h"
+#include "benchmarks/family.h"
+#include "benchmarks/first_touch.h"
+#include "core/buffer.h"
+#include "core/clock.h"
+#include "core/machine.h"
+#include "core/units.h"
+
+namespace memprobe::bench {
+namespace {
+
+// Sizes keep the family near 10 s on a VM where a cold THP fault can take
+// milliseconds: 16 Ki faults of 4 KiB, 128 of 2 MiB.
+constexpr std::size_t k4KBytes = 64 * core::kMiB;
+constexpr std::size_t kThpBytes = 256 * core::kMiB;
+constexpr std::uint64_t kMaxHugetlb2MPages = 64;
+constexpr std::uint64_t kMaxHugetlb1GPages = 1;
+constexpr std::size_t kFileBytes = 32 * core::kMiB;
+constexpr int kMaxFileRepetitions = 3;  // each evicts and re-reads the file from disk
+
+enum class Phase { kCold, kWarm, kPopulate };
+
+const char* phase_name(Phase phase) {
+  switch (phase) {
+    case Phase::kCold: return "cold";
+    case Phase::kWarm: return "warm";
+    case Phase::kPopulate: return "populate";
+  }
+  return "?";
+}
+
+const char* kind_name(core::PagePolicy policy) {
+  switch (policy) {
+    case core::PagePolicy::k4K: return "anon-4k";
+    case core::PagePolicy::kThp: return "anon-thp";
+    case core::PagePolicy::kHugetlb2M: return "hugetlb-2m";
+    case core::PagePolicy::kHugetlb1G: return "hugetlb-1g";
+  }
+  return "?";
+}
+
+FaultCounter& fault_counter() {
+  static FaultCounter instance;  // opened once for the benchmark thread
+  return instance;
+}
+
+// Pool pages to touch: up to `most`, fewer if that is all the pool has; with
+// an empty pool `most`, so the unavailable reason names the full need.
+std::uint64_t hugetlb_pages_to_use(std::size_t page_bytes, std::uint64_t most) {
+  const std::uint64_t available = hugetlb_pages_available(page_bytes);
+  return available == 0 ? most : std::min(available, most);
+}
+
+// The size each policy's cases touch; hugetlb as many pool pages as are
+// available now (at most a few), so the run adapts to the pool.
+std::size_t case_bytes(core::PagePolicy policy) {
+  switch (policy) {
+    case core::PagePolicy::k4K: return k4KBytes;
+    case core::PagePolicy::kThp: return kThpBytes;
+    case core::PagePolicy::kHugetlb2M: return 2 * core::kMiB * hugetlb_pages_to_use(2 * core::kMiB, kMaxHugetlb2MPages);
+    case core::PagePolicy::kHugetlb1G: return core::kGiB * hugetlb_pages_to_use(core::kGiB, kMaxHugetlb1GPages);
+  }
+  return k4KBytes;
+}
+
+// Policies whose size has been touched and freed in this process (warm).
+std::set<core::PagePolicy>& warmed() {
+  static std::set<core::PagePolicy> instance;
+  return instance;
+}
+
+std::uint64_t peak_rss_bytes() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return static_cast<std::uint64_t>(usage.ru_maxrss) * core::kKiB;
+}
+
+struct Totals {
+  double seconds = 0;
+  double faults = 0;
+  bool faults_known = true;
+  std::uint64_t iterations = 0;
+};
+
+void report(benchmark::State& state, const Totals& t, std::size_t bytes, std::uint64_t pages,
+            double faults_expected, bool per_fault) {
+  const double iterations = static_cast<double>(std::max<std::uint64_t>(t.iterations, 1));
+  const double touched_bytes = static_cast<double>(bytes) * iterations;
+  state.counters["gb_per_s"] = t.seconds > 0 ? touched_bytes / t.seconds / 1e9 : 0;
+  state.counters["us_per_page"] = t.seconds * 1e6 / (static_cast<double>(pages) * iterations);
+  state.counters["faults_expected"] = faults_expected;
+  if (t.faults_known) {
+    state.counters["faults_counted"] = t.faults / iterations;
+    if (per_fault && t.faults > 0) state.counters["us_per_fault"] = t.seconds * 1e6 / t.faults;
+  }
+}
+
+void anon_case(benchmark::State& state, core::PagePolicy policy, Phase phase) {
+  release_arena();  // the chase families' buffer would hold pool pages and memory
+  FaultCounter& counter = fault_counter();
+  if (!counter.available()) {
+    state.SkipWithError(("software fault counters unavailable: " + counter.reason()).c_str());
+    return;
+  }
+  const std::size_t bytes = case_bytes(policy);
+  const double tsc_hz = core::tsc_hz();
+  const std::uint64_t rss_before = peak_rss_bytes();
+  if (phase != Phase::kCold && !warmed().count(policy)) {
+    // Warm means this size was touched and freed before in this process
+    // (on a VM, the guest memory is then backed by the host too).
+    auto m = FreshMapping::map(policy, bytes);
+    if (!m) {
+      state.SkipWithError(m.error().reason.c_str());
+      return;
+    }
+    memprobe_touch_pages(m->data(), m->size_bytes(), m->page_bytes());
+    warmed().insert(policy);
+  }
+
+  Totals totals;
+  std::size_t size_bytes = 0;
+  std::uint64_t pages = 0;
+  std::string backing = "unverified";
+  double huge_fraction = 0;
+  for (auto _ : state) {
+    auto m = FreshMapping::map(policy, bytes);  // untimed: munmap + mmap per iteration
+    if (!m) {
+      state.SkipWithError(m.error().reason.c_str());
+      return;
+    }
+    TouchResult r;
+    if (phase == Phase::kPopulate) {
+      auto p = populate_write(m->data(), m->size_bytes(), counter);
+      if (!p) {
+        state.SkipWithError(p.error().reason.c_str());
+        return;
+      }
+      r = *p;
+    } else {
+      r = first_touch(*m, counter);
+    }
+    const double seconds = static_cast<double>(r.tsc_ticks) / tsc_hz;
+    state.SetIterationTime(seconds);
+    totals.seconds += seconds;
+    ++totals.iterations;
+    if (r.minor_faults && r.major_faults) totals.faults += *r.minor_faults + *r.major_faults;
+    else totals.faults_known = false;
+    size_bytes = m->size_bytes();
+    pages = m->pages();
+    if (totals.iterations == 1) {
+      // Outside the timed region: what the kernel actually gave.
+      if (auto b = core::read_backing(m->data(), m->size_bytes(), policy)) {
+        backing = b->verified;
+        huge_fraction = b->huge_fraction;
+      }
+    }
+  }
+  warmed().insert(policy);
+  // Populate takes the same page-fault path from inside the kernel (GUP): no
+  // trap, so the counter, which counts traps, should read 0.
+  const double expected = phase == Phase::kPopulate ? 0.0 : static_cast<double>(pages);
+  report(state, totals, size_bytes, pages, expected, phase != Phase::kPopulate);
+  std::map<std::string, std::string> label = {
+      {"page", std::string(core::cli_name(policy))},
+      {"kind", kind_name(policy)},
+      {"phase", phase_name(phase)},
+      {"bytes", std::to_string(size_bytes)},
+      {"pages", std::to_string(pages)},
+      {"page_bytes", std::to_string(core::requested_page_bytes(policy))},
+      {"backing", backing},
+      {"huge_fraction", fmt::format("{:.3f}", huge_fraction)},
+      {"reuse", "munmap"},
+      {"touch", phase == Phase::kPopulate ? "madv_populate_write" : "write"},
+  };
+  if (phase == Phase::kCold) label["process_peak_rss_bytes_before"] = std::to_string(rss_before);
+  state.SetLabel(format_case_label(label));
+}
+
+ColdFile* major_fault_file(std::string& reason) {
+  static std::optional<core::Result<ColdFile>> file;
+  if (!file) file.emplace(ColdFile::create(kFileBytes));
+  if (!file->has_value()) {
+    reason = file->error().reason;
+    return nullptr;
+  }
+  return &file->value();
+}
+
+void file_major_case(benchmark::State& state) {
+  release_arena();
+  FaultCounter& counter = fault_counter();
+  if (!counter.available()) {
+    state.SkipWithError(("software fault counters unavailable: " + counter.reason()).c_str());
+    return;
+  }
+  std::string reason;
+  ColdFile* file = major_fault_file(reason);
+  if (file == nullptr) {
+    state.SkipWithError(reason.c_str());
+    return;
+  }
+  const double tsc_hz = core::tsc_hz();
+  const std::size_t page = core::requested_page_bytes(core::PagePolicy::k4K);
+  const std::uint64_t pages = file->size_bytes() / page;
+  Totals totals;
+  double minor_total = 0;
+  for (auto _ : state) {
+    auto resident = file->evict();
+    if (resident && *resident > 0) resident = file->evict();  // once more: writeback may have lagged
+    if (!resident) {
+      state.SkipWithError(resident.error().reason.c_str());
+      return;
+    }
+    if (*resident > 0) {
+      const std::string why = fmt::format(
+          "cannot drop the file's page cache: {} of {} pages still resident after posix_fadvise(DONTNEED) "
+          "(mincore)",
+          *resident, pages);
+      state.SkipWithError(why.c_str());
+      return;
+    }
+    auto data = file->map();
+    if (!data) {
+      state.SkipWithError(data.error().reason.c_str());
+      return;
+    }
+    const TouchResult r = read_touch(*data, file->size_bytes(), page, counter);
+    file->unmap(*data);
+    const double seconds = static_cast<double>(r.tsc_ticks) / tsc_hz;
+    state.SetIterationTime(seconds);
+    totals.seconds += seconds;
+    ++totals.iterations;
+    if (r.major_faults && r.minor_faults) {
+      totals.faults += *r.major_faults;
+      minor_total += *r.minor_faults;
+    } else {
+      totals.faults_known = false;
+    }
+  }
+  report(state, totals, file->size_bytes(), pages, static_cast<double>(pages), true);
+  if (totals.faults_known)
+    state.counters["minor_faults_counted"] = minor_total / static_cast<double>(std::max<std::uint64_t>(totals.iterations, 1));
+  state.SetLabel(format_case_label({
+      {"page", "4k"},
+      {"kind", "file-major"},
+      {"phase", "evicted"},
+      {"bytes", std::to_string(file->size_bytes())},
+      {"pages", std::to_string(pages)},
+      {"page_bytes", std::to_string(page)},
+      {"reuse", "munmap"},
+      {"touch", "read"},
+      {"evict", "posix_fadvise_dontneed"},
+      {"readahead", "madv_random"},
+      {"dir", file->directory()},
+  }));
+}
+
+std::size_t register_pagefault(const core::Machine&, const CaseOptions& options) {
+  std::size_t registered = 0;
+  const int repetitions = options.repetitions > 0 ? (options.quick ? std::min(options.repetitions, 3) : options.repetitions) : 0;
+  // One fresh mapping per repetition: the measurement is one pass, not a loop.
+  auto common = [&](benchmark::internal::Benchmark* b, int reps) {
+    b->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
+    if (reps > 0) b->Repetitions(reps);
+    ++registered;
+  };
+  for (const core::PagePolicy policy : options.policies) {
+    // Cold first: it must be this process's first touch of the size.
+    for (const Phase phase : {Phase::kCold, Phase::kWarm, Phase::kPopulate}) {
+      const std::string name = fmt::format("pagefault/{}/{}", core::cli_name(policy), phase_name(phase));
+      common(benchmark::RegisterBenchmark(name.c_str(),
+                                          [policy, phase](benchmark::State& state) { anon_case(state, policy, phase); }),
+             phase == Phase::kCold ? 1 : repetitions);
+    }
+  }
+  common(benchmark::RegisterBenchmark("pagefault/file/major", [](benchmark::State& state) { file_major_case(state); }),
+         repetitions > 0 ? std::min(repetitions, kMaxFileRepetitions) : 0);
+  return registered;
+}
+
+}  // namespace
+
+MEMPROBE_FAMILY(pagefault,
+                "first-touch page faults (4k, thp, hugetlb; cold, warm, populate) and file-backed major faults: "
+                "us per fault, GB/s, counted vs expected faults",
+                register_pagefault);
+
+}  // namespace memprobe::bench
