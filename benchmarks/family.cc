@@ -1,6 +1,7 @@
 #include "benchmarks/family.h"
 
 #include <algorithm>
+#include <atomic>
 
 namespace memprobe::bench {
 namespace {
@@ -12,7 +13,20 @@ std::vector<Family>& registry() {
   return families;
 }
 
+// Lock-free, so setting it from a signal handler is safe.
+std::atomic<bool> g_interrupt_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
 }  // namespace
+
+void request_interrupt() { g_interrupt_requested.store(true, std::memory_order_relaxed); }
+bool interrupt_requested() { return g_interrupt_requested.load(std::memory_order_relaxed); }
+
+bool skip_if_interrupted(benchmark::State& state) {
+  if (!interrupt_requested()) return false;
+  state.SkipWithError(kInterruptedMessage);
+  return true;
+}
 
 benchmark::internal::Benchmark* apply_case_options(benchmark::internal::Benchmark* b,
                                                    const CaseOptions& options) {

@@ -40,6 +40,17 @@ struct Family {
 benchmark::internal::Benchmark* apply_case_options(benchmark::internal::Benchmark* b,
                                                    const CaseOptions& options);
 
+// Set (async-signal-safely) by the harness's SIGINT/SIGTERM handler: cases
+// not yet started then skip at once, so the run ends after the current case
+// and the completed ones are kept.
+void request_interrupt();
+bool interrupt_requested();
+// The message interrupted cases skip with; the harness drops them quietly.
+inline constexpr const char* kInterruptedMessage = "interrupted";
+// True (and the case marked skipped) if the run was interrupted: call first
+// in every case function.
+bool skip_if_interrupted(benchmark::State& state);
+
 bool add_family(const Family& family);
 // Every linked-in family, sorted by name.
 std::vector<Family> families();

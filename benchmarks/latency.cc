@@ -114,6 +114,7 @@ LatencyArena& arena() {
 
 void latency_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_bytes,
                   std::size_t working_set_bytes, const LatencySetup& setup) {
+  if (skip_if_interrupted(state)) return;
   auto prepared = arena().prepare(policy, arena_bytes, working_set_bytes, setup);
   if (!prepared) {
     state.SkipWithError(prepared.error().reason.c_str());

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "benchmarks/case_label.h"
+#include "benchmarks/family.h"
 #include "benchmarks/region_counters.h"
 
 namespace memprobe::harness {
@@ -70,6 +71,7 @@ void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
   const double left_s =
       elapsed_s / static_cast<double>(cases_done_) * static_cast<double>(total_cases_ - std::min(total_cases_, cases_done_));
   std::string figure;
+  if (runs_.back().error && runs_.back().error_message == bench::kInterruptedMessage) return;
   if (runs_.back().error) figure = "unavailable";
   else if (!ns.empty()) figure = fmt::format("{:.2f} ns/load", median_of(ns));
   progress_ << fmt::format("[{}/{}] {:<28} {:<16} {:.1f} s left\n", cases_done_, total_cases_, last_name,
@@ -91,6 +93,7 @@ void add_runs_to_results(const std::vector<RawRun>& runs, analysis::Results& res
     const RawRun* failed = nullptr;
     for (const RawRun* r : reps)
       if (r->error) failed = r;
+    if (failed && failed->error_message == bench::kInterruptedMessage) continue;  // never ran
     if (failed) {
       const std::string what = name_prefix(name, 2);
       if (!unavailable_seen[{what, failed->error_message}]) {

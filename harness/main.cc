@@ -43,6 +43,7 @@ int run_main(int argc, char** argv) {
 
   std::string only, pages = "4k,thp", out_path, counters;
   int cpu = -1;
+  double budget_s = 0;
   bool quick = false;
   std::uint64_t seed = memprobe::core::kDefaultChainSeed;
   CLI::App* run = app.add_subcommand("run", "measure, print the tables, optionally write a results file");
@@ -50,6 +51,7 @@ int run_main(int argc, char** argv) {
   run->add_option("--pages", pages, "page policies: 4k, thp, 2m (hugetlb-2m), 1g (hugetlb-1g)")
       ->capture_default_str();
   run->add_flag("--quick", quick, "fewer sweep points and repetitions");
+  run->add_option("--budget", budget_s, "time budget in seconds: shortens each repetition to fit (never lengthens)");
   run->add_option("--out", out_path, "write the results (JSON, schema memprobe/1) to this file");
   run->add_option("--cpu", cpu, "logical CPU to pin to (default: the last one)");
   run->add_option("--counters", counters,
@@ -106,6 +108,11 @@ int run_main(int argc, char** argv) {
   if (quick) {
     plan.case_options.repetitions = 3;
     plan.case_options.min_time_s = 0.005;
+  }
+  if (run->count("--budget")) {
+    if (!(budget_s > 0) || budget_s > 86400)
+      throw UsageError(fmt::format("--budget: {} is not a number of seconds between 0 and 86400", budget_s));
+    plan.budget_s = budget_s;
   }
   if (run->count("--counters")) plan.counter_events = memprobe::harness::parse_counter_list(counters);
   if (run->count("--cpu")) {

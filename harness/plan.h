@@ -21,6 +21,7 @@ class UsageError : public std::runtime_error {
 struct RunPlan {
   std::vector<std::string> families;  // in run order
   bench::CaseOptions case_options;
+  std::optional<double> budget_s;     // time budget for the whole run
   std::optional<int> cpu;             // logical CPU to pin to; default: the last one
   std::optional<std::string> out_path;
   std::vector<core::EventSpec> counter_events;  // empty: the machine's defaults

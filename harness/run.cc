@@ -3,6 +3,8 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <csignal>
 #include <ctime>
 #include <iostream>
 
@@ -81,7 +83,49 @@ void add_counter_statuses(const core::Machine& machine, analysis::Results& resul
     results.unavailable.push_back({"hardware counters", machine.pmu_reason + "; software counters only"});
 }
 
+std::size_t register_families(const std::vector<std::string>& families, const core::Machine& machine,
+                              const bench::CaseOptions& options) {
+  benchmark::ClearRegisteredBenchmarks();
+  std::size_t cases = 0;
+  for (const std::string& name : families) cases += bench::find_family(name)->register_cases(machine, options);
+  return cases;
+}
+
+// SIGINT/SIGTERM during the run: the first one lets the current case finish,
+// skips the rest and keeps what completed; a second one kills the process
+// (SA_RESETHAND restores the default action after the first).
+class InterruptHandlers {
+ public:
+  InterruptHandlers() {
+    struct sigaction action {};
+    action.sa_handler = [](int) { bench::request_interrupt(); };
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &action, &previous_int_);
+    sigaction(SIGTERM, &action, &previous_term_);
+  }
+  ~InterruptHandlers() {
+    sigaction(SIGINT, &previous_int_, nullptr);
+    sigaction(SIGTERM, &previous_term_, nullptr);
+  }
+  InterruptHandlers(const InterruptHandlers&) = delete;
+  InterruptHandlers& operator=(const InterruptHandlers&) = delete;
+
+ private:
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
+};
+
 }  // namespace
+
+double min_time_for_budget(double budget_s, std::size_t cases, const bench::CaseOptions& options) {
+  if (cases == 0 || options.repetitions <= 0) return options.min_time_s;
+  // Google Benchmark runs about twice the minimum time per repetition while
+  // it sizes the iteration count; set-up (allocation, chain building) takes
+  // roughly the other 40 % of a run, measured on the latency family.
+  const double per_repetition_s = budget_s * 0.6 / (static_cast<double>(cases) * options.repetitions * 2.0);
+  return std::clamp(per_repetition_s, kMinRepetitionTimeS, options.min_time_s);
+}
 
 int counters_command(std::ostream& out) {
   const auto statuses = core::list_available_events();
@@ -115,10 +159,16 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   add_counter_statuses(machine, results);
   out << analysis::render_machine_header(results) << std::flush;
 
-  benchmark::ClearRegisteredBenchmarks();
-  std::size_t total_cases = 0;
-  for (const std::string& name : plan.families)
-    total_cases += bench::find_family(name)->register_cases(machine, plan.case_options);
+  bench::CaseOptions options = plan.case_options;
+  std::size_t total_cases = register_families(plan.families, machine, options);
+  if (plan.budget_s) {
+    // Fit the run into the budget by shortening each repetition; never
+    // lengthen it beyond the default, which is already statistically enough.
+    options.min_time_s = min_time_for_budget(*plan.budget_s, total_cases, options);
+    total_cases = register_families(plan.families, machine, options);
+    err << fmt::format("memprobe: {} cases, {:.0f} s budget: {:.1f} ms per repetition\n", total_cases,
+                       *plan.budget_s, options.min_time_s * 1e3);
+  }
   initialize_google_benchmark({"memprobe"});
   add_context_to_google_benchmark(machine);
 
@@ -127,7 +177,10 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
                        machine.pmu_reason);
 
   CollectingReporter reporter(total_cases, err);
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  {
+    const InterruptHandlers graceful_interrupts;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+  }
 
   add_runs_to_results(reporter.runs(), results);
   analysis::derive_all(results);
@@ -140,11 +193,17 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   if (!unavailable.empty()) out << "\n" << unavailable;
   out << std::flush;
 
+  const bool interrupted = bench::interrupt_requested();
+  if (interrupted) {
+    results.extra["interrupted"] = true;
+    err << fmt::format("memprobe: interrupted: {} of {} cases completed\n", results.cases.size(), total_cases);
+  }
   if (plan.out_path) {
     analysis::write_results_atomic(*plan.out_path, results);
-    err << fmt::format("memprobe: wrote {} ({} cases)\n", *plan.out_path, results.cases.size());
+    err << fmt::format("memprobe: wrote {} ({} cases{})\n", *plan.out_path, results.cases.size(),
+                       interrupted ? ", interrupted run" : "");
   }
-  return 0;
+  return interrupted ? 130 : 0;
 }
 
 int bench_command(const std::vector<std::string>& args) {

@@ -11,7 +11,17 @@
 
 namespace memprobe::harness {
 
-// Returns the process exit status. Throws UsageError for input found bad
+// Shortest repetition memprobe allows: below ~1 ms a sample is dominated by
+// timer and scheduling noise on a shared machine.
+inline constexpr double kMinRepetitionTimeS = 0.001;
+
+// Per-repetition minimum time that fits `cases` cases of `options.repetitions`
+// repetitions into budget_s seconds, between kMinRepetitionTimeS and
+// options.min_time_s (the default is never lengthened).
+double min_time_for_budget(double budget_s, std::size_t cases, const bench::CaseOptions& options);
+
+// Returns the process exit status (130 when interrupted: the completed
+// cases are kept and written). Throws UsageError for input found bad
 // only once the machine is known (e.g. --cpu 99).
 int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err);
 

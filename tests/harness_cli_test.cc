@@ -36,6 +36,8 @@ TEST(CliTest, BadInputGetsOneLineAndStatus2) {
   expect_usage_error("run --out /nonexistent-memprobe-dir/r.json", "/nonexistent-memprobe-dir");
   expect_usage_error("bench --benchmark_bogus", "benchmark_bogus");
   expect_usage_error("run --counters NOT_AN_EVENT_XYZ", "NOT_AN_EVENT_XYZ");
+  expect_usage_error("run --budget -1", "-1");
+  expect_usage_error("run --budget abc", "abc");
 }
 
 TEST(CliTest, BadResultsFilesGetOneLineAndStatus2) {
@@ -112,6 +114,21 @@ TEST(CliTest, QuickLatencyRunWritesASchemaConformingResultsFile) {
   const auto json = nlohmann::json::parse(testing::slurp(path));
   for (const char* member : {"schema", "command", "started_at", "git", "machine", "cases", "unavailable", "derived"})
     EXPECT_TRUE(json.contains(member)) << member;
+  std::filesystem::remove(path);
+}
+
+// SIGINT mid-run: the current case finishes, the rest are skipped, the
+// completed ones are written to a valid results file, exit status 130.
+TEST(CliTest, InterruptedRunKeepsCompletedCasesInAValidFile) {
+  const auto path = std::filesystem::temp_directory_path() / ("memprobe-int-" + std::to_string(::getpid()) + ".json");
+  const auto r = run_command_line("sh -c '" + kMemprobe + " run --only latency --pages 4k --out " + path.string() +
+                                  " & pid=$!; sleep 3; kill -INT $pid; wait $pid'");
+  ASSERT_EQ(r.exit_status, 130) << r.err;
+  EXPECT_NE(r.err.find("interrupted"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
+  const analysis::Results results = analysis::load_results(path.string());
+  EXPECT_EQ(results.extra.value("interrupted", false), true);
+  for (const auto& u : results.unavailable) EXPECT_NE(u.reason, "interrupted") << u.what;
   std::filesystem::remove(path);
 }
 
