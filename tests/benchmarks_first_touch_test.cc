@@ -1,0 +1,165 @@
+// benchmarks/first_touch: the pagefault family's fault counts are exact —
+// N fresh 4 KiB pages count N faults, a THP region one per 2 MiB, a populated
+// region none, a cached file no major fault (control) and an evicted one a
+// major fault per page — and the touch loop is one store per page.
+#include "benchmarks/first_touch.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "core/buffer.h"
+#include "core/units.h"
+
+namespace memprobe::bench {
+namespace {
+
+constexpr double kSlackFaults = 2.0;  // stack or code pages touched around the loop
+
+void skip_if_uncounted(const FaultCounter& counter) {
+  if (!counter.available()) GTEST_SKIP() << "software fault counters unavailable: " << counter.reason();
+}
+
+std::string thp_mode() {
+  std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto open = text.find('['), close = text.find(']');
+  return open == std::string::npos || close == std::string::npos ? "unsupported" : text.substr(open + 1, close - open - 1);
+}
+
+TEST(FirstTouchTest, FreshSmallPagesCountOneFaultEach) {
+  FaultCounter counter;
+  skip_if_uncounted(counter);
+  constexpr std::size_t kPages = 3000;
+  auto m = FreshMapping::map(core::PagePolicy::k4K, kPages * 4 * core::kKiB);
+  ASSERT_TRUE(m) << m.error().reason;
+  ASSERT_EQ(m->pages(), kPages);
+  const TouchResult r = first_touch(*m, counter);
+  ASSERT_TRUE(r.minor_faults && r.major_faults);
+  EXPECT_NEAR(*r.minor_faults, static_cast<double>(kPages), kSlackFaults);
+  EXPECT_EQ(*r.major_faults, 0.0);
+  EXPECT_GT(r.tsc_ticks, 0u);
+
+  // Touched again: already mapped, no faults.
+  const TouchResult again = first_touch(*m, counter);
+  EXPECT_LE(*again.minor_faults, kSlackFaults);
+}
+
+TEST(FirstTouchTest, ThpCountsOneFaultPerHugePage) {
+  if (thp_mode() == "never" || thp_mode() == "unsupported")
+    GTEST_SKIP() << "THP is '" << thp_mode() << "' here: no huge faults to count";
+  FaultCounter counter;
+  skip_if_uncounted(counter);
+  constexpr std::size_t kHugePages = 8;
+  auto m = FreshMapping::map(core::PagePolicy::kThp, kHugePages * 2 * core::kMiB);
+  ASSERT_TRUE(m) << m.error().reason;
+  const TouchResult r = first_touch(*m, counter);
+  const auto backing = core::read_backing(m->data(), m->size_bytes(), core::PagePolicy::kThp);
+  ASSERT_TRUE(backing) << backing.error().reason;
+  if (backing->verified != "thp")
+    GTEST_SKIP() << "THP allocation fell back (" << backing->how_verified << "): no free 2 MiB blocks now";
+  EXPECT_NEAR(*r.minor_faults, static_cast<double>(kHugePages), 1.0);
+}
+
+TEST(FirstTouchTest, PopulatedRegionTakesNoTrap) {
+  FaultCounter counter;
+  skip_if_uncounted(counter);
+  constexpr std::size_t kPages = 2000;
+  auto m = FreshMapping::map(core::PagePolicy::k4K, kPages * 4 * core::kKiB);
+  ASSERT_TRUE(m) << m.error().reason;
+  const auto populated = populate_write(m->data(), m->size_bytes(), counter);
+  if (!populated) GTEST_SKIP() << populated.error().reason;
+  EXPECT_LE(*populated->minor_faults, kSlackFaults) << "MADV_POPULATE_WRITE faults in the kernel, without a trap";
+  const TouchResult r = first_touch(*m, counter);
+  EXPECT_LE(*r.minor_faults, kSlackFaults);
+}
+
+TEST(FirstTouchTest, HugetlbCountsOneFaultPerPageOrSaysWhyNot) {
+  FaultCounter counter;
+  skip_if_uncounted(counter);
+  const std::size_t page = 2 * core::kMiB;
+  auto m = FreshMapping::map(core::PagePolicy::kHugetlb2M, 2 * page);
+  if (hugetlb_pages_available(page) < 2 && !m) {
+    EXPECT_NE(m.error().reason.find("--reserve-hugepages"), std::string::npos) << m.error().reason;
+    GTEST_SKIP() << "no 2 MiB hugetlb pool here: " << m.error().reason;
+  }
+  ASSERT_TRUE(m) << m.error().reason;
+  const TouchResult r = first_touch(*m, counter);
+  EXPECT_NEAR(*r.minor_faults, 2.0, 1.0);
+}
+
+TEST(FirstTouchTest, CachedFileTakesNoMajorFault) {
+  FaultCounter counter;
+  skip_if_uncounted(counter);
+  auto file = ColdFile::create(4 * core::kMiB);
+  if (!file) GTEST_SKIP() << file.error().reason;
+  const auto resident = file->resident_pages();
+  ASSERT_TRUE(resident) << resident.error().reason;
+  if (*resident == 0) GTEST_SKIP() << "the freshly written file is not in the page cache: no control possible";
+  // Fresh data pages, just written: in the page cache (control).
+  auto data = file->map();
+  ASSERT_TRUE(data) << data.error().reason;
+  const std::size_t pages = file->size_bytes() / (4 * core::kKiB);
+  ASSERT_EQ(*resident, pages);
+  const TouchResult r = read_touch(*data, file->size_bytes(), 4 * core::kKiB, counter);
+  file->unmap(*data);
+  EXPECT_EQ(*r.major_faults, 0.0);
+}
+
+TEST(FirstTouchTest, EvictedFileTakesAMajorFaultPerPage) {
+  FaultCounter counter;
+  skip_if_uncounted(counter);
+  auto file = ColdFile::create(4 * core::kMiB);
+  if (!file) GTEST_SKIP() << file.error().reason;
+  const auto resident = file->evict();
+  ASSERT_TRUE(resident) << resident.error().reason;
+  if (*resident != 0) GTEST_SKIP() << *resident << " pages still resident after posix_fadvise(DONTNEED)";
+  auto data = file->map();
+  ASSERT_TRUE(data) << data.error().reason;
+  const double pages = static_cast<double>(file->size_bytes() / (4 * core::kKiB));
+  const TouchResult r = read_touch(*data, file->size_bytes(), 4 * core::kKiB, counter);
+  file->unmap(*data);
+  EXPECT_NEAR(*r.major_faults, pages, 0.02 * pages);
+}
+
+TEST(FirstTouchTest, DiskBackedDirectoryIsNotTmpfs) {
+  const auto dir = disk_backed_temp_dir();
+  if (!dir) GTEST_SKIP() << dir.error().reason;
+  EXPECT_FALSE(dir->empty());
+}
+
+// The first-touch loop is one store per page and nothing else touches memory.
+TEST(FirstTouchTest, TouchLoopIsOneStorePerPage) {
+  const std::string command =
+      "objdump -d --no-show-raw-insn --disassemble=memprobe_touch_pages /proc/" + std::to_string(::getpid()) +
+      "/exe 2>/dev/null";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+  if (!pipe) GTEST_SKIP() << "cannot run objdump";
+  std::string text;
+  std::array<char, 512> line{};
+  while (std::fgets(line.data(), line.size(), pipe.get()) != nullptr) text += line.data();
+  if (text.find("<memprobe_touch_pages>:") == std::string::npos) GTEST_SKIP() << "objdump not found or no symbol";
+  int stores = 0;
+  int loads = 0;
+  std::size_t pos = 0;
+  while ((pos = text.find('\n', pos)) != std::string::npos) {
+    const std::size_t next = text.find('\n', pos + 1);
+    const std::string insn = text.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
+    pos = pos + 1;
+    const auto comma = insn.rfind(',');
+    if (insn.find("mov") == std::string::npos || comma == std::string::npos) continue;
+    if (insn.find('(', comma) != std::string::npos) ++stores;      // mov ...,(mem)
+    else if (insn.find('(') != std::string::npos) ++loads;         // mov (mem),reg
+  }
+  EXPECT_EQ(stores, 1) << text;
+  EXPECT_EQ(loads, 0) << text;
+}
+
+}  // namespace
+}  // namespace memprobe::bench
