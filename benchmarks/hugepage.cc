@@ -121,6 +121,7 @@ Prepared& prepared() {
 
 void hugepage_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_bytes,
                    WorkingSet ws, const HugepageSetup& setup) {
+  if (skip_if_interrupted(state)) return;
   const std::size_t min_bytes = round_up(ws.bytes, core::requested_page_bytes(policy));
   auto lease = acquire_arena("hugepage", policy, min_bytes, arena_bytes);
   if (!lease) {
