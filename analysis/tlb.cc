@@ -1,0 +1,551 @@
+#include "analysis/tlb.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "analysis/knees.h"
+
+namespace memprobe::analysis {
+namespace {
+
+constexpr const char* kMissing = "—";
+
+double median_of(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+std::optional<double> number(const nlohmann::json& params, const char* key) {
+  const auto it = params.find(key);
+  if (it == params.end()) return std::nullopt;
+  if (it->is_number()) return it->get<double>();
+  return std::nullopt;
+}
+
+std::string text(const nlohmann::json& params, const char* key) {
+  const auto it = params.find(key);
+  if (it == params.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+
+// Cycles per load of a case: the metric, or ns * core_hz; nullopt if neither.
+std::optional<double> cycles_of(const Case& c, double core_hz) {
+  if (auto it = c.metrics.find("cycles_per_load"); it != c.metrics.end()) return it->second;
+  if (auto it = c.metrics.find("ns_per_load"); it != c.metrics.end() && core_hz > 0)
+    return it->second * core_hz / 1e9;
+  return std::nullopt;
+}
+
+std::optional<double> ns_of(const Case& c) {
+  if (auto it = c.metrics.find("ns_per_load"); it != c.metrics.end()) return it->second;
+  return std::nullopt;
+}
+
+int page_rank(const std::string& page) {
+  static const std::vector<std::string> kOrder = {"4k", "thp", "hugetlb-2m", "hugetlb-1g"};
+  const auto it = std::find(kOrder.begin(), kOrder.end(), page);
+  return it == kOrder.end() ? static_cast<int>(kOrder.size()) : static_cast<int>(it - kOrder.begin());
+}
+
+double page_bytes_of(const std::string& page) {
+  if (page == "4k") return 4096;
+  if (page == "thp" || page == "hugetlb-2m") return 2.0 * 1024 * 1024;
+  if (page == "hugetlb-1g") return 1024.0 * 1024 * 1024;
+  return 0;
+}
+
+std::optional<double> reported_entries(const Results& results, int level, double page_bytes) {
+  for (const TlbInfo& t : results.machine.tlb)
+    if (t.level == level && t.page_bytes == page_bytes) return t.entries;
+  return std::nullopt;
+}
+
+// "32 KiB", "1.5 MiB": binary units, three significant digits.
+std::string format_bytes(double bytes) {
+  static constexpr std::pair<double, const char*> kUnits[] = {
+      {1024.0 * 1024 * 1024 * 1024, "TiB"}, {1024.0 * 1024 * 1024, "GiB"}, {1024.0 * 1024, "MiB"}, {1024.0, "KiB"}};
+  for (const auto& [unit, name] : kUnits) {
+    if (bytes >= unit) {
+      const double scaled = bytes / unit;
+      if (scaled == std::floor(scaled)) return fmt::format("{:.0f} {}", scaled, name);
+      return fmt::format("{:.3g} {}", scaled, name);
+    }
+  }
+  return fmt::format("{:.0f} B", bytes);
+}
+
+std::string opt_number(const std::optional<double>& v, const char* format = "{:.0f}") {
+  return v ? fmt::format(fmt::runtime(format), *v) : std::string(kMissing);
+}
+
+std::size_t display_width(const std::string& s) {
+  std::size_t width = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++width;
+  return width;
+}
+
+// Header, dashes, rows; two spaces between columns; first `left` columns
+// left-aligned, the rest right-aligned; no trailing blanks (as analysis/tables).
+std::string render_table(const std::vector<std::string>& titles, const std::vector<std::vector<std::string>>& rows,
+                         std::size_t left) {
+  std::vector<std::size_t> widths;
+  for (const auto& t : titles) widths.push_back(display_width(t));
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
+      widths[i] = std::max(widths[i], display_width(row[i]));
+  const auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (std::size_t i = 0; i < titles.size(); ++i) {
+      const std::string cell = i < cells.size() ? cells[i] : std::string();
+      const std::string pad(widths[i] - display_width(cell), ' ');
+      if (i > 0) out += "  ";
+      out += i < left ? cell + pad : pad + cell;
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out + "\n";
+  };
+  std::vector<std::string> dashes;
+  for (std::size_t w : widths) dashes.push_back(std::string(w, '-'));
+  std::string out = line(titles) + line(dashes);
+  for (const auto& row : rows) out += line(row);
+  return out;
+}
+
+nlohmann::json json_opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+std::string vm_reason(const Results& results) {
+  if (!results.machine.hypervisor) return "";
+  return fmt::format(" ({} guest: nested paging, and the host's page size, shape what the guest sees)",
+                     *results.machine.hypervisor);
+}
+
+}  // namespace
+
+std::vector<TlbPoint> tlb_curve(const Results& results, const std::string& page) {
+  std::map<double, std::vector<double>> tlb, ref;
+  for (const Case& c : results.cases) {
+    if (c.family != "tlb") continue;
+    const auto pages = number(c.params, "pages");
+    const auto cycles = cycles_of(c, results.machine.core_hz);
+    if (!pages || !cycles) continue;
+    const std::string role = text(c.params, "role");
+    if (role == "tlb" && text(c.params, "page") == page) tlb[*pages].push_back(*cycles);
+    else if (role == "reference") ref[*pages].push_back(*cycles);
+  }
+  std::vector<TlbPoint> curve;
+  for (const auto& [pages, values] : tlb) {
+    const auto it = ref.find(pages);
+    if (it == ref.end()) continue;
+    curve.push_back({pages, median_of(values), median_of(it->second)});
+  }
+  return curve;
+}
+
+std::vector<std::string> tlb_pages(const Results& results) {
+  std::vector<std::string> pages;
+  for (const Case& c : results.cases) {
+    if (c.family != "tlb" || text(c.params, "role") != "tlb") continue;
+    const std::string page = text(c.params, "page");
+    if (std::find(pages.begin(), pages.end(), page) == pages.end()) pages.push_back(page);
+  }
+  std::sort(pages.begin(), pages.end(), [](const std::string& a, const std::string& b) {
+    return std::make_pair(page_rank(a), a) < std::make_pair(page_rank(b), b);
+  });
+  return pages;
+}
+
+std::vector<TlbStep> tlb_steps(const std::vector<TlbPoint>& curve) {
+  std::vector<TlbStep> steps;
+  if (curve.size() < 4) return steps;
+  std::vector<double> refs;
+  for (const TlbPoint& p : curve) refs.push_back(p.ref_cycles);
+  std::sort(refs.begin(), refs.end());
+  const double floor_cycles = std::max(1.0, refs[refs.size() / 4]);
+  std::vector<CurvePoint> points;
+  for (const TlbPoint& p : curve)
+    points.push_back({p.pages, floor_cycles + std::max(p.delta_cycles(), -floor_cycles / 2)});
+  const Segmentation seg = segment_curve(points);
+  for (const Knee& knee : seg.knees) {
+    const double below = seg.plateaus[knee.plateau_below].level - floor_cycles;
+    const double above = seg.plateaus[knee.plateau_below + 1].level - floor_cycles;
+    const double below_y = below + floor_cycles, above_y = above + floor_cycles;
+    if (above - below < kMinTlbStepCycles || above_y / below_y < kMinTlbStepRatio) continue;
+    steps.push_back({knee.size_bytes, below, above});
+  }
+  return steps;
+}
+
+std::vector<TlbLevelRow> derive_tlb_levels(const Results& results) {
+  std::vector<TlbLevelRow> rows;
+  std::optional<double> l1_miss_4k;
+  for (const std::string& page : tlb_pages(results)) {
+    const double page_bytes = page_bytes_of(page);
+    const std::vector<TlbPoint> curve = tlb_curve(results, page);
+    std::array<TlbLevelRow, 2> level;
+    for (int i = 0; i < 2; ++i) {
+      level[i].level = i == 0 ? "L1 DTLB" : "L2 DTLB";
+      level[i].page = page;
+      level[i].page_bytes = page_bytes;
+      level[i].reported_entries = reported_entries(results, i + 1, page_bytes);
+    }
+    if (curve.size() < 4) {
+      for (auto& row : level) {
+        row.note = curve.empty() ? "no tlb/reference pairs measured" : "too few points for a knee";
+        rows.push_back(row);
+      }
+      continue;
+    }
+    const double max_pages = curve.back().pages;
+    const double min_pages = curve.front().pages;
+    const std::vector<TlbStep> steps = tlb_steps(curve);
+
+    // Knees to levels: in order; a lone knee to the nearer CPUID figure.
+    std::array<std::optional<TlbStep>, 2> matched;
+    if (steps.size() >= 2) {
+      matched = {steps[0], steps[1]};
+    } else if (steps.size() == 1) {
+      int to = 0;
+      const auto r1 = level[0].reported_entries, r2 = level[1].reported_entries;
+      if (r1 && r2) {
+        const double x = std::log2(steps[0].knee_pages);
+        to = std::abs(x - std::log2(*r2)) < std::abs(x - std::log2(*r1)) ? 1 : 0;
+      }
+      matched[to] = steps[0];
+    }
+    for (int i = 0; i < 2; ++i) {
+      TlbLevelRow& row = level[i];
+      if (matched[i]) {
+        row.detected_entries = matched[i]->knee_pages;
+        row.reach_bytes = matched[i]->knee_pages * page_bytes;
+        row.miss_cost_cycles = matched[i]->above_cycles - matched[i]->below_cycles;
+        if (row.reported_entries) {
+          const double ratio = *row.detected_entries / *row.reported_entries;
+          if (ratio > kTlbDifferenceFactor || ratio < 1 / kTlbDifferenceFactor)
+            row.note = fmt::format("detected {:.0f} vs CPUID's {:.0f} ({:+.0f}%){}", *row.detected_entries,
+                                   *row.reported_entries, (ratio - 1) * 100, vm_reason(results));
+        }
+      } else if (row.reported_entries && max_pages < kTlbDifferenceFactor * *row.reported_entries) {
+        row.note = fmt::format("sweep ended at {:.0f} pages, before 1.25x CPUID's {:.0f} entries (memory or pool "
+                               "limit: see unavailable)",
+                               max_pages, *row.reported_entries);
+      } else {
+        row.note = fmt::format("no clear knee in tlb - reference over {:.0f}..{:.0f} pages", min_pages, max_pages);
+      }
+    }
+    // Beyond the L2 knee delta often keeps rising: walks slow down as
+    // page-table entries leave the caches; say so rather than hide it.
+    if (steps.size() > 2) {
+      std::string more;
+      for (std::size_t k = 2; k < steps.size(); ++k)
+        more += fmt::format("{}{:.0f} pages (to {:.0f} cycles)", more.empty() ? "" : ", ", steps[k].knee_pages,
+                            steps[k].above_cycles);
+      level[1].note += fmt::format("{}further steps at {}: walks slow down as page-table entries leave the caches",
+                                   level[1].note.empty() ? "" : "; ", more);
+    }
+    if (page == "4k" && level[0].miss_cost_cycles) l1_miss_4k = level[0].miss_cost_cycles;
+    if (page != "4k" && l1_miss_4k && level[0].miss_cost_cycles && *level[0].miss_cost_cycles > 2 * *l1_miss_4k)
+      level[0].note += fmt::format(
+          "{}an L1 DTLB miss costs {:.0f} cycles here vs {:.0f} on 4k pages: these misses look like walks, "
+          "not L2 DTLB hits{}",
+          level[0].note.empty() ? "" : "; ", *level[0].miss_cost_cycles, *l1_miss_4k,
+          results.machine.hypervisor ? " (a guest's huge pages are only as large in the TLB as the host's backing)"
+                                     : "");
+    rows.push_back(level[0]);
+    rows.push_back(level[1]);
+  }
+  return rows;
+}
+
+WalkFigures walk_arithmetic(double walk_tlb, double walk_ref, double l2hit_tlb, double l2hit_ref) {
+  WalkFigures f;
+  f.miss_cycles = walk_tlb - walk_ref;
+  f.l2_hit_cycles = l2hit_tlb - l2hit_ref;
+  f.walk_cycles = f.miss_cycles - f.l2_hit_cycles;
+  return f;
+}
+
+std::vector<PageWalkRow> derive_page_walk(const Results& results) {
+  struct Figures {
+    double cycles = 0, ns = 0, pages = 0;
+    bool nested = false;
+  };
+  std::map<double, Figures> refs;
+  std::map<std::pair<std::string, std::string>, Figures> walks, l2hits;  // (page, pte)
+  const double core_hz = results.machine.core_hz;
+  for (const Case& c : results.cases) {
+    if (c.family != "pagewalk") continue;
+    const auto pages = number(c.params, "pages");
+    const auto cycles = cycles_of(c, core_hz);
+    const auto ns = ns_of(c);
+    if (!pages || !cycles || !ns) continue;
+    const Figures f{*cycles, *ns, *pages, number(c.params, "nested_paging").value_or(0) != 0};
+    const std::string role = text(c.params, "role");
+    const std::string pte = text(c.params, "pte").empty() ? "warm" : text(c.params, "pte");
+    if (role == "reference") refs[*pages] = f;
+    else if (role == "walk") walks[{text(c.params, "page"), pte}] = f;
+    else if (role == "l2hit") l2hits[{text(c.params, "page"), pte}] = f;
+  }
+  std::vector<PageWalkRow> rows;
+  for (const auto& [key, walk] : walks) {
+    PageWalkRow row;
+    row.page = key.first;
+    row.pte = key.second;
+    row.walk_pages = walk.pages;
+    row.nested_paging = walk.nested || results.machine.hypervisor.has_value();
+    const auto ref = refs.find(walk.pages);
+    if (ref == refs.end()) {
+      row.note = "no reference at the walk's page count";
+      rows.push_back(row);
+      continue;
+    }
+    row.miss_cycles = walk.cycles - ref->second.cycles;
+    const auto l2 = l2hits.find({key.first, "warm"});
+    const auto l2ref = l2 == l2hits.end() ? refs.end() : refs.find(l2->second.pages);
+    if (l2 != l2hits.end() && l2ref != refs.end()) {
+      const WalkFigures f = walk_arithmetic(walk.cycles, ref->second.cycles, l2->second.cycles, l2ref->second.cycles);
+      const WalkFigures f_ns = walk_arithmetic(walk.ns, ref->second.ns, l2->second.ns, l2ref->second.ns);
+      row.cycles = f.walk_cycles;
+      row.ns = f_ns.walk_cycles;
+      row.l2_hit_cycles = f.l2_hit_cycles;
+      row.l2hit_pages = l2->second.pages;
+    } else {
+      row.note = "no L2-hit pair: the walk column would need it; tlb - ref is L1 miss + walk";
+    }
+    if (row.pte == "cold") {
+      row.note += fmt::format("{}pages spaced so every load needs its own page-table-entry line",
+                              row.note.empty() ? "" : "; ");
+    }
+    const auto reported_l2 = reported_entries(results, 2, page_bytes_of(row.page));
+    if (reported_l2 && row.walk_pages <= *reported_l2)
+      row.note += fmt::format("{}walk point ({:.0f} pages) is not past CPUID's L2 DTLB ({:.0f})",
+                              row.note.empty() ? "" : "; ", row.walk_pages, *reported_l2);
+    rows.push_back(row);
+  }
+  // Pages with only an L2-hit pair (the walk point did not fit in memory).
+  for (const auto& [key, l2] : l2hits) {
+    if (walks.count(key)) continue;
+    PageWalkRow row;
+    row.page = key.first;
+    row.pte = key.second;
+    row.l2hit_pages = l2.pages;
+    row.nested_paging = l2.nested || results.machine.hypervisor.has_value();
+    if (const auto ref = refs.find(l2.pages); ref != refs.end()) row.l2_hit_cycles = l2.cycles - ref->second.cycles;
+    row.note = "no walk point (see unavailable): only the L1-miss cost between the DTLB sizes";
+    rows.push_back(row);
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const PageWalkRow& a, const PageWalkRow& b) {
+    return std::make_tuple(page_rank(a.page), a.page, a.pte != "warm") <
+           std::make_tuple(page_rank(b.page), b.page, b.pte != "warm");
+  });
+  return rows;
+}
+
+std::optional<double> stride_jump(const std::vector<StridePoint>& points) {
+  std::vector<CurvePoint> curve;
+  for (const StridePoint& p : points)
+    if (p.stride_bytes > 0 && p.ns > 0) curve.push_back({p.stride_bytes, p.ns});
+  if (curve.size() < 4) return std::nullopt;
+  const Segmentation seg = segment_curve(curve);
+  for (const Knee& knee : seg.knees) {
+    if (seg.plateaus[knee.plateau_below + 1].level <= seg.plateaus[knee.plateau_below].level) continue;
+    // The first stride past the knee.
+    for (const CurvePoint& p : seg.points)
+      if (p.size_bytes > knee.size_bytes)
+        return p.size_bytes <= kMaxJumpStrideBytes ? std::optional<double>(p.size_bytes) : std::nullopt;
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<double> stride_line_estimate(const std::vector<StrideSet>& sets) {
+  if (sets.empty()) return std::nullopt;
+  return sets.back().jump_stride_bytes;
+}
+
+std::vector<StrideSet> derive_stride(const Results& results) {
+  std::map<double, StrideSet> sets;
+  for (const Case& c : results.cases) {
+    if (c.family != "stride") continue;
+    const auto ws = number(c.params, "working_set_bytes");
+    const auto stride = number(c.params, "stride_bytes");
+    const auto ns = ns_of(c);
+    if (!ws || !stride || !ns) continue;
+    StrideSet& set = sets[*ws];
+    set.working_set_bytes = *ws;
+    set.page = text(c.params, "page");
+    StridePoint p;
+    p.pattern = text(c.params, "pattern");
+    p.stride_bytes = p.pattern == "random" ? 0 : *stride;
+    p.ns = *ns;
+    p.cycles = cycles_of(c, results.machine.core_hz);
+    p.lines_touched = number(c.params, "lines_touched").value_or(0);
+    set.points.push_back(p);
+  }
+  std::vector<StrideSet> out;
+  for (auto& [ws, set] : sets) {
+    std::sort(set.points.begin(), set.points.end(), [](const StridePoint& a, const StridePoint& b) {
+      const double ka = a.stride_bytes == 0 ? 1e300 : a.stride_bytes;
+      const double kb = b.stride_bytes == 0 ? 1e300 : b.stride_bytes;
+      return ka < kb;
+    });
+    set.jump_stride_bytes = stride_jump(set.points);
+    if (!set.jump_stride_bytes)
+      set.note = "no clear jump in cost per access at or below 2 KiB stride (prefetchers may hide the line)";
+    out.push_back(set);
+  }
+  return out;
+}
+
+std::string render_tlb_table(const Results& results) {
+  const std::vector<TlbLevelRow> rows = derive_tlb_levels(results);
+  if (rows.empty()) return "";
+  std::vector<std::vector<std::string>> cells;
+  std::string notes;
+  for (const TlbLevelRow& r : rows) {
+    cells.push_back({r.level, r.page, opt_number(r.reported_entries), opt_number(r.detected_entries),
+                     r.reach_bytes ? format_bytes(*r.reach_bytes) : kMissing,
+                     opt_number(r.miss_cost_cycles, "{:.1f}")});
+    if (!r.note.empty()) notes += fmt::format("{} {}: {}\n", r.level, r.page, r.note);
+  }
+  return render_table({"TLB level", "page", "reported entries", "detected entries", "reach", "miss cost cycles"},
+                      cells, 2) +
+         "reported = CPUID; detected = knee of (tlb - same-footprint reference) cycles vs pages; miss cost = step "
+         "height\n" +
+         notes;
+}
+
+std::string render_page_walk_table(const Results& results) {
+  const std::vector<PageWalkRow> rows = derive_page_walk(results);
+  if (rows.empty()) return "";
+  std::vector<std::vector<std::string>> cells;
+  std::string notes;
+  bool nested = false;
+  for (const PageWalkRow& r : rows) {
+    nested = nested || r.nested_paging;
+    cells.push_back({r.page, r.pte, opt_number(r.cycles, "{:.1f}"), opt_number(r.ns, "{:.1f}"),
+                     opt_number(r.l2_hit_cycles, "{:.1f}"), opt_number(r.miss_cycles, "{:.1f}"),
+                     r.walk_pages > 0 ? fmt::format("{:.0f}", r.walk_pages) : kMissing,
+                     r.nested_paging ? "yes" : "no"});
+    if (!r.note.empty()) notes += fmt::format("{} {}: {}\n", r.page, r.pte, r.note);
+  }
+  std::string out = render_table({"page", "PTEs", "walk cycles", "walk ns", "L2-hit cycles", "miss cycles",
+                                  "walk pages", "nested paging"},
+                                 cells, 2);
+  out += "walk = (tlb - ref) past the L2 DTLB - (tlb - ref) on the L2-hit plateau; miss = (tlb - ref) past the L2 "
+         "DTLB\n";
+  if (nested)
+    out += fmt::format("measured in a {} guest: each walk is a 2D (nested) walk, so these are effective costs "
+                       "under virtualisation, not the CPU's native walk latency\n",
+                       results.machine.hypervisor.value_or("virtual machine"));
+  return out + notes;
+}
+
+std::string render_stride_table(const Results& results) {
+  const std::vector<StrideSet> sets = derive_stride(results);
+  if (sets.empty()) return "";
+  std::vector<std::string> titles = {"stride", "pattern"};
+  std::map<double, std::pair<std::string, std::vector<std::string>>> by_stride;  // stride -> (pattern, cells)
+  for (std::size_t s = 0; s < sets.size(); ++s) {
+    titles.push_back(fmt::format("{} ns", format_bytes(sets[s].working_set_bytes)));
+    titles.push_back(fmt::format("{} cycles", format_bytes(sets[s].working_set_bytes)));
+    for (const StridePoint& p : sets[s].points) {
+      const double key = p.stride_bytes == 0 ? 1e300 : p.stride_bytes;
+      auto& [pattern, row] = by_stride[key];
+      pattern = p.pattern;
+      row.resize(2 * sets.size(), kMissing);
+      row[2 * s] = fmt::format("{:.2f}", p.ns);
+      row[2 * s + 1] = opt_number(p.cycles, "{:.1f}");
+    }
+  }
+  std::vector<std::vector<std::string>> cells;
+  for (auto& [key, entry] : by_stride) {
+    std::vector<std::string> row = {key >= 1e300 ? "random" : format_bytes(key), entry.first};
+    row.insert(row.end(), entry.second.begin(), entry.second.end());
+    cells.push_back(row);
+  }
+  std::string out = render_table(titles, cells, 2);
+  out += "cost per access; fixed working set, so large strides touch fewer lines (working set / stride)\n";
+  for (const StrideSet& set : sets) {
+    out += fmt::format("{} ({} pages): ", format_bytes(set.working_set_bytes), set.page);
+    out += set.jump_stride_bytes ? fmt::format("cost per access jumps at {} stride", format_bytes(*set.jump_stride_bytes))
+                                 : set.note;
+    out += "\n";
+  }
+  const auto line = stride_line_estimate(sets);
+  std::string hwloc;
+  for (const CacheInfo& c : results.machine.caches)
+    if (c.level == 1 && c.line_bytes > 0) {
+      hwloc = fmt::format("; hwloc reports {} lines", format_bytes(c.line_bytes));
+      break;
+    }
+  out += line ? fmt::format("line size estimate: {} (jump stride of the {} set, beyond the caches){}\n",
+                            format_bytes(*line), format_bytes(sets.back().working_set_bytes), hwloc)
+              : fmt::format("line size estimate: none (no clear jump in the {} set){}\n",
+                            format_bytes(sets.back().working_set_bytes), hwloc);
+  return out;
+}
+
+void derive_tlb_family(Results& results) {
+  nlohmann::json& extra = results.derived.extra;
+  const std::vector<TlbLevelRow> levels = derive_tlb_levels(results);
+  if (!levels.empty()) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const TlbLevelRow& r : levels)
+      rows.push_back({{"level", r.level},
+                      {"page", r.page},
+                      {"page_bytes", r.page_bytes},
+                      {"reported_entries", json_opt(r.reported_entries)},
+                      {"detected_entries", json_opt(r.detected_entries)},
+                      {"reach_bytes", json_opt(r.reach_bytes)},
+                      {"miss_cost_cycles", json_opt(r.miss_cost_cycles)},
+                      {"note", r.note}});
+    extra["tlb"] = rows;
+  }
+  const std::vector<PageWalkRow> walks = derive_page_walk(results);
+  if (!walks.empty()) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const PageWalkRow& r : walks)
+      rows.push_back({{"page", r.page},
+                      {"pte", r.pte},
+                      {"cycles", json_opt(r.cycles)},
+                      {"ns", json_opt(r.ns)},
+                      {"miss_cycles", json_opt(r.miss_cycles)},
+                      {"l2_hit_cycles", json_opt(r.l2_hit_cycles)},
+                      {"walk_pages", r.walk_pages},
+                      {"l2hit_pages", r.l2hit_pages},
+                      {"nested_paging", r.nested_paging},
+                      {"note", r.note}});
+    extra["page_walk"] = rows;
+  }
+  const std::vector<StrideSet> sets = derive_stride(results);
+  if (!sets.empty()) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const StrideSet& s : sets) {
+      nlohmann::json points = nlohmann::json::array();
+      for (const StridePoint& p : s.points)
+        points.push_back({{"stride_bytes", p.stride_bytes},
+                          {"pattern", p.pattern},
+                          {"ns_per_access", p.ns},
+                          {"cycles_per_access", json_opt(p.cycles)},
+                          {"lines_touched", p.lines_touched}});
+      rows.push_back({{"working_set_bytes", s.working_set_bytes},
+                      {"page", s.page},
+                      {"jump_stride_bytes", json_opt(s.jump_stride_bytes)},
+                      {"note", s.note},
+                      {"points", points}});
+    }
+    extra["stride"] = rows;
+    extra["stride_line_estimate_bytes"] = json_opt(stride_line_estimate(sets));
+  }
+}
+
+}  // namespace memprobe::analysis

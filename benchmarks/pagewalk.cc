@@ -1,0 +1,378 @@
+// Page-walk cost: the tlb family's page-spread chase at two page counts, one
+// past the L2 DTLB (every load walks) and one between the L1 and L2 DTLB
+// sizes (every load hits the L2 DTLB), each next to a same-footprint reference
+// without TLB misses; on 4 KiB pages also a walk with the pages spaced so every
+// load needs its own page-table-entry line (cold PTEs). The analysis subtracts.
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "benchmarks/case_label.h"
+#include "benchmarks/family.h"
+#include "benchmarks/region_counters.h"
+#include "core/buffer.h"
+#include "core/chain.h"
+#include "core/chase.h"
+#include "core/clock.h"
+#include "core/machine.h"
+#include "core/units.h"
+
+namespace memprobe::bench {
+namespace {
+
+constexpr std::size_t kLoadsPerIteration = 4096;
+// Without CPUID figures: walk at this many pages, L2-hit between these.
+constexpr std::uint64_t kUnknownWalkPages = 8192;
+constexpr std::uint64_t kUnknownL1Entries = 64;
+// Past the L2 DTLB by this factor: every load of the lap misses it.
+constexpr std::uint64_t kWalkFactor = 4;
+// A page-table entry is 8 bytes: a line holds line_bytes / 8 of them, so
+// spacing the touched pages that many pages apart gives each its own PTE line.
+constexpr std::size_t kPteBytes = 8;
+// Same memory limits as the tlb family (see tlb.cc).
+constexpr double kMemAvailableShare = 0.5;
+constexpr std::uint64_t kHugeBudgetBytes = 1 * core::kGiB;
+constexpr std::uint64_t kQuickHugeBudgetBytes = 1 * core::kGiB;
+
+struct WalkSetup {
+  double tsc_hz = 0;
+  double core_hz = 0;
+  std::size_t line_bytes = 64;
+  std::size_t group_pages = 32;
+  std::uint64_t seed = core::kDefaultChainSeed;
+  bool nested_paging = false;  // a hypervisor was detected: walks are 2D
+};
+
+std::optional<std::uint64_t> mem_available_bytes() {
+  const auto text = core::read_text_file("/proc/meminfo");
+  if (!text) return std::nullopt;
+  const std::string key = "MemAvailable:";
+  const auto at = text->find(key);
+  if (at == std::string::npos) return std::nullopt;
+  std::size_t pos = at + key.size();
+  while (pos < text->size() && (*text)[pos] == ' ') ++pos;
+  std::uint64_t kb = 0;
+  const auto [end, ec] = std::from_chars(text->data() + pos, text->data() + text->size(), kb);
+  if (ec != std::errc{}) return std::nullopt;
+  return kb * core::kKiB;
+}
+
+std::optional<std::uint64_t> reported(const core::Machine& machine, int level, std::uint64_t page_bytes) {
+  for (const core::TlbLevel& tlb : machine.tlbs)
+    if (tlb.level == level && tlb.page_bytes == page_bytes && tlb.kind != "instruction" && tlb.entries)
+      return *tlb.entries;
+  return std::nullopt;
+}
+
+// Bytes one buffer of this policy may take, and why not more ("" = no limit hit).
+struct MemoryCap {
+  std::uint64_t bytes = 0;
+  std::string why;
+};
+
+MemoryCap memory_cap(core::PagePolicy policy, bool quick) {
+  const std::uint64_t page_bytes = core::requested_page_bytes(policy);
+  MemoryCap cap{~std::uint64_t{0}, ""};
+  if (policy == core::PagePolicy::kHugetlb2M || policy == core::PagePolicy::kHugetlb1G) {
+    const std::uint64_t free_pages = core::hugetlb_free_pages(page_bytes).value_or(0);
+    cap = {free_pages * page_bytes,
+           fmt::format("the {} pool has {} free pages of {} (reserve more with memprobe run --reserve-hugepages{} N)",
+                       core::cli_name(policy), free_pages, core::hugetlb_total_pages(page_bytes).value_or(0),
+                       policy == core::PagePolicy::kHugetlb1G ? "-1g" : "")};
+    return cap;
+  }
+  if (policy == core::PagePolicy::kThp) {
+    const std::uint64_t budget = quick ? kQuickHugeBudgetBytes : kHugeBudgetBytes;
+    cap = {budget, fmt::format("the memory budget for one huge-page buffer is {} (first touch of fresh memory "
+                               "costs ~1 ms per 2 MiB page on a VM guest)",
+                               core::format_bytes(budget))};
+  }
+  if (const auto available = mem_available_bytes()) {
+    const auto share = static_cast<std::uint64_t>(static_cast<double>(*available) * kMemAvailableShare);
+    if (share < cap.bytes)
+      cap = {share, fmt::format("half of MemAvailable ({}) is the limit", core::format_bytes(*available))};
+  }
+  return cap;
+}
+
+void* warm_up(const core::Chain& chain) {
+  return core::memprobe_chase(chain.head, std::min<std::size_t>(2 * chain.length, std::size_t{1} << 20));
+}
+
+void* timed_chase(benchmark::State& state, void* position, const WalkSetup& setup) {
+  start_region_counters();
+  const std::uint64_t start_ticks = core::tsc_begin();
+  for (auto _ : state) position = core::memprobe_chase(position, kLoadsPerIteration);
+  const std::uint64_t end_ticks = core::tsc_end();
+  stop_region_counters();
+  benchmark::DoNotOptimize(position);
+  const double loads = static_cast<double>(state.iterations()) * kLoadsPerIteration;
+  const double ns_per_load = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz * 1e9 / loads;
+  state.counters["ns_per_load"] = ns_per_load;
+  if (setup.core_hz > 0) state.counters["cycles_per_load"] = ns_per_load * setup.core_hz / 1e9;
+  report_region_counters(state, loads);
+  return position;
+}
+
+// The page-spread buffer: one at a time (policy, spacing), sized for the
+// largest N that uses it; released when another is needed or the reference
+// cases start, so no multi-GiB buffer outlives its cases.
+class SpreadArena {
+ public:
+  struct Prepared {
+    core::Chain chain;
+    void* position = nullptr;
+    const core::Backing* backing = nullptr;
+  };
+
+  core::Result<Prepared*> prepare(core::PagePolicy policy, std::size_t spacing_bytes, std::size_t buffer_bytes,
+                                  std::size_t pages, const WalkSetup& setup) {
+    if (!buffer_ || policy_ != policy || spacing_bytes_ != spacing_bytes || buffer_->size_bytes() < buffer_bytes) {
+      release();
+      auto buffer = core::Buffer::allocate(buffer_bytes, policy);
+      if (!buffer) return buffer.error();
+      buffer_.emplace(std::move(*buffer));
+      policy_ = policy;
+      spacing_bytes_ = spacing_bytes;
+    }
+    if (prepared_ && prepared_->chain.length == pages) return &*prepared_;
+    Prepared p;
+    // A "page" of spacing_bytes: one touched line per spacing, offsets rotated.
+    p.chain = core::build_page_chain(buffer_->bytes(), spacing_bytes, setup.line_bytes, pages, setup.seed);
+    p.backing = &buffer_->backing();
+    p.position = warm_up(p.chain);
+    prepared_ = p;
+    return &*prepared_;
+  }
+
+  void release() {
+    prepared_.reset();
+    buffer_.reset();
+  }
+
+ private:
+  std::optional<core::Buffer> buffer_;
+  core::PagePolicy policy_ = core::PagePolicy::k4K;
+  std::size_t spacing_bytes_ = 0;
+  std::optional<Prepared> prepared_;
+};
+
+// Same-footprint reference: N lines in random order on one verified THP
+// region (page-group chain on 4 KiB pages without THP), as in tlb.cc.
+class ReferenceArena {
+ public:
+  struct Prepared {
+    core::Chain chain;
+    void* position = nullptr;
+    const core::Backing* backing = nullptr;
+    std::string tlb_method;
+  };
+
+  core::Result<Prepared*> prepare(std::size_t max_bytes, std::size_t lines, const WalkSetup& setup) {
+    if (!buffer_ || buffer_->size_bytes() < max_bytes) {
+      buffer_.reset();
+      prepared_.reset();
+      auto thp = core::Buffer::allocate(max_bytes, core::PagePolicy::kThp);
+      if (thp && thp->backing().matches_request()) {
+        buffer_.emplace(std::move(*thp));
+      } else {
+        auto small = core::Buffer::allocate(max_bytes, core::PagePolicy::k4K);
+        if (!small) return small.error();
+        buffer_.emplace(std::move(*small));
+      }
+    }
+    if (prepared_ && prepared_->chain.length == lines) return &*prepared_;
+    const auto memory = buffer_->bytes().first(lines * setup.line_bytes);
+    Prepared p;
+    p.backing = &buffer_->backing();
+    if (buffer_->policy() == core::PagePolicy::kThp) {
+      p.chain = core::build_random_cycle(memory, setup.line_bytes, setup.seed);
+      p.tlb_method = "huge-pages";
+    } else {
+      p.chain = core::build_page_group_cycle(memory, setup.line_bytes, 4 * core::kKiB, setup.group_pages,
+                                             setup.seed);
+      p.tlb_method = fmt::format("page-groups-{}", setup.group_pages);
+    }
+    p.position = warm_up(p.chain);
+    prepared_ = p;
+    return &*prepared_;
+  }
+
+ private:
+  std::optional<core::Buffer> buffer_;
+  std::optional<Prepared> prepared_;
+};
+
+SpreadArena& spread_arena() {
+  static SpreadArena instance;
+  return instance;
+}
+
+ReferenceArena& reference_arena() {
+  static ReferenceArena instance;
+  return instance;
+}
+
+struct SpreadCase {
+  core::PagePolicy policy = core::PagePolicy::k4K;
+  std::string role;  // "walk" or "l2hit"
+  std::string pte;   // "warm" (consecutive pages) or "cold" (one PTE line per load)
+  std::size_t pages = 0;
+  std::size_t spacing_bytes = 0;
+  std::size_t buffer_bytes = 0;
+};
+
+void spread_case(benchmark::State& state, const SpreadCase& c, const WalkSetup& setup) {
+  auto prepared = spread_arena().prepare(c.policy, c.spacing_bytes, c.buffer_bytes, c.pages, setup);
+  if (!prepared) {
+    state.SkipWithError(prepared.error().reason.c_str());
+    return;
+  }
+  SpreadArena::Prepared& p = **prepared;
+  p.position = timed_chase(state, p.position, setup);
+  std::map<std::string, std::string> label = {
+      {"role", c.role},
+      {"pte", c.pte},
+      {"page", std::string(core::cli_name(c.policy))},
+      {"pages", std::to_string(c.pages)},
+      {"page_bytes", std::to_string(core::requested_page_bytes(c.policy))},
+      {"spacing_bytes", std::to_string(c.spacing_bytes)},
+      {"line_bytes", std::to_string(setup.line_bytes)},
+      {"footprint_bytes", std::to_string(c.pages * setup.line_bytes)},
+      {"backing", p.backing->verified},
+      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
+      {"seed", std::to_string(p.chain.seed)},
+  };
+  if (setup.nested_paging) label["nested_paging"] = "1";
+  state.SetLabel(format_case_label(label));
+}
+
+void reference_case(benchmark::State& state, std::size_t max_bytes, std::size_t pages, const WalkSetup& setup) {
+  spread_arena().release();
+  auto prepared = reference_arena().prepare(max_bytes, pages, setup);
+  if (!prepared) {
+    state.SkipWithError(prepared.error().reason.c_str());
+    return;
+  }
+  ReferenceArena::Prepared& p = **prepared;
+  p.position = timed_chase(state, p.position, setup);
+  std::map<std::string, std::string> label = {
+      {"role", "reference"},
+      {"page", std::string(core::cli_name(p.backing->requested))},
+      {"pages", std::to_string(pages)},
+      {"line_bytes", std::to_string(setup.line_bytes)},
+      {"footprint_bytes", std::to_string(pages * setup.line_bytes)},
+      {"backing", p.backing->verified},
+      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
+      {"tlb_method", p.tlb_method},
+      {"seed", std::to_string(p.chain.seed)},
+  };
+  if (setup.nested_paging) label["nested_paging"] = "1";
+  state.SetLabel(format_case_label(label));
+}
+
+std::size_t register_pagewalk(const core::Machine& machine, const CaseOptions& options) {
+  WalkSetup setup;
+  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
+  setup.core_hz = machine.core_clock.hz;
+  setup.line_bytes = machine.topology.line_bytes();
+  setup.seed = options.seed;
+  setup.nested_paging = machine.hypervisor.has_value();
+  if (const auto l1 = reported(machine, 1, 4 * core::kKiB)) setup.group_pages = std::max<std::size_t>(8, *l1 / 2);
+
+  std::vector<SpreadCase> cases;
+  std::vector<std::pair<std::string, std::string>> skipped;  // name, reason
+  std::vector<core::PagePolicy> policies = options.policies;
+  // Huge policies first: the family ends holding the small 4 KiB buffers.
+  std::stable_sort(policies.begin(), policies.end(), [](core::PagePolicy a, core::PagePolicy b) {
+    return core::requested_page_bytes(a) > core::requested_page_bytes(b);
+  });
+  for (const core::PagePolicy policy : policies) {
+    const std::uint64_t page_bytes = core::requested_page_bytes(policy);
+    const std::string page_name(core::cli_name(policy));
+    const auto l1 = reported(machine, 1, page_bytes);
+    const auto l2 = reported(machine, 2, page_bytes);
+    const std::uint64_t walk_pages = l2 ? kWalkFactor * *l2 : kUnknownWalkPages;
+    // Geometric middle of the L2-hit plateau: far from both knees.
+    const std::uint64_t l1_entries = l1.value_or(kUnknownL1Entries);
+    const std::uint64_t l2_entries = l2.value_or(kUnknownWalkPages / kWalkFactor);
+    const auto l2hit_pages = static_cast<std::uint64_t>(
+        std::llround(std::sqrt(static_cast<double>(l1_entries) * static_cast<double>(l2_entries))));
+    const MemoryCap cap = memory_cap(policy, options.quick);
+    const std::uint64_t cap_pages = cap.bytes / page_bytes;
+
+    std::vector<std::string> cut;
+    if (l2hit_pages <= cap_pages) {
+      // The L2-hit case shares the walk case's buffer when both fit.
+      const std::uint64_t buffer_pages = walk_pages <= cap_pages ? walk_pages : l2hit_pages;
+      cases.push_back({policy, "l2hit", "warm", l2hit_pages, page_bytes, buffer_pages * page_bytes});
+    } else {
+      cut.push_back(fmt::format("l2hit needs {} pages", l2hit_pages));
+    }
+    if (walk_pages <= cap_pages) {
+      cases.push_back({policy, "walk", "warm", walk_pages, page_bytes, walk_pages * page_bytes});
+    } else {
+      cut.push_back(fmt::format("walk needs {} pages ({}x CPUID's L2 DTLB)", walk_pages, kWalkFactor));
+    }
+    if (policy == core::PagePolicy::k4K) {
+      const std::size_t spacing = page_bytes * (setup.line_bytes / kPteBytes);
+      if (walk_pages * spacing <= cap.bytes)
+        cases.push_back({policy, "walk", "cold", walk_pages, spacing, walk_pages * spacing});
+      else
+        cut.push_back(fmt::format("cold-PTE walk needs {}", core::format_bytes(walk_pages * spacing)));
+    }
+    if (!cut.empty()) {
+      std::string what;
+      for (const std::string& c : cut) what += (what.empty() ? "" : "; ") + c;
+      skipped.emplace_back(fmt::format("pagewalk/{}/skipped", page_name),
+                           fmt::format("{} ({} {} pages fit): {}", what, cap_pages, page_name, cap.why));
+    }
+  }
+
+  std::size_t registered = 0;
+  std::vector<std::uint64_t> reference_pages;
+  for (const SpreadCase& c : cases) {
+    const std::string variant = c.pte == "cold" ? "walk-cold-pte" : c.role;
+    const std::string name = fmt::format("pagewalk/{}/{}/pages:{}", core::cli_name(c.policy), variant, c.pages);
+    apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+                                                    [c, setup](benchmark::State& state) { spread_case(state, c, setup); }),
+                       options)
+        ->Unit(benchmark::kMicrosecond);
+    ++registered;
+    reference_pages.push_back(c.pages);
+  }
+  for (const auto& [name, reason] : skipped) {
+    benchmark::RegisterBenchmark(name.c_str(), [reason = reason](benchmark::State& state) {
+      state.SkipWithError(reason.c_str());
+    })->Iterations(1)->Repetitions(1);
+    ++registered;
+  }
+  std::sort(reference_pages.begin(), reference_pages.end());
+  reference_pages.erase(std::unique(reference_pages.begin(), reference_pages.end()), reference_pages.end());
+  const std::size_t reference_bytes = reference_pages.empty() ? 0 : reference_pages.back() * setup.line_bytes;
+  for (const std::uint64_t n : reference_pages) {
+    const std::string name = fmt::format("pagewalk/reference/pages:{}", n);
+    apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+                                                    [reference_bytes, n, setup](benchmark::State& state) {
+                                                      reference_case(state, reference_bytes, n, setup);
+                                                    }),
+                       options)
+        ->Unit(benchmark::kMicrosecond);
+    ++registered;
+  }
+  return registered;
+}
+
+}  // namespace
+
+MEMPROBE_FAMILY(pagewalk, "tlb chase with vs without TLB misses at the same footprint: page-walk cost per page size",
+                register_pagewalk);
+
+}  // namespace memprobe::bench

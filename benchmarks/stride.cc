@@ -1,0 +1,202 @@
+// Fixed-stride walks at working sets beyond L2 (4x L2) and beyond the LLC
+// (4x LLC), stride 8 B .. 16 KiB, next to a random chain at the same working
+// set: the per-access cost rises with the stride until each access is a new
+// line (line size), and the gap to random shows what the prefetchers hide.
+// Reports ns_per_load and cycles_per_load.
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "benchmarks/case_label.h"
+#include "benchmarks/family.h"
+#include "benchmarks/region_counters.h"
+#include "core/buffer.h"
+#include "core/chain.h"
+#include "core/chase.h"
+#include "core/clock.h"
+#include "core/machine.h"
+#include "core/units.h"
+
+namespace memprobe::bench {
+namespace {
+
+constexpr std::size_t kLoadsPerIteration = 4096;
+// Untimed warm-up: a full lap, or this many loads for big sets.
+constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
+// A chain node holds one 8-byte pointer: no stride can be smaller.
+constexpr std::size_t kMinStrideBytes = 8;
+constexpr std::size_t kMaxStrideBytes = 16 * core::kKiB;
+// Working sets as multiples of L2 and of the last-level cache.
+constexpr std::uint64_t kCacheMultiple = 4;
+// Without hwloc cache sizes.
+constexpr std::uint64_t kUnknownL2Bytes = 1 * core::kMiB;
+constexpr std::uint64_t kUnknownLlcBytes = 32 * core::kMiB;
+
+struct StrideSetup {
+  double tsc_hz = 0;
+  double core_hz = 0;
+  std::size_t line_bytes = 64;
+  std::size_t arena_bytes = 0;  // the largest working set
+  std::uint64_t seed = core::kDefaultChainSeed;
+};
+
+// One buffer for every case, as large as the largest working set: THP when
+// the kernel gives verified huge pages (so 4 KiB TLB misses stay out of the
+// large-stride points), else 4 KiB pages; the label says which.
+class StrideArena {
+ public:
+  struct Prepared {
+    core::Chain chain;
+    void* position = nullptr;
+    const core::Backing* backing = nullptr;
+  };
+
+  // stride_bytes 0 = the random control.
+  core::Result<Prepared*> prepare(std::size_t working_set_bytes, std::size_t stride_bytes, const StrideSetup& setup) {
+    if (!buffer_) {
+      if (failure_) return *failure_;
+      auto thp = core::Buffer::allocate(setup.arena_bytes, core::PagePolicy::kThp);
+      if (thp && thp->backing().matches_request()) {
+        buffer_.emplace(std::move(*thp));
+      } else {
+        auto small = core::Buffer::allocate(setup.arena_bytes, core::PagePolicy::k4K);
+        if (!small) {
+          failure_ = small.error();
+          return small.error();
+        }
+        buffer_.emplace(std::move(*small));
+      }
+    }
+    if (prepared_ && working_set_ == working_set_bytes && stride_ == stride_bytes) return &*prepared_;
+    const auto memory = buffer_->bytes().first(working_set_bytes);
+    Prepared p;
+    p.chain = stride_bytes == 0 ? core::build_random_cycle(memory, setup.line_bytes, setup.seed)
+                                : core::build_stride_chain(memory, stride_bytes);
+    p.backing = &buffer_->backing();
+    p.position = core::memprobe_chase(p.chain.head, std::min(p.chain.length, kMaxWarmupLoads));
+    prepared_ = p;
+    working_set_ = working_set_bytes;
+    stride_ = stride_bytes;
+    return &*prepared_;
+  }
+
+ private:
+  std::optional<core::Buffer> buffer_;
+  std::optional<core::Unavailable> failure_;
+  std::optional<Prepared> prepared_;
+  std::size_t working_set_ = 0;
+  std::size_t stride_ = 0;
+};
+
+StrideArena& arena() {
+  static StrideArena instance;
+  return instance;
+}
+
+void stride_case(benchmark::State& state, std::size_t working_set_bytes, std::size_t stride_bytes,
+                 const StrideSetup& setup) {
+  auto prepared = arena().prepare(working_set_bytes, stride_bytes, setup);
+  if (!prepared) {
+    state.SkipWithError(prepared.error().reason.c_str());
+    return;
+  }
+  StrideArena::Prepared& p = **prepared;
+  void* position = p.position;
+  start_region_counters();
+  const std::uint64_t start_ticks = core::tsc_begin();
+  for (auto _ : state) position = core::memprobe_chase(position, kLoadsPerIteration);
+  const std::uint64_t end_ticks = core::tsc_end();
+  stop_region_counters();
+  benchmark::DoNotOptimize(position);
+  p.position = position;
+
+  const double loads = static_cast<double>(state.iterations()) * kLoadsPerIteration;
+  const double ns_per_load = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz * 1e9 / loads;
+  state.counters["ns_per_load"] = ns_per_load;
+  if (setup.core_hz > 0) state.counters["cycles_per_load"] = ns_per_load * setup.core_hz / 1e9;
+  report_region_counters(state, loads);
+
+  // sequential: every line of the set touched in address order; strided:
+  // lines skipped; random: one random cycle over the set's lines.
+  const std::string pattern = stride_bytes == 0                      ? "random"
+                              : stride_bytes <= setup.line_bytes ? "sequential"
+                                                                     : "strided";
+  const std::size_t node_bytes = stride_bytes == 0 ? setup.line_bytes : stride_bytes;
+  std::map<std::string, std::string> label = {
+      {"pattern", pattern},
+      {"working_set_bytes", std::to_string(working_set_bytes)},
+      {"stride_bytes", std::to_string(node_bytes)},
+      {"line_bytes", std::to_string(setup.line_bytes)},
+      {"lines_touched", std::to_string(working_set_bytes / std::max(node_bytes, setup.line_bytes))},
+      {"page", std::string(core::cli_name(p.backing->requested))},
+      {"backing", p.backing->verified},
+      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
+  };
+  if (stride_bytes == 0) label["seed"] = std::to_string(p.chain.seed);
+  state.SetLabel(format_case_label(label));
+}
+
+std::string compact_bytes(std::uint64_t bytes) {
+  std::string text = core::format_bytes(bytes);
+  text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
+  return text;
+}
+
+std::size_t register_stride(const core::Machine& machine, const CaseOptions& options) {
+  StrideSetup setup;
+  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
+  setup.core_hz = machine.core_clock.hz;
+  setup.line_bytes = machine.topology.line_bytes();
+  setup.seed = options.seed;
+
+  std::uint64_t l2_bytes = 0;
+  for (const core::CacheLevel& cache : machine.topology.data_caches())
+    if (cache.level == 2) l2_bytes = cache.size_bytes;
+  if (l2_bytes == 0) l2_bytes = kUnknownL2Bytes;
+  std::uint64_t llc_bytes = machine.topology.last_level_cache_bytes();
+  if (llc_bytes == 0) llc_bytes = kUnknownLlcBytes;
+  std::vector<std::uint64_t> working_sets = {kCacheMultiple * l2_bytes, kCacheMultiple * llc_bytes};
+  std::sort(working_sets.begin(), working_sets.end());
+  working_sets.erase(std::unique(working_sets.begin(), working_sets.end()), working_sets.end());
+  setup.arena_bytes = working_sets.back();
+
+  std::vector<std::size_t> strides;
+  if (options.quick) {
+    // Enough to show the line: below, at and above it, and a page.
+    strides = {kMinStrideBytes, setup.line_bytes / 2, setup.line_bytes, 2 * setup.line_bytes,
+               8 * setup.line_bytes, 4 * core::kKiB};
+  } else {
+    for (std::size_t s = kMinStrideBytes; s <= kMaxStrideBytes; s *= 2) strides.push_back(s);
+  }
+  std::sort(strides.begin(), strides.end());
+  strides.erase(std::unique(strides.begin(), strides.end()), strides.end());
+  strides.push_back(0);  // the random control, last
+
+  std::size_t registered = 0;
+  for (const std::uint64_t ws : working_sets) {
+    for (const std::size_t stride : strides) {
+      const std::string name = stride == 0 ? fmt::format("stride/{}/random", compact_bytes(ws))
+                                           : fmt::format("stride/{}/stride:{}", compact_bytes(ws), stride);
+      apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+                                                      [ws, stride, setup](benchmark::State& state) {
+                                                        stride_case(state, ws, stride, setup);
+                                                      }),
+                         options)
+          ->Unit(benchmark::kMicrosecond);
+      ++registered;
+    }
+  }
+  return registered;
+}
+
+}  // namespace
+
+MEMPROBE_FAMILY(stride, "fixed-stride walks beyond L2 and the LLC: line size, what the prefetchers hide",
+                register_stride);
+
+}  // namespace memprobe::bench

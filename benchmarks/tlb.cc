@@ -1,0 +1,402 @@
+// TLB reach: a dependent chase over N pages touching one line per page (line
+// offset rotated so the touched lines stay cache-resident), N swept densely
+// around CPUID's DTLB sizes, per page policy; plus a same-footprint reference
+// chain without TLB misses. Reports ns_per_load and cycles_per_load; the
+// analysis takes the knees of (tlb - reference) as L1/L2 DTLB entries.
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "benchmarks/case_label.h"
+#include "benchmarks/family.h"
+#include "benchmarks/region_counters.h"
+#include "benchmarks/sweep.h"
+#include "core/buffer.h"
+#include "core/chain.h"
+#include "core/chase.h"
+#include "core/clock.h"
+#include "core/machine.h"
+#include "core/units.h"
+
+namespace memprobe::bench {
+namespace {
+
+// Loads per Google Benchmark iteration: ~4 us when every load hits, ~1 ms
+// when every load walks the page table under nested paging.
+constexpr std::size_t kLoadsPerIteration = 4096;
+// The sweep starts here: fewer pages than any DTLB has entries.
+constexpr std::uint64_t kMinPages = 8;
+// 4 KiB sweeps go at least this far whatever CPUID says (64 MiB of buffer).
+constexpr std::uint64_t kMin4kMaxPages = 16384;
+// Without any CPUID figure, sweep as if the L2 DTLB had this many entries.
+constexpr std::uint64_t kUnknownL2Entries = 2048;
+// Huge pages need a whole page per touched line: at most this share of
+// MemAvailable goes to one sweep's buffer...
+constexpr double kMemAvailableShare = 0.5;
+// ...and at most this much memory, because first touch is slow where it
+// matters: a VM guest whose freed memory goes back to the host (free page
+// reporting) faults it in again at ~1-2 ms per 2 MiB page, so a 4 GiB sweep
+// spent ~10 s in the kernel before its first measurement. 1 GiB is 512 2 MiB
+// pages: 7x a 64-72 entry L1 DTLB; the skipped entry says what was cut.
+constexpr std::uint64_t kHugeSweepBudgetBytes = 1 * core::kGiB;
+constexpr std::uint64_t kQuickHugeSweepBudgetBytes = 512 * core::kMiB;
+
+struct TlbSetup {
+  double tsc_hz = 0;
+  double core_hz = 0;
+  std::size_t line_bytes = 64;
+  std::size_t group_pages = 32;  // page-group size when the reference has no THP
+  std::uint64_t seed = core::kDefaultChainSeed;
+};
+
+// MemAvailable from /proc/meminfo in bytes; nullopt if unreadable.
+std::optional<std::uint64_t> mem_available_bytes() {
+  const auto text = core::read_text_file("/proc/meminfo");
+  if (!text) return std::nullopt;
+  const std::string key = "MemAvailable:";
+  const auto at = text->find(key);
+  if (at == std::string::npos) return std::nullopt;
+  std::size_t pos = at + key.size();
+  while (pos < text->size() && (*text)[pos] == ' ') ++pos;
+  std::uint64_t kb = 0;
+  const auto [end, ec] = std::from_chars(text->data() + pos, text->data() + text->size(), kb);
+  if (ec != std::errc{}) return std::nullopt;
+  return kb * core::kKiB;
+}
+
+// CPUID's data-TLB entries for one page size, innermost level first.
+std::vector<std::uint64_t> reported_entries(const core::Machine& machine, std::uint64_t page_bytes) {
+  std::vector<std::uint64_t> entries;
+  for (const core::TlbLevel& tlb : machine.tlbs)
+    if (tlb.page_bytes == page_bytes && tlb.kind != "instruction" && tlb.entries)
+      entries.push_back(*tlb.entries);
+  return entries;
+}
+
+std::uint64_t largest_reported_entries(const core::Machine& machine) {
+  std::uint64_t largest = 0;
+  for (const core::TlbLevel& tlb : machine.tlbs)
+    if (tlb.kind != "instruction" && tlb.entries) largest = std::max<std::uint64_t>(largest, *tlb.entries);
+  return largest ? largest : kUnknownL2Entries;
+}
+
+std::size_t page_group_pages(const core::Machine& machine) {
+  for (std::uint64_t entries : reported_entries(machine, 4 * core::kKiB))
+    return std::max<std::size_t>(8, entries / 2);
+  return 32;
+}
+
+// How many pages of this policy one sweep may use, and why not more.
+struct PageCap {
+  std::uint64_t pages = 0;
+  std::string why;
+};
+
+PageCap page_cap(core::PagePolicy policy, std::uint64_t wanted_pages, bool quick) {
+  const std::uint64_t page_bytes = core::requested_page_bytes(policy);
+  PageCap cap{wanted_pages, ""};
+  if (policy == core::PagePolicy::kHugetlb2M || policy == core::PagePolicy::kHugetlb1G) {
+    // Pool pages are not part of MemAvailable: the pool is the only limit.
+    const auto free_pages = core::hugetlb_free_pages(page_bytes);
+    const auto total_pages = core::hugetlb_total_pages(page_bytes);
+    const std::uint64_t free_count = free_pages.value_or(0);
+    if (free_count < cap.pages) {
+      cap.pages = free_count;
+      cap.why = fmt::format(
+          "{} needs one {} page per touched line and the pool has {} free of {} (reserve more with "
+          "memprobe run --reserve-hugepages{} N)",
+          core::cli_name(policy), core::format_bytes(page_bytes), free_count, total_pages.value_or(0),
+          policy == core::PagePolicy::kHugetlb1G ? "-1g" : "");
+    }
+    return cap;
+  }
+  if (policy == core::PagePolicy::k4K) return cap;  // 64 MiB at most: no budget needed
+  const std::uint64_t budget_bytes = quick ? kQuickHugeSweepBudgetBytes : kHugeSweepBudgetBytes;
+  if (budget_bytes / page_bytes < cap.pages) {
+    cap.pages = budget_bytes / page_bytes;
+    cap.why = fmt::format(
+        "{} needs one {} page per touched line and the sweep's memory budget is {} (first touch of "
+        "fresh memory costs ~1 ms per 2 MiB page on a VM guest)",
+        core::cli_name(policy), core::format_bytes(page_bytes), core::format_bytes(budget_bytes));
+  }
+  const auto available = mem_available_bytes();
+  if (!available) return cap;
+  const auto share_bytes = static_cast<std::uint64_t>(static_cast<double>(*available) * kMemAvailableShare);
+  if (share_bytes / page_bytes < cap.pages) {
+    cap.pages = share_bytes / page_bytes;
+    cap.why = fmt::format("{} needs one {} page per touched line; half of MemAvailable ({}) holds {} pages",
+                          core::cli_name(policy), core::format_bytes(page_bytes),
+                          core::format_bytes(*available), cap.pages);
+  }
+  return cap;
+}
+
+// Per-load timing of the chase from `position` over the state's iterations;
+// writes ns_per_load / cycles_per_load and the region counters, returns where
+// the chase stopped so the next repetition resumes there.
+void* timed_chase(benchmark::State& state, void* position, const TlbSetup& setup) {
+  start_region_counters();
+  const std::uint64_t start_ticks = core::tsc_begin();
+  for (auto _ : state) position = core::memprobe_chase(position, kLoadsPerIteration);
+  const std::uint64_t end_ticks = core::tsc_end();
+  stop_region_counters();
+  benchmark::DoNotOptimize(position);
+  const double loads = static_cast<double>(state.iterations()) * kLoadsPerIteration;
+  const double ns_per_load = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz * 1e9 / loads;
+  state.counters["ns_per_load"] = ns_per_load;
+  if (setup.core_hz > 0) state.counters["cycles_per_load"] = ns_per_load * setup.core_hz / 1e9;
+  report_region_counters(state, loads);
+  return position;
+}
+
+// Two laps untimed: the lines come into the caches and the TLB into its
+// steady state (every entry replaced, or every entry resident).
+void* warm_up(const core::Chain& chain) {
+  return core::memprobe_chase(chain.head, std::min<std::size_t>(2 * chain.length, std::size_t{1} << 20));
+}
+
+// One buffer for the page-spread chains, sized for the policy's largest N and
+// reused by all of that policy's cases (they run consecutively); released when
+// the policy changes or the reference cases start, so a multi-GiB huge-page
+// buffer is never held while something else allocates.
+class PageArena {
+ public:
+  struct Prepared {
+    core::Chain chain;
+    void* position = nullptr;
+    const core::Backing* backing = nullptr;
+  };
+
+  core::Result<Prepared*> prepare(core::PagePolicy policy, std::size_t arena_pages, std::size_t pages,
+                                  const TlbSetup& setup) {
+    const std::size_t page_bytes = core::requested_page_bytes(policy);
+    if (!buffer_ || buffer_policy_ != policy || buffer_->size_bytes() < arena_pages * page_bytes) {
+      if (failed_policy_ && *failed_policy_ == policy) return *failure_;
+      release();
+      auto buffer = core::Buffer::allocate(arena_pages * page_bytes, policy);
+      if (!buffer) {
+        failed_policy_ = policy;
+        failure_ = buffer.error();
+        return buffer.error();
+      }
+      buffer_.emplace(std::move(*buffer));
+      buffer_policy_ = policy;
+    }
+    if (prepared_ && prepared_->chain.length == pages) return &*prepared_;
+    Prepared p;
+    p.chain = core::build_page_chain(buffer_->bytes(), page_bytes, setup.line_bytes, pages, setup.seed);
+    p.backing = &buffer_->backing();
+    p.position = warm_up(p.chain);
+    prepared_ = p;
+    return &*prepared_;
+  }
+
+  void release() {
+    prepared_.reset();
+    buffer_.reset();
+  }
+
+ private:
+  std::optional<core::Buffer> buffer_;
+  core::PagePolicy buffer_policy_ = core::PagePolicy::k4K;
+  std::optional<core::PagePolicy> failed_policy_;
+  std::optional<core::Unavailable> failure_;
+  std::optional<Prepared> prepared_;
+};
+
+// The reference: the same number of lines as the page-spread chain, packed
+// densely in random order on a verified 2 MiB THP page (no TLB misses at these
+// footprints), or, without THP, a page-group chain on 4 KiB pages.
+class ReferenceArena {
+ public:
+  struct Prepared {
+    core::Chain chain;
+    void* position = nullptr;
+    const core::Backing* backing = nullptr;
+    std::string tlb_method;
+  };
+
+  core::Result<Prepared*> prepare(std::size_t max_bytes, std::size_t lines, const TlbSetup& setup) {
+    if (!buffer_ || buffer_->size_bytes() < max_bytes) {
+      buffer_.reset();
+      prepared_.reset();
+      auto thp = core::Buffer::allocate(max_bytes, core::PagePolicy::kThp);
+      if (thp && thp->backing().matches_request()) {
+        buffer_.emplace(std::move(*thp));
+      } else {
+        // Whole pages so the page-group chain's groups are whole groups.
+        auto small = core::Buffer::allocate(max_bytes, core::PagePolicy::k4K);
+        if (!small) return small.error();
+        buffer_.emplace(std::move(*small));
+      }
+    }
+    if (prepared_ && prepared_->chain.length == lines) return &*prepared_;
+    const auto memory = buffer_->bytes().first(lines * setup.line_bytes);
+    Prepared p;
+    p.backing = &buffer_->backing();
+    if (buffer_->policy() == core::PagePolicy::kThp) {
+      p.chain = core::build_random_cycle(memory, setup.line_bytes, setup.seed);
+      p.tlb_method = "huge-pages";
+    } else {
+      p.chain = core::build_page_group_cycle(memory, setup.line_bytes, 4 * core::kKiB, setup.group_pages,
+                                             setup.seed);
+      p.tlb_method = fmt::format("page-groups-{}", setup.group_pages);
+    }
+    p.position = warm_up(p.chain);
+    prepared_ = p;
+    return &*prepared_;
+  }
+
+ private:
+  std::optional<core::Buffer> buffer_;
+  std::optional<Prepared> prepared_;
+};
+
+PageArena& page_arena() {
+  static PageArena instance;
+  return instance;
+}
+
+ReferenceArena& reference_arena() {
+  static ReferenceArena instance;
+  return instance;
+}
+
+void tlb_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_pages, std::size_t pages,
+              const TlbSetup& setup) {
+  auto prepared = page_arena().prepare(policy, arena_pages, pages, setup);
+  if (!prepared) {
+    state.SkipWithError(prepared.error().reason.c_str());
+    return;
+  }
+  PageArena::Prepared& p = **prepared;
+  p.position = timed_chase(state, p.position, setup);
+  const std::size_t page_bytes = core::requested_page_bytes(policy);
+  state.SetLabel(format_case_label({
+      {"role", "tlb"},
+      {"page", std::string(core::cli_name(policy))},
+      {"pages", std::to_string(pages)},
+      {"page_bytes", std::to_string(page_bytes)},
+      {"line_bytes", std::to_string(setup.line_bytes)},
+      {"footprint_bytes", std::to_string(pages * setup.line_bytes)},
+      {"backing", p.backing->verified},
+      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
+      {"seed", std::to_string(p.chain.seed)},
+  }));
+}
+
+void reference_case(benchmark::State& state, std::size_t max_bytes, std::size_t pages, const TlbSetup& setup) {
+  page_arena().release();  // the page-spread sweeps are done: give their memory back
+  auto prepared = reference_arena().prepare(max_bytes, pages, setup);
+  if (!prepared) {
+    state.SkipWithError(prepared.error().reason.c_str());
+    return;
+  }
+  ReferenceArena::Prepared& p = **prepared;
+  p.position = timed_chase(state, p.position, setup);
+  state.SetLabel(format_case_label({
+      {"role", "reference"},
+      {"page", std::string(core::cli_name(p.backing->requested))},
+      {"pages", std::to_string(pages)},
+      {"line_bytes", std::to_string(setup.line_bytes)},
+      {"footprint_bytes", std::to_string(pages * setup.line_bytes)},
+      {"backing", p.backing->verified},
+      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
+      {"tlb_method", p.tlb_method},
+      {"seed", std::to_string(p.chain.seed)},
+  }));
+}
+
+void skipped_case(benchmark::State& state, const std::string& reason) { state.SkipWithError(reason.c_str()); }
+
+std::size_t register_tlb(const core::Machine& machine, const CaseOptions& options) {
+  TlbSetup setup;
+  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
+  setup.core_hz = machine.core_clock.hz;
+  setup.line_bytes = machine.topology.line_bytes();
+  setup.group_pages = page_group_pages(machine);
+  setup.seed = options.seed;
+
+  const int points_per_octave = options.quick ? 2 : 4;
+  std::size_t registered = 0;
+  std::uint64_t reference_max_pages = 0;
+  std::vector<std::uint64_t> reference_pages;
+
+  // Huge policies first and 4 KiB last: the family ends holding the small buffer.
+  std::vector<core::PagePolicy> policies = options.policies;
+  std::stable_sort(policies.begin(), policies.end(), [](core::PagePolicy a, core::PagePolicy b) {
+    return core::requested_page_bytes(a) > core::requested_page_bytes(b);
+  });
+  for (const core::PagePolicy policy : policies) {
+    const std::uint64_t page_bytes = core::requested_page_bytes(policy);
+    std::vector<std::uint64_t> anchors = reported_entries(machine, page_bytes);
+    // Past the largest reported TLB by 4x (2x when quick: huge pages cost a
+    // page of memory per point), and for 4 KiB at least kMin4kMaxPages.
+    std::uint64_t wanted = (options.quick && page_bytes > 4 * core::kKiB ? 2 : 4) * largest_reported_entries(machine);
+    if (page_bytes == 4 * core::kKiB) wanted = std::max(wanted, kMin4kMaxPages);
+    const PageCap cap = page_cap(policy, wanted, options.quick);
+    std::vector<std::uint64_t> pages = log_sweep(kMinPages, wanted, points_per_octave, anchors, 1);
+    // CPUID's figures themselves, so a knee exactly there is on the grid.
+    for (const std::uint64_t a : anchors)
+      if (a >= kMinPages && a <= wanted) pages.push_back(a);
+    std::sort(pages.begin(), pages.end());
+    pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
+    std::erase_if(pages, [&](std::uint64_t n) { return n > cap.pages; });
+
+    const std::string page_name(core::cli_name(policy));
+    if (!pages.empty()) {
+      const std::size_t arena_pages = pages.back();
+      for (const std::uint64_t n : pages) {
+        const std::string name = fmt::format("tlb/{}/pages:{}", page_name, n);
+        apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+                                                        [policy, arena_pages, n, setup](benchmark::State& state) {
+                                                          tlb_case(state, policy, arena_pages, n, setup);
+                                                        }),
+                           options)
+            ->Unit(benchmark::kMicrosecond);
+        ++registered;
+        reference_pages.push_back(n);
+        reference_max_pages = std::max(reference_max_pages, n);
+      }
+    }
+    if (!cap.why.empty()) {
+      const std::string reason = fmt::format("sweep cut at {} pages (wanted {}): {}", pages.empty() ? 0 : pages.back(),
+                                             wanted, cap.why);
+      const std::string name = fmt::format("tlb/{}/skipped", page_name);
+      benchmark::RegisterBenchmark(name.c_str(), [reason](benchmark::State& state) { skipped_case(state, reason); })
+          ->Iterations(1)
+          ->Repetitions(1);
+      ++registered;
+    }
+  }
+
+  // One reference per distinct N, after every page-spread case.
+  std::sort(reference_pages.begin(), reference_pages.end());
+  reference_pages.erase(std::unique(reference_pages.begin(), reference_pages.end()), reference_pages.end());
+  const std::size_t reference_bytes = reference_max_pages * setup.line_bytes;
+  for (const std::uint64_t n : reference_pages) {
+    const std::string name = fmt::format("tlb/reference/pages:{}", n);
+    apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+                                                    [reference_bytes, n, setup](benchmark::State& state) {
+                                                      reference_case(state, reference_bytes, n, setup);
+                                                    }),
+                       options)
+        ->Unit(benchmark::kMicrosecond);
+    ++registered;
+  }
+  return registered;
+}
+
+}  // namespace
+
+MEMPROBE_FAMILY(tlb, "chase over N pages, one line per page: L1/L2 DTLB entries and reach per page size",
+                register_tlb);
+
+}  // namespace memprobe::bench
