@@ -17,7 +17,67 @@ std::size_t display_width(const std::string& text) {
 
 // The one table layout: header, dashes, rows; columns two spaces apart, text
 // left-aligned, numbers right-aligned, no trailing blanks.
-std::string render_table(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows) {
+std::optional<TableFormat> parse_table_format(const std::string& name) {
+  if (name == "text") return TableFormat::kText;
+  if (name == "markdown" || name == "md") return TableFormat::kMarkdown;
+  if (name == "csv") return TableFormat::kCsv;
+  return std::nullopt;
+}
+
+std::string note_line(const std::string& text, TableFormat format) {
+  return (format == TableFormat::kCsv ? "# " : "") + text + "\n";
+}
+
+namespace {
+
+std::string csv_cell(const std::string& cell) {
+  if (cell.find_first_of(",\"\n") == std::string::npos) return cell;
+  std::string quoted = "\"";
+  for (char c : cell) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string render_csv(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows) {
+  const auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (std::size_t i = 0; i < columns.size(); ++i)
+      out += (i ? "," : "") + csv_cell(i < cells.size() ? cells[i] : std::string());
+    return out + "\n";
+  };
+  std::vector<std::string> titles;
+  for (const Column& c : columns) titles.push_back(c.title);
+  std::string out = line(titles);
+  for (const auto& row : rows) out += line(row);
+  return out;
+}
+
+std::string render_markdown(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows) {
+  const auto line = [&](const std::vector<std::string>& cells) {
+    std::string out = "|";
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      std::string cell = i < cells.size() ? cells[i] : std::string();
+      for (std::size_t pos = cell.find('|'); pos != std::string::npos; pos = cell.find('|', pos + 2))
+        cell.replace(pos, 1, "\\|");
+      out += " " + cell + " |";
+    }
+    return out + "\n";
+  };
+  std::vector<std::string> titles, rule;
+  for (const Column& c : columns) {
+    titles.push_back(c.title);
+    rule.push_back(c.right_aligned ? "---:" : "---");
+  }
+  std::string out = line(titles) + line(rule);
+  for (const auto& row : rows) out += line(row);
+  return out + "\n";  // a line right after a pipe table would become a row
+}
+
+}  // namespace
+
+std::string render_table(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows,
+                         TableFormat format) {
+  if (format == TableFormat::kCsv) return render_csv(columns, rows);
+  if (format == TableFormat::kMarkdown) return render_markdown(columns, rows);
   std::vector<std::size_t> widths;
   for (const Column& c : columns) widths.push_back(display_width(c.title));
   for (const auto& row : rows)

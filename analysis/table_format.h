@@ -10,6 +10,12 @@ namespace memprobe::analysis {
 // Printed where a figure is missing.
 inline constexpr const char* kMissing = "—";
 
+// How tables are written: aligned text (terminal), GitHub Markdown, or CSV.
+enum class TableFormat { kText, kMarkdown, kCsv };
+
+// "text", "markdown", "csv" -> format; nullopt otherwise.
+std::optional<TableFormat> parse_table_format(const std::string& name);
+
 struct Column {
   std::string title;
   bool right_aligned = true;  // numbers right, text left
@@ -18,8 +24,14 @@ struct Column {
 // Display width of UTF-8 text ("—" and "±" count as one column).
 std::size_t display_width(const std::string& text);
 
-// Header, dashes, rows; columns two spaces apart, no trailing blanks.
-std::string render_table(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows);
+// Text: header, dashes, rows; columns two spaces apart, no trailing blanks.
+// Markdown: a pipe table (numbers right-aligned). CSV: RFC 4180 quoting.
+std::string render_table(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows,
+                         TableFormat format = TableFormat::kText);
+
+// A line of prose under or above a table: as is in text and Markdown, as a
+// "# " comment in CSV. Ends with a newline.
+std::string note_line(const std::string& text, TableFormat format = TableFormat::kText);
 
 // "32 KiB", "1.5 MiB", "64 B": binary units, at most two decimals.
 std::string format_bytes(double bytes);

@@ -20,6 +20,18 @@ constexpr double kNoisySpreadPct = 10.0;
 
 std::string header_line(const char* label, const std::string& text) { return fmt::format("{:<11}{}\n", label, text); }
 
+// The machine header as a block: verbatim text, a fenced block in Markdown,
+// "# " comments in CSV.
+std::string format_block(const std::string& text, TableFormat format) {
+  if (format == TableFormat::kMarkdown) return "```\n" + text + "```\n";
+  if (format == TableFormat::kText) return text;
+  std::string out;
+  std::size_t start = 0;
+  for (std::size_t end = text.find('\n'); end != std::string::npos; start = end + 1, end = text.find('\n', start))
+    out += note_line(text.substr(start, end - start), format);
+  return out;
+}
+
 std::string core_clock_source(const std::string& source) {
   if (source == "calibrated") return "calibrated: dependent-add chain";
   if (source == "pmu") return "PMU cycles";
@@ -28,7 +40,7 @@ std::string core_clock_source(const std::string& source) {
 
 }  // namespace
 
-std::string render_machine_header(const Results& results) {
+std::string render_machine_header(const Results& results, TableFormat format) {
   const MachineInfo& m = results.machine;
   std::string out;
   if (!results.started_at.empty() || !results.git.empty()) {
@@ -88,7 +100,7 @@ std::string render_machine_header(const Results& results) {
   out += header_line("PMU", m.pmu_available ? std::string("available")
                                             : "unavailable" + (m.pmu_reason.empty() ? "" : ": " + m.pmu_reason));
   if (const std::string counters = counters_summary(results); !counters.empty()) out += header_line("counters", counters);
-  return out;
+  return format_block(out, format);
 }
 
 std::string counters_summary(const Results& results) {
@@ -111,7 +123,7 @@ std::string counters_summary(const Results& results) {
   return fmt::format("software: {}; hardware: {}", software.empty() ? "none" : software, hardware);
 }
 
-std::string render_counter_table(const Results& results) {
+std::string render_counter_table(const Results& results, TableFormat format) {
   const auto statuses = results.extra.find("counters");
   if (statuses == results.extra.end() || !statuses->is_array() || statuses->empty()) return {};
   const std::string page = preferred_latency_page(results);
@@ -156,10 +168,11 @@ std::string render_counter_table(const Results& results) {
     }
     rows.push_back(row);
   }
-  return fmt::format("performance counters per load ({} curve)\n", page) + render_table(columns, rows);
+  return note_line(fmt::format("performance counters per load ({} curve)", page), format) +
+         render_table(columns, rows, format);
 }
 
-std::string render_cache_table(const Results& results) {
+std::string render_cache_table(const Results& results, TableFormat format) {
   const std::vector<CacheLevelRow> rows =
       results.derived.cache_levels.empty() ? derive_cache_levels(results) : results.derived.cache_levels;
   std::string page = preferred_latency_page(results);
@@ -191,7 +204,7 @@ std::string render_cache_table(const Results& results) {
                                   {"latency ns", true},
                                   {"latency cycles", true},
                                   {"spread", true}},
-                                 cells);
+                                 cells, format);
   if (!page.empty()) {
     const std::vector<std::string> verified = verified_latency_pages(results);
     std::string why;
@@ -202,16 +215,17 @@ std::string render_cache_table(const Results& results) {
     } else if (page != "4k" && backing_verified(results, page)) {
       why = " (backing verified)";
     }
-    out += fmt::format("latency from the {} curve{}\n", page, why);
+    out += note_line(fmt::format("latency from the {} curve{}", page, why), format);
   }
   if (noisy)
-    out += fmt::format("!: repetitions differ by more than {:.0f}% of the median; rerun on a quieter machine\n",
-                       kNoisySpreadPct);
-  for (const std::string& note : notes) out += note + "\n";
+    out += note_line(fmt::format("!: repetitions differ by more than {:.0f}% of the median; rerun on a quieter machine",
+                                 kNoisySpreadPct),
+                     format);
+  for (const std::string& note : notes) out += note_line(note, format);
   return out;
 }
 
-std::string render_latency_curve(const Results& results) {
+std::string render_latency_curve(const Results& results, TableFormat format) {
   const std::vector<std::string> pages = latency_pages(results);
   if (pages.empty()) return {};
 
@@ -261,22 +275,32 @@ std::string render_latency_curve(const Results& results) {
     }
     rows.push_back(std::move(row));
   }
-  return render_table(columns, rows);
+  return render_table(columns, rows, format);
 }
 
-std::string render_unavailable(const Results& results) {
+std::string render_unavailable(const Results& results, TableFormat format) {
   std::string out;
-  for (const UnavailableFigure& u : results.unavailable) out += fmt::format("unavailable: {}: {}\n", u.what, u.reason);
+  for (const UnavailableFigure& u : results.unavailable)
+    out += note_line(fmt::format("unavailable: {}: {}", u.what, u.reason), format);
   return out;
 }
 
-std::string render_report(const Results& results) {
-  std::string out = render_machine_header(results);
-  out += "\n" + render_cache_table(results);
-  if (const std::string curve = render_latency_curve(results); !curve.empty()) out += "\n" + curve;
-  if (const std::string counters = render_counter_table(results); !counters.empty()) out += "\n" + counters;
-  if (const std::string unavailable = render_unavailable(results); !unavailable.empty()) out += "\n" + unavailable;
+std::string render_sections(const Results& results, TableFormat format) {
+  std::string out;
+  const auto section = [&](const std::string& text) {
+    if (text.empty()) return;
+    if (!out.empty()) out += "\n";
+    out += text;
+  };
+  section(render_cache_table(results, format));
+  section(render_latency_curve(results, format));
+  section(render_counter_table(results, format));
+  section(render_unavailable(results, format));
   return out;
+}
+
+std::string render_report(const Results& results, TableFormat format) {
+  return render_machine_header(results, format) + "\n" + render_sections(results, format);
 }
 
 }  // namespace memprobe::analysis

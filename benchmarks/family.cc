@@ -16,6 +16,8 @@ std::vector<Family>& registry() {
 // Lock-free, so setting it from a signal handler is safe.
 std::atomic<bool> g_interrupt_requested{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
+// Set by the first repetition of a case, cleared when the reporter has it all.
+bool g_case_in_progress = false;
 
 }  // namespace
 
@@ -23,10 +25,15 @@ void request_interrupt() { g_interrupt_requested.store(true, std::memory_order_r
 bool interrupt_requested() { return g_interrupt_requested.load(std::memory_order_relaxed); }
 
 bool skip_if_interrupted(benchmark::State& state) {
-  if (!interrupt_requested()) return false;
+  if (!interrupt_requested() || g_case_in_progress) {
+    g_case_in_progress = true;
+    return false;
+  }
   state.SkipWithError(kInterruptedMessage);
   return true;
 }
+
+void mark_case_finished() { g_case_in_progress = false; }
 
 benchmark::internal::Benchmark* apply_case_options(benchmark::internal::Benchmark* b,
                                                    const CaseOptions& options) {

@@ -47,9 +47,13 @@ void request_interrupt();
 bool interrupt_requested();
 // The message interrupted cases skip with; the harness drops them quietly.
 inline constexpr const char* kInterruptedMessage = "interrupted";
-// True (and the case marked skipped) if the run was interrupted: call first
-// in every case function.
+// True (and the case marked skipped) if the run was interrupted before this
+// case started: call first in every case function. A case already under way
+// runs all its repetitions: Google Benchmark 1.7.1 aborts (ComputeStats
+// check) on a case whose repetitions are partly skipped.
 bool skip_if_interrupted(benchmark::State& state);
+// Called by the harness's reporter when a case's repetitions are all reported.
+void mark_case_finished();
 
 bool add_family(const Family& family);
 // Every linked-in family, sorted by name.

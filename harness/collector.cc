@@ -47,6 +47,7 @@ CollectingReporter::CollectingReporter(std::size_t total_cases, std::ostream& pr
 bool CollectingReporter::ReportContext(const Context&) { return true; }
 
 void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
+  bench::mark_case_finished();
   std::string last_name;
   std::vector<double> ns;
   for (const Run& run : runs) {

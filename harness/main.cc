@@ -10,6 +10,7 @@
 #include "analysis/tables.h"
 #include "benchmarks/family.h"
 #include "harness/plan.h"
+#include "harness/plot.h"
 #include "harness/run.h"
 
 namespace {
@@ -60,9 +61,11 @@ int run_main(int argc, char** argv) {
   run->add_option("--seed", seed, "seed of the random chains")->capture_default_str();
   run->footer(families_help());
 
-  std::string report_path;
+  std::string report_path, report_format = "text", plot_dir;
   CLI::App* report = app.add_subcommand("report", "print the tables of a results file");
   report->add_option("file", report_path, "results file (JSON)")->required();
+  report->add_option("--format", report_format, "text, markdown or csv")->capture_default_str();
+  report->add_option("--plot", plot_dir, "also write plots (SVG and PNG, through gnuplot) into this directory");
 
   CLI::App* list = app.add_subcommand("list", "list the benchmark families");
   CLI::App* counters_cmd =
@@ -94,8 +97,15 @@ int run_main(int argc, char** argv) {
   }
   if (*counters_cmd) return memprobe::harness::counters_command(std::cout);
   if (*report) {
+    const auto format = memprobe::analysis::parse_table_format(report_format);
+    if (!format) throw UsageError(fmt::format("--format: '{}' is not one of text, markdown, csv", report_format));
+    if (report->count("--plot")) memprobe::harness::check_plot_directory(plot_dir);
     const auto results = memprobe::analysis::load_results(report_path);
-    std::cout << memprobe::analysis::render_report(results);
+    std::cout << memprobe::analysis::render_report(results, *format);
+    if (report->count("--plot")) {
+      for (const std::string& file : memprobe::harness::write_plots(results, plot_dir))
+        std::cerr << "memprobe: wrote " << file << "\n";
+    }
     return 0;
   }
 

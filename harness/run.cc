@@ -185,13 +185,7 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   add_runs_to_results(reporter.runs(), results);
   analysis::derive_all(results);
 
-  out << "\n" << analysis::render_cache_table(results) << "\n"
-      << analysis::render_latency_curve(results);
-  if (const std::string counters = analysis::render_counter_table(results); !counters.empty())
-    out << "\n" << counters;
-  const std::string unavailable = analysis::render_unavailable(results);
-  if (!unavailable.empty()) out << "\n" << unavailable;
-  out << std::flush;
+  out << "\n" << analysis::render_sections(results) << std::flush;
 
   const bool interrupted = bench::interrupt_requested();
   if (interrupted) {

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config git binutils
   libbenchmark-dev libhwloc-dev libpfm4-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev googletest
+  gnuplot-nox
 )
 
 missing=()

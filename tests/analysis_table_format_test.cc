@@ -31,3 +31,37 @@ TEST(TableFormatTest, MissingValuesPrintTheMissingMark) {
 
 }  // namespace
 }  // namespace memprobe::analysis
+
+namespace memprobe::analysis {
+namespace {
+
+TEST(TableFormatTest, MarkdownIsAPipeTableWithAlignmentAndABlankLineAfter) {
+  const std::string table =
+      render_table({{"name", false}, {"ns", true}}, {{"a|b", "1.5"}}, TableFormat::kMarkdown);
+  EXPECT_EQ(table,
+            "| name | ns |\n"
+            "| --- | ---: |\n"
+            "| a\\|b | 1.5 |\n"
+            "\n");
+}
+
+TEST(TableFormatTest, CsvQuotesCommasAndQuotes) {
+  const std::string table =
+      render_table({{"name", false}, {"note", false}}, {{"a,b", "say \"hi\""}, {"c", ""}}, TableFormat::kCsv);
+  EXPECT_EQ(table,
+            "name,note\n"
+            "\"a,b\",\"say \"\"hi\"\"\"\n"
+            "c,\n");
+  EXPECT_EQ(note_line("latency from the 4k curve", TableFormat::kCsv), "# latency from the 4k curve\n");
+  EXPECT_EQ(note_line("x", TableFormat::kMarkdown), "x\n");
+}
+
+TEST(TableFormatTest, ParsesFormatNames) {
+  EXPECT_EQ(parse_table_format("text"), TableFormat::kText);
+  EXPECT_EQ(parse_table_format("markdown"), TableFormat::kMarkdown);
+  EXPECT_EQ(parse_table_format("csv"), TableFormat::kCsv);
+  EXPECT_FALSE(parse_table_format("html").has_value());
+}
+
+}  // namespace
+}  // namespace memprobe::analysis

@@ -111,6 +111,29 @@ TEST(CliTest, QuickLatencyRunWritesASchemaConformingResultsFile) {
   for (std::size_t i = 0; i < data_caches; ++i) EXPECT_EQ(rows[i].level, "L" + std::to_string(i + 1));
   EXPECT_EQ(rows.back().level, "DRAM");
 
+  // The same tables from the file, in every format, and plots as images.
+  const auto markdown = run_command_line(kMemprobe + " report " + path.string() + " --format markdown");
+  ASSERT_EQ(markdown.exit_status, 0) << markdown.err;
+  EXPECT_NE(markdown.out.find("| level | reported | detected | latency ns | latency cycles | spread |"),
+            std::string::npos);
+  const auto csv = run_command_line(kMemprobe + " report " + path.string() + " --format csv");
+  ASSERT_EQ(csv.exit_status, 0) << csv.err;
+  EXPECT_NE(csv.out.find("level,reported,detected,latency ns,latency cycles,spread"), std::string::npos);
+  const auto plot_dir = std::filesystem::temp_directory_path() / ("memprobe-plots-" + std::to_string(::getpid()));
+  const auto plots = run_command_line(kMemprobe + " report " + path.string() + " --plot " + plot_dir.string());
+  if (std::system("command -v gnuplot >/dev/null") == 0) {
+    ASSERT_EQ(plots.exit_status, 0) << plots.err;
+    const std::string png = testing::slurp(plot_dir / "latency.png");
+    ASSERT_GT(png.size(), 8u);
+    EXPECT_EQ(png.substr(1, 3), "PNG");
+    EXPECT_NE(testing::slurp(plot_dir / "latency.svg").find("<svg"), std::string::npos);
+  } else {
+    EXPECT_EQ(plots.exit_status, 1);
+    EXPECT_NE(plots.err.find("gnuplot"), std::string::npos) << plots.err;
+  }
+  std::filesystem::remove_all(plot_dir);
+  expect_usage_error("report " + path.string() + " --format html", "html");
+
   const auto json = nlohmann::json::parse(testing::slurp(path));
   for (const char* member : {"schema", "command", "started_at", "git", "machine", "cases", "unavailable", "derived"})
     EXPECT_TRUE(json.contains(member)) << member;

@@ -1,0 +1,28 @@
+// Plots as self-contained gnuplot scripts (data inline), built from a results
+// value. Pure: the harness writes the scripts and runs gnuplot.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analysis/results.h"
+
+namespace memprobe::analysis {
+
+struct Plot {
+  std::string name;    // file stem: "latency" -> latency.gp, latency.svg, latency.png
+  std::string script;  // gnuplot 5 script writing <name>.svg and <name>.png in its directory
+};
+
+// Latency vs working set (log2 x, log y), one line per page policy, reported
+// cache sizes as dashed verticals and detected knees as labelled points.
+// Nothing when there are no latency cases.
+std::vector<Plot> latency_plots(const Results& results);
+
+// Every plot the results allow, in report order.
+std::vector<Plot> build_plots(const Results& results);
+
+// Quotes text for a gnuplot string literal ("...").
+std::string gnuplot_quote(const std::string& text);
+
+}  // namespace memprobe::analysis

@@ -1,0 +1,47 @@
+#include "analysis/plots.h"
+
+#include <gtest/gtest.h>
+
+namespace memprobe::analysis {
+namespace {
+
+Results two_page_results() {
+  Results r;
+  r.machine.cpu_model = "Test CPU \"X\"";
+  r.machine.caches = {{1, "data", 32768, 64, 8}, {1, "instruction", 32768, 64, 8}, {2, "unified", 1048576, 64, 8}};
+  for (const char* page : {"4k", "thp"}) {
+    for (double kib : {4.0, 64.0, 4096.0}) {
+      Case c;
+      c.family = "latency";
+      c.name = std::string("latency/") + page;
+      c.params = {{"working_set_bytes", kib * 1024}, {"page", page}};
+      c.metrics = {{"ns_per_load", kib < 32 ? 1.0 : 4.0}};
+      c.backing = {page, page, 0};
+      r.cases.push_back(c);
+    }
+  }
+  return r;
+}
+
+TEST(PlotsTest, LatencyPlotHasOneSeriesPerPageAndMarksReportedDataCaches) {
+  const auto plots = latency_plots(two_page_results());
+  ASSERT_EQ(plots.size(), 1u);
+  const std::string& s = plots[0].script;
+  EXPECT_EQ(plots[0].name, "latency");
+  EXPECT_NE(s.find("$latency_4k << EOD\n4 1\n64 4\n4096 4\nEOD"), std::string::npos) << s;
+  EXPECT_NE(s.find("$latency_thp << EOD"), std::string::npos);
+  EXPECT_NE(s.find("L1 reported 32 KiB"), std::string::npos);
+  EXPECT_NE(s.find("L2 reported 1 MiB"), std::string::npos);
+  EXPECT_EQ(s.find("L1 reported 32 KiB", s.find("L1 reported 32 KiB") + 1), std::string::npos)
+      << "the instruction cache is not marked";
+  EXPECT_NE(s.find("set output \"latency.svg\""), std::string::npos);
+  EXPECT_NE(s.find("set output \"latency.png\""), std::string::npos);
+  EXPECT_NE(s.find("Test CPU \\\"X\\\""), std::string::npos) << "titles are quoted";
+}
+
+TEST(PlotsTest, NoLatencyCasesNoPlot) { EXPECT_TRUE(latency_plots(Results{}).empty()); }
+
+TEST(PlotsTest, QuoteEscapesQuotesAndBackslashes) { EXPECT_EQ(gnuplot_quote("a\"b\\c"), "\"a\\\"b\\\\c\""); }
+
+}  // namespace
+}  // namespace memprobe::analysis
