@@ -1,0 +1,304 @@
+// TLB knee detection on synthetic two-knee curves, the walk-cost arithmetic,
+// the stride jump / line-size estimate, and the derived JSON members.
+#include "analysis/tlb.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace memprobe::analysis {
+namespace {
+
+double unit_noise(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53 * 2 - 1; }
+
+// The tlb family's grid: 4 points per octave from 8 pages, plus 0.75x,
+// 0.875x, 1x, 1.125x, 1.25x of each anchor.
+std::vector<double> page_grid(double max_pages, const std::vector<double>& anchors) {
+  std::vector<double> pages;
+  for (int k = 0;; ++k) {
+    const double n = std::round(8 * std::pow(2.0, k / 4.0));
+    if (n > max_pages) break;
+    pages.push_back(n);
+  }
+  for (double a : anchors)
+    for (double f : {0.75, 0.875, 1.0, 1.125, 1.25})
+      if (a * f <= max_pages) pages.push_back(std::round(a * f));
+  std::sort(pages.begin(), pages.end());
+  pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
+  return pages;
+}
+
+struct TlbSpec {
+  std::string page = "4k";
+  double l1_entries = 64, l2_entries = 2048;
+  double l2_hit_cycles = 7, walk_cycles = 40;
+  double max_pages = 16384;
+  double noise = 0.03;  // relative, on both chases
+  bool flat = false;    // no TLB effect at all
+  std::uint64_t seed = 11;
+};
+
+// tlb and reference cases: the reference follows the data's cache level
+// (footprint = pages * 64 B through a 32 KiB L1 and 512 KiB L2), the tlb chase
+// adds the TLB cost.
+void add_tlb_cases(Results& results, const TlbSpec& spec, bool add_reference = true) {
+  std::mt19937_64 rng(spec.seed);
+  for (double n : page_grid(spec.max_pages, {spec.l1_entries, spec.l2_entries})) {
+    const double footprint = n * 64;
+    const double ref = footprint <= 32 * 1024 ? 4.5 : footprint <= 512 * 1024 ? 14 : 45;
+    double tlb_extra = 0;
+    if (!spec.flat) tlb_extra = n <= spec.l1_entries ? 0 : n <= spec.l2_entries ? spec.l2_hit_cycles : spec.walk_cycles;
+    const double tlb = (ref + tlb_extra) * (1 + spec.noise * unit_noise(rng));
+    const double ref_noisy = ref * (1 + spec.noise * unit_noise(rng));
+    const auto pages = static_cast<std::uint64_t>(n);
+    Case c;
+    c.family = "tlb";
+    c.name = "tlb/" + spec.page + "/pages:" + std::to_string(pages);
+    c.params = {{"role", "tlb"}, {"page", spec.page}, {"pages", pages}};
+    c.metrics = {{"cycles_per_load", tlb}, {"ns_per_load", tlb / 3}};
+    results.cases.push_back(c);
+    if (!add_reference) continue;
+    Case r;
+    r.family = "tlb";
+    r.name = "tlb/reference/pages:" + std::to_string(pages);
+    r.params = {{"role", "reference"}, {"page", "thp"}, {"pages", pages}, {"tlb_method", "huge-pages"}};
+    r.metrics = {{"cycles_per_load", ref_noisy}, {"ns_per_load", ref_noisy / 3}};
+    results.cases.push_back(r);
+  }
+}
+
+Results machine_with_tlbs(double l1, double l2) {
+  Results results;
+  results.machine.core_hz = 3e9;
+  results.machine.tlb = {{1, 4096, l1}, {2, 4096, l2}, {1, 2 * 1024 * 1024, l1}, {2, 2 * 1024 * 1024, l2}};
+  return results;
+}
+
+const TlbLevelRow* find_row(const std::vector<TlbLevelRow>& rows, const std::string& level, const std::string& page) {
+  for (const TlbLevelRow& r : rows)
+    if (r.level == level && r.page == page) return &r;
+  return nullptr;
+}
+
+// Within one grid step (a quarter octave) of the true entry count.
+void expect_within_grid_step(const std::optional<double>& detected, double truth) {
+  ASSERT_TRUE(detected.has_value());
+  EXPECT_LE(std::abs(std::log2(*detected / truth)), 0.25 + 1e-9) << *detected << " vs " << truth;
+}
+
+TEST(TlbLevelsTest, RecoversTwoKneesFromANoisyCurve) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    SCOPED_TRACE(seed);
+    Results results = machine_with_tlbs(64, 2048);
+    TlbSpec spec;
+    spec.seed = seed;
+    spec.noise = seed % 2 ? 0.03 : 0.08;  // +-8 %: about what a shared VM shows
+    add_tlb_cases(results, spec);
+    const auto rows = derive_tlb_levels(results);
+    ASSERT_EQ(rows.size(), 2u);
+    const TlbLevelRow* l1 = find_row(rows, "L1 DTLB", "4k");
+    const TlbLevelRow* l2 = find_row(rows, "L2 DTLB", "4k");
+    ASSERT_TRUE(l1 && l2);
+    expect_within_grid_step(l1->detected_entries, 64);
+    expect_within_grid_step(l2->detected_entries, 2048);
+    EXPECT_EQ(l1->reported_entries, 64);
+    EXPECT_EQ(l2->reported_entries, 2048);
+    ASSERT_TRUE(l1->reach_bytes && l1->miss_cost_cycles && l2->miss_cost_cycles);
+    EXPECT_DOUBLE_EQ(*l1->reach_bytes, *l1->detected_entries * 4096);
+    EXPECT_NEAR(*l1->miss_cost_cycles, 7, 2.5) << "step height = L2-hit cost";
+    EXPECT_NEAR(*l2->miss_cost_cycles, 33, 6) << "step height = walk - L2 hit";
+  }
+}
+
+TEST(TlbLevelsTest, KneesAreFoundWhereTheyAreNotWhereCpuidSaysTheyAre) {
+  // A VM can report one geometry and show another: detection follows the curve.
+  Results results = machine_with_tlbs(64, 2048);
+  TlbSpec spec;
+  spec.l1_entries = 48;
+  spec.l2_entries = 1536;
+  add_tlb_cases(results, spec);
+  const auto rows = derive_tlb_levels(results);
+  expect_within_grid_step(find_row(rows, "L1 DTLB", "4k")->detected_entries, 48);
+  const TlbLevelRow* l2 = find_row(rows, "L2 DTLB", "4k");
+  expect_within_grid_step(l2->detected_entries, 1536);
+  EXPECT_NE(l2->note.find("CPUID"), std::string::npos) << l2->note;
+}
+
+TEST(TlbLevelsTest, FlatCurveHasNoDetectedEntriesAndSaysSo) {
+  Results results = machine_with_tlbs(64, 2048);
+  TlbSpec spec;
+  spec.flat = true;
+  add_tlb_cases(results, spec);
+  const auto rows = derive_tlb_levels(results);
+  ASSERT_EQ(rows.size(), 2u);
+  for (const TlbLevelRow& r : rows) {
+    EXPECT_FALSE(r.detected_entries.has_value()) << r.level;
+    EXPECT_FALSE(r.reach_bytes.has_value());
+    EXPECT_NE(r.note.find("no clear knee"), std::string::npos) << r.note;
+  }
+}
+
+TEST(TlbLevelsTest, ShortSweepLeavesTheL2RowUndetectedWithTheReason) {
+  Results results = machine_with_tlbs(64, 2048);
+  TlbSpec spec;
+  spec.page = "thp";
+  spec.max_pages = 512;  // a memory budget cut the sweep
+  add_tlb_cases(results, spec);
+  const auto rows = derive_tlb_levels(results);
+  expect_within_grid_step(find_row(rows, "L1 DTLB", "thp")->detected_entries, 64);
+  const TlbLevelRow* l2 = find_row(rows, "L2 DTLB", "thp");
+  EXPECT_FALSE(l2->detected_entries.has_value());
+  EXPECT_NE(l2->note.find("sweep ended at 512 pages"), std::string::npos) << l2->note;
+  EXPECT_DOUBLE_EQ(l2->page_bytes, 2.0 * 1024 * 1024);
+}
+
+TEST(TlbLevelsTest, CasesWithoutAReferenceAreNotUsed) {
+  Results results = machine_with_tlbs(64, 2048);
+  add_tlb_cases(results, TlbSpec{}, /*add_reference=*/false);
+  EXPECT_TRUE(tlb_curve(results, "4k").empty());
+  const auto rows = derive_tlb_levels(results);
+  for (const TlbLevelRow& r : rows) EXPECT_FALSE(r.detected_entries.has_value());
+}
+
+TEST(PageWalkTest, ArithmeticSubtractsTheL2HitPlateau) {
+  const WalkFigures f = walk_arithmetic(/*walk_tlb=*/300, /*walk_ref=*/40, /*l2hit_tlb=*/20, /*l2hit_ref=*/5);
+  EXPECT_DOUBLE_EQ(f.miss_cycles, 260);
+  EXPECT_DOUBLE_EQ(f.l2_hit_cycles, 15);
+  EXPECT_DOUBLE_EQ(f.walk_cycles, 245);
+}
+
+Case pagewalk_case(const std::string& role, const std::string& page, double pages, double cycles,
+                   const std::string& pte = "warm") {
+  Case c;
+  c.family = "pagewalk";
+  c.name = "pagewalk/" + page + "/" + role + "/pages:" + std::to_string(static_cast<int>(pages));
+  c.params = {{"role", role}, {"page", page}, {"pages", pages}, {"nested_paging", 1}};
+  if (role != "reference") c.params["pte"] = pte;
+  c.metrics = {{"cycles_per_load", cycles}, {"ns_per_load", cycles / 4}};
+  return c;
+}
+
+TEST(PageWalkTest, RowsFromPagewalkCases) {
+  Results results = machine_with_tlbs(64, 2048);
+  results.machine.hypervisor = "KVM";
+  results.cases = {pagewalk_case("l2hit", "4k", 362, 20), pagewalk_case("walk", "4k", 8192, 300),
+                   pagewalk_case("walk", "4k", 8192, 500, "cold"), pagewalk_case("reference", "thp", 362, 5),
+                   pagewalk_case("reference", "thp", 8192, 40), pagewalk_case("l2hit", "thp", 362, 60)};
+  const auto rows = derive_page_walk(results);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].page, "4k");
+  EXPECT_EQ(rows[0].pte, "warm");
+  ASSERT_TRUE(rows[0].cycles && rows[0].ns && rows[0].l2_hit_cycles && rows[0].miss_cycles);
+  EXPECT_DOUBLE_EQ(*rows[0].cycles, 245);
+  EXPECT_DOUBLE_EQ(*rows[0].ns, 245.0 / 4);
+  EXPECT_DOUBLE_EQ(*rows[0].l2_hit_cycles, 15);
+  EXPECT_DOUBLE_EQ(*rows[0].miss_cycles, 260);
+  EXPECT_TRUE(rows[0].nested_paging);
+  EXPECT_EQ(rows[1].pte, "cold");
+  EXPECT_DOUBLE_EQ(*rows[1].cycles, 460 - 15);
+  // thp: only the L2-hit pair fit; no walk figure, and the note says why.
+  EXPECT_EQ(rows[2].page, "thp");
+  EXPECT_FALSE(rows[2].cycles.has_value());
+  EXPECT_DOUBLE_EQ(*rows[2].l2_hit_cycles, 55);
+  EXPECT_NE(rows[2].note.find("no walk point"), std::string::npos);
+
+  const std::string table = render_page_walk_table(results);
+  EXPECT_NE(table.find("walk cycles"), std::string::npos);
+  EXPECT_NE(table.find("2D"), std::string::npos) << "a guest's walk is labelled as nested";
+}
+
+Case stride_case(double ws, double stride, double ns) {
+  Case c;
+  c.family = "stride";
+  const bool random = stride == 0;
+  c.name = "stride/" + std::to_string(static_cast<int>(ws)) + (random ? "/random" : "/stride:" + std::to_string(static_cast<int>(stride)));
+  c.params = {{"working_set_bytes", ws},
+              {"stride_bytes", random ? 64 : stride},
+              {"pattern", random ? "random" : stride <= 64 ? "sequential" : "strided"},
+              {"page", "thp"},
+              {"lines_touched", ws / std::max(64.0, random ? 64 : stride)}};
+  c.metrics = {{"ns_per_load", ns}, {"cycles_per_load", ns * 3}};
+  return c;
+}
+
+TEST(StrideTest, JumpAtTheLineSizeAndLineEstimateFromTheLargestSet) {
+  Results results;
+  results.machine.core_hz = 3e9;
+  results.machine.caches = {{1, "data", 32768, 64, 8}};
+  const double small = 4.0 * 1024 * 1024, large = 128.0 * 1024 * 1024;
+  // Beyond the caches: loads share lines up to 32 B, every load a new line from 64 B.
+  const std::vector<std::pair<double, double>> big = {{8, 1.2},    {16, 1.25},  {32, 1.3},   {64, 3.0},
+                                                      {128, 4.4},  {256, 5.0},  {512, 6.5},  {1024, 7.5},
+                                                      {2048, 9.0}, {4096, 12.0}, {8192, 12.5}, {16384, 13.0}};
+  // In cache: the prefetchers hide one new line per load; the jump shows at 128 B.
+  const std::vector<std::pair<double, double>> cached = {{8, 1.2},    {16, 1.2},    {32, 1.25},  {64, 1.3},
+                                                         {128, 2.5},  {256, 2.6},   {512, 5.0},  {1024, 5.2},
+                                                         {2048, 5.5}, {4096, 6.0},  {8192, 6.0}, {16384, 6.1}};
+  for (const auto& [s, ns] : big) results.cases.push_back(stride_case(large, s, ns));
+  for (const auto& [s, ns] : cached) results.cases.push_back(stride_case(small, s, ns));
+  results.cases.push_back(stride_case(large, 0, 100));
+  results.cases.push_back(stride_case(small, 0, 12));
+
+  const auto sets = derive_stride(results);
+  ASSERT_EQ(sets.size(), 2u);
+  EXPECT_DOUBLE_EQ(sets[0].working_set_bytes, small);
+  EXPECT_EQ(sets[1].points.back().pattern, "random") << "the random control sorts last";
+  ASSERT_TRUE(sets[1].jump_stride_bytes.has_value());
+  EXPECT_DOUBLE_EQ(*sets[1].jump_stride_bytes, 64);
+  ASSERT_TRUE(sets[0].jump_stride_bytes.has_value());
+  EXPECT_DOUBLE_EQ(*sets[0].jump_stride_bytes, 128);
+  EXPECT_EQ(stride_line_estimate(sets), 64);
+
+  const std::string table = render_stride_table(results);
+  EXPECT_NE(table.find("line size estimate: 64 B"), std::string::npos) << table;
+  EXPECT_NE(table.find("random"), std::string::npos);
+}
+
+TEST(StrideTest, FlatCostHasNoJump) {
+  std::vector<StridePoint> points;
+  for (double s = 8; s <= 16384; s *= 2) points.push_back({s, "strided", 5.0, std::nullopt, 0});
+  EXPECT_FALSE(stride_jump(points).has_value());
+}
+
+TEST(TlbFamilyTest, DerivedJsonHasTheDesignMembers) {
+  Results results = machine_with_tlbs(64, 2048);
+  add_tlb_cases(results, TlbSpec{});
+  results.cases.push_back(pagewalk_case("l2hit", "4k", 362, 20));
+  results.cases.push_back(pagewalk_case("walk", "4k", 8192, 300));
+  results.cases.push_back(pagewalk_case("reference", "thp", 362, 5));
+  results.cases.push_back(pagewalk_case("reference", "thp", 8192, 40));
+  results.derived.extra["latency_curve_page"] = "4k";
+  derive_tlb_family(results);
+  derive_tlb_family(results);  // idempotent
+  const nlohmann::json& extra = results.derived.extra;
+  EXPECT_EQ(extra.at("latency_curve_page"), "4k") << "other members are left alone";
+  ASSERT_TRUE(extra.at("tlb").is_array());
+  ASSERT_EQ(extra.at("tlb").size(), 2u);
+  for (const char* key : {"level", "page", "reported_entries", "detected_entries", "reach_bytes"})
+    EXPECT_TRUE(extra.at("tlb")[0].contains(key)) << key;
+  ASSERT_EQ(extra.at("page_walk").size(), 1u);
+  for (const char* key : {"page", "cycles", "ns", "nested_paging"})
+    EXPECT_TRUE(extra.at("page_walk")[0].contains(key)) << key;
+  EXPECT_DOUBLE_EQ(extra.at("page_walk")[0].at("cycles").get<double>(), 245);
+  EXPECT_FALSE(extra.contains("stride")) << "no stride cases, no member";
+
+  const std::string table = render_tlb_table(results);
+  for (const char* column : {"TLB level", "page", "reported entries", "detected entries", "reach", "miss cost cycles"})
+    EXPECT_NE(table.find(column), std::string::npos) << column;
+}
+
+TEST(TlbFamilyTest, NothingMeasuredRendersNothing) {
+  Results results;
+  EXPECT_EQ(render_tlb_table(results), "");
+  EXPECT_EQ(render_page_walk_table(results), "");
+  EXPECT_EQ(render_stride_table(results), "");
+  derive_tlb_family(results);
+  EXPECT_FALSE(results.derived.extra.contains("tlb"));
+}
+
+}  // namespace
+}  // namespace memprobe::analysis

@@ -1,0 +1,109 @@
+// The page-spread chain (tlb and pagewalk families): N distinct pages, one
+// line each, and the touched lines spread over the cache sets by design, so
+// the chase's data stays cache-resident while only the TLB sees the page count.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "core/chain.h"
+#include "core/units.h"
+
+namespace memprobe::core {
+namespace {
+
+constexpr std::size_t kLineBytes = 64;
+// A 32 KiB, 8-way L1d with 64 B lines: 64 sets, indexed by address bits 6..11
+// (virtually indexed, so virtual addresses decide).
+constexpr std::size_t kL1Sets = 32 * kKiB / 8 / kLineBytes;
+
+class PageAlignedMemory {
+ public:
+  PageAlignedMemory(std::size_t bytes, std::size_t align)
+      : align_(align), data_(static_cast<std::byte*>(::operator new(bytes, std::align_val_t{align}))), bytes_(bytes) {
+    std::fill_n(data_, bytes_, std::byte{0});
+  }
+  ~PageAlignedMemory() { ::operator delete(data_, std::align_val_t{align_}); }
+  PageAlignedMemory(const PageAlignedMemory&) = delete;
+  PageAlignedMemory& operator=(const PageAlignedMemory&) = delete;
+  std::span<std::byte> bytes() const { return {data_, bytes_}; }
+  std::byte* data() const { return data_; }
+
+ private:
+  std::size_t align_;
+  std::byte* data_;
+  std::size_t bytes_;
+};
+
+std::size_t l1_set(const std::byte* p) { return (reinterpret_cast<std::uintptr_t>(p) / kLineBytes) % kL1Sets; }
+
+TEST(PageChainTest, VisitsNDistinctPagesOneLineEach) {
+  constexpr std::size_t kPageBytes = 4 * kKiB;
+  PageAlignedMemory memory(1024 * kPageBytes, kPageBytes);
+  for (std::size_t pages : {8u, 63u, 64u, 72u, 500u, 1024u}) {
+    const Chain chain = build_page_chain(memory.bytes(), kPageBytes, kLineBytes, pages, 42);
+    const auto visited = walk_chain(chain.head, 2 * pages);
+    ASSERT_EQ(visited.size(), pages) << "one cycle over " << pages << " pages";
+    std::set<std::size_t> page_numbers;
+    for (const std::byte* p : visited) page_numbers.insert(static_cast<std::size_t>(p - memory.data()) / kPageBytes);
+    EXPECT_EQ(page_numbers.size(), pages);
+    EXPECT_LT(*page_numbers.rbegin(), pages) << "the first N pages, consecutive (no power-of-two page strides)";
+  }
+}
+
+TEST(PageChainTest, UpToLinesPerPageEveryLineHasItsOwnCacheSet) {
+  constexpr std::size_t kPageBytes = 4 * kKiB;
+  PageAlignedMemory memory(kL1Sets * kPageBytes, kPageBytes);
+  for (std::size_t pages = 1; pages <= kL1Sets; ++pages) {
+    const auto visited = walk_chain(build_page_chain(memory.bytes(), kPageBytes, kLineBytes, pages, 7).head, pages);
+    std::set<std::size_t> sets;
+    for (const std::byte* p : visited) sets.insert(l1_set(p));
+    ASSERT_EQ(sets.size(), pages) << pages << " pages: two lines share an L1 set";
+  }
+}
+
+TEST(PageChainTest, BeyondLinesPerPageTheSetsFillEvenly) {
+  // 512 pages = 8 lines per set: exactly fills a 64-set, 8-way L1d, never 9.
+  constexpr std::size_t kPageBytes = 4 * kKiB;
+  for (std::size_t pages : {100u, 512u, 1000u}) {
+    PageAlignedMemory memory(pages * kPageBytes, kPageBytes);
+    const auto visited = walk_chain(build_page_chain(memory.bytes(), kPageBytes, kLineBytes, pages, 3).head, pages);
+    std::map<std::size_t, std::size_t> per_set;
+    for (const std::byte* p : visited) ++per_set[l1_set(p)];
+    const std::size_t most = (pages + kL1Sets - 1) / kL1Sets;
+    for (const auto& [set, lines] : per_set) EXPECT_LE(lines, most) << "set " << set << " at " << pages << " pages";
+    EXPECT_EQ(per_set.size(), kL1Sets);
+  }
+}
+
+TEST(PageChainTest, HugePagesSpreadOverMoreSetsThanL1Has) {
+  // With 2 MiB "pages" the rotation runs over 32768 line slots: consecutive
+  // pages use consecutive sets of any cache with up to 32768 sets.
+  constexpr std::size_t kPageBytes = 2 * kMiB;
+  constexpr std::size_t kPages = 8;
+  PageAlignedMemory memory(kPages * kPageBytes, kPageBytes);
+  const auto visited = walk_chain(build_page_chain(memory.bytes(), kPageBytes, kLineBytes, kPages, 5).head, kPages);
+  std::set<std::size_t> slots;
+  for (const std::byte* p : visited) slots.insert((static_cast<std::size_t>(p - memory.data()) % kPageBytes) / kLineBytes);
+  EXPECT_EQ(slots, (std::set<std::size_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+}
+
+TEST(PageChainTest, SpacedPagesGiveEachLoadItsOwnPageTableLine) {
+  // pagewalk's cold-PTE variant: a "page" of 32 KiB = 8 PTEs of 8 bytes, one
+  // 64 B page-table line per touched page.
+  constexpr std::size_t kSpacing = 32 * kKiB;
+  constexpr std::size_t kPages = 64;
+  PageAlignedMemory memory(kPages * kSpacing, 4 * kKiB);
+  const auto visited = walk_chain(build_page_chain(memory.bytes(), kSpacing, kLineBytes, kPages, 9).head, kPages);
+  std::set<std::size_t> pte_lines;
+  for (const std::byte* p : visited) {
+    const std::size_t page_4k = static_cast<std::size_t>(p - memory.data()) / (4 * kKiB);
+    pte_lines.insert(page_4k * 8 / kLineBytes);  // which 64 B line of the page table holds its PTE
+  }
+  EXPECT_EQ(pte_lines.size(), kPages);
+}
+
+}  // namespace
+}  // namespace memprobe::core
