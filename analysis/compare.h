@@ -1,0 +1,127 @@
+// `memprobe compare A B`: two results values side by side. Machine and
+// settings differences first, then each derived figure, then each case's
+// headline metric, with the ratio B/A and a verdict that accounts for each
+// side's spread.
+//
+// The verdict rule (one rule for figures and cases):
+//  - Each side has an interval: a case's [min, max] over its repetitions
+//    (Case::spread); a cache level's latency value ± spread_pct / 2 %
+//    (spread_pct is (max - min) / median of its plateau, in %); any other
+//    derived figure is a point.
+//  - "within noise" if the two intervals overlap, or if |B/A - 1| is below the
+//    noise floor (CompareOptions::noise_floor_pct, default 3 %).
+//  - Otherwise the direction comes from the metric's name (metric_direction):
+//    time per access (ns_per_load, cycles_per_load, us_per_fault, latency_ns,
+//    page-walk cycles: a first or last name part of ns, us, ms, cycles) is
+//    lower-is-better, so B/A > 1 is "slower" and < 1 "faster"; rates and
+//    speed-ups (gb_per_s, gbps, *_per_s, speedup*) are higher-is-better, so
+//    B/A > 1 is "faster"; anything else (sizes, entries, counts) has no better
+//    side and is "larger" or "smaller".
+//  - A figure or case on one side only is "only in A" / "only in B"; a value
+//    missing (or zero in A, so no ratio) on a side that has the row is "n/a";
+//    a non-numeric member that differs (e.g. a backing flag) is "differs".
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "analysis/results.h"
+
+namespace memprobe::analysis {
+
+struct CompareOptions {
+  double noise_floor_pct = 3.0;        // |B/A - 1| below this is within noise
+  double core_hz_tolerance_pct = 3.0;  // core/TSC clocks differing by less are not a machine difference
+  bool all_cases = false;              // render every case, not only those outside the noise
+};
+
+enum class Verdict { kWithinNoise, kFaster, kSlower, kLarger, kSmaller, kDiffers, kOnlyInA, kOnlyInB, kNotComparable };
+
+// "within noise", "faster", "slower", "larger", "smaller", "differs",
+// "only in A", "only in B", "n/a".
+std::string_view verdict_name(Verdict verdict);
+
+enum class Direction { kLowerIsBetter, kHigherIsBetter, kNeutral };
+
+// Which way is better for a metric, from its name (see the rule above):
+// "ns_per_load" -> lower, "gb_per_s" / "speedup_vs_4k" -> higher,
+// "detected_bytes" -> neutral.
+Direction metric_direction(std::string_view metric);
+
+// A side's value with its noise interval ([low, high]; low == high == value
+// for a point).
+struct Measured {
+  double value = 0;
+  double low = 0;
+  double high = 0;
+};
+
+// The verdict for two measured values of `metric` (rule above). a.value must
+// be > 0 for a ratio; otherwise kNotComparable.
+Verdict judge(const Measured& a, const Measured& b, std::string_view metric, double noise_floor_pct);
+
+// One machine or settings member that differs ("THP enabled": "madvise" vs
+// "never"); also the command line of each run.
+struct Difference {
+  std::string what;
+  std::string a;
+  std::string b;
+};
+
+// A derived figure: "L1 latency_ns", "tlb L1 DTLB 4k detected_entries".
+struct FigureComparison {
+  std::string figure;                 // "cache L1 latency_ns"
+  std::string metric;                 // the member compared ("latency_ns"); decides format and direction
+  std::optional<double> a, b;         // numeric values; nullopt where a side lacks it
+  std::string a_text, b_text;         // for a non-numeric member ("true"/"false"), else empty
+  std::optional<double> ratio;        // B/A
+  Verdict verdict = Verdict::kNotComparable;
+};
+
+struct CaseComparison {
+  std::string name;                   // "latency/4k/bytes:1048576"; paired across pages "latency/4k→thp/1MiB"
+  std::string page_a, page_b;         // set when paired across page policies (below), else empty
+  std::string metric;                 // the headline metric compared
+  std::optional<double> a, b;         // its median on each side
+  std::optional<double> spread_a_pct, spread_b_pct;  // (max - min) / median, %, where repetitions > 1
+  std::optional<double> ratio;        // B/A
+  Verdict verdict = Verdict::kNotComparable;
+};
+
+struct Comparison {
+  CompareOptions options;
+  std::string run_a, run_b;           // "2024-05-01T12:00:00Z  memprobe run --pages 4k"
+  std::vector<Difference> machine;    // machine and settings differences, command line first
+  std::vector<Difference> unavailable;  // what: reason on one side only
+  std::vector<FigureComparison> figures;
+  std::vector<CaseComparison> cases;  // A's order, then B-only cases in B's order
+};
+
+// Cases are matched by name. Cases left unmatched are then paired across page
+// policies where that is unambiguous: within a family whose unmatched cases
+// use one page policy (params.page) in A and another in B (runs with
+// --pages 4k and --pages 2m), by the name with the page segment left out.
+
+// The headline metric of a case: ns_per_load where present, else the first
+// metric by name (the one Case::spread describes); empty if none.
+std::string headline_metric(const Case& c);
+
+// Compares two results values (rule above). Derived figures: cache levels
+// matched by level (latency_ns, latency_cycles, detected_bytes), and every
+// member of derived.extra that is an array of objects, rows matched by their
+// identity (string members other than free text such as "note", plus
+// parameter-like numbers such as working_set_bytes, threads, pages); every
+// other number is compared, except reported_* (those are machine facts).
+Comparison compare_results(const Results& a, const Results& b, const CompareOptions& options = {});
+
+// Plain-text report: runs, differences, derived-figure table
+// (figure | A | B | B/A | verdict), then the cases outside the noise (all
+// with options.all_cases) and a count of those within it.
+std::string render_comparison(const Comparison& comparison);
+
+// One row per figure and case: section,name,metric,a,b,ratio,verdict.
+std::string render_comparison_csv(const Comparison& comparison);
+
+}  // namespace memprobe::analysis

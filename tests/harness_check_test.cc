@@ -1,0 +1,197 @@
+// memprobe check: verdicts and fixes from synthetic /proc and /sys contents,
+// and the live report on this machine.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "harness/check.h"
+
+namespace memprobe::harness {
+namespace {
+
+// Files by path; a directory lists the names of the files and directories below it.
+class FakeReader final : public SystemReader {
+ public:
+  std::map<std::string, std::string> files;
+
+  std::optional<std::string> read(const std::string& path) const override {
+    const auto it = files.find(path);
+    if (it == files.end()) return std::nullopt;
+    return it->second;
+  }
+  std::vector<std::string> list(const std::string& directory) const override {
+    std::string prefix = directory;
+    if (prefix.back() != '/') prefix += '/';
+    std::set<std::string> names;
+    for (const auto& [path, contents] : files)
+      if (path.rfind(prefix, 0) == 0) names.insert(path.substr(prefix.size(), path.find('/', prefix.size()) - prefix.size()));
+    return {names.begin(), names.end()};
+  }
+};
+
+// A machine like the project's: THP madvise, empty pools, paranoid 2, not root.
+FakeReader typical_machine() {
+  FakeReader r;
+  r.files = {
+      {"/sys/kernel/mm/transparent_hugepage/enabled", "always [madvise] never"},
+      {"/sys/kernel/mm/transparent_hugepage/defrag", "always defer defer+madvise [madvise] never"},
+      {"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "2097152"},
+      {"/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled", "always inherit madvise [never]"},
+      {"/sys/kernel/mm/transparent_hugepage/hugepages-2048kB/enabled", "always [inherit] madvise never"},
+      {"/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "0"},
+      {"/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "0"},
+      {"/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages", "0"},
+      {"/sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages", "0"},
+      {"/proc/sys/kernel/perf_event_paranoid", "2"},
+      {"/proc/self/status", "Name:\tmemprobe\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000"},
+      {"/proc/sys/kernel/numa_balancing", "0"},
+      {"/proc/sys/vm/swappiness", "60"},
+      {"/proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority"},
+  };
+  return r;
+}
+
+// A copy: callers often pass a temporary vector.
+CheckItem item(const std::vector<CheckItem>& items, const std::string& setting) {
+  const auto it = std::find_if(items.begin(), items.end(), [&](const CheckItem& i) { return i.setting == setting; });
+  EXPECT_NE(it, items.end()) << setting;
+  return it == items.end() ? CheckItem{"missing", "", CheckVerdict::kInfo, ""} : *it;
+}
+
+TEST(CheckTest, TypicalMachineThpMadviseIsOk) {
+  const auto items = gather_checks(typical_machine());
+  EXPECT_EQ(item(items, "THP enabled").verdict, CheckVerdict::kOk);
+  EXPECT_EQ(item(items, "THP defrag").verdict, CheckVerdict::kOk);
+  // 64 KiB is never; 2048 kB is the PMD size itself, not an mTHP size.
+  EXPECT_EQ(item(items, "mTHP sizes").verdict, CheckVerdict::kOk);
+  EXPECT_EQ(item(items, "NUMA balancing").verdict, CheckVerdict::kOk);
+  EXPECT_EQ(item(items, "swap").verdict, CheckVerdict::kOk);
+  // Without live facts, the PMU, hypervisor and huge-page proof are left out.
+  EXPECT_TRUE(std::none_of(items.begin(), items.end(), [](const CheckItem& i) { return i.setting == "hardware PMU"; }));
+}
+
+TEST(CheckTest, ThpNeverWarnsWithTheMadviseFix) {
+  FakeReader r = typical_machine();
+  r.files["/sys/kernel/mm/transparent_hugepage/enabled"] = "always madvise [never]";
+  r.files["/sys/kernel/mm/transparent_hugepage/defrag"] = "always defer defer+madvise madvise [never]";
+  const auto items = gather_checks(r);
+  const CheckItem& enabled = item(items, "THP enabled");
+  EXPECT_EQ(enabled.verdict, CheckVerdict::kWarn);
+  EXPECT_EQ(enabled.fix, "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled");
+  const CheckItem& defrag = item(items, "THP defrag");
+  EXPECT_EQ(defrag.verdict, CheckVerdict::kWarn);
+  EXPECT_EQ(defrag.fix, "echo madvise > /sys/kernel/mm/transparent_hugepage/defrag");
+}
+
+TEST(CheckTest, EmptyPoolsSuggestReserveHugepages) {
+  const auto items = gather_checks(typical_machine());
+  const CheckItem& pool_2m = item(items, "hugetlb 2 MiB pool");
+  EXPECT_NE(pool_2m.verdict, CheckVerdict::kOk);
+  EXPECT_NE(pool_2m.fix.find("--reserve-hugepages"), std::string::npos) << pool_2m.fix;
+  EXPECT_NE(pool_2m.fix.find("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"), std::string::npos);
+  const CheckItem& pool_1g = item(items, "hugetlb 1 GiB pool");
+  EXPECT_NE(pool_1g.verdict, CheckVerdict::kOk);
+  EXPECT_NE(pool_1g.fix.find("--reserve-hugepages-1g"), std::string::npos) << pool_1g.fix;
+  EXPECT_NE(pool_1g.fix.find("hugepagesz=1G hugepages=N"), std::string::npos) << pool_1g.fix;
+
+  FakeReader r = typical_machine();
+  r.files["/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"] = "512";
+  r.files["/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"] = "500";
+  const CheckItem& reserved = item(gather_checks(r), "hugetlb 2 MiB pool");
+  EXPECT_EQ(reserved.verdict, CheckVerdict::kOk);
+  EXPECT_EQ(reserved.value, "512 reserved, 500 free");
+}
+
+TEST(CheckTest, ParanoidThreeWarnsUnlessRoot) {
+  FakeReader r = typical_machine();
+  r.files["/proc/sys/kernel/perf_event_paranoid"] = "3";
+  const CheckItem& paranoid = item(gather_checks(r), "perf_event_paranoid");
+  EXPECT_EQ(paranoid.verdict, CheckVerdict::kWarn);
+  EXPECT_NE(paranoid.fix.find("sysctl kernel.perf_event_paranoid=1"), std::string::npos) << paranoid.fix;
+
+  r.files["/proc/self/status"] = "Name:\tmemprobe\nUid:\t0\t0\t0\t0";
+  EXPECT_EQ(item(gather_checks(r), "perf_event_paranoid").verdict, CheckVerdict::kOk);
+  r.files["/proc/sys/kernel/perf_event_paranoid"] = "1";
+  r.files["/proc/self/status"] = "Uid:\t1000\t1000\t1000\t1000";
+  EXPECT_EQ(item(gather_checks(r), "perf_event_paranoid").verdict, CheckVerdict::kOk);
+}
+
+TEST(CheckTest, EnabledMthpSizeWarnsAndNamesTheSize) {
+  FakeReader r = typical_machine();
+  r.files["/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled"] = "always [inherit] madvise never";
+  const CheckItem& mthp = item(gather_checks(r), "mTHP sizes");
+  EXPECT_EQ(mthp.verdict, CheckVerdict::kWarn);
+  EXPECT_NE(mthp.value.find("64 KiB"), std::string::npos) << mthp.value;
+  EXPECT_NE(mthp.fix.find("echo never > /sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled"),
+            std::string::npos)
+      << mthp.fix;
+}
+
+TEST(CheckTest, FrequencyAndNumaAndSwap) {
+  FakeReader r = typical_machine();
+  r.files["/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"] = "powersave";
+  r.files["/sys/devices/system/cpu/cpu1/cpufreq/scaling_governor"] = "powersave";
+  r.files["/sys/devices/system/cpu/cpufreq/boost"] = "1";
+  r.files["/proc/sys/kernel/numa_balancing"] = "1";
+  r.files["/proc/swaps"] =
+      "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/dev/vda2 partition\t1048576\t\t0\t\t-2";
+  const auto items = gather_checks(r);
+  const CheckItem& governor = item(items, "CPU frequency governor");
+  EXPECT_EQ(governor.verdict, CheckVerdict::kWarn);
+  EXPECT_NE(governor.value.find("powersave on 2 CPUs"), std::string::npos) << governor.value;
+  EXPECT_EQ(item(items, "CPU boost").verdict, CheckVerdict::kInfo);
+  EXPECT_EQ(item(items, "NUMA balancing").verdict, CheckVerdict::kWarn);
+  EXPECT_EQ(item(items, "NUMA balancing").fix, "sysctl kernel.numa_balancing=0");
+  EXPECT_EQ(item(items, "swap").value, "1 area active, 1 GiB");
+  EXPECT_EQ(item(items, "swappiness").verdict, CheckVerdict::kInfo);
+
+  // A VM with no cpufreq: "not visible", never a guess.
+  LiveFacts vm;
+  vm.probed = true;
+  vm.hypervisor = "KVM";
+  vm.pmu_reason = "no hardware PMU exposed to this system (ENOENT)";
+  vm.proofs.push_back({"thp", 4 << 20, true, true, "thp", "smaps AnonHugePages 4096/4096 kB"});
+  const auto vm_items = gather_checks(typical_machine(), vm);
+  EXPECT_EQ(item(vm_items, "CPU frequency governor").value, "not visible (VM: the host controls the clock)");
+  EXPECT_EQ(item(vm_items, "hardware PMU").verdict, CheckVerdict::kInfo);
+  EXPECT_NE(item(vm_items, "hardware PMU").fix.find("virtual PMU"), std::string::npos);
+  EXPECT_EQ(item(vm_items, "hypervisor").verdict, CheckVerdict::kInfo);
+  const CheckItem& thp = item(vm_items, "huge page in use (thp)");
+  EXPECT_EQ(thp.verdict, CheckVerdict::kOk);
+  EXPECT_NE(thp.value.find("AnonHugePages 4096/4096 kB"), std::string::npos) << thp.value;
+  EXPECT_EQ(item(vm_items, "huge page in use (hugetlb-2m)").value, "not tried: no free 2 MiB pages");
+}
+
+TEST(CheckTest, ThpProofThatGotSmallPagesWarns) {
+  LiveFacts live;
+  live.probed = true;
+  live.proofs.push_back({"thp", 4 << 20, true, false, "4k", "smaps AnonHugePages 0/4096 kB"});
+  const CheckItem& thp = item(gather_checks(typical_machine(), live), "huge page in use (thp)");
+  EXPECT_EQ(thp.verdict, CheckVerdict::kWarn);
+  EXPECT_NE(thp.fix.find("compact_memory"), std::string::npos) << thp.fix;
+}
+
+TEST(CheckTest, RendersATableWithEveryItem) {
+  const auto items = gather_checks(typical_machine());
+  const std::string text = render_checks(items);
+  EXPECT_EQ(text.rfind("setting", 0), 0u) << text;
+  for (const CheckItem& i : items) EXPECT_NE(text.find(i.setting), std::string::npos) << i.setting;
+  EXPECT_NE(text.find("it changed nothing"), std::string::npos);
+}
+
+TEST(CheckTest, LiveReportRunsAndNamesThpAndHugetlb) {
+  std::ostringstream out;
+  EXPECT_EQ(check_command(out), 0);
+  const std::string text = out.str();
+  EXPECT_NE(text.find("THP enabled"), std::string::npos) << text;
+  EXPECT_NE(text.find("hugetlb 2 MiB pool"), std::string::npos) << text;
+  EXPECT_NE(text.find("huge page in use (thp)"), std::string::npos) << text;
+  EXPECT_NE(text.find("hardware PMU"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace memprobe::harness
