@@ -73,15 +73,26 @@ bool handler_is_ours(int signo) {
   return (current.sa_flags & SA_SIGINFO) != 0 && current.sa_sigaction == &restore_on_signal;
 }
 
-void install_handlers() {
+// A signal the process was started with ignored (nohup, a background job of
+// a non-interactive shell) stays ignored: it cannot end the run, so there is
+// nothing to restore for it.
+void install_handler(int signo, struct sigaction& previous) {
+  if (::sigaction(signo, nullptr, &previous) != 0)
+    throw std::system_error(errno, std::generic_category(), "cannot read the SIGINT/SIGTERM disposition");
+  if ((previous.sa_flags & SA_SIGINFO) == 0 && previous.sa_handler == SIG_IGN) return;
   struct sigaction action {};
   action.sa_sigaction = &restore_on_signal;
   action.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&action.sa_mask);
   sigaddset(&action.sa_mask, SIGINT);
   sigaddset(&action.sa_mask, SIGTERM);
-  if (::sigaction(SIGINT, &action, &g_previous_int) != 0 || ::sigaction(SIGTERM, &action, &g_previous_term) != 0)
+  if (::sigaction(signo, &action, nullptr) != 0)
     throw std::system_error(errno, std::generic_category(), "cannot install the SIGINT/SIGTERM restore handler");
+}
+
+void install_handlers() {
+  install_handler(SIGINT, g_previous_int);
+  install_handler(SIGTERM, g_previous_term);
 }
 
 void uninstall_handlers() {

@@ -121,6 +121,29 @@ TEST_F(SystemGuardTest, RestoresWhenKilledFromOutside) {
   EXPECT_EQ(*pool_pages(k2MiB), before_);
 }
 
+// Started with SIGINT ignored (nohup, a background job): the signal cannot
+// end the run, so the guard leaves it ignored and restores on destruction.
+TEST_F(SystemGuardTest, LeavesAnIgnoredSignalIgnored) {
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::signal(SIGINT, SIG_IGN);
+    std::ostringstream log;
+    {
+      SystemGuard guard(log);
+      const HugepageReservation r = guard.reserve_hugepages(k2MiB, before_ + 2);
+      ::raise(SIGINT);  // ignored: still running, still reserved
+      if (pool_pages(k2MiB).value_or(0) != r.granted_pages) ::_exit(6);
+    }
+    ::_exit(pool_pages(k2MiB).value_or(0) == before_ ? 0 : 7);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the ignored SIGINT ended the child";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "6: pool changed by the ignored signal, 7: not restored at exit";
+  EXPECT_EQ(*pool_pages(k2MiB), before_);
+}
+
 // Returns an exit status: 0 if reserve_hugepages refused with the message.
 int refusal_status() {
   std::ostringstream log;
