@@ -264,7 +264,7 @@ void derive_page_fault(Results& results) {
   results.derived.extra["page_fault"] = std::move(rows);
 }
 
-std::string render_hugepage_table(const Results& results) {
+std::string render_hugepage_table(const Results& results, TableFormat format) {
   const auto unavailable = unavailable_pages(results, "hugepage");
   const auto it = results.derived.extra.find("hugepage");
   const bool have_rows = it != results.derived.extra.end() && it->is_array() && !it->empty();
@@ -322,14 +322,16 @@ std::string render_hugepage_table(const Results& results) {
     rows.push_back(std::move(cells));
   }
 
-  std::string out = "Huge pages: random-cycle chase, ns per load, speed-up = 4k ns / page ns (verified backing only)\n";
-  if (!rows.empty()) out += render_table(columns, rows);
-  for (const std::string& s : hugepage_summary(results)) out += s + "\n";
-  for (const auto& [page, reason] : unavailable) out += fmt::format("{}: unavailable: {}\n", page_short(page), reason);
+  std::string out =
+      note_line("Huge pages: random-cycle chase, ns per load, speed-up = 4k ns / page ns (verified backing only)", format);
+  if (!rows.empty()) out += render_table(columns, rows, format);
+  for (const std::string& s : hugepage_summary(results)) out += note_line(s, format);
+  for (const auto& [page, reason] : unavailable)
+    out += note_line(fmt::format("{}: unavailable: {}", page_short(page), reason), format);
   return out;
 }
 
-std::string render_page_fault_table(const Results& results) {
+std::string render_page_fault_table(const Results& results, TableFormat format) {
   const auto unavailable = unavailable_pages(results, "pagefault");
   const auto it = results.derived.extra.find("page_fault");
   const bool have_rows = it != results.derived.extra.end() && it->is_array() && !it->empty();
@@ -369,15 +371,19 @@ std::string render_page_fault_table(const Results& results) {
     rows.push_back({kind_of(page), kMissing, kMissing, "unavailable", kMissing, kMissing, kMissing, kMissing, kMissing,
                     kMissing});
 
-  std::string out = "Page faults: first touch (one write per page; file: one read per page), fresh mapping per repetition\n";
-  out += render_table(columns, rows);
+  std::string out = note_line(
+      "Page faults: first touch (one write per page; file: one read per page), fresh mapping per repetition", format);
+  out += render_table(columns, rows, format);
   if (phases.count("cold"))
-    out += "cold: this process's first touch of the size (on a VM it can also fault in the host); warm: touched and "
-           "freed before.\n";
+    out += note_line("cold: this process's first touch of the size (on a VM it can also fault in the host); warm: "
+                     "touched and freed before.",
+                     format);
   if (phases.count("populate"))
-    out += "populate: MADV_POPULATE_WRITE, the same kernel work without the trap; the counter counts traps, so 0 "
-           "is expected.\n";
-  for (const auto& [page, reason] : unavailable) out += fmt::format("{}: unavailable: {}\n", kind_of(page), reason);
+    out += note_line("populate: MADV_POPULATE_WRITE, the same kernel work without the trap; the counter counts "
+                     "traps, so 0 is expected.",
+                     format);
+  for (const auto& [page, reason] : unavailable)
+    out += note_line(fmt::format("{}: unavailable: {}", kind_of(page), reason), format);
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analysis/results.h"
+#include "analysis/table_format.h"
 
 namespace memprobe::analysis {
 
@@ -51,11 +52,11 @@ void derive_page_fault(Results& results);
 // for the policies measured or reported unavailable, then the summary
 // sentences and the unavailable reasons. Empty if there are no hugepage rows
 // and nothing unavailable. Call derive_hugepage first.
-std::string render_hugepage_table(const Results& results);
+std::string render_hugepage_table(const Results& results, TableFormat format = TableFormat::kText);
 
 // | kind | phase | size | us/fault | us/page | GB/s | faults counted | expected | backing |
 // plus a row per unavailable kind, with the reasons below. Call
 // derive_page_fault first.
-std::string render_page_fault_table(const Results& results);
+std::string render_page_fault_table(const Results& results, TableFormat format = TableFormat::kText);
 
 }  // namespace memprobe::analysis

@@ -93,6 +93,10 @@ TEST(HugepageTest, SummarySentencesComeFromTheNumbers) {
   EXPECT_NE(table.find("1.60x"), std::string::npos) << table;
   EXPECT_NE(table.find("1g: not backed by huge pages"), std::string::npos) << table;
   EXPECT_NE(table.find(sentences[2]), std::string::npos) << table;
+
+  const std::string markdown = render_hugepage_table(r, TableFormat::kMarkdown);
+  EXPECT_NE(markdown.find("| working set"), std::string::npos) << markdown;
+  EXPECT_NE(markdown.find(sentences[0]), std::string::npos) << markdown;
 }
 
 TEST(HugepageTest, UnavailablePoliciesShowTheirReason) {
