@@ -278,7 +278,9 @@ std::vector<PageWalkRow> derive_page_walk(const Results& results) {
     double cycles = 0, ns = 0, pages = 0;
     bool nested = false;
   };
-  std::map<double, Figures> refs;
+  std::map<double, Figures> refs;  // by pages: any reference at that footprint
+  // The reference measured right after its case: (for_page, pair) -> figures.
+  std::map<std::pair<std::string, std::string>, Figures> paired_refs;
   std::map<std::pair<std::string, std::string>, Figures> walks, l2hits;  // (page, pte)
   const double core_hz = results.machine.core_hz;
   for (const Case& c : results.cases) {
@@ -290,10 +292,21 @@ std::vector<PageWalkRow> derive_page_walk(const Results& results) {
     const Figures f{*cycles, *ns, *pages, number(c.params, "nested_paging").value_or(0) != 0};
     const std::string role = text(c.params, "role");
     const std::string pte = text(c.params, "pte").empty() ? "warm" : text(c.params, "pte");
-    if (role == "reference") refs[*pages] = f;
+    if (role == "reference") {
+      refs[*pages] = f;
+      if (!text(c.params, "pair").empty()) paired_refs[{text(c.params, "for_page"), text(c.params, "pair")}] = f;
+    }
     else if (role == "walk") walks[{text(c.params, "page"), pte}] = f;
     else if (role == "l2hit") l2hits[{text(c.params, "page"), pte}] = f;
   }
+  // A case's own reference if it has one, else any at the same page count.
+  const auto reference_for = [&](const std::string& page, const std::string& pair,
+                                 double pages) -> std::optional<Figures> {
+    if (const auto it = paired_refs.find({page, pair}); it != paired_refs.end() && it->second.pages == pages)
+      return it->second;
+    if (const auto it = refs.find(pages); it != refs.end()) return it->second;
+    return std::nullopt;
+  };
   std::vector<PageWalkRow> rows;
   for (const auto& [key, walk] : walks) {
     PageWalkRow row;
@@ -301,18 +314,19 @@ std::vector<PageWalkRow> derive_page_walk(const Results& results) {
     row.pte = key.second;
     row.walk_pages = walk.pages;
     row.nested_paging = walk.nested || results.machine.hypervisor.has_value();
-    const auto ref = refs.find(walk.pages);
-    if (ref == refs.end()) {
+    const auto ref = reference_for(key.first, key.second == "cold" ? "walk-cold-pte" : "walk", walk.pages);
+    if (!ref) {
       row.note = "no reference at the walk's page count";
       rows.push_back(row);
       continue;
     }
-    row.miss_cycles = walk.cycles - ref->second.cycles;
+    row.miss_cycles = walk.cycles - ref->cycles;
     const auto l2 = l2hits.find({key.first, "warm"});
-    const auto l2ref = l2 == l2hits.end() ? refs.end() : refs.find(l2->second.pages);
-    if (l2 != l2hits.end() && l2ref != refs.end()) {
-      const WalkFigures f = walk_arithmetic(walk.cycles, ref->second.cycles, l2->second.cycles, l2ref->second.cycles);
-      const WalkFigures f_ns = walk_arithmetic(walk.ns, ref->second.ns, l2->second.ns, l2ref->second.ns);
+    const auto l2ref =
+        l2 == l2hits.end() ? std::nullopt : reference_for(key.first, "l2hit", l2->second.pages);
+    if (l2 != l2hits.end() && l2ref) {
+      const WalkFigures f = walk_arithmetic(walk.cycles, ref->cycles, l2->second.cycles, l2ref->cycles);
+      const WalkFigures f_ns = walk_arithmetic(walk.ns, ref->ns, l2->second.ns, l2ref->ns);
       row.cycles = f.walk_cycles;
       row.ns = f_ns.walk_cycles;
       row.l2_hit_cycles = f.l2_hit_cycles;
@@ -338,7 +352,7 @@ std::vector<PageWalkRow> derive_page_walk(const Results& results) {
     row.pte = key.second;
     row.l2hit_pages = l2.pages;
     row.nested_paging = l2.nested || results.machine.hypervisor.has_value();
-    if (const auto ref = refs.find(l2.pages); ref != refs.end()) row.l2_hit_cycles = l2.cycles - ref->second.cycles;
+    if (const auto ref = reference_for(key.first, "l2hit", l2.pages)) row.l2_hit_cycles = l2.cycles - ref->cycles;
     row.note = "no walk point (see unavailable): only the L1-miss cost between the DTLB sizes";
     rows.push_back(row);
   }

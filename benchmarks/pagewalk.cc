@@ -39,7 +39,7 @@ constexpr std::size_t kPteBytes = 8;
 // Same memory limits as the tlb family (see tlb.cc).
 constexpr double kMemAvailableShare = 0.5;
 constexpr std::uint64_t kHugeBudgetBytes = 1 * core::kGiB;
-constexpr std::uint64_t kQuickHugeBudgetBytes = 1 * core::kGiB;
+constexpr std::uint64_t kQuickHugeBudgetBytes = 512 * core::kMiB;
 
 struct WalkSetup {
   double tsc_hz = 0;
@@ -122,8 +122,9 @@ void* timed_chase(benchmark::State& state, void* position, const WalkSetup& setu
 }
 
 // The page-spread buffer: one at a time (policy, spacing), sized for the
-// largest N that uses it; released when another is needed or the reference
-// cases start, so no multi-GiB buffer outlives its cases.
+// largest N that uses it; released when another is needed. Huge policies run
+// first, so the family ends holding only a 4 KiB buffer (unless only huge
+// policies were asked for: then at most the 1 GiB budget).
 class SpreadArena {
  public:
   struct Prepared {
@@ -254,8 +255,9 @@ void spread_case(benchmark::State& state, const SpreadCase& c, const WalkSetup& 
   state.SetLabel(format_case_label(label));
 }
 
-void reference_case(benchmark::State& state, std::size_t max_bytes, std::size_t pages, const WalkSetup& setup) {
-  spread_arena().release();
+void reference_case(benchmark::State& state, std::size_t max_bytes, const SpreadCase& pair,
+                    const std::string& variant, const WalkSetup& setup) {
+  const std::size_t pages = pair.pages;
   auto prepared = reference_arena().prepare(max_bytes, pages, setup);
   if (!prepared) {
     state.SkipWithError(prepared.error().reason.c_str());
@@ -265,6 +267,8 @@ void reference_case(benchmark::State& state, std::size_t max_bytes, std::size_t 
   p.position = timed_chase(state, p.position, setup);
   std::map<std::string, std::string> label = {
       {"role", "reference"},
+      {"pair", variant},
+      {"for_page", std::string(core::cli_name(pair.policy))},
       {"page", std::string(core::cli_name(p.backing->requested))},
       {"pages", std::to_string(pages)},
       {"line_bytes", std::to_string(setup.line_bytes)},
@@ -321,7 +325,9 @@ std::size_t register_pagewalk(const core::Machine& machine, const CaseOptions& o
     } else {
       cut.push_back(fmt::format("walk needs {} pages ({}x CPUID's L2 DTLB)", walk_pages, kWalkFactor));
     }
-    if (policy == core::PagePolicy::k4K) {
+    if (policy == core::PagePolicy::k4K && options.quick) {
+      cut.push_back("cold-PTE walk not run with --quick (it maps and touches hundreds of MiB)");
+    } else if (policy == core::PagePolicy::k4K) {
       const std::size_t spacing = page_bytes * (setup.line_bytes / kPteBytes);
       if (walk_pages * spacing <= cap.bytes)
         cases.push_back({policy, "walk", "cold", walk_pages, spacing, walk_pages * spacing});
@@ -332,39 +338,38 @@ std::size_t register_pagewalk(const core::Machine& machine, const CaseOptions& o
       std::string what;
       for (const std::string& c : cut) what += (what.empty() ? "" : "; ") + c;
       skipped.emplace_back(fmt::format("pagewalk/{}/skipped", page_name),
-                           fmt::format("{} ({} {} pages fit): {}", what, cap_pages, page_name, cap.why));
+                           cap.why.empty() || cap_pages >= walk_pages
+                               ? what
+                               : fmt::format("{} ({} {} pages fit: {})", what, cap_pages, page_name, cap.why));
     }
   }
 
+  // Each case is followed at once by its same-footprint reference, so the
+  // pair sees the same machine (on a shared VM the load drifts over seconds).
   std::size_t registered = 0;
-  std::vector<std::uint64_t> reference_pages;
+  std::size_t reference_bytes = 0;
+  for (const SpreadCase& c : cases) reference_bytes = std::max(reference_bytes, c.pages * setup.line_bytes);
   for (const SpreadCase& c : cases) {
     const std::string variant = c.pte == "cold" ? "walk-cold-pte" : c.role;
-    const std::string name = fmt::format("pagewalk/{}/{}/pages:{}", core::cli_name(c.policy), variant, c.pages);
+    const std::string page_name(core::cli_name(c.policy));
+    const std::string name = fmt::format("pagewalk/{}/{}/pages:{}", page_name, variant, c.pages);
     apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
                                                     [c, setup](benchmark::State& state) { spread_case(state, c, setup); }),
                        options)
         ->Unit(benchmark::kMicrosecond);
-    ++registered;
-    reference_pages.push_back(c.pages);
+    const std::string ref_name = fmt::format("pagewalk/{}/{}-reference/pages:{}", page_name, variant, c.pages);
+    apply_case_options(benchmark::RegisterBenchmark(ref_name.c_str(),
+                                                    [reference_bytes, c, variant, setup](benchmark::State& state) {
+                                                      reference_case(state, reference_bytes, c, variant, setup);
+                                                    }),
+                       options)
+        ->Unit(benchmark::kMicrosecond);
+    registered += 2;
   }
   for (const auto& [name, reason] : skipped) {
     benchmark::RegisterBenchmark(name.c_str(), [reason = reason](benchmark::State& state) {
       state.SkipWithError(reason.c_str());
     })->Iterations(1)->Repetitions(1);
-    ++registered;
-  }
-  std::sort(reference_pages.begin(), reference_pages.end());
-  reference_pages.erase(std::unique(reference_pages.begin(), reference_pages.end()), reference_pages.end());
-  const std::size_t reference_bytes = reference_pages.empty() ? 0 : reference_pages.back() * setup.line_bytes;
-  for (const std::uint64_t n : reference_pages) {
-    const std::string name = fmt::format("pagewalk/reference/pages:{}", n);
-    apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
-                                                    [reference_bytes, n, setup](benchmark::State& state) {
-                                                      reference_case(state, reference_bytes, n, setup);
-                                                    }),
-                       options)
-        ->Unit(benchmark::kMicrosecond);
     ++registered;
   }
   return registered;

@@ -211,6 +211,28 @@ TEST(PageWalkTest, RowsFromPagewalkCases) {
   EXPECT_NE(table.find("2D"), std::string::npos) << "a guest's walk is labelled as nested";
 }
 
+TEST(PageWalkTest, EachCaseUsesTheReferenceMeasuredWithIt) {
+  // The family measures every case's reference right after it (same machine
+  // load); two references at one page count must not be mixed up.
+  Results results = machine_with_tlbs(64, 2048);
+  auto paired = [](Case c, const std::string& for_page, const std::string& pair) {
+    c.params["for_page"] = for_page;
+    c.params["pair"] = pair;
+    return c;
+  };
+  results.cases = {pagewalk_case("l2hit", "4k", 362, 20),
+                   paired(pagewalk_case("reference", "thp", 362, 5), "4k", "l2hit"),
+                   pagewalk_case("walk", "4k", 8192, 300),
+                   paired(pagewalk_case("reference", "thp", 8192, 40), "4k", "walk"),
+                   pagewalk_case("walk", "4k", 8192, 500, "cold"),
+                   paired(pagewalk_case("reference", "thp", 8192, 100), "4k", "walk-cold-pte")};
+  const auto rows = derive_page_walk(results);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(*rows[0].miss_cycles, 260);
+  EXPECT_DOUBLE_EQ(*rows[1].miss_cycles, 400);
+  EXPECT_DOUBLE_EQ(*rows[1].cycles, 400 - 15);
+}
+
 Case stride_case(double ws, double stride, double ns) {
   Case c;
   c.family = "stride";
