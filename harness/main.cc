@@ -6,9 +6,11 @@
 #include <iostream>
 #include <system_error>
 
+#include "analysis/compare.h"
 #include "analysis/results_json.h"
 #include "analysis/tables.h"
 #include "benchmarks/family.h"
+#include "harness/check.h"
 #include "harness/plan.h"
 #include "harness/plot.h"
 #include "harness/run.h"
@@ -67,6 +69,17 @@ int run_main(int argc, char** argv) {
   report->add_option("--format", report_format, "text, markdown or csv")->capture_default_str();
   report->add_option("--plot", plot_dir, "also write plots (SVG and PNG, through gnuplot) into this directory");
 
+  std::string compare_a, compare_b, compare_format = "text";
+  bool compare_all = false;
+  CLI::App* compare =
+      app.add_subcommand("compare", "two results files side by side: B/A and a verdict per figure and case");
+  compare->add_option("A", compare_a, "results file (baseline)")->required();
+  compare->add_option("B", compare_b, "results file (changed)")->required();
+  compare->add_flag("--all", compare_all, "list every case, also those within noise");
+  compare->add_option("--format", compare_format, "text or csv")->capture_default_str();
+  CLI::App* check =
+      app.add_subcommand("check", "environment report: THP, hugetlb pools, PMU, frequency, swap; with fixes");
+
   CLI::App* list = app.add_subcommand("list", "list the benchmark families");
   CLI::App* counters_cmd =
       app.add_subcommand("counters", "list this machine's default performance events and whether they open");
@@ -96,6 +109,19 @@ int run_main(int argc, char** argv) {
     return 0;
   }
   if (*counters_cmd) return memprobe::harness::counters_command(std::cout);
+  if (*check) return memprobe::harness::check_command(std::cout);
+  if (*compare) {
+    if (compare_format != "text" && compare_format != "csv")
+      throw UsageError(fmt::format("--format: '{}' is not one of text, csv", compare_format));
+    memprobe::analysis::CompareOptions options;
+    options.all_cases = compare_all;
+    const auto a = memprobe::analysis::load_results(compare_a);
+    const auto b = memprobe::analysis::load_results(compare_b);
+    const auto comparison = memprobe::analysis::compare_results(a, b, options);
+    std::cout << (compare_format == "csv" ? memprobe::analysis::render_comparison_csv(comparison)
+                                          : memprobe::analysis::render_comparison(comparison));
+    return 0;
+  }
   if (*report) {
     const auto format = memprobe::analysis::parse_table_format(report_format);
     if (!format) throw UsageError(fmt::format("--format: '{}' is not one of text, markdown, csv", report_format));
