@@ -536,11 +536,6 @@ Verdict judge(const Measured& a, const Measured& b, std::string_view metric, dou
   return ratio > 1 ? Verdict::kLarger : Verdict::kSmaller;
 }
 
-std::string headline_metric(const Case& c) {
-  if (c.metrics.count("ns_per_load")) return "ns_per_load";
-  return c.metrics.empty() ? std::string() : c.metrics.begin()->first;
-}
-
 Comparison compare_results(const Results& a, const Results& b, const CompareOptions& options) {
   Comparison out;
   out.options = options;

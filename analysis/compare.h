@@ -104,9 +104,6 @@ struct Comparison {
 // use one page policy (params.page) in A and another in B (runs with
 // --pages 4k and --pages 2m), by the name with the page segment left out.
 
-// The headline metric of a case: ns_per_load where present, else the first
-// metric by name (the one Case::spread describes); empty if none.
-std::string headline_metric(const Case& c);
 
 // Compares two results values (rule above). Derived figures: cache levels
 // matched by level (latency_ns, latency_cycles, detected_bytes), and every

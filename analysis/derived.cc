@@ -8,6 +8,9 @@
 #include <map>
 #include <set>
 
+#include "analysis/hugepage.h"
+#include "analysis/tlb.h"
+
 namespace memprobe::analysis {
 namespace {
 
@@ -365,6 +368,9 @@ void derive_all(Results& results) {
     results.derived.extra.erase("latency_curve_page");
   else
     results.derived.extra["latency_curve_page"] = page;
+  derive_tlb_family(results);
+  derive_hugepage(results);
+  derive_page_fault(results);
 }
 
 }  // namespace memprobe::analysis

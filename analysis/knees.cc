@@ -214,7 +214,8 @@ Segmentation segment_curve(std::vector<CurvePoint> points, const SegmentOptions&
   for (std::size_t i = 0; i + 1 < result.plateaus.size(); ++i) {
     const Plateau& below = result.plateaus[i];
     const Plateau& above = result.plateaus[i + 1];
-    const double threshold = below.level + options.knee_fraction * (above.level - below.level);
+    // On the log axis the fit works on: the geometric knee_fraction point of the step.
+    const double threshold = below.level * std::pow(above.level / below.level, options.knee_fraction);
     const bool rising = above.level > below.level;
     std::size_t knee = below.last;
     for (std::size_t j = below.first; j < above.first; ++j) {

@@ -19,8 +19,8 @@ struct Plateau {
   double spread_pct = 0;  // (max - min) / level * 100 over its points
 };
 
-// The capacity where one plateau ends: the largest size still within
-// `knee_fraction` of the step above the lower plateau.
+// The capacity where one plateau ends: the largest size still below the
+// `knee_fraction` point (on the log axis) of the step to the next plateau.
 struct Knee {
   double size_bytes = 0;
   std::size_t plateau_below = 0;  // index into Segmentation::plateaus; the step is to +1
@@ -37,7 +37,10 @@ struct SegmentOptions {
   std::size_t min_points_per_segment = 2;
   // Adjacent plateaus closer than this ratio are one plateau (noise, not a level).
   double min_step_ratio = 1.15;
-  double knee_fraction = 0.2;
+  // 0.5: the geometric midpoint of the step. A lower fraction places knees
+  // early wherever the transition is gradual (4 KiB page colouring in a
+  // physically indexed cache, random replacement).
+  double knee_fraction = 0.5;
 };
 
 // Constants of the rules below (tuned on synthetic step curves, see
@@ -73,9 +76,11 @@ inline constexpr std::size_t kOutlierWindow = 5;   // running median of the fitt
 //  4. Plateau level = median of its (raw) points; spread_pct over them.
 //  5. Knee between plateaus i and i+1: the largest size among plateau i's
 //     points and the transition points after it whose value is still on
-//     plateau i's side of level_i + knee_fraction * (level_{i+1} - level_i).
-//     Random replacement and set conflicts raise latency before the nominal
-//     capacity, so this is where plateau i ends, not where i+1 begins.
+//     plateau i's side of level_i * (level_{i+1} / level_i)^knee_fraction
+//     (the midpoint of the step on the log axis by default). Random
+//     replacement and set conflicts raise latency gradually around the
+//     nominal capacity; the midpoint is the size at which half the step (in
+//     log terms) has been paid.
 Segmentation segment_curve(std::vector<CurvePoint> points, const SegmentOptions& options = {});
 
 }  // namespace memprobe::analysis

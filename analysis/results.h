@@ -68,6 +68,15 @@ struct Case {
   std::map<std::string, double> counters;
 };
 
+// The metric a case is judged by, the one Case::spread describes: the first
+// of ns_per_load, us_per_fault, us_per_page, gb_per_s it has, else its first
+// metric by name; empty if it has none.
+inline std::string headline_metric(const Case& c) {
+  for (const char* preferred : {"ns_per_load", "us_per_fault", "us_per_page", "gb_per_s"})
+    if (c.metrics.count(preferred)) return preferred;
+  return c.metrics.empty() ? std::string() : c.metrics.begin()->first;
+}
+
 struct UnavailableFigure {
   std::string what;
   std::string reason;

@@ -10,6 +10,8 @@
 
 #include "analysis/derived.h"
 #include "analysis/table_format.h"
+#include "analysis/hugepage.h"
+#include "analysis/tlb.h"
 
 namespace memprobe::analysis {
 namespace {
@@ -175,9 +177,11 @@ std::string render_counter_table(const Results& results, TableFormat format) {
 std::string render_cache_table(const Results& results, TableFormat format) {
   const std::vector<CacheLevelRow> rows =
       results.derived.cache_levels.empty() ? derive_cache_levels(results) : results.derived.cache_levels;
+  // The curve the stored rows were derived from; recomputed rows use today's choice.
   std::string page = preferred_latency_page(results);
-  if (auto it = results.derived.extra.find("latency_curve_page");
-      results.derived.extra.is_object() && it != results.derived.extra.end() && it->is_string())
+  if (auto it = results.derived.extra.find("latency_curve_page"); !results.derived.cache_levels.empty() &&
+                                                                   results.derived.extra.is_object() &&
+                                                                   it != results.derived.extra.end() && it->is_string())
     page = it->get<std::string>();
 
   std::vector<std::vector<std::string>> cells;
@@ -295,6 +299,11 @@ std::string render_sections(const Results& results, TableFormat format) {
   section(render_cache_table(results, format));
   section(render_latency_curve(results, format));
   section(render_counter_table(results, format));
+  section(render_hugepage_table(results, format));
+  section(render_page_fault_table(results, format));
+  section(render_tlb_table(results, format));
+  section(render_page_walk_table(results, format));
+  section(render_stride_table(results, format));
   section(render_unavailable(results, format));
   return out;
 }

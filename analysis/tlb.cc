@@ -9,11 +9,11 @@
 #include <tuple>
 
 #include "analysis/knees.h"
+#include "analysis/table_format.h"
 
 namespace memprobe::analysis {
 namespace {
 
-constexpr const char* kMissing = "—";
 
 double median_of(std::vector<double> values) {
   if (values.empty()) return 0;
@@ -68,56 +68,8 @@ std::optional<double> reported_entries(const Results& results, int level, double
   return std::nullopt;
 }
 
-// "32 KiB", "1.5 MiB": binary units, three significant digits.
-std::string format_bytes(double bytes) {
-  static constexpr std::pair<double, const char*> kUnits[] = {
-      {1024.0 * 1024 * 1024 * 1024, "TiB"}, {1024.0 * 1024 * 1024, "GiB"}, {1024.0 * 1024, "MiB"}, {1024.0, "KiB"}};
-  for (const auto& [unit, name] : kUnits) {
-    if (bytes >= unit) {
-      const double scaled = bytes / unit;
-      if (scaled == std::floor(scaled)) return fmt::format("{:.0f} {}", scaled, name);
-      return fmt::format("{:.3g} {}", scaled, name);
-    }
-  }
-  return fmt::format("{:.0f} B", bytes);
-}
-
 std::string opt_number(const std::optional<double>& v, const char* format = "{:.0f}") {
   return v ? fmt::format(fmt::runtime(format), *v) : std::string(kMissing);
-}
-
-std::size_t display_width(const std::string& s) {
-  std::size_t width = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++width;
-  return width;
-}
-
-// Header, dashes, rows; two spaces between columns; first `left` columns
-// left-aligned, the rest right-aligned; no trailing blanks (as analysis/tables).
-std::string render_table(const std::vector<std::string>& titles, const std::vector<std::vector<std::string>>& rows,
-                         std::size_t left) {
-  std::vector<std::size_t> widths;
-  for (const auto& t : titles) widths.push_back(display_width(t));
-  for (const auto& row : rows)
-    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i)
-      widths[i] = std::max(widths[i], display_width(row[i]));
-  const auto line = [&](const std::vector<std::string>& cells) {
-    std::string out;
-    for (std::size_t i = 0; i < titles.size(); ++i) {
-      const std::string cell = i < cells.size() ? cells[i] : std::string();
-      const std::string pad(widths[i] - display_width(cell), ' ');
-      if (i > 0) out += "  ";
-      out += i < left ? cell + pad : pad + cell;
-    }
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    return out + "\n";
-  };
-  std::vector<std::string> dashes;
-  for (std::size_t w : widths) dashes.push_back(std::string(w, '-'));
-  std::string out = line(titles) + line(dashes);
-  for (const auto& row : rows) out += line(row);
-  return out;
 }
 
 nlohmann::json json_opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
@@ -419,7 +371,7 @@ std::vector<StrideSet> derive_stride(const Results& results) {
   return out;
 }
 
-std::string render_tlb_table(const Results& results) {
+std::string render_tlb_table(const Results& results, TableFormat format) {
   const std::vector<TlbLevelRow> rows = derive_tlb_levels(results);
   if (rows.empty()) return "";
   std::vector<std::vector<std::string>> cells;
@@ -428,16 +380,22 @@ std::string render_tlb_table(const Results& results) {
     cells.push_back({r.level, r.page, opt_number(r.reported_entries), opt_number(r.detected_entries),
                      r.reach_bytes ? format_bytes(*r.reach_bytes) : kMissing,
                      opt_number(r.miss_cost_cycles, "{:.1f}")});
-    if (!r.note.empty()) notes += fmt::format("{} {}: {}\n", r.level, r.page, r.note);
+    if (!r.note.empty()) notes += note_line(fmt::format("{} {}: {}", r.level, r.page, r.note), format);
   }
-  return render_table({"TLB level", "page", "reported entries", "detected entries", "reach", "miss cost cycles"},
-                      cells, 2) +
-         "reported = CPUID; detected = knee of (tlb - same-footprint reference) cycles vs pages; miss cost = step "
-         "height\n" +
+  return render_table({{"TLB level", false},
+                       {"page", false},
+                       {"reported entries", true},
+                       {"detected entries", true},
+                       {"reach", true},
+                       {"miss cost cycles", true}},
+                      cells, format) +
+         note_line("reported = CPUID; detected = knee of (tlb - same-footprint reference) cycles vs pages; miss cost = "
+                   "step height",
+                   format) +
          notes;
 }
 
-std::string render_page_walk_table(const Results& results) {
+std::string render_page_walk_table(const Results& results, TableFormat format) {
   const std::vector<PageWalkRow> rows = derive_page_walk(results);
   if (rows.empty()) return "";
   std::vector<std::vector<std::string>> cells;
@@ -449,28 +407,36 @@ std::string render_page_walk_table(const Results& results) {
                      opt_number(r.l2_hit_cycles, "{:.1f}"), opt_number(r.miss_cycles, "{:.1f}"),
                      r.walk_pages > 0 ? fmt::format("{:.0f}", r.walk_pages) : kMissing,
                      r.nested_paging ? "yes" : "no"});
-    if (!r.note.empty()) notes += fmt::format("{} {}: {}\n", r.page, r.pte, r.note);
+    if (!r.note.empty()) notes += note_line(fmt::format("{} {}: {}", r.page, r.pte, r.note), format);
   }
-  std::string out = render_table({"page", "PTEs", "walk cycles", "walk ns", "L2-hit cycles", "miss cycles",
-                                  "walk pages", "nested paging"},
-                                 cells, 2);
-  out += "walk = (tlb - ref) past the L2 DTLB - (tlb - ref) on the L2-hit plateau; miss = (tlb - ref) past the L2 "
-         "DTLB\n";
+  std::string out = render_table({{"page", false},
+                                  {"PTEs", false},
+                                  {"walk cycles", true},
+                                  {"walk ns", true},
+                                  {"L2-hit cycles", true},
+                                  {"miss cycles", true},
+                                  {"walk pages", true},
+                                  {"nested paging", true}},
+                                 cells, format);
+  out += note_line(
+      "walk = (tlb - ref) past the L2 DTLB - (tlb - ref) on the L2-hit plateau; miss = (tlb - ref) past the L2 DTLB",
+      format);
   if (nested)
-    out += fmt::format("measured in a {} guest: each walk is a 2D (nested) walk, so these are effective costs "
-                       "under virtualisation, not the CPU's native walk latency\n",
-                       results.machine.hypervisor.value_or("virtual machine"));
+    out += note_line(fmt::format("measured in a {} guest: each walk is a 2D (nested) walk, so these are effective "
+                                 "costs under virtualisation, not the CPU's native walk latency",
+                                 results.machine.hypervisor.value_or("virtual machine")),
+                     format);
   return out + notes;
 }
 
-std::string render_stride_table(const Results& results) {
+std::string render_stride_table(const Results& results, TableFormat format) {
   const std::vector<StrideSet> sets = derive_stride(results);
   if (sets.empty()) return "";
-  std::vector<std::string> titles = {"stride", "pattern"};
+  std::vector<Column> titles = {{"stride", false}, {"pattern", false}};
   std::map<double, std::pair<std::string, std::vector<std::string>>> by_stride;  // stride -> (pattern, cells)
   for (std::size_t s = 0; s < sets.size(); ++s) {
-    titles.push_back(fmt::format("{} ns", format_bytes(sets[s].working_set_bytes)));
-    titles.push_back(fmt::format("{} cycles", format_bytes(sets[s].working_set_bytes)));
+    titles.push_back({fmt::format("{} ns", format_bytes(sets[s].working_set_bytes)), true});
+    titles.push_back({fmt::format("{} cycles", format_bytes(sets[s].working_set_bytes)), true});
     for (const StridePoint& p : sets[s].points) {
       const double key = p.stride_bytes == 0 ? 1e300 : p.stride_bytes;
       auto& [pattern, row] = by_stride[key];
@@ -486,13 +452,15 @@ std::string render_stride_table(const Results& results) {
     row.insert(row.end(), entry.second.begin(), entry.second.end());
     cells.push_back(row);
   }
-  std::string out = render_table(titles, cells, 2);
-  out += "cost per access; fixed working set, so large strides touch fewer lines (working set / stride)\n";
+  std::string out = render_table(titles, cells, format);
+  out += note_line("cost per access; fixed working set, so large strides touch fewer lines (working set / stride)",
+                   format);
   for (const StrideSet& set : sets) {
-    out += fmt::format("{} ({} pages): ", format_bytes(set.working_set_bytes), set.page);
-    out += set.jump_stride_bytes ? fmt::format("cost per access jumps at {} stride", format_bytes(*set.jump_stride_bytes))
-                                 : set.note;
-    out += "\n";
+    out += note_line(fmt::format("{} ({} pages): {}", format_bytes(set.working_set_bytes), set.page,
+                                 set.jump_stride_bytes ? fmt::format("cost per access jumps at {} stride",
+                                                                     format_bytes(*set.jump_stride_bytes))
+                                                       : set.note),
+                     format);
   }
   const auto line = stride_line_estimate(sets);
   std::string hwloc;
@@ -501,10 +469,11 @@ std::string render_stride_table(const Results& results) {
       hwloc = fmt::format("; hwloc reports {} lines", format_bytes(c.line_bytes));
       break;
     }
-  out += line ? fmt::format("line size estimate: {} (jump stride of the {} set, beyond the caches){}\n",
-                            format_bytes(*line), format_bytes(sets.back().working_set_bytes), hwloc)
-              : fmt::format("line size estimate: none (no clear jump in the {} set){}\n",
-                            format_bytes(sets.back().working_set_bytes), hwloc);
+  out += note_line(line ? fmt::format("line size estimate: {} (jump stride of the {} set, beyond the caches){}",
+                                      format_bytes(*line), format_bytes(sets.back().working_set_bytes), hwloc)
+                        : fmt::format("line size estimate: none (no clear jump in the {} set){}",
+                                      format_bytes(sets.back().working_set_bytes), hwloc),
+                   format);
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/results.h"
+#include "analysis/table_format.h"
 
 namespace memprobe::analysis {
 
@@ -125,9 +126,9 @@ std::optional<double> stride_line_estimate(const std::vector<StrideSet>& sets);
 
 // Tables (text, same layout as analysis/tables): empty string when the
 // family has no cases.
-std::string render_tlb_table(const Results& results);
-std::string render_page_walk_table(const Results& results);
-std::string render_stride_table(const Results& results);
+std::string render_tlb_table(const Results& results, TableFormat format = TableFormat::kText);
+std::string render_page_walk_table(const Results& results, TableFormat format = TableFormat::kText);
+std::string render_stride_table(const Results& results, TableFormat format = TableFormat::kText);
 
 // Fills results.derived.extra["tlb"], ["page_walk"] and ["stride"] (each an
 // array; members as in DESIGN.md, nulls for unknown/undetected) where the

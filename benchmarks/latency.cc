@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "benchmarks/arena.h"
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
 #include "benchmarks/region_counters.h"
@@ -49,10 +50,10 @@ std::size_t page_group_pages(const core::Machine& machine) {
   return 32;
 }
 
-// One buffer per page policy, as large as the policy's largest working set,
-// shared by all of that policy's cases (they run consecutively): allocating
-// and first-touching up to 8x the LLC for every point would cost more than
-// measuring it, and on a VM a first touch also faults in the host.
+// The chain built in the shared arena (benchmarks/arena.h: one buffer per
+// policy, as large as the policy's largest working set, shared with the
+// hugepage family and released by pagefault), rebuilt when the arena's epoch
+// or the working set changes.
 class LatencyArena {
  public:
   struct Prepared {
@@ -60,32 +61,27 @@ class LatencyArena {
     const core::Backing* backing = nullptr;
     std::string tlb_method;
     core::Chain chain;
+    std::uint64_t epoch = 0;
+    std::size_t working_set_bytes = 0;
   };
 
   core::Result<Prepared*> prepare(core::PagePolicy policy, std::size_t arena_bytes,
                                   std::size_t working_set_bytes, const LatencySetup& setup) {
-    if (!buffer_ || buffer_policy_ != policy || buffer_->size_bytes() < arena_bytes) {
-      if (failed_policy_ && *failed_policy_ == policy && failure_) return *failure_;
-      buffer_.reset();  // release the previous policy's memory first
-      prepared_.reset();
-      auto buffer = core::Buffer::allocate(arena_bytes, policy);
-      if (!buffer) {
-        failed_policy_ = policy;
-        failure_ = buffer.error();
-        return buffer.error();
-      }
-      buffer_.emplace(std::move(*buffer));
-      buffer_policy_ = policy;
-    }
-    if (prepared_ && prepared_->chain.length * setup.line_bytes == working_set_bytes)
+    // The whole sweep needs the whole arena: no smaller fallback.
+    auto lease = acquire_arena("latency", policy, arena_bytes, arena_bytes);
+    if (!lease) return lease.error();
+    const core::Buffer& buffer = *lease->buffer;
+    if (prepared_ && prepared_->epoch == lease->epoch && prepared_->working_set_bytes == working_set_bytes)
       return &*prepared_;
 
-    const auto memory = buffer_->bytes().first(working_set_bytes);
+    const auto memory = buffer.bytes().first(working_set_bytes);
     Prepared p;
-    p.backing = &buffer_->backing();
+    p.backing = &buffer.backing();
+    p.epoch = lease->epoch;
+    p.working_set_bytes = working_set_bytes;
     // Huge pages reach far enough that the whole sweep is TLB-clean; on 4 KiB
     // pages the chase stays within page groups that fit the L1 DTLB.
-    if (policy != core::PagePolicy::k4K && buffer_->backing().matches_request()) {
+    if (policy != core::PagePolicy::k4K && buffer.backing().matches_request()) {
       p.chain = core::build_random_cycle(memory, setup.line_bytes, setup.seed);
       p.tlb_method = "huge-pages";
     } else {
@@ -100,10 +96,6 @@ class LatencyArena {
   }
 
  private:
-  std::optional<core::Buffer> buffer_;
-  core::PagePolicy buffer_policy_ = core::PagePolicy::k4K;
-  std::optional<core::PagePolicy> failed_policy_;
-  std::optional<core::Unavailable> failure_;
   std::optional<Prepared> prepared_;
 };
 

@@ -123,8 +123,7 @@ void add_runs_to_results(const std::vector<RawRun>& runs, analysis::Results& res
       if (key.rfind(prefix, 0) == 0) c.counters[key.substr(prefix.size())] = median_of(values);
       else c.metrics[key] = median_of(values);
     }
-    const std::string headline =
-        samples.count("ns_per_load") ? "ns_per_load" : (c.metrics.empty() ? "" : c.metrics.begin()->first);
+    const std::string headline = analysis::headline_metric(c);
     if (!headline.empty()) {
       const std::vector<double>& v = samples[headline];
       c.spread.repetitions = static_cast<int>(v.size());

@@ -47,6 +47,7 @@ int run_main(int argc, char** argv) {
   std::string only, pages = "4k,thp", out_path, counters;
   int cpu = -1;
   double budget_s = 0;
+  std::uint64_t reserve_2m = 0, reserve_1g = 0;
   bool quick = false;
   std::uint64_t seed = memprobe::core::kDefaultChainSeed;
   CLI::App* run = app.add_subcommand("run", "measure, print the tables, optionally write a results file");
@@ -57,6 +58,10 @@ int run_main(int argc, char** argv) {
   run->add_option("--budget", budget_s, "time budget in seconds: shortens each repetition to fit (never lengthens)");
   run->add_option("--out", out_path, "write the results (JSON, schema memprobe/1) to this file");
   run->add_option("--cpu", cpu, "logical CPU to pin to (default: the last one)");
+  run->add_option("--reserve-hugepages", reserve_2m,
+                  "grow the 2 MiB hugetlb pool to N pages for this run (root; restored on exit and on SIGINT/SIGTERM)");
+  run->add_option("--reserve-hugepages-1g", reserve_1g,
+                  "grow the 1 GiB hugetlb pool to N pages for this run (root; restored on exit and on SIGINT/SIGTERM)");
   run->add_option("--counters", counters,
                   "comma-separated performance events (libpfm4 names or page-faults, minor-faults, ...); "
                   "default: this CPU's memory events (see memprobe counters)");
@@ -150,6 +155,8 @@ int run_main(int argc, char** argv) {
       throw UsageError(fmt::format("--budget: {} is not a number of seconds between 0 and 86400", budget_s));
     plan.budget_s = budget_s;
   }
+  plan.reserve_hugepages_2m = reserve_2m;
+  plan.reserve_hugepages_1g = reserve_1g;
   if (run->count("--counters")) plan.counter_events = memprobe::harness::parse_counter_list(counters);
   if (run->count("--cpu")) {
     if (cpu < 0) throw UsageError(fmt::format("--cpu: {} is not a CPU number", cpu));

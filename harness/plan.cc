@@ -30,10 +30,17 @@ std::string known_family_names() {
 
 }  // namespace
 
+// Default run order: the headline latency curve first; pagefault last, as it
+// releases the shared chase buffer and maps fresh memory itself.
+constexpr const char* kRunOrder[] = {"latency", "stride", "tlb", "pagewalk", "hugepage", "pagefault"};
+
 std::vector<std::string> parse_family_list(const std::string& text) {
   std::vector<std::string> names;
   if (text.empty()) {
-    for (const bench::Family& f : bench::families()) names.emplace_back(f.name);
+    for (const char* name : kRunOrder)
+      if (bench::find_family(name)) names.emplace_back(name);
+    for (const bench::Family& f : bench::families())
+      if (std::find(names.begin(), names.end(), f.name) == names.end()) names.emplace_back(f.name);
     return names;
   }
   for (const std::string& name : split_commas(text)) {

@@ -22,6 +22,8 @@ struct RunPlan {
   std::vector<std::string> families;  // in run order
   bench::CaseOptions case_options;
   std::optional<double> budget_s;     // time budget for the whole run
+  std::uint64_t reserve_hugepages_2m = 0;  // --reserve-hugepages N (0: leave the pool alone)
+  std::uint64_t reserve_hugepages_1g = 0;  // --reserve-hugepages-1g N
   std::optional<int> cpu;             // logical CPU to pin to; default: the last one
   std::optional<std::string> out_path;
   std::vector<core::EventSpec> counter_events;  // empty: the machine's defaults

@@ -11,12 +11,15 @@
 #include "analysis/derived.h"
 #include "analysis/results_json.h"
 #include "analysis/tables.h"
+#include "benchmarks/arena.h"
 #include "benchmarks/family.h"
 #include "benchmarks/region_counters.h"
 #include "core/machine.h"
 #include "core/topology.h"
+#include "core/units.h"
 #include "harness/collector.h"
 #include "harness/machine_info.h"
+#include "harness/system_guard.h"
 
 namespace memprobe::harness {
 namespace {
@@ -98,7 +101,11 @@ class InterruptHandlers {
  public:
   InterruptHandlers() {
     struct sigaction action {};
-    action.sa_handler = [](int) { bench::request_interrupt(); };
+    // Reserved pools are restored at once: a second signal kills the process.
+    action.sa_handler = [](int) {
+      restore_system_settings_from_signal();
+      bench::request_interrupt();
+    };
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESETHAND;
     sigaction(SIGINT, &action, &previous_int_);
@@ -143,6 +150,10 @@ int counters_command(std::ostream& out) {
 int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   if (plan.out_path) check_output_path(*plan.out_path);
   const int cpu = pin(plan, err);
+  // Before the fingerprint, so the results record the pools as reserved.
+  SystemGuard system_guard(err);
+  if (plan.reserve_hugepages_2m > 0) system_guard.reserve_hugepages(2 * core::kMiB, plan.reserve_hugepages_2m);
+  if (plan.reserve_hugepages_1g > 0) system_guard.reserve_hugepages(core::kGiB, plan.reserve_hugepages_1g);
 
   err << fmt::format("memprobe: pinned to CPU {}; calibrating the TSC and core clock...\n", cpu) << std::flush;
   const core::Machine machine = core::fingerprint(true);
@@ -181,6 +192,8 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
     const InterruptHandlers graceful_interrupts;
     benchmark::RunSpecifiedBenchmarks(&reporter);
   }
+  // Hand hugetlb pages back before the guard shrinks the pool again.
+  bench::release_arena();
 
   add_runs_to_results(reporter.runs(), results);
   analysis::derive_all(results);

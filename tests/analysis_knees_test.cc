@@ -75,7 +75,12 @@ void expect_steps_recovered(const StepCurve& spec, const Segmentation& seg) {
   ASSERT_EQ(seg.knees.size(), spec.steps_bytes.size()) << "seed " << spec.seed;
   ASSERT_EQ(seg.plateaus.size(), spec.levels.size()) << "seed " << spec.seed;
   for (std::size_t i = 0; i < spec.steps_bytes.size(); ++i) {
-    EXPECT_LE(octaves_between(seg.knees[i].size_bytes, spec.steps_bytes[i]), kGridStepOctaves + 1e-9)
+    // The knee is where half the step (on the log axis) has been paid: the
+    // step itself, or the middle of a ramp after it.
+    const double expected_bytes =
+        spec.steps_bytes[i] * std::exp2(kGridStepOctaves * (spec.transition_points + 1) / 2.0 *
+                                        (spec.transition_points > 0 ? 1.0 : 0.0));
+    EXPECT_LE(octaves_between(seg.knees[i].size_bytes, expected_bytes), kGridStepOctaves + 1e-9)
         << "knee " << i << " at " << seg.knees[i].size_bytes << ", seed " << spec.seed;
     EXPECT_EQ(seg.knees[i].plateau_below, i);
   }
@@ -245,9 +250,9 @@ TEST(KneesTest, NonPositivePointsAreRejected) {
   EXPECT_THROW(segment_curve({{4096, std::nan("")}}), std::invalid_argument);
 }
 
-TEST(KneesTest, KneeIsLastPointWithinKneeFractionOfTheStep) {
-  // 1 ns up to 64 KiB, then one point at 1.1 (within 20 % of the step), one
-  // at 3 (beyond), then 10 ns; 4 points per octave.
+TEST(KneesTest, KneeIsLastPointBelowTheStepsGeometricMidpoint) {
+  // 1 ns up to 64 KiB, then one point at 1.1 (below the step's geometric
+  // midpoint, sqrt(10) = 3.16), one at 5 (beyond), then 10 ns; 4 points per octave.
   std::vector<CurvePoint> points;
   const double knee_bytes = 64 * kKiB * std::pow(2.0, 0.25);
   for (int k = 0; k <= 4 * 8; ++k) {
@@ -258,7 +263,7 @@ TEST(KneesTest, KneeIsLastPointWithinKneeFractionOfTheStep) {
     else if (size <= knee_bytes * 1.0001)
       value = 1.1;
     else if (size <= 64 * kKiB * std::pow(2.0, 0.5) * 1.0001)
-      value = 3.0;
+      value = 5.0;
     points.push_back({size, value});
   }
   const Segmentation seg = segment_curve(points);

@@ -10,9 +10,12 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "harness/system_guard.h"
 
 #include "core/buffer.h"
 #include "core/units.h"
@@ -84,6 +87,10 @@ TEST(FirstTouchTest, HugetlbCountsOneFaultPerPageOrSaysWhyNot) {
   FaultCounter counter;
   skip_if_uncounted(counter);
   const std::size_t page = 2 * core::kMiB;
+  // As root, reserve the two pages for the test (the guard restores the pool).
+  std::ostringstream guard_log;
+  harness::SystemGuard guard(guard_log);
+  if (::geteuid() == 0 && hugetlb_pages_available(page) < 2) guard.reserve_hugepages(page, 2);
   auto m = FreshMapping::map(core::PagePolicy::kHugetlb2M, 2 * page);
   if (hugetlb_pages_available(page) < 2 && !m) {
     EXPECT_NE(m.error().reason.find("--reserve-hugepages"), std::string::npos) << m.error().reason;
