@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "analysis/derived.h"
 #include "analysis/table_format.h"
+#include "analysis/tlb.h"
 
 namespace memprobe::analysis {
 namespace {
@@ -26,6 +29,22 @@ std::string title_of(const Results& results) {
   return title;
 }
 
+// "hugetlb-2m" -> "hugetlb_2m": a gnuplot datablock name.
+std::string block_name(const std::string& prefix, const std::string& page) {
+  std::string name = "$" + prefix + "_" + page;
+  for (char& c : name)
+    if (c == '-') c = '_';
+  return name;
+}
+
+std::string plot_series(const std::vector<std::string>& blocks, const std::vector<std::string>& titles,
+                        const char* style) {
+  std::string plot = "plot ";
+  for (std::size_t i = 0; i < blocks.size(); ++i)
+    plot += fmt::format("{}{} using 1:2 with {} title {}", i ? ", " : "", blocks[i], style, gnuplot_quote(titles[i]));
+  return plot + "\n";
+}
+
 }  // namespace
 
 std::string gnuplot_quote(const std::string& text) {
@@ -42,7 +61,7 @@ std::vector<Plot> latency_plots(const Results& results) {
   if (pages.empty()) return {};
   std::string script;
   for (const std::string& page : pages) {
-    script += fmt::format("$latency_{} << EOD\n", page.find('-') == std::string::npos ? page : page.substr(8));
+    script += block_name("latency", page) + " << EOD\n";
     for (const CurvePoint& p : latency_curve(results, page))
       script += fmt::format("{:.0f} {:.6g}\n", p.size_bytes / 1024.0, p.value);
     script += "EOD\n";
@@ -70,19 +89,82 @@ std::vector<Plot> latency_plots(const Results& results) {
                           *row.detected_bytes / 1024.0, *row.latency_ns);
     ++arrow;
   }
-  std::string plot = "plot ";
-  for (std::size_t i = 0; i < pages.size(); ++i) {
-    const std::string& page = pages[i];
-    plot += fmt::format("{}$latency_{} using 1:2 with linespoints pt 7 ps 0.6 title {}", i ? ", " : "",
-                        page.find('-') == std::string::npos ? page : page.substr(8),
-                        gnuplot_quote(page + " pages"));
+  std::vector<std::string> blocks, titles;
+  for (const std::string& page : pages) {
+    blocks.push_back(block_name("latency", page));
+    titles.push_back(page + " pages");
   }
-  script += plot + "\n";
+  script += plot_series(blocks, titles, "linespoints pt 7 ps 0.6");
   return {{"latency", with_outputs("latency", script)}};
 }
 
+std::vector<Plot> tlb_plots(const Results& results) {
+  std::string script;
+  std::vector<std::string> blocks, titles;
+  for (const std::string& page : tlb_pages(results)) {
+    const std::vector<TlbPoint> curve = tlb_curve(results, page);
+    if (curve.empty()) continue;
+    blocks.push_back(block_name("tlb", page));
+    titles.push_back(page + " pages");
+    script += blocks.back() + " << EOD\n";
+    for (const TlbPoint& p : curve) script += fmt::format("{:.0f} {:.6g}\n", p.pages, p.delta_cycles());
+    script += "EOD\n";
+  }
+  if (blocks.empty()) return {};
+  script += fmt::format("set title {} noenhanced\n",
+                        gnuplot_quote("TLB: extra cycles per load over a same-footprint reference, " + title_of(results)));
+  script +=
+      "set logscale x 2\nset grid xtics ytics\nset xlabel 'pages touched (one line each)'\n"
+      "set ylabel 'tlb - reference (cycles per load)'\nset key top left\nset format x '%.0f'\n";
+  int arrow = 1;
+  for (const TlbInfo& tlb : results.machine.tlb) {
+    if (!tlb.entries || tlb.page_bytes != 4096) continue;
+    script += fmt::format("set arrow {} from {:.6g}, graph 0 to {:.6g}, graph 1 nohead dashtype 2 lc rgb 'gray40'\n",
+                          arrow, *tlb.entries, *tlb.entries);
+    script += fmt::format("set label {} {} at {:.6g}, graph 0.97 right rotate by 90 offset -0.5,0 tc rgb 'gray40'\n",
+                          arrow, gnuplot_quote(fmt::format("L{} DTLB 4K: {:.0f} entries (CPUID)", tlb.level, *tlb.entries)),
+                          *tlb.entries);
+    ++arrow;
+  }
+  script += plot_series(blocks, titles, "linespoints pt 7 ps 0.6");
+  return {{"tlb", with_outputs("tlb", script)}};
+}
+
+std::vector<Plot> hugepage_plots(const Results& results) {
+  const auto rows = results.derived.extra.find("hugepage");
+  if (rows == results.derived.extra.end() || !rows->is_array() || rows->empty()) return {};
+  std::vector<std::string> pages;
+  for (const auto& row : *rows) {
+    const std::string page = row.value("page", std::string());
+    if (!page.empty() && std::find(pages.begin(), pages.end(), page) == pages.end()) pages.push_back(page);
+  }
+  std::string script;
+  std::vector<std::string> blocks, titles;
+  for (const std::string& page : pages) {
+    blocks.push_back(block_name("hugepage", page));
+    titles.push_back(page + " pages");
+    script += blocks.back() + " << EOD\n";
+    for (const auto& row : *rows) {
+      // Only verified backings are plotted: an unverified huge page is not a huge-page figure.
+      if (row.value("page", std::string()) != page || !row.value("backing_verified", false)) continue;
+      script += fmt::format("{:.6g} {:.6g}\n", row.value("working_set_bytes", 0.0) / 1024.0,
+                            row.value("ns_per_load", 0.0));
+    }
+    script += "EOD\n";
+  }
+  script += fmt::format("set title {} noenhanced\n",
+                        gnuplot_quote("huge pages: random chase, verified backing only, " + title_of(results)));
+  script +=
+      "set logscale x 2\nset logscale y 10\nset grid xtics ytics mytics\nset xlabel 'working set (KiB)'\n"
+      "set ylabel 'ns per load'\nset key top left\nset format x '%.0f'\n";
+  script += plot_series(blocks, titles, "linespoints pt 7 ps 0.8");
+  return {{"hugepage", with_outputs("hugepage", script)}};
+}
+
 std::vector<Plot> build_plots(const Results& results) {
-  std::vector<Plot> plots = latency_plots(results);
+  std::vector<Plot> plots;
+  for (auto&& family : {latency_plots(results), hugepage_plots(results), tlb_plots(results)})
+    plots.insert(plots.end(), family.begin(), family.end());
   return plots;
 }
 

@@ -19,6 +19,14 @@ struct Plot {
 // Nothing when there are no latency cases.
 std::vector<Plot> latency_plots(const Results& results);
 
+// tlb - reference cycles per load vs pages touched, one line per page policy,
+// CPUID's 4 KiB DTLB entry counts as dashed verticals. Nothing without tlb cases.
+std::vector<Plot> tlb_plots(const Results& results);
+
+// Huge-page A/B: ns per load vs working set per page policy, verified
+// backings only (derived.extra["hugepage"]). Nothing without hugepage rows.
+std::vector<Plot> hugepage_plots(const Results& results);
+
 // Every plot the results allow, in report order.
 std::vector<Plot> build_plots(const Results& results);
 

@@ -39,6 +39,21 @@ TEST(PlotsTest, LatencyPlotHasOneSeriesPerPageAndMarksReportedDataCaches) {
   EXPECT_NE(s.find("Test CPU \\\"X\\\""), std::string::npos) << "titles are quoted";
 }
 
+TEST(PlotsTest, HugepagePlotShowsOnlyVerifiedBackings) {
+  Results r;
+  r.derived.extra["hugepage"] = nlohmann::json::array(
+      {{{"page", "4k"}, {"working_set_bytes", 65536.0}, {"ns_per_load", 4.0}, {"backing_verified", true}},
+       {{"page", "thp"}, {"working_set_bytes", 65536.0}, {"ns_per_load", 3.0}, {"backing_verified", true}},
+       {{"page", "hugetlb-2m"}, {"working_set_bytes", 65536.0}, {"ns_per_load", 2.0}, {"backing_verified", false}}});
+  const auto plots = hugepage_plots(r);
+  ASSERT_EQ(plots.size(), 1u);
+  const std::string& s = plots[0].script;
+  EXPECT_NE(s.find("$hugepage_4k << EOD\n64 4\nEOD"), std::string::npos) << s;
+  EXPECT_NE(s.find("$hugepage_thp << EOD\n64 3\nEOD"), std::string::npos) << s;
+  EXPECT_NE(s.find("$hugepage_hugetlb_2m << EOD\nEOD"), std::string::npos) << "unverified rows are not plotted";
+  EXPECT_TRUE(tlb_plots(r).empty());
+}
+
 TEST(PlotsTest, NoLatencyCasesNoPlot) { EXPECT_TRUE(latency_plots(Results{}).empty()); }
 
 TEST(PlotsTest, QuoteEscapesQuotesAndBackslashes) { EXPECT_EQ(gnuplot_quote("a\"b\\c"), "\"a\\\"b\\\\c\""); }
