@@ -289,6 +289,52 @@ std::string render_unavailable(const Results& results, TableFormat format) {
   return out;
 }
 
+std::string render_summary(const Results& results, TableFormat format) {
+  std::vector<std::vector<std::string>> rows;
+  std::string caches;
+  for (const CacheLevelRow& row : results.derived.cache_levels) {
+    if (!row.latency_ns) continue;
+    std::string text = row.level;
+    if (row.detected_bytes) text += " " + format_bytes(*row.detected_bytes);
+    text += row.latency_cycles ? fmt::format(" {:.1f} cycles", *row.latency_cycles) : "";
+    text += fmt::format(" ({} ns)", format_ns(*row.latency_ns));
+    caches += (caches.empty() ? "" : " | ") + text;
+  }
+  if (!caches.empty()) rows.push_back({"latency", caches});
+
+  if (auto tlb = results.derived.extra.find("tlb"); tlb != results.derived.extra.end() && tlb->is_array()) {
+    std::map<std::string, std::string> by_page;
+    for (const auto& row : *tlb) {
+      const auto entries = row.find("detected_entries");
+      const std::string value = entries != row.end() && entries->is_number()
+                                    ? fmt::format("{:.0f}", entries->get<double>())
+                                    : std::string("no clear knee");
+      std::string& text = by_page[row.value("page", std::string())];
+      text += fmt::format("{}{} {}", text.empty() ? "" : ", ", row.value("level", std::string()), value);
+    }
+    std::string text;
+    for (const auto& [page, levels] : by_page) text += fmt::format("{}{} pages: {}", text.empty() ? "" : " | ", page, levels);
+    if (!text.empty()) rows.push_back({"DTLB entries", text});
+  }
+
+  for (const std::string& sentence : hugepage_summary(results))
+    if (sentence.rfind("DRAM", 0) == 0) rows.push_back({"huge pages", sentence});
+
+  if (auto faults = results.derived.extra.find("page_fault"); faults != results.derived.extra.end() && faults->is_array()) {
+    std::string text;
+    for (const auto& row : *faults) {
+      const auto us = row.find("us_per_fault");
+      if (row.value("phase", std::string()) != "warm" || us == row.end() || !us->is_number()) continue;
+      const double value = us->get<double>();
+      text += fmt::format("{}{} {} us", text.empty() ? "" : ", ", row.value("kind", std::string()),
+                          value >= 100 ? fmt::format("{:.0f}", value) : fmt::format("{:.3g}", value));
+    }
+    if (!text.empty()) rows.push_back({"page fault", text + " per fault (warm)"});
+  }
+  if (rows.empty()) return {};
+  return note_line("summary", format) + render_table({{"what", false}, {"measured", false}}, rows, format);
+}
+
 std::string render_sections(const Results& results, TableFormat format) {
   std::string out;
   const auto section = [&](const std::string& text) {
@@ -296,6 +342,7 @@ std::string render_sections(const Results& results, TableFormat format) {
     if (!out.empty()) out += "\n";
     out += text;
   };
+  section(render_summary(results, format));
   section(render_cache_table(results, format));
   section(render_latency_curve(results, format));
   section(render_counter_table(results, format));

@@ -30,6 +30,11 @@ std::string render_counter_table(const Results& results, TableFormat format = Ta
 // "unavailable: <what>: <reason>" lines.
 std::string render_unavailable(const Results& results, TableFormat format = TableFormat::kText);
 
+// The few lines a reader wants first: each cache level's detected size and
+// latency, DRAM latency, DTLB entries, the huge-page effect on DRAM-sized
+// random access and the fault cost, from what results.derived holds.
+std::string render_summary(const Results& results, TableFormat format = TableFormat::kText);
+
 // Every table after the machine header, in reading order (what `memprobe run`
 // prints once the measurements are done).
 std::string render_sections(const Results& results, TableFormat format = TableFormat::kText);

@@ -197,3 +197,25 @@ TEST(TablesTest, ReportHasEverySectionInReadingOrder) {
 
 }  // namespace
 }  // namespace memprobe::analysis
+
+namespace memprobe::analysis {
+namespace {
+
+TEST(TablesSummaryTest, SummaryNamesEachLevelAndTheFaultCost) {
+  Results r;
+  r.derived.cache_levels = {{"L1", 32768.0, 32768.0, 1.1, 4.1, 1.0, ""}, {"DRAM", std::nullopt, std::nullopt, 100.0, 370.0, 2.0, ""}};
+  r.derived.extra["tlb"] = nlohmann::json::array({{{"level", "L1 DTLB"}, {"page", "4k"}, {"detected_entries", 72.0}},
+                                                  {{"level", "L2 DTLB"}, {"page", "4k"}, {"detected_entries", nullptr}}});
+  r.derived.extra["page_fault"] = nlohmann::json::array(
+      {{{"kind", "anon-4k"}, {"phase", "warm"}, {"us_per_fault", 2.07}},
+       {{"kind", "hugetlb-1g"}, {"phase", "warm"}, {"us_per_fault", 40037.2}},
+       {{"kind", "anon-4k"}, {"phase", "cold"}, {"us_per_fault", 9.0}}});
+  const std::string summary = render_summary(r);
+  EXPECT_NE(summary.find("L1 32 KiB 4.1 cycles (1.10 ns) | DRAM 370.0 cycles (100.0 ns)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("4k pages: L1 DTLB 72, L2 DTLB no clear knee"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("anon-4k 2.07 us, hugetlb-1g 40037 us per fault (warm)"), std::string::npos) << summary;
+  EXPECT_EQ(render_summary(Results{}), "");
+}
+
+}  // namespace
+}  // namespace memprobe::analysis
