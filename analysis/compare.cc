@@ -397,9 +397,9 @@ std::string replace_page_segment(const std::string& name, const std::string& pag
   return {};
 }
 
-std::optional<double> spread_pct(const Case& c) {
+std::optional<double> case_spread_pct(const Case& c) {
   if (c.spread.repetitions < 2 || c.spread.median <= 0) return std::nullopt;
-  return (c.spread.max - c.spread.min) / c.spread.median * 100;
+  return spread_pct(c.spread);
 }
 
 // The case's value of `metric` with its interval: the repetitions' [min, max]
@@ -429,8 +429,8 @@ CaseComparison compare_case(const Case& a, const Case& b, const CompareOptions& 
   const auto mb = case_measured(b, c.metric);
   if (ma) c.a = ma->value;
   if (mb) c.b = mb->value;
-  c.spread_a_pct = spread_pct(a);
-  c.spread_b_pct = spread_pct(b);
+  c.spread_a_pct = case_spread_pct(a);
+  c.spread_b_pct = case_spread_pct(b);
   c.ratio = ratio_of(c.a, c.b);
   c.verdict = ma && mb ? judge(*ma, *mb, c.metric, options.noise_floor_pct) : Verdict::kNotComparable;
   return c;
@@ -441,7 +441,7 @@ CaseComparison one_sided_case(const Case& only, bool in_a) {
   c.name = only.name;
   c.metric = headline_metric(only);
   if (const auto m = case_measured(only, c.metric)) (in_a ? c.a : c.b) = m->value;
-  (in_a ? c.spread_a_pct : c.spread_b_pct) = spread_pct(only);
+  (in_a ? c.spread_a_pct : c.spread_b_pct) = case_spread_pct(only);
   c.verdict = in_a ? Verdict::kOnlyInA : Verdict::kOnlyInB;
   return c;
 }

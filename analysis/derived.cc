@@ -52,7 +52,7 @@ std::optional<double> typical_spread_pct(const std::vector<const Case*>& cases) 
   std::vector<double> pcts;
   for (const Case* c : cases) {
     if (!(c->spread.median > 0) || c->spread.repetitions < 1) continue;
-    pcts.push_back((c->spread.max - c->spread.min) / c->spread.median * 100);
+    pcts.push_back(spread_pct(c->spread));
   }
   if (pcts.empty()) return std::nullopt;
   std::sort(pcts.begin(), pcts.end());

@@ -47,10 +47,18 @@ struct MachineInfo {
   std::string pmu_reason;
 };
 
+// A figure whose repetitions differ by more than this (max - min over the
+// median, %) is flagged as noisy in the results file and the tables.
+inline constexpr double kNoisySpreadPct = 10.0;
+
 struct Spread {
   int repetitions = 0;
   double min = 0, median = 0, max = 0;  // of the case's headline metric
+  bool noisy = false;                   // (max - min) / median > kNoisySpreadPct
 };
+
+// The spread's (max - min) / median in %, 0 when the median is not positive.
+inline double spread_pct(const Spread& s) { return s.median > 0 ? (s.max - s.min) / s.median * 100 : 0; }
 
 struct BackingInfo {
   std::string requested;  // "4k", "thp", "hugetlb-2m", "hugetlb-1g"

@@ -202,6 +202,7 @@ Case case_from_json(const Reader& r) {
   c.spread.min = spread.number("min");
   c.spread.median = spread.number("median");
   c.spread.max = spread.number("max");
+  c.spread.noisy = spread.boolean("noisy");
   const Reader backing(r.object("backing"), r.member_path("backing"));
   c.backing.requested = backing.string("requested");
   c.backing.verified = backing.string("verified");
@@ -262,7 +263,8 @@ nlohmann::json to_json(const Results& results) {
     item["spread"] = {{"repetitions", c.spread.repetitions},
                       {"min", number(c.spread.min)},
                       {"median", number(c.spread.median)},
-                      {"max", number(c.spread.max)}};
+                      {"max", number(c.spread.max)},
+                      {"noisy", c.spread.noisy}};
     item["backing"] = {{"requested", c.backing.requested},
                        {"verified", c.backing.verified},
                        {"huge_fraction", number(c.backing.huge_fraction)}};

@@ -16,9 +16,6 @@
 namespace memprobe::analysis {
 namespace {
 
-// A plateau whose repetitions differ by more than this (max - min over
-// median) is flagged: its figure is less trustworthy than the others.
-constexpr double kNoisySpreadPct = 10.0;
 
 std::string header_line(const char* label, const std::string& text) { return fmt::format("{:<11}{}\n", label, text); }
 
@@ -237,6 +234,7 @@ std::string render_latency_curve(const Results& results, TableFormat format) {
     std::string ns, cycles;
   };
   std::map<double, std::map<std::string, Cell>> by_size;
+  bool any_noisy = false;
   for (const Case& c : results.cases) {
     if (c.family != "latency") continue;
     auto page = c.params.find("page");
@@ -246,7 +244,8 @@ std::string render_latency_curve(const Results& results, TableFormat format) {
         ns == c.metrics.end())
       continue;
     Cell cell;
-    cell.ns = format_ns(ns->second);
+    cell.ns = format_ns(ns->second) + (c.spread.noisy ? "!" : "");
+    any_noisy |= c.spread.noisy;
     if (!c.backing.verified.empty() && c.backing.verified != c.backing.requested) {
       if (c.backing.requested == "4k")
         cell.ns += fmt::format(" (backing {})", c.backing.verified);
@@ -279,7 +278,12 @@ std::string render_latency_curve(const Results& results, TableFormat format) {
     }
     rows.push_back(std::move(row));
   }
-  return render_table(columns, rows, format);
+  std::string out = render_table(columns, rows, format);
+  if (any_noisy)
+    out += note_line(fmt::format("!: repetitions differ by more than {:.0f}% of the median (results: spread.noisy)",
+                                 kNoisySpreadPct),
+                     format);
+  return out;
 }
 
 std::string render_unavailable(const Results& results, TableFormat format) {

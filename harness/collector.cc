@@ -130,6 +130,7 @@ void add_runs_to_results(const std::vector<RawRun>& runs, analysis::Results& res
       c.spread.min = *std::min_element(v.begin(), v.end());
       c.spread.max = *std::max_element(v.begin(), v.end());
       c.spread.median = median_of(v);
+      c.spread.noisy = analysis::spread_pct(c.spread) > analysis::kNoisySpreadPct;
     }
     results.cases.push_back(std::move(c));
   }

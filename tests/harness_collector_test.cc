@@ -38,6 +38,14 @@ TEST(CollectorTest, RepetitionsBecomeOneCaseWithMedianAndSpread) {
   EXPECT_DOUBLE_EQ(c.backing.huge_fraction, 1.0);
 }
 
+TEST(CollectorTest, TightRepetitionsAreNotNoisy) {
+  std::vector<RawRun> runs{repetition("a/4k/x", 10.0, ""), repetition("a/4k/x", 10.5, ""),
+                           repetition("a/4k/x", 10.2, "")};
+  analysis::Results results;
+  add_runs_to_results(runs, results);
+  EXPECT_FALSE(results.cases.at(0).spread.noisy);
+}
+
 TEST(CollectorTest, EvenRepetitionCountTakesMiddleMean) {
   std::vector<RawRun> runs{repetition("a/4k/x", 1, ""), repetition("a/4k/x", 2, ""), repetition("a/4k/x", 3, ""),
                            repetition("a/4k/x", 10, "")};

@@ -1,0 +1,82 @@
+// Failure paths of `memprobe run` that need the real binary and the real
+// system: a full disk while writing results, and noise under CPU contention.
+// Properties only (exit status, file contents, flags), never timings.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "analysis/results_json.h"
+#include "tests/command_runner.h"
+
+namespace memprobe {
+namespace {
+
+using testing::run_command_line;
+
+const std::string kMemprobe = MEMPROBE_BINARY;
+
+std::filesystem::path fresh_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// A results file that cannot be written completely (ENOSPC) leaves the old
+// one byte for byte intact, no temporary file, and one error line.
+TEST(ReliabilityTest, FullDiskKeepsTheOldResultsFile) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tiny tmpfs (not root here)";
+  const auto dir = fresh_dir("memprobe-fulldisk");
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=32k") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+  analysis::Results old;
+  old.command = "an older run";
+  analysis::write_results_atomic((dir / "r.json").string(), old);
+  const std::string before = testing::slurp(dir / "r.json");
+
+  // A quick 4 KiB latency run writes far more than 32 KiB of results.
+  const auto r = run_command_line(kMemprobe + " run --only latency --quick --pages 4k --out " + (dir / "r.json").string());
+  const std::string after = testing::slurp(dir / "r.json");
+  const bool tmp_left = std::filesystem::exists(dir / "r.json.tmp");
+  ::umount(dir.c_str());
+  std::filesystem::remove_all(dir);
+
+  EXPECT_EQ(r.exit_status, 1) << r.err;
+  EXPECT_EQ(after, before);
+  EXPECT_FALSE(tmp_left);
+  const auto lines = r.err_lines();
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back().rfind("memprobe: error: cannot write", 0), 0u) << lines.back();
+  EXPECT_NE(lines.back().find("No space left on device"), std::string::npos) << lines.back();
+}
+
+// Another process competing for the pinned CPU makes repetitions differ:
+// the run must flag it (spread.noisy in the file), whatever the machine.
+TEST(ReliabilityTest, CpuContentionIsFlaggedAsNoise) {
+  if (std::system("command -v stress-ng >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "stress-ng is not installed (scripts/setup.sh installs it)";
+  const auto dir = fresh_dir("memprobe-noise");
+  const auto path = dir / "r.json";
+  // stress-ng on the same CPU as memprobe, for longer than the run takes.
+  const auto r = run_command_line("sh -c 'stress-ng --cpu 1 --taskset 0 --timeout 60s --quiet & s=$!; " + kMemprobe +
+                                  " run --only latency --quick --pages 4k --cpu 0 --out " + path.string() +
+                                  "; rc=$?; kill $s; wait $s; exit $rc'");
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  const analysis::Results results = analysis::load_results(path.string());
+  std::size_t noisy = 0;
+  for (const analysis::Case& c : results.cases) {
+    EXPECT_EQ(c.spread.noisy, analysis::spread_pct(c.spread) > analysis::kNoisySpreadPct) << c.name;
+    noisy += c.spread.noisy;
+  }
+  EXPECT_GT(noisy, 0u) << "no case flagged noisy under CPU contention";
+  EXPECT_NE(r.out.find("!"), std::string::npos) << "tables flag noisy figures";
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace memprobe
