@@ -388,7 +388,8 @@ Results load_results(const std::string& path) {
 }
 
 void write_results_atomic(const std::string& path, const Results& results) {
-  const std::string tmp_path = path + ".tmp";
+  // Per process, so two runs writing the same file never share a temporary.
+  const std::string tmp_path = path + ".tmp." + std::to_string(::getpid());
   const std::string text = to_json(results).dump(2) + "\n";
 
   const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

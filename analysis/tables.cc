@@ -99,6 +99,8 @@ std::string render_machine_header(const Results& results, TableFormat format) {
   out += header_line("PMU", m.pmu_available ? std::string("available")
                                             : "unavailable" + (m.pmu_reason.empty() ? "" : ": " + m.pmu_reason));
   if (const std::string counters = counters_summary(results); !counters.empty()) out += header_line("counters", counters);
+  if (results.extra.value("interrupted", false))
+    out += header_line("INCOMPLETE", fmt::format("the run was interrupted: {} cases completed", results.cases.size()));
   return format_block(out, format);
 }
 
@@ -244,8 +246,10 @@ std::string render_latency_curve(const Results& results, TableFormat format) {
         ns == c.metrics.end())
       continue;
     Cell cell;
-    cell.ns = format_ns(ns->second) + (c.spread.noisy ? "!" : "");
-    any_noisy |= c.spread.noisy;
+    // Files written before spread.noisy existed: judge from min/max.
+    const bool noisy = c.spread.noisy || spread_pct(c.spread) > kNoisySpreadPct;
+    cell.ns = format_ns(ns->second) + (noisy ? "!" : "");
+    any_noisy |= noisy;
     if (!c.backing.verified.empty() && c.backing.verified != c.backing.requested) {
       if (c.backing.requested == "4k")
         cell.ns += fmt::format(" (backing {})", c.backing.verified);

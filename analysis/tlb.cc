@@ -90,7 +90,9 @@ std::vector<TlbPoint> tlb_curve(const Results& results, const std::string& page)
     const auto cycles = cycles_of(c, results.machine.core_hz);
     if (!pages || !cycles) continue;
     const std::string role = text(c.params, "role");
-    if (role == "tlb" && text(c.params, "page") == page) tlb[*pages].push_back(*cycles);
+    // A huge-page figure counts only on a verified backing.
+    const bool verified = c.backing.verified.empty() || c.backing.verified == c.backing.requested;
+    if (role == "tlb" && text(c.params, "page") == page && verified) tlb[*pages].push_back(*cycles);
     else if (role == "reference") ref[*pages].push_back(*cycles);
   }
   std::vector<TlbPoint> curve;
@@ -100,6 +102,14 @@ std::vector<TlbPoint> tlb_curve(const Results& results, const std::string& page)
     curve.push_back({pages, median_of(values), median_of(it->second)});
   }
   return curve;
+}
+
+bool has_unverified_tlb_cases(const Results& results, const std::string& page) {
+  for (const Case& c : results.cases)
+    if (c.family == "tlb" && text(c.params, "role") == "tlb" && text(c.params, "page") == page &&
+        !c.backing.verified.empty() && c.backing.verified != c.backing.requested)
+      return true;
+  return false;
 }
 
 std::vector<std::string> tlb_pages(const Results& results) {
@@ -151,7 +161,10 @@ std::vector<TlbLevelRow> derive_tlb_levels(const Results& results) {
     }
     if (curve.size() < 4) {
       for (auto& row : level) {
-        row.note = curve.empty() ? "no tlb/reference pairs measured" : "too few points for a knee";
+        row.note = curve.empty() ? (has_unverified_tlb_cases(results, page)
+                                        ? "not backed by huge pages (backing not verified): not measured"
+                                        : "no tlb/reference pairs measured")
+                                 : "too few points for a knee";
         rows.push_back(row);
       }
       continue;

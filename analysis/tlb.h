@@ -27,6 +27,10 @@ struct TlbPoint {
 // the same params.pages, sorted by pages. Cases without a reference are left out.
 std::vector<TlbPoint> tlb_curve(const Results& results, const std::string& page);
 
+// True if some tlb case of `page` did not get the backing it asked for (those
+// are left out of tlb_curve: a huge-page figure needs a verified backing).
+bool has_unverified_tlb_cases(const Results& results, const std::string& page);
+
 // Page policies with tlb cases: 4k, thp, hugetlb-2m, hugetlb-1g, then others.
 std::vector<std::string> tlb_pages(const Results& results);
 

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "analysis/results_json.h"
+#include "tests/command_runner.h"
 
 namespace memprobe::analysis {
 namespace {
@@ -221,7 +222,7 @@ TEST(ResultsJsonTest, LoadReadsWhatWriteWrote) {
   TempDir dir;
   const std::string path = dir.file("r.json");
   write_results_atomic(path, sample_results());
-  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  EXPECT_FALSE(memprobe::testing::temp_file_left(path));
   EXPECT_EQ(to_json(load_results(path)), to_json(sample_results()));
   // Pretty-printed, two-space indent.
   EXPECT_EQ(read_text(path), to_json(sample_results()).dump(2) + "\n");
@@ -230,7 +231,7 @@ TEST(ResultsJsonTest, LoadReadsWhatWriteWrote) {
   changed.command = "memprobe run --quick";
   write_results_atomic(path, changed);
   EXPECT_EQ(load_results(path).command, "memprobe run --quick");
-  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  EXPECT_FALSE(memprobe::testing::temp_file_left(path));
 }
 
 TEST(ResultsJsonTest, LoadErrorsNameTheFileAndTheProblem) {
@@ -289,7 +290,7 @@ TEST(ResultsJsonTest, FailedWriteLeavesTheOldFileIntact) {
   write_results_atomic(path, sample_results());
   const std::string before = read_text(path);
   // The temp name is taken by a directory, so the write fails even as root.
-  fs::create_directory(path + ".tmp");
+  fs::create_directory(path + ".tmp." + std::to_string(::getpid()));
   Results changed = sample_results();
   changed.command = "memprobe run --quick";
   EXPECT_THROW(write_results_atomic(path, changed), std::system_error);

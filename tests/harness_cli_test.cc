@@ -73,7 +73,7 @@ TEST(CliTest, QuickLatencyRunWritesASchemaConformingResultsFile) {
   ASSERT_EQ(r.exit_status, 0) << r.err;
   EXPECT_NE(r.out.find("latency cycles"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("[1/"), std::string::npos) << "progress on stderr";
-  EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
+  EXPECT_FALSE(testing::temp_file_left(path));
 
   const analysis::Results results = analysis::load_results(path.string());
   EXPECT_EQ(results.schema, "memprobe/1");
@@ -148,10 +148,13 @@ TEST(CliTest, InterruptedRunKeepsCompletedCasesInAValidFile) {
                                   " & pid=$!; sleep 3; kill -INT $pid; wait $pid'");
   ASSERT_EQ(r.exit_status, 130) << r.err;
   EXPECT_NE(r.err.find("interrupted"), std::string::npos) << r.err;
-  EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
+  EXPECT_FALSE(testing::temp_file_left(path));
   const analysis::Results results = analysis::load_results(path.string());
   EXPECT_EQ(results.extra.value("interrupted", false), true);
   for (const auto& u : results.unavailable) EXPECT_NE(u.reason, "interrupted") << u.what;
+  const auto report = run_command_line(kMemprobe + " report " + path.string());
+  EXPECT_EQ(report.exit_status, 0) << report.err;
+  EXPECT_NE(report.out.find("INCOMPLETE"), std::string::npos) << "a report of an interrupted run says so";
   std::filesystem::remove(path);
 }
 

@@ -42,7 +42,7 @@ TEST(ReliabilityTest, FullDiskKeepsTheOldResultsFile) {
   // A quick 4 KiB latency run writes far more than 32 KiB of results.
   const auto r = run_command_line(kMemprobe + " run --only latency --quick --pages 4k --out " + (dir / "r.json").string());
   const std::string after = testing::slurp(dir / "r.json");
-  const bool tmp_left = std::filesystem::exists(dir / "r.json.tmp");
+  const bool tmp_left = testing::temp_file_left(dir / "r.json");
   ::umount(dir.c_str());
   std::filesystem::remove_all(dir);
 
