@@ -250,6 +250,9 @@ std::vector<PageWalkRow> derive_page_walk(const Results& results) {
   const double core_hz = results.machine.core_hz;
   for (const Case& c : results.cases) {
     if (c.family != "pagewalk") continue;
+    const std::string case_role = text(c.params, "role");
+    // Walk and L2-hit figures count only on the backing they asked for.
+    if (case_role != "reference" && !c.backing.verified.empty() && c.backing.verified != c.backing.requested) continue;
     const auto pages = number(c.params, "pages");
     const auto cycles = cycles_of(c, core_hz);
     const auto ns = ns_of(c);

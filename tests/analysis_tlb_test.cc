@@ -324,3 +324,32 @@ TEST(TlbFamilyTest, NothingMeasuredRendersNothing) {
 
 }  // namespace
 }  // namespace memprobe::analysis
+
+namespace memprobe::analysis {
+namespace {
+
+// A THP sweep that fell back to 4 KiB pages is no huge-page figure.
+TEST(TlbBackingTest, UnverifiedHugePageSweepIsNotMeasured) {
+  Results r;
+  r.machine.core_hz = 3e9;
+  for (double pages : {8.0, 16.0, 32.0, 64.0, 128.0, 256.0}) {
+    for (const char* role : {"tlb", "reference"}) {
+      Case c;
+      c.family = "tlb";
+      c.name = std::string("tlb/") + role;
+      c.params = {{"role", role}, {"page", std::string(role) == "tlb" ? "thp" : "reference"}, {"pages", pages}};
+      c.metrics = {{"cycles_per_load", std::string(role) == "tlb" && pages > 64 ? 20.0 : 5.0}};
+      c.backing = {"thp", std::string(role) == "tlb" ? "4k" : "thp", 0};
+      r.cases.push_back(c);
+    }
+  }
+  EXPECT_TRUE(tlb_curve(r, "thp").empty());
+  EXPECT_TRUE(has_unverified_tlb_cases(r, "thp"));
+  for (const TlbLevelRow& row : derive_tlb_levels(r)) {
+    EXPECT_FALSE(row.detected_entries.has_value()) << row.level;
+    EXPECT_NE(row.note.find("not backed by huge pages"), std::string::npos) << row.note;
+  }
+}
+
+}  // namespace
+}  // namespace memprobe::analysis
