@@ -8,6 +8,8 @@ packages=(
   libbenchmark-dev libhwloc-dev libpfm4-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev googletest
   gnuplot-nox
+  clang libclang-rt-14-dev  # CI sanitizer build + libFuzzer runtime (scripts/ci_sanitizers.sh)
+  stress-ng                 # noise tests: a case under load must be flagged
 )
 
 missing=()

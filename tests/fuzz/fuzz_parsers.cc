@@ -1,0 +1,31 @@
+// libFuzzer target: bytes -> string -> the command-line value parsers
+// (core::parse_bytes; harness::parse_page_list, parse_family_list,
+// parse_counter_list). A UsageError is the documented answer to bad input;
+// any other exception escaping, a crash or a sanitizer report is a bug.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/units.h"
+#include "harness/plan.h"
+
+namespace {
+
+template <typename Parse>
+void expect_usage_error_only(Parse parse) {
+  try {
+    parse();
+  } catch (const memprobe::harness::UsageError&) {
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  (void)memprobe::core::parse_bytes(text);
+  expect_usage_error_only([&] { (void)memprobe::harness::parse_page_list(text); });
+  expect_usage_error_only([&] { (void)memprobe::harness::parse_family_list(text); });
+  expect_usage_error_only([&] { (void)memprobe::harness::parse_counter_list(text); });
+  return 0;
+}
