@@ -1,0 +1,154 @@
+// Sequential bandwidth: read, write, copy and non-temporal write with the
+// widest vector kernels this CPU runs, working set swept from L1 into DRAM,
+// on 1 thread and on one pinned thread per core. Reports gb_per_s (1e9 B/s,
+// bytes as core::bytes_moved counts them; time = the slowest thread's).
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "benchmarks/arena.h"
+#include "benchmarks/bandwidth_workers.h"
+#include "benchmarks/case_label.h"
+#include "benchmarks/family.h"
+#include "core/bandwidth_kernels.h"
+#include "core/buffer.h"
+#include "core/clock.h"
+#include "core/machine.h"
+#include "core/units.h"
+
+namespace memprobe::bench {
+namespace {
+
+// Bytes each thread moves per timed round: long enough that the barrier and
+// wake-up (~tens of us) vanish even in L1, one pass for DRAM-sized sets.
+constexpr std::size_t kRoundBytes = 32 * core::kMiB;
+// Working sets are multiples of this (copy splits them in two halves of
+// whole kernel granules).
+constexpr std::size_t kWorkingSetGranuleBytes = 2 * core::kBandwidthGranuleBytes;
+
+struct BandwidthSetup {
+  double tsc_hz = 0;
+  core::PagePolicy policy = core::PagePolicy::kThp;
+  std::vector<int> cpus;  // one per core; the first `threads` are used
+};
+
+std::string compact_bytes(std::uint64_t bytes) {
+  std::string text = core::format_bytes(bytes);
+  text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
+  return text;
+}
+
+void bandwidth_case(benchmark::State& state, core::BandwidthKernel kernel, std::size_t threads,
+                    std::size_t working_set_bytes, const BandwidthSetup& setup) {
+  if (skip_if_interrupted(state)) return;
+  if (setup.cpus.size() < threads) {
+    state.SkipWithError(fmt::format("needs {} cores, this process may run on {}", threads, setup.cpus.size()).c_str());
+    return;
+  }
+  const std::size_t total_bytes = threads * working_set_bytes;
+  auto lease = acquire_arena("bandwidth", setup.policy, total_bytes, total_bytes);
+  if (!lease) {
+    state.SkipWithError(lease.error().reason.c_str());
+    return;
+  }
+  const core::Buffer& buffer = *lease->buffer;
+  auto pool = WorkerPool::start(std::vector<int>(setup.cpus.begin(), setup.cpus.begin() + static_cast<long>(threads)));
+  if (!pool) {
+    state.SkipWithError(pool.error().reason.c_str());
+    return;
+  }
+  const core::BandwidthKernels kernels = core::widest_kernels();
+  const std::size_t passes = std::max<std::size_t>(1, kRoundBytes / working_set_bytes);
+  std::vector<std::uint64_t> sums(threads * 8, 0);  // a line per thread: no false sharing
+  const std::function<void(std::size_t)> job = [&](std::size_t i) {
+    std::byte* slice = buffer.data() + i * working_set_bytes;
+    std::uint64_t sum = 0;
+    for (std::size_t p = 0; p < passes; ++p) sum += core::run_bandwidth_pass(kernels, kernel, slice, working_set_bytes);
+    sums[i * 8] += sum;
+  };
+  (*pool)->run(job);  // untimed: brings a cache-sized set in, settles the clocks
+
+  double seconds = 0;
+  for (auto _ : state) {
+    const std::vector<std::uint64_t> ticks = (*pool)->run(job);
+    const double round_s = static_cast<double>(*std::max_element(ticks.begin(), ticks.end())) / setup.tsc_hz;
+    state.SetIterationTime(round_s);
+    seconds += round_s;
+  }
+  benchmark::DoNotOptimize(sums.data());
+  const double bytes = static_cast<double>(state.iterations()) * static_cast<double>(passes) *
+                       static_cast<double>(threads) *
+                       static_cast<double>(core::bytes_moved(kernel, working_set_bytes));
+  if (seconds > 0) state.counters["gb_per_s"] = bytes / seconds / 1e9;
+  state.SetLabel(format_case_label({
+      {"kernel", std::string(core::kernel_name(kernel))},
+      {"threads", std::to_string(threads)},
+      {"working_set_bytes", std::to_string(working_set_bytes)},
+      {"total_bytes", std::to_string(total_bytes)},
+      {"vector", std::string(core::vector_name(kernels.width))},
+      {"page", std::string(core::cli_name(setup.policy))},
+      {"backing", buffer.backing().verified},
+      {"huge_fraction", fmt::format("{:.3f}", buffer.backing().huge_fraction)},
+  }));
+}
+
+std::size_t round_working_set(std::uint64_t bytes) {
+  return std::max<std::size_t>(kWorkingSetGranuleBytes,
+                               bytes / kWorkingSetGranuleBytes * kWorkingSetGranuleBytes);
+}
+
+std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& options) {
+  BandwidthSetup setup;
+  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
+  // One page policy: THP when the run asks for it (fewer TLB misses in the
+  // DRAM-sized sets), else the first one asked for.
+  setup.policy = options.policies.empty() ? core::PagePolicy::k4K : options.policies.front();
+  for (const core::PagePolicy p : options.policies)
+    if (p == core::PagePolicy::kThp) setup.policy = p;
+  setup.cpus = one_cpu_per_core();
+  if (setup.cpus.empty()) setup.cpus.push_back(0);
+
+  // Half of each cache level (the rest holds the stack, code, page tables),
+  // and 4x the last level for DRAM.
+  std::vector<std::size_t> sizes = {round_working_set(16 * core::kKiB)};
+  const auto& caches = machine.topology.data_caches();
+  for (const core::CacheLevel& cache : caches) sizes.push_back(round_working_set(cache.size_bytes / 2));
+  const std::uint64_t llc = machine.topology.last_level_cache_bytes();
+  sizes.push_back(round_working_set(std::max<std::uint64_t>(llc ? 4 * llc : 128 * core::kMiB, 64 * core::kMiB)));
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  if (options.quick && sizes.size() > 4) sizes.erase(sizes.begin());  // 16 KiB duplicates L1/2 mostly
+
+  std::vector<std::size_t> thread_counts = {1};
+  if (setup.cpus.size() > 1) thread_counts.push_back(setup.cpus.size());
+
+  std::size_t registered = 0;
+  for (const std::size_t threads : thread_counts) {
+    for (const core::BandwidthKernel kernel : core::kAllBandwidthKernels) {
+      for (const std::size_t ws : sizes) {
+        const std::string name =
+            fmt::format("bandwidth/{}/threads:{}/{}", core::kernel_name(kernel), threads, compact_bytes(ws));
+        apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+                                                        [kernel, threads, ws, setup](benchmark::State& state) {
+                                                          bandwidth_case(state, kernel, threads, ws, setup);
+                                                        }),
+                           options)
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
+        ++registered;
+      }
+    }
+  }
+  return registered;
+}
+
+}  // namespace
+
+MEMPROBE_FAMILY(bandwidth, "sequential read/write/copy/nt-write GB/s per cache level and DRAM, 1 thread and all cores",
+                register_bandwidth);
+
+}  // namespace memprobe::bench

@@ -1,0 +1,115 @@
+#include "benchmarks/bandwidth_workers.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+#include "core/clock.h"
+#include "core/topology.h"
+
+namespace memprobe::bench {
+
+int core_leader(int cpu) {
+  std::ifstream in("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/thread_siblings_list");
+  int first = -1;
+  // "0-1", "0,8" or "3": the first number is the lowest sibling.
+  if (in >> first && first >= 0) return first;
+  return cpu;
+}
+
+std::vector<int> online_cpus() {
+  // "0-3,8-11": not sched_getaffinity, which reports the calling thread's
+  // mask, and the harness has pinned the main thread to one CPU.
+  std::ifstream in("/sys/devices/system/cpu/online");
+  std::string text;
+  std::vector<int> out;
+  if (in >> text) {
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      const std::size_t comma = std::min(text.find(',', pos), text.size());
+      const std::string range = text.substr(pos, comma - pos);
+      const std::size_t dash = range.find('-');
+      try {
+        const int first = std::stoi(range.substr(0, dash));
+        const int last = dash == std::string::npos ? first : std::stoi(range.substr(dash + 1));
+        for (int cpu = first; cpu <= last; ++cpu) out.push_back(cpu);
+      } catch (const std::exception&) {
+        return {};
+      }
+      pos = comma + 1;
+    }
+  }
+  if (out.empty()) {
+    const long n = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long cpu = 0; cpu < n; ++cpu) out.push_back(static_cast<int>(cpu));
+  }
+  return out;
+}
+
+std::vector<int> one_cpu_per_core() {
+  std::vector<int> out;
+  std::set<int> leaders;
+  for (const int cpu : online_cpus())
+    if (leaders.insert(core_leader(cpu)).second) out.push_back(cpu);
+  return out;
+}
+
+core::Result<std::unique_ptr<WorkerPool>> WorkerPool::start(const std::vector<int>& cpus) {
+  std::unique_ptr<WorkerPool> pool(new WorkerPool());
+  pool->ticks_.assign(cpus.size(), 0);
+  pool->pin_errors_.assign(cpus.size(), std::string());
+  for (std::size_t i = 0; i < cpus.size(); ++i) pool->threads_.emplace_back(&WorkerPool::worker, pool.get(), i, cpus[i]);
+  // Wait until every worker has pinned itself (or failed to).
+  for (std::size_t r = pool->ready_.load(); r < cpus.size(); r = pool->ready_.load()) pool->ready_.wait(r);
+  for (const std::string& e : pool->pin_errors_)
+    if (!e.empty()) return core::Unavailable{e};  // the destructor joins
+  return pool;
+}
+
+WorkerPool::~WorkerPool() {
+  stop_.store(true);
+  generation_.fetch_add(1);
+  generation_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+void WorkerPool::worker(std::size_t index, int cpu) {
+  auto pinned = core::pin_current_thread(cpu);
+  if (!pinned) pin_errors_[index] = pinned.error().reason;
+  ready_.fetch_add(1);
+  ready_.notify_all();
+  const std::uint64_t n = ticks_.size();  // assigned before any worker starts
+  std::uint64_t seen = 0;
+  for (;;) {
+    generation_.wait(seen);
+    seen = generation_.load();
+    if (stop_.load()) return;
+    // Spin barrier (cumulative count, so it needs no reset): the workers
+    // start the timed job together.
+    const std::uint64_t target = n * seen;
+    arrived_.fetch_add(1);
+    while (arrived_.load(std::memory_order_acquire) < target) {
+    }
+    const std::uint64_t t0 = core::tsc_begin();
+    (*job_)(index);
+    ticks_[index] = core::tsc_end() - t0;
+    done_.fetch_add(1);
+    done_.notify_all();
+  }
+}
+
+std::vector<std::uint64_t> WorkerPool::run(const std::function<void(std::size_t)>& job) {
+  job_ = &job;
+  done_.store(0);
+  generation_.fetch_add(1);
+  generation_.notify_all();
+  // Blocks in the kernel: the caller may share a CPU with a worker.
+  for (std::size_t d = done_.load(); d < threads_.size(); d = done_.load()) done_.wait(d);
+  return ticks_;
+}
+
+}  // namespace memprobe::bench

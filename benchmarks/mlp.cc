@@ -1,0 +1,157 @@
+// Memory-level parallelism: k independent random chases interleaved in one
+// thread over a DRAM-sized set (8x the LLC). Reports ns_per_load (wall time /
+// loads of all chains) per k; analysis/bandwidth derives the speed-up over
+// k = 1 and the k where throughput saturates (the miss buffers are full).
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "benchmarks/arena.h"
+#include "benchmarks/case_label.h"
+#include "benchmarks/family.h"
+#include "core/buffer.h"
+#include "core/chain.h"
+#include "core/clock.h"
+#include "core/machine.h"
+#include "core/mlp_chase.h"
+#include "core/units.h"
+
+namespace memprobe::bench {
+namespace {
+
+// Loads per Google Benchmark iteration over all chains (~0.2-2 ms in DRAM).
+constexpr std::size_t kLoadsPerIteration = 16384;
+constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
+// The chains are k cursors on one random cycle, started evenly spaced along
+// it (N/k nodes apart), so they never meet. 480 = lcm of the k swept: the
+// anchors for every k. Beyond k = 16 a Zen 4 or Golden Cove core still gains.
+constexpr std::size_t kAnchors = 480;
+constexpr std::array<std::size_t, 11> kChainCounts = {1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32};
+
+struct MlpSetup {
+  double tsc_hz = 0;
+  double core_hz = 0;
+  std::size_t line_bytes = 64;
+  std::size_t working_set_bytes = 0;
+  std::uint64_t seed = core::kDefaultChainSeed;
+};
+
+class MlpArena {
+ public:
+  struct Prepared {
+    core::Chain chain;
+    std::vector<void*> anchors;  // node i * N / kAnchors of the walk from head
+    std::map<std::size_t, std::vector<void*>> cursors;  // per k: where its chains stopped
+    std::string page;
+    const core::Backing* backing = nullptr;
+    std::uint64_t epoch = 0;
+  };
+
+  core::Result<Prepared*> prepare(const MlpSetup& setup) {
+    // THP when the kernel backs it fully, else 4 KiB pages (then the chase
+    // also misses the TLB: the label says which).
+    auto lease = acquire_arena("mlp", core::PagePolicy::kThp, setup.working_set_bytes, setup.working_set_bytes);
+    std::string page = "thp";
+    if (!lease || !lease->buffer->backing().matches_request()) {
+      lease = acquire_arena("mlp", core::PagePolicy::k4K, setup.working_set_bytes, setup.working_set_bytes);
+      page = "4k";
+    }
+    if (!lease) return lease.error();
+    if (prepared_ && prepared_->epoch == lease->epoch) return &*prepared_;
+    Prepared p;
+    p.epoch = lease->epoch;
+    p.page = page;
+    p.backing = &lease->buffer->backing();
+    p.chain = core::build_random_cycle(lease->buffer->bytes().first(setup.working_set_bytes), setup.line_bytes,
+                                       setup.seed);
+    const std::size_t spacing = p.chain.length / kAnchors;
+    void* position = p.chain.head;
+    for (std::size_t i = 0; i < kAnchors; ++i) {
+      p.anchors.push_back(position);
+      core::memprobe_chase_k(&position, 1, spacing);  // exact steps (memprobe_chase rounds up)
+    }
+    prepared_ = std::move(p);
+    return &*prepared_;
+  }
+
+ private:
+  std::optional<Prepared> prepared_;
+};
+
+MlpArena& arena() {
+  static MlpArena instance;
+  return instance;
+}
+
+void mlp_case(benchmark::State& state, std::size_t k, const MlpSetup& setup) {
+  if (skip_if_interrupted(state)) return;
+  auto prepared = arena().prepare(setup);
+  if (!prepared) {
+    state.SkipWithError(prepared.error().reason.c_str());
+    return;
+  }
+  MlpArena::Prepared& p = **prepared;
+  auto [it, fresh] = p.cursors.try_emplace(k);
+  std::vector<void*>& heads = it->second;
+  const std::size_t steps = std::max<std::size_t>(1, kLoadsPerIteration / k);
+  if (fresh) {
+    for (std::size_t i = 0; i < k; ++i) heads.push_back(p.anchors[i * (kAnchors / k)]);
+    core::memprobe_chase_k(heads.data(), k, std::min(p.chain.length, kMaxWarmupLoads) / k);  // untimed warm-up
+  }
+
+  const std::uint64_t start_ticks = core::tsc_begin();
+  for (auto _ : state) core::memprobe_chase_k(heads.data(), k, steps);
+  const std::uint64_t end_ticks = core::tsc_end();
+  benchmark::DoNotOptimize(heads.data());
+
+  const double loads = static_cast<double>(state.iterations()) * static_cast<double>(steps * k);
+  const double ns_per_load = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz * 1e9 / loads;
+  state.counters["ns_per_load"] = ns_per_load;
+  if (setup.core_hz > 0) state.counters["cycles_per_load"] = ns_per_load * setup.core_hz / 1e9;
+  state.SetLabel(format_case_label({
+      {"k", std::to_string(k)},
+      {"working_set_bytes", std::to_string(setup.working_set_bytes)},
+      {"stride_bytes", std::to_string(setup.line_bytes)},
+      {"page", p.page},
+      {"backing", p.backing->verified},
+      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
+      {"seed", std::to_string(p.chain.seed)},
+  }));
+}
+
+std::size_t register_mlp(const core::Machine& machine, const CaseOptions& options) {
+  MlpSetup setup;
+  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
+  setup.core_hz = machine.core_clock.hz;
+  setup.line_bytes = machine.topology.line_bytes();
+  setup.seed = options.seed;
+  const std::uint64_t llc = machine.topology.last_level_cache_bytes();
+  // 8x the LLC, so nearly every load misses it; whole 2 MiB pages.
+  const std::uint64_t ws = std::max<std::uint64_t>(llc ? 8 * llc : 256 * core::kMiB, 64 * core::kMiB);
+  setup.working_set_bytes = (ws + 2 * core::kMiB - 1) / (2 * core::kMiB) * (2 * core::kMiB);
+
+  std::size_t registered = 0;
+  for (const std::size_t k : kChainCounts) {
+    if (options.quick && (k == 6 || k == 10 || k == 12 || k == 20)) continue;
+    const std::string name = fmt::format("mlp/k:{}", k);
+    apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+                                                    [k, setup](benchmark::State& state) { mlp_case(state, k, setup); }),
+                       options)
+        ->Unit(benchmark::kMillisecond);
+    ++registered;
+  }
+  return registered;
+}
+
+}  // namespace
+
+MEMPROBE_FAMILY(mlp, "k independent random chases interleaved in one thread over DRAM: ns per load per k",
+                register_mlp);
+
+}  // namespace memprobe::bench

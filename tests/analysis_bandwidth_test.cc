@@ -1,0 +1,159 @@
+#include "analysis/bandwidth.h"
+
+#include <gtest/gtest.h>
+
+
+namespace memprobe::analysis {
+namespace {
+
+// analysis_tests links no core/ (analysis never includes it): the
+// bytes-per-pass arithmetic is tested in tests/core_bandwidth_kernels_test.cc.
+constexpr double kKiB = 1024;
+constexpr double kMiB = 1024 * kKiB;
+
+TEST(MlpSaturationTest, SmallestKWithinNinetyPercentOfBest) {
+  // Throughput 1/ns: k=8 reaches 1/11 >= 0.9 * 1/10.
+  const std::vector<MlpPoint> points = {{1, 100}, {2, 50}, {4, 25}, {8, 11}, {16, 10}, {32, 10.5}};
+  EXPECT_EQ(mlp_saturation_k(points), 8.0);
+  // Order does not matter.
+  const std::vector<MlpPoint> shuffled = {{16, 10}, {1, 100}, {8, 11}, {32, 10.5}, {4, 25}, {2, 50}};
+  EXPECT_EQ(mlp_saturation_k(shuffled), 8.0);
+  // Still rising: the largest k.
+  EXPECT_EQ(mlp_saturation_k({{1, 100}, {2, 50}, {4, 25}}), 4.0);
+  // Flat: k = 1 already saturates.
+  EXPECT_EQ(mlp_saturation_k({{1, 80}, {2, 80}, {4, 79}}), 1.0);
+  EXPECT_FALSE(mlp_saturation_k({}));
+  EXPECT_FALSE(mlp_saturation_k({{1, 0}}));
+}
+
+TEST(MemoryLevelTest, InnermostCacheHoldingTheSet) {
+  const std::vector<CacheInfo> caches = {{1, "data", 32.0 * kKiB, 64, 8},
+                                         {2, "unified", 1.0 * kMiB, 64, 8},
+                                         {3, "unified", 32.0 * kMiB, 64, 16}};
+  EXPECT_EQ(memory_level(16.0 * kKiB, caches), "L1");
+  EXPECT_EQ(memory_level(32.0 * kKiB, caches), "L1");
+  EXPECT_EQ(memory_level(512.0 * kKiB, caches), "L2");
+  EXPECT_EQ(memory_level(16.0 * kMiB, caches), "L3");
+  EXPECT_EQ(memory_level(128.0 * kMiB, caches), "DRAM");
+  EXPECT_EQ(memory_level(1.0, {}), "");
+}
+
+Case make_case(const std::string& family, const std::string& name, nlohmann::json params,
+               std::map<std::string, double> metrics) {
+  Case c;
+  c.family = family;
+  c.name = name;
+  c.params = std::move(params);
+  c.metrics = std::move(metrics);
+  return c;
+}
+
+Results synthetic() {
+  Results r;
+  r.machine.caches = {{1, "data", 32.0 * kKiB, 64, 8}, {2, "unified", 1.0 * kMiB, 64, 8}};
+  for (const int threads : {2, 1}) {
+    for (const char* kernel : {"copy", "read"}) {
+      for (const double ws : {16.0 * kKiB, 512.0 * kKiB, 64.0 * kMiB}) {
+        r.cases.push_back(make_case("bandwidth", "bandwidth/x",
+                                    {{"kernel", kernel}, {"threads", threads}, {"working_set_bytes", ws},
+                                     {"vector", "avx512"}, {"page", "thp"}},
+                                    {{"gb_per_s", 100.0 * threads * 1e6 / ws}}));
+      }
+    }
+  }
+  for (const auto& [k, ns] : std::vector<std::pair<int, double>>{{4, 25}, {1, 100}, {2, 50}, {8, 12}, {16, 11}})
+    r.cases.push_back(make_case("mlp", "mlp/k", {{"k", k}, {"working_set_bytes", 256.0 * kMiB}}, {{"ns_per_load", ns}}));
+  for (const auto& [pct, ns, gb] : std::vector<std::tuple<int, double, double>>{{100, 150, 20}, {0, 100, 0}, {50, 120, 10}})
+    r.cases.push_back(make_case("loaded", "loaded/i", {{"intensity_pct", pct}},
+                                {{"ns_per_load", ns}, {"background_gb_per_s", gb}}));
+  return r;
+}
+
+TEST(DeriveBandwidthTest, RowsInThreadKernelWorkingSetOrder) {
+  Results r = synthetic();
+  derive_bandwidth(r);
+  const auto& rows = r.derived.extra.at("bandwidth");
+  ASSERT_EQ(rows.size(), 12U);
+  EXPECT_EQ(rows[0]["threads"], 1);
+  EXPECT_EQ(rows[0]["kernel"], "read");
+  EXPECT_EQ(rows[0]["working_set_bytes"], 16.0 * kKiB);
+  EXPECT_EQ(rows[0]["level"], "L1");
+  EXPECT_EQ(rows[1]["level"], "L2");
+  EXPECT_EQ(rows[2]["level"], "DRAM");
+  EXPECT_EQ(rows[3]["kernel"], "copy");
+  EXPECT_EQ(rows[6]["threads"], 2);
+  EXPECT_EQ(rows[0]["vector"], "avx512");
+  EXPECT_DOUBLE_EQ(rows[0]["gb_per_s"].get<double>(), 100.0 * 1e6 / (16.0 * kKiB));
+}
+
+TEST(DeriveBandwidthTest, MlpSpeedupsAndParallelism) {
+  Results r = synthetic();
+  derive_bandwidth(r);
+  const auto& mlp = r.derived.extra.at("mlp");
+  ASSERT_EQ(mlp.size(), 5U);
+  EXPECT_EQ(mlp[0]["k"], 1);
+  EXPECT_DOUBLE_EQ(mlp[0]["speedup_vs_k1"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(mlp[3]["speedup_vs_k1"].get<double>(), 100.0 / 12);
+  const auto& p = r.derived.extra.at("mlp_parallelism");
+  EXPECT_EQ(p["k"], 8);  // 1/12 >= 0.9 * 1/11
+  EXPECT_EQ(p["saturated"], true);
+  EXPECT_DOUBLE_EQ(p["saturation"].get<double>(), kMlpSaturation);
+}
+
+TEST(DeriveBandwidthTest, LoadedLatencyByIntensity) {
+  Results r = synthetic();
+  derive_bandwidth(r);
+  const auto& rows = r.derived.extra.at("loaded_latency");
+  ASSERT_EQ(rows.size(), 3U);
+  EXPECT_EQ(rows[0]["intensity_pct"], 0);
+  EXPECT_EQ(rows[2]["intensity_pct"], 100);
+  EXPECT_DOUBLE_EQ(rows[2]["background_gb_per_s"].get<double>(), 20);
+  EXPECT_DOUBLE_EQ(rows[2]["latency_vs_idle"].get<double>(), 1.5);
+}
+
+TEST(DeriveBandwidthTest, IdempotentAndRemovesWhatIsGone) {
+  Results r = synthetic();
+  derive_bandwidth(r);
+  const nlohmann::json first = r.derived.extra;
+  derive_bandwidth(r);
+  EXPECT_EQ(r.derived.extra, first);
+  r.cases.clear();
+  derive_bandwidth(r);
+  EXPECT_FALSE(r.derived.extra.contains("bandwidth"));
+  EXPECT_FALSE(r.derived.extra.contains("mlp"));
+  EXPECT_FALSE(r.derived.extra.contains("mlp_parallelism"));
+  EXPECT_FALSE(r.derived.extra.contains("loaded_latency"));
+}
+
+TEST(RenderBandwidthTest, TablesCarryTheFigures) {
+  Results r = synthetic();
+  derive_bandwidth(r);
+  const std::string bw = render_bandwidth_table(r);
+  EXPECT_NE(bw.find("read GB/s"), std::string::npos) << bw;
+  EXPECT_NE(bw.find("copy GB/s"), std::string::npos) << bw;
+  EXPECT_LT(bw.find("read GB/s"), bw.find("copy GB/s")) << bw;
+  EXPECT_NE(bw.find("DRAM"), std::string::npos) << bw;
+  EXPECT_NE(bw.find("avx512"), std::string::npos) << bw;
+  const std::string mlp = render_mlp_table(r);
+  EXPECT_NE(mlp.find("8.33x"), std::string::npos) << mlp;
+  EXPECT_NE(mlp.find("Effective parallelism: k = 8"), std::string::npos) << mlp;
+  const std::string loaded = render_loaded_latency_table(r);
+  EXPECT_NE(loaded.find("100 %"), std::string::npos) << loaded;
+  EXPECT_NE(loaded.find("1.50x"), std::string::npos) << loaded;
+  const std::string csv = render_mlp_table(r, TableFormat::kCsv);
+  EXPECT_EQ(csv.rfind("# ", 0), 0U) << csv;
+  EXPECT_EQ(render_bandwidth_table(Results{}), "");
+  EXPECT_EQ(render_mlp_table(Results{}), "");
+  EXPECT_EQ(render_loaded_latency_table(Results{}), "");
+}
+
+TEST(RenderBandwidthTest, UnavailableReasonsAreShown) {
+  Results r;
+  r.unavailable.push_back({"loaded/intensity:50", "needs at least 2 CPUs"});
+  derive_bandwidth(r);
+  const std::string loaded = render_loaded_latency_table(r);
+  EXPECT_NE(loaded.find("needs at least 2 CPUs"), std::string::npos) << loaded;
+}
+
+}  // namespace
+}  // namespace memprobe::analysis

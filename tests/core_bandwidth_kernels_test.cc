@@ -1,0 +1,263 @@
+#include "core/bandwidth_kernels.h"
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "core/chain.h"
+#include "core/mlp_chase.h"
+#include "core/units.h"
+
+namespace memprobe::core {
+namespace {
+
+class Aligned {
+ public:
+  explicit Aligned(std::size_t bytes)
+      : storage_(static_cast<std::byte*>(::operator new(bytes, std::align_val_t{64}))), bytes_(bytes) {}
+  ~Aligned() { ::operator delete(storage_, std::align_val_t{64}); }
+  Aligned(const Aligned&) = delete;
+  Aligned& operator=(const Aligned&) = delete;
+  std::byte* data() const { return storage_; }
+  std::uint64_t* words() const { return reinterpret_cast<std::uint64_t*>(storage_); }
+  std::span<std::byte> bytes() const { return {storage_, bytes_}; }
+
+ private:
+  std::byte* storage_;
+  std::size_t bytes_;
+};
+
+std::vector<VectorWidth> available_widths() {
+  std::vector<VectorWidth> out;
+  for (const VectorWidth w : {VectorWidth::kScalar, VectorWidth::kAvx2, VectorWidth::kAvx512})
+    if (vector_supported(w)) out.push_back(w);
+  return out;
+}
+
+TEST(BandwidthBytesTest, BytesPerPassPerKernel) {
+  EXPECT_EQ(bytes_moved(BandwidthKernel::kRead, 64 * kKiB), 64 * kKiB);
+  EXPECT_EQ(bytes_moved(BandwidthKernel::kWrite, 64 * kKiB), 64 * kKiB);
+  EXPECT_EQ(bytes_moved(BandwidthKernel::kNtWrite, 64 * kKiB), 64 * kKiB);
+  // copy: ws/2 read from the source half + ws/2 written to the destination half.
+  EXPECT_EQ(bytes_moved(BandwidthKernel::kCopy, 64 * kKiB), 32 * kKiB + 32 * kKiB);
+  EXPECT_EQ(bytes_moved(BandwidthKernel::kCopy, 512), 512U);
+  EXPECT_EQ(bytes_moved(BandwidthKernel::kRead, 0), 0U);
+}
+
+TEST(BandwidthKernelsTest, NamesRoundTrip) {
+  for (const BandwidthKernel k : kAllBandwidthKernels) EXPECT_EQ(parse_kernel(kernel_name(k)), k);
+  EXPECT_FALSE(parse_kernel("triad"));
+  EXPECT_EQ(vector_name(widest_vector()), widest_vector_name());
+  EXPECT_TRUE(vector_supported(VectorWidth::kScalar));
+}
+
+TEST(BandwidthKernelsTest, SelectFallsBackToWhatTheCpuRuns) {
+  for (const VectorWidth w : {VectorWidth::kScalar, VectorWidth::kAvx2, VectorWidth::kAvx512}) {
+    const BandwidthKernels k = select_kernels(w);
+    EXPECT_TRUE(vector_supported(k.width));
+    EXPECT_LE(static_cast<int>(k.width), static_cast<int>(w));
+  }
+  EXPECT_EQ(widest_kernels().width, widest_vector());
+}
+
+TEST(BandwidthKernelsTest, ReadSumsEveryWord) {
+  constexpr std::size_t kBytes = 64 * kBandwidthGranuleBytes;
+  Aligned buffer(kBytes);
+  std::uint64_t expected = 0;
+  for (std::size_t i = 0; i < kBytes / 8; ++i) {
+    buffer.words()[i] = i * 0x9E3779B97F4A7C15ULL + 1;
+    expected += buffer.words()[i];
+  }
+  for (const VectorWidth w : available_widths()) {
+    const BandwidthKernels k = select_kernels(w);
+    EXPECT_EQ(k.read(buffer.data(), kBytes), expected) << vector_name(w);
+    std::uint64_t first = 0;
+    for (std::size_t i = 0; i < kBandwidthGranuleBytes / 8; ++i) first += buffer.words()[i];
+    EXPECT_EQ(k.read(buffer.data(), kBandwidthGranuleBytes), first) << vector_name(w);
+  }
+}
+
+TEST(BandwidthKernelsTest, WritesStoreExactlyTheRange) {
+  constexpr std::size_t kBytes = 32 * kBandwidthGranuleBytes;
+  constexpr std::size_t kGuardWords = 8;
+  Aligned buffer(kBytes + 2 * 64);
+  for (const VectorWidth w : available_widths()) {
+    const BandwidthKernels k = select_kernels(w);
+    for (const bool nt : {false, true}) {
+      std::memset(buffer.data(), 0xAB, kBytes + 2 * 64);
+      std::uint64_t* range = buffer.words() + kGuardWords;  // 64 bytes in: still aligned
+      (nt ? k.nt_write : k.write)(range, kBytes, 0x0123456789ABCDEFULL);
+      for (std::size_t i = 0; i < kBytes / 8; ++i) ASSERT_EQ(range[i], 0x0123456789ABCDEFULL) << i;
+      for (std::size_t i = 0; i < kGuardWords; ++i) {
+        EXPECT_EQ(buffer.words()[i], 0xABABABABABABABABULL) << "before the range";
+        EXPECT_EQ(range[kBytes / 8 + i], 0xABABABABABABABABULL) << "after the range";
+      }
+      SCOPED_TRACE(vector_name(w));
+    }
+  }
+}
+
+TEST(BandwidthKernelsTest, CopyCopiesExactly) {
+  constexpr std::size_t kBytes = 16 * kBandwidthGranuleBytes;
+  Aligned src(kBytes), dst(kBytes + 64);
+  for (std::size_t i = 0; i < kBytes / 8; ++i) src.words()[i] = i ^ 0x5555AAAA5555AAAAULL;
+  for (const VectorWidth w : available_widths()) {
+    std::memset(dst.data(), 0, kBytes + 64);
+    select_kernels(w).copy(dst.data(), src.data(), kBytes);
+    EXPECT_EQ(std::memcmp(dst.data(), src.data(), kBytes), 0) << vector_name(w);
+    for (std::size_t i = 0; i < 8; ++i) EXPECT_EQ(dst.words()[kBytes / 8 + i], 0U) << "wrote past the end";
+  }
+}
+
+TEST(BandwidthKernelsTest, PassRunsEachKernelOverTheWorkingSet) {
+  constexpr std::size_t kBytes = 8 * kBandwidthGranuleBytes;
+  Aligned buffer(kBytes);
+  const BandwidthKernels k = widest_kernels();
+  for (std::size_t i = 0; i < kBytes / 8; ++i) buffer.words()[i] = i;
+  // copy: second half from the first.
+  run_bandwidth_pass(k, BandwidthKernel::kCopy, buffer.data(), kBytes);
+  EXPECT_EQ(std::memcmp(buffer.data(), buffer.data() + kBytes / 2, kBytes / 2), 0);
+  run_bandwidth_pass(k, BandwidthKernel::kWrite, buffer.data(), kBytes);
+  EXPECT_EQ(run_bandwidth_pass(k, BandwidthKernel::kRead, buffer.data(), kBytes), kBytes / 8 * kBytes);
+}
+
+TEST(MlpChaseTest, EachChainAdvancesExactlySteps) {
+  constexpr std::size_t kNodes = 97;  // not a multiple of anything the loop could round to
+  for (std::size_t k = 1; k <= kMaxChaseChains; ++k) {
+    Aligned arena(kNodes * 64 * k);
+    std::vector<void*> heads(k), start(k);
+    std::vector<std::vector<const std::byte*>> orders(k);
+    for (std::size_t c = 0; c < k; ++c) {
+      const Chain chain =
+          build_random_cycle(arena.bytes().subspan(c * kNodes * 64, kNodes * 64), 64, 100 + c);
+      heads[c] = start[c] = chain.head;
+      orders[c] = walk_chain(chain.head, kNodes);
+    }
+    ASSERT_TRUE(memprobe_chase_k(heads.data(), k, kNodes));
+    for (std::size_t c = 0; c < k; ++c) EXPECT_EQ(heads[c], start[c]) << "k=" << k << " chain " << c;
+    ASSERT_TRUE(memprobe_chase_k(heads.data(), k, 5));
+    for (std::size_t c = 0; c < k; ++c) EXPECT_EQ(heads[c], orders[c][5]) << "k=" << k << " chain " << c;
+    ASSERT_TRUE(memprobe_chase_k(heads.data(), k, 0));
+    for (std::size_t c = 0; c < k; ++c) EXPECT_EQ(heads[c], orders[c][5]);
+  }
+  void* dummy = nullptr;
+  EXPECT_FALSE(memprobe_chase_k(&dummy, 0, 1));
+  EXPECT_FALSE(memprobe_chase_k(&dummy, kMaxChaseChains + 1, 1));
+}
+
+// ---- Disassembly: the vector loads and the chase loads are what we claim ----
+
+std::string self_path() {
+  std::vector<char> path(4096);
+  const ssize_t n = ::readlink("/proc/self/exe", path.data(), path.size() - 1);
+  if (n <= 0) return {};
+  return std::string(path.data(), static_cast<std::size_t>(n));
+}
+
+// objdump's listing of `symbol` (mangled or extern "C"), or a skip reason.
+struct Listing {
+  std::optional<std::string> skip_reason;
+  std::vector<std::string> lines;  // "mnemonic operands"
+  std::string raw;
+};
+
+Listing disassemble(const std::string& symbol) {
+  Listing out;
+  const std::string exe = self_path();
+  if (exe.empty()) {
+    out.skip_reason = "cannot resolve /proc/self/exe";
+    return out;
+  }
+  if (std::system("command -v objdump >/dev/null 2>&1") != 0) {
+    out.skip_reason = "objdump is not installed (Debian package binutils); kernel disassembly not checked";
+    return out;
+  }
+  const std::string command = "objdump -d --no-show-raw-insn --disassemble=" + symbol + " '" + exe + "' 2>&1";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+  if (!pipe) {
+    out.skip_reason = "cannot run objdump";
+    return out;
+  }
+  static const std::regex kLine(R"(^\s*[0-9a-f]+:\s+([a-z][a-z0-9.]*)\s*(.*?)\s*$)");
+  char line[1024];
+  while (std::fgets(line, sizeof line, pipe.get()) != nullptr) {
+    out.raw += line;
+    std::string text(line);
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    std::smatch m;
+    if (std::regex_match(text, m, kLine)) out.lines.push_back(m[1].str() + " " + m[2].str());
+  }
+  return out;
+}
+
+std::size_t count_matching(const Listing& l, const std::regex& pattern) {
+  std::size_t n = 0;
+  for (const std::string& line : l.lines)
+    if (std::regex_search(line, pattern)) ++n;
+  return n;
+}
+
+#if defined(__x86_64__)
+
+struct VectorCase {
+  VectorWidth width;
+  const char* suffix;
+  const char* reg;  // "zmm" / "ymm"
+};
+
+TEST(BandwidthKernelsDisassemblyTest, VectorKernelsUseTheirWidth) {
+  for (const VectorCase& v : {VectorCase{VectorWidth::kAvx512, "avx512", "zmm"}, VectorCase{VectorWidth::kAvx2, "avx2", "ymm"}}) {
+    SCOPED_TRACE(v.suffix);
+    // The code is in the binary whatever the CPU; only running it needs the CPU.
+    const Listing read = disassemble(std::string("memprobe_bw_read_") + v.suffix);
+    if (read.skip_reason) GTEST_SKIP() << *read.skip_reason;
+    ASSERT_FALSE(read.lines.empty()) << read.raw;
+    // A load of a vector register from memory: vmovdqa64/vmovdqu/vpaddq (mem),%zmm.
+    const std::regex load(std::string(R"(^v[a-z0-9]+ +(-?0x[0-9a-f]+)?\(%r[a-z0-9]+(,%r[a-z0-9]+,[0-9])?\),(%)") +
+                          v.reg + R"([0-9]+,)?%)" + v.reg);
+    EXPECT_GE(count_matching(read, load), 4U) << "read: no " << v.reg << " loads\n" << read.raw;
+    const Listing write = disassemble(std::string("memprobe_bw_write_") + v.suffix);
+    const std::regex store(std::string(R"(^vmov[a-z0-9]+ +%)") + v.reg + R"([0-9]+,(-?0x[0-9a-f]+)?\(%r)");
+    EXPECT_GE(count_matching(write, store), 4U) << "write: no " << v.reg << " stores\n" << write.raw;
+    const Listing nt = disassemble(std::string("memprobe_bw_nt_write_") + v.suffix);
+    const std::regex stream(std::string(R"(^vmovntdq +%)") + v.reg);
+    EXPECT_GE(count_matching(nt, stream), 4U) << "nt-write: no vmovntdq\n" << nt.raw;
+    const Listing copy = disassemble(std::string("memprobe_bw_copy_") + v.suffix);
+    EXPECT_GE(count_matching(copy, load), 4U) << copy.raw;
+    EXPECT_GE(count_matching(copy, store), 4U) << copy.raw;
+  }
+  if (!vector_supported(VectorWidth::kAvx512))
+    std::printf("note: this CPU lacks AVX-512; its kernels were checked but cannot run here\n");
+}
+
+TEST(MlpChaseDisassemblyTest, EightChainsAreEightIndependentLoads) {
+  // memprobe::core::mlp_chase_loop<8ul>(void**, unsigned long)
+  const Listing l = disassemble("_ZN8memprobe4core14mlp_chase_loopILm8EEEvPPvm");
+  if (l.skip_reason) GTEST_SKIP() << *l.skip_reason;
+  ASSERT_FALSE(l.lines.empty()) << l.raw;
+  static const std::regex kLoad(R"(^mov \((%r[a-z0-9]+)\),(%r[a-z0-9]+)$)");
+  std::vector<std::string> registers;
+  for (const std::string& line : l.lines) {
+    std::smatch m;
+    if (std::regex_match(line, m, kLoad) && m[1].str() == m[2].str()) registers.push_back(m[1].str());
+  }
+  ASSERT_EQ(registers.size(), 8U) << "want 8 `mov (%rX),%rX`, one per chain:\n" << l.raw;
+  std::sort(registers.begin(), registers.end());
+  EXPECT_EQ(std::unique(registers.begin(), registers.end()), registers.end()) << "chains share a register";
+}
+
+#endif  // __x86_64__
+
+}  // namespace
+}  // namespace memprobe::core
