@@ -15,7 +15,7 @@
 #include "benchmarks/arena.h"
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
-#include "benchmarks/region_counters.h"
+#include "benchmarks/timed_chase.h"
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/chase.h"
@@ -26,9 +26,6 @@
 namespace memprobe::bench {
 namespace {
 
-// Loads per Google Benchmark iteration, as in the latency family: ~4 us in
-// L1, ~0.5 ms in DRAM.
-constexpr std::size_t kLoadsPerIteration = 4096;
 // Untimed warm-up: a full lap (bounded) brings a cache-sized set in.
 constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
 // Largest working set as a fraction of MemAvailable (4k/thp): the rest of the
@@ -97,12 +94,6 @@ std::optional<std::uint64_t> mem_available_bytes() {
   return std::stoull(text->substr(at + 13)) * core::kKiB;
 }
 
-std::string compact_bytes(std::uint64_t bytes) {
-  std::string text = core::format_bytes(bytes);
-  text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
-  return text;
-}
-
 std::size_t round_up(std::size_t bytes, std::size_t granule) { return (bytes + granule - 1) / granule * granule; }
 
 // The chain this family last built in the shared arena, valid while the
@@ -137,19 +128,8 @@ void hugepage_case(benchmark::State& state, core::PagePolicy policy, std::size_t
   }
   void* position = p.position;
 
-  start_region_counters();
-  const std::uint64_t start_ticks = core::tsc_begin();
-  for (auto _ : state) position = core::memprobe_chase(position, kLoadsPerIteration);
-  const std::uint64_t end_ticks = core::tsc_end();
-  stop_region_counters();
-  benchmark::DoNotOptimize(position);
+  position = run_timed_chase(state, position, {setup.tsc_hz, setup.core_hz});
   p.position = position;  // the next repetition resumes where this one stopped
-
-  const double loads = static_cast<double>(state.iterations()) * kLoadsPerIteration;
-  const double ns_per_load = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz * 1e9 / loads;
-  state.counters["ns_per_load"] = ns_per_load;
-  if (setup.core_hz > 0) state.counters["cycles_per_load"] = ns_per_load * setup.core_hz / 1e9;
-  report_region_counters(state, loads);
   // The backing of the whole arena, which the working set is the start of: a
   // huge-page figure counts only if it is verified (analysis/hugepage).
   const core::Backing& backing = lease->buffer->backing();

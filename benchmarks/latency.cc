@@ -13,8 +13,8 @@
 #include "benchmarks/arena.h"
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
-#include "benchmarks/region_counters.h"
 #include "benchmarks/sweep.h"
+#include "benchmarks/timed_chase.h"
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/chase.h"
@@ -25,9 +25,6 @@
 namespace memprobe::bench {
 namespace {
 
-// Loads per Google Benchmark iteration: long enough that the loop and timer
-// overhead vanish (~4 us in L1, ~0.5 ms in DRAM), short enough for many samples.
-constexpr std::size_t kLoadsPerIteration = 4096;
 // Untimed warm-up: a full lap brings a cache-sized set in; beyond this many
 // steps a DRAM-sized set is as warm as it gets.
 constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
@@ -115,19 +112,8 @@ void latency_case(benchmark::State& state, core::PagePolicy policy, std::size_t 
   LatencyArena::Prepared& p = **prepared;
   void* position = p.position;
 
-  start_region_counters();
-  const std::uint64_t start_ticks = core::tsc_begin();
-  for (auto _ : state) position = core::memprobe_chase(position, kLoadsPerIteration);
-  const std::uint64_t end_ticks = core::tsc_end();
-  stop_region_counters();
-  benchmark::DoNotOptimize(position);
+  position = run_timed_chase(state, position, {setup.tsc_hz, setup.core_hz});
   p.position = position;  // the next repetition resumes where this one stopped
-
-  const double loads = static_cast<double>(state.iterations()) * kLoadsPerIteration;
-  const double ns_per_load = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz * 1e9 / loads;
-  state.counters["ns_per_load"] = ns_per_load;
-  if (setup.core_hz > 0) state.counters["cycles_per_load"] = ns_per_load * setup.core_hz / 1e9;
-  report_region_counters(state, loads);
   state.SetLabel(format_case_label({
       {"page", std::string(core::cli_name(policy))},
       {"working_set_bytes", std::to_string(working_set_bytes)},
@@ -137,12 +123,6 @@ void latency_case(benchmark::State& state, core::PagePolicy policy, std::size_t 
       {"tlb_method", p.tlb_method},
       {"seed", std::to_string(p.chain.seed)},
   }));
-}
-
-std::string compact_bytes(std::uint64_t bytes) {
-  std::string text = core::format_bytes(bytes);
-  text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
-  return text;
 }
 
 std::size_t register_latency(const core::Machine& machine, const CaseOptions& options) {

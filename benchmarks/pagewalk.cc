@@ -16,7 +16,7 @@
 
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
-#include "benchmarks/region_counters.h"
+#include "benchmarks/timed_chase.h"
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/chase.h"
@@ -27,7 +27,6 @@
 namespace memprobe::bench {
 namespace {
 
-constexpr std::size_t kLoadsPerIteration = 4096;
 // Without CPUID figures: walk at this many pages, L2-hit between these.
 constexpr std::uint64_t kUnknownWalkPages = 8192;
 constexpr std::uint64_t kUnknownL1Entries = 64;
@@ -104,21 +103,6 @@ MemoryCap memory_cap(core::PagePolicy policy, bool quick) {
 
 void* warm_up(const core::Chain& chain) {
   return core::memprobe_chase(chain.head, std::min<std::size_t>(2 * chain.length, std::size_t{1} << 20));
-}
-
-void* timed_chase(benchmark::State& state, void* position, const WalkSetup& setup) {
-  start_region_counters();
-  const std::uint64_t start_ticks = core::tsc_begin();
-  for (auto _ : state) position = core::memprobe_chase(position, kLoadsPerIteration);
-  const std::uint64_t end_ticks = core::tsc_end();
-  stop_region_counters();
-  benchmark::DoNotOptimize(position);
-  const double loads = static_cast<double>(state.iterations()) * kLoadsPerIteration;
-  const double ns_per_load = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz * 1e9 / loads;
-  state.counters["ns_per_load"] = ns_per_load;
-  if (setup.core_hz > 0) state.counters["cycles_per_load"] = ns_per_load * setup.core_hz / 1e9;
-  report_region_counters(state, loads);
-  return position;
 }
 
 // The page-spread buffer: one at a time (policy, spacing), sized for the
@@ -237,7 +221,7 @@ void spread_case(benchmark::State& state, const SpreadCase& c, const WalkSetup& 
     return;
   }
   SpreadArena::Prepared& p = **prepared;
-  p.position = timed_chase(state, p.position, setup);
+  p.position = run_timed_chase(state, p.position, {setup.tsc_hz, setup.core_hz});
   std::map<std::string, std::string> label = {
       {"role", c.role},
       {"pte", c.pte},
@@ -264,7 +248,7 @@ void reference_case(benchmark::State& state, std::size_t max_bytes, const Spread
     return;
   }
   ReferenceArena::Prepared& p = **prepared;
-  p.position = timed_chase(state, p.position, setup);
+  p.position = run_timed_chase(state, p.position, {setup.tsc_hz, setup.core_hz});
   std::map<std::string, std::string> label = {
       {"role", "reference"},
       {"pair", variant},

@@ -14,7 +14,7 @@
 
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
-#include "benchmarks/region_counters.h"
+#include "benchmarks/timed_chase.h"
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/chase.h"
@@ -25,7 +25,6 @@
 namespace memprobe::bench {
 namespace {
 
-constexpr std::size_t kLoadsPerIteration = 4096;
 // Untimed warm-up: a full lap, or this many loads for big sets.
 constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
 // A chain node holds one 8-byte pointer: no stride can be smaller.
@@ -107,19 +106,8 @@ void stride_case(benchmark::State& state, std::size_t working_set_bytes, std::si
   }
   StrideArena::Prepared& p = **prepared;
   void* position = p.position;
-  start_region_counters();
-  const std::uint64_t start_ticks = core::tsc_begin();
-  for (auto _ : state) position = core::memprobe_chase(position, kLoadsPerIteration);
-  const std::uint64_t end_ticks = core::tsc_end();
-  stop_region_counters();
-  benchmark::DoNotOptimize(position);
+  position = run_timed_chase(state, position, {setup.tsc_hz, setup.core_hz});
   p.position = position;
-
-  const double loads = static_cast<double>(state.iterations()) * kLoadsPerIteration;
-  const double ns_per_load = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz * 1e9 / loads;
-  state.counters["ns_per_load"] = ns_per_load;
-  if (setup.core_hz > 0) state.counters["cycles_per_load"] = ns_per_load * setup.core_hz / 1e9;
-  report_region_counters(state, loads);
 
   // sequential: every line of the set touched in address order; strided:
   // lines skipped; random: one random cycle over the set's lines.
@@ -139,12 +127,6 @@ void stride_case(benchmark::State& state, std::size_t working_set_bytes, std::si
   };
   if (stride_bytes == 0) label["seed"] = std::to_string(p.chain.seed);
   state.SetLabel(format_case_label(label));
-}
-
-std::string compact_bytes(std::uint64_t bytes) {
-  std::string text = core::format_bytes(bytes);
-  text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
-  return text;
 }
 
 std::size_t register_stride(const core::Machine& machine, const CaseOptions& options) {

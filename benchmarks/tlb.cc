@@ -16,8 +16,8 @@
 
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
-#include "benchmarks/region_counters.h"
 #include "benchmarks/sweep.h"
+#include "benchmarks/timed_chase.h"
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/chase.h"
@@ -28,9 +28,6 @@
 namespace memprobe::bench {
 namespace {
 
-// Loads per Google Benchmark iteration: ~4 us when every load hits, ~1 ms
-// when every load walks the page table under nested paging.
-constexpr std::size_t kLoadsPerIteration = 4096;
 // The sweep starts here: fewer pages than any DTLB has entries.
 constexpr std::uint64_t kMinPages = 8;
 // 4 KiB sweeps go at least this far whatever CPUID says (64 MiB of buffer).
@@ -136,24 +133,6 @@ PageCap page_cap(core::PagePolicy policy, std::uint64_t wanted_pages, bool quick
                           core::format_bytes(*available), cap.pages);
   }
   return cap;
-}
-
-// Per-load timing of the chase from `position` over the state's iterations;
-// writes ns_per_load / cycles_per_load and the region counters, returns where
-// the chase stopped so the next repetition resumes there.
-void* timed_chase(benchmark::State& state, void* position, const TlbSetup& setup) {
-  start_region_counters();
-  const std::uint64_t start_ticks = core::tsc_begin();
-  for (auto _ : state) position = core::memprobe_chase(position, kLoadsPerIteration);
-  const std::uint64_t end_ticks = core::tsc_end();
-  stop_region_counters();
-  benchmark::DoNotOptimize(position);
-  const double loads = static_cast<double>(state.iterations()) * kLoadsPerIteration;
-  const double ns_per_load = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz * 1e9 / loads;
-  state.counters["ns_per_load"] = ns_per_load;
-  if (setup.core_hz > 0) state.counters["cycles_per_load"] = ns_per_load * setup.core_hz / 1e9;
-  report_region_counters(state, loads);
-  return position;
 }
 
 // Two laps untimed: the lines come into the caches and the TLB into its
@@ -277,7 +256,7 @@ void tlb_case(benchmark::State& state, core::PagePolicy policy, std::size_t aren
     return;
   }
   PageArena::Prepared& p = **prepared;
-  p.position = timed_chase(state, p.position, setup);
+  p.position = run_timed_chase(state, p.position, {setup.tsc_hz, setup.core_hz});
   const std::size_t page_bytes = core::requested_page_bytes(policy);
   state.SetLabel(format_case_label({
       {"role", "tlb"},
@@ -300,7 +279,7 @@ void reference_case(benchmark::State& state, std::size_t max_bytes, std::size_t 
     return;
   }
   ReferenceArena::Prepared& p = **prepared;
-  p.position = timed_chase(state, p.position, setup);
+  p.position = run_timed_chase(state, p.position, {setup.tsc_hz, setup.core_hz});
   state.SetLabel(format_case_label({
       {"role", "reference"},
       {"page", std::string(core::cli_name(p.backing->requested))},
