@@ -34,6 +34,7 @@ struct BandwidthSetup {
   double tsc_hz = 0;
   core::PagePolicy policy = core::PagePolicy::kThp;
   std::vector<int> cpus;  // one per core; the first `threads` are used
+  std::size_t arena_bytes = 0;  // the largest case's: one allocation for the family
 };
 
 std::string compact_bytes(std::uint64_t bytes) {
@@ -50,7 +51,7 @@ void bandwidth_case(benchmark::State& state, core::BandwidthKernel kernel, std::
     return;
   }
   const std::size_t total_bytes = threads * working_set_bytes;
-  auto lease = acquire_arena("bandwidth", setup.policy, total_bytes, total_bytes);
+  auto lease = acquire_arena("bandwidth", setup.policy, total_bytes, std::max(total_bytes, setup.arena_bytes));
   if (!lease) {
     state.SkipWithError(lease.error().reason.c_str());
     return;
@@ -125,6 +126,7 @@ std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& 
 
   std::vector<std::size_t> thread_counts = {1};
   if (setup.cpus.size() > 1) thread_counts.push_back(setup.cpus.size());
+  setup.arena_bytes = sizes.back() * thread_counts.back();
 
   std::size_t registered = 0;
   for (const std::size_t threads : thread_counts) {
