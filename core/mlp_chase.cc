@@ -37,6 +37,13 @@ template <std::size_t K>
 [[gnu::noinline]] void mlp_chase_loop(void** heads, std::size_t steps) {
   std::array<void*, K> p;
   for (std::size_t i = 0; i < K; ++i) p[i] = heads[i];
+  // No unrolling: clang would otherwise unroll and rotate registers, so a
+  // chain would no longer be one register (the disassembly test's check).
+#if defined(__clang__)
+#pragma clang loop unroll(disable)
+#elif defined(__GNUC__)
+#pragma GCC unroll 1
+#endif
   for (std::size_t s = steps; s != 0; --s) step_all(p, std::make_index_sequence<K>{});
   for (std::size_t i = 0; i < K; ++i) heads[i] = p[i];
 }
