@@ -55,15 +55,7 @@ std::optional<double> typical_spread_pct(const std::vector<const Case*>& cases) 
     pcts.push_back(spread_pct(c->spread));
   }
   if (pcts.empty()) return std::nullopt;
-  std::sort(pcts.begin(), pcts.end());
-  const std::size_t n = pcts.size();
-  return n % 2 ? pcts[n / 2] : (pcts[n / 2 - 1] + pcts[n / 2]) / 2;
-}
-
-double median_of(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  return median_of(pcts);
 }
 
 std::string format_size(double bytes) {

@@ -1,5 +1,6 @@
 #include "analysis/knees.h"
 
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -7,15 +8,10 @@
 #include <limits>
 #include <stdexcept>
 
+#include "analysis/results.h"
+
 namespace memprobe::analysis {
 namespace {
-
-double median_of(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
 
 // Median of each point's window of `window` points (odd; slid inwards at
 // the ends so it stays full). Removes runs of up to window/2 outlying points

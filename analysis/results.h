@@ -3,6 +3,7 @@
 // so it lives here; it knows nothing of core/ or Google Benchmark.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -46,6 +47,14 @@ struct MachineInfo {
   bool pmu_available = false;
   std::string pmu_reason;
 };
+
+// The median of `values` (mean of the middle two for an even count); 0 if empty.
+inline double median_of(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
 
 // A figure whose repetitions differ by more than this (max - min over the
 // median, %) is flagged as noisy in the results file and the tables.

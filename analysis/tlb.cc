@@ -1,5 +1,6 @@
 #include "analysis/tlb.h"
 
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,18 +10,12 @@
 #include <tuple>
 
 #include "analysis/knees.h"
+#include "analysis/results.h"
 #include "analysis/table_format.h"
 
 namespace memprobe::analysis {
 namespace {
 
-
-double median_of(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
 
 std::optional<double> number(const nlohmann::json& params, const char* key) {
   const auto it = params.find(key);

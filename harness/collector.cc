@@ -5,19 +5,13 @@
 #include <algorithm>
 #include <charconv>
 
+#include "analysis/results.h"
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
 #include "benchmarks/region_counters.h"
 
 namespace memprobe::harness {
 namespace {
-
-double median_of(std::vector<double> values) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
 
 // The first `parts` '/'-separated components: ("latency/4k/1MiB", 2) -> "latency/4k".
 std::string name_prefix(const std::string& name, int parts) {
@@ -74,7 +68,7 @@ void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
   std::string figure;
   if (runs_.back().error && runs_.back().error_message == bench::kInterruptedMessage) return;
   if (runs_.back().error) figure = "unavailable";
-  else if (!ns.empty()) figure = fmt::format("{:.2f} ns/load", median_of(ns));
+  else if (!ns.empty()) figure = fmt::format("{:.2f} ns/load", analysis::median_of(ns));
   progress_ << fmt::format("[{}/{}] {:<28} {:<16} {:.1f} s left\n", cases_done_, total_cases_, last_name,
                            figure, left_s)
             << std::flush;
@@ -120,8 +114,8 @@ void add_runs_to_results(const std::vector<RawRun>& runs, analysis::Results& res
       for (const auto& [key, value] : r->counters) samples[key].push_back(value);
     const std::string prefix = bench::kCounterPrefix;
     for (auto& [key, values] : samples) {
-      if (key.rfind(prefix, 0) == 0) c.counters[key.substr(prefix.size())] = median_of(values);
-      else c.metrics[key] = median_of(values);
+      if (key.rfind(prefix, 0) == 0) c.counters[key.substr(prefix.size())] = analysis::median_of(values);
+      else c.metrics[key] = analysis::median_of(values);
     }
     const std::string headline = analysis::headline_metric(c);
     if (!headline.empty()) {
@@ -129,7 +123,7 @@ void add_runs_to_results(const std::vector<RawRun>& runs, analysis::Results& res
       c.spread.repetitions = static_cast<int>(v.size());
       c.spread.min = *std::min_element(v.begin(), v.end());
       c.spread.max = *std::max_element(v.begin(), v.end());
-      c.spread.median = median_of(v);
+      c.spread.median = analysis::median_of(v);
       c.spread.noisy = analysis::spread_pct(c.spread) > analysis::kNoisySpreadPct;
     }
     results.cases.push_back(std::move(c));
