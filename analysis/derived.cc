@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "analysis/bandwidth.h"
 #include "analysis/hugepage.h"
 #include "analysis/tlb.h"
 
@@ -363,6 +364,7 @@ void derive_all(Results& results) {
   derive_tlb_family(results);
   derive_hugepage(results);
   derive_page_fault(results);
+  derive_bandwidth(results);
 }
 
 }  // namespace memprobe::analysis

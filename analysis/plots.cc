@@ -161,9 +161,81 @@ std::vector<Plot> hugepage_plots(const Results& results) {
   return {{"hugepage", with_outputs("hugepage", script)}};
 }
 
+namespace {
+
+// One series per distinct series_key(row) of derived.extra[member]: x, y from
+// the rows' numeric members; rows without them are skipped.
+struct SeriesSpec {
+  std::string member, x, y;
+  std::string (*series_key)(const nlohmann::json& row);
+  double x_scale = 1;  // x is divided by this (bytes -> KiB)
+};
+
+std::string series_script(const Results& results, const SeriesSpec& spec, const std::string& prefix,
+                          std::vector<std::string>& blocks, std::vector<std::string>& titles) {
+  const auto rows = results.derived.extra.find(spec.member);
+  if (rows == results.derived.extra.end() || !rows->is_array()) return {};
+  std::vector<std::string> keys;
+  for (const auto& row : *rows)
+    if (std::find(keys.begin(), keys.end(), spec.series_key(row)) == keys.end()) keys.push_back(spec.series_key(row));
+  std::string script;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    std::string data;
+    for (const auto& row : *rows) {
+      if (spec.series_key(row) != keys[i]) continue;
+      const auto x = row.find(spec.x), y = row.find(spec.y);
+      if (x == row.end() || y == row.end() || !x->is_number() || !y->is_number()) continue;
+      data += fmt::format("{:.6g} {:.6g}\n", x->get<double>() / spec.x_scale, y->get<double>());
+    }
+    if (data.empty()) continue;
+    blocks.push_back(fmt::format("${}_{}", prefix, i));
+    titles.push_back(keys[i]);
+    script += blocks.back() + " << EOD\n" + data + "EOD\n";
+  }
+  return script;
+}
+
+std::vector<Plot> series_plot(const Results& results, const SeriesSpec& spec, const std::string& name,
+                              const std::string& title, const std::string& axes) {
+  std::vector<std::string> blocks, titles;
+  std::string script = series_script(results, spec, name, blocks, titles);
+  if (blocks.empty()) return {};
+  script += fmt::format("set title {} noenhanced\n", gnuplot_quote(title + ", " + title_of(results)));
+  script += axes + "set grid xtics ytics\nset key top left\n";
+  script += plot_series(blocks, titles, "linespoints pt 7 ps 0.7");
+  return {{name, with_outputs(name, script)}};
+}
+
+}  // namespace
+
+std::vector<Plot> bandwidth_plots(const Results& results) {
+  std::vector<Plot> plots;
+  for (auto&& p : {series_plot(results,
+                               {"bandwidth", "working_set_bytes", "gb_per_s",
+                                [](const nlohmann::json& r) {
+                                  return fmt::format("{} {:.0f} thread(s)", r.value("kernel", std::string()),
+                                                     r.value("threads", 0.0));
+                                },
+                                1024.0},
+                               "bandwidth", "sequential bandwidth",
+                               "set logscale x 2\nset format x '%.0f'\nset xlabel 'working set per thread (KiB)'\n"
+                               "set ylabel 'GB/s (1e9 bytes/s)'\n"),
+                   series_plot(results,
+                               {"mlp", "k", "ns_per_load", [](const nlohmann::json&) { return std::string("DRAM"); }, 1},
+                               "mlp", "memory-level parallelism",
+                               "set logscale y 10\nset xlabel 'independent chains k'\nset ylabel 'ns per load'\n"),
+                   series_plot(results,
+                               {"loaded_latency", "background_gb_per_s", "ns_per_load",
+                                [](const nlohmann::json&) { return std::string("DRAM chase"); }, 1},
+                               "loaded_latency", "loaded latency",
+                               "set xlabel 'background read GB/s'\nset ylabel 'ns per load'\n")})
+    plots.insert(plots.end(), p.begin(), p.end());
+  return plots;
+}
+
 std::vector<Plot> build_plots(const Results& results) {
   std::vector<Plot> plots;
-  for (auto&& family : {latency_plots(results), hugepage_plots(results), tlb_plots(results)})
+  for (auto&& family : {latency_plots(results), hugepage_plots(results), tlb_plots(results), bandwidth_plots(results)})
     plots.insert(plots.end(), family.begin(), family.end());
   return plots;
 }

@@ -27,6 +27,11 @@ std::vector<Plot> tlb_plots(const Results& results);
 // backings only (derived.extra["hugepage"]). Nothing without hugepage rows.
 std::vector<Plot> hugepage_plots(const Results& results);
 
+// Bandwidth vs working set (one line per kernel and thread count), MLP (ns
+// per load vs k) and loaded latency (ns per load vs background GB/s), from
+// derived.extra; each only when its rows exist.
+std::vector<Plot> bandwidth_plots(const Results& results);
+
 // Every plot the results allow, in report order.
 std::vector<Plot> build_plots(const Results& results);
 

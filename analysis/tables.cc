@@ -10,6 +10,7 @@
 
 #include "analysis/derived.h"
 #include "analysis/table_format.h"
+#include "analysis/bandwidth.h"
 #include "analysis/hugepage.h"
 #include "analysis/tlb.h"
 
@@ -359,6 +360,9 @@ std::string render_sections(const Results& results, TableFormat format) {
   section(render_tlb_table(results, format));
   section(render_page_walk_table(results, format));
   section(render_stride_table(results, format));
+  section(render_bandwidth_table(results, format));
+  section(render_mlp_table(results, format));
+  section(render_loaded_latency_table(results, format));
   section(render_unavailable(results, format));
   return out;
 }

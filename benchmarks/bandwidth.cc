@@ -14,6 +14,7 @@
 #include "benchmarks/bandwidth_workers.h"
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
+#include "benchmarks/timed_chase.h"
 #include "core/bandwidth_kernels.h"
 #include "core/buffer.h"
 #include "core/clock.h"
@@ -36,12 +37,6 @@ struct BandwidthSetup {
   std::vector<int> cpus;  // one per core; the first `threads` are used
   std::size_t arena_bytes = 0;  // the largest case's: one allocation for the family
 };
-
-std::string compact_bytes(std::uint64_t bytes) {
-  std::string text = core::format_bytes(bytes);
-  text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
-  return text;
-}
 
 void bandwidth_case(benchmark::State& state, core::BandwidthKernel kernel, std::size_t threads,
                     std::size_t working_set_bytes, const BandwidthSetup& setup) {

@@ -21,6 +21,7 @@
 #include "benchmarks/bandwidth_workers.h"
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
+#include "benchmarks/timed_chase.h"
 #include "core/bandwidth_kernels.h"
 #include "core/buffer.h"
 #include "core/chain.h"
@@ -192,9 +193,7 @@ void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& 
 
   const double seconds = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz;
   const double loads = static_cast<double>(state.iterations()) * kLoadsPerIteration;
-  const double ns_per_load = seconds * 1e9 / loads;
-  state.counters["ns_per_load"] = ns_per_load;
-  if (setup.core_hz > 0) state.counters["cycles_per_load"] = ns_per_load * setup.core_hz / 1e9;
+  report_per_load(state, seconds, loads, {setup.tsc_hz, setup.core_hz});
   state.counters["background_gb_per_s"] = static_cast<double>(end_bytes - start_bytes) / seconds / 1e9;
   state.SetLabel(format_case_label({
       {"intensity_pct", std::to_string(intensity_pct)},

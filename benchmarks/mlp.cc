@@ -15,6 +15,7 @@
 #include "benchmarks/arena.h"
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
+#include "benchmarks/timed_chase.h"
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/clock.h"
@@ -111,9 +112,8 @@ void mlp_case(benchmark::State& state, std::size_t k, const MlpSetup& setup) {
   benchmark::DoNotOptimize(heads.data());
 
   const double loads = static_cast<double>(state.iterations()) * static_cast<double>(steps * k);
-  const double ns_per_load = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz * 1e9 / loads;
-  state.counters["ns_per_load"] = ns_per_load;
-  if (setup.core_hz > 0) state.counters["cycles_per_load"] = ns_per_load * setup.core_hz / 1e9;
+  report_per_load(state, static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz, loads,
+                  {setup.tsc_hz, setup.core_hz});
   state.SetLabel(format_case_label({
       {"k", std::to_string(k)},
       {"working_set_bytes", std::to_string(setup.working_set_bytes)},

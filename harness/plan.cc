@@ -32,7 +32,8 @@ std::string known_family_names() {
 
 // Default run order: the headline latency curve first; pagefault last, as it
 // releases the shared chase buffer and maps fresh memory itself.
-constexpr const char* kRunOrder[] = {"latency", "stride", "tlb", "pagewalk", "hugepage", "pagefault"};
+constexpr const char* kRunOrder[] = {"latency", "stride", "tlb",    "pagewalk",
+                                     "hugepage", "bandwidth", "mlp", "loaded", "pagefault"};
 
 std::vector<std::string> parse_family_list(const std::string& text) {
   std::vector<std::string> names;
