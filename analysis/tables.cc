@@ -48,6 +48,7 @@ std::string render_machine_header(const Results& results, TableFormat format) {
     if (!results.git.empty()) run += (run.empty() ? "" : ", ") + std::string("git ") + results.git;
     out += header_line("run", run);
   }
+  if (!results.command.empty()) out += header_line("command", results.command);
 
   std::string cpu = m.cpu_model.empty() ? "unknown" : m.cpu_model;
   if (!m.vendor.empty()) cpu += fmt::format(" ({})", m.vendor);

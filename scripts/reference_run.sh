@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Generates a reference run of this machine into results/<machine-slug>/:
+# the results file (JSON, with the command line and machine fingerprint
+# inside), its Markdown report and the plots. Everything is produced by
+# memprobe itself; nothing is edited by hand. Needs root for the hugetlb
+# pools, which memprobe reserves and restores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+memprobe=./build/harness/memprobe
+[[ -x $memprobe ]] || scripts/build.sh
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+hyper=$(lscpu 2>/dev/null | sed -n 's/^Hypervisor vendor:[[:space:]]*//p')
+slug=$(echo "${cpu} ${hyper:-bare-metal} $(nproc)cpu" | tr 'A-Z' 'a-z' | tr -cs 'a-z0-9' '-' | sed 's/^-//; s/-$//')
+dir=results/$slug
+stem=$dir/$(date -u +%Y-%m-%d)-$(git describe --always --dirty)
+mkdir -p "$dir"
+
+pools=()
+if [[ $(id -u) -eq 0 ]]; then pools=(--pages 4k,thp,2m,1g --reserve-hugepages 600 --reserve-hugepages-1g 2); fi
+"$memprobe" run "${pools[@]}" --out "$stem.json"
+"$memprobe" report "$stem.json" --format markdown > "$stem.md"
+"$memprobe" report "$stem.json" --plot "$stem-plots" > /dev/null
+echo "reference run: $stem.json, $stem.md, $stem-plots/"
