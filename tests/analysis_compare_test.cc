@@ -219,7 +219,8 @@ TEST(CompareTest, DirectionFollowsTheMetricName) {
   Results b = a;
   b.cases.back().metrics["gb_per_s"] = 30.0;
   b.cases.back().spread = {5, 29.8, 30.0, 30.2};
-  const CaseComparison& x = find_case(compare_results(a, b), "bandwidth/read/threads:1");
+  const Comparison comparison = compare_results(a, b);  // find_case returns a reference into it
+  const CaseComparison& x = find_case(comparison, "bandwidth/read/threads:1");
   EXPECT_EQ(x.metric, "gb_per_s");
   EXPECT_EQ(x.verdict, Verdict::kFaster);
   EXPECT_EQ(find_case(compare_results(b, a), "bandwidth/read/threads:1").verdict, Verdict::kSlower);

@@ -44,7 +44,8 @@ TEST(TlbSmokeTest, CutSweepsAreErrorsWithAReason) {
   // the memory budget) a cut sweep is one error case naming the reason.
   const auto r = run_command_line(kMemprobe + " bench --benchmark_filter='^tlb/.*/skipped' --benchmark_format=json");
   ASSERT_EQ(r.exit_status, 0) << r.err;
-  for (const auto& b : nlohmann::json::parse(r.out).at("benchmarks")) {
+  const nlohmann::json document = nlohmann::json::parse(r.out);  // the loop borrows from it
+  for (const auto& b : document.at("benchmarks")) {
     EXPECT_TRUE(b.value("error_occurred", false)) << b.dump();
     EXPECT_NE(b.value("error_message", std::string()).find("sweep cut at"), std::string::npos) << b.dump();
   }
