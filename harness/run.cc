@@ -18,6 +18,7 @@
 #include "core/machine.h"
 #include "core/topology.h"
 #include "core/units.h"
+#include "git_describe.h"  // generated at build time: MEMPROBE_GIT_DESCRIBE
 #include "harness/collector.h"
 #include "harness/machine_info.h"
 #include "harness/system_guard.h"
