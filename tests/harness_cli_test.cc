@@ -158,6 +158,27 @@ TEST(CliTest, InterruptedRunKeepsCompletedCasesInAValidFile) {
   std::filesystem::remove(path);
 }
 
+std::string read_pool(const std::string& path) { return testing::slurp(path); }
+
+// Issue acceptance: SIGINT during a run that reserved hugetlb pages leaves the
+// pool at its previous value and a valid results file with the completed cases.
+TEST(CliTest, InterruptedReservingRunRestoresThePool) {
+  if (::geteuid() != 0) GTEST_SKIP() << "--reserve-hugepages needs root (not root here)";
+  const std::string pool = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
+  if (!std::filesystem::exists(pool)) GTEST_SKIP() << "this kernel has no 2 MiB hugetlb pool";
+  const std::string before = read_pool(pool);
+  const auto path = std::filesystem::temp_directory_path() / ("memprobe-resint-" + std::to_string(::getpid()) + ".json");
+  const auto r = run_command_line("sh -c '" + kMemprobe + " run --only latency --pages 4k --reserve-hugepages " +
+                                  std::to_string(std::stoul(before) + 8) + " --out " + path.string() +
+                                  " & pid=$!; sleep 3; kill -INT $pid; wait $pid'");
+  EXPECT_EQ(read_pool(pool), before) << "the pool was not restored";
+  ASSERT_EQ(r.exit_status, 130) << r.err;
+  EXPECT_NE(r.err.find("restored"), std::string::npos) << r.err;
+  const analysis::Results results = analysis::load_results(path.string());
+  EXPECT_EQ(results.extra.value("interrupted", false), true);
+  std::filesystem::remove(path);
+}
+
 TEST(CliTest, CountersListsSoftwareEventsAsCounting) {
   const auto r = run_command_line(kMemprobe + " counters");
   ASSERT_EQ(r.exit_status, 0) << r.err;
