@@ -17,6 +17,7 @@
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
 #include "benchmarks/timed_chase.h"
+#include "benchmarks/tlb_reference.h"
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/chase.h"
@@ -101,10 +102,6 @@ MemoryCap memory_cap(core::PagePolicy policy, bool quick) {
   return cap;
 }
 
-void* warm_up(const core::Chain& chain) {
-  return core::memprobe_chase(chain.head, std::min<std::size_t>(2 * chain.length, std::size_t{1} << 20));
-}
-
 // The page-spread buffer: one at a time (policy, spacing), sized for the
 // largest N that uses it; released when another is needed. Huge policies run
 // first, so the family ends holding only a 4 KiB buffer (unless only huge
@@ -132,7 +129,7 @@ class SpreadArena {
     // A "page" of spacing_bytes: one touched line per spacing, offsets rotated.
     p.chain = core::build_page_chain(buffer_->bytes(), spacing_bytes, setup.line_bytes, pages, setup.seed);
     p.backing = &buffer_->backing();
-    p.position = warm_up(p.chain);
+    p.position = warm_up_chain(p.chain);
     prepared_ = p;
     return &*prepared_;
   }
@@ -146,52 +143,6 @@ class SpreadArena {
   std::optional<core::Buffer> buffer_;
   core::PagePolicy policy_ = core::PagePolicy::k4K;
   std::size_t spacing_bytes_ = 0;
-  std::optional<Prepared> prepared_;
-};
-
-// Same-footprint reference: N lines in random order on one verified THP
-// region (page-group chain on 4 KiB pages without THP), as in tlb.cc.
-class ReferenceArena {
- public:
-  struct Prepared {
-    core::Chain chain;
-    void* position = nullptr;
-    const core::Backing* backing = nullptr;
-    std::string tlb_method;
-  };
-
-  core::Result<Prepared*> prepare(std::size_t max_bytes, std::size_t lines, const WalkSetup& setup) {
-    if (!buffer_ || buffer_->size_bytes() < max_bytes) {
-      buffer_.reset();
-      prepared_.reset();
-      auto thp = core::Buffer::allocate(max_bytes, core::PagePolicy::kThp);
-      if (thp && thp->backing().matches_request()) {
-        buffer_.emplace(std::move(*thp));
-      } else {
-        auto small = core::Buffer::allocate(max_bytes, core::PagePolicy::k4K);
-        if (!small) return small.error();
-        buffer_.emplace(std::move(*small));
-      }
-    }
-    if (prepared_ && prepared_->chain.length == lines) return &*prepared_;
-    const auto memory = buffer_->bytes().first(lines * setup.line_bytes);
-    Prepared p;
-    p.backing = &buffer_->backing();
-    if (buffer_->policy() == core::PagePolicy::kThp) {
-      p.chain = core::build_random_cycle(memory, setup.line_bytes, setup.seed);
-      p.tlb_method = "huge-pages";
-    } else {
-      p.chain = core::build_page_group_cycle(memory, setup.line_bytes, 4 * core::kKiB, setup.group_pages,
-                                             setup.seed);
-      p.tlb_method = fmt::format("page-groups-{}", setup.group_pages);
-    }
-    p.position = warm_up(p.chain);
-    prepared_ = p;
-    return &*prepared_;
-  }
-
- private:
-  std::optional<core::Buffer> buffer_;
   std::optional<Prepared> prepared_;
 };
 
@@ -242,7 +193,7 @@ void spread_case(benchmark::State& state, const SpreadCase& c, const WalkSetup& 
 void reference_case(benchmark::State& state, std::size_t max_bytes, const SpreadCase& pair,
                     const std::string& variant, const WalkSetup& setup) {
   const std::size_t pages = pair.pages;
-  auto prepared = reference_arena().prepare(max_bytes, pages, setup);
+  auto prepared = reference_arena().prepare(max_bytes, pages, setup.line_bytes, setup.group_pages, setup.seed);
   if (!prepared) {
     state.SkipWithError(prepared.error().reason.c_str());
     return;

@@ -18,6 +18,7 @@
 #include "benchmarks/family.h"
 #include "benchmarks/sweep.h"
 #include "benchmarks/timed_chase.h"
+#include "benchmarks/tlb_reference.h"
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/chase.h"
@@ -135,12 +136,6 @@ PageCap page_cap(core::PagePolicy policy, std::uint64_t wanted_pages, bool quick
   return cap;
 }
 
-// Two laps untimed: the lines come into the caches and the TLB into its
-// steady state (every entry replaced, or every entry resident).
-void* warm_up(const core::Chain& chain) {
-  return core::memprobe_chase(chain.head, std::min<std::size_t>(2 * chain.length, std::size_t{1} << 20));
-}
-
 // One buffer for the page-spread chains, sized for the policy's largest N and
 // reused by all of that policy's cases (they run consecutively); released when
 // the policy changes or the reference cases start, so a multi-GiB huge-page
@@ -172,7 +167,7 @@ class PageArena {
     Prepared p;
     p.chain = core::build_page_chain(buffer_->bytes(), page_bytes, setup.line_bytes, pages, setup.seed);
     p.backing = &buffer_->backing();
-    p.position = warm_up(p.chain);
+    p.position = warm_up_chain(p.chain);
     prepared_ = p;
     return &*prepared_;
   }
@@ -187,54 +182,6 @@ class PageArena {
   core::PagePolicy buffer_policy_ = core::PagePolicy::k4K;
   std::optional<core::PagePolicy> failed_policy_;
   std::optional<core::Unavailable> failure_;
-  std::optional<Prepared> prepared_;
-};
-
-// The reference: the same number of lines as the page-spread chain, packed
-// densely in random order on a verified 2 MiB THP page (no TLB misses at these
-// footprints), or, without THP, a page-group chain on 4 KiB pages.
-class ReferenceArena {
- public:
-  struct Prepared {
-    core::Chain chain;
-    void* position = nullptr;
-    const core::Backing* backing = nullptr;
-    std::string tlb_method;
-  };
-
-  core::Result<Prepared*> prepare(std::size_t max_bytes, std::size_t lines, const TlbSetup& setup) {
-    if (!buffer_ || buffer_->size_bytes() < max_bytes) {
-      buffer_.reset();
-      prepared_.reset();
-      auto thp = core::Buffer::allocate(max_bytes, core::PagePolicy::kThp);
-      if (thp && thp->backing().matches_request()) {
-        buffer_.emplace(std::move(*thp));
-      } else {
-        // Whole pages so the page-group chain's groups are whole groups.
-        auto small = core::Buffer::allocate(max_bytes, core::PagePolicy::k4K);
-        if (!small) return small.error();
-        buffer_.emplace(std::move(*small));
-      }
-    }
-    if (prepared_ && prepared_->chain.length == lines) return &*prepared_;
-    const auto memory = buffer_->bytes().first(lines * setup.line_bytes);
-    Prepared p;
-    p.backing = &buffer_->backing();
-    if (buffer_->policy() == core::PagePolicy::kThp) {
-      p.chain = core::build_random_cycle(memory, setup.line_bytes, setup.seed);
-      p.tlb_method = "huge-pages";
-    } else {
-      p.chain = core::build_page_group_cycle(memory, setup.line_bytes, 4 * core::kKiB, setup.group_pages,
-                                             setup.seed);
-      p.tlb_method = fmt::format("page-groups-{}", setup.group_pages);
-    }
-    p.position = warm_up(p.chain);
-    prepared_ = p;
-    return &*prepared_;
-  }
-
- private:
-  std::optional<core::Buffer> buffer_;
   std::optional<Prepared> prepared_;
 };
 
@@ -273,7 +220,7 @@ void tlb_case(benchmark::State& state, core::PagePolicy policy, std::size_t aren
 
 void reference_case(benchmark::State& state, std::size_t max_bytes, std::size_t pages, const TlbSetup& setup) {
   page_arena().release();  // the page-spread sweeps are done: give their memory back
-  auto prepared = reference_arena().prepare(max_bytes, pages, setup);
+  auto prepared = reference_arena().prepare(max_bytes, pages, setup.line_bytes, setup.group_pages, setup.seed);
   if (!prepared) {
     state.SkipWithError(prepared.error().reason.c_str());
     return;
