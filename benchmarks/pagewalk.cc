@@ -90,8 +90,8 @@ MemoryCap memory_cap(core::PagePolicy policy, bool quick) {
   }
   if (policy == core::PagePolicy::kThp) {
     const std::uint64_t budget = quick ? kQuickHugeBudgetBytes : kHugeBudgetBytes;
-    cap = {budget, fmt::format("the memory budget for one huge-page buffer is {} (first touch of fresh memory "
-                               "costs ~1 ms per 2 MiB page on a VM guest)",
+    cap = {budget, fmt::format("the memory budget for one huge-page buffer is {} (first-touching more fresh "
+                               "memory would dominate the run, on a VM guest especially)",
                                core::format_bytes(budget))};
   }
   if (const auto available = mem_available_bytes()) {

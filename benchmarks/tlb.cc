@@ -120,8 +120,8 @@ PageCap page_cap(core::PagePolicy policy, std::uint64_t wanted_pages, bool quick
   if (budget_bytes / page_bytes < cap.pages) {
     cap.pages = budget_bytes / page_bytes;
     cap.why = fmt::format(
-        "{} needs one {} page per touched line and the sweep's memory budget is {} (first touch of "
-        "fresh memory costs ~1 ms per 2 MiB page on a VM guest)",
+        "{} needs one {} page per touched line and the sweep's memory budget is {} (first-touching "
+        "more fresh memory would dominate the run, on a VM guest especially)",
         core::cli_name(policy), core::format_bytes(page_bytes), core::format_bytes(budget_bytes));
   }
   const auto available = mem_available_bytes();
