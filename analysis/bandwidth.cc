@@ -29,27 +29,6 @@ std::string param_string(const Case& c, const char* key) {
   return {};
 }
 
-std::optional<double> param_number(const Case& c, const char* key) {
-  const auto it = c.params.find(key);
-  if (it != c.params.end() && it->is_number()) return it->get<double>();
-  return std::nullopt;
-}
-
-std::optional<double> metric(const Case& c, const char* key) {
-  const auto it = c.metrics.find(key);
-  return it != c.metrics.end() ? std::optional<double>(it->second) : std::nullopt;
-}
-
-std::optional<double> json_number(const json& row, const char* key) {
-  const auto it = row.find(key);
-  return it != row.end() && it->is_number() ? std::optional<double>(it->get<double>()) : std::nullopt;
-}
-
-std::string json_string(const json& row, const char* key) {
-  const auto it = row.find(key);
-  return it != row.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 const json* extra_array(const Results& results, const char* key) {
   const auto it = results.derived.extra.find(key);
   return it != results.derived.extra.end() && it->is_array() && !it->empty() ? &*it : nullptr;

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "analysis/results.h"
 #include "analysis/table_format.h"
 
 namespace memprobe::analysis {
@@ -57,27 +58,6 @@ std::string region_words(const std::string& region) {
 std::string param_string(const Case& c, const char* key) {
   const auto it = c.params.find(key);
   return it != c.params.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::optional<double> param_number(const Case& c, const char* key) {
-  const auto it = c.params.find(key);
-  if (it != c.params.end() && it->is_number()) return it->get<double>();
-  return std::nullopt;
-}
-
-std::optional<double> metric(const Case& c, const char* key) {
-  const auto it = c.metrics.find(key);
-  return it != c.metrics.end() ? std::optional<double>(it->second) : std::nullopt;
-}
-
-std::optional<double> json_number(const json& row, const char* key) {
-  const auto it = row.find(key);
-  return it != row.end() && it->is_number() ? std::optional<double>(it->get<double>()) : std::nullopt;
-}
-
-std::string json_string(const json& row, const char* key) {
-  const auto it = row.find(key);
-  return it != row.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 std::string format_speedup(double s) { return fmt::format("{:.2f}x", s); }

@@ -85,6 +85,29 @@ struct Case {
   std::map<std::string, double> counters;
 };
 
+// Typed lookups into a case's params/metrics and a derived row: nullopt (or
+// "") where the member is absent or of another type.
+inline std::optional<double> param_number(const Case& c, const char* key) {
+  const auto it = c.params.find(key);
+  if (it != c.params.end() && it->is_number()) return it->get<double>();
+  return std::nullopt;
+}
+
+inline std::optional<double> metric(const Case& c, const char* key) {
+  const auto it = c.metrics.find(key);
+  return it != c.metrics.end() ? std::optional<double>(it->second) : std::nullopt;
+}
+
+inline std::optional<double> json_number(const nlohmann::json& row, const char* key) {
+  const auto it = row.find(key);
+  return it != row.end() && it->is_number() ? std::optional<double>(it->get<double>()) : std::nullopt;
+}
+
+inline std::string json_string(const nlohmann::json& row, const char* key) {
+  const auto it = row.find(key);
+  return it != row.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 // The metric a case is judged by, the one Case::spread describes: the first
 // of ns_per_load, us_per_fault, us_per_page, gb_per_s it has, else its first
 // metric by name; empty if it has none.
