@@ -220,9 +220,12 @@ void compare_cache_levels(const Results& ra, const Results& rb, const CompareOpt
     const double half = row.spread_pct ? *row.spread_pct / 200 : 0.0;
     return Measured{*value, *value * (1 - half), *value * (1 + half)};
   };
+  // A knee lies on the sweep grid (4 points per octave), so a detected size is
+  // known to one grid step either way.
   const auto size = [](const std::optional<double>& value) -> std::optional<Measured> {
     if (!value) return std::nullopt;
-    return point(*value);
+    const double grid_step = std::exp2(0.25);
+    return Measured{*value, *value / grid_step, *value * grid_step};
   };
   const auto members = [&](const CacheLevelRow& row) {
     return std::array<std::pair<const char*, std::optional<Measured>>, 3>{

@@ -267,3 +267,23 @@ TEST(CompareTest, DerivedFiguresUseCacheSpreadAndMatchExtraRowsByIdentity) {
 
 }  // namespace
 }  // namespace memprobe::analysis
+
+namespace memprobe::analysis {
+namespace {
+
+// A detected size is a point on the 4-per-octave sweep grid: one grid step
+// apart is within noise, a factor of two is a real difference.
+TEST(CompareGridTest, DetectedSizesAreComparedAtTheSweepResolution) {
+  Results a = base_run();
+  Results near = a;
+  near.derived.cache_levels[0].detected_bytes = 32 * kKiB * std::exp2(0.25);
+  const Comparison within = compare_results(a, near);
+  EXPECT_EQ(find_figure(within, "cache L1 detected_bytes").verdict, Verdict::kWithinNoise);
+  Results far = a;
+  far.derived.cache_levels[0].detected_bytes = 64 * kKiB;
+  const Comparison larger = compare_results(a, far);
+  EXPECT_EQ(find_figure(larger, "cache L1 detected_bytes").verdict, Verdict::kLarger);
+}
+
+}  // namespace
+}  // namespace memprobe::analysis
