@@ -106,48 +106,8 @@ MemoryCap memory_cap(core::PagePolicy policy, bool quick) {
 // largest N that uses it; released when another is needed. Huge policies run
 // first, so the family ends holding only a 4 KiB buffer (unless only huge
 // policies were asked for: then at most the 1 GiB budget).
-class SpreadArena {
- public:
-  struct Prepared {
-    core::Chain chain;
-    void* position = nullptr;
-    const core::Backing* backing = nullptr;
-  };
-
-  core::Result<Prepared*> prepare(core::PagePolicy policy, std::size_t spacing_bytes, std::size_t buffer_bytes,
-                                  std::size_t pages, const WalkSetup& setup) {
-    if (!buffer_ || policy_ != policy || spacing_bytes_ != spacing_bytes || buffer_->size_bytes() < buffer_bytes) {
-      release();
-      auto buffer = core::Buffer::allocate(buffer_bytes, policy);
-      if (!buffer) return buffer.error();
-      buffer_.emplace(std::move(*buffer));
-      policy_ = policy;
-      spacing_bytes_ = spacing_bytes;
-    }
-    if (prepared_ && prepared_->chain.length == pages) return &*prepared_;
-    Prepared p;
-    // A "page" of spacing_bytes: one touched line per spacing, offsets rotated.
-    p.chain = core::build_page_chain(buffer_->bytes(), spacing_bytes, setup.line_bytes, pages, setup.seed);
-    p.backing = &buffer_->backing();
-    p.position = warm_up_chain(p.chain);
-    prepared_ = p;
-    return &*prepared_;
-  }
-
-  void release() {
-    prepared_.reset();
-    buffer_.reset();
-  }
-
- private:
-  std::optional<core::Buffer> buffer_;
-  core::PagePolicy policy_ = core::PagePolicy::k4K;
-  std::size_t spacing_bytes_ = 0;
-  std::optional<Prepared> prepared_;
-};
-
-SpreadArena& spread_arena() {
-  static SpreadArena instance;
+PageSpreadArena& spread_arena() {
+  static PageSpreadArena instance;
   return instance;
 }
 
@@ -166,12 +126,12 @@ struct SpreadCase {
 };
 
 void spread_case(benchmark::State& state, const SpreadCase& c, const WalkSetup& setup) {
-  auto prepared = spread_arena().prepare(c.policy, c.spacing_bytes, c.buffer_bytes, c.pages, setup);
+  auto prepared = spread_arena().prepare(c.policy, c.spacing_bytes, c.buffer_bytes, c.pages, setup.line_bytes, setup.seed);
   if (!prepared) {
     state.SkipWithError(prepared.error().reason.c_str());
     return;
   }
-  SpreadArena::Prepared& p = **prepared;
+  PageSpreadArena::Prepared& p = **prepared;
   p.position = run_timed_chase(state, p.position, {setup.tsc_hz, setup.core_hz});
   std::map<std::string, std::string> label = {
       {"role", c.role},

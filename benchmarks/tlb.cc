@@ -138,55 +138,10 @@ PageCap page_cap(core::PagePolicy policy, std::uint64_t wanted_pages, bool quick
 
 // One buffer for the page-spread chains, sized for the policy's largest N and
 // reused by all of that policy's cases (they run consecutively); released when
-// the policy changes or the reference cases start, so a multi-GiB huge-page
-// buffer is never held while something else allocates.
-class PageArena {
- public:
-  struct Prepared {
-    core::Chain chain;
-    void* position = nullptr;
-    const core::Backing* backing = nullptr;
-  };
-
-  core::Result<Prepared*> prepare(core::PagePolicy policy, std::size_t arena_pages, std::size_t pages,
-                                  const TlbSetup& setup) {
-    const std::size_t page_bytes = core::requested_page_bytes(policy);
-    if (!buffer_ || buffer_policy_ != policy || buffer_->size_bytes() < arena_pages * page_bytes) {
-      if (failed_policy_ && *failed_policy_ == policy) return *failure_;
-      release();
-      auto buffer = core::Buffer::allocate(arena_pages * page_bytes, policy);
-      if (!buffer) {
-        failed_policy_ = policy;
-        failure_ = buffer.error();
-        return buffer.error();
-      }
-      buffer_.emplace(std::move(*buffer));
-      buffer_policy_ = policy;
-    }
-    if (prepared_ && prepared_->chain.length == pages) return &*prepared_;
-    Prepared p;
-    p.chain = core::build_page_chain(buffer_->bytes(), page_bytes, setup.line_bytes, pages, setup.seed);
-    p.backing = &buffer_->backing();
-    p.position = warm_up_chain(p.chain);
-    prepared_ = p;
-    return &*prepared_;
-  }
-
-  void release() {
-    prepared_.reset();
-    buffer_.reset();
-  }
-
- private:
-  std::optional<core::Buffer> buffer_;
-  core::PagePolicy buffer_policy_ = core::PagePolicy::k4K;
-  std::optional<core::PagePolicy> failed_policy_;
-  std::optional<core::Unavailable> failure_;
-  std::optional<Prepared> prepared_;
-};
-
-PageArena& page_arena() {
-  static PageArena instance;
+// the reference cases start, so a multi-GiB huge-page buffer is never held
+// while something else allocates.
+PageSpreadArena& page_arena() {
+  static PageSpreadArena instance;
   return instance;
 }
 
@@ -197,12 +152,12 @@ ReferenceArena& reference_arena() {
 
 void tlb_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_pages, std::size_t pages,
               const TlbSetup& setup) {
-  auto prepared = page_arena().prepare(policy, arena_pages, pages, setup);
+  auto prepared = page_arena().prepare(policy, core::requested_page_bytes(policy), arena_pages * core::requested_page_bytes(policy), pages, setup.line_bytes, setup.seed);
   if (!prepared) {
     state.SkipWithError(prepared.error().reason.c_str());
     return;
   }
-  PageArena::Prepared& p = **prepared;
+  PageSpreadArena::Prepared& p = **prepared;
   p.position = run_timed_chase(state, p.position, {setup.tsc_hz, setup.core_hz});
   const std::size_t page_bytes = core::requested_page_bytes(policy);
   state.SetLabel(format_case_label({

@@ -13,6 +13,38 @@ void* warm_up_chain(const core::Chain& chain) {
   return core::memprobe_chase(chain.head, std::min<std::size_t>(2 * chain.length, std::size_t{1} << 20));
 }
 
+core::Result<PageSpreadArena::Prepared*> PageSpreadArena::prepare(core::PagePolicy policy,
+                                                                  std::size_t spacing_bytes,
+                                                                  std::size_t buffer_bytes, std::size_t pages,
+                                                                  std::size_t line_bytes, std::uint64_t seed) {
+  if (!buffer_ || policy_ != policy || spacing_bytes_ != spacing_bytes || buffer_->size_bytes() < buffer_bytes) {
+    if (failed_policy_ && *failed_policy_ == policy && buffer_bytes >= failed_bytes_ && failure_) return *failure_;
+    release();
+    auto buffer = core::Buffer::allocate(buffer_bytes, policy);
+    if (!buffer) {
+      failed_policy_ = policy;
+      failed_bytes_ = buffer_bytes;
+      failure_ = buffer.error();
+      return buffer.error();
+    }
+    buffer_.emplace(std::move(*buffer));
+    policy_ = policy;
+    spacing_bytes_ = spacing_bytes;
+  }
+  if (prepared_ && prepared_->chain.length == pages) return &*prepared_;
+  Prepared p;
+  p.chain = core::build_page_chain(buffer_->bytes(), spacing_bytes, line_bytes, pages, seed);
+  p.backing = &buffer_->backing();
+  p.position = warm_up_chain(p.chain);
+  prepared_ = p;
+  return &*prepared_;
+}
+
+void PageSpreadArena::release() {
+  prepared_.reset();
+  buffer_.reset();
+}
+
 core::Result<ReferenceArena::Prepared*> ReferenceArena::prepare(std::size_t max_bytes, std::size_t lines,
                                                                 std::size_t line_bytes, std::size_t group_pages,
                                                                 std::uint64_t seed) {

@@ -19,6 +19,35 @@ namespace memprobe::bench {
 // steady state (every entry replaced, or every entry resident); capped at 2^20 loads.
 void* warm_up_chain(const core::Chain& chain);
 
+// The page-spread chain: one line per `spacing_bytes` (a page, or a wider
+// spacing so each load needs its own page-table line) over a buffer of the
+// policy, sized for the largest N that uses it and reused by consecutive cases;
+// reallocated when the policy, spacing or size changes. A policy that could
+// not be allocated at some size is not retried at that size or larger (its
+// reason is returned again).
+class PageSpreadArena {
+ public:
+  struct Prepared {
+    core::Chain chain;
+    void* position = nullptr;
+    const core::Backing* backing = nullptr;
+  };
+
+  core::Result<Prepared*> prepare(core::PagePolicy policy, std::size_t spacing_bytes, std::size_t buffer_bytes,
+                                  std::size_t pages, std::size_t line_bytes, std::uint64_t seed);
+  // Frees the buffer (a multi-GiB huge-page buffer must not outlive its sweep).
+  void release();
+
+ private:
+  std::optional<core::Buffer> buffer_;
+  core::PagePolicy policy_ = core::PagePolicy::k4K;
+  std::size_t spacing_bytes_ = 0;
+  std::optional<core::PagePolicy> failed_policy_;
+  std::size_t failed_bytes_ = 0;
+  std::optional<core::Unavailable> failure_;
+  std::optional<Prepared> prepared_;
+};
+
 class ReferenceArena {
  public:
   struct Prepared {
