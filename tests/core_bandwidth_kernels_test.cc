@@ -18,25 +18,12 @@
 #include "core/chain.h"
 #include "core/mlp_chase.h"
 #include "core/units.h"
+#include "tests/aligned_bytes.h"
 
 namespace memprobe::core {
 namespace {
 
-class Aligned {
- public:
-  explicit Aligned(std::size_t bytes)
-      : storage_(static_cast<std::byte*>(::operator new(bytes, std::align_val_t{64}))), bytes_(bytes) {}
-  ~Aligned() { ::operator delete(storage_, std::align_val_t{64}); }
-  Aligned(const Aligned&) = delete;
-  Aligned& operator=(const Aligned&) = delete;
-  std::byte* data() const { return storage_; }
-  std::uint64_t* words() const { return reinterpret_cast<std::uint64_t*>(storage_); }
-  std::span<std::byte> bytes() const { return {storage_, bytes_}; }
-
- private:
-  std::byte* storage_;
-  std::size_t bytes_;
-};
+using Aligned = memprobe::testing::AlignedBytes;
 
 std::vector<VectorWidth> available_widths() {
   std::vector<VectorWidth> out;

@@ -16,23 +16,12 @@
 
 #include "core/chain.h"
 #include "core/units.h"
+#include "tests/aligned_bytes.h"
 
 namespace memprobe::core {
 namespace {
 
-class Arena {
- public:
-  explicit Arena(std::size_t bytes)
-      : storage_(static_cast<std::byte*>(::operator new(bytes, std::align_val_t{64}))), bytes_(bytes) {}
-  ~Arena() { ::operator delete(storage_, std::align_val_t{64}); }
-  Arena(const Arena&) = delete;
-  Arena& operator=(const Arena&) = delete;
-  std::span<std::byte> bytes() const { return {storage_, bytes_}; }
-
- private:
-  std::byte* storage_;
-  std::size_t bytes_;
-};
+using Arena = memprobe::testing::AlignedBytes;
 
 TEST(ChaseTest, ReturnsToHeadAfterWholeLaps) {
   constexpr std::size_t kNodes = 96;  // 3 x kChaseUnroll, so whole laps are whole blocks
