@@ -270,7 +270,9 @@ TEST_F(HugetlbTest, EmptyPoolIsUnavailableWithTheFix) {
   ASSERT_FALSE(buffer.has_value()) << "empty pool, yet " << buffer->backing().verified;
   const std::string& reason = buffer.error().reason;
   EXPECT_NE(reason.find("no free 2 MiB hugetlb pages (need 2, free 0)"), std::string::npos) << reason;
-  EXPECT_NE(reason.find("--reserve-hugepages 2"), std::string::npos) << reason;
+  // The flag names the pool's new total (pages in use elsewhere + the 2 needed);
+  // other tests may hold pool pages at the same time, so only the flag is fixed.
+  EXPECT_NE(reason.find("--reserve-hugepages "), std::string::npos) << reason;
   EXPECT_NE(reason.find("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"), std::string::npos) << reason;
 }
 
