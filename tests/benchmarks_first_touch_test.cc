@@ -19,6 +19,7 @@
 
 #include "core/buffer.h"
 #include "core/units.h"
+#include "tests/pool_lock.h"
 
 namespace memprobe::bench {
 namespace {
@@ -88,6 +89,7 @@ TEST(FirstTouchTest, HugetlbCountsOneFaultPerPageOrSaysWhyNot) {
   skip_if_uncounted(counter);
   const std::size_t page = 2 * core::kMiB;
   // As root, reserve the two pages for the test (the guard restores the pool).
+  memprobe::testing::HugetlbPoolLock pool_lock;
   std::ostringstream guard_log;
   harness::SystemGuard guard(guard_log);
   if (::geteuid() == 0 && hugetlb_pages_available(page) < 2) guard.reserve_hugepages(page, 2);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/units.h"
+#include "tests/pool_lock.h"
 
 namespace memprobe::core {
 namespace {
@@ -220,6 +221,7 @@ class HugetlbPool {
 
 class HugetlbTest : public ::testing::Test {
  protected:
+  memprobe::testing::HugetlbPoolLock pool_lock_;  // first member: held before the pools are read
   void TearDown() override {
     pool_2m_.restore();
     pool_1g_.restore();

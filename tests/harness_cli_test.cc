@@ -8,6 +8,7 @@
 
 #include "analysis/results_json.h"
 #include "tests/command_runner.h"
+#include "tests/pool_lock.h"
 
 namespace memprobe {
 namespace {
@@ -166,6 +167,7 @@ TEST(CliTest, InterruptedReservingRunRestoresThePool) {
   if (::geteuid() != 0) GTEST_SKIP() << "--reserve-hugepages needs root (not root here)";
   const std::string pool = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
   if (!std::filesystem::exists(pool)) GTEST_SKIP() << "this kernel has no 2 MiB hugetlb pool";
+  memprobe::testing::HugetlbPoolLock pool_lock;
   const std::string before = read_pool(pool);
   const auto path = std::filesystem::temp_directory_path() / ("memprobe-resint-" + std::to_string(::getpid()) + ".json");
   const auto r = run_command_line("sh -c '" + kMemprobe + " run --only latency --pages 4k --reserve-hugepages " +

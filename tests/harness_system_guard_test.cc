@@ -17,6 +17,7 @@
 
 #include "core/units.h"
 #include "harness/plan.h"
+#include "tests/pool_lock.h"
 
 namespace memprobe::harness {
 namespace {
@@ -32,6 +33,7 @@ std::optional<std::uint64_t> pool_pages(std::size_t page_bytes) {
 
 class SystemGuardTest : public ::testing::Test {
  protected:
+  memprobe::testing::HugetlbPoolLock pool_lock_;  // held from before SetUp reads the pool
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "not root: reserving hugetlb pages needs root";
     const auto pages = pool_pages(k2MiB);
