@@ -18,6 +18,10 @@ std::atomic<bool> g_interrupt_requested{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
 // Set by the first repetition of a case, cleared when the reporter has it all.
 bool g_case_in_progress = false;
+// Repetitions of the current case started so far (skip_if_interrupted calls).
+int g_case_repetitions_started = 0;
+// The reason the current case's first repetition failed; empty if it did not.
+std::string g_case_first_failure;
 
 }  // namespace
 
@@ -25,15 +29,36 @@ void request_interrupt() { g_interrupt_requested.store(true, std::memory_order_r
 bool interrupt_requested() { return g_interrupt_requested.load(std::memory_order_relaxed); }
 
 bool skip_if_interrupted(benchmark::State& state) {
+  if (!g_case_first_failure.empty()) {
+    // Skipped before the loop like the first one, so the counts agree.
+    state.SkipWithError(g_case_first_failure.c_str());
+    return true;
+  }
   if (!interrupt_requested() || g_case_in_progress) {
     g_case_in_progress = true;
+    ++g_case_repetitions_started;
     return false;
   }
   state.SkipWithError(kInterruptedMessage);
   return true;
 }
 
-void mark_case_finished() { g_case_in_progress = false; }
+void fail_case(benchmark::State& state, const std::string& reason) {
+  if (g_case_repetitions_started <= 1) {
+    g_case_first_failure = reason.empty() ? std::string("failed") : reason;
+    state.SkipWithError(g_case_first_failure.c_str());
+    return;
+  }
+  state.SetLabel(std::string(kFailedLabelPrefix) + reason);
+  // The iteration count the first repetition settled on, with nothing timed.
+  for (auto _ : state) state.SetIterationTime(0);
+}
+
+void mark_case_finished() {
+  g_case_in_progress = false;
+  g_case_repetitions_started = 0;
+  g_case_first_failure.clear();
+}
 
 benchmark::internal::Benchmark* apply_case_options(benchmark::internal::Benchmark* b,
                                                    const CaseOptions& options) {

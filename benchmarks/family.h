@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct CaseOptions {
   int repetitions = 5;
   double min_time_s = 0.01;     // per repetition (MinTime); 0: --benchmark_min_time
   std::uint64_t seed = core::kDefaultChainSeed;
+  // --max-working-set: the largest working set any case uses (the latency
+  // sweep's top). 0: each family's default, derived from the caches.
+  std::uint64_t max_working_set_bytes = 0;
 };
 
 struct Family {
@@ -52,6 +56,19 @@ inline constexpr const char* kInterruptedMessage = "interrupted";
 // runs all its repetitions: Google Benchmark 1.7.1 aborts (ComputeStats
 // check) on a case whose repetitions are partly skipped.
 bool skip_if_interrupted(benchmark::State& state);
+// Ends the current repetition of a case that cannot be measured (allocation
+// refused, hugetlb pool exhausted, thread not started), in any repetition.
+// Google Benchmark 1.7.1 aborts (ComputeStats) when a case's repetitions
+// disagree on their iteration count, and crashes on a skip inside the loop
+// with an automatic iteration count; so only a case's first repetition
+// skips. A later one runs its iterations empty and carries the reason in its
+// label (kFailedLabelPrefix): the harness then reports the whole case as
+// unavailable, never a median over the repetitions that did run. Later
+// repetitions of a case whose first one failed skip with the same reason.
+// Call only before the case's timed loop.
+void fail_case(benchmark::State& state, const std::string& reason);
+// A label that starts with this marks a repetition failed by fail_case.
+inline constexpr std::string_view kFailedLabelPrefix = "memprobe-failed: ";
 // Called by the harness's reporter when a case's repetitions are all reported.
 void mark_case_finished();
 

@@ -44,6 +44,7 @@ void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
   bench::mark_case_finished();
   std::string last_name;
   std::vector<double> ns;
+  std::size_t repetitions = 0;
   for (const Run& run : runs) {
     if (run.run_type != Run::RT_Iteration) continue;  // memprobe computes its own statistics
     RawRun raw;
@@ -54,10 +55,17 @@ void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
     raw.error = run.error_occurred;
     raw.error_message = run.error_message;
     raw.label = run.report_label;
+    if (raw.label.rfind(bench::kFailedLabelPrefix, 0) == 0) {
+      // A later repetition failed (bench::fail_case): the case is unavailable.
+      raw.error = true;
+      raw.error_message = raw.label.substr(bench::kFailedLabelPrefix.size());
+      raw.label.clear();
+    }
     for (const auto& [key, counter] : run.counters) raw.counters[key] = counter.value;
     if (auto it = raw.counters.find("ns_per_load"); it != raw.counters.end()) ns.push_back(it->second);
     last_name = raw.name;
     runs_.push_back(std::move(raw));
+    ++repetitions;
   }
   if (last_name.empty()) return;
   ++cases_done_;
@@ -66,8 +74,10 @@ void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
   const double left_s =
       elapsed_s / static_cast<double>(cases_done_) * static_cast<double>(total_cases_ - std::min(total_cases_, cases_done_));
   std::string figure;
+  bool failed = false;
+  for (auto r = runs_.end() - static_cast<std::ptrdiff_t>(repetitions); r != runs_.end(); ++r) failed |= r->error;
   if (runs_.back().error && runs_.back().error_message == bench::kInterruptedMessage) return;
-  if (runs_.back().error) figure = "unavailable";
+  if (failed) figure = "unavailable";
   else if (!ns.empty()) figure = fmt::format("{:.2f} ns/load", analysis::median_of(ns));
   progress_ << fmt::format("[{}/{}] {:<28} {:<16} {:.1f} s left\n", cases_done_, total_cases_, last_name,
                            figure, left_s)
