@@ -18,11 +18,14 @@ std::atomic<bool> g_interrupt_requested{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
 // Set by the first repetition of a case, cleared when the reporter has it all.
 bool g_case_in_progress = false;
-// Repetitions of the current case started so far (skip_if_interrupted calls).
-int g_case_repetitions_started = 0;
+// Google Benchmark calls a case function several times in its first
+// repetition (growing iteration counts, until the time is long enough) and
+// once per later repetition, with the count the first one settled on: a call
+// whose count does not exceed the previous call's starts a later repetition.
+benchmark::IterationCount g_previous_call_iterations = 0;
+bool g_case_in_later_repetition = false;
 // The reason the current case's first repetition failed; empty if it did not.
 std::string g_case_first_failure;
-
 }  // namespace
 
 void request_interrupt() { g_interrupt_requested.store(true, std::memory_order_relaxed); }
@@ -35,8 +38,9 @@ bool skip_if_interrupted(benchmark::State& state) {
     return true;
   }
   if (!interrupt_requested() || g_case_in_progress) {
+    if (g_case_in_progress && state.max_iterations <= g_previous_call_iterations) g_case_in_later_repetition = true;
+    g_previous_call_iterations = state.max_iterations;
     g_case_in_progress = true;
-    ++g_case_repetitions_started;
     return false;
   }
   state.SkipWithError(kInterruptedMessage);
@@ -44,7 +48,7 @@ bool skip_if_interrupted(benchmark::State& state) {
 }
 
 void fail_case(benchmark::State& state, const std::string& reason) {
-  if (g_case_repetitions_started <= 1) {
+  if (!g_case_in_later_repetition) {
     g_case_first_failure = reason.empty() ? std::string("failed") : reason;
     state.SkipWithError(g_case_first_failure.c_str());
     return;
@@ -56,7 +60,8 @@ void fail_case(benchmark::State& state, const std::string& reason) {
 
 void mark_case_finished() {
   g_case_in_progress = false;
-  g_case_repetitions_started = 0;
+  g_case_in_later_repetition = false;
+  g_previous_call_iterations = 0;
   g_case_first_failure.clear();
 }
 

@@ -116,7 +116,7 @@ void anon_case(benchmark::State& state, core::PagePolicy policy, Phase phase) {
   release_arena();  // the chase families' buffer would hold pool pages and memory
   FaultCounter& counter = fault_counter();
   if (!counter.available()) {
-    state.SkipWithError(("software fault counters unavailable: " + counter.reason()).c_str());
+    fail_case(state, "software fault counters unavailable: " + counter.reason());
     return;
   }
   const std::size_t bytes = case_bytes(policy);
@@ -127,29 +127,28 @@ void anon_case(benchmark::State& state, core::PagePolicy policy, Phase phase) {
     // (on a VM, the guest memory is then backed by the host too).
     auto m = FreshMapping::map(policy, bytes);
     if (!m) {
-      state.SkipWithError(m.error().reason.c_str());
+      fail_case(state, m.error().reason);
       return;
     }
     memprobe_touch_pages(m->data(), m->size_bytes(), m->page_bytes());
     warmed().insert(policy);
   }
 
+  // Iterations(1): one fresh mapping per repetition, mapped (untimed) before
+  // the loop so a refused mapping (e.g. the hugetlb pool emptied by another
+  // process since the last repetition) fails the case cleanly.
+  auto m = FreshMapping::map(policy, bytes);
+  if (!m) {
+    fail_case(state, m.error().reason);
+    return;
+  }
   Totals totals;
-  std::size_t size_bytes = 0;
-  std::uint64_t pages = 0;
-  std::string backing = "unverified";
-  double huge_fraction = 0;
   for (auto _ : state) {
-    auto m = FreshMapping::map(policy, bytes);  // untimed: munmap + mmap per iteration
-    if (!m) {
-      state.SkipWithError(m.error().reason.c_str());
-      return;
-    }
     TouchResult r;
     if (phase == Phase::kPopulate) {
       auto p = populate_write(m->data(), m->size_bytes(), counter);
       if (!p) {
-        state.SkipWithError(p.error().reason.c_str());
+        state.SkipWithError(p.error().reason.c_str());  // inside the one iteration: safe in any repetition
         return;
       }
       r = *p;
@@ -162,15 +161,15 @@ void anon_case(benchmark::State& state, core::PagePolicy policy, Phase phase) {
     ++totals.iterations;
     if (r.minor_faults && r.major_faults) totals.faults += *r.minor_faults + *r.major_faults;
     else totals.faults_known = false;
-    size_bytes = m->size_bytes();
-    pages = m->pages();
-    if (totals.iterations == 1) {
-      // Outside the timed region: what the kernel actually gave.
-      if (auto b = core::read_backing(m->data(), m->size_bytes(), policy)) {
-        backing = b->verified;
-        huge_fraction = b->huge_fraction;
-      }
-    }
+  }
+  const std::size_t size_bytes = m->size_bytes();
+  const std::uint64_t pages = m->pages();
+  // Outside the timed region: what the kernel actually gave.
+  std::string backing = "unverified";
+  double huge_fraction = 0;
+  if (auto b = core::read_backing(m->data(), m->size_bytes(), policy)) {
+    backing = b->verified;
+    huge_fraction = b->huge_fraction;
   }
   warmed().insert(policy);
   // Populate takes the same page-fault path from inside the kernel (GUP): no
@@ -215,50 +214,44 @@ void file_major_case(benchmark::State& state) {
   release_arena();
   FaultCounter& counter = fault_counter();
   if (!counter.available()) {
-    state.SkipWithError(("software fault counters unavailable: " + counter.reason()).c_str());
+    fail_case(state, "software fault counters unavailable: " + counter.reason());
     return;
   }
   std::string reason;
   ColdFile* file = major_fault_file(reason);
   if (file == nullptr) {
-    state.SkipWithError(reason.c_str());
+    fail_case(state, reason);
     return;
   }
   const double tsc_hz = core::tsc_hz();
   const std::size_t page = core::requested_page_bytes(core::PagePolicy::k4K);
   const std::uint64_t pages = file->size_bytes() / page;
+  // Iterations(1): one eviction and one read pass per repetition, prepared
+  // before the loop so a failure ends the case cleanly (fail_case).
+  auto resident = file->evict();
+  for (int retry = 0; retry < 3 && resident && *resident > 0; ++retry) resident = file->evict();  // writeback lag
+  if (!resident) {
+    fail_case(state, resident.error().reason);
+    return;
+  }
+  // Pages the kernel keeps despite the advice: the first repetition must
+  // start cold; later ones are measured and their residency reported.
+  static bool measured_once = false;
+  if (*resident > 0 && !measured_once) {
+    fail_case(state, fmt::format("cannot drop the file's page cache: {} of {} pages still resident after "
+                                 "posix_fadvise(DONTNEED) (mincore)",
+                                 *resident, pages));
+    return;
+  }
+  auto data = file->map();
+  if (!data) {
+    fail_case(state, data.error().reason);
+    return;
+  }
   Totals totals;
   double minor_total = 0;
-  double resident_total = 0;
-  // Skipping is only allowed before the case's first repetition has been
-  // measured: Google Benchmark 1.7.1 aborts on a case whose repetitions are
-  // partly skipped. Later, pages still resident are measured and reported.
-  static bool measured_once = false;
   for (auto _ : state) {
-    auto resident = file->evict();
-    for (int retry = 0; retry < 3 && resident && *resident > 0; ++retry) resident = file->evict();  // writeback lag
-    if (!resident && !measured_once) {
-      state.SkipWithError(resident.error().reason.c_str());
-      return;
-    }
-    const std::size_t still_resident = resident ? *resident : 0;
-    if (still_resident > 0 && !measured_once) {
-      const std::string why = fmt::format(
-          "cannot drop the file's page cache: {} of {} pages still resident after posix_fadvise(DONTNEED) "
-          "(mincore)",
-          still_resident, pages);
-      state.SkipWithError(why.c_str());
-      return;
-    }
-    resident_total += static_cast<double>(still_resident);
-    auto data = file->map();
-    if (!data) {
-      state.SkipWithError(data.error().reason.c_str());
-      return;
-    }
     const TouchResult r = read_touch(*data, file->size_bytes(), page, counter);
-    file->unmap(*data);
-    measured_once = true;
     const double seconds = static_cast<double>(r.tsc_ticks) / tsc_hz;
     state.SetIterationTime(seconds);
     totals.seconds += seconds;
@@ -270,9 +263,10 @@ void file_major_case(benchmark::State& state) {
       totals.faults_known = false;
     }
   }
+  file->unmap(*data);
+  measured_once = true;
   report(state, totals, file->size_bytes(), pages, static_cast<double>(pages), true);
-  state.counters["resident_pages_before"] =
-      resident_total / static_cast<double>(std::max<std::uint64_t>(totals.iterations, 1));
+  state.counters["resident_pages_before"] = static_cast<double>(*resident);
   if (totals.faults_known)
     state.counters["minor_faults_counted"] = minor_total / static_cast<double>(std::max<std::uint64_t>(totals.iterations, 1));
   state.SetLabel(format_case_label({

@@ -126,9 +126,10 @@ struct SpreadCase {
 };
 
 void spread_case(benchmark::State& state, const SpreadCase& c, const WalkSetup& setup) {
-  auto prepared = spread_arena().prepare(c.policy, c.spacing_bytes, c.buffer_bytes, c.pages, setup.line_bytes, setup.seed);
+  if (skip_if_interrupted(state)) return;
+    auto prepared = spread_arena().prepare(c.policy, c.spacing_bytes, c.buffer_bytes, c.pages, setup.line_bytes, setup.seed);
   if (!prepared) {
-    state.SkipWithError(prepared.error().reason.c_str());
+    fail_case(state, prepared.error().reason);
     return;
   }
   PageSpreadArena::Prepared& p = **prepared;
@@ -152,10 +153,11 @@ void spread_case(benchmark::State& state, const SpreadCase& c, const WalkSetup& 
 
 void reference_case(benchmark::State& state, std::size_t max_bytes, const SpreadCase& pair,
                     const std::string& variant, const WalkSetup& setup) {
-  const std::size_t pages = pair.pages;
+  if (skip_if_interrupted(state)) return;
+    const std::size_t pages = pair.pages;
   auto prepared = reference_arena().prepare(max_bytes, pages, setup.line_bytes, setup.group_pages, setup.seed);
   if (!prepared) {
-    state.SkipWithError(prepared.error().reason.c_str());
+    fail_case(state, prepared.error().reason);
     return;
   }
   ReferenceArena::Prepared& p = **prepared;

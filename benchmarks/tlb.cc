@@ -152,9 +152,10 @@ ReferenceArena& reference_arena() {
 
 void tlb_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_pages, std::size_t pages,
               const TlbSetup& setup) {
-  auto prepared = page_arena().prepare(policy, core::requested_page_bytes(policy), arena_pages * core::requested_page_bytes(policy), pages, setup.line_bytes, setup.seed);
+  if (skip_if_interrupted(state)) return;
+    auto prepared = page_arena().prepare(policy, core::requested_page_bytes(policy), arena_pages * core::requested_page_bytes(policy), pages, setup.line_bytes, setup.seed);
   if (!prepared) {
-    state.SkipWithError(prepared.error().reason.c_str());
+    fail_case(state, prepared.error().reason);
     return;
   }
   PageSpreadArena::Prepared& p = **prepared;
@@ -174,10 +175,11 @@ void tlb_case(benchmark::State& state, core::PagePolicy policy, std::size_t aren
 }
 
 void reference_case(benchmark::State& state, std::size_t max_bytes, std::size_t pages, const TlbSetup& setup) {
-  page_arena().release();  // the page-spread sweeps are done: give their memory back
+  if (skip_if_interrupted(state)) return;
+    page_arena().release();  // the page-spread sweeps are done: give their memory back
   auto prepared = reference_arena().prepare(max_bytes, pages, setup.line_bytes, setup.group_pages, setup.seed);
   if (!prepared) {
-    state.SkipWithError(prepared.error().reason.c_str());
+    fail_case(state, prepared.error().reason);
     return;
   }
   ReferenceArena::Prepared& p = **prepared;

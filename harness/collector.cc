@@ -84,6 +84,31 @@ void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
             << std::flush;
 }
 
+CaseBoundaryReporter::CaseBoundaryReporter(const std::string& format) {
+  if (format == "json") inner_ = std::make_unique<benchmark::JSONReporter>();
+  else if (format == "csv") {
+    // Deprecated upstream, still what --benchmark_format=csv asks for in 1.7.1.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    inner_ = std::make_unique<benchmark::CSVReporter>();
+#pragma GCC diagnostic pop
+  }
+  else inner_ = std::make_unique<benchmark::ConsoleReporter>();
+}
+
+bool CaseBoundaryReporter::ReportContext(const Context& context) {
+  inner_->SetOutputStream(&GetOutputStream());
+  inner_->SetErrorStream(&GetErrorStream());
+  return inner_->ReportContext(context);
+}
+
+void CaseBoundaryReporter::ReportRuns(const std::vector<Run>& runs) {
+  bench::mark_case_finished();
+  inner_->ReportRuns(runs);
+}
+
+void CaseBoundaryReporter::Finalize() { inner_->Finalize(); }
+
 void add_runs_to_results(const std::vector<RawRun>& runs, analysis::Results& results) {
   std::vector<std::string> order;
   std::map<std::string, std::vector<const RawRun*>> by_name;

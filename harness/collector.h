@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -38,6 +39,21 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
   std::ostream& progress_;
   std::chrono::steady_clock::time_point start_;
   std::vector<RawRun> runs_;
+};
+
+// `memprobe bench`'s display reporter: Google Benchmark's own console, JSON
+// or CSV output (by --benchmark_format), telling the families where one case
+// ends (bench::mark_case_finished) as the harness's reporter does.
+class CaseBoundaryReporter : public benchmark::BenchmarkReporter {
+ public:
+  // format: "console", "json" or "csv" (anything else: console).
+  explicit CaseBoundaryReporter(const std::string& format);
+  bool ReportContext(const Context& context) override;
+  void ReportRuns(const std::vector<Run>& runs) override;
+  void Finalize() override;
+
+ private:
+  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
 };
 
 // Groups the repetitions by case name (first-seen order) into cases with the

@@ -239,7 +239,11 @@ int bench_command(const std::vector<std::string>& args) {
   gb_args.insert(gb_args.end(), args.begin(), args.end());
   initialize_google_benchmark(gb_args);
   add_context_to_google_benchmark(machine);
-  benchmark::RunSpecifiedBenchmarks();
+  std::string format = "console";
+  for (const std::string& arg : args)
+    if (arg.rfind("--benchmark_format=", 0) == 0) format = arg.substr(std::string("--benchmark_format=").size());
+  CaseBoundaryReporter reporter(format);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;
 }

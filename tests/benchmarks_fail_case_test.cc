@@ -1,0 +1,173 @@
+// A case that cannot be measured in a later repetition (hugetlb pool emptied
+// by another process, mmap refused) must not bring the run down: Google
+// Benchmark 1.7.1 aborts or crashes on partly skipped repetitions unless the
+// failure goes through bench::fail_case. These run real Google Benchmark
+// cases through the harness's reporter and collector.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "benchmarks/family.h"
+#include "harness/collector.h"
+
+namespace memprobe {
+namespace {
+
+// Calls of the failing test case so far; reset per test.
+int g_repetition = 0;
+int g_calls = 0;
+int g_last_repetition = 0;
+benchmark::IterationCount g_previous_iterations = 0;
+
+// Which repetition (0-based) a call belongs to: Google Benchmark sizes the
+// first repetition with growing iteration counts, later ones reuse the count.
+int repetition_of_call(const benchmark::State& state) {
+  static int repetition = 0;
+  if (g_calls == 0) repetition = 0;
+  else if (state.max_iterations <= g_previous_iterations) ++repetition;
+  ++g_calls;
+  g_previous_iterations = state.max_iterations;
+  g_last_repetition = repetition;
+  return repetition;
+}
+
+struct CollectedRun {
+  analysis::Results results;
+  std::string progress;
+};
+
+CollectedRun run_registered_cases(std::size_t cases) {
+  std::ostringstream progress;
+  harness::CollectingReporter reporter(cases, progress);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::ClearRegisteredBenchmarks();
+  CollectedRun collected;
+  harness::add_runs_to_results(reporter.runs(), collected.results);
+  collected.progress = progress.str();
+  return collected;
+}
+
+// A cheap measured case after the failing one: the run goes on.
+void register_healthy_case() {
+  benchmark::RegisterBenchmark("failtest/healthy/after", [](benchmark::State& state) {
+    if (bench::skip_if_interrupted(state)) return;
+    int x = 0;
+    for (auto _ : state) benchmark::DoNotOptimize(++x);
+    state.counters["ns_per_load"] = 1.0;
+  })->Repetitions(3)->MinTime(0.001);
+}
+
+const analysis::UnavailableFigure* find_unavailable(const analysis::Results& r, const std::string& what) {
+  for (const auto& u : r.unavailable)
+    if (u.what == what) return &u;
+  return nullptr;
+}
+
+bool has_case(const analysis::Results& r, const std::string& name) {
+  for (const auto& c : r.cases)
+    if (c.name == name) return true;
+  return false;
+}
+
+class FailCaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    benchmark::ClearRegisteredBenchmarks();
+    g_repetition = 0;
+    g_calls = 0;
+    g_previous_iterations = 0;
+  }
+};
+
+TEST_F(FailCaseTest, LaterRepetitionWithAutomaticIterationsMakesTheCaseUnavailable) {
+  benchmark::RegisterBenchmark("failtest/auto/late", [](benchmark::State& state) {
+    if (bench::skip_if_interrupted(state)) return;
+    if (repetition_of_call(state) == 2) {
+      bench::fail_case(state, "hugetlb pool exhausted (test)");
+      return;
+    }
+    int x = 0;
+    for (auto _ : state) benchmark::DoNotOptimize(++x);
+    state.counters["ns_per_load"] = 2.0;
+  })->Repetitions(4)->MinTime(0.001);
+  register_healthy_case();
+
+  const CollectedRun run = run_registered_cases(2);
+  EXPECT_EQ(g_last_repetition, 3) << "the repetition after the failed one runs as usual";
+  EXPECT_FALSE(has_case(run.results, "failtest/auto/late")) << "a median over the repetitions that ran is not honest";
+  const auto* u = find_unavailable(run.results, "failtest/auto");
+  ASSERT_NE(u, nullptr);
+  EXPECT_EQ(u->reason, "hugetlb pool exhausted (test)");
+  EXPECT_TRUE(has_case(run.results, "failtest/healthy/after"));
+  EXPECT_NE(run.progress.find("unavailable"), std::string::npos) << run.progress;
+}
+
+TEST_F(FailCaseTest, LaterRepetitionWithManualTimeAndOneIterationMakesTheCaseUnavailable) {
+  benchmark::RegisterBenchmark("failtest/manual/late", [](benchmark::State& state) {
+    if (bench::skip_if_interrupted(state)) return;
+    if (g_repetition++ == 1) {
+      bench::fail_case(state, "mmap refused (test)");
+      return;
+    }
+    for (auto _ : state) state.SetIterationTime(1e-6);
+    state.counters["us_per_fault"] = 1.0;
+  })->UseManualTime()->Iterations(1)->Repetitions(5);
+  register_healthy_case();
+
+  const CollectedRun run = run_registered_cases(2);
+  EXPECT_FALSE(has_case(run.results, "failtest/manual/late"));
+  const auto* u = find_unavailable(run.results, "failtest/manual");
+  ASSERT_NE(u, nullptr);
+  EXPECT_EQ(u->reason, "mmap refused (test)");
+  EXPECT_TRUE(has_case(run.results, "failtest/healthy/after"));
+}
+
+TEST_F(FailCaseTest, FailureWhileTheFirstRepetitionIsSizedMakesTheCaseUnavailable) {
+  // The second call of the first repetition (a longer try of the same one).
+  benchmark::RegisterBenchmark("failtest/sizing/fails", [](benchmark::State& state) {
+    if (bench::skip_if_interrupted(state)) return;
+    if (g_calls++ == 1) {
+      bench::fail_case(state, "refused while sizing (test)");
+      return;
+    }
+    int x = 0;
+    for (auto _ : state) benchmark::DoNotOptimize(++x);
+    state.counters["ns_per_load"] = 2.0;
+  })->Repetitions(3)->MinTime(0.001);
+  register_healthy_case();
+
+  const CollectedRun run = run_registered_cases(2);
+  EXPECT_EQ(g_calls, 2) << "after the failure the case body must not run again";
+  EXPECT_FALSE(has_case(run.results, "failtest/sizing/fails"));
+  const auto* u = find_unavailable(run.results, "failtest/sizing");
+  ASSERT_NE(u, nullptr);
+  EXPECT_EQ(u->reason, "refused while sizing (test)");
+  EXPECT_TRUE(has_case(run.results, "failtest/healthy/after"));
+}
+
+TEST_F(FailCaseTest, FirstRepetitionFailureSkipsTheLaterOnesWithTheSameReason) {
+  // The later repetitions would succeed (the pool came back): they must still
+  // skip, or their iteration counts would disagree with the skipped first one.
+  benchmark::RegisterBenchmark("failtest/first/fails", [](benchmark::State& state) {
+    if (bench::skip_if_interrupted(state)) return;
+    if (g_repetition++ == 0) {
+      bench::fail_case(state, "pool empty at first (test)");
+      return;
+    }
+    int x = 0;
+    for (auto _ : state) benchmark::DoNotOptimize(++x);
+    state.counters["ns_per_load"] = 2.0;
+  })->Repetitions(3)->MinTime(0.001);
+  register_healthy_case();
+
+  const CollectedRun run = run_registered_cases(2);
+  EXPECT_EQ(g_repetition, 1) << "later repetitions must not reach the case body";
+  EXPECT_FALSE(has_case(run.results, "failtest/first/fails"));
+  const auto* u = find_unavailable(run.results, "failtest/first");
+  ASSERT_NE(u, nullptr);
+  EXPECT_EQ(u->reason, "pool empty at first (test)");
+  EXPECT_TRUE(has_case(run.results, "failtest/healthy/after"));
+}
+
+}  // namespace
+}  // namespace memprobe
