@@ -99,9 +99,10 @@ StrideArena& arena() {
 
 void stride_case(benchmark::State& state, std::size_t working_set_bytes, std::size_t stride_bytes,
                  const StrideSetup& setup) {
+  if (skip_if_interrupted(state)) return;
   auto prepared = arena().prepare(working_set_bytes, stride_bytes, setup);
   if (!prepared) {
-    state.SkipWithError(prepared.error().reason.c_str());
+    fail_case(state, prepared.error().reason);
     return;
   }
   StrideArena::Prepared& p = **prepared;
@@ -143,6 +144,8 @@ std::size_t register_stride(const core::Machine& machine, const CaseOptions& opt
   std::uint64_t llc_bytes = machine.topology.last_level_cache_bytes();
   if (llc_bytes == 0) llc_bytes = kUnknownLlcBytes;
   std::vector<std::uint64_t> working_sets = {kCacheMultiple * l2_bytes, kCacheMultiple * llc_bytes};
+  if (options.max_working_set_bytes > 0)  // --max-working-set caps both (the label records the size)
+    for (std::uint64_t& ws : working_sets) ws = std::min(ws, options.max_working_set_bytes);
   std::sort(working_sets.begin(), working_sets.end());
   working_sets.erase(std::unique(working_sets.begin(), working_sets.end()), working_sets.end());
   setup.arena_bytes = working_sets.back();
