@@ -101,6 +101,19 @@ std::string render_machine_header(const Results& results, TableFormat format) {
   out += header_line("PMU", m.pmu_available ? std::string("available")
                                             : "unavailable" + (m.pmu_reason.empty() ? "" : ": " + m.pmu_reason));
   if (const std::string counters = counters_summary(results); !counters.empty()) out += header_line("counters", counters);
+  // Files from before --max-working-set have neither member: no line.
+  if (const auto it = results.extra.find("max_working_set_bytes");
+      it != results.extra.end() && it->is_number_unsigned()) {
+    const std::string size = format_bytes(it->get<std::uint64_t>());
+    const auto source = results.extra.find("max_working_set_source");
+    const std::string from = source != results.extra.end() && source->is_string() ? source->get<std::string>() : "";
+    out += header_line("memory", from == "default"
+                                     ? fmt::format("working sets: latency sweep up to {} (default: 8x the LLC, 4x "
+                                                   "with --quick; --max-working-set caps every family)",
+                                                   size)
+                                     : fmt::format("working sets at most {}{}", size,
+                                                   from.empty() ? "" : fmt::format(" ({})", from)));
+  }
   if (results.extra.value("interrupted", false))
     out += header_line("INCOMPLETE", fmt::format("the run was interrupted: {} cases completed", results.cases.size()));
   return format_block(out, format);

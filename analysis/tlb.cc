@@ -480,8 +480,16 @@ std::string render_stride_table(const Results& results, TableFormat format) {
       hwloc = fmt::format("; hwloc reports {} lines", format_bytes(c.line_bytes));
       break;
     }
-  out += note_line(line ? fmt::format("line size estimate: {} (jump stride of the {} set, beyond the caches){}",
-                                      format_bytes(*line), format_bytes(sets.back().working_set_bytes), hwloc)
+  // A set capped by --max-working-set may still fit the last level.
+  const CacheInfo* largest_cache = nullptr;
+  for (const CacheInfo& c : results.machine.caches)
+    if (c.kind != "instruction" && (!largest_cache || c.size_bytes > largest_cache->size_bytes)) largest_cache = &c;
+  const std::string where =
+      largest_cache && sets.back().working_set_bytes <= largest_cache->size_bytes
+          ? fmt::format("which fits the {} L{}", format_bytes(largest_cache->size_bytes), largest_cache->level)
+          : std::string("beyond the caches");
+  out += note_line(line ? fmt::format("line size estimate: {} (jump stride of the {} set, {}){}", format_bytes(*line),
+                                      format_bytes(sets.back().working_set_bytes), where, hwloc)
                         : fmt::format("line size estimate: none (no clear jump in the {} set){}",
                                       format_bytes(sets.back().working_set_bytes), hwloc),
                    format);

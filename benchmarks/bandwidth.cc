@@ -1,6 +1,7 @@
 // Sequential bandwidth: read, write, copy and non-temporal write with the
 // widest vector kernels this CPU runs, working set swept from L1 into DRAM,
-// on 1 thread and on one pinned thread per core. Reports gb_per_s (1e9 B/s,
+// on 1 thread and on one pinned thread per core (all threads' sets together
+// at most --max-working-set). Reports gb_per_s (1e9 B/s,
 // bytes as core::bytes_moved counts them; time = the slowest thread's).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
 #include "benchmarks/timed_chase.h"
+#include "benchmarks/working_set.h"
 #include "core/bandwidth_kernels.h"
 #include "core/buffer.h"
 #include "core/clock.h"
@@ -114,21 +116,64 @@ std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& 
   const auto& caches = machine.topology.data_caches();
   for (const core::CacheLevel& cache : caches) sizes.push_back(round_working_set(cache.size_bytes / 2));
   const std::uint64_t llc = machine.topology.last_level_cache_bytes();
-  sizes.push_back(round_working_set(std::max<std::uint64_t>(llc ? 4 * llc : 128 * core::kMiB, 64 * core::kMiB)));
+  const std::size_t dram_bytes =
+      round_working_set(std::max<std::uint64_t>(llc ? 4 * llc : 128 * core::kMiB, 64 * core::kMiB));
+  sizes.push_back(dram_bytes);
   std::sort(sizes.begin(), sizes.end());
   sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
   if (options.quick && sizes.size() > 4) sizes.erase(sizes.begin());  // 16 KiB duplicates L1/2 mostly
 
   std::vector<std::size_t> thread_counts = {1};
   if (setup.cpus.size() > 1) thread_counts.push_back(setup.cpus.size());
-  setup.arena_bytes = sizes.back() * thread_counts.back();
+
+  // --max-working-set caps what a case touches: all its threads' sets
+  // together (threads x working set), so the all-core cases use smaller sets
+  // per thread. Sets the cap merges are measured once; a DRAM point the cap
+  // pulls within 2x the LLC is skipped with the reason.
+  struct Point {
+    std::size_t threads;
+    std::size_t working_set_bytes;
+    std::string skipped;  // the reason, for a point the cap leaves out
+  };
+  std::vector<Point> points;
+  for (const std::size_t threads : thread_counts) {
+    std::vector<std::size_t> capped;
+    std::string dram_skipped;
+    for (const std::size_t ws : sizes) {
+      if (options.max_working_set_bytes == 0 || ws * threads <= options.max_working_set_bytes) {
+        capped.push_back(ws);
+        continue;
+      }
+      const std::size_t per_thread = round_working_set(options.max_working_set_bytes / threads);
+      if (ws == dram_bytes && llc > 0 && per_thread < 2 * llc)
+        dram_skipped = cap_skip_reason(fmt::format("bandwidth's DRAM point on {} thread{} (2x the LLC per thread)",
+                                                   threads, threads == 1 ? "" : "s"),
+                                       2 * llc * threads, options);
+      else
+        capped.push_back(per_thread);
+    }
+    std::sort(capped.begin(), capped.end());
+    capped.erase(std::unique(capped.begin(), capped.end()), capped.end());
+    for (const std::size_t ws : capped) {
+      points.push_back({threads, ws, ""});
+      setup.arena_bytes = std::max(setup.arena_bytes, ws * threads);
+    }
+    if (!dram_skipped.empty()) points.push_back({threads, dram_bytes, dram_skipped});
+  }
 
   std::size_t registered = 0;
   for (const std::size_t threads : thread_counts) {
     for (const core::BandwidthKernel kernel : core::kAllBandwidthKernels) {
-      for (const std::size_t ws : sizes) {
+      for (const Point& point : points) {
+        if (point.threads != threads) continue;
+        const std::size_t ws = point.working_set_bytes;
         const std::string name =
             fmt::format("bandwidth/{}/threads:{}/{}", core::kernel_name(kernel), threads, compact_bytes(ws));
+        ++registered;
+        if (!point.skipped.empty()) {
+          register_skipped_case(name, point.skipped, options);
+          continue;
+        }
         apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
                                                         [kernel, threads, ws, setup](benchmark::State& state) {
                                                           bandwidth_case(state, kernel, threads, ws, setup);
@@ -136,7 +181,6 @@ std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& 
                            options)
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond);
-        ++registered;
       }
     }
   }

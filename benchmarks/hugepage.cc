@@ -10,12 +10,14 @@
 #include <bit>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "benchmarks/arena.h"
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
 #include "benchmarks/timed_chase.h"
+#include "benchmarks/working_set.h"
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/chase.h"
@@ -42,6 +44,7 @@ struct HugepageSetup {
 struct WorkingSet {
   std::uint64_t bytes = 0;
   const char* region = "";  // "cache", "tlb", "dram"
+  std::string skipped;      // why --max-working-set leaves this point out; empty: measured
 };
 
 // Where a working set sits for 4 KiB pages: "cache" while both the data and
@@ -70,28 +73,33 @@ std::uint64_t l1_dtlb_reach_4k(const core::Machine& machine) {
 }
 
 // Inside L2 and the L1 DTLB reach; inside L2 beyond it; half the LLC (beyond
-// the L2 DTLB's 4 KiB reach on every current core); 2x and 16x the LLC.
-std::vector<WorkingSet> working_sets(const core::Machine& machine, bool quick) {
+// the L2 DTLB's 4 KiB reach on every current core); 2x and 16x the LLC. Each
+// at most --max-working-set; a DRAM point the cap pulls below 2x the LLC is
+// kept only as a skipped entry with the reason.
+std::vector<WorkingSet> working_sets(const core::Machine& machine, const CaseOptions& options) {
+  const bool quick = options.quick;
   const std::uint64_t llc = std::max<std::uint64_t>(machine.topology.last_level_cache_bytes(), 4 * core::kMiB);
   const std::uint64_t l2 = cache_bytes(machine, 2) ? cache_bytes(machine, 2) : std::min<std::uint64_t>(llc / 4, core::kMiB);
   const std::uint64_t reach = l1_dtlb_reach_4k(machine);
   std::vector<std::uint64_t> sizes = {floor_pow2(std::min(l2 / 2, reach / 2)), floor_pow2(l2 / 2),
                                       floor_pow2(llc / 2), 2 * llc};
   if (!quick) sizes.push_back(16 * llc);
+  std::vector<WorkingSet> skipped;
+  for (std::uint64_t& s : sizes) {
+    const std::uint64_t capped = capped_working_set(s, options);
+    if (capped < s && region_of(s, reach, llc) == std::string_view("dram") && capped < 2 * llc)
+      skipped.push_back({s, "dram", cap_skip_reason("a DRAM-sized point (2x the LLC)", 2 * llc, options)});
+    s = capped;
+  }
   std::sort(sizes.begin(), sizes.end());
   sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
   std::vector<WorkingSet> out;
   for (const std::uint64_t s : sizes)
-    if (s >= 4 * core::kKiB) out.push_back({s, region_of(s, reach, llc)});
+    if (s >= 4 * core::kKiB) out.push_back({s, region_of(s, reach, llc), ""});
+  for (WorkingSet& ws : skipped)
+    if (std::none_of(out.begin(), out.end(), [&](const WorkingSet& o) { return o.bytes == ws.bytes; }))
+      out.push_back(std::move(ws));
   return out;
-}
-
-std::optional<std::uint64_t> mem_available_bytes() {
-  const auto text = core::read_text_file("/proc/meminfo");
-  if (!text) return std::nullopt;
-  const auto at = text->find("MemAvailable:");
-  if (at == std::string::npos) return std::nullopt;
-  return std::stoull(text->substr(at + 13)) * core::kKiB;
 }
 
 std::size_t round_up(std::size_t bytes, std::size_t granule) { return (bytes + granule - 1) / granule * granule; }
@@ -152,8 +160,8 @@ std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& o
   setup.line_bytes = machine.topology.line_bytes();
   setup.seed = options.seed;
 
-  const std::vector<WorkingSet> sets = working_sets(machine, options.quick);
-  const std::uint64_t memory_cap = mem_available_bytes().value_or(0) / kMemAvailableShare;
+  const std::vector<WorkingSet> sets = working_sets(machine, options);
+  const std::uint64_t memory_cap = core::mem_available_bytes().value_or(0) / kMemAvailableShare;
   std::size_t registered = 0;
   for (const core::PagePolicy policy : options.policies) {
     const std::size_t page_bytes = core::requested_page_bytes(policy);
@@ -163,10 +171,15 @@ std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& o
     // One arena for all of the policy's working sets: the largest that fits.
     std::size_t arena_bytes = page_bytes;
     for (const WorkingSet& ws : sets)
-      if (!too_large(ws)) arena_bytes = std::max(arena_bytes, round_up(ws.bytes, page_bytes));
+      if (ws.skipped.empty() && !too_large(ws)) arena_bytes = std::max(arena_bytes, round_up(ws.bytes, page_bytes));
     for (const WorkingSet& ws : sets) {
       const std::string name = fmt::format("hugepage/{}/{}", core::cli_name(policy), compact_bytes(ws.bytes));
       benchmark::internal::Benchmark* b = nullptr;
+      if (!ws.skipped.empty()) {
+        register_skipped_case(name, ws.skipped, options);
+        ++registered;
+        continue;
+      }
       if (too_large(ws)) {
         const std::string reason =
             fmt::format("skipped: {} is more than 1/{} of MemAvailable ({})", core::format_bytes(ws.bytes),

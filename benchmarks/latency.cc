@@ -1,5 +1,6 @@
 // Load-to-use latency: a dependent pointer chase over a random single cycle of
-// cache lines, working set swept from 4 KiB to >= 8x the last-level cache.
+// cache lines, working set swept from 4 KiB to >= 8x the last-level cache
+// (or to --max-working-set).
 // Reports ns_per_load and cycles_per_load (core cycles from the calibrated
 // core clock, never TSC ticks) per working set and page policy.
 #include <benchmark/benchmark.h>
@@ -15,6 +16,7 @@
 #include "benchmarks/family.h"
 #include "benchmarks/sweep.h"
 #include "benchmarks/timed_chase.h"
+#include "benchmarks/working_set.h"
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/chase.h"
@@ -133,15 +135,20 @@ std::size_t register_latency(const core::Machine& machine, const CaseOptions& op
   setup.group_pages = page_group_pages(machine);
   setup.seed = options.seed;
 
-  const std::uint64_t llc_bytes = machine.topology.last_level_cache_bytes();
-  // The curve must end well inside DRAM: 8x the LLC (4x when quick).
+  // The curve must end well inside DRAM (8x the LLC, 4x when quick), or
+  // exactly at --max-working-set, smaller or larger than that.
   const std::uint64_t max_ws_bytes =
-      std::max<std::uint64_t>(llc_bytes ? llc_bytes * (options.quick ? 4 : 8) : 256 * core::kMiB,
-                              64 * core::kMiB);
+      options.max_working_set_bytes > 0
+          ? options.max_working_set_bytes
+          : default_max_working_set_bytes(machine.topology.last_level_cache_bytes(), options.quick);
   std::vector<std::uint64_t> anchors;
   for (const core::CacheLevel& cache : machine.topology.data_caches()) anchors.push_back(cache.size_bytes);
-  const std::vector<std::uint64_t> sizes =
+  std::vector<std::uint64_t> sizes =
       log_sweep(4 * core::kKiB, max_ws_bytes, options.quick ? 2 : 4, anchors, setup.line_bytes);
+  // The log grid may stop short of a cap that is not on it: the cap itself is
+  // the last point (a whole number of 4 KiB pages: the harness checks).
+  if (options.max_working_set_bytes > 0 && (sizes.empty() || sizes.back() < max_ws_bytes))
+    sizes.push_back(max_ws_bytes);
 
   std::size_t registered = 0;
   for (const core::PagePolicy policy : options.policies) {

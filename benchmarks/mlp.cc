@@ -1,7 +1,8 @@
 // Memory-level parallelism: k independent random chases interleaved in one
-// thread over a DRAM-sized set (8x the LLC). Reports ns_per_load (wall time /
-// loads of all chains) per k; analysis/bandwidth derives the speed-up over
-// k = 1 and the k where throughput saturates (the miss buffers are full).
+// thread over a DRAM-sized set (8x the LLC, at most --max-working-set).
+// Reports ns_per_load (wall time / loads of all chains) per k;
+// analysis/bandwidth derives the speed-up over k = 1 and the k where
+// throughput saturates (the miss buffers are full).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
@@ -16,6 +17,7 @@
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
 #include "benchmarks/timed_chase.h"
+#include "benchmarks/working_set.h"
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/clock.h"
@@ -132,14 +134,25 @@ std::size_t register_mlp(const core::Machine& machine, const CaseOptions& option
   setup.line_bytes = machine.topology.line_bytes();
   setup.seed = options.seed;
   const std::uint64_t llc = machine.topology.last_level_cache_bytes();
-  // 8x the LLC, so nearly every load misses it; whole 2 MiB pages.
+  // 8x the LLC, so nearly every load misses it; whole 2 MiB pages; at most
+  // --max-working-set (whole 2 MiB pages below it).
   const std::uint64_t ws = std::max<std::uint64_t>(llc ? 8 * llc : 256 * core::kMiB, 64 * core::kMiB);
-  setup.working_set_bytes = (ws + 2 * core::kMiB - 1) / (2 * core::kMiB) * (2 * core::kMiB);
+  setup.working_set_bytes = round_down_within_cap(
+      capped_working_set((ws + 2 * core::kMiB - 1) / (2 * core::kMiB) * (2 * core::kMiB), options), 2 * core::kMiB);
+  // A cap that keeps the set within twice the LLC leaves no DRAM figure.
+  const std::string capped_out = llc > 0 && setup.working_set_bytes < 2 * llc
+                                     ? cap_skip_reason("mlp (random chases over DRAM, 2x the LLC)", 2 * llc, options)
+                                     : std::string();
 
   std::size_t registered = 0;
   for (const std::size_t k : kChainCounts) {
     if (options.quick && (k == 6 || k == 10 || k == 12 || k == 20)) continue;
     const std::string name = fmt::format("mlp/k:{}", k);
+    if (!capped_out.empty()) {
+      register_skipped_case(name, capped_out, options);
+      ++registered;
+      continue;
+    }
     apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
                                                     [k, setup](benchmark::State& state) { mlp_case(state, k, setup); }),
                        options)

@@ -5,16 +5,20 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <fstream>
 #include <initializer_list>
+#include <limits>
 #include <sstream>
 #include <string_view>
 #include <system_error>
 
 #include <fmt/format.h>
+
+#include "core/units.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -153,6 +157,34 @@ std::optional<std::string> read_text_file(const std::string& path) {
   contents << in.rdbuf();
   if (in.bad()) return std::nullopt;
   return trim(contents.str());
+}
+
+std::optional<std::uint64_t> meminfo_field_bytes(std::string_view meminfo_text, std::string_view field) {
+  std::size_t at = 0;
+  while (at < meminfo_text.size()) {
+    const std::size_t end = std::min(meminfo_text.find('\n', at), meminfo_text.size());
+    std::string_view line = meminfo_text.substr(at, end - at);
+    at = end + 1;
+    if (line.size() <= field.size() || line.substr(0, field.size()) != field || line[field.size()] != ':') continue;
+    line.remove_prefix(field.size() + 1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    std::uint64_t value = 0;
+    const auto [ptr, ec] = std::from_chars(line.data(), line.data() + line.size(), value);
+    if (ec != std::errc() || ptr == line.data()) return std::nullopt;
+    std::string_view unit = line.substr(static_cast<std::size_t>(ptr - line.data()));
+    while (!unit.empty() && (unit.front() == ' ' || unit.front() == '\t')) unit.remove_prefix(1);
+    while (!unit.empty() && (unit.back() == ' ' || unit.back() == '\t' || unit.back() == '\r')) unit.remove_suffix(1);
+    if (unit.empty()) return value;  // a count (HugePages_Total), not a size
+    if (unit != "kB" || value > std::numeric_limits<std::uint64_t>::max() / kKiB) return std::nullopt;
+    return value * kKiB;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> mem_available_bytes() {
+  const auto text = read_text_file("/proc/meminfo");
+  if (!text) return std::nullopt;
+  return meminfo_field_bytes(*text, "MemAvailable");
 }
 
 std::string bracketed_choice(const std::string& text) {

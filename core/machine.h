@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -39,6 +40,12 @@ Machine fingerprint(bool calibrate = true);
 
 // Helpers shared with `memprobe check` and tests.
 std::optional<std::string> read_text_file(const std::string& path);  // trimmed
+// A "Name:  <number> kB" line of /proc/meminfo's text in bytes ("MemAvailable"
+// -> 21.3 GiB); nullopt if the field is missing or not such a number.
+std::optional<std::uint64_t> meminfo_field_bytes(std::string_view meminfo_text, std::string_view field);
+// MemAvailable from /proc/meminfo: the kernel's estimate of the memory a new
+// allocation can get now without swapping. nullopt if it cannot be read.
+std::optional<std::uint64_t> mem_available_bytes();
 // "always [madvise] never" -> "madvise"; "" if no bracket.
 std::string bracketed_choice(const std::string& text);
 // CPUID hypervisor vendor ("KVMKVMKVM" -> "KVM"), nullopt on bare metal.

@@ -11,6 +11,7 @@
 #include "analysis/results_json.h"
 #include "analysis/tables.h"
 #include "benchmarks/family.h"
+#include "core/machine.h"
 #include "harness/check.h"
 #include "harness/plan.h"
 #include "harness/plot.h"
@@ -45,7 +46,7 @@ int run_main(int argc, char** argv) {
   app.footer("Subcommand help: memprobe <subcommand> --help\n"
              "memprobe bench [Google Benchmark flags]  runs the raw cases with Google Benchmark's runner");
 
-  std::string only, pages = "4k,thp", out_path, counters;
+  std::string only, pages = "4k,thp", out_path, counters, max_working_set;
   int cpu = -1;
   double budget_s = 0;
   std::uint64_t reserve_2m = 0, reserve_1g = 0;
@@ -66,6 +67,10 @@ int run_main(int argc, char** argv) {
   run->add_option("--counters", counters,
                   "comma-separated performance events (libpfm4 names or page-faults, minor-faults, ...); "
                   "default: this CPU's memory events (see memprobe counters)");
+  run->add_option("--max-working-set", max_working_set,
+                  "largest working set any case uses, e.g. 512MiB, 4G (the latency sweep ends exactly there; "
+                  "default: 8x the last-level cache, 4x with --quick; at most half of MemAvailable)")
+      ->type_name("SIZE");
   run->add_option("--seed", seed, "seed of the random chains")->capture_default_str();
   run->footer(families_help());
 
@@ -158,6 +163,9 @@ int run_main(int argc, char** argv) {
       throw UsageError(fmt::format("--budget: {} is not a number of seconds between 0 and 86400", budget_s));
     plan.budget_s = budget_s;
   }
+  if (run->count("--max-working-set"))
+    plan.case_options.max_working_set_bytes =
+        memprobe::harness::parse_max_working_set(max_working_set, memprobe::core::mem_available_bytes());
   plan.reserve_hugepages_2m = reserve_2m;
   plan.reserve_hugepages_1g = reserve_1g;
   if (run->count("--counters")) plan.counter_events = memprobe::harness::parse_counter_list(counters);

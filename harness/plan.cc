@@ -1,11 +1,17 @@
 #include "harness/plan.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
+
+#include "core/units.h"
+#include "harness/system_guard.h"
 
 namespace memprobe::harness {
 namespace {
@@ -87,8 +93,79 @@ void check_output_path(const std::string& path) {
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   if (!fs::is_directory(dir, ec))
     throw UsageError(fmt::format("--out: directory '{}' does not exist", dir.string()));
-  if (::access(dir.c_str(), W_OK) != 0)
-    throw UsageError(fmt::format("--out: directory '{}' is not writable", dir.string()));
+  if (const auto problem = directory_write_problem(dir.string()))
+    throw UsageError(fmt::format("--out: directory '{}' is not writable ({})", dir.string(), *problem));
+}
+
+std::optional<std::string> directory_write_problem(const std::string& dir) {
+  // Creating a file is the honest test: access(W_OK) answers for the real,
+  // not the effective, ids and ignores the search (x) permission a new file
+  // also needs. O_TMPFILE needs what the results file's temporary file will:
+  // write and search permission, a writable filesystem, a free inode.
+  const int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  int error = errno;
+  // A filesystem (or kernel) without O_TMPFILE: the permission check with the
+  // effective ids, which also reports a read-only mount (EROFS).
+  if (error == EOPNOTSUPP || error == EISDIR || error == EINVAL) {
+    if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) == 0) return std::nullopt;
+    error = errno;
+  }
+  return std::string(std::strerror(error));
+}
+
+// Half of MemAvailable, conservatively: the largest working set can be held
+// twice at once (the shared arena, benchmarks/arena.cc, frees one page
+// policy's buffer before allocating the next, but stride keeps its own buffer
+// of up to the cap for the whole run, and the loaded family's background
+// readers allocate theirs next to the arena), and the system, the other
+// families' smaller buffers and page tables need the rest.
+std::uint64_t max_working_set_limit(std::uint64_t mem_available_bytes) { return mem_available_bytes / 2; }
+
+std::optional<std::uint64_t> clamp_default_max_working_set(std::uint64_t default_bytes,
+                                                           std::optional<std::uint64_t> mem_available_bytes) {
+  if (!mem_available_bytes || default_bytes <= max_working_set_limit(*mem_available_bytes)) return std::nullopt;
+  const std::uint64_t limit = max_working_set_limit(*mem_available_bytes);
+  const std::uint64_t granule = limit >= 2 * core::kMiB ? 2 * core::kMiB : 4 * core::kKiB;
+  return std::max<std::uint64_t>(limit / granule * granule, kMinMaxWorkingSetBytes);
+}
+
+std::uint64_t parse_max_working_set(const std::string& text, std::optional<std::uint64_t> mem_available_bytes) {
+  const auto bytes = core::parse_bytes(text);
+  if (!bytes)
+    throw UsageError(fmt::format("--max-working-set: '{}' is not a size (examples: 512MiB, 64M, 1.5GiB)", text));
+  if (*bytes < kMinMaxWorkingSetBytes)
+    throw UsageError(fmt::format("--max-working-set: '{}' is below the minimum of {}", text,
+                                 core::format_bytes(kMinMaxWorkingSetBytes)));
+  constexpr std::uint64_t kPage = 4 * core::kKiB;
+  if (*bytes % kPage != 0)
+    throw UsageError(fmt::format("--max-working-set: '{}' ({} bytes) is not a whole number of 4 KiB pages "
+                                 "(nearest: {} or {})",
+                                 text, *bytes, core::format_bytes(*bytes / kPage * kPage),
+                                 core::format_bytes((*bytes / kPage + 1) * kPage)));
+  if (mem_available_bytes && *bytes > max_working_set_limit(*mem_available_bytes)) {
+    // "64GiB" needs no "(64 GiB)"; "1000TiB" gets "(1024000 GiB)".
+    std::string size = core::format_bytes(*bytes), typed = text;
+    std::erase(size, ' ');
+    std::erase(typed, ' ');
+    const std::string shown =
+        size == typed ? fmt::format("'{}'", text) : fmt::format("'{}' ({})", text, core::format_bytes(*bytes));
+    throw UsageError(fmt::format(
+        "--max-working-set: {} is more than the memory available now allows: at most {}, half of the {} "
+        "MemAvailable in /proc/meminfo (a run may hold two buffers that large at once)",
+        shown, core::format_bytes(max_working_set_limit(*mem_available_bytes)),
+        core::format_bytes(*mem_available_bytes)));
+  }
+  return *bytes;
+}
+
+void validate_plan(const RunPlan& plan) {
+  if (plan.out_path) check_output_path(*plan.out_path);
+  if (plan.reserve_hugepages_2m > 0) check_hugepage_reservation(2 * core::kMiB);
+  if (plan.reserve_hugepages_1g > 0) check_hugepage_reservation(core::kGiB);
 }
 
 }  // namespace memprobe::harness

@@ -45,4 +45,39 @@ std::vector<core::EventSpec> parse_counter_list(const std::string& text);
 // measuring so a long run never ends in a lost file.
 void check_output_path(const std::string& path);
 
+// Why no file can be created in the existing directory `dir` by this process
+// now, as strerror text ("Read-only file system", "Permission denied"), or
+// nullopt if one can. Tries it (an unnamed O_TMPFILE, which leaves nothing
+// behind), so a read-only filesystem is caught for root too, and a 0555
+// directory is writable for root (it is) and not for anyone else.
+std::optional<std::string> directory_write_problem(const std::string& dir);
+
+// --max-working-set below this is refused: the latency sweep starts at 4 KiB
+// and needs points beyond every L1 data cache (32-48 KiB today); the loaded
+// family's background readers read 64 KiB chunks.
+inline constexpr std::uint64_t kMinMaxWorkingSetBytes = 64 * 1024;
+
+// The largest --max-working-set a run may use when `mem_available_bytes`
+// (MemAvailable) is free now: half of it (plan.cc says why).
+std::uint64_t max_working_set_limit(std::uint64_t mem_available_bytes);
+
+// The default max working set (bench::default_max_working_set_bytes) when
+// MemAvailable cannot hold it: the limit, in whole 2 MiB pages (at least
+// kMinMaxWorkingSetBytes); nullopt when the default fits or MemAvailable is
+// unknown. The run then uses it as if --max-working-set had said so.
+std::optional<std::uint64_t> clamp_default_max_working_set(std::uint64_t default_bytes,
+                                                           std::optional<std::uint64_t> mem_available_bytes);
+
+// --max-working-set SIZE (core::parse_bytes: "512KiB", "64M", "1.5GiB") ->
+// bytes. UsageError naming `text` if it is not a size, below
+// kMinMaxWorkingSetBytes, not a whole number of 4 KiB pages, or above
+// max_working_set_limit(*mem_available_bytes) (not checked when MemAvailable
+// is unknown). Nothing is allocated before this check.
+std::uint64_t parse_max_working_set(const std::string& text, std::optional<std::uint64_t> mem_available_bytes);
+
+// Every check of a plan that asks the system, before anything is measured or
+// allocated: --out's directory, and root for --reserve-hugepages and
+// --reserve-hugepages-1g (and that the kernel has that pool). UsageError.
+void validate_plan(const RunPlan& plan);
+
 }  // namespace memprobe::harness

@@ -18,9 +18,10 @@ void check_plot_directory(const std::string& dir) {
   if (dir.empty()) throw UsageError("--plot: empty directory name");
   std::error_code ec;
   if (!fs::exists(dir, ec)) fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir, ec))
-    throw UsageError(fmt::format("--plot: cannot create directory '{}'", dir));
-  if (::access(dir.c_str(), W_OK) != 0) throw UsageError(fmt::format("--plot: directory '{}' is not writable", dir));
+  if (ec) throw UsageError(fmt::format("--plot: cannot create directory '{}' ({})", dir, ec.message()));
+  if (!fs::is_directory(dir, ec)) throw UsageError(fmt::format("--plot: '{}' is not a directory", dir));
+  if (const auto problem = directory_write_problem(dir))
+    throw UsageError(fmt::format("--plot: directory '{}' is not writable ({})", dir, *problem));
 }
 
 std::vector<std::string> write_plots(const analysis::Results& results, const std::string& dir) {

@@ -15,6 +15,7 @@
 #include "benchmarks/arena.h"
 #include "benchmarks/family.h"
 #include "benchmarks/region_counters.h"
+#include "benchmarks/working_set.h"
 #include "core/machine.h"
 #include "core/topology.h"
 #include "core/units.h"
@@ -132,6 +133,36 @@ class InterruptHandlers {
   struct sigaction previous_term_ {};
 };
 
+// The largest working set of this run (CaseOptions::max_working_set_bytes):
+// --max-working-set as given (main checked it against MemAvailable), else the
+// default latency-sweep top, clamped with a note when MemAvailable cannot
+// hold it (then the clamp caps every family, as the flag would). Recorded in
+// the results (extra.max_working_set_bytes / _source) for the header.
+void choose_max_working_set(const core::Machine& machine, bench::CaseOptions& options, analysis::Results& results,
+                            std::ostream& err) {
+  if (options.max_working_set_bytes > 0) {
+    results.extra["max_working_set_bytes"] = options.max_working_set_bytes;
+    results.extra["max_working_set_source"] = "--max-working-set";
+    return;
+  }
+  const std::uint64_t llc = machine.topology.last_level_cache_bytes();
+  const std::uint64_t default_bytes = bench::default_max_working_set_bytes(llc, options.quick);
+  results.extra["max_working_set_bytes"] = default_bytes;
+  results.extra["max_working_set_source"] = "default";
+  const auto available = core::mem_available_bytes();
+  const auto clamp = clamp_default_max_working_set(default_bytes, available);
+  if (!clamp) return;
+  const std::uint64_t clamped = *clamp;
+  options.max_working_set_bytes = clamped;
+  results.extra["max_working_set_bytes"] = clamped;
+  results.extra["max_working_set_source"] = "default, clamped to half of MemAvailable";
+  err << fmt::format("memprobe: note: the default max working set ({}: {}x the LLC, at least 64 MiB) is more "
+                     "than half of the memory available now ({} MemAvailable); using {} (choose with "
+                     "--max-working-set)\n",
+                     core::format_bytes(default_bytes), options.quick ? 4 : 8, core::format_bytes(*available),
+                     core::format_bytes(clamped));
+}
+
 }  // namespace
 
 double min_time_for_budget(double budget_s, std::size_t cases, const bench::CaseOptions& options) {
@@ -157,7 +188,7 @@ int counters_command(std::ostream& out) {
 }
 
 int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
-  if (plan.out_path) check_output_path(*plan.out_path);
+  validate_plan(plan);  // bad input ends here, before anything is pinned, changed or measured
   const int cpu = pin(plan, err);
   // Before the fingerprint, so the results record the pools as reserved.
   SystemGuard system_guard(err);
@@ -175,11 +206,12 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   results.extra["memprobe_version"] = MEMPROBE_VERSION;
   results.extra["pinned_cpu"] = cpu;
   results.extra["seed"] = plan.case_options.seed;
+  bench::CaseOptions options = plan.case_options;
+  choose_max_working_set(machine, options, results, err);
   bench::configure_region_counters(plan.counter_events);
   add_counter_statuses(machine, results);
   out << analysis::render_machine_header(results) << std::flush;
 
-  bench::CaseOptions options = plan.case_options;
   std::size_t total_cases = register_families(plan.families, machine, options);
   if (plan.budget_s) {
     // Fit the run into the budget by shortening each repetition; never

@@ -139,14 +139,22 @@ SystemGuard::~SystemGuard() {
   }
 }
 
-HugepageReservation SystemGuard::reserve_hugepages(std::size_t page_bytes, std::uint64_t pages) {
+void check_hugepage_reservation(std::size_t page_bytes) {
   const char* flag = page_bytes == core::kGiB ? "--reserve-hugepages-1g" : "--reserve-hugepages";
   const std::string path = hugetlb_pool_path(page_bytes);
   if (::geteuid() != 0)
     throw UsageError(fmt::format("{} needs root (it writes {}); run as root or reserve the pool yourself", flag, path));
+  if (!read_u64(path))
+    throw UsageError(fmt::format("{}: this kernel has no {} hugetlb pool ({} cannot be read)", flag,
+                                 pool_label(page_bytes), path));
+}
+
+HugepageReservation SystemGuard::reserve_hugepages(std::size_t page_bytes, std::uint64_t pages) {
+  check_hugepage_reservation(page_bytes);
+  const std::string path = hugetlb_pool_path(page_bytes);
   const auto previous = read_u64(path);
-  if (!previous) throw UsageError(fmt::format("{}: this kernel has no {} hugetlb pool ({} cannot be read)", flag,
-                                              pool_label(page_bytes), path));
+  // It could be read a moment ago (check_hugepage_reservation): a system failure.
+  if (!previous) throw std::runtime_error(fmt::format("cannot read {}", path));
 
   HugepageReservation r;
   r.page_bytes = page_bytes;

@@ -114,6 +114,22 @@ TEST(TablesTest, MachineHeaderNamesEverythingAndUnknowns) {
   EXPECT_NE(bare_header.find("core clock unknown"), std::string::npos);
 }
 
+// The cap a run used; a file from before --max-working-set has no line.
+TEST(TablesTest, MachineHeaderShowsTheMaxWorkingSetWhenTheFileHasIt) {
+  Results r = machine_only();
+  EXPECT_EQ(render_machine_header(r).find("memory"), std::string::npos);
+  r.extra["max_working_set_bytes"] = std::uint64_t{8} << 20;
+  r.extra["max_working_set_source"] = "--max-working-set";
+  EXPECT_NE(render_machine_header(r).find("memory     working sets at most 8 MiB (--max-working-set)\n"),
+            std::string::npos)
+      << render_machine_header(r);
+  r.extra["max_working_set_bytes"] = std::uint64_t{256} << 20;
+  r.extra["max_working_set_source"] = "default";
+  EXPECT_NE(render_machine_header(r).find("memory     working sets: latency sweep up to 256 MiB (default: "),
+            std::string::npos)
+      << render_machine_header(r);
+}
+
 TEST(TablesTest, LatencyCurveHasOneRowPerWorkingSetAndMarksUnverifiedBacking) {
   Results r = machine_only();
   r.cases.push_back(latency_case("4k", 4 * kKiB, 1.2, "4k"));

@@ -1,14 +1,18 @@
 // Runs a command line through the shell and captures its exit status,
-// stdout and stderr, for tests that drive the memprobe binary.
+// stdout and stderr, for tests that drive the memprobe binary (also as an
+// unprivileged user: UnprivilegedRunner).
 #pragma once
 
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -58,5 +62,61 @@ inline CommandResult run_command_line(const std::string& command_line) {
   std::filesystem::remove_all(dir);
   return result;
 }
+
+// A fresh directory (mkdtemp, mode 0700) under the temporary directory.
+inline std::filesystem::path make_temp_dir(const std::string& prefix) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr)
+    throw std::runtime_error("mkdtemp " + pattern + ": " + std::strerror(errno));
+  return pattern;
+}
+
+// Runs a copy of a binary as the unprivileged user nobody (uid and gid 65534,
+// no supplementary groups) through util-linux's setpriv, for the checks that
+// only bite without root. The build tree may be closed to that user (a fresh
+// clone under mktemp -d is 0700), so the binary is copied into a fresh 0755
+// directory first: memprobe links only system libraries, so the copy runs
+// anywhere. Only root can switch users: skip the test with
+// unavailable_reason() first.
+class UnprivilegedRunner {
+ public:
+  static constexpr int kUid = 65534;
+
+  // Why it cannot run here ("" if it can): not root, or no setpriv.
+  static std::string unavailable_reason() {
+    if (::geteuid() != 0) return "switching to an unprivileged user needs root (not root here)";
+    if (std::system("command -v setpriv >/dev/null 2>&1") != 0)
+      return "setpriv (util-linux) is not installed";
+    return "";
+  }
+
+  explicit UnprivilegedRunner(const std::filesystem::path& binary) : dir_(make_temp_dir("memprobe-nobody")) {
+    namespace fs = std::filesystem;
+    fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+    binary_ = dir_ / binary.filename();
+    fs::copy_file(binary, binary_);
+    fs::permissions(binary_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                 fs::perms::others_read | fs::perms::others_exec);
+  }
+  ~UnprivilegedRunner() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  UnprivilegedRunner(const UnprivilegedRunner&) = delete;
+  UnprivilegedRunner& operator=(const UnprivilegedRunner&) = delete;
+
+  // The copy with `args` appended (a shell command line), as nobody, from /
+  // (the caller's working directory may be closed to nobody too).
+  CommandResult run(const std::string& args) const {
+    const std::string uid = std::to_string(kUid);
+    return run_command_line("cd / && setpriv --reuid=" + uid + " --regid=" + uid + " --clear-groups " +
+                            binary_.string() + " " + args);
+  }
+
+ private:
+  std::filesystem::path dir_;
+  std::filesystem::path binary_;
+};
 
 }  // namespace memprobe::testing

@@ -29,6 +29,25 @@ TEST(MachineTest, ReadTextFileTrimsAndReportsMissingFiles) {
   EXPECT_EQ(release->find('\n'), std::string::npos);
 }
 
+TEST(MachineTest, MeminfoFieldsAreReadInBytes) {
+  const std::string meminfo =
+      "MemTotal:       24683520 kB\nMemFree:        23740000 kB\nMemAvailable:   22336000 kB\n"
+      "HugePages_Total:       4\nHugepagesize:       2048 kB\n";
+  EXPECT_EQ(meminfo_field_bytes(meminfo, "MemAvailable"), std::uint64_t{22336000} * 1024);
+  EXPECT_EQ(meminfo_field_bytes(meminfo, "MemTotal"), std::uint64_t{24683520} * 1024);
+  EXPECT_EQ(meminfo_field_bytes(meminfo, "HugePages_Total"), 4u);  // a count, no unit
+  EXPECT_FALSE(meminfo_field_bytes(meminfo, "Mem"));                // a prefix is not a field
+  EXPECT_FALSE(meminfo_field_bytes(meminfo, "SwapTotal"));
+  EXPECT_FALSE(meminfo_field_bytes("MemAvailable: lots kB\n", "MemAvailable"));
+  EXPECT_FALSE(meminfo_field_bytes("MemAvailable: 12 MB\n", "MemAvailable"));
+  EXPECT_FALSE(meminfo_field_bytes("MemAvailable: 99999999999999999999 kB\n", "MemAvailable"));
+  EXPECT_FALSE(meminfo_field_bytes("", "MemAvailable"));
+  // This machine's: Linux has had MemAvailable since 3.14.
+  const auto available = mem_available_bytes();
+  ASSERT_TRUE(available.has_value());
+  EXPECT_GT(*available, 0u);
+}
+
 TEST(MachineTest, HypervisorNameIsNonEmptyWhenDetected) {
   const auto hypervisor = detect_hypervisor();
   if (hypervisor) {

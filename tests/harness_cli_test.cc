@@ -3,10 +3,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "analysis/results_json.h"
+#include "core/machine.h"
+#include "core/units.h"
 #include "tests/command_runner.h"
 #include "tests/pool_lock.h"
 
@@ -26,6 +31,11 @@ void expect_usage_error(const std::string& args, const std::string& names) {
   EXPECT_NE(lines[0].find(names), std::string::npos) << "message should name '" << names << "': " << lines[0];
 }
 
+// The same, naming every one of `names`.
+void expect_usage_error_naming(const std::string& args, const std::vector<std::string>& names) {
+  for (const std::string& name : names) expect_usage_error(args, name);
+}
+
 TEST(CliTest, BadInputGetsOneLineAndStatus2) {
   expect_usage_error("frobnicate", "frobnicate");
   expect_usage_error("run --pages 3m", "3m");
@@ -39,6 +49,15 @@ TEST(CliTest, BadInputGetsOneLineAndStatus2) {
   expect_usage_error("run --counters NOT_AN_EVENT_XYZ", "NOT_AN_EVENT_XYZ");
   expect_usage_error("run --budget -1", "-1");
   expect_usage_error("run --budget abc", "abc");
+  expect_usage_error("run --max-working-set 12XB", "12XB");
+  expect_usage_error_naming("run --max-working-set 0", {"'0'", "minimum of 64 KiB"});
+  expect_usage_error_naming("run --max-working-set 100000", {"100000", "4 KiB pages"});
+  expect_usage_error_naming("run --max-working-set 1000TiB", {"1000TiB", "MemAvailable"});
+  // Four times what is available now: refused before anything is allocated.
+  if (const auto available = core::mem_available_bytes()) {
+    const std::string four_times = std::to_string(*available * 4 / core::kMiB) + "MiB";
+    expect_usage_error_naming("run --max-working-set " + four_times, {four_times, "MemAvailable"});
+  }
 }
 
 TEST(CliTest, BadResultsFilesGetOneLineAndStatus2) {
@@ -139,6 +158,34 @@ TEST(CliTest, QuickLatencyRunWritesASchemaConformingResultsFile) {
   for (const char* member : {"schema", "command", "started_at", "git", "machine", "cases", "unavailable", "derived"})
     EXPECT_TRUE(json.contains(member)) << member;
   std::filesystem::remove(path);
+}
+
+// --max-working-set ends the latency sweep exactly at the cap; the header
+// and the results file say which cap the run used. Properties only.
+TEST(CliTest, MaxWorkingSetIsTheTopOfTheLatencySweep) {
+  const auto path = std::filesystem::temp_directory_path() / ("memprobe-maxws-" + std::to_string(::getpid()) + ".json");
+  const auto r = run_command_line(kMemprobe + " run --only latency --quick --pages 4k --max-working-set 8MiB --out " +
+                                  path.string());
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_NE(r.out.find("working sets at most 8 MiB (--max-working-set)"), std::string::npos) << r.out;
+  const analysis::Results results = analysis::load_results(path.string());
+  std::filesystem::remove(path);
+  ASSERT_FALSE(results.cases.empty());
+  double largest = 0;
+  for (const analysis::Case& c : results.cases) {
+    if (c.family != "latency") continue;
+    largest = std::max(largest, c.params.at("working_set_bytes").get<double>());
+  }
+  EXPECT_EQ(largest, 8.0 * core::kMiB);
+  EXPECT_EQ(results.extra.value("max_working_set_bytes", std::uint64_t{0}), 8 * core::kMiB);
+  // Below twice the largest cache the DRAM row says why it has no figure.
+  double largest_cache = 0;
+  for (const auto& cache : results.machine.caches) largest_cache = std::max<double>(largest_cache, cache.size_bytes);
+  if (8.0 * core::kMiB < 2 * largest_cache) {
+    ASSERT_FALSE(results.derived.cache_levels.empty());
+    EXPECT_NE(results.derived.cache_levels.back().note.find("did not reach DRAM"), std::string::npos)
+        << results.derived.cache_levels.back().note;
+  }
 }
 
 // SIGINT mid-run: the current case finishes, the rest are skipped, the

@@ -1,8 +1,14 @@
 #include "harness/plan.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <functional>
+#include <string>
+
+#include "core/units.h"
+#include "tests/command_runner.h"
 
 namespace memprobe::harness {
 namespace {
@@ -40,6 +46,76 @@ TEST(PlanTest, OutputInMissingDirectoryIsRefusedBeforeMeasuring) {
   EXPECT_THROW(check_output_path("/nonexistent-memprobe-dir/r.json"), UsageError);
   EXPECT_THROW(check_output_path(std::filesystem::temp_directory_path().string()), UsageError);
   EXPECT_NO_THROW(check_output_path((std::filesystem::temp_directory_path() / "r.json").string()));
+}
+
+// Root can write into a 0555 directory, so that is no error for root; for
+// anyone else it is (tests/harness_permissions_test.cc runs the binary as
+// nobody, and on a read-only filesystem, where root is refused too).
+TEST(PlanTest, OutputIntoA0555DirectoryIsRefusedOnlyForWhoCannotWriteThere) {
+  namespace fs = std::filesystem;
+  const fs::path dir = testing::make_temp_dir("memprobe-plan-0555");
+  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                           fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  const std::string out = (dir / "r.json").string();
+  if (::geteuid() == 0) {
+    EXPECT_NO_THROW(check_output_path(out));
+    EXPECT_FALSE(directory_write_problem(dir.string()));
+  } else {
+    EXPECT_THROW(check_output_path(out), UsageError);
+    EXPECT_EQ(directory_write_problem(dir.string()).value_or(""), "Permission denied");
+  }
+  EXPECT_TRUE(fs::is_empty(dir)) << "the check leaves nothing behind";
+  fs::remove_all(dir);
+}
+
+std::string usage_error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(PlanTest, MaxWorkingSetAcceptsSizesInWholePages) {
+  EXPECT_EQ(parse_max_working_set("64KiB", std::nullopt), 64 * core::kKiB);
+  EXPECT_EQ(parse_max_working_set("8MiB", std::nullopt), 8 * core::kMiB);
+  EXPECT_EQ(parse_max_working_set("64M", std::nullopt), 64 * core::kMiB);
+  EXPECT_EQ(parse_max_working_set("1.5GiB", std::nullopt), 3 * core::kGiB / 2);
+  EXPECT_EQ(parse_max_working_set("1.5GiB", 4 * core::kGiB), 3 * core::kGiB / 2);
+}
+
+TEST(PlanTest, BadMaxWorkingSetIsAUsageErrorNamingIt) {
+  const std::string unparsable = usage_error_of([] { parse_max_working_set("12XB", std::nullopt); });
+  EXPECT_NE(unparsable.find("'12XB'"), std::string::npos) << unparsable;
+  for (const char* small : {"0", "4KiB", "65535"}) {
+    const std::string e = usage_error_of([&] { parse_max_working_set(small, std::nullopt); });
+    EXPECT_NE(e.find(std::string("'") + small + "'"), std::string::npos) << e;
+    EXPECT_NE(e.find("minimum of 64 KiB"), std::string::npos) << e;
+  }
+  const std::string partial = usage_error_of([] { parse_max_working_set("100000", std::nullopt); });
+  EXPECT_NE(partial.find("'100000'"), std::string::npos) << partial;
+  EXPECT_NE(partial.find("96 KiB or 100 KiB"), std::string::npos) << partial;
+}
+
+TEST(PlanTest, MaxWorkingSetAboveHalfOfMemAvailableIsRefusedWithBothFigures) {
+  EXPECT_EQ(max_working_set_limit(4 * core::kGiB), 2 * core::kGiB);
+  EXPECT_EQ(parse_max_working_set("2GiB", 4 * core::kGiB), 2 * core::kGiB);
+  const std::string e = usage_error_of([] { parse_max_working_set("3GiB", 4 * core::kGiB); });
+  EXPECT_NE(e.find("'3GiB'"), std::string::npos) << e;
+  EXPECT_NE(e.find("4 GiB MemAvailable"), std::string::npos) << e;
+  EXPECT_NE(e.find("at most 2 GiB"), std::string::npos) << e;
+  // Unknown MemAvailable: nothing to compare with.
+  EXPECT_EQ(parse_max_working_set("3GiB", std::nullopt), 3 * core::kGiB);
+}
+
+TEST(PlanTest, DefaultMaxWorkingSetIsClampedToWhatMemAvailableAllows) {
+  EXPECT_FALSE(clamp_default_max_working_set(256 * core::kMiB, 4 * core::kGiB));  // fits
+  EXPECT_FALSE(clamp_default_max_working_set(256 * core::kMiB, std::nullopt));    // unknown
+  EXPECT_EQ(clamp_default_max_working_set(256 * core::kMiB, 300 * core::kMiB), 150 * core::kMiB);
+  EXPECT_EQ(clamp_default_max_working_set(256 * core::kMiB, 301 * core::kMiB), 150 * core::kMiB);  // 2 MiB pages
+  EXPECT_EQ(clamp_default_max_working_set(256 * core::kMiB, 3 * core::kMiB), 1536 * core::kKiB);
+  EXPECT_EQ(clamp_default_max_working_set(256 * core::kMiB, 16 * core::kKiB), kMinMaxWorkingSetBytes);
 }
 
 }  // namespace

@@ -1,0 +1,39 @@
+#include "benchmarks/working_set.h"
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/units.h"
+
+namespace memprobe::bench {
+
+std::uint64_t default_max_working_set_bytes(std::uint64_t llc_bytes, bool quick) {
+  // The curve must end well inside DRAM: 8x the LLC (4x when quick).
+  return std::max<std::uint64_t>(llc_bytes ? llc_bytes * (quick ? 4 : 8) : 256 * core::kMiB, 64 * core::kMiB);
+}
+
+std::uint64_t capped_working_set(std::uint64_t default_bytes, const CaseOptions& options) {
+  return options.max_working_set_bytes > 0 ? std::min(default_bytes, options.max_working_set_bytes) : default_bytes;
+}
+
+std::uint64_t round_down_within_cap(std::uint64_t bytes, std::uint64_t granule_bytes) {
+  return granule_bytes > 0 && bytes >= granule_bytes ? bytes / granule_bytes * granule_bytes : bytes;
+}
+
+std::string cap_skip_reason(const std::string& what, std::uint64_t needed_bytes, const CaseOptions& options) {
+  return fmt::format("skipped: {} needs a working set of at least {}; --max-working-set is {}", what,
+                     core::format_bytes(needed_bytes), core::format_bytes(options.max_working_set_bytes));
+}
+
+void register_skipped_case(const std::string& name, const std::string& reason, const CaseOptions& options) {
+  apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+                                                  [reason](benchmark::State& state) {
+                                                    state.SkipWithError(reason.c_str());
+                                                  }),
+                     options)
+      ->Unit(benchmark::kMillisecond);
+}
+
+}  // namespace memprobe::bench

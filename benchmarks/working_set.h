@@ -1,0 +1,35 @@
+// --max-working-set (CaseOptions::max_working_set_bytes): the largest working
+// set any case uses. The latency sweep ends exactly there; every other family
+// caps its own default with it (never grows it), and a case the cap would make
+// meaningless (a DRAM point that no longer leaves the caches) is registered as
+// skipped with the reason, so the results say what was left out and why.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "benchmarks/family.h"
+
+namespace memprobe::bench {
+
+// The latency sweep's top without --max-working-set: 8x the last-level cache
+// (4x with --quick), at least 64 MiB; 256 MiB when the LLC is unknown (0).
+std::uint64_t default_max_working_set_bytes(std::uint64_t llc_bytes, bool quick);
+
+// min(default_bytes, the cap); default_bytes when there is no cap.
+std::uint64_t capped_working_set(std::uint64_t default_bytes, const CaseOptions& options);
+
+// Rounds a capped size down to a multiple of granule_bytes when it is at
+// least one granule (whole 2 MiB pages for the THP-backed families), else
+// leaves it as it is (it is a whole number of 4 KiB pages: the harness checks).
+std::uint64_t round_down_within_cap(std::uint64_t bytes, std::uint64_t granule_bytes);
+
+// The reason a case left out by the cap carries: "skipped: <what> needs a
+// working set of at least <needed>; --max-working-set is <cap>".
+std::string cap_skip_reason(const std::string& what, std::uint64_t needed_bytes, const CaseOptions& options);
+
+// Registers a case that only reports `reason` (an unavailable entry in the
+// results), with the options every case shares.
+void register_skipped_case(const std::string& name, const std::string& reason, const CaseOptions& options);
+
+}  // namespace memprobe::bench
