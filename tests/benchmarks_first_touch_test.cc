@@ -12,6 +12,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -143,6 +144,21 @@ TEST(FirstTouchTest, DiskBackedDirectoryIsNotTmpfs) {
   EXPECT_FALSE(dir->empty());
 }
 
+// The operands of one AT&T instruction, split at the commas outside
+// parentheses: "$0x1,(%rdi,%rax,1)" is {"$0x1", "(%rdi,%rax,1)"}; the last
+// is the destination.
+std::vector<std::string> att_operands(const std::string& operands) {
+  std::vector<std::string> out(1);
+  int depth = 0;
+  for (const char c : operands) {
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if (c == ',' && depth == 0) out.emplace_back();
+    else out.back() += c;
+  }
+  return out;
+}
+
 // The first-touch loop is one store per page and nothing else touches memory.
 TEST(FirstTouchTest, TouchLoopIsOneStorePerPage) {
   const std::string command =
@@ -156,15 +172,26 @@ TEST(FirstTouchTest, TouchLoopIsOneStorePerPage) {
   if (text.find("<memprobe_touch_pages>:") == std::string::npos) GTEST_SKIP() << "objdump not found or no symbol";
   int stores = 0;
   int loads = 0;
-  std::size_t pos = 0;
-  while ((pos = text.find('\n', pos)) != std::string::npos) {
-    const std::size_t next = text.find('\n', pos + 1);
-    const std::string insn = text.substr(pos + 1, next == std::string::npos ? std::string::npos : next - pos - 1);
-    pos = pos + 1;
-    const auto comma = insn.rfind(',');
-    if (insn.find("mov") == std::string::npos || comma == std::string::npos) continue;
-    if (insn.find('(', comma) != std::string::npos) ++stores;      // mov ...,(mem)
-    else if (insn.find('(') != std::string::npos) ++loads;         // mov (mem),reg
+  std::istringstream rows(text);
+  std::string row;
+  while (std::getline(rows, row)) {
+    // "  17:\tmovb   $0x1,(%rcx)": address, tab, mnemonic, spaces, operands.
+    const auto tab = row.find(":\t");
+    if (tab == std::string::npos) continue;
+    std::istringstream insn(row.substr(tab + 2));
+    std::string mnemonic;
+    insn >> mnemonic;
+    for (const char* prefix : {"rep", "repz", "repnz", "repe", "repne", "lock", "notrack", "data16"}) {
+      if (mnemonic == prefix) insn >> mnemonic;
+    }
+    std::string operand_text;  // AT&T operands have no spaces; a "# 0x..." comment follows them
+    insn >> operand_text;
+    if (mnemonic.find("mov") == std::string::npos) continue;  // mov, movb, movzbl, cmov*, vmov*, movs
+    if (operand_text.find('(') == std::string::npos) continue;
+    const std::vector<std::string> operands = att_operands(operand_text);
+    if (operands.size() < 2) continue;
+    if (operands.back().find('(') != std::string::npos) ++stores;  // mov ...,(mem)
+    else ++loads;                                                   // mov (mem),reg
   }
   EXPECT_EQ(stores, 1) << text;
   EXPECT_EQ(loads, 0) << text;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -183,12 +184,55 @@ TEST(BufferTest, ThpRequestOnSmallPagesSaysSo) {
   EXPECT_NE(backing->how_verified.find("THP enabled="), std::string::npos) << backing->how_verified;
 }
 
+// True if /proc/self/maps lists any mapping overlapping [begin, begin + bytes).
+bool anything_mapped(const void* begin, std::size_t bytes) {
+  const auto lo = reinterpret_cast<std::uintptr_t>(begin);
+  const std::uintptr_t hi = lo + bytes;
+  std::istringstream maps(read_file("/proc/self/maps"));
+  std::string line;
+  while (std::getline(maps, line)) {
+    const auto dash = line.find('-');
+    if (dash == std::string::npos) continue;
+    const std::uintptr_t start = std::stoull(line.substr(0, dash), nullptr, 16);
+    const std::uintptr_t end = std::stoull(line.substr(dash + 1), nullptr, 16);
+    if (start < hi && end > lo) return true;
+  }
+  return false;
+}
+
 TEST(BufferTest, ReadBackingOfUnmappedRangeIsUnavailable) {
-  void* hole = ::mmap(nullptr, 64 * kKiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(hole, MAP_FAILED);
-  ASSERT_EQ(::munmap(hole, 64 * kKiB), 0);
-  const auto backing = read_backing(hole, 64 * kKiB, PagePolicy::k4K);
-  EXPECT_FALSE(backing.has_value());
+  // A hole that no other mapping fills while read_backing runs. A freshly
+  // munmapped small hole is the kernel's first pick for the next small mmap
+  // (under ASan the sanitizer runtime's own mmaps, made while read_backing
+  // allocates, land in it), so map 64 MiB, free it all and ask about the
+  // 64 KiB in its middle: the kernel puts a new mapping at the top (bottom-up
+  // layout: the bottom) of a free gap, so 32 MiB of new mappings would have to
+  // come first. /proc/self/maps afterwards confirms that the range was still
+  // unmapped; if it was not, the answer proves nothing and the test tries
+  // again with a new hole.
+  constexpr std::size_t kReserve = 64 * kMiB;
+  constexpr std::size_t kHole = 64 * kKiB;
+  bool checked = false;
+  for (int attempt = 0; attempt < 3 && !checked; ++attempt) {
+    void* reserved = ::mmap(nullptr, kReserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    ASSERT_NE(reserved, MAP_FAILED);
+    ASSERT_EQ(::munmap(reserved, kReserve), 0);
+    const void* hole = static_cast<const char*>(reserved) + kReserve / 2;
+    const auto backing = read_backing(hole, kHole, PagePolicy::k4K);
+    if (anything_mapped(hole, kHole)) continue;
+    checked = true;
+    EXPECT_FALSE(backing.has_value()) << hole << ": " << backing->how_verified;
+    if (!backing) {
+      EXPECT_NE(backing.error().reason.find("not fully mapped"), std::string::npos) << backing.error().reason;
+    }
+  }
+  EXPECT_TRUE(checked) << "a freed 64 MiB range was mapped again each time before it could be checked";
+
+  // A range no user mapping can ever cover: above the user address space
+  // (x86-64 with 5-level paging ends at 2^56, arm64 at 2^52).
+  const auto* never_mapped = reinterpret_cast<const void*>(std::uintptr_t{1} << 63);
+  const auto beyond = read_backing(never_mapped, kHole, PagePolicy::k4K);
+  EXPECT_FALSE(beyond.has_value()) << beyond->how_verified;
 }
 
 // Sets a hugetlb pool to a size for one test and always puts the old size
