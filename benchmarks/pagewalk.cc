@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <cmath>
 #include <optional>
@@ -50,20 +49,6 @@ struct WalkSetup {
   bool nested_paging = false;  // a hypervisor was detected: walks are 2D
 };
 
-std::optional<std::uint64_t> mem_available_bytes() {
-  const auto text = core::read_text_file("/proc/meminfo");
-  if (!text) return std::nullopt;
-  const std::string key = "MemAvailable:";
-  const auto at = text->find(key);
-  if (at == std::string::npos) return std::nullopt;
-  std::size_t pos = at + key.size();
-  while (pos < text->size() && (*text)[pos] == ' ') ++pos;
-  std::uint64_t kb = 0;
-  const auto [end, ec] = std::from_chars(text->data() + pos, text->data() + text->size(), kb);
-  if (ec != std::errc{}) return std::nullopt;
-  return kb * core::kKiB;
-}
-
 std::optional<std::uint64_t> reported(const core::Machine& machine, int level, std::uint64_t page_bytes) {
   for (const core::TlbLevel& tlb : machine.tlbs)
     if (tlb.level == level && tlb.page_bytes == page_bytes && tlb.kind != "instruction" && tlb.entries)
@@ -94,7 +79,7 @@ MemoryCap memory_cap(core::PagePolicy policy, bool quick) {
                                "memory would dominate the run, on a VM guest especially)",
                                core::format_bytes(budget))};
   }
-  if (const auto available = mem_available_bytes()) {
+  if (const auto available = core::mem_available_bytes()) {
     const auto share = static_cast<std::uint64_t>(static_cast<double>(*available) * kMemAvailableShare);
     if (share < cap.bytes)
       cap = {share, fmt::format("half of MemAvailable ({}) is the limit", core::format_bytes(*available))};

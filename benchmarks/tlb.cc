@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -53,21 +52,6 @@ struct TlbSetup {
   std::size_t group_pages = 32;  // page-group size when the reference has no THP
   std::uint64_t seed = core::kDefaultChainSeed;
 };
-
-// MemAvailable from /proc/meminfo in bytes; nullopt if unreadable.
-std::optional<std::uint64_t> mem_available_bytes() {
-  const auto text = core::read_text_file("/proc/meminfo");
-  if (!text) return std::nullopt;
-  const std::string key = "MemAvailable:";
-  const auto at = text->find(key);
-  if (at == std::string::npos) return std::nullopt;
-  std::size_t pos = at + key.size();
-  while (pos < text->size() && (*text)[pos] == ' ') ++pos;
-  std::uint64_t kb = 0;
-  const auto [end, ec] = std::from_chars(text->data() + pos, text->data() + text->size(), kb);
-  if (ec != std::errc{}) return std::nullopt;
-  return kb * core::kKiB;
-}
 
 // CPUID's data-TLB entries for one page size, innermost level first.
 std::vector<std::uint64_t> reported_entries(const core::Machine& machine, std::uint64_t page_bytes) {
@@ -124,7 +108,7 @@ PageCap page_cap(core::PagePolicy policy, std::uint64_t wanted_pages, bool quick
         "more fresh memory would dominate the run, on a VM guest especially)",
         core::cli_name(policy), core::format_bytes(page_bytes), core::format_bytes(budget_bytes));
   }
-  const auto available = mem_available_bytes();
+  const auto available = core::mem_available_bytes();
   if (!available) return cap;
   const auto share_bytes = static_cast<std::uint64_t>(static_cast<double>(*available) * kMemAvailableShare);
   if (share_bytes / page_bytes < cap.pages) {
