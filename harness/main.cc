@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <limits>
 #include <system_error>
 
 #include "analysis/compare.h"
@@ -43,15 +44,16 @@ int run_main(int argc, char** argv) {
                "TLB reach, huge pages, page faults)",
                "memprobe"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", memprobe::harness::version_text());
   app.footer("Subcommand help: memprobe <subcommand> --help\n"
              "memprobe bench [Google Benchmark flags]  runs the raw cases with Google Benchmark's runner");
 
   std::string only, pages = "4k,thp", out_path, counters, max_working_set;
-  int cpu = -1;
+  // Integers are taken as text and parsed strictly (parse_count): CLI11
+  // would wrap "-3" into 2^64 - 3 for an unsigned option.
+  std::string cpu, reserve_2m = "0", reserve_1g = "0", seed = std::to_string(memprobe::core::kDefaultChainSeed);
   double budget_s = 0;
-  std::uint64_t reserve_2m = 0, reserve_1g = 0;
   bool quick = false;
-  std::uint64_t seed = memprobe::core::kDefaultChainSeed;
   CLI::App* run = app.add_subcommand("run", "measure, print the tables, optionally write a results file");
   run->add_option("--only", only, "comma-separated families to run (default: all)");
   run->add_option("--pages", pages, "page policies: 4k, thp, 2m (hugetlb-2m), 1g (hugetlb-1g)")
@@ -59,11 +61,13 @@ int run_main(int argc, char** argv) {
   run->add_flag("--quick", quick, "fewer sweep points and repetitions");
   run->add_option("--budget", budget_s, "time budget in seconds: shortens each repetition to fit (never lengthens)");
   run->add_option("--out", out_path, "write the results (JSON, schema memprobe/1) to this file");
-  run->add_option("--cpu", cpu, "logical CPU to pin to (default: the last one)");
+  run->add_option("--cpu", cpu, "logical CPU to pin to (default: the last one)")->type_name("N");
   run->add_option("--reserve-hugepages", reserve_2m,
-                  "grow the 2 MiB hugetlb pool to N pages for this run (root; restored on exit and on SIGINT/SIGTERM)");
+                  "grow the 2 MiB hugetlb pool to N pages for this run (root; restored on exit and on SIGINT/SIGTERM)")
+      ->type_name("N");
   run->add_option("--reserve-hugepages-1g", reserve_1g,
-                  "grow the 1 GiB hugetlb pool to N pages for this run (root; restored on exit and on SIGINT/SIGTERM)");
+                  "grow the 1 GiB hugetlb pool to N pages for this run (root; restored on exit and on SIGINT/SIGTERM)")
+      ->type_name("N");
   run->add_option("--counters", counters,
                   "comma-separated performance events (libpfm4 names or page-faults, minor-faults, ...); "
                   "default: this CPU's memory events (see memprobe counters)");
@@ -71,7 +75,7 @@ int run_main(int argc, char** argv) {
                   "largest working set any case uses, e.g. 512MiB, 4G (the latency sweep ends exactly there; "
                   "default: 8x the last-level cache, 4x with --quick; at most half of MemAvailable)")
       ->type_name("SIZE");
-  run->add_option("--seed", seed, "seed of the random chains")->capture_default_str();
+  run->add_option("--seed", seed, "seed of the random chains")->capture_default_str()->type_name("N");
   run->footer(families_help());
 
   std::string report_path, report_format = "text", plot_dir;
@@ -109,6 +113,8 @@ int run_main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string message = e.what();
@@ -150,10 +156,11 @@ int run_main(int argc, char** argv) {
 
   memprobe::harness::RunPlan plan;
   plan.command = joined_command_line(argc, argv);
+  if (run->count("--only") && only.empty()) throw UsageError("--only: no family named");
   plan.families = memprobe::harness::parse_family_list(only);
   plan.case_options.policies = memprobe::harness::parse_page_list(pages);
   plan.case_options.quick = quick;
-  plan.case_options.seed = seed;
+  plan.case_options.seed = memprobe::harness::parse_count("--seed", seed);
   if (quick) {
     plan.case_options.repetitions = 3;
     plan.case_options.min_time_s = 0.003;  // --quick: a rough curve in a few seconds
@@ -166,12 +173,14 @@ int run_main(int argc, char** argv) {
   if (run->count("--max-working-set"))
     plan.case_options.max_working_set_bytes =
         memprobe::harness::parse_max_working_set(max_working_set, memprobe::core::mem_available_bytes());
-  plan.reserve_hugepages_2m = reserve_2m;
-  plan.reserve_hugepages_1g = reserve_1g;
+  plan.reserve_hugepages_2m = memprobe::harness::parse_count("--reserve-hugepages", reserve_2m);
+  plan.reserve_hugepages_1g = memprobe::harness::parse_count("--reserve-hugepages-1g", reserve_1g);
   if (run->count("--counters")) plan.counter_events = memprobe::harness::parse_counter_list(counters);
   if (run->count("--cpu")) {
-    if (cpu < 0) throw UsageError(fmt::format("--cpu: {} is not a CPU number", cpu));
-    plan.cpu = cpu;
+    const std::uint64_t number = memprobe::harness::parse_count("--cpu", cpu);
+    if (number > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
+      throw UsageError(fmt::format("--cpu: {} is not a CPU number", cpu));
+    plan.cpu = static_cast<int>(number);
   }
   if (!out_path.empty() || run->count("--out")) plan.out_path = out_path;
   return memprobe::harness::run_command(plan, std::cout, std::cerr);

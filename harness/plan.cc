@@ -6,10 +6,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <filesystem>
 #include <sstream>
 
+#include "core/machine.h"
 #include "core/units.h"
 #include "harness/system_guard.h"
 
@@ -162,10 +166,45 @@ std::uint64_t parse_max_working_set(const std::string& text, std::optional<std::
   return *bytes;
 }
 
+std::uint64_t parse_count(std::string_view flag, const std::string& text) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc{} || stop != end)
+    throw UsageError(fmt::format("{}: '{}' is not a whole number from 0 to {}", flag, text,
+                                 std::numeric_limits<std::uint64_t>::max()));
+  return value;
+}
+
+void check_reservation_fits(std::string_view flag, std::size_t page_bytes, std::uint64_t pages,
+                            std::uint64_t pool_pages, std::uint64_t mem_available_bytes) {
+  if (pages <= pool_pages) return;
+  const std::uint64_t limit_bytes = mem_available_bytes / 4 * 3;
+  const std::uint64_t growth_pages = pages - pool_pages;
+  if (growth_pages <= limit_bytes / page_bytes) return;
+  // Saturating: a typo like 10^18 pages must still print, not wrap.
+  const bool too_many = growth_pages > std::numeric_limits<std::uint64_t>::max() / page_bytes;
+  throw UsageError(fmt::format(
+      "{}: growing the {} pool from {} to {} pages needs {}, more than 3/4 of the {} MemAvailable in "
+      "/proc/meminfo (at most {} pages now)",
+      flag, core::format_bytes(page_bytes), pool_pages, pages,
+      too_many ? std::string("more than 16 EiB") : core::format_bytes(growth_pages * page_bytes),
+      core::format_bytes(mem_available_bytes), pool_pages + limit_bytes / page_bytes));
+}
+
 void validate_plan(const RunPlan& plan) {
   if (plan.out_path) check_output_path(*plan.out_path);
-  if (plan.reserve_hugepages_2m > 0) check_hugepage_reservation(2 * core::kMiB);
-  if (plan.reserve_hugepages_1g > 0) check_hugepage_reservation(core::kGiB);
+  const std::pair<std::size_t, std::uint64_t> reservations[] = {{2 * core::kMiB, plan.reserve_hugepages_2m},
+                                                                {core::kGiB, plan.reserve_hugepages_1g}};
+  for (const auto& [page_bytes, pages] : reservations) {
+    if (pages == 0) continue;
+    check_hugepage_reservation(page_bytes);
+    const auto pool = core::read_text_file(hugetlb_pool_path(page_bytes));
+    const auto available = core::mem_available_bytes();
+    if (pool && available)
+      check_reservation_fits(page_bytes == core::kGiB ? "--reserve-hugepages-1g" : "--reserve-hugepages",
+                             page_bytes, pages, std::strtoull(pool->c_str(), nullptr, 10), *available);
+  }
 }
 
 }  // namespace memprobe::harness

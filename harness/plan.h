@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "benchmarks/family.h"
@@ -75,9 +76,22 @@ std::optional<std::uint64_t> clamp_default_max_working_set(std::uint64_t default
 // is unknown). Nothing is allocated before this check.
 std::uint64_t parse_max_working_set(const std::string& text, std::optional<std::uint64_t> mem_available_bytes);
 
+// A flag's whole non-negative integer ("--seed", "42"): digits only, no sign,
+// no fraction, no overflow; UsageError naming the flag and the text.
+std::uint64_t parse_count(std::string_view flag, const std::string& text);
+
+// --reserve-hugepages N: growing the pool from `pool_pages` to `pages` takes
+// (pages - pool_pages) pages from MemAvailable at once, and the kernel
+// grants what it can, so a typo could leave the system without memory.
+// UsageError with both figures if the growth is more than 3/4 of
+// `mem_available_bytes`; nothing when the pool already has `pages`.
+void check_reservation_fits(std::string_view flag, std::size_t page_bytes, std::uint64_t pages,
+                            std::uint64_t pool_pages, std::uint64_t mem_available_bytes);
+
 // Every check of a plan that asks the system, before anything is measured or
 // allocated: --out's directory, and root for --reserve-hugepages and
-// --reserve-hugepages-1g (and that the kernel has that pool). UsageError.
+// --reserve-hugepages-1g (and that the kernel has that pool, and that the
+// growth fits in memory: check_reservation_fits). UsageError.
 void validate_plan(const RunPlan& plan);
 
 }  // namespace memprobe::harness

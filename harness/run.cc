@@ -254,6 +254,8 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   return interrupted ? 130 : 0;
 }
 
+std::string version_text() { return fmt::format("memprobe {} (git {})", MEMPROBE_VERSION, MEMPROBE_GIT_DESCRIBE); }
+
 int bench_command(const std::vector<std::string>& args) {
   (void)core::pin_current_thread(static_cast<int>(core::Topology::load().logical_cpus()) - 1);
   const core::Machine machine = core::fingerprint(true);

@@ -31,6 +31,9 @@ int counters_command(std::ostream& out);
 
 // Raw Google Benchmark runner over every family: `args` are passed to
 // benchmark::Initialize (e.g. --benchmark_filter, --benchmark_format=json).
+// "memprobe 0.1.0 (git 6c2089d)": the version and the git revision built.
+std::string version_text();
+
 int bench_command(const std::vector<std::string>& args);
 
 }  // namespace memprobe::harness

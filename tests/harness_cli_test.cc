@@ -36,6 +36,8 @@ void expect_usage_error_naming(const std::string& args, const std::vector<std::s
   for (const std::string& name : names) expect_usage_error(args, name);
 }
 
+std::string read_pool(const std::string& path) { return testing::slurp(path); }
+
 TEST(CliTest, BadInputGetsOneLineAndStatus2) {
   expect_usage_error("frobnicate", "frobnicate");
   expect_usage_error("run --pages 3m", "3m");
@@ -58,6 +60,28 @@ TEST(CliTest, BadInputGetsOneLineAndStatus2) {
     const std::string four_times = std::to_string(*available * 4 / core::kMiB) + "MiB";
     expect_usage_error_naming("run --max-working-set " + four_times, {four_times, "MemAvailable"});
   }
+  // Integers are whole, non-negative and in range: CLI11 alone wraps "-3"
+  // into 2^64 - 3, which --reserve-hugepages would have asked the kernel for.
+  expect_usage_error("run --seed -5", "'-5'");
+  expect_usage_error("run --seed 18446744073709551616", "18446744073709551616");
+  expect_usage_error("run --seed 1.5", "'1.5'");
+  expect_usage_error("run --reserve-hugepages -3", "'-3'");
+  expect_usage_error("run --reserve-hugepages-1g x", "'x'");
+  expect_usage_error("run --cpu 1.5", "'1.5'");
+  expect_usage_error("run --only ''", "--only");
+}
+
+TEST(CliTest, ReservationLargerThanMemoryIsRefusedBeforeTouchingThePool) {
+  // As root the size check answers; otherwise the root check does first.
+  // Either way nothing is written and the flag is named.
+  const std::string pool = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
+  if (!std::filesystem::exists(pool)) GTEST_SKIP() << "this kernel has no 2 MiB hugetlb pool";
+  memprobe::testing::HugetlbPoolLock pool_lock;
+  const std::string before = read_pool(pool);
+  expect_usage_error("run --reserve-hugepages 18446744073709551615", "--reserve-hugepages");
+  if (::geteuid() == 0)
+    expect_usage_error_naming("run --reserve-hugepages 100000000", {"100000000", "MemAvailable", "at most"});
+  EXPECT_EQ(read_pool(pool), before);
 }
 
 TEST(CliTest, BadResultsFilesGetOneLineAndStatus2) {
@@ -73,6 +97,13 @@ TEST(CliTest, BadResultsFilesGetOneLineAndStatus2) {
   expect_usage_error("report " + (dir / "truncated.json").string(), "truncated.json");
   expect_usage_error("report " + (dir / "other.json").string(), "other/7");
   std::filesystem::remove_all(dir);
+}
+
+TEST(CliTest, VersionExitsZeroAndNamesTheRevision) {
+  const auto r = run_command_line(kMemprobe + " --version");
+  EXPECT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("memprobe ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("(git "), std::string::npos) << r.out;
 }
 
 TEST(CliTest, HelpExitsZeroAndNamesTheSubcommands) {
@@ -206,7 +237,6 @@ TEST(CliTest, InterruptedRunKeepsCompletedCasesInAValidFile) {
   std::filesystem::remove(path);
 }
 
-std::string read_pool(const std::string& path) { return testing::slurp(path); }
 
 // Issue acceptance: SIGINT during a run that reserved hugetlb pages leaves the
 // pool at its previous value and a valid results file with the completed cases.

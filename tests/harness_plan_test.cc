@@ -13,6 +13,40 @@
 namespace memprobe::harness {
 namespace {
 
+TEST(PlanTest, CountsAreWholeNonNegativeAndInRange) {
+  EXPECT_EQ(parse_count("--seed", "0"), 0u);
+  EXPECT_EQ(parse_count("--seed", "18446744073709551615"), UINT64_MAX);
+  for (const std::string bad : {"", "-1", "+1", "1.0", "1e3", " 1", "1 ", "0x10", "18446744073709551616", "x"}) {
+    try {
+      parse_count("--seed", bad);
+      FAIL() << "accepted '" << bad << "'";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("--seed: '" + bad + "'"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(PlanTest, ReservationMustFitInThreeQuartersOfMemAvailable) {
+  const std::uint64_t available = 8 * core::kGiB;  // 3/4 = 6 GiB = 3072 pages of 2 MiB
+  EXPECT_NO_THROW(check_reservation_fits("--reserve-hugepages", 2 * core::kMiB, 3072, 0, available));
+  EXPECT_NO_THROW(check_reservation_fits("--reserve-hugepages", 2 * core::kMiB, 3072 + 100, 100, available))
+      << "only the growth beyond the pool counts";
+  EXPECT_NO_THROW(check_reservation_fits("--reserve-hugepages", 2 * core::kMiB, 50, 100, available))
+      << "a pool already that large is left alone";
+  try {
+    check_reservation_fits("--reserve-hugepages", 2 * core::kMiB, 3073, 0, available);
+    FAIL() << "expected UsageError";
+  } catch (const UsageError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("--reserve-hugepages"), std::string::npos) << what;
+    EXPECT_NE(what.find("3073"), std::string::npos) << what;
+    EXPECT_NE(what.find("8 GiB MemAvailable"), std::string::npos) << what;
+    EXPECT_NE(what.find("at most 3072 pages"), std::string::npos) << what;
+  }
+  EXPECT_THROW(check_reservation_fits("--reserve-hugepages-1g", core::kGiB, UINT64_MAX, 0, available), UsageError)
+      << "a count whose size overflows is refused, not wrapped";
+}
+
 TEST(PlanTest, EmptyFamilyListMeansEveryFamily) {
   const auto names = parse_family_list("");
   EXPECT_NE(std::find(names.begin(), names.end(), "latency"), names.end());
