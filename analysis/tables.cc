@@ -306,9 +306,22 @@ std::string render_latency_curve(const Results& results, TableFormat format) {
 }
 
 std::string render_unavailable(const Results& results, TableFormat format) {
+  // One line per reason: a family whose cases all miss the same resource
+  // (e.g. every mlp/k:N without the working set it needs) is one line.
+  std::vector<std::pair<std::string, std::vector<std::string>>> by_reason;
+  for (const UnavailableFigure& u : results.unavailable) {
+    auto it = std::find_if(by_reason.begin(), by_reason.end(), [&](const auto& r) { return r.first == u.reason; });
+    if (it == by_reason.end()) by_reason.push_back({u.reason, {u.what}});
+    else it->second.push_back(u.what);
+  }
+  constexpr std::size_t kNamesShown = 3;
   std::string out;
-  for (const UnavailableFigure& u : results.unavailable)
-    out += note_line(fmt::format("unavailable: {}: {}", u.what, u.reason), format);
+  for (const auto& [reason, whats] : by_reason) {
+    std::string names;
+    for (std::size_t i = 0; i < whats.size() && i < kNamesShown; ++i) names += (i ? ", " : "") + whats[i];
+    if (whats.size() > kNamesShown) names += fmt::format(", ... ({} in all)", whats.size());
+    out += note_line(fmt::format("unavailable: {}: {}", names, reason), format);
+  }
   return out;
 }
 

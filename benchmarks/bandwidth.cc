@@ -44,19 +44,19 @@ void bandwidth_case(benchmark::State& state, core::BandwidthKernel kernel, std::
                     std::size_t working_set_bytes, const BandwidthSetup& setup) {
   if (skip_if_interrupted(state)) return;
   if (setup.cpus.size() < threads) {
-    state.SkipWithError(fmt::format("needs {} cores, this process may run on {}", threads, setup.cpus.size()).c_str());
+    fail_case(state, fmt::format("needs {} cores, this process may run on {}", threads, setup.cpus.size()));
     return;
   }
   const std::size_t total_bytes = threads * working_set_bytes;
   auto lease = acquire_arena("bandwidth", setup.policy, total_bytes, std::max(total_bytes, setup.arena_bytes));
   if (!lease) {
-    state.SkipWithError(lease.error().reason.c_str());
+    fail_case(state, lease.error().reason);
     return;
   }
   const core::Buffer& buffer = *lease->buffer;
   auto pool = WorkerPool::start(std::vector<int>(setup.cpus.begin(), setup.cpus.begin() + static_cast<long>(threads)));
   if (!pool) {
-    state.SkipWithError(pool.error().reason.c_str());
+    fail_case(state, pool.error().reason);
     return;
   }
   const core::BandwidthKernels kernels = core::widest_kernels();

@@ -124,7 +124,7 @@ void hugepage_case(benchmark::State& state, core::PagePolicy policy, std::size_t
   const std::size_t min_bytes = round_up(ws.bytes, core::requested_page_bytes(policy));
   auto lease = acquire_arena("hugepage", policy, min_bytes, arena_bytes);
   if (!lease) {
-    state.SkipWithError(lease.error().reason.c_str());
+    fail_case(state, lease.error().reason);
     return;
   }
   Prepared& p = prepared();

@@ -108,7 +108,7 @@ void latency_case(benchmark::State& state, core::PagePolicy policy, std::size_t 
   if (skip_if_interrupted(state)) return;
   auto prepared = arena().prepare(policy, arena_bytes, working_set_bytes, setup);
   if (!prepared) {
-    state.SkipWithError(prepared.error().reason.c_str());
+    fail_case(state, prepared.error().reason);
     return;
   }
   LatencyArena::Prepared& p = **prepared;

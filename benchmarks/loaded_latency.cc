@@ -81,7 +81,7 @@ core::Result<ChaseState*> prepare_chase(const LoadedSetup& setup) {
 }
 
 // Background readers: started by the constructor, stopped and joined by the
-// destructor on every path (SkipWithError, interruption, exceptions).
+// destructor on every path (fail_case, interruption, exceptions).
 class Background {
  public:
   Background(std::vector<core::Buffer> buffers, const std::vector<int>& cpus, int intensity_pct, double tsc_hz)
@@ -150,12 +150,12 @@ void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& 
   for (const int cpu : one_cpu_per_core())
     if (core_leader(cpu) != core_leader(here)) others.push_back(cpu);
   if (others.empty()) {
-    state.SkipWithError("needs at least 2 CPUs (cores): the background load runs on the other cores");
+    fail_case(state, "needs at least 2 CPUs (cores): the background load runs on the other cores");
     return;
   }
   auto chase = prepare_chase(setup);
   if (!chase) {
-    state.SkipWithError(chase.error().reason.c_str());
+    fail_case(state, chase.error().reason);
     return;
   }
   ChaseState& c = **chase;
@@ -168,7 +168,7 @@ void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& 
       auto b = core::Buffer::allocate(setup.background_bytes, core::PagePolicy::kThp);
       if (!b) b = core::Buffer::allocate(setup.background_bytes, core::PagePolicy::k4K);
       if (!b) {
-        state.SkipWithError(b.error().reason.c_str());
+        fail_case(state, b.error().reason);
         return;
       }
       buffers.push_back(std::move(*b));
@@ -179,7 +179,7 @@ void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& 
   const std::string background_backing = buffers.empty() ? std::string("none") : buffers.front().backing().verified;
   Background background(std::move(buffers), others, intensity_pct, setup.tsc_hz);
   if (!background.pin_error().empty()) {
-    state.SkipWithError(background.pin_error().c_str());
+    fail_case(state, background.pin_error());
     return;
   }
 

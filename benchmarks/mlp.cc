@@ -96,7 +96,7 @@ void mlp_case(benchmark::State& state, std::size_t k, const MlpSetup& setup) {
   if (skip_if_interrupted(state)) return;
   auto prepared = arena().prepare(setup);
   if (!prepared) {
-    state.SkipWithError(prepared.error().reason.c_str());
+    fail_case(state, prepared.error().reason);
     return;
   }
   MlpArena::Prepared& p = **prepared;
