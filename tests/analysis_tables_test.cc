@@ -163,6 +163,17 @@ TEST(TablesTest, UnavailableFiguresAreListedWithTheirReasons) {
             "unavailable: hardware counters: no PMU\n");
 }
 
+TEST(TablesTest, UnavailableFiguresWithOneReasonAreOneLine) {
+  Results r = machine_only();
+  for (const char* k : {"mlp/k:1", "mlp/k:2", "mlp/k:4", "mlp/k:8", "mlp/k:16"})
+    r.unavailable.push_back({k, "needs 64 MiB"});
+  r.unavailable.push_back({"loaded/intensity:0", "needs 64 MiB"});
+  r.unavailable.push_back({"tlb/thp", "sweep cut"});
+  EXPECT_EQ(render_unavailable(r),
+            "unavailable: mlp/k:1, mlp/k:2, mlp/k:4, ... (6 in all): needs 64 MiB\n"
+            "unavailable: tlb/thp: sweep cut\n");
+}
+
 TEST(TablesTest, CounterTableShowsSoftwareCountsAndNoPmuForHardware) {
   Results r = machine_only();
   r.extra["counters"] = nlohmann::json::array(
