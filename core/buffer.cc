@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -77,6 +78,15 @@ std::string thp_mode() {
   const auto close = text->find(']', open);
   if (open == std::string::npos || close == std::string::npos) return "unknown";
   return text->substr(open + 1, close - open - 1);
+}
+
+// ENOMEM from mmap under a virtual-memory limit (ulimit -v) is that limit,
+// not the machine's memory: say so.
+std::string address_space_limit_note() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return {};
+  return fmt::format(" (this process's address space is limited to {}: RLIMIT_AS, ulimit -v)",
+                     format_bytes(limit.rlim_cur));
 }
 
 std::string page_label(std::size_t page_bytes) { return format_bytes(page_bytes); }
@@ -436,8 +446,9 @@ Result<Buffer> Buffer::allocate(std::size_t bytes, PagePolicy policy) {
                                            hugetlb_total_pages(page_bytes).value_or(0)) +
                          fmt::format(" [mmap: {}]", errno_text(error))};
     }
-    return Unavailable{fmt::format("cannot mmap {} bytes ({}) for a {} buffer: {}", map_bytes,
-                                   format_bytes(map_bytes), name, errno_text(error))};
+    return Unavailable{fmt::format("cannot mmap {} bytes ({}) for a {} buffer: {}{}", map_bytes,
+                                   format_bytes(map_bytes), name, errno_text(error),
+                                   error == ENOMEM ? address_space_limit_note() : std::string())};
   }
   auto fail = [&](std::string reason) -> Result<Buffer> {
     ::munmap(map_base, map_bytes);

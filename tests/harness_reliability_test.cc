@@ -1,5 +1,6 @@
 // Failure paths of `memprobe run` that need the real binary and the real
-// system: a full disk while writing results, and noise under CPU contention.
+// system: a full disk while writing results, mmap refused, and noise under
+// CPU contention.
 // Properties only (exit status, file contents, flags), never timings.
 #include <gtest/gtest.h>
 #include <sys/mount.h>
@@ -11,6 +12,8 @@
 #include <fstream>
 
 #include "analysis/results_json.h"
+#include "core/machine.h"
+#include "core/units.h"
 #include "tests/command_runner.h"
 
 namespace memprobe {
@@ -25,6 +28,38 @@ std::filesystem::path fresh_dir(const std::string& name) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+// mmap refused (an address-space limit smaller than the working set): the
+// curve is unavailable with the errno and the limit named, the run ends
+// normally and its file is valid.
+TEST(ReliabilityTest, RefusedMmapMakesTheCurveUnavailableWithTheReason) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "under ASan the binary reserves terabytes of shadow address space: an RLIMIT_AS stops it at start";
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  GTEST_SKIP() << "under ASan the binary reserves terabytes of shadow address space: an RLIMIT_AS stops it at start";
+#endif
+#endif
+  if (run_command_line("command -v prlimit").exit_status != 0)
+    GTEST_SKIP() << "prlimit (util-linux) is not installed";
+  const auto available = core::mem_available_bytes();
+  if (!available || *available < 2 * core::kGiB)
+    GTEST_SKIP() << "--max-working-set 512MiB needs 1 GiB MemAvailable (half of it may be used)";
+  const auto out = fresh_dir("memprobe-mmap") / "r.json";
+  const auto r = run_command_line("prlimit --as=" + std::to_string(256 * core::kMiB) + " " + kMemprobe +
+                                  " run --only latency --quick --pages 4k --max-working-set 512MiB --out " +
+                                  out.string());
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  const analysis::Results results = analysis::load_results(out.string());
+  bool named = false;
+  for (const auto& u : results.unavailable)
+    named |= u.what == "latency/4k" && u.reason.find("cannot mmap") != std::string::npos &&
+             u.reason.find("ENOMEM") != std::string::npos && u.reason.find("RLIMIT_AS") != std::string::npos;
+  EXPECT_TRUE(named) << r.out;
+  for (const auto& c : results.cases) EXPECT_NE(c.family, "latency") << c.name << " cannot have been measured";
+  EXPECT_NE(r.out.find("unavailable: latency/4k: cannot mmap"), std::string::npos) << r.out;
+  std::filesystem::remove_all(out.parent_path());
 }
 
 // A results file that cannot be written completely (ENOSPC) leaves the old
