@@ -301,7 +301,31 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
       row.detected_bytes = knee.size_bytes;
       row.latency_ns = plateau.level;
       row.spread_pct = typical_spread_pct(cases_in(plateau.first, plateau.last));
-      if (first != knee.plateau_below) {
+      if (seg.points[plateau.last].size_bytes <= previous_bound_bytes) {
+        // The only plateau under this knee belongs to the level before (which
+        // faded out without a knee of its own): this level's latency is what
+        // the working sets between the two see, however much it rises.
+        std::vector<double> values;
+        std::vector<const Case*> sources;
+        for (std::size_t i = 0; i < seg.points.size(); ++i) {
+          if (seg.points[i].size_bytes > previous_bound_bytes && seg.points[i].size_bytes <= knee.size_bytes) {
+            values.push_back(seg.points[i].value);
+            sources.push_back(case_points[i].source);
+          }
+        }
+        if (values.empty()) {
+          row.latency_ns.reset();
+          row.spread_pct.reset();
+          append_note(row.note, fmt::format("no points between {} and the knee", format_size(previous_bound_bytes)));
+        } else {
+          row.latency_ns = median_of(values);
+          row.spread_pct = typical_spread_pct(sources);
+          const auto [low, high] = std::minmax_element(values.begin(), values.end());
+          append_note(row.note, fmt::format("no plateau of its own: median of the {} points from {} to the knee "
+                                            "({:.3g} to {:.3g} ns)",
+                                            values.size(), format_size(previous_bound_bytes), *low, *high));
+        }
+      } else if (first != knee.plateau_below) {
         append_note(
             row.note,
             fmt::format("latency rises within the level: {:.3g} ns up to {}, {:.3g} ns before the knee", plateau.level,

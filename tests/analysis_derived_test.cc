@@ -150,6 +150,40 @@ TEST(DerivedTest, LatencyCreepingUpBeforeTheKneeUsesTheFirstPlateau) {
   EXPECT_NEAR(*row_named(rows, "L3").latency_ns, 12, 12 * 0.03);
 }
 
+// A curve measured on the project's KVM guest (memprobe run, 4k pages, a
+// moment when other tenants held most of the host's L3): L2 (1 MiB) fades in
+// over two octaves with no sharp knee, and the L3 ends at ~3 MiB.
+TEST(DerivedTest, LevelAfterOneWithoutKneeTakesItsLatencyAboveThatLevel) {
+  const std::vector<std::pair<double, double>> measured = {
+      {4096, 1.09}, {4864, 1.1}, {5824, 1.1}, {6912, 1.1}, {8192, 1.09}, {9728, 1.1}, {11584, 1.1}, {13760, 1.1}, {16384, 1.1}, {19456, 1.1}, {23168, 1.1}, {24576, 1.1}, {27584, 1.1}, {28672, 1.1}, {32768, 1.29}, {36864, 3.88}, {38976, 3.84}, {40960, 3.84}, {46336, 3.85}, {55104, 3.84}, {65536, 3.84}, {77952, 3.85}, {92672, 3.86}, {110208, 3.87}, {131072, 3.86}, {155840, 3.82}, {185344, 3.86}, {220416, 3.86}, {262144, 3.89}, {311744, 3.88}, {370752, 3.91}, {440896, 3.93}, {524288, 4.1}, {623488, 4.56}, {741440, 5.68}, {786432, 6.19}, {881728, 7.18}, {917504, 7.5}, {1048576, 8.12}, {1179648, 9.49}, {1246976, 9.22}, {1310720, 9.7}, {1482880, 10.3}, {1763456, 11.1}, {2097152, 11.3}, {2493952, 11.5}, {2965824, 12.4}, {3526976, 107}, {4194304, 72.1}, {4987904, 108}, {5931648, 108}, {7053952, 104}, {8388608, 107}, {9975808, 106}, {11863296, 103}, {14107904, 103}, {16777216, 104}, {19951616, 104}, {23726592, 103}, {25165824, 104}, {28215808, 102}, {29360128, 106}, {33554432, 103}, {37748736, 104}, {39903168, 104}, {41943040, 104}, {47453120, 104}, {56431616, 102}, {67108864, 106}, {79806336, 104}, {94906240, 103}, {112863232, 105}, {134217728, 102}, {159612672, 107}, {189812544, 106}, {225726400, 105}, {268435456, 104}};
+  Results r = synthetic_results();
+  r.machine.hypervisor = "KVM";
+  r.machine.caches[2].size_bytes = 1 * kMiB;
+  for (const auto& [size, ns] : measured) {
+    Case c;
+    c.family = "latency";
+    c.name = "latency/4k/bytes:" + std::to_string(static_cast<std::uint64_t>(size));
+    c.params = {{"working_set_bytes", static_cast<std::uint64_t>(size)}, {"page", "4k"}, {"stride_bytes", 64}};
+    c.metrics = {{"ns_per_load", ns}, {"cycles_per_load", ns * 3}};
+    c.spread = {5, ns * 0.99, ns, ns * 1.01};
+    c.backing = {"4k", "4k", 0.0};
+    r.cases.push_back(c);
+  }
+  const auto rows = derive_cache_levels(r);
+  const CacheLevelRow& l2 = row_named(rows, "L2");
+  const CacheLevelRow& l3 = row_named(rows, "L3");
+  ASSERT_TRUE(l2.latency_ns && l3.latency_ns);
+  EXPECT_NEAR(*l2.latency_ns, 3.86, 0.1);
+  // The L3's latency is what working sets beyond the L2 see (9-12.4 ns here),
+  // not the L2's plateau.
+  EXPECT_GT(*l3.latency_ns, 9.0) << l3.note;
+  EXPECT_LT(*l3.latency_ns, 12.5) << l3.note;
+  EXPECT_NE(l3.note.find("no plateau of its own"), std::string::npos) << l3.note;
+  ASSERT_TRUE(l3.detected_bytes);
+  EXPECT_GT(*l3.detected_bytes, 2 * kMiB);
+  EXPECT_LT(*l3.detected_bytes, 3.6 * kMiB);
+}
+
 TEST(DerivedTest, SweepThatStopsShortOfDramSaysSo) {
   Results r = synthetic_results();
   CurveSpec spec;
