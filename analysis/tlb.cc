@@ -326,6 +326,11 @@ std::vector<PageWalkRow> derive_page_walk(const Results& results) {
   return rows;
 }
 
+// A stride whose cost exceeds the small-stride plateau by this much has left
+// it: above the 10 % spread that flags a noisy case, below the partial rise
+// an adjacent-line prefetcher leaves at the line size.
+constexpr double kLineJumpRatio = 1.25;
+
 std::optional<double> stride_jump(const std::vector<StridePoint>& points) {
   std::vector<CurvePoint> curve;
   for (const StridePoint& p : points)
@@ -334,11 +339,21 @@ std::optional<double> stride_jump(const std::vector<StridePoint>& points) {
   const Segmentation seg = segment_curve(curve);
   for (const Knee& knee : seg.knees) {
     if (seg.plateaus[knee.plateau_below + 1].level <= seg.plateaus[knee.plateau_below].level) continue;
-    // The first stride past the knee.
-    for (const CurvePoint& p : seg.points)
-      if (p.size_bytes > knee.size_bytes)
-        return p.size_bytes <= kMaxJumpStrideBytes ? std::optional<double>(p.size_bytes) : std::nullopt;
-    return std::nullopt;
+    // The first stride that costs clearly more than the small-stride
+    // plateau: from there on loads stop sharing lines. The knee sits at the
+    // step's midpoint, which can lie one stride later: an adjacent-line
+    // prefetcher spreads the rise over two doublings (64 B, then 128 B).
+    const double base_ns = seg.plateaus[knee.plateau_below].level;
+    double stride = 0;
+    for (std::size_t i = seg.plateaus[knee.plateau_below].first; i < seg.points.size(); ++i) {
+      const CurvePoint& p = seg.points[i];
+      if (p.value > base_ns * kLineJumpRatio || p.size_bytes > knee.size_bytes) {
+        stride = p.size_bytes;
+        break;
+      }
+    }
+    if (stride == 0) return std::nullopt;
+    return stride <= kMaxJumpStrideBytes ? std::optional<double>(stride) : std::nullopt;
   }
   return std::nullopt;
 }
