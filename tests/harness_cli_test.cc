@@ -92,6 +92,7 @@ TEST(CliTest, BadResultsFilesGetOneLineAndStatus2) {
   std::ofstream(dir / "truncated.json") << R"({"schema": "memprobe/1", "cases": [)";
   std::ofstream(dir / "other.json") << R"({"schema": "other/7"})";
   expect_usage_error("report " + (dir / "missing.json").string(), "missing.json");
+  expect_usage_error("report " + dir.string(), "Is a directory");
   expect_usage_error("report " + (dir / "empty.json").string(), "empty");
   expect_usage_error("report " + (dir / "text.json").string(), "JSON");
   expect_usage_error("report " + (dir / "truncated.json").string(), "truncated.json");

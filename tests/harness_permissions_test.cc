@@ -148,6 +148,19 @@ TEST(PermissionsTest, PlotInA0555DirectoryIsRefusedForAnUnprivilegedUser) {
                         {"--plot", (ro.dir() / "plots").string(), "Permission denied"});
 }
 
+// A results file the user may not read: report and compare say which file
+// and why, in one line.
+TEST(PermissionsTest, UnreadableResultsFileIsRefusedForAnUnprivilegedUser) {
+  if (const std::string why = UnprivilegedRunner::unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+  const ReadOnlyDirectory ro;
+  fs::permissions(ro.results(), fs::perms::owner_read | fs::perms::owner_write);  // 0600, root's
+  const UnprivilegedRunner nobody(kMemprobe);
+  const std::string file = ro.results().string();
+  expect_one_error_line(nobody.run("report " + file), "report of a 0600 file as nobody", {file, "Permission denied"});
+  expect_one_error_line(nobody.run("compare " + file + " " + file), "compare of a 0600 file as nobody",
+                        {file, "Permission denied"});
+}
+
 // The pools are only written by root: without it the flag is refused while
 // the plan is validated, before the CPU is pinned or the clock calibrated.
 TEST(PermissionsTest, ReservingHugepagesWithoutRootIsRefusedBeforeMeasuring) {
