@@ -1,0 +1,135 @@
+set terminal svg size 960,600 dynamic enhanced font 'sans,12'
+set output "tlb.svg"
+$tlb_4k << EOD
+8 -0.211285
+10 -0.216608
+11 -0.225383
+13 -0.227168
+16 -0.0194821
+19 -0.0189911
+23 -0.0131208
+27 -0.0885156
+32 -0.00680698
+38 -0.00456088
+45 -0.247344
+54 -0.117625
+63 -0.487703
+64 -0.25407
+72 6.72541
+76 7.78395
+81 7.76309
+90 7.05099
+91 7.09391
+108 7.17867
+128 7.06373
+152 7.19666
+181 7.20398
+215 7.08924
+256 7.0792
+304 7.15465
+362 7.49767
+431 6.98212
+512 6.60637
+609 8.04067
+724 8.07621
+861 8.09341
+1024 7.98239
+1218 8.63752
+1448 9.2028
+1722 8.49709
+2048 8.77122
+2304 8.35968
+2435 11.8938
+2688 16.3499
+2896 26.3553
+3072 28.3185
+3444 34.6346
+3456 34.1146
+3840 41.4881
+4096 48.8296
+4871 57.4358
+5793 63.1647
+6889 75.7587
+8192 125.253
+9742 130.277
+11585 113.994
+13777 121.571
+16384 116.273
+EOD
+$tlb_thp << EOD
+8 -0.209892
+10 -0.0849253
+11 -0.0766415
+13 -0.0792087
+16 0.00454041
+19 0.0475664
+23 0.160325
+27 -0.0388624
+32 0.0141011
+38 0.0663656
+45 -0.121843
+54 0.0237418
+63 -0.333426
+64 -0.00221384
+72 4.70297
+76 48.5142
+81 49.4832
+90 51.8567
+91 49.208
+108 59.9167
+128 62.8875
+152 55.9445
+181 58.7014
+215 56.9479
+256 62.9405
+304 62.116
+362 63.86
+431 61.304
+512 63.0666
+EOD
+$tlb_hugetlb_2m << EOD
+8 -0.190808
+10 -0.115361
+11 -0.193395
+13 -0.222841
+16 0.0773429
+19 0.0205394
+23 0.00146056
+27 -0.0700956
+32 -8.67193e-05
+38 0.00477781
+45 -0.221874
+54 -0.0952323
+63 -0.471455
+64 -0.253679
+72 3.115
+76 46.6187
+81 47.2267
+90 50.7187
+91 52.4648
+108 63.8451
+128 64.2447
+152 58.262
+181 60.4383
+215 57.5469
+256 64.4559
+304 61.3958
+362 61.9819
+431 61.6652
+512 62.6535
+EOD
+set title "TLB: extra cycles per load over a same-footprint reference, AMD EPYC (KVM guest)" noenhanced
+set logscale x 2
+set grid xtics ytics
+set xlabel 'pages touched (one line each)'
+set ylabel 'tlb - reference (cycles per load)'
+set key top left
+set format x '%.0f'
+set arrow 1 from 72, graph 0 to 72, graph 1 nohead dashtype 2 lc rgb 'gray40'
+set label 1 "L1 DTLB 4K: 72 entries (CPUID)" at 72, graph 0.97 right rotate by 90 offset -0.5,0 tc rgb 'gray40'
+set arrow 2 from 3072, graph 0 to 3072, graph 1 nohead dashtype 2 lc rgb 'gray40'
+set label 2 "L2 DTLB 4K: 3072 entries (CPUID)" at 3072, graph 0.97 right rotate by 90 offset -0.5,0 tc rgb 'gray40'
+plot $tlb_4k using 1:2 with linespoints pt 7 ps 0.6 title "4k pages", $tlb_thp using 1:2 with linespoints pt 7 ps 0.6 title "thp pages", $tlb_hugetlb_2m using 1:2 with linespoints pt 7 ps 0.6 title "hugetlb-2m pages"
+set terminal pngcairo size 960,600 enhanced font 'sans,10'
+set output "tlb.png"
+replot
