@@ -69,6 +69,17 @@ bool has_case(const analysis::Results& r, const std::string& name) {
   return false;
 }
 
+// The failed case is unavailable as a whole with its reason, and the healthy
+// case registered after it was measured: the run went on.
+void expect_unavailable_and_run_went_on(const CollectedRun& run, const std::string& name, const std::string& what,
+                                        const std::string& reason) {
+  EXPECT_FALSE(has_case(run.results, name)) << "a median over the repetitions that ran is not honest";
+  const auto* u = find_unavailable(run.results, what);
+  ASSERT_NE(u, nullptr) << what;
+  EXPECT_EQ(u->reason, reason);
+  EXPECT_TRUE(has_case(run.results, "failtest/healthy/after"));
+}
+
 class FailCaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -94,11 +105,7 @@ TEST_F(FailCaseTest, LaterRepetitionWithAutomaticIterationsMakesTheCaseUnavailab
 
   const CollectedRun run = run_registered_cases(2);
   EXPECT_EQ(g_last_repetition, 3) << "the repetition after the failed one runs as usual";
-  EXPECT_FALSE(has_case(run.results, "failtest/auto/late")) << "a median over the repetitions that ran is not honest";
-  const auto* u = find_unavailable(run.results, "failtest/auto");
-  ASSERT_NE(u, nullptr);
-  EXPECT_EQ(u->reason, "hugetlb pool exhausted (test)");
-  EXPECT_TRUE(has_case(run.results, "failtest/healthy/after"));
+  expect_unavailable_and_run_went_on(run, "failtest/auto/late", "failtest/auto", "hugetlb pool exhausted (test)");
   EXPECT_NE(run.progress.find("unavailable"), std::string::npos) << run.progress;
 }
 
@@ -115,11 +122,7 @@ TEST_F(FailCaseTest, LaterRepetitionWithManualTimeAndOneIterationMakesTheCaseUna
   register_healthy_case();
 
   const CollectedRun run = run_registered_cases(2);
-  EXPECT_FALSE(has_case(run.results, "failtest/manual/late"));
-  const auto* u = find_unavailable(run.results, "failtest/manual");
-  ASSERT_NE(u, nullptr);
-  EXPECT_EQ(u->reason, "mmap refused (test)");
-  EXPECT_TRUE(has_case(run.results, "failtest/healthy/after"));
+  expect_unavailable_and_run_went_on(run, "failtest/manual/late", "failtest/manual", "mmap refused (test)");
 }
 
 TEST_F(FailCaseTest, FailureWhileTheFirstRepetitionIsSizedMakesTheCaseUnavailable) {
@@ -140,11 +143,7 @@ TEST_F(FailCaseTest, FailureWhileTheFirstRepetitionIsSizedMakesTheCaseUnavailabl
 
   const CollectedRun run = run_registered_cases(2);
   EXPECT_EQ(g_calls, 2) << "after the failure the case body must not run again";
-  EXPECT_FALSE(has_case(run.results, "failtest/sizing/fails"));
-  const auto* u = find_unavailable(run.results, "failtest/sizing");
-  ASSERT_NE(u, nullptr);
-  EXPECT_EQ(u->reason, "refused while sizing (test)");
-  EXPECT_TRUE(has_case(run.results, "failtest/healthy/after"));
+  expect_unavailable_and_run_went_on(run, "failtest/sizing/fails", "failtest/sizing", "refused while sizing (test)");
 }
 
 TEST_F(FailCaseTest, FirstRepetitionFailureSkipsTheLaterOnesWithTheSameReason) {
@@ -164,11 +163,7 @@ TEST_F(FailCaseTest, FirstRepetitionFailureSkipsTheLaterOnesWithTheSameReason) {
 
   const CollectedRun run = run_registered_cases(2);
   EXPECT_EQ(g_repetition, 1) << "later repetitions must not reach the case body";
-  EXPECT_FALSE(has_case(run.results, "failtest/first/fails"));
-  const auto* u = find_unavailable(run.results, "failtest/first");
-  ASSERT_NE(u, nullptr);
-  EXPECT_EQ(u->reason, "pool empty at first (test)");
-  EXPECT_TRUE(has_case(run.results, "failtest/healthy/after"));
+  expect_unavailable_and_run_went_on(run, "failtest/first/fails", "failtest/first", "pool empty at first (test)");
 }
 
 }  // namespace
