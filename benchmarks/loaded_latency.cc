@@ -217,18 +217,13 @@ std::size_t register_loaded(const core::Machine& machine, const CaseOptions& opt
   setup.line_bytes = machine.topology.line_bytes();
   setup.seed = options.seed;
   const std::uint64_t llc = machine.topology.last_level_cache_bytes();
-  // Both capped by --max-working-set (whole 2 MiB pages / chunks below it).
-  const std::uint64_t ws = std::max<std::uint64_t>(llc ? 8 * llc : 256 * core::kMiB, 64 * core::kMiB);
-  setup.working_set_bytes = round_down_within_cap(
-      capped_working_set((ws + 2 * core::kMiB - 1) / (2 * core::kMiB) * (2 * core::kMiB), options), 2 * core::kMiB);
+  const DramChaseWorkingSet ws = dram_chase_working_set(llc, options, "loaded (a DRAM chase, 2x the LLC)");
+  setup.working_set_bytes = ws.bytes;
   // Each background reader streams 2x the LLC: DRAM traffic, not LLC hits.
   setup.background_bytes =
       capped_working_set(std::max<std::uint64_t>(llc ? 2 * llc : 64 * core::kMiB, 16 * core::kMiB), options) /
       kChunkBytes * kChunkBytes;
-  // A cap that keeps the chase within twice the LLC leaves no DRAM latency.
-  const std::string capped_out = llc > 0 && setup.working_set_bytes < 2 * llc
-                                     ? cap_skip_reason("loaded (a DRAM chase, 2x the LLC)", 2 * llc, options)
-                                     : std::string();
+  const std::string& capped_out = ws.skip_reason;
 
   const std::vector<int> intensities =
       options.quick ? std::vector<int>{0, 50, 100} : std::vector<int>{0, 25, 50, 75, 100};

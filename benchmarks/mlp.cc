@@ -134,15 +134,10 @@ std::size_t register_mlp(const core::Machine& machine, const CaseOptions& option
   setup.line_bytes = machine.topology.line_bytes();
   setup.seed = options.seed;
   const std::uint64_t llc = machine.topology.last_level_cache_bytes();
-  // 8x the LLC, so nearly every load misses it; whole 2 MiB pages; at most
-  // --max-working-set (whole 2 MiB pages below it).
-  const std::uint64_t ws = std::max<std::uint64_t>(llc ? 8 * llc : 256 * core::kMiB, 64 * core::kMiB);
-  setup.working_set_bytes = round_down_within_cap(
-      capped_working_set((ws + 2 * core::kMiB - 1) / (2 * core::kMiB) * (2 * core::kMiB), options), 2 * core::kMiB);
-  // A cap that keeps the set within twice the LLC leaves no DRAM figure.
-  const std::string capped_out = llc > 0 && setup.working_set_bytes < 2 * llc
-                                     ? cap_skip_reason("mlp (random chases over DRAM, 2x the LLC)", 2 * llc, options)
-                                     : std::string();
+  // 8x the LLC, so nearly every load misses it.
+  const DramChaseWorkingSet ws = dram_chase_working_set(llc, options, "mlp (random chases over DRAM, 2x the LLC)");
+  setup.working_set_bytes = ws.bytes;
+  const std::string& capped_out = ws.skip_reason;
 
   std::size_t registered = 0;
   for (const std::size_t k : kChainCounts) {

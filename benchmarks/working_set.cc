@@ -27,6 +27,16 @@ std::string cap_skip_reason(const std::string& what, std::uint64_t needed_bytes,
                      core::format_bytes(needed_bytes), core::format_bytes(options.max_working_set_bytes));
 }
 
+DramChaseWorkingSet dram_chase_working_set(std::uint64_t llc_bytes, const CaseOptions& options,
+                                           const std::string& what) {
+  constexpr std::uint64_t kPage = 2 * core::kMiB;
+  const std::uint64_t wanted = std::max<std::uint64_t>(llc_bytes ? 8 * llc_bytes : 256 * core::kMiB, 64 * core::kMiB);
+  DramChaseWorkingSet ws;
+  ws.bytes = round_down_within_cap(capped_working_set((wanted + kPage - 1) / kPage * kPage, options), kPage);
+  if (llc_bytes > 0 && ws.bytes < 2 * llc_bytes) ws.skip_reason = cap_skip_reason(what, 2 * llc_bytes, options);
+  return ws;
+}
+
 void register_skipped_case(const std::string& name, const std::string& reason, const CaseOptions& options) {
   apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
                                                   [reason](benchmark::State& state) {

@@ -28,6 +28,17 @@ std::uint64_t round_down_within_cap(std::uint64_t bytes, std::uint64_t granule_b
 // working set of at least <needed>; --max-working-set is <cap>".
 std::string cap_skip_reason(const std::string& what, std::uint64_t needed_bytes, const CaseOptions& options);
 
+// The working set of a family that chases through DRAM (mlp, loaded): 8x the
+// LLC (256 MiB when unknown), at least 64 MiB, in whole 2 MiB pages, capped by
+// --max-working-set. skip_reason is set (cap_skip_reason, naming `what`) when
+// the cap keeps it within twice the LLC: then there is no DRAM figure.
+struct DramChaseWorkingSet {
+  std::uint64_t bytes = 0;
+  std::string skip_reason;  // empty: measure
+};
+DramChaseWorkingSet dram_chase_working_set(std::uint64_t llc_bytes, const CaseOptions& options,
+                                           const std::string& what);
+
 // Registers a case that only reports `reason` (an unavailable entry in the
 // results), with the options every case shares.
 void register_skipped_case(const std::string& name, const std::string& reason, const CaseOptions& options);

@@ -31,5 +31,22 @@ TEST(WorkingSetTest, TheCapOnlyEverShrinks) {
   EXPECT_NE(reason.find("--max-working-set is 8 MiB"), std::string::npos) << reason;
 }
 
+TEST(WorkingSetTest, DramChaseIsEightLlcsInWholeHugePagesUnlessCappedIntoTheCache) {
+  CaseOptions options;
+  EXPECT_EQ(dram_chase_working_set(32 * kMiB, options, "mlp").bytes, 256 * kMiB);
+  EXPECT_EQ(dram_chase_working_set(3 * kMiB, options, "mlp").bytes, 64 * kMiB) << "at least 64 MiB";
+  EXPECT_EQ(dram_chase_working_set(0, options, "mlp").bytes, 256 * kMiB) << "LLC unknown";
+  EXPECT_EQ(dram_chase_working_set(8 * kMiB + 128 * kKiB, options, "mlp").bytes, 66 * kMiB) << "up to whole 2 MiB pages";
+  EXPECT_TRUE(dram_chase_working_set(32 * kMiB, options, "mlp").skip_reason.empty());
+  options.max_working_set_bytes = 101 * kMiB;
+  const auto capped = dram_chase_working_set(32 * kMiB, options, "mlp");
+  EXPECT_EQ(capped.bytes, 100 * kMiB) << "capped, then whole 2 MiB pages below the cap";
+  EXPECT_TRUE(capped.skip_reason.empty()) << "still beyond twice the LLC";
+  options.max_working_set_bytes = 8 * kMiB;
+  const auto inside = dram_chase_working_set(32 * kMiB, options, "mlp (test)");
+  EXPECT_NE(inside.skip_reason.find("mlp (test) needs a working set of at least 64 MiB"), std::string::npos)
+      << inside.skip_reason;
+}
+
 }  // namespace
 }  // namespace memprobe::bench
