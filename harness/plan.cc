@@ -7,13 +7,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <filesystem>
 #include <sstream>
 
-#include "core/machine.h"
 #include "core/units.h"
 #include "harness/system_guard.h"
 
@@ -194,17 +192,8 @@ void check_reservation_fits(std::string_view flag, std::size_t page_bytes, std::
 
 void validate_plan(const RunPlan& plan) {
   if (plan.out_path) check_output_path(*plan.out_path);
-  const std::pair<std::size_t, std::uint64_t> reservations[] = {{2 * core::kMiB, plan.reserve_hugepages_2m},
-                                                                {core::kGiB, plan.reserve_hugepages_1g}};
-  for (const auto& [page_bytes, pages] : reservations) {
-    if (pages == 0) continue;
-    check_hugepage_reservation(page_bytes);
-    const auto pool = core::read_text_file(hugetlb_pool_path(page_bytes));
-    const auto available = core::mem_available_bytes();
-    if (pool && available)
-      check_reservation_fits(page_bytes == core::kGiB ? "--reserve-hugepages-1g" : "--reserve-hugepages",
-                             page_bytes, pages, std::strtoull(pool->c_str(), nullptr, 10), *available);
-  }
+  if (plan.reserve_hugepages_2m > 0) check_hugepage_reservation(2 * core::kMiB, plan.reserve_hugepages_2m);
+  if (plan.reserve_hugepages_1g > 0) check_hugepage_reservation(core::kGiB, plan.reserve_hugepages_1g);
 }
 
 }  // namespace memprobe::harness

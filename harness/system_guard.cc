@@ -15,6 +15,7 @@
 #include <string>
 #include <system_error>
 
+#include "core/machine.h"
 #include "core/units.h"
 #include "harness/plan.h"
 
@@ -139,18 +140,21 @@ SystemGuard::~SystemGuard() {
   }
 }
 
-void check_hugepage_reservation(std::size_t page_bytes) {
+void check_hugepage_reservation(std::size_t page_bytes, std::uint64_t pages) {
   const char* flag = page_bytes == core::kGiB ? "--reserve-hugepages-1g" : "--reserve-hugepages";
   const std::string path = hugetlb_pool_path(page_bytes);
   if (::geteuid() != 0)
     throw UsageError(fmt::format("{} needs root (it writes {}); run as root or reserve the pool yourself", flag, path));
-  if (!read_u64(path))
+  const auto pool_pages = read_u64(path);
+  if (!pool_pages)
     throw UsageError(fmt::format("{}: this kernel has no {} hugetlb pool ({} cannot be read)", flag,
                                  pool_label(page_bytes), path));
+  if (const auto available = core::mem_available_bytes())
+    check_reservation_fits(flag, page_bytes, pages, *pool_pages, *available);
 }
 
 HugepageReservation SystemGuard::reserve_hugepages(std::size_t page_bytes, std::uint64_t pages) {
-  check_hugepage_reservation(page_bytes);
+  check_hugepage_reservation(page_bytes, pages);
   const std::string path = hugetlb_pool_path(page_bytes);
   const auto previous = read_u64(path);
   // It could be read a moment ago (check_hugepage_reservation): a system failure.

@@ -56,8 +56,9 @@ class SystemGuard {
 // What SystemGuard::reserve_hugepages checks before it writes anything, for
 // the plan's validation before the run starts: UsageError naming the flag
 // (--reserve-hugepages for 2 MiB, --reserve-hugepages-1g for 1 GiB) when this
-// process is not root or the kernel has no such pool.
-void check_hugepage_reservation(std::size_t page_bytes);
+// process is not root, the kernel has no such pool, or growing it to `pages`
+// would take too much of MemAvailable (check_reservation_fits, plan.h).
+void check_hugepage_reservation(std::size_t page_bytes, std::uint64_t pages);
 
 // The sysfs file of a pool: "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages".
 std::string hugetlb_pool_path(std::size_t page_bytes);
