@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "analysis/knees.h"
+#include "analysis/levels.h"
 #include "analysis/results.h"
 
 namespace memprobe::analysis {
@@ -12,6 +13,11 @@ namespace memprobe::analysis {
 // The latency curve of one page policy: (working_set_bytes, median ns_per_load)
 // for each successful case of family "latency" with params.page == page.
 std::vector<CurvePoint> latency_curve(const Results& results, const std::string& page);
+
+// The DRAM plateau (find_dram_plateau) of `page`'s latency curve, with the
+// count of reported data cache levels as its floor: the rule the harness
+// ends the latency sweep with. nullopt: no latency cases, or no DRAM yet.
+std::optional<DramPlateau> latency_dram_plateau(const Results& results, const std::string& page);
 
 // The page policies (params.page) of the latency cases: "4k", "thp",
 // "hugetlb-2m", "hugetlb-1g" in that order, then any other, sorted.

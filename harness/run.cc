@@ -22,6 +22,7 @@
 #include "git_describe.h"  // generated at build time: MEMPROBE_GIT_DESCRIBE
 #include "harness/collector.h"
 #include "harness/machine_info.h"
+#include "harness/stages.h"
 #include "harness/system_guard.h"
 
 namespace memprobe::harness {
@@ -231,7 +232,8 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   CollectingReporter reporter(total_cases, err);
   {
     const InterruptHandlers graceful_interrupts;
-    benchmark::RunSpecifiedBenchmarks(&reporter);
+    const bool cap_given = plan.case_options.max_working_set_bytes > 0;
+    run_families_in_stages(plan.families, machine, options, cap_given, results, reporter, err);
   }
   // Hand hugetlb pages back before the guard shrinks the pool again.
   bench::release_arena();
