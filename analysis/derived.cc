@@ -306,10 +306,15 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
   const std::vector<Knee> cache_knees(
       seg.knees.begin(), seg.knees.begin() + static_cast<std::ptrdiff_t>(dram_plateau ? *dram_plateau : seg.knees.size()));
   std::vector<std::optional<std::size_t>> knee_of_level;
-  if (reached_dram && !cache_knees.empty() && !level_bytes.empty()) {
-    // The step into DRAM ends the last cache level, however far from its
-    // reported size it lies (a VM's guest may see a fraction of the host's
-    // L3). The other knees go to the other levels.
+  if (reached_dram && cache_knees.size() == level_bytes.size()) {
+    // As many cache plateaus as reported levels: they pair up in order, and
+    // the step into DRAM ends the last level however far from its reported
+    // size it lies (a VM's guest may see a fraction of the host's L3).
+    for (std::size_t k = 0; k < cache_knees.size(); ++k) knee_of_level.push_back(k);
+  } else if (reached_dram && !cache_knees.empty() && !level_bytes.empty()) {
+    // More or fewer plateaus than reported levels: the step into DRAM still
+    // ends the last level; the other knees go to the nearest other level
+    // within a factor of 4, order kept.
     const std::vector<Knee> inner(cache_knees.begin(), cache_knees.end() - 1);
     const std::vector<double> inner_levels(level_bytes.begin(), level_bytes.end() - 1);
     knee_of_level = match_knees(inner, inner_levels);
@@ -317,22 +322,7 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
   } else {
     knee_of_level = match_knees(cache_knees, level_bytes);
   }
-  // A plateau no reported level claims is said on the level above it.
-  std::vector<std::string> unclaimed_notes(rows.size() + 1);
-  for (std::size_t k = 0; k < cache_knees.size(); ++k) {
-    if (std::find(knee_of_level.begin(), knee_of_level.end(), std::optional<std::size_t>(k)) != knee_of_level.end())
-      continue;
-    const Plateau& p = seg.plateaus[cache_knees[k].plateau_below];
-    std::size_t above = rows.size();
-    for (std::size_t l = 0; l < rows.size(); ++l)
-      if (knee_of_level[l] && *knee_of_level[l] > k) {
-        above = l;
-        break;
-      }
-    append_note(unclaimed_notes[above],
-                fmt::format("a plateau at {:.3g} ns ending at {} matches no reported level", p.level,
-                            format_size(cache_knees[k].size_bytes)));
-  }
+  std::vector<bool> plateau_used(seg.plateaus.size(), false);
 
   double previous_bytes = 0;        // reported size of the level before
   double previous_bound_bytes = 0;  // its knee if it has one, else its reported size
@@ -353,6 +343,7 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
         }
       }
       const Plateau& plateau = seg.plateaus[first];
+      plateau_used[first] = true;
       row.detected_bytes = knee.size_bytes;
       row.latency_ns = plateau.level;
       row.spread_pct = typical_spread_pct(cases_in(plateau.first, plateau.last));
@@ -417,9 +408,23 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
     previous_bound_bytes = row.detected_bytes ? *row.detected_bytes : reported;
   }
 
-  for (std::size_t l = 0; l < rows.size(); ++l)
-    if (!unclaimed_notes[l].empty()) append_note(rows[l].note, unclaimed_notes[l]);
-  if (!unclaimed_notes.back().empty()) append_note(dram.note, unclaimed_notes.back());
+  // A plateau below DRAM whose latency no level took is said on the first
+  // level whose knee lies above it (else on DRAM).
+  const std::size_t cache_plateaus = dram_plateau ? *dram_plateau : seg.plateaus.size();
+  for (std::size_t p = 0; p < cache_plateaus; ++p) {
+    if (plateau_used[p]) continue;
+    std::size_t above = rows.size();
+    for (std::size_t l = 0; l < rows.size(); ++l)
+      if (knee_of_level[l] && *knee_of_level[l] >= p) {
+        above = l;
+        break;
+      }
+    const Plateau& plateau = seg.plateaus[p];
+    append_note(above < rows.size() ? rows[above].note : dram.note,
+                fmt::format("a plateau at {:.3g} ns ({} to {}) matches no reported level", plateau.level,
+                            format_size(seg.points[plateau.first].size_bytes),
+                            format_size(seg.points[plateau.last].size_bytes)));
+  }
   if (!reached_dram) {
     if (seg.plateaus.size() < 2)
       append_note(dram.note, "no step to DRAM found in the latency curve");
