@@ -452,6 +452,43 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
   return rows;
 }
 
+void derive_dram_translation(Results& results) {
+  results.derived.extra.erase("dram_translation");
+  auto hugepage = results.derived.extra.find("hugepage");
+  if (hugepage == results.derived.extra.end() || !hugepage->is_array()) return;
+  std::optional<double> dram_ns;
+  for (const CacheLevelRow& row : results.derived.cache_levels)
+    if (row.level == "DRAM") dram_ns = row.latency_ns;
+  // The largest DRAM-region working set each page policy measured.
+  std::map<std::string, const nlohmann::json*> largest;
+  for (const nlohmann::json& row : *hugepage) {
+    if (!row.is_object() || row.value("region", "") != "dram") continue;
+    const auto ws = row.find("working_set_bytes");
+    const auto ns = row.find("ns_per_load");
+    const auto page = row.find("page");
+    if (ws == row.end() || !ws->is_number() || ns == row.end() || !ns->is_number() || page == row.end() ||
+        !page->is_string())
+      continue;
+    const nlohmann::json*& best = largest[page->get<std::string>()];
+    if (!best || (*best)["working_set_bytes"].get<double>() < ws->get<double>()) best = &row;
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const std::string& page : {"4k", "thp", "hugetlb-2m", "hugetlb-1g"}) {
+    auto it = largest.find(page);
+    if (it == largest.end()) continue;
+    const nlohmann::json& row = *it->second;
+    nlohmann::json entry = {{"page", page},
+                            {"working_set_bytes", row["working_set_bytes"]},
+                            {"latency_ns", row["ns_per_load"]},
+                            {"backing_verified", row.value("backing_verified", false)}};
+    const double ns = row["ns_per_load"].get<double>();
+    if (dram_ns && *dram_ns > 0) entry["vs_dram"] = ns / *dram_ns;
+    if (results.machine.core_hz > 0) entry["latency_cycles"] = ns * results.machine.core_hz / 1e9;
+    out.push_back(entry);
+  }
+  if (!out.empty()) results.derived.extra["dram_translation"] = out;
+}
+
 void derive_all(Results& results) {
   results.derived.cache_levels = derive_cache_levels(results);
   if (!results.derived.extra.is_object()) results.derived.extra = nlohmann::json::object();
@@ -462,6 +499,7 @@ void derive_all(Results& results) {
     results.derived.extra["latency_curve_page"] = page;
   derive_tlb_family(results);
   derive_hugepage(results);
+  derive_dram_translation(results);
   derive_page_fault(results);
   derive_bandwidth(results);
 }

@@ -63,6 +63,15 @@ std::string preferred_latency_page(const Results& results);
 //    those points).
 std::vector<CacheLevelRow> derive_cache_levels(const Results& results);
 
+// "DRAM + translation": the cost of random access over the largest DRAM
+// working set the hugepage family measured, per page policy (a random cycle
+// over the whole set, so every page-table level is in play: where huge pages
+// show), next to the TLB-local DRAM row. Fills derived.extra
+// ["dram_translation"] = [{page, working_set_bytes, latency_ns,
+// latency_cycles, vs_dram, backing_verified}] from derived.extra["hugepage"]
+// and cache_levels (call after both); removed when there is no such case.
+void derive_dram_translation(Results& results);
+
 // Fills results.derived from results.cases (idempotent): cache_levels, and
 // extra["latency_curve_page"] = the page policy whose curve was used.
 void derive_all(Results& results);

@@ -144,12 +144,14 @@ void run_families_in_stages(const std::vector<std::string>& families, const core
                                         ? options.max_working_set_bytes
                                         : bench::default_max_working_set_bytes(
                                               machine.topology.last_level_cache_bytes(), options.quick);
+  std::uint64_t latency_end_bytes = 0;
   for (std::size_t i = 0; i < families.size() && !bench::interrupt_requested(); ++i) {
     const std::string& family = families[i];
     if (family == "latency") {
       const LatencySweepEnd end =
           run_latency(machine, options, bound_bytes, sweep_cap_given, results.machine, reporter, err);
       results.extra["latency_sweep"] = {{"up_to_bytes", end.up_to_bytes}, {"end_reason", end.reason}};
+      latency_end_bytes = end.up_to_bytes;
       err << fmt::format("memprobe: latency sweep ended at {}: {}\n", core::format_bytes(end.up_to_bytes),
                          end.reason)
           << std::flush;
@@ -162,6 +164,13 @@ void run_families_in_stages(const std::vector<std::string>& families, const core
       if (family == "latency") {
         options.measured.cache_bytes = measured.cache_bytes;
         options.measured.dram_from_bytes = measured.dram_from_bytes;
+        if (measured.cache_bytes.empty() && latency_end_bytes > 0) {
+          // No DRAM plateau (time limit, a noisy machine): the sweep went to
+          // latency_end_bytes without one, so no level the other families
+          // size from is taken to be larger than that.
+          for (const core::CacheLevel& c : machine.topology.data_caches())
+            options.measured.cache_bytes.push_back(std::min<std::uint64_t>(c.size_bytes, latency_end_bytes));
+        }
       } else {
         options.measured.l1_dtlb_entries_4k = measured.l1_dtlb_entries_4k;
         options.measured.l2_dtlb_entries_4k = measured.l2_dtlb_entries_4k;
