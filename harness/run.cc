@@ -90,6 +90,14 @@ void add_counter_statuses(const core::Machine& machine, analysis::Results& resul
     results.unavailable.push_back({"hardware counters", machine.pmu_reason + "; software counters only"});
 }
 
+// The options the case count is estimated with before anything is measured:
+// the latency sweep usually shows DRAM within two octaves of its first step
+// (harness/stages.h), and the stages re-count as they go.
+bench::CaseOptions estimate_options(bench::CaseOptions options) {
+  if (options.max_working_set_bytes == 0) options.sweep_up_to_bytes = 4 * kFirstLatencySweepTopBytes;
+  return options;
+}
+
 std::size_t register_families(const std::vector<std::string>& families, const core::Machine& machine,
                               const bench::CaseOptions& options) {
   benchmark::ClearRegisteredBenchmarks();
@@ -213,12 +221,12 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   add_counter_statuses(machine, results);
   out << analysis::render_machine_header(results) << std::flush;
 
-  std::size_t total_cases = register_families(plan.families, machine, options);
+  std::size_t total_cases = register_families(plan.families, machine, estimate_options(options));
   if (plan.budget_s) {
     // Fit the run into the budget by shortening each repetition; never
     // lengthen it beyond the default, which is already statistically enough.
     options.min_time_s = min_time_for_budget(*plan.budget_s, total_cases, options);
-    total_cases = register_families(plan.families, machine, options);
+    total_cases = register_families(plan.families, machine, estimate_options(options));
     err << fmt::format("memprobe: {} cases, {:.0f} s budget: {:.1f} ms per repetition\n", total_cases,
                        *plan.budget_s, options.min_time_s * 1e3);
   }
