@@ -182,6 +182,26 @@ Case pagewalk_case(const std::string& role, const std::string& page, double page
   return c;
 }
 
+// The walk point's size says where it came from: the tlb family's detected
+// L2 DTLB in the same run says nothing more; CPUID's (tlb not run) is said,
+// and so is a walk point that CPUID's figure would not even pass.
+TEST(PageWalkTest, WalkSizedFromCpuidIsSaid) {
+  Results results = machine_with_tlbs(64, 2048);
+  const auto with_source = [](Case c, const std::string& from) {
+    c.params["l2_dtlb_from"] = from;
+    return c;
+  };
+  results.cases = {with_source(pagewalk_case("walk", "4k", 8192, 300), "measured"),
+                   pagewalk_case("reference", "thp", 8192, 40)};
+  ASSERT_EQ(derive_page_walk(results).size(), 1u);
+  EXPECT_EQ(derive_page_walk(results)[0].note.find("CPUID"), std::string::npos) << derive_page_walk(results)[0].note;
+  results.cases[0] = with_source(pagewalk_case("walk", "4k", 1024, 300), "cpuid");
+  results.cases[1] = pagewalk_case("reference", "thp", 1024, 40);
+  const std::string note = derive_page_walk(results).at(0).note;
+  EXPECT_NE(note.find("sized from CPUID's L2 DTLB (2048) (tlb not in this run)"), std::string::npos) << note;
+  EXPECT_NE(note.find("is not past CPUID's L2 DTLB"), std::string::npos) << note;
+}
+
 TEST(PageWalkTest, RowsFromPagewalkCases) {
   Results results = machine_with_tlbs(64, 2048);
   results.machine.hypervisor = "KVM";
