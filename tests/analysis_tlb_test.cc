@@ -128,6 +128,23 @@ TEST(TlbLevelsTest, KneesAreFoundWhereTheyAreNotWhereCpuidSaysTheyAre) {
   EXPECT_NE(l2->note.find("CPUID"), std::string::npos) << l2->note;
 }
 
+// Zen 5's case: CPUID's 12-bit L2 TLB field overflows and says 128 for a
+// 4096-entry L2 DTLB (32x too small). The 4 KiB sweep goes to 16384 pages
+// whatever CPUID says; the knee is found at 4096 and the note names CPUID's.
+TEST(TlbLevelsTest, L2DtlbReportedThirtyTwoTimesTooSmallIsFoundWhereItIs) {
+  Results results = machine_with_tlbs(96, 128);
+  TlbSpec spec;
+  spec.l1_entries = 96;
+  spec.l2_entries = 4096;
+  spec.max_pages = 16384;
+  add_tlb_cases(results, spec);
+  const auto rows = derive_tlb_levels(results);
+  expect_within_grid_step(find_row(rows, "L1 DTLB", "4k")->detected_entries, 96);
+  const TlbLevelRow* l2 = find_row(rows, "L2 DTLB", "4k");
+  expect_within_grid_step(l2->detected_entries, 4096);
+  EXPECT_NE(l2->note.find("CPUID's 128"), std::string::npos) << l2->note;
+}
+
 TEST(TlbLevelsTest, FlatCurveHasNoDetectedEntriesAndSaysSo) {
   Results results = machine_with_tlbs(64, 2048);
   TlbSpec spec;
