@@ -31,6 +31,25 @@ constexpr std::array<std::string_view, 9> kParameterMembers = {
 // The order DESIGN.md lists the derived tables in; others follow by name.
 constexpr std::array<std::string_view, 5> kDerivedOrder = {"tlb", "page_walk", "hugepage", "page_fault", "bandwidth"};
 
+// Which derived table summarises which family's cases.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kFamilyTables = {{
+    {"latency", "cache"},
+    {"tlb", "tlb"},
+    {"pagewalk", "page_walk"},
+    {"stride", "stride"},
+    {"hugepage", "hugepage"},
+    {"pagefault", "page_fault"},
+    {"bandwidth", "bandwidth"},
+    {"mlp", "mlp"},
+    {"loaded", "loaded_latency"},
+}};
+
+std::optional<std::string_view> family_of_table(std::string_view table) {
+  for (const auto& [family, t] : kFamilyTables)
+    if (t == table) return family;
+  return std::nullopt;
+}
+
 template <std::size_t N>
 bool one_of(std::string_view name, const std::array<std::string_view, N>& names) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -232,6 +251,31 @@ Measured grid_point(double value, double step) {
   return {value, value / half, value * half};
 }
 
+// A value whose repetitions spread by `spread_pct` ((max - min) / median):
+// value ± spread. Noise only ever adds time, so the median may sit at either
+// end of min..max; ± the whole spread is the narrowest symmetric interval
+// that holds min..max wherever the median lies.
+Measured spread_interval(double value, double spread_pct) {
+  const double fraction = std::max(spread_pct, 0.0) / 100;
+  return {value, value * (1 - fraction), value * (1 + fraction)};
+}
+
+// The typical within-run spread of a family's cases (of `page` where cases of
+// that page policy exist): the median over its cases with repetitions of
+// (max - min) / median, %; nullopt without such cases. A derived figure that
+// records no spread of its own is known no better than the cases it comes from.
+std::optional<double> family_spread_pct(const Results& r, std::string_view family, const std::string& page) {
+  std::vector<double> all, same_page;
+  for (const Case& c : r.cases) {
+    if (c.family != family || c.spread.repetitions < 2 || c.spread.median <= 0) continue;
+    all.push_back(spread_pct(c.spread));
+    if (!page.empty() && json_string(c.params, "page") == page) same_page.push_back(spread_pct(c.spread));
+  }
+  if (!same_page.empty()) return median_of(same_page);
+  if (!all.empty()) return median_of(all);
+  return std::nullopt;
+}
+
 bool is_detected_size(std::string_view member) {
   return member.rfind("detected_", 0) == 0 || member == "reach_bytes";
 }
@@ -271,11 +315,10 @@ bool is_compared_number(const std::string& name, const json& value) {
 void flatten_cache_levels(const Results& r, std::vector<FigureValue>& out) {
   const std::vector<double> grid = sweep_grid(r, "latency", "working_set_bytes");
   for (const CacheLevelRow& row : r.derived.cache_levels) {
-    // Latency carries its plateau's spread; a detected size is a point on the sweep grid.
+    // Latency carries its plateau's spread (below); a detected size is a point on the sweep grid.
     const auto latency = [&](const std::optional<double>& value) -> std::optional<Measured> {
       if (!value) return std::nullopt;
-      const double half = row.spread_pct ? *row.spread_pct / 200 : 0.0;
-      return Measured{*value, *value * (1 - half), *value * (1 + half)};
+      return spread_interval(*value, row.spread_pct.value_or(0));
     };
     std::optional<Measured> size;
     if (row.detected_bytes) size = grid_point(*row.detected_bytes, grid_step_at(grid, *row.detected_bytes));
@@ -305,13 +348,15 @@ void flatten_table(const Results& r, const std::string& table, const json& rows,
     const std::vector<double> grid =
         table == "tlb" ? sweep_grid(r, "tlb", "pages", "page", json_string(row, "page")) : std::vector<double>{};
     const double page_bytes = json_number(row, "page_bytes").value_or(1);
+    const auto family = family_of_table(table);
+    const auto noise_pct = family ? family_spread_pct(r, *family, json_string(row, "page")) : std::nullopt;
     for (const auto& [name, value] : row.items()) {
       FigureValue f{table, row_key, row_key + "." + name, label + name, name, std::nullopt, ""};
       if (value.is_boolean()) {
         f.text = value.dump();
       } else if (is_compared_number(name, value)) {
         const double v = value.get<double>();
-        f.value = point(v);
+        f.value = noise_pct && metric_direction(name) != Direction::kNeutral ? spread_interval(v, *noise_pct) : point(v);
         if (is_detected_size(name)) {
           const double entries = name == "reach_bytes" && page_bytes > 0 ? v / page_bytes : v;
           f.value = grid_point(v, grid_step_at(grid, entries));
@@ -391,6 +436,7 @@ std::vector<FigureComparison> pair_figures(const std::vector<FigureValue>& fa, c
   for (const FigureValue& f : fb) by_key_b.emplace(f.key, &f), rows_b.insert(f.row);
 
   std::vector<FigureComparison> out;
+  std::vector<std::string> row_of;  // out[i]'s row
   const auto compare_pair = [&](const FigureValue* x, const FigureValue* y) {
     const FigureValue& f = x ? *x : *y;
     FigureComparison c;
@@ -430,15 +476,33 @@ std::vector<FigureComparison> pair_figures(const std::vector<FigureValue>& fa, c
                      : (hidden ? Verdict::kHiddenInA : Verdict::kOnlyInB);
     out.push_back(std::move(c));
   };
+  const auto compare_and_note_row = [&](const FigureValue* x, const FigureValue* y) {
+    const std::size_t before = out.size();
+    compare_pair(x, y);
+    if (out.size() > before) row_of.push_back((x ? x : y)->row);
+  };
   for (const std::string& table : tables) {
     for (const FigureValue& f : fa) {
       if (f.table != table) continue;
       const auto it = by_key_b.find(f.key);
-      compare_pair(&f, it == by_key_b.end() ? nullptr : it->second);
+      compare_and_note_row(&f, it == by_key_b.end() ? nullptr : it->second);
     }
     for (const FigureValue& f : fb)
-      if (f.table == table && !by_key_a.count(f.key)) compare_pair(nullptr, &f);
+      if (f.table == table && !by_key_a.count(f.key)) compare_and_note_row(nullptr, &f);
   }
+
+  // A TLB-like row whose knee moved beyond a grid step measured its cost at
+  // another step: its other figures are not comparable.
+  std::set<std::string> moved_rows;
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (out[i].table != "cache" && is_detected_size(out[i].metric) &&
+        (out[i].verdict == Verdict::kLarger || out[i].verdict == Verdict::kSmaller))
+      moved_rows.insert(row_of[i]);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (moved_rows.count(row_of[i]) && !is_detected_size(out[i].metric) && out[i].a && out[i].b) {
+      out[i].verdict = Verdict::kNotComparable;
+      out[i].note = "the knee moved";
+    }
   return out;
 }
 
@@ -651,18 +715,7 @@ Verdict judge(const Measured& a, const Measured& b, std::string_view metric, dou
 }
 
 std::string_view derived_table_of_family(std::string_view family) {
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kTables = {{
-      {"latency", "cache"},
-      {"tlb", "tlb"},
-      {"pagewalk", "page_walk"},
-      {"stride", "stride"},
-      {"hugepage", "hugepage"},
-      {"pagefault", "page_fault"},
-      {"bandwidth", "bandwidth"},
-      {"mlp", "mlp"},
-      {"loaded", "loaded_latency"},
-  }};
-  for (const auto& [f, table] : kTables)
+  for (const auto& [f, table] : kFamilyTables)
     if (f == family) return table;
   return {};
 }
@@ -782,7 +835,7 @@ std::string render_comparison(const Comparison& comparison) {
         return v ? format_value(f.metric, *v) : std::string(kMissing);
       };
       rows.push_back({f.figure, cell(f.a, f.a_text), cell(f.b, f.b_text), format_ratio(f.ratio),
-                      std::string(verdict_name(f.verdict))});
+                      std::string(verdict_name(f.verdict)) + (f.note.empty() ? "" : ": " + f.note)});
     }
     out += render_table({{"figure", false}, {"A"}, {"B"}, {"B/A"}, {"verdict", false}}, rows);
   }

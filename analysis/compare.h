@@ -5,9 +5,14 @@
 //
 // The verdict rule (one rule for figures and cases):
 //  - Each side has an interval: a case's [min, max] over its repetitions
-//    (Case::spread); a cache level's latency value ± spread_pct / 2 %
-//    (spread_pct is (max - min) / median of its plateau, in %); any other
-//    derived figure is a point.
+//    (Case::spread); a cache level's latency value ± spread_pct % (spread_pct
+//    is the median (max - min) / median of its plateau's cases, in %; noise
+//    only adds time, so the median can sit at either end of min..max and ±
+//    the whole spread is what surely holds it); any other derived figure
+//    with a better direction (a cost, a rate, a speed-up) ± the median
+//    spread of its family's cases (of its page policy where it has one),
+//    since it is known no better than the cases it comes from; a figure
+//    without a direction (a count) is a point.
 //  - "within noise" if the two intervals overlap, or if |B/A - 1| is below the
 //    noise floor (CompareOptions::noise_floor_pct, default 3 %).
 //  - Otherwise the direction comes from the metric's name (metric_direction):
@@ -31,7 +36,9 @@
 //  - A detected size (detected_bytes, detected_entries, reach_bytes) is a knee
 //    on the sweep grid: its interval is half a grid step either way (the step
 //    around it in the run's own sweep, else 4 points per octave), so two
-//    sizes within one grid step are within noise.
+//    sizes within one grid step are within noise. Where a TLB row's knee
+//    moved beyond that, its cost was measured at another step: the row's
+//    other figures are "n/a" (note "the knee moved").
 #pragma once
 
 #include <optional>
@@ -96,6 +103,7 @@ struct FigureComparison {
   std::string a_text, b_text;         // for a non-numeric member ("true"/"false"), else empty
   std::optional<double> ratio;        // B/A
   Verdict verdict = Verdict::kNotComparable;
+  std::string note;                   // why a verdict is "n/a" although both sides have a value
 };
 
 struct CaseComparison {
