@@ -481,3 +481,79 @@ TEST(CompareInterruptedTest, WhatAnInterruptedSideHidIsNamed) {
 
 }  // namespace
 }  // namespace memprobe::analysis
+
+namespace memprobe::analysis {
+namespace {
+
+Case tlb_case(const std::string& page, const std::string& role, double pages, double ns, double spread_pct) {
+  Case c;
+  c.family = "tlb";
+  c.name = "tlb/" + (role == "reference" ? std::string("reference") : page) + "/pages:" + std::to_string(int(pages));
+  c.params = {{"page", page}, {"role", role}, {"pages", pages}};
+  c.metrics = {{"ns_per_load", ns}};
+  c.spread = {3, ns, ns, ns * (1 + spread_pct / 100)};
+  return c;
+}
+
+// A run with a tlb sweep (2 points per octave, as --quick) whose cases
+// spread by `spread_pct`, and an L2 DTLB row with its knee at `knee` pages.
+Results tlb_run(double miss_cost_cycles, double knee, double spread_pct) {
+  Results r = base_run();
+  r.cases.clear();
+  for (double pages = 8; pages <= 8192; pages *= std::sqrt(2.0)) {
+    const double rounded = std::round(pages);
+    r.cases.push_back(tlb_case("4k", "tlb", rounded, 3.0, spread_pct));
+    r.cases.push_back(tlb_case("4k", "reference", rounded, 1.0, spread_pct));
+  }
+  r.derived.extra = nlohmann::json::object();
+  r.derived.extra["tlb"] = nlohmann::json::array({{{"level", "L2 DTLB"},
+                                                   {"page", "4k"},
+                                                   {"page_bytes", 4096},
+                                                   {"detected_entries", knee},
+                                                   {"reach_bytes", knee * 4096},
+                                                   {"miss_cost_cycles", miss_cost_cycles}}});
+  return r;
+}
+
+TEST(CompareNoiseTest, DerivedCostsCarryTheirFamilysCaseSpread) {
+  // Tight cases (1 %): a 30 % higher miss cost is slower and fails the gate.
+  const Comparison tight = compare_results(tlb_run(20, 1448, 1), tlb_run(26, 1448, 1));
+  EXPECT_EQ(find_figure(tight, "tlb L2 DTLB 4k 4 KiB miss_cost_cycles").verdict, Verdict::kSlower);
+  EXPECT_TRUE(regression_gate(tight, 10).failed());
+  // The same with cases that spread 40 %: within the noise of both runs.
+  const Comparison noisy = compare_results(tlb_run(20, 1448, 40), tlb_run(26, 1448, 40));
+  EXPECT_EQ(find_figure(noisy, "tlb L2 DTLB 4k 4 KiB miss_cost_cycles").verdict, Verdict::kWithinNoise);
+  EXPECT_FALSE(regression_gate(noisy, 10).failed());
+}
+
+TEST(CompareNoiseTest, DetectedSizesUseTheRunsOwnSweepStep) {
+  // The sweep has 2 points per octave: a knee one step away (1448 -> 2048)
+  // is within noise, two steps (1448 -> 2896) are smaller/larger.
+  const Results a = tlb_run(20, 1448, 1);
+  EXPECT_EQ(find_figure(compare_results(a, tlb_run(20, 2048, 1)), "tlb L2 DTLB 4k 4 KiB detected_entries").verdict,
+            Verdict::kWithinNoise);
+  const Comparison moved = compare_results(a, tlb_run(400, 5793, 1));
+  EXPECT_EQ(find_figure(moved, "tlb L2 DTLB 4k 4 KiB detected_entries").verdict, Verdict::kLarger);
+  EXPECT_EQ(find_figure(moved, "tlb L2 DTLB 4k 4 KiB reach_bytes").verdict, Verdict::kLarger);
+  // The cost at another knee is another figure: n/a, and so not a regression.
+  const FigureComparison& cost = find_figure(moved, "tlb L2 DTLB 4k 4 KiB miss_cost_cycles");
+  EXPECT_EQ(cost.verdict, Verdict::kNotComparable);
+  EXPECT_EQ(cost.note, "the knee moved");
+  EXPECT_FALSE(regression_gate(moved, 5).failed());
+  EXPECT_NE(render_comparison(moved).find("n/a: the knee moved"), std::string::npos);
+}
+
+// The shape of an A/A pair measured on a loaded 2-vCPU guest: the second
+// run's L2 plateau read 2.9x the first's, with plateau spreads of 83-96 %.
+// The gate at 5 % passes: the plateaus' intervals overlap.
+TEST(CompareNoiseTest, AnAaPairWithWideSpreadsPassesTheGate) {
+  Results a = gate_run(4.66, 96.0);
+  Results b = gate_run(13.5, 83.0);
+  const Comparison c = compare_results(a, b);
+  EXPECT_EQ(find_figure(c, "cache L2 latency_ns").verdict, Verdict::kWithinNoise);
+  EXPECT_FALSE(regression_gate(c, 5).failed()) << render_gate(regression_gate(c, 5));
+  EXPECT_FALSE(regression_gate(compare_results(b, a), 5).failed());
+}
+
+}  // namespace
+}  // namespace memprobe::analysis
