@@ -28,6 +28,16 @@ Case latency_case(const std::string& name, double median, double min, double max
   return c;
 }
 
+// A case with one metric and a tight spread (±1 %) over 5 repetitions.
+Case one_metric_case(const std::string& family, const std::string& name, const std::string& metric, double value) {
+  Case c;
+  c.family = family;
+  c.name = name;
+  c.metrics = {{metric, value}};
+  c.spread = {5, value * 0.99, value, value * 1.01};
+  return c;
+}
+
 Results base_run() {
   Results r;
   r.command = "memprobe run --pages 4k";
@@ -214,15 +224,9 @@ TEST(CompareTest, DirectionFollowsTheMetricName) {
 
   // A bandwidth case: more GB/s in B is faster.
   Results a = base_run();
-  Case bw;
-  bw.family = "bandwidth";
-  bw.name = "bandwidth/read/threads:1";
-  bw.metrics = {{"gb_per_s", 20.0}};
-  bw.spread = {5, 19.8, 20.0, 20.2};
-  a.cases.push_back(bw);
+  a.cases.push_back(one_metric_case("bandwidth", "bandwidth/read/threads:1", "gb_per_s", 20.0));
   Results b = a;
-  b.cases.back().metrics["gb_per_s"] = 30.0;
-  b.cases.back().spread = {5, 29.8, 30.0, 30.2};
+  b.cases.back() = one_metric_case("bandwidth", "bandwidth/read/threads:1", "gb_per_s", 30.0);
   const Comparison comparison = compare_results(a, b);  // find_case returns a reference into it
   const CaseComparison& x = find_case(comparison, "bandwidth/read/threads:1");
   EXPECT_EQ(x.metric, "gb_per_s");
@@ -354,17 +358,11 @@ TEST(GateTest, DirectionDecidesWhatIsWorse) {
 
 TEST(GateTest, CasesAreCheckedOnlyWhereNoDerivedFigureCoversThem) {
   Results a = gate_run(4.0, 1.0);
-  Case custom;
-  custom.family = "custom";
-  custom.name = "custom/thing";
-  custom.metrics = {{"ns_per_load", 10.0}};
-  custom.spread = {3, 9.9, 10.0, 10.1};
-  a.cases.push_back(custom);
+  a.cases.push_back(one_metric_case("custom", "custom/thing", "ns_per_load", 10.0));
   Results b = a;
-  b.cases[0].metrics["ns_per_load"] = 8.0;   // a latency case, covered by the cache figures
-  b.cases[0].spread = {5, 7.9, 8.0, 8.1};
-  b.cases[1].metrics["ns_per_load"] = 13.0;  // no derived figure covers "custom"
-  b.cases[1].spread = {3, 12.9, 13.0, 13.1};
+  // A latency case, covered by the cache figures; and one no derived figure covers.
+  b.cases[0] = one_metric_case("latency", "latency/4k/bytes:1048576", "ns_per_load", 8.0);
+  b.cases[1] = one_metric_case("custom", "custom/thing", "ns_per_load", 13.0);
   const GateResult gate = regression_gate(compare_results(a, b), 10);
   EXPECT_EQ(failed_checks(gate), std::vector<std::string>{"custom/thing"});
   EXPECT_TRUE(std::none_of(gate.checks.begin(), gate.checks.end(),
