@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analysis/fleet.h"
+#include "analysis/results_json.h"
 
 namespace memprobe::analysis {
 namespace {
@@ -199,6 +200,23 @@ TEST(FleetTest, FingerprintRoundsMemoryToWholeGibibytes) {
   EXPECT_EQ(machine_fingerprint(m), "X / 2 CPUs / 24 GiB");
   m.memory_bytes.reset();
   EXPECT_EQ(machine_fingerprint(m), "X / 2 CPUs / unknown memory");
+}
+
+// The machine section's host and memory size (the fingerprint's memory)
+// survive a write and a read; a file without them reads as unknown.
+TEST(FleetTest, HostAndMemorySizeRoundTripThroughTheResultsFile) {
+  const Results written = node_run("node7", 1.0, 1);
+  const Results read = results_from_json(to_json(written));
+  EXPECT_EQ(read.machine.host, "node7");
+  ASSERT_TRUE(read.machine.memory_bytes);
+  EXPECT_DOUBLE_EQ(*read.machine.memory_bytes, 251.5 * kGiB);
+  nlohmann::json old_file = to_json(written);
+  old_file["machine"].erase("host");
+  old_file["machine"].erase("memory_bytes");
+  const Results old = results_from_json(old_file);
+  EXPECT_EQ(old.machine.host, "");
+  EXPECT_FALSE(old.machine.memory_bytes);
+  EXPECT_EQ(machine_fingerprint(old.machine), "Intel Xeon Platinum 8375C / 64 CPUs / unknown memory");
 }
 
 }  // namespace

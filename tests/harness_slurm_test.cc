@@ -314,10 +314,13 @@ TEST(SlurmTest, AJobArrayOfTwoNodesGivesAFleetOfTwoRuns) {
     ASSERT_EQ(fleet.exit_status, 0) << fleet.err;
     const auto doc = nlohmann::json::parse(fleet.out);
     ASSERT_EQ(doc["groups"].size(), 1u) << fleet.out;
+    // memprobe run recorded the memory size (and the host) the fingerprint uses.
+    EXPECT_EQ(doc["groups"][0]["fingerprint"].get<std::string>().find("unknown"), std::string::npos) << fleet.out;
     ASSERT_EQ(doc["groups"][0]["runs"].size(), 2u) << fleet.out;
     std::set<std::string> named;
     for (const auto& run : doc["groups"][0]["runs"]) {
       named.insert(run["file"].get<std::string>());
+      EXPECT_FALSE(run["host"].get<std::string>().empty()) << fleet.out;
       EXPECT_FALSE(run["values"][0].is_null()) << "no L1 latency in " << run["file"];
     }
     EXPECT_EQ(named, std::set<std::string>(files.begin(), files.end()));
