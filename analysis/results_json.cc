@@ -161,8 +161,12 @@ class Reader {
     const std::string where = member_pointer(key);
     const std::string range = fmt::format("expected an integer from {} to {}", min, max);
     if (!value->is_number_integer()) fail(where, range);
-    if (value->is_number_unsigned() ? value->get<std::uint64_t>() > static_cast<std::uint64_t>(max)
-                                    : value->get<std::int64_t>() < min || value->get<std::int64_t>() > max)
+    // A parsed non-negative integer is unsigned in nlohmann: compare it as one.
+    const bool in_range = value->is_number_unsigned()
+                              ? value->get<std::uint64_t>() <= static_cast<std::uint64_t>(max) &&
+                                    (min <= 0 || value->get<std::uint64_t>() >= static_cast<std::uint64_t>(min))
+                              : value->get<std::int64_t>() >= min && value->get<std::int64_t>() <= max;
+    if (!in_range)
       fail(where, fmt::format("{} (got {})", range, value->dump()));
     return value->get<std::int64_t>();
   }
@@ -492,14 +496,15 @@ std::string read_results_file(const std::string& path) {
   } closer{fd};
   struct stat info {};
   if (::fstat(fd, &info) != 0) throw ResultsError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  if (S_ISDIR(info.st_mode)) throw ResultsError(fmt::format("cannot read {}: {}", path, std::strerror(EISDIR)));
   if (!S_ISREG(info.st_mode)) {
-    const char* kind = S_ISDIR(info.st_mode)    ? "a directory"
-                       : S_ISFIFO(info.st_mode) ? "a FIFO"
+    const char* kind = S_ISFIFO(info.st_mode)   ? "a FIFO"
                        : S_ISCHR(info.st_mode)  ? "a character device"
                        : S_ISBLK(info.st_mode)  ? "a block device"
                        : S_ISSOCK(info.st_mode) ? "a socket"
-                                                : "not a regular file";
-    throw ResultsError(fmt::format("{}: {}, not a results file (only regular files are read)", path, kind));
+                                                : "a special file";
+    throw ResultsError(fmt::format("cannot read {}: {}, not a regular file (results files are regular files)", path,
+                                   kind));
   }
   const auto too_big = [&] {
     return ResultsError(fmt::format("{}: larger than {} MiB, the most a results file may be", path,

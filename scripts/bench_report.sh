@@ -8,8 +8,9 @@
 #   scripts/bench_report.sh [RESULTS.json] [COPIES...]
 #
 # Prints one line per file: copies, size, report seconds, compare seconds.
-# Needs ./build/harness/memprobe (scripts/build.sh). For a profile of one
-# size, run the printed report command under valgrind --tool=callgrind.
+# Needs ./build/harness/memprobe (scripts/build.sh). BENCH_REPORT_KEEP=DIR
+# keeps the generated files in DIR, e.g. to profile one size with
+#   valgrind --tool=callgrind build/harness/memprobe report DIR/results-10.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 memprobe=build/harness/memprobe
@@ -17,8 +18,13 @@ source=${1:-$(ls -t results/*/*.json | head -n 1)}
 shift || true
 copies=("$@")
 ((${#copies[@]})) || copies=(1 10 25 50 100)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+if [[ -n ${BENCH_REPORT_KEEP:-} ]]; then
+  work=$BENCH_REPORT_KEEP
+  mkdir -p "$work"
+else
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+fi
 
 # The pretty-printed file has its cases array between the line '  "cases": ['
 # and the next line '  ],' (two-space indent, members in key order).

@@ -36,7 +36,7 @@ TEST(PlotsTest, LatencyPlotHasOneSeriesPerPageAndMarksReportedDataCaches) {
       << "the instruction cache is not marked";
   EXPECT_NE(s.find("set output 'latency.svg'"), std::string::npos);
   EXPECT_NE(s.find("set output 'latency.png'"), std::string::npos);
-  EXPECT_NE(s.find("'Test CPU \"X\"'"), std::string::npos) << "titles are quoted";
+  EXPECT_NE(s.find("set title 'load-to-use latency: Test CPU \"X\""), std::string::npos) << "titles are quoted";
 }
 
 TEST(PlotsTest, HugepagePlotShowsOnlyVerifiedBackings) {

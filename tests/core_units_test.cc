@@ -51,7 +51,7 @@ TEST(ParseBytesTest, FractionsAreExactNotRounded) {
   EXPECT_EQ(parse_bytes("1.0009765625KiB"), 1025U);
   EXPECT_EQ(parse_bytes("15.999999999999999999999999MiB"), std::nullopt);
   EXPECT_EQ(parse_bytes("16777215.999999999999TiB"), std::nullopt);
-  EXPECT_EQ(parse_bytes("16777215.5TiB"), std::uint64_t{33554431} * kGiB * kKiB / 2);
+  EXPECT_EQ(parse_bytes("16777215.5TiB"), std::uint64_t{33554431} << 39);
   EXPECT_EQ(parse_bytes("1."), std::nullopt);
   EXPECT_EQ(parse_bytes("1.5.5KiB"), std::nullopt);
   // Every k/1024 KiB is a whole byte (k * 5^10 / 10^10), every (2k+1)/2048 KiB
