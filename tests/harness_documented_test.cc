@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <string>
 
+#include "analysis/results_json.h"
 #include "benchmarks/family.h"
+#include "harness/collector.h"
 #include "tests/command_runner.h"
 #include "tests/pool_lock.h"
 
@@ -75,6 +77,24 @@ TEST(DocumentedTest, HugepageRunWithoutPoolsMarksCasesUnavailableAndLeavesTheCac
   EXPECT_NE(r.out.find("1g: unavailable: "), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("level  reported"), std::string::npos) << "no latency family, no cache table:\n" << r.out;
   EXPECT_NE(r.out.find("no DRAM-sized point measured (largest working set"), std::string::npos) << r.out;
+}
+
+// README: the seed is stored as an exact unsigned integer (issue 13, row 14:
+// 2^64 - 1 became the double 1.8446744073709552e+19). A case's label carries
+// it as text; the collector and the results file keep every digit.
+TEST(DocumentedTest, TheLargestSeedIsStoredExactlyInEachCase) {
+  harness::RawRun run;
+  run.name = "latency/4k/bytes:4096";
+  run.label = "page=4k working_set_bytes=4096 seed=18446744073709551615";
+  run.counters["ns_per_load"] = 1.0;
+  analysis::Results results;
+  harness::add_runs_to_results({run}, results);
+  ASSERT_EQ(results.cases.size(), 1u);
+  const auto& seed = results.cases[0].params.at("seed");
+  ASSERT_TRUE(seed.is_number_unsigned()) << seed.dump();
+  EXPECT_EQ(seed.get<std::uint64_t>(), UINT64_MAX);
+  const std::string text = analysis::to_json(results).dump();
+  EXPECT_NE(text.find("\"seed\":18446744073709551615"), std::string::npos) << text;
 }
 
 }  // namespace
