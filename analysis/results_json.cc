@@ -6,11 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <limits>
-
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string_view>
 #include <system_error>
 
@@ -61,14 +60,14 @@ enum class Expected { kAny, kString, kNumber, kBoolean };
 
 Expected expected_type(std::string_view key) {
   static constexpr std::string_view kStrings[] = {
-      "page",  "level",   "kind",    "phase", "region",   "backing", "role",  "pte",   "for_page",          "tlb_method",
-      "note",  "kernel",  "pattern", "pair",  "chain",    "dir",     "evict", "touch", "background_backing", "readahead",
-      "reuse", "vector", "definition"};
+      "page", "level", "kind", "phase", "region", "backing", "role", "pte", "for_page", "tlb_method", "note",
+      "kernel", "pattern", "pair", "chain", "dir", "evict", "touch", "background_backing", "readahead", "reuse",
+      "vector", "definition"};
   static constexpr std::string_view kBooleans[] = {"backing_verified", "saturated", "counts_match"};
   static constexpr std::string_view kNumbers[] = {
-      "k",     "threads",         "pages",           "seed",          "cycles",           "ns",
-      "saturation", "faults_counted", "faults_expected", "detected_entries", "reported_entries", "huge_fraction",
-      "lines_touched", "background_threads", "bytes", "gb_per_s"};
+      "k", "threads", "pages", "seed", "cycles", "ns", "saturation", "faults_counted", "faults_expected",
+      "detected_entries", "reported_entries", "huge_fraction", "lines_touched", "background_threads", "bytes",
+      "gb_per_s"};
   for (std::string_view s : kStrings)
     if (key == s) return Expected::kString;
   for (std::string_view b : kBooleans)
@@ -94,7 +93,8 @@ void check_typed_members(const json& object, const std::string& pointer, bool nu
         if (!value.is_string()) fail(pointer_to(pointer, key), "expected a string");
         break;
       case Expected::kNumber:
-        if (!value.is_number()) fail(pointer_to(pointer, key), nulls_allowed ? "expected a number or null" : "expected a number");
+        if (!value.is_number())
+          fail(pointer_to(pointer, key), nulls_allowed ? "expected a number or null" : "expected a number");
         break;
       case Expected::kBoolean:
         if (!value.is_boolean()) fail(pointer_to(pointer, key), "expected true or false");
@@ -187,7 +187,9 @@ class Reader {
     return *value;
   }
 
-  Reader child(std::string_view key, bool required = false) const { return Reader(object(key, required), member_pointer(key)); }
+  Reader child(std::string_view key, bool required = false) const {
+    return Reader(object(key, required), member_pointer(key));
+  }
 
   const json& array(std::string_view key, bool required = false) const {
     static const json kEmpty = json::array();
@@ -445,7 +447,8 @@ Results results_from_json(const nlohmann::json& document) {
 
   const json& cases = top.array("cases", true);
   results.cases.reserve(cases.size());
-  for (std::size_t i = 0; i < cases.size(); ++i) results.cases.push_back(case_from_json(top.element(cases, i, "cases")));
+  for (std::size_t i = 0; i < cases.size(); ++i)
+    results.cases.push_back(case_from_json(top.element(cases, i, "cases")));
 
   const json& unavailable = top.array("unavailable");
   for (std::size_t i = 0; i < unavailable.size(); ++i) {

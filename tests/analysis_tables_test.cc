@@ -298,7 +298,8 @@ bool has_word(const std::string& text, const std::string& word) {
 
 TEST(TablesTest, AMissingOrNonFiniteMetricPrintsAsMissingNeverNan) {
   Results r = machine_only();
-  for (double bytes : {16 * kKiB, 256 * kKiB, 8 * kMiB, 256 * kMiB}) r.cases.push_back(latency_case("4k", bytes, 2.0, "4k"));
+  for (double bytes : {16 * kKiB, 256 * kKiB, 8 * kMiB, 256 * kMiB})
+    r.cases.push_back(latency_case("4k", bytes, 2.0, "4k"));
   r.cases[1].metrics["ns_per_load"] = std::nan("");
   r.cases[2].metrics.erase("ns_per_load");
   r.cases[3].metrics["cycles_per_load"] = INFINITY;
@@ -325,7 +326,8 @@ Case hugepage_chase(const std::string& page, double bytes, const std::string& re
 TEST(TablesTest, OnlyHugepageLeavesTheCacheTableOutAndTheSummarySaysNoDramPointRan) {
   Results r = machine_only();
   for (const char* page : {"4k", "thp"})
-    for (double bytes : {1 * kMiB, 16 * kMiB}) r.cases.push_back(hugepage_chase(page, bytes, bytes > 8 * kMiB ? "tlb" : "cache"));
+    for (double bytes : {1 * kMiB, 16 * kMiB})
+      r.cases.push_back(hugepage_chase(page, bytes, bytes > 8 * kMiB ? "tlb" : "cache"));
   derive_all(r);
   const std::string sections = render_sections(r);
   EXPECT_EQ(render_cache_table(r), "") << render_cache_table(r);
