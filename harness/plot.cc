@@ -53,9 +53,10 @@ void run_gnuplot(const std::string& dir, const std::string& script_name, const s
   ::close(pipe_fds[1]);
   if (spawn_error != 0) {
     ::close(pipe_fds[0]);
-    if (spawn_error == ENOENT)
+    // glibc reports a failed chdir in the child (DIR removed meanwhile) the same way.
+    if (spawn_error == ENOENT && std::filesystem::is_directory(dir))
       throw std::runtime_error("gnuplot not found: install it (apt-get install gnuplot-nox) to plot");
-    throw std::system_error(spawn_error, std::generic_category(), "cannot run gnuplot");
+    throw std::system_error(spawn_error, std::generic_category(), fmt::format("cannot run gnuplot in {}", dir));
   }
   std::string output;
   char buffer[256];
@@ -71,7 +72,6 @@ void run_gnuplot(const std::string& dir, const std::string& script_name, const s
     if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "cannot run gnuplot: waitpid");
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-  // posix_spawnp reports a failed chdir in the child as exit status 127.
   const std::string first_line = output.substr(0, output.find('\n'));
   const std::string how = WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
                                             : fmt::format("signal {}", WTERMSIG(status));
