@@ -591,8 +591,10 @@ Results parse_results(std::string_view text, const std::string& path) {
   json document;
   try {
     document = json::parse(text);
-  } catch (const json::exception& e) {  // also out_of_range: a number such as 1e999 overflows a double
+  } catch (const json::parse_error& e) {
     throw error(fmt::format("{}: not valid JSON (truncated?): {}", path, library_message(e)));
+  } catch (const json::exception& e) {  // out_of_range: a number such as 1e999 overflows a double
+    throw error(fmt::format("{}: not a usable JSON number: {}", path, library_message(e)));
   }
   try {
     return results_from_json(document);
