@@ -66,7 +66,7 @@ TEST(PlotsTest, KneeMarkersSitOnTheCurve) {
   r.derived.cache_levels = {l1};
   r.derived.extra["latency_curve_page"] = "4k";
   const std::string s = latency_plots(r).at(0).script;
-  EXPECT_NE(s.find("\"L1 knee 60 KiB\" at 64, 4 point"), std::string::npos) << s;
+  EXPECT_NE(s.find("'L1 knee 60 KiB' at 64, 4 point"), std::string::npos) << s;
 }
 
 TEST(PlotsTest, NoLatencyCasesNoPlot) { EXPECT_TRUE(latency_plots(Results{}).empty()); }
