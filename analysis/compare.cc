@@ -464,6 +464,12 @@ std::vector<FigureComparison> pair_figures(const std::vector<FigureValue>& fa, c
   for (const FigureValue& f : fa) by_key_a.emplace(f.key, &f), rows_a.insert(f.row);
   for (const FigureValue& f : fb) by_key_b.emplace(f.key, &f), rows_b.insert(f.row);
 
+  // A value one side lacks although it has the row: hidden when that side
+  // was interrupted (its row is there, empty), else not comparable.
+  const auto missing_on_one_side = [&](bool a_has_value) {
+    if (a_has_value) return side_b.interrupted > 0 ? Verdict::kHiddenInB : Verdict::kNotComparable;
+    return side_a.interrupted > 0 ? Verdict::kHiddenInA : Verdict::kNotComparable;
+  };
   std::vector<FigureComparison> out;
   std::vector<std::string> row_of;  // out[i]'s row
   const auto compare_pair = [&](const FigureValue* x, const FigureValue* y) {
@@ -485,7 +491,7 @@ std::vector<FigureComparison> pair_figures(const std::vector<FigureValue>& fa, c
         if (y->value) c.b = y->value->value;
         c.ratio = ratio_of(c.a, c.b);
         c.verdict = x->value && y->value ? judge(*x->value, *y->value, c.metric, options.noise_floor_pct)
-                                         : Verdict::kNotComparable;
+                                         : missing_on_one_side(x->value.has_value());
       }
       out.push_back(std::move(c));
       return;
@@ -494,7 +500,7 @@ std::vector<FigureComparison> pair_figures(const std::vector<FigureValue>& fa, c
     if ((in_a ? rows_b : rows_a).count(f.row)) {  // the other side has the row, not this value
       if (textual || !f.value) return;
       (in_a ? c.a : c.b) = f.value->value;
-      c.verdict = Verdict::kNotComparable;
+      c.verdict = missing_on_one_side(in_a);
       out.push_back(std::move(c));
       return;
     }

@@ -471,6 +471,14 @@ TEST(CompareInterruptedTest, WhatAnInterruptedSideHidIsNamed) {
   EXPECT_TRUE(gate.failed());
   EXPECT_EQ(failed_checks(gate), (std::vector<std::string>{"cache DRAM latency_ns", "cache DRAM latency_cycles",
                                                            "latency/4k/bytes:268435456"}));
+  // An interrupted run may still write the row, empty ("no tlb/reference
+  // pairs measured"): what it lacks is hidden all the same.
+  Results b_empty_row = b;
+  b_empty_row.derived.cache_levels.push_back({"DRAM", std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                                              std::nullopt, "sweep did not reach DRAM"});
+  EXPECT_EQ(find_figure(compare_results(a, b_empty_row), "cache DRAM latency_ns").verdict, Verdict::kHiddenInB);
+  b_empty_row.extra.erase("interrupted");
+  EXPECT_EQ(find_figure(compare_results(a, b_empty_row), "cache DRAM latency_ns").verdict, Verdict::kNotComparable);
   // Without the interruption the same gap is only "only in A", not a failure.
   b.extra.erase("interrupted");
   EXPECT_EQ(find_case(compare_results(a, b), "latency/4k/bytes:268435456").verdict, Verdict::kOnlyInA);
