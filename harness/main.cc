@@ -3,6 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <limits>
 #include <system_error>
@@ -17,6 +20,7 @@
 #include "harness/plan.h"
 #include "harness/plot.h"
 #include "harness/run.h"
+#include "harness/signals.h"
 
 namespace {
 
@@ -36,7 +40,8 @@ std::string families_help() {
 }
 
 int run_main(int argc, char** argv) {
-  // `memprobe bench ...` hands every argument to Google Benchmark untouched.
+  // `memprobe bench ...` hands every argument but --max-working-set to Google
+  // Benchmark, after checking the flags it would only warn about.
   if (argc >= 2 && std::string_view(argv[1]) == "bench")
     return memprobe::harness::bench_command(std::vector<std::string>(argv + 2, argv + argc));
 
@@ -46,7 +51,8 @@ int run_main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", memprobe::harness::version_text());
   app.footer("Subcommand help: memprobe <subcommand> --help\n"
-             "memprobe bench [Google Benchmark flags]  runs the raw cases with Google Benchmark's runner");
+             "memprobe bench [--max-working-set SIZE] [Google Benchmark flags]  runs the raw cases with Google "
+             "Benchmark's runner");
 
   std::string only, pages = "4k,thp", out_path, counters, max_working_set;
   // Integers are taken as text and parsed strictly (parse_count): CLI11
@@ -186,9 +192,7 @@ int run_main(int argc, char** argv) {
   return memprobe::harness::run_command(plan, std::cout, std::cerr);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_main_reporting_errors(int argc, char** argv) {
   try {
     return run_main(argc, argv);
   } catch (const UsageError& e) {
@@ -201,4 +205,34 @@ int main(int argc, char** argv) {
     std::cerr << "memprobe: error: " << e.what() << "\n";
     return 1;
   }
+}
+
+// Standard output is buffered: a full disk, /dev/full or a closed pipe shows
+// only when it is flushed, and a close can report a deferred error. Any of
+// them makes the command fail (status 1 instead of 0) with one line, so a
+// script never takes an empty output for a result.
+int finish_standard_output(int status) {
+  std::cout.flush();
+  errno = 0;
+  bool failed = std::fflush(stdout) != 0;
+  int error = errno;
+  failed |= std::ferror(stdout) != 0 || !std::cout;
+  errno = 0;
+  if (std::fclose(stdout) != 0) {
+    failed = true;
+    if (error == 0) error = errno;
+  }
+  // Status 1 or 2 has printed its error line already: one line per failure.
+  if (!failed || status == 1 || status == 2) return status;
+  std::cerr << "memprobe: error: cannot write to standard output"
+            << (error != 0 ? std::string(": ") + std::strerror(error) : std::string()) << "\n";
+  return status == 0 ? 1 : status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A closed reader or a file size limit becomes a write error, not a death.
+  memprobe::harness::ignore_write_signals();
+  return finish_standard_output(run_main_reporting_errors(argc, argv));
 }

@@ -258,7 +258,7 @@ TEST(CliTest, InterruptedReservingRunRestoresThePool) {
   memprobe::testing::HugetlbPoolLock pool_lock;
   const std::string before = read_pool(pool);
   const auto path = std::filesystem::temp_directory_path() / ("memprobe-resint-" + std::to_string(::getpid()) + ".json");
-  const auto r = run_command_line("sh -c '" + kMemprobe + " run --only latency --pages 4k --reserve-hugepages " +
+  const auto r = run_command_line("sh -c '" + kMemprobe + " run --only latency --pages 2m --reserve-hugepages " +
                                   std::to_string(std::stoul(before) + 8) + " --out " + path.string() +
                                   " & pid=$!; sleep 3; kill -INT $pid; wait $pid'");
   EXPECT_EQ(read_pool(pool), before) << "the pool was not restored";

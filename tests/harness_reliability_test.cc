@@ -63,19 +63,28 @@ TEST(ReliabilityTest, RefusedMmapMakesTheCurveUnavailableWithTheReason) {
 }
 
 // A results file that cannot be written completely (ENOSPC) leaves the old
-// one byte for byte intact, no temporary file, and one error line.
+// one byte for byte intact, no temporary file, and one error line. The disk
+// has room when the run starts (too little is refused before measuring:
+// OutputPathTest.RefusesTooLittleSpaceOrFileSizeLimit) and fills up while it
+// measures.
 TEST(ReliabilityTest, FullDiskKeepsTheOldResultsFile) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tiny tmpfs (not root here)";
   const auto dir = fresh_dir("memprobe-fulldisk");
-  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=32k") != 0)
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=2m") != 0)
     GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
   analysis::Results old;
   old.command = "an older run";
   analysis::write_results_atomic((dir / "r.json").string(), old);
   const std::string before = testing::slurp(dir / "r.json");
 
-  // A quick 4 KiB latency run writes far more than 32 KiB of results.
-  const auto r = run_command_line(kMemprobe + " run --only latency --quick --pages 4k --out " + (dir / "r.json").string());
+  // After the first case, another writer takes all the space that is left.
+  const std::string err = (dir.parent_path() / "memprobe-fulldisk.err").string();
+  const auto r = run_command_line("sh -c '" + kMemprobe + " run --only latency --quick --pages 4k --out " +
+                                  (dir / "r.json").string() + " 2>" + err +
+                                  " & pid=$!; while kill -0 $pid 2>/dev/null && ! grep -q \"^\\[1/\" " + err +
+                                  "; do sleep 0.1; done; cat /dev/zero > " + (dir / "filler").string() +
+                                  " 2>/dev/null; wait $pid; status=$?; cat " + err + " >&2; rm -f " + err +
+                                  "; exit $status'");
   const std::string after = testing::slurp(dir / "r.json");
   const bool tmp_left = testing::temp_file_left(dir / "r.json");
   ::umount(dir.c_str());
