@@ -6,7 +6,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <unistd.h>
+
 #include <iostream>
+#include <streambuf>
 #include <limits>
 #include <system_error>
 
@@ -207,18 +210,69 @@ int run_main_reporting_errors(int argc, char** argv) {
   }
 }
 
-// Standard output is buffered: a full disk, /dev/full or a closed pipe shows
-// only when it is flushed, and a close can report a deferred error. Any of
-// them makes the command fail (status 1 instead of 0) with one line, so a
-// script never takes an empty output for a result.
+// std::cout's buffer: writes to file descriptor 1 and keeps the errno of the
+// first write that failed. Standard output is buffered, so a full disk,
+// /dev/full or a closed pipe shows up at some flush, maybe long before the
+// command ends, and errno is gone by then; this keeps it for the one line.
+class CheckedStdoutBuffer final : public std::streambuf {
+ public:
+  CheckedStdoutBuffer() { setp(buffer_, buffer_ + sizeof buffer_); }
+  int first_error() const { return first_error_; }
+  bool failed() const { return failed_; }
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (!flush_buffer()) return traits_type::eof();
+    if (!traits_type::eq_int_type(ch, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(ch);
+      pbump(1);
+    }
+    return traits_type::not_eof(ch);
+  }
+  int sync() override { return flush_buffer() ? 0 : -1; }
+
+ private:
+  bool flush_buffer() {
+    const char* next = pbase();
+    bool ok = true;
+    while (next < pptr()) {
+      const ssize_t n = ::write(STDOUT_FILENO, next, static_cast<std::size_t>(pptr() - next));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (!failed_) first_error_ = n < 0 ? errno : EIO;
+        failed_ = true;
+        ok = false;
+        break;
+      }
+      next += n;
+    }
+    setp(buffer_, buffer_ + sizeof buffer_);  // what could not be written is dropped
+    return ok;
+  }
+
+  char buffer_[64 * 1024];
+  int first_error_ = 0;
+  bool failed_ = false;
+};
+
+CheckedStdoutBuffer& stdout_buffer() {
+  static CheckedStdoutBuffer buffer;
+  return buffer;
+}
+
+// Any write error on standard output makes the command fail (status 1
+// instead of 0) with one line, so a script never takes an empty or cut
+// output for a result. A close can report a deferred error (NFS) too.
 int finish_standard_output(int status) {
   std::cout.flush();
+  bool failed = stdout_buffer().failed() || !std::cout;
+  int error = stdout_buffer().first_error();
   errno = 0;
-  bool failed = std::fflush(stdout) != 0;
-  int error = errno;
-  failed |= std::ferror(stdout) != 0 || !std::cout;
-  errno = 0;
-  if (std::fclose(stdout) != 0) {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {  // anything written through stdio
+    failed = true;
+    if (error == 0) error = errno;
+  }
+  if (::close(STDOUT_FILENO) != 0 && errno != EBADF) {
     failed = true;
     if (error == 0) error = errno;
   }
@@ -234,5 +288,6 @@ int finish_standard_output(int status) {
 int main(int argc, char** argv) {
   // A closed reader or a file size limit becomes a write error, not a death.
   memprobe::harness::ignore_write_signals();
+  std::cout.rdbuf(&stdout_buffer());
   return finish_standard_output(run_main_reporting_errors(argc, argv));
 }

@@ -66,7 +66,12 @@ GracefulInterrupts::GracefulInterrupts() {
   for (const int signo : terminating_signals()) {
     struct sigaction& previous = previous_[signo];
     if (::sigaction(signo, nullptr, &previous) != 0) continue;
-    if ((previous.sa_flags & SA_SIGINFO) == 0 && previous.sa_handler == SIG_IGN) continue;  // nohup
+    // Ignored from the start (nohup, or SIGQUIT in a background job) stays
+    // ignored, except SIGINT and SIGTERM: `kill -INT` of a run a script
+    // started in the background (where the shell ignores SIGINT) is how
+    // such a script stops it early.
+    const bool ignored = (previous.sa_flags & SA_SIGINFO) == 0 && previous.sa_handler == SIG_IGN;
+    if (ignored && signo != SIGINT && signo != SIGTERM) continue;
     installed_[signo] = ::sigaction(signo, &action, nullptr) == 0;
   }
 }

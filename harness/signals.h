@@ -35,7 +35,8 @@ const char* signal_name(int signo);
 // settings first (restore_system_settings_from_signal). Signals within that
 // second count as one: timeout(1) and service managers signal the process
 // and then its whole group, so one request often arrives twice. A signal the
-// process was started with ignored (nohup) stays ignored. The previous
+// process was started with ignored (SIGHUP under nohup, SIGQUIT in a
+// background job) stays ignored, except SIGINT and SIGTERM. The previous
 // handlers come back when this is destroyed.
 class GracefulInterrupts {
  public:

@@ -66,7 +66,7 @@ TEST(BenchFlagsTest, MaxWorkingSetBoundsTheRegisteredCases) {
     last = name;
   }
   ASSERT_GT(count, 0u) << r.out;
-  EXPECT_EQ(last, "latency/4k/8MiB") << "the sweep ends at the cap";
+  EXPECT_EQ(last.rfind("latency/4k/8MiB/", 0), 0u) << last << ": the sweep ends at the cap";
 }
 
 // Issue 13 row 18: a reservation nothing would use is refused before

@@ -124,7 +124,7 @@ TEST(OutputPathTest, RefusesAnImmutableFile) {
   if (::geteuid() != 0) GTEST_SKIP() << "chattr +i needs root (not root here)";
   if (run_command_line("command -v chattr").exit_status != 0) GTEST_SKIP() << "chattr (e2fsprogs) is not installed";
   // The temporary directory may be a tmpfs (no inode flags): try the build tree's filesystem too.
-  for (const fs::path base : {fs::temp_directory_path(), fs::path("/var/tmp"), fs::current_path()}) {
+  for (const fs::path& base : std::vector<fs::path>{fs::temp_directory_path(), "/var/tmp", fs::current_path()}) {
     std::error_code ec;
     const fs::path dir = base / ("memprobe-immutable-" + std::to_string(::getpid()));
     fs::create_directories(dir, ec);
@@ -189,7 +189,7 @@ TEST(OutputPathTest, StandardOutputWriteErrorIsExitOne) {
   results.command = "memprobe run";
   const fs::path file = dir / "r.json";
   analysis::write_results_atomic(file.string(), results);
-  for (const std::string args : {"list", "--version", "--help", "check", "report " + file.string()}) {
+  for (const std::string& args : std::vector<std::string>{"list", "--version", "--help", "check", "report " + file.string()}) {
     SCOPED_TRACE(args);
     const auto r = run_command_line("sh -c '" + kMemprobe + " " + args + " >/dev/full'");
     EXPECT_EQ(r.exit_status, 1) << r.err;

@@ -87,7 +87,7 @@ TEST_F(ReservationStateFileTest, CheckNamesAPoolAKilledRunLeftRaised) {
   const std::uint64_t raised = before_ + 8;
   const auto killed = run_command_line("sh -c '" + env() + kMemprobe +
                                        " run --only latency --pages 2m --max-working-set 16MiB --reserve-hugepages " +
-                                       std::to_string(raised) + " 2>" + err.string() +
+                                       std::to_string(raised) + " >/dev/null 2>" + err.string() +
                                        " & pid=$!; while kill -0 $pid 2>/dev/null && ! grep -q \"^\\[1/\" " +
                                        err.string() + "; do sleep 0.1; done; kill -KILL $pid; wait $pid; echo $pid'");
   const std::string pid = killed.out.substr(0, killed.out.find('\n'));

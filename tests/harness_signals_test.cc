@@ -34,7 +34,9 @@ std::string read_pool(const std::string& path) {
 // `err`, waits for the first completed case (its "[1/" progress line), then
 // runs `action` (with $pid), waits and exits with memprobe's status.
 std::string after_first_case(const std::string& memprobe_args, const fs::path& err, const std::string& action) {
-  return "sh -c '" + kMemprobe + " " + memprobe_args + " 2>" + err.string() +
+  // env --default-signal: a background job of sh starts with SIGINT and
+  // SIGQUIT ignored, and an ignored SIGQUIT stays ignored (nohup's rule).
+  return "sh -c 'env --default-signal " + kMemprobe + " " + memprobe_args + " 2>" + err.string() +
          " & pid=$!; while kill -0 $pid 2>/dev/null && ! grep -q \"^\\[1/\" " + err.string() +
          "; do sleep 0.1; done; " + action + "; wait $pid; status=$?; cat " + err.string() + " >&2; exit $status'";
 }
