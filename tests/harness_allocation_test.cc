@@ -93,14 +93,8 @@ TEST(AllocationFailureTest, BadAllocFailsOnlyItsCaseInAnyRepetition) {
 // allocated. That case is unavailable with the reason; the run exits 0
 // with a valid file and the smaller points measured.
 TEST(AllocationFailureTest, ChainVectorBeyondTheAddressSpaceLimitFailsOnlyThatCase) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "under ASan the binary reserves terabytes of shadow address space: an RLIMIT_AS stops it at start";
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  GTEST_SKIP() << "under ASan the binary reserves terabytes of shadow address space: an RLIMIT_AS stops it at start";
-#endif
-#endif
-  if (run_command_line("command -v prlimit").exit_status != 0) GTEST_SKIP() << "prlimit (util-linux) is not installed";
+  if (const std::string reason = testing::address_space_limit_unavailable_reason(); !reason.empty())
+    GTEST_SKIP() << reason;
   const auto available = core::mem_available_bytes();
   if (!available || *available < core::kGiB) GTEST_SKIP() << "--max-working-set 256MiB needs 512 MiB MemAvailable";
   const fs::path dir = testing::make_temp_dir("memprobe-alloc");
@@ -108,16 +102,13 @@ TEST(AllocationFailureTest, ChainVectorBeyondTheAddressSpaceLimitFailsOnlyThatCa
 
   // The address space the run uses once its first case completed (the
   // 256 MiB arena is mapped by then; chain vectors are freed after use).
-  const fs::path err = dir / "err";
-  const auto probe = run_command_line("sh -c '" + kMemprobe + run + " 2>" + err.string() +
-                                      " >/dev/null & pid=$!; while kill -0 $pid 2>/dev/null && ! grep -q \"^\\[1/\" " +
-                                      err.string() + "; do sleep 0.1; done; grep VmSize /proc/$pid/status; kill -KILL "
-                                      "$pid; wait $pid; exit 0'");
+  const auto probe = testing::run_after_first_case(kMemprobe + run + " >/dev/null",
+                                                   "grep VmSize /proc/$pid/status; kill -KILL $pid");
   std::istringstream vm(probe.out);
   std::string label;
   std::uint64_t vm_kib = 0;
   vm >> label >> vm_kib;
-  ASSERT_EQ(label, "VmSize:") << probe.out << testing::slurp(err);
+  ASSERT_EQ(label, "VmSize:") << probe.out << probe.err;
   ASSERT_GT(vm_kib, 256u * 1024) << "the arena is not mapped yet";
 
   // 16 MiB of room: the 256 MiB point needs 32 MiB for its chain order.

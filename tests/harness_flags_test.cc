@@ -12,6 +12,7 @@
 #include "core/units.h"
 #include "harness/plan.h"
 #include "tests/command_runner.h"
+#include "tests/expect_error_line.h"
 
 namespace memprobe::harness {
 namespace {
@@ -21,14 +22,7 @@ using testing::run_command_line;
 const std::string kMemprobe = MEMPROBE_BINARY;
 
 void expect_usage_error(const std::string& args, const std::vector<std::string>& words) {
-  SCOPED_TRACE(args);
-  const auto r = run_command_line(kMemprobe + " " + args);
-  EXPECT_EQ(r.exit_status, 2) << r.err;
-  const auto lines = r.err_lines();
-  ASSERT_EQ(lines.size(), 1u) << r.err;
-  EXPECT_EQ(lines[0].rfind("memprobe: error: ", 0), 0u) << lines[0];
-  for (const std::string& word : words) EXPECT_NE(lines[0].find(word), std::string::npos) << word << " in " << lines[0];
-  EXPECT_TRUE(r.out.empty()) << r.out;
+  testing::expect_one_error_line(run_command_line(kMemprobe + " " + args), args, words);
 }
 
 TEST(BenchFlagsTest, BadFilterOrFormatIsAUsageError) {

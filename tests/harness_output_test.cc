@@ -18,6 +18,7 @@
 
 #include "analysis/results_json.h"
 #include "tests/command_runner.h"
+#include "tests/expect_error_line.h"
 
 namespace memprobe {
 namespace {
@@ -30,16 +31,11 @@ const std::string kMemprobe = MEMPROBE_BINARY;
 // Small enough to finish in seconds; what matters is whether it starts.
 const std::string kQuickRun = " run --only latency --quick --pages 4k --max-working-set 1MiB";
 
-// Refused before anything ran: status 2, a single `memprobe: error:` line
-// naming every word of `words` (so not even "pinned to CPU" was printed).
-void expect_refused(const CommandResult& r, const std::string& what, const std::vector<std::string>& words) {
-  SCOPED_TRACE(what);
-  EXPECT_EQ(r.exit_status, 2) << r.err;
-  const auto lines = r.err_lines();
-  ASSERT_EQ(lines.size(), 1u) << r.err;
-  EXPECT_EQ(lines[0].rfind("memprobe: error: --out", 0), 0u) << lines[0];
-  for (const std::string& word : words) EXPECT_NE(lines[0].find(word), std::string::npos) << word << " in " << lines[0];
-  EXPECT_TRUE(r.out.empty()) << "nothing measured, no header printed";
+// Refused before anything ran: status 2, a single `memprobe: error: --out`
+// line naming every word of `words` (so not even "pinned to CPU" was printed).
+void expect_refused(const CommandResult& r, const std::string& what, std::vector<std::string> words) {
+  words.insert(words.begin(), "memprobe: error: --out");
+  testing::expect_one_error_line(r, what, words);
 }
 
 // Issue 13 rows 1 and 19: /dev/null, /dev/full, a FIFO, a symbolic link,

@@ -34,15 +34,8 @@ std::filesystem::path fresh_dir(const std::string& name) {
 // curve is unavailable with the errno and the limit named, the run ends
 // normally and its file is valid.
 TEST(ReliabilityTest, RefusedMmapMakesTheCurveUnavailableWithTheReason) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "under ASan the binary reserves terabytes of shadow address space: an RLIMIT_AS stops it at start";
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  GTEST_SKIP() << "under ASan the binary reserves terabytes of shadow address space: an RLIMIT_AS stops it at start";
-#endif
-#endif
-  if (run_command_line("command -v prlimit").exit_status != 0)
-    GTEST_SKIP() << "prlimit (util-linux) is not installed";
+  if (const std::string reason = testing::address_space_limit_unavailable_reason(); !reason.empty())
+    GTEST_SKIP() << reason;
   const auto available = core::mem_available_bytes();
   if (!available || *available < 2 * core::kGiB)
     GTEST_SKIP() << "--max-working-set 512MiB needs 1 GiB MemAvailable (half of it may be used)";
@@ -78,13 +71,9 @@ TEST(ReliabilityTest, FullDiskKeepsTheOldResultsFile) {
   const std::string before = testing::slurp(dir / "r.json");
 
   // After the first case, another writer takes all the space that is left.
-  const std::string err = (dir.parent_path() / "memprobe-fulldisk.err").string();
-  const auto r = run_command_line("sh -c '" + kMemprobe + " run --only latency --quick --pages 4k --out " +
-                                  (dir / "r.json").string() + " 2>" + err +
-                                  " & pid=$!; while kill -0 $pid 2>/dev/null && ! grep -q \"^\\[1/\" " + err +
-                                  "; do sleep 0.1; done; cat /dev/zero > " + (dir / "filler").string() +
-                                  " 2>/dev/null; wait $pid; status=$?; cat " + err + " >&2; rm -f " + err +
-                                  "; exit $status'");
+  const auto r = testing::run_after_first_case(
+      kMemprobe + " run --only latency --quick --pages 4k --out " + (dir / "r.json").string(),
+      "cat /dev/zero > " + (dir / "filler").string() + " 2>/dev/null");
   const std::string after = testing::slurp(dir / "r.json");
   const bool tmp_left = testing::temp_file_left(dir / "r.json");
   ::umount(dir.c_str());

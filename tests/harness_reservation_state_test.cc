@@ -23,14 +23,8 @@ namespace fs = std::filesystem;
 using testing::run_command_line;
 
 const std::string kMemprobe = MEMPROBE_BINARY;
-const std::string kPool2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
-
-std::uint64_t read_pool() {
-  std::ifstream in(kPool2M);
-  std::uint64_t value = 0;
-  in >> value;
-  return value;
-}
+const std::string kPool2M = testing::kHugetlbPool2MPath;
+std::uint64_t read_pool() { return testing::read_hugetlb_pool_pages(); }
 
 class ReservationStateFileTest : public ::testing::Test {
  protected:
@@ -57,16 +51,13 @@ class ReservationStateFileTest : public ::testing::Test {
 // While the run holds the pool, the state file names it; a normal end
 // removes the file.
 TEST_F(ReservationStateFileTest, RecordedWhileHeldAndRemovedOnRestore) {
-  const fs::path err = dir_ / "err";
-  const std::string args = "run --only latency --quick --pages 2m --max-working-set 16MiB --reserve-hugepages " +
-                           std::to_string(before_ + 8);
-  // Copy the state directory while the first case has completed.
-  const auto r = run_command_line("sh -c '" + env() + kMemprobe + " " + args + " 2>" + err.string() +
-                                  " & pid=$!; while kill -0 $pid 2>/dev/null && ! grep -q \"^\\[1/\" " + err.string() +
-                                  "; do sleep 0.1; done; cp -r " + (dir_ / "state").string() + " " +
-                                  (dir_ / "copy").string() + "; echo $pid > " + (dir_ / "pid").string() +
-                                  "; wait $pid'");
-  ASSERT_EQ(r.exit_status, 0) << testing::slurp(err);
+  // The state directory copied once the first case has completed.
+  const auto r = testing::run_after_first_case(
+      env() + kMemprobe + " run --only latency --quick --pages 2m --max-working-set 16MiB --reserve-hugepages " +
+          std::to_string(before_ + 8),
+      "cp -r " + (dir_ / "state").string() + " " + (dir_ / "copy").string() + "; echo $pid > " +
+          (dir_ / "pid").string());
+  ASSERT_EQ(r.exit_status, 0) << r.err;
   const long pid = std::stol(testing::slurp(dir_ / "pid"));
   const fs::path copied = dir_ / "copy" / ("reservation-" + std::to_string(pid) + ".json");
   ASSERT_TRUE(fs::exists(copied)) << "no state file while the reservation was held";
@@ -83,15 +74,13 @@ TEST_F(ReservationStateFileTest, RecordedWhileHeldAndRemovedOnRestore) {
 // SIGKILL: the pool stays raised; check says by which run, from and to what,
 // and its command shrinks the pool back.
 TEST_F(ReservationStateFileTest, CheckNamesAPoolAKilledRunLeftRaised) {
-  const fs::path err = dir_ / "err";
   const std::uint64_t raised = before_ + 8;
-  const auto killed = run_command_line("sh -c '" + env() + kMemprobe +
-                                       " run --only latency --pages 2m --max-working-set 16MiB --reserve-hugepages " +
-                                       std::to_string(raised) + " >/dev/null 2>" + err.string() +
-                                       " & pid=$!; while kill -0 $pid 2>/dev/null && ! grep -q \"^\\[1/\" " +
-                                       err.string() + "; do sleep 0.1; done; kill -KILL $pid; wait $pid; echo $pid'");
+  const auto killed = testing::run_after_first_case(
+      env() + kMemprobe + " run --only latency --pages 2m --max-working-set 16MiB --reserve-hugepages " +
+          std::to_string(raised) + " >/dev/null",
+      "kill -KILL $pid; echo $pid");
   const std::string pid = killed.out.substr(0, killed.out.find('\n'));
-  ASSERT_EQ(read_pool(), raised) << "the pool was not raised, or was restored: " << testing::slurp(err);
+  ASSERT_EQ(read_pool(), raised) << "the pool was not raised, or was restored: " << killed.err;
 
   const auto check = run_command_line(env() + kMemprobe + " check");
   ASSERT_EQ(check.exit_status, 0) << check.err;

@@ -21,24 +21,17 @@ namespace fs = std::filesystem;
 using testing::run_command_line;
 
 const std::string kMemprobe = MEMPROBE_BINARY;
-const std::string kPool2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
+const std::string kPool2M = testing::kHugetlbPool2MPath;
+using testing::read_hugetlb_pool_pages;
 
-std::string read_pool(const std::string& path) {
-  std::ifstream in(path);
-  std::string value;
-  in >> value;
-  return value;
-}
-
-// A shell line that starts `memprobe_args` in the background with stderr to
-// `err`, waits for the first completed case (its "[1/" progress line), then
-// runs `action` (with $pid), waits and exits with memprobe's status.
-std::string after_first_case(const std::string& memprobe_args, const fs::path& err, const std::string& action) {
-  // env --default-signal: a background job of sh starts with SIGINT and
-  // SIGQUIT ignored, and an ignored SIGQUIT stays ignored (nohup's rule).
-  return "sh -c 'env --default-signal " + kMemprobe + " " + memprobe_args + " 2>" + err.string() +
-         " & pid=$!; while kill -0 $pid 2>/dev/null && ! grep -q \"^\\[1/\" " + err.string() +
-         "; do sleep 0.1; done; " + action + "; wait $pid; status=$?; cat " + err.string() + " >&2; exit $status'";
+// memprobe with `args` (after `env_assignments`, e.g. "VAR=value"), and
+// `action` once its first case completed. env --default-signal: a background
+// job of sh starts with SIGINT and SIGQUIT ignored, and an ignored SIGQUIT
+// stays ignored (nohup's rule).
+testing::CommandResult after_first_case(const std::string& args, const std::string& action,
+                                        const std::string& env_assignments = "") {
+  return testing::run_after_first_case("env --default-signal " + env_assignments + " " + kMemprobe + " " + args,
+                                       action);
 }
 
 TEST(SignalsTest, TerminatingSignalsAreTheAsynchronousOnes) {
@@ -57,9 +50,8 @@ TEST(SignalsTest, EveryTerminatingSignalKeepsTheCompletedCases) {
     SCOPED_TRACE("SIG" + signal);
     const fs::path dir = testing::make_temp_dir("memprobe-sig");
     const fs::path file = dir / "r.json";
-    const auto r = run_command_line(after_first_case("run --only latency --pages 4k --max-working-set 16MiB --out " +
-                                                         file.string(),
-                                                     dir / "err", "kill -" + signal + " $pid"));
+    const auto r = after_first_case("run --only latency --pages 4k --max-working-set 16MiB --out " + file.string(),
+                                    "kill -" + signal + " $pid");
     EXPECT_EQ(r.exit_status, 130) << r.err;
     EXPECT_NE(r.err.find("interrupted by SIG" + signal), std::string::npos) << r.err;
     EXPECT_FALSE(testing::temp_file_left(file));
@@ -76,16 +68,13 @@ TEST(SignalsTest, HangupDuringAReservingRunRestoresThePool) {
   if (::geteuid() != 0) GTEST_SKIP() << "--reserve-hugepages needs root (not root here)";
   if (!fs::exists(kPool2M)) GTEST_SKIP() << "this kernel has no 2 MiB hugetlb pool";
   testing::HugetlbPoolLock pool_lock;
-  const std::string before = read_pool(kPool2M);
+  const std::uint64_t before = read_hugetlb_pool_pages();
   const fs::path dir = testing::make_temp_dir("memprobe-sighup");
   const fs::path file = dir / "r.json";
-  const auto r = run_command_line("MEMPROBE_STATE_DIR=" + (dir / "state").string() + " " +
-                                  after_first_case("run --only latency --pages 2m --max-working-set 16MiB "
-                                                   "--reserve-hugepages " +
-                                                       std::to_string(std::stoul(before) + 8) + " --out " +
-                                                       file.string(),
-                                                   dir / "err", "kill -HUP $pid"));
-  EXPECT_EQ(read_pool(kPool2M), before) << "the pool was not restored";
+  const auto r = after_first_case("run --only latency --pages 2m --max-working-set 16MiB --reserve-hugepages " +
+                                      std::to_string(before + 8) + " --out " + file.string(),
+                                  "kill -HUP $pid", "MEMPROBE_STATE_DIR=" + (dir / "state").string());
+  EXPECT_EQ(read_hugetlb_pool_pages(), before) << "the pool was not restored";
   EXPECT_EQ(r.exit_status, 130) << r.err;
   EXPECT_TRUE(fs::is_empty(dir / "state")) << "the reservation state file is left";
   EXPECT_FALSE(analysis::load_results(file.string()).cases.empty());
@@ -100,9 +89,9 @@ TEST(SignalsTest, FileSizeLimitReachedWhileWritingIsAWriteError) {
   const fs::path dir = testing::make_temp_dir("memprobe-xfsz");
   const fs::path file = dir / "r.json";
   std::ofstream(file) << "the old file";
-  const auto r = run_command_line(after_first_case("run --only latency --quick --pages 4k --max-working-set 16MiB "
-                                                   "--out " + file.string(),
-                                                   dir / "err", "prlimit --pid $pid --fsize=4096:4096"));
+  const auto r = after_first_case("run --only latency --quick --pages 4k --max-working-set 16MiB --out " +
+                                      file.string(),
+                                  "prlimit --pid $pid --fsize=4096:4096");
   EXPECT_EQ(r.exit_status, 1) << r.err;
   const auto lines = r.err_lines();
   ASSERT_FALSE(lines.empty());
