@@ -96,7 +96,7 @@ const Family* find_family(std::string_view name);
 
 #define MEMPROBE_FAMILY(id, description, register_fn)                  \
   [[maybe_unused]] static const bool memprobe_family_registered_##id = \
-      ::memprobe::bench::add_family({#id, description, register_fn})
+      ::memprobe::bench::add_family({#id, description, register_fn, true})
 // A family that chooses its own pages (Family::follows_page_list false).
 #define MEMPROBE_FAMILY_OWN_PAGES(id, description, register_fn)        \
   [[maybe_unused]] static const bool memprobe_family_registered_##id = \
