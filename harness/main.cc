@@ -289,5 +289,8 @@ int main(int argc, char** argv) {
   // A closed reader or a file size limit becomes a write error, not a death.
   memprobe::harness::ignore_write_signals();
   std::cout.rdbuf(&stdout_buffer());
+  // On a terminal every output operation shows at once, as stdio's line
+  // buffering did (bench's console progress among them).
+  if (::isatty(STDOUT_FILENO)) std::cout.setf(std::ios::unitbuf);
   return finish_standard_output(run_main_reporting_errors(argc, argv));
 }
