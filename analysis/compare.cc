@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include "analysis/table_format.h"
 
@@ -29,6 +30,25 @@ constexpr std::array<std::string_view, 9> kParameterMembers = {
 
 // The order DESIGN.md lists the derived tables in; others follow by name.
 constexpr std::array<std::string_view, 5> kDerivedOrder = {"tlb", "page_walk", "hugepage", "page_fault", "bandwidth"};
+
+// Which derived table summarises which family's cases.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kFamilyTables = {{
+    {"latency", "cache"},
+    {"tlb", "tlb"},
+    {"pagewalk", "page_walk"},
+    {"stride", "stride"},
+    {"hugepage", "hugepage"},
+    {"pagefault", "page_fault"},
+    {"bandwidth", "bandwidth"},
+    {"mlp", "mlp"},
+    {"loaded", "loaded_latency"},
+}};
+
+std::optional<std::string_view> family_of_table(std::string_view table) {
+  for (const auto& [family, t] : kFamilyTables)
+    if (t == table) return family;
+  return std::nullopt;
+}
 
 template <std::size_t N>
 bool one_of(std::string_view name, const std::array<std::string_view, N>& names) {
@@ -131,6 +151,8 @@ std::vector<Difference> machine_differences(const Results& ra, const Results& rb
   add("CPU model", a.cpu_model, b.cpu_model);
   add("CPU vendor", a.vendor, b.vendor);
   add("logical CPUs", std::to_string(a.logical_cpus), std::to_string(b.logical_cpus));
+  add("host", a.host, b.host);
+  add("memory", a.memory_bytes ? format_bytes(*a.memory_bytes) : "", b.memory_bytes ? format_bytes(*b.memory_bytes) : "");
   add("kernel", a.kernel, b.kernel);
   add("hypervisor", a.hypervisor.value_or("none"), b.hypervisor.value_or("none"));
   if (differ_by_more_than(a.core_hz, b.core_hz, options.core_hz_tolerance_pct) || a.core_hz_source != b.core_hz_source)
@@ -186,75 +208,76 @@ std::vector<Difference> unavailable_differences(const Results& a, const Results&
 
 // ---- derived figures ------------------------------------------------------
 
-FigureComparison numeric_figure(std::string figure, std::string metric, const std::optional<Measured>& a,
-                                const std::optional<Measured>& b, double noise_floor_pct) {
-  FigureComparison f;
-  f.figure = std::move(figure);
-  f.metric = std::move(metric);
-  if (a) f.a = a->value;
-  if (b) f.b = b->value;
-  f.ratio = ratio_of(f.a, f.b);
-  f.verdict = a && b ? judge(*a, *b, f.metric, noise_floor_pct) : Verdict::kNotComparable;
-  return f;
-}
+// One derived figure of one run, or of a side's runs merged.
+struct FigureValue {
+  std::string table;               // "cache", "tlb", ...
+  std::string row;                 // the row's identity within its table ("cache L1", "tlb level=...;")
+  std::string key;                 // row + member: what the figure is matched by
+  std::string label;               // "cache L1 latency_ns"
+  std::string metric;              // the member
+  std::optional<Measured> value;   // numeric members; nullopt where the row lacks a value
+  std::string text;                // boolean members: "true" / "false"
+};
 
-FigureComparison one_sided(std::string figure, std::string metric, std::optional<double> value, bool in_a) {
-  FigureComparison f;
-  f.figure = std::move(figure);
-  f.metric = std::move(metric);
-  (in_a ? f.a : f.b) = value;
-  f.verdict = in_a ? Verdict::kOnlyInA : Verdict::kOnlyInB;
-  return f;
-}
-
-void compare_cache_levels(const Results& ra, const Results& rb, const CompareOptions& options,
-                          std::vector<FigureComparison>& out) {
-  const auto find = [](const Results& r, const std::string& level) -> const CacheLevelRow* {
-    for (const CacheLevelRow& row : r.derived.cache_levels)
-      if (row.level == level) return &row;
-    return nullptr;
-  };
-  // Latency carries its plateau's spread; a detected size is a point on the sweep grid.
-  const auto latency = [](const CacheLevelRow& row, const std::optional<double>& value) -> std::optional<Measured> {
-    if (!value) return std::nullopt;
-    const double half = row.spread_pct ? *row.spread_pct / 200 : 0.0;
-    return Measured{*value, *value * (1 - half), *value * (1 + half)};
-  };
-  // A knee lies on the sweep grid (4 points per octave), so a detected size is
-  // known to one grid step either way.
-  const auto size = [](const std::optional<double>& value) -> std::optional<Measured> {
-    if (!value) return std::nullopt;
-    const double grid_step = std::exp2(0.25);
-    return Measured{*value, *value / grid_step, *value * grid_step};
-  };
-  const auto members = [&](const CacheLevelRow& row) {
-    return std::array<std::pair<const char*, std::optional<Measured>>, 3>{
-        {{"latency_ns", latency(row, row.latency_ns)},
-         {"latency_cycles", latency(row, row.latency_cycles)},
-         {"detected_bytes", size(row.detected_bytes)}}};
-  };
-
-  std::vector<std::string> levels;
-  for (const Results* r : {&ra, &rb})
-    for (const CacheLevelRow& row : r->derived.cache_levels)
-      if (std::find(levels.begin(), levels.end(), row.level) == levels.end()) levels.push_back(row.level);
-
-  for (const std::string& level : levels) {
-    const CacheLevelRow* a = find(ra, level);
-    const CacheLevelRow* b = find(rb, level);
-    const std::string prefix = "cache " + level + " ";
-    if (a && b) {
-      const auto ma = members(*a), mb = members(*b);
-      for (std::size_t i = 0; i < ma.size(); ++i)
-        if (ma[i].second || mb[i].second)
-          out.push_back(numeric_figure(prefix + ma[i].first, ma[i].first, ma[i].second, mb[i].second,
-                                       options.noise_floor_pct));
-      continue;
-    }
-    const CacheLevelRow& only = a ? *a : *b;
-    for (const auto& [name, value] : members(only))
-      if (value) out.push_back(one_sided(prefix + name, name, value->value, a != nullptr));
+// The distinct values of a numeric parameter over a family's cases (those
+// whose `filter_member` is `filter_value`, when given), ascending: the sweep grid.
+std::vector<double> sweep_grid(const Results& r, std::string_view family, const char* parameter,
+                               const char* filter_member = nullptr, const std::string& filter_value = {}) {
+  std::set<double> grid;
+  for (const Case& c : r.cases) {
+    if (c.family != family) continue;
+    if (filter_member && json_string(c.params, filter_member) != filter_value) continue;
+    if (const auto value = param_number(c, parameter); value && *value > 0) grid.insert(*value);
   }
+  return {grid.begin(), grid.end()};
+}
+
+// The sweep's resolution at `value`: the larger ratio to its neighbours when
+// `value` is a grid point (a knee is one), else 4 points per octave.
+double grid_step_at(const std::vector<double>& grid, double value) {
+  double step = 0;
+  const auto it = std::find(grid.begin(), grid.end(), value);
+  if (it != grid.end()) {
+    if (it != grid.begin()) step = std::max(step, value / *std::prev(it));
+    if (std::next(it) != grid.end()) step = std::max(step, *std::next(it) / value);
+  }
+  return step > 1 ? step : std::exp2(0.25);
+}
+
+// A detected size: half a grid step either way, so two sizes one step apart
+// touch (the small margin keeps that exact under rounding).
+Measured grid_point(double value, double step) {
+  const double half = std::sqrt(step) * (1 + 1e-9);
+  return {value, value / half, value * half};
+}
+
+// A value whose repetitions spread by `spread_pct` ((max - min) / median):
+// value ± spread. Noise only ever adds time, so the median may sit at either
+// end of min..max; ± the whole spread is the narrowest symmetric interval
+// that holds min..max wherever the median lies.
+Measured spread_interval(double value, double spread_pct) {
+  const double fraction = std::max(spread_pct, 0.0) / 100;
+  return {value, value * (1 - fraction), value * (1 + fraction)};
+}
+
+// The typical within-run spread of a family's cases (of `page` where cases of
+// that page policy exist): the median over its cases with repetitions of
+// (max - min) / median, %; nullopt without such cases. A derived figure that
+// records no spread of its own is known no better than the cases it comes from.
+std::optional<double> family_spread_pct(const Results& r, std::string_view family, const std::string& page) {
+  std::vector<double> all, same_page;
+  for (const Case& c : r.cases) {
+    if (c.family != family || c.spread.repetitions < 2 || c.spread.median <= 0) continue;
+    all.push_back(spread_pct(c.spread));
+    if (!page.empty() && json_string(c.params, "page") == page) same_page.push_back(spread_pct(c.spread));
+  }
+  if (!same_page.empty()) return median_of(same_page);
+  if (!all.empty()) return median_of(all);
+  return std::nullopt;
+}
+
+bool is_detected_size(std::string_view member) {
+  return member.rfind("detected_", 0) == 0 || member == "reach_bytes";
 }
 
 // A derived row's identity: the key rows are matched by, and its label.
@@ -289,93 +312,198 @@ bool is_compared_number(const std::string& name, const json& value) {
   return value.is_number() && !one_of(name, kParameterMembers) && name.rfind("reported_", 0) != 0;
 }
 
-// Rows of one derived table, keyed by identity (a repeated identity gets
-// "#2", "#3", ... so nothing is dropped), in their order.
-std::vector<std::pair<RowIdentity, const json*>> keyed_rows(const json* table) {
-  std::vector<std::pair<RowIdentity, const json*>> rows;
-  if (!table || !table->is_array()) return rows;
+void flatten_cache_levels(const Results& r, std::vector<FigureValue>& out) {
+  const std::vector<double> grid = sweep_grid(r, "latency", "working_set_bytes");
+  for (const CacheLevelRow& row : r.derived.cache_levels) {
+    // Latency carries its plateau's spread (below); a detected size is a point on the sweep grid.
+    const auto latency = [&](const std::optional<double>& value) -> std::optional<Measured> {
+      if (!value) return std::nullopt;
+      return spread_interval(*value, row.spread_pct.value_or(0));
+    };
+    std::optional<Measured> size;
+    if (row.detected_bytes) size = grid_point(*row.detected_bytes, grid_step_at(grid, *row.detected_bytes));
+    const std::string id = "cache " + row.level;
+    for (auto& [member, value] : std::array<std::pair<const char*, std::optional<Measured>>, 3>{
+             {{"latency_ns", latency(row.latency_ns)},
+              {"latency_cycles", latency(row.latency_cycles)},
+              {"detected_bytes", size}}})
+      out.push_back({"cache", id, id + " " + member, id + " " + member, member, value, ""});
+  }
+}
+
+// Rows of one derived table in their order, keyed by identity (a repeated
+// identity gets "#2", "#3", ... so nothing is dropped).
+void flatten_table(const Results& r, const std::string& table, const json& rows, std::vector<FigureValue>& out) {
   std::map<std::string, int> seen;
-  for (const json& row : *table) {
+  for (const json& row : rows) {
     if (!row.is_object()) continue;
     RowIdentity id = identity_of(row);
     if (const int n = ++seen[id.key]; n > 1) {
       id.key += fmt::format("#{}", n);
       id.label += fmt::format(" #{}", n);
     }
-    rows.emplace_back(std::move(id), &row);
-  }
-  return rows;
-}
-
-void compare_rows(const std::string& prefix, const json& a, const json& b, const CompareOptions& options,
-                  std::vector<FigureComparison>& out) {
-  std::set<std::string> names;
-  for (const json* row : {&a, &b})
-    for (const auto& [name, value] : row->items())
-      if (is_compared_number(name, value) || value.is_boolean()) names.insert(name);
-  for (const std::string& name : names) {
-    const json* x = a.contains(name) ? &a.at(name) : nullptr;
-    const json* y = b.contains(name) ? &b.at(name) : nullptr;
-    if ((x && x->is_boolean()) || (y && y->is_boolean())) {
-      // Categorical: listed only when it differs.
-      if (x && y && *x == *y) continue;
-      FigureComparison f;
-      f.figure = prefix + name;
-      f.metric = name;
-      f.a_text = x ? x->dump() : "";
-      f.b_text = y ? y->dump() : "";
-      f.verdict = x && y ? Verdict::kDiffers : Verdict::kNotComparable;
-      out.push_back(std::move(f));
-      continue;
-    }
-    const auto measured = [](const json* v) -> std::optional<Measured> {
-      if (!v || !v->is_number()) return std::nullopt;
-      return point(v->get<double>());
-    };
-    out.push_back(numeric_figure(prefix + name, name, measured(x), measured(y), options.noise_floor_pct));
-  }
-}
-
-void compare_derived_tables(const Results& ra, const Results& rb, const CompareOptions& options,
-                            std::vector<FigureComparison>& out) {
-  const auto table = [](const Results& r, const std::string& key) -> const json* {
-    if (!r.derived.extra.is_object()) return nullptr;
-    const auto it = r.derived.extra.find(key);
-    if (it == r.derived.extra.end() || !it->is_array()) return nullptr;
-    if (!std::any_of(it->begin(), it->end(), [](const json& row) { return row.is_object(); })) return nullptr;
-    return &*it;
-  };
-  std::vector<std::string> keys(kDerivedOrder.begin(), kDerivedOrder.end());
-  std::set<std::string> others;
-  for (const Results* r : {&ra, &rb})
-    if (r->derived.extra.is_object())
-      for (const auto& [key, value] : r->derived.extra.items())
-        if (!one_of(key, kDerivedOrder)) others.insert(key);
-  keys.insert(keys.end(), others.begin(), others.end());
-
-  for (const std::string& key : keys) {
-    const auto rows_a = keyed_rows(table(ra, key));
-    const auto rows_b = keyed_rows(table(rb, key));
-    const auto find = [](const auto& rows, const std::string& id) -> const json* {
-      for (const auto& [identity, row] : rows)
-        if (identity.key == id) return row;
-      return nullptr;
-    };
-    const auto label = [&](const RowIdentity& id) { return key + (id.label.empty() ? "" : " " + id.label) + " "; };
-    for (const auto& [id, row] : rows_a) {
-      if (const json* other = find(rows_b, id.key)) {
-        compare_rows(label(id), *row, *other, options, out);
-        continue;
+    const std::string label = table + (id.label.empty() ? "" : " " + id.label) + " ";
+    const std::string row_key = table + " " + id.key;
+    // A detected TLB size lies on the tlb sweep of its page policy.
+    const std::vector<double> grid =
+        table == "tlb" ? sweep_grid(r, "tlb", "pages", "page", json_string(row, "page")) : std::vector<double>{};
+    const double page_bytes = json_number(row, "page_bytes").value_or(1);
+    const auto family = family_of_table(table);
+    const auto noise_pct = family ? family_spread_pct(r, *family, json_string(row, "page")) : std::nullopt;
+    for (const auto& [name, value] : row.items()) {
+      FigureValue f{table, row_key, row_key + "." + name, label + name, name, std::nullopt, ""};
+      if (value.is_boolean()) {
+        f.text = value.dump();
+      } else if (is_compared_number(name, value)) {
+        const double v = value.get<double>();
+        f.value = noise_pct && metric_direction(name) != Direction::kNeutral ? spread_interval(v, *noise_pct) : point(v);
+        if (is_detected_size(name)) {
+          const double entries = name == "reach_bytes" && page_bytes > 0 ? v / page_bytes : v;
+          f.value = grid_point(v, grid_step_at(grid, entries));
+        }
+      } else if (!(value.is_null() && !one_of(name, kFreeTextMembers))) {
+        continue;  // identity and free text; a null stays as a row member without a value
       }
-      for (const auto& [name, value] : row->items())
-        if (is_compared_number(name, value)) out.push_back(one_sided(label(id) + name, name, value.get<double>(), true));
-    }
-    for (const auto& [id, row] : rows_b) {
-      if (find(rows_a, id.key)) continue;
-      for (const auto& [name, value] : row->items())
-        if (is_compared_number(name, value)) out.push_back(one_sided(label(id) + name, name, value.get<double>(), false));
+      out.push_back(std::move(f));
     }
   }
+}
+
+// Every derived figure of a run: cache levels, then the tables of
+// derived.extra (kDerivedOrder first, then the others by name).
+std::vector<FigureValue> flatten_figures(const Results& r) {
+  std::vector<FigureValue> out;
+  flatten_cache_levels(r, out);
+  if (!r.derived.extra.is_object()) return out;
+  std::vector<std::string> keys(kDerivedOrder.begin(), kDerivedOrder.end());
+  for (const auto& [key, value] : r.derived.extra.items())
+    if (!one_of(key, kDerivedOrder)) keys.push_back(key);
+  for (const std::string& key : keys) {
+    const auto it = r.derived.extra.find(key);
+    if (it == r.derived.extra.end() || !it->is_array()) continue;
+    flatten_table(r, key, *it, out);
+  }
+  return out;
+}
+
+// A side's figures: each figure's runs merged (median value, hull of the
+// intervals; a boolean that differs between runs reads "true/false"), in the
+// order of first appearance.
+std::vector<FigureValue> merge_figures(std::span<const Results> runs) {
+  std::vector<FigureValue> merged;
+  std::map<std::string, std::size_t> index;
+  std::vector<std::vector<Measured>> values;
+  for (const Results& run : runs) {
+    for (FigureValue& f : flatten_figures(run)) {
+      auto [it, added] = index.emplace(f.key, merged.size());
+      if (added) {
+        merged.push_back(f);
+        values.emplace_back();
+      } else if (!f.text.empty() && merged[it->second].text.find(f.text) == std::string::npos) {
+        FigureValue& m = merged[it->second];
+        m.text = m.text.empty() ? f.text : m.text + "/" + f.text;
+      }
+      if (f.value) values[it->second].push_back(*f.value);
+    }
+  }
+  for (std::size_t i = 0; i < merged.size(); ++i) {
+    if (values[i].empty()) continue;
+    std::vector<double> centre;
+    Measured m = values[i].front();
+    for (const Measured& v : values[i]) {
+      centre.push_back(v.value);
+      m.low = std::min(m.low, v.low);
+      m.high = std::max(m.high, v.high);
+    }
+    m.value = median_of(centre);
+    merged[i].value = m;
+  }
+  return merged;
+}
+
+// Pairs two sides' figures: per table (in first appearance), A's figures in
+// order, then B's that A lacks.
+std::vector<FigureComparison> pair_figures(const std::vector<FigureValue>& fa, const std::vector<FigureValue>& fb,
+                                           const SideSummary& side_a, const SideSummary& side_b,
+                                           const CompareOptions& options) {
+  std::map<std::string, const FigureValue*> by_key_a, by_key_b;
+  std::set<std::string> rows_a, rows_b;
+  std::vector<std::string> tables;
+  for (const auto* side : {&fa, &fb})
+    for (const FigureValue& f : *side)
+      if (std::find(tables.begin(), tables.end(), f.table) == tables.end()) tables.push_back(f.table);
+  for (const FigureValue& f : fa) by_key_a.emplace(f.key, &f), rows_a.insert(f.row);
+  for (const FigureValue& f : fb) by_key_b.emplace(f.key, &f), rows_b.insert(f.row);
+
+  std::vector<FigureComparison> out;
+  std::vector<std::string> row_of;  // out[i]'s row
+  const auto compare_pair = [&](const FigureValue* x, const FigureValue* y) {
+    const FigureValue& f = x ? *x : *y;
+    FigureComparison c;
+    c.table = f.table;
+    c.figure = f.label;
+    c.metric = f.metric;
+    const bool textual = (x && !x->text.empty()) || (y && !y->text.empty());
+    if (x && y) {
+      if (textual) {
+        if (x->text == y->text) return;  // categorical: listed only when it differs
+        c.a_text = x->text;
+        c.b_text = y->text;
+        c.verdict = Verdict::kDiffers;
+      } else {
+        if (!x->value && !y->value) return;  // null on both sides
+        if (x->value) c.a = x->value->value;
+        if (y->value) c.b = y->value->value;
+        c.ratio = ratio_of(c.a, c.b);
+        c.verdict = x->value && y->value ? judge(*x->value, *y->value, c.metric, options.noise_floor_pct)
+                                         : Verdict::kNotComparable;
+      }
+      out.push_back(std::move(c));
+      return;
+    }
+    const bool in_a = x != nullptr;
+    if ((in_a ? rows_b : rows_a).count(f.row)) {  // the other side has the row, not this value
+      if (textual || !f.value) return;
+      (in_a ? c.a : c.b) = f.value->value;
+      c.verdict = Verdict::kNotComparable;
+      out.push_back(std::move(c));
+      return;
+    }
+    if (textual || !f.value) return;
+    (in_a ? c.a : c.b) = f.value->value;
+    const bool hidden = (in_a ? side_b : side_a).interrupted > 0;
+    c.verdict = in_a ? (hidden ? Verdict::kHiddenInB : Verdict::kOnlyInA)
+                     : (hidden ? Verdict::kHiddenInA : Verdict::kOnlyInB);
+    out.push_back(std::move(c));
+  };
+  const auto compare_and_note_row = [&](const FigureValue* x, const FigureValue* y) {
+    const std::size_t before = out.size();
+    compare_pair(x, y);
+    if (out.size() > before) row_of.push_back((x ? x : y)->row);
+  };
+  for (const std::string& table : tables) {
+    for (const FigureValue& f : fa) {
+      if (f.table != table) continue;
+      const auto it = by_key_b.find(f.key);
+      compare_and_note_row(&f, it == by_key_b.end() ? nullptr : it->second);
+    }
+    for (const FigureValue& f : fb)
+      if (f.table == table && !by_key_a.count(f.key)) compare_and_note_row(nullptr, &f);
+  }
+
+  // A TLB-like row whose knee moved beyond a grid step measured its cost at
+  // another step: its other figures are not comparable.
+  std::set<std::string> moved_rows;
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (out[i].table != "cache" && is_detected_size(out[i].metric) &&
+        (out[i].verdict == Verdict::kLarger || out[i].verdict == Verdict::kSmaller))
+      moved_rows.insert(row_of[i]);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (moved_rows.count(row_of[i]) && !is_detected_size(out[i].metric) && out[i].a && out[i].b) {
+      out[i].verdict = Verdict::kNotComparable;
+      out[i].note = "the knee moved";
+    }
+  return out;
 }
 
 // ---- cases ----------------------------------------------------------------
@@ -420,6 +548,7 @@ std::optional<Measured> case_measured(const Case& c, const std::string& metric) 
 
 CaseComparison compare_case(const Case& a, const Case& b, const CompareOptions& options) {
   CaseComparison c;
+  c.family = a.family;
   c.name = a.name;
   if (a.name != b.name) {
     c.page_a = page_of(a);
@@ -439,26 +568,70 @@ CaseComparison compare_case(const Case& a, const Case& b, const CompareOptions& 
   return c;
 }
 
-CaseComparison one_sided_case(const Case& only, bool in_a) {
+// `hidden`: the other side was interrupted, which is why it lacks the case.
+CaseComparison one_sided_case(const Case& only, bool in_a, bool hidden) {
   CaseComparison c;
+  c.family = only.family;
   c.name = only.name;
   c.metric = headline_metric(only);
   if (const auto m = case_measured(only, c.metric)) (in_a ? c.a : c.b) = m->value;
   (in_a ? c.spread_a_pct : c.spread_b_pct) = case_spread_pct(only);
-  c.verdict = in_a ? Verdict::kOnlyInA : Verdict::kOnlyInB;
+  c.verdict = in_a ? (hidden ? Verdict::kHiddenInB : Verdict::kOnlyInA)
+                   : (hidden ? Verdict::kHiddenInA : Verdict::kOnlyInB);
   return c;
+}
+
+// A side's cases, each merged over the runs that have it (in first-appearance
+// order): every metric the median of its runs, the spread the hull of the
+// runs' values and repetitions. One run: its cases as they are.
+std::vector<Case> merge_cases(std::span<const Results> runs) {
+  if (runs.size() == 1) return runs.front().cases;
+  std::vector<Case> merged;
+  std::vector<std::vector<const Case*>> instances;
+  std::map<std::string, std::size_t> index;
+  for (const Results& run : runs)
+    for (const Case& c : run.cases) {
+      const auto [it, added] = index.emplace(c.name, merged.size());
+      if (added) {
+        merged.push_back(c);
+        instances.emplace_back();
+      }
+      instances[it->second].push_back(&c);
+    }
+  for (std::size_t i = 0; i < merged.size(); ++i) {
+    Case& m = merged[i];
+    std::map<std::string, std::vector<double>> metric_values;
+    for (const Case* c : instances[i])
+      for (const auto& [name, value] : c->metrics) metric_values[name].push_back(value);
+    for (auto& [name, values] : metric_values) m.metrics[name] = median_of(values);
+    const std::string headline = headline_metric(m);
+    if (headline.empty()) continue;
+    Spread s;
+    s.median = m.metrics[headline];
+    s.min = s.max = s.median;
+    for (const Case* c : instances[i]) {
+      const auto value = metric(*c, headline.c_str());
+      if (value) s.min = std::min(s.min, *value), s.max = std::max(s.max, *value);
+      if (c->spread.repetitions > 0 && headline_metric(*c) == headline)
+        s.min = std::min(s.min, c->spread.min), s.max = std::max(s.max, c->spread.max);
+      s.repetitions += std::max(c->spread.repetitions, 1);
+    }
+    s.noisy = spread_pct(s) > kNoisySpreadPct;
+    m.spread = s;
+  }
+  return merged;
 }
 
 // Two runs of different --pages (4k in A, 2m in B) share no case names. Within
 // a family whose unmatched cases use exactly one page policy on each side,
 // pair them by the rest of their name, so the huge-page effect gets verdicts.
-void pair_across_page_policies(const Results& a, const Results& b, std::vector<std::optional<std::size_t>>& partner,
-                               std::vector<bool>& b_matched) {
+void pair_across_page_policies(const std::vector<Case>& a, const std::vector<Case>& b,
+                               std::vector<std::optional<std::size_t>>& partner, std::vector<bool>& b_matched) {
   std::map<std::string, std::set<std::string>> pages_a, pages_b;  // family -> pages of unmatched cases
-  for (std::size_t i = 0; i < a.cases.size(); ++i)
-    if (!partner[i]) pages_a[a.cases[i].family].insert(page_of(a.cases[i]));
-  for (std::size_t j = 0; j < b.cases.size(); ++j)
-    if (!b_matched[j]) pages_b[b.cases[j].family].insert(page_of(b.cases[j]));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (!partner[i]) pages_a[a[i].family].insert(page_of(a[i]));
+  for (std::size_t j = 0; j < b.size(); ++j)
+    if (!b_matched[j]) pages_b[b[j].family].insert(page_of(b[j]));
   for (const auto& [family, pa] : pages_a) {
     const auto pb = pages_b.find(family);
     if (pa.size() != 1 || pb == pages_b.end() || pb->second.size() != 1) continue;
@@ -466,13 +639,13 @@ void pair_across_page_policies(const Results& a, const Results& b, std::vector<s
     const std::string& page_b = *pb->second.begin();
     if (page_a.empty() || page_b.empty() || page_a == page_b) continue;
     std::map<std::string, std::size_t> b_by_key;
-    for (std::size_t j = 0; j < b.cases.size(); ++j)
-      if (!b_matched[j] && b.cases[j].family == family)
-        if (const std::string key = replace_page_segment(b.cases[j].name, page_b, "*"); !key.empty())
+    for (std::size_t j = 0; j < b.size(); ++j)
+      if (!b_matched[j] && b[j].family == family)
+        if (const std::string key = replace_page_segment(b[j].name, page_b, "*"); !key.empty())
           b_by_key.emplace(key, j);
-    for (std::size_t i = 0; i < a.cases.size(); ++i) {
-      if (partner[i] || a.cases[i].family != family) continue;
-      const std::string key = replace_page_segment(a.cases[i].name, page_a, "*");
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (partner[i] || a[i].family != family) continue;
+      const std::string key = replace_page_segment(a[i].name, page_a, "*");
       const auto it = key.empty() ? b_by_key.end() : b_by_key.find(key);
       if (it == b_by_key.end() || b_matched[it->second]) continue;
       partner[i] = it->second;
@@ -512,6 +685,8 @@ std::string_view verdict_name(Verdict verdict) {
     case Verdict::kOnlyInA: return "only in A";
     case Verdict::kOnlyInB: return "only in B";
     case Verdict::kNotComparable: return "n/a";
+    case Verdict::kHiddenInA: return "A interrupted";
+    case Verdict::kHiddenInB: return "B interrupted";
   }
   return "n/a";
 }
@@ -539,39 +714,99 @@ Verdict judge(const Measured& a, const Measured& b, std::string_view metric, dou
   return ratio > 1 ? Verdict::kLarger : Verdict::kSmaller;
 }
 
+std::string_view derived_table_of_family(std::string_view family) {
+  for (const auto& [f, table] : kFamilyTables)
+    if (f == family) return table;
+  return {};
+}
+
 Comparison compare_results(const Results& a, const Results& b, const CompareOptions& options) {
+  return compare_runs(std::span<const Results>(&a, 1), std::span<const Results>(&b, 1), options);
+}
+
+Comparison compare_runs(std::span<const Results> a, std::span<const Results> b, const CompareOptions& options) {
+  if (a.empty() || b.empty()) throw std::invalid_argument("compare_runs: each side needs at least one run");
   Comparison out;
   out.options = options;
-  out.run_a = run_text(a);
-  out.run_b = run_text(b);
-  out.machine = machine_differences(a, b, options);
-  out.unavailable = unavailable_differences(a, b);
-  compare_cache_levels(a, b, options, out.figures);
-  compare_derived_tables(a, b, options, out.figures);
+  const auto summarise = [](std::span<const Results> runs, std::string& text, SideSummary& side) {
+    side.runs = runs.size();
+    for (const Results& r : runs) {
+      text += (text.empty() ? "" : "\n   ") + run_text(r);
+      if (const auto it = r.extra.find("interrupted"); it != r.extra.end() && *it == true) ++side.interrupted;
+    }
+  };
+  summarise(a, out.run_a, out.side_a);
+  summarise(b, out.run_b, out.side_b);
+  out.machine = machine_differences(a.front(), b.front(), options);
+  out.unavailable = unavailable_differences(a.front(), b.front());
+  out.figures = pair_figures(merge_figures(a), merge_figures(b), out.side_a, out.side_b, options);
 
+  const std::vector<Case> cases_a = merge_cases(a);
+  const std::vector<Case> cases_b = merge_cases(b);
   // Exact matches by name first.
   std::map<std::string, std::size_t> b_by_name;
-  for (std::size_t i = 0; i < b.cases.size(); ++i) b_by_name.emplace(b.cases[i].name, i);
-  std::vector<std::optional<std::size_t>> partner(a.cases.size());
-  std::vector<bool> b_matched(b.cases.size(), false);
-  for (std::size_t i = 0; i < a.cases.size(); ++i) {
-    const auto it = b_by_name.find(a.cases[i].name);
+  for (std::size_t i = 0; i < cases_b.size(); ++i) b_by_name.emplace(cases_b[i].name, i);
+  std::vector<std::optional<std::size_t>> partner(cases_a.size());
+  std::vector<bool> b_matched(cases_b.size(), false);
+  for (std::size_t i = 0; i < cases_a.size(); ++i) {
+    const auto it = b_by_name.find(cases_a[i].name);
     if (it == b_by_name.end() || b_matched[it->second]) continue;
     partner[i] = it->second;
     b_matched[it->second] = true;
   }
-  pair_across_page_policies(a, b, partner, b_matched);
+  pair_across_page_policies(cases_a, cases_b, partner, b_matched);
 
-  for (std::size_t i = 0; i < a.cases.size(); ++i)
-    out.cases.push_back(partner[i] ? compare_case(a.cases[i], b.cases[*partner[i]], options)
-                                   : one_sided_case(a.cases[i], true));
-  for (std::size_t j = 0; j < b.cases.size(); ++j)
-    if (!b_matched[j]) out.cases.push_back(one_sided_case(b.cases[j], false));
+  for (std::size_t i = 0; i < cases_a.size(); ++i)
+    out.cases.push_back(partner[i] ? compare_case(cases_a[i], cases_b[*partner[i]], options)
+                                   : one_sided_case(cases_a[i], true, out.side_b.interrupted > 0));
+  for (std::size_t j = 0; j < cases_b.size(); ++j)
+    if (!b_matched[j]) out.cases.push_back(one_sided_case(cases_b[j], false, out.side_a.interrupted > 0));
   return out;
 }
 
+namespace {
+
+// What a side's verdicts rest on, and what an interruption hid.
+std::string side_notes(const Comparison& comparison) {
+  std::string out;
+  for (const bool is_a : {true, false}) {
+    const SideSummary& side = is_a ? comparison.side_a : comparison.side_b;
+    const char* name = is_a ? "A" : "B";
+    if (side.runs == 1)
+      out += fmt::format("{}: one run: its verdicts rest on within-run spread only, which misses run-to-run noise "
+                         "(several runs per side: memprobe compare A1 A2 -- B1 B2)\n",
+                         name);
+    else
+      out += fmt::format("{}: {} runs: each figure is their median, its interval spans the runs' spread\n", name,
+                         side.runs);
+  }
+  for (const bool is_a : {true, false}) {
+    const SideSummary& side = is_a ? comparison.side_a : comparison.side_b;
+    if (side.interrupted == 0) continue;
+    const Verdict hidden = is_a ? Verdict::kHiddenInA : Verdict::kHiddenInB;
+    std::size_t figures = 0, cases = 0;
+    std::set<std::string> families;
+    for (const FigureComparison& f : comparison.figures) figures += f.verdict == hidden;
+    for (const CaseComparison& c : comparison.cases)
+      if (c.verdict == hidden) ++cases, families.insert(c.family);
+    std::string family_list;
+    for (const std::string& f : families) family_list += (family_list.empty() ? "" : ", ") + f;
+    out += fmt::format("{} was interrupted ({} of {} run{}): it hid {} derived figure{} and {} case{}{} measured in {} "
+                       "(verdict \"{}\" below)\n",
+                       is_a ? "A" : "B", side.interrupted, side.runs, side.runs == 1 ? "" : "s", figures,
+                       figures == 1 ? "" : "s", cases, cases == 1 ? "" : "s",
+                       family_list.empty() ? "" : " (" + family_list + ")", is_a ? "B" : "A", verdict_name(hidden));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_figure_value(std::string_view metric, double value) { return format_value(metric, value); }
+
 std::string render_comparison(const Comparison& comparison) {
-  std::string out = fmt::format("A  {}\nB  {}\n\n", comparison.run_a, comparison.run_b);
+  std::string out = fmt::format("A  {}\nB  {}\n", comparison.run_a, comparison.run_b);
+  out += side_notes(comparison) + "\n";
 
   if (comparison.machine.empty()) {
     out += "machine and settings: no differences\n";
@@ -600,7 +835,7 @@ std::string render_comparison(const Comparison& comparison) {
         return v ? format_value(f.metric, *v) : std::string(kMissing);
       };
       rows.push_back({f.figure, cell(f.a, f.a_text), cell(f.b, f.b_text), format_ratio(f.ratio),
-                      std::string(verdict_name(f.verdict))});
+                      std::string(verdict_name(f.verdict)) + (f.note.empty() ? "" : ": " + f.note)});
     }
     out += render_table({{"figure", false}, {"A"}, {"B"}, {"B/A"}, {"verdict", false}}, rows);
   }

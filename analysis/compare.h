@@ -5,9 +5,14 @@
 //
 // The verdict rule (one rule for figures and cases):
 //  - Each side has an interval: a case's [min, max] over its repetitions
-//    (Case::spread); a cache level's latency value ± spread_pct / 2 %
-//    (spread_pct is (max - min) / median of its plateau, in %); any other
-//    derived figure is a point.
+//    (Case::spread); a cache level's latency value ± spread_pct % (spread_pct
+//    is the median (max - min) / median of its plateau's cases, in %; noise
+//    only adds time, so the median can sit at either end of min..max and ±
+//    the whole spread is what surely holds it); any other derived figure
+//    with a better direction (a cost, a rate, a speed-up) ± the median
+//    spread of its family's cases (of its page policy where it has one),
+//    since it is known no better than the cases it comes from; a figure
+//    without a direction (a count) is a point.
 //  - "within noise" if the two intervals overlap, or if |B/A - 1| is below the
 //    noise floor (CompareOptions::noise_floor_pct, default 3 %).
 //  - Otherwise the direction comes from the metric's name (metric_direction):
@@ -20,9 +25,24 @@
 //  - A figure or case on one side only is "only in A" / "only in B"; a value
 //    missing (or zero in A, so no ratio) on a side that has the row is "n/a";
 //    a non-numeric member that differs (e.g. a backing flag) is "differs".
+//    When the side that lacks it was interrupted ("interrupted": true in the
+//    file), it is "B interrupted" / "A interrupted" instead: the interruption
+//    hid it.
+//  - Several runs per side (compare_runs): each figure and case of a side is
+//    the median of its runs' values, and its interval the hull of the runs'
+//    intervals: the spread between the runs combined with each run's own.
+//    With one run a side's interval is its within-run spread only, which
+//    misses run-to-run noise; the report says so.
+//  - A detected size (detected_bytes, detected_entries, reach_bytes) is a knee
+//    on the sweep grid: its interval is half a grid step either way (the step
+//    around it in the run's own sweep, else 4 points per octave), so two
+//    sizes within one grid step are within noise. Where a TLB row's knee
+//    moved beyond that, its cost was measured at another step: the row's
+//    other figures are "n/a" (note "the knee moved").
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,10 +57,14 @@ struct CompareOptions {
   bool all_cases = false;              // render every case, not only those outside the noise
 };
 
-enum class Verdict { kWithinNoise, kFaster, kSlower, kLarger, kSmaller, kDiffers, kOnlyInA, kOnlyInB, kNotComparable };
+enum class Verdict {
+  kWithinNoise, kFaster, kSlower, kLarger, kSmaller, kDiffers, kOnlyInA, kOnlyInB, kNotComparable,
+  kHiddenInA,  // measured in B, missing from A because A was interrupted
+  kHiddenInB,  // measured in A, missing from B because B was interrupted
+};
 
 // "within noise", "faster", "slower", "larger", "smaller", "differs",
-// "only in A", "only in B", "n/a".
+// "only in A", "only in B", "n/a", "A interrupted", "B interrupted".
 std::string_view verdict_name(Verdict verdict);
 
 enum class Direction { kLowerIsBetter, kHigherIsBetter, kNeutral };
@@ -72,15 +96,18 @@ struct Difference {
 
 // A derived figure: "L1 latency_ns", "tlb L1 DTLB 4k detected_entries".
 struct FigureComparison {
+  std::string table;                  // "cache", "tlb", "hugepage", ...: the derived table it comes from
   std::string figure;                 // "cache L1 latency_ns"
   std::string metric;                 // the member compared ("latency_ns"); decides format and direction
   std::optional<double> a, b;         // numeric values; nullopt where a side lacks it
   std::string a_text, b_text;         // for a non-numeric member ("true"/"false"), else empty
   std::optional<double> ratio;        // B/A
   Verdict verdict = Verdict::kNotComparable;
+  std::string note;                   // why a verdict is "n/a" although both sides have a value
 };
 
 struct CaseComparison {
+  std::string family;                 // "latency"
   std::string name;                   // "latency/4k/bytes:1048576"; paired across pages "latency/4k→thp/1MiB"
   std::string page_a, page_b;         // set when paired across page policies (below), else empty
   std::string metric;                 // the headline metric compared
@@ -90,9 +117,17 @@ struct CaseComparison {
   Verdict verdict = Verdict::kNotComparable;
 };
 
+// One side of a comparison: how many runs it merges and how many of them
+// were interrupted.
+struct SideSummary {
+  std::size_t runs = 0;
+  std::size_t interrupted = 0;
+};
+
 struct Comparison {
   CompareOptions options;
-  std::string run_a, run_b;           // "2024-05-01T12:00:00Z  memprobe run --pages 4k"
+  std::string run_a, run_b;           // "2024-05-01T12:00:00Z  memprobe run --pages 4k" (one line per run)
+  SideSummary side_a, side_b;
   std::vector<Difference> machine;    // machine and settings differences, command line first
   std::vector<Difference> unavailable;  // what: reason on one side only
   std::vector<FigureComparison> figures;
@@ -112,6 +147,18 @@ struct Comparison {
 // parameter-like numbers such as working_set_bytes, threads, pages); every
 // other number is compared, except reported_* (those are machine facts).
 Comparison compare_results(const Results& a, const Results& b, const CompareOptions& options = {});
+
+// The same with several runs per side (each side at least one): figures and
+// cases of a side merged across its runs (rule above); machine and settings
+// differences from each side's first run.
+Comparison compare_runs(std::span<const Results> a, std::span<const Results> b, const CompareOptions& options = {});
+
+// The derived table whose figures summarise a family's cases ("latency" ->
+// "cache", "pagefault" -> "page_fault"); empty for a family without one.
+std::string_view derived_table_of_family(std::string_view family);
+
+// A figure's value in the unit its metric names ("1.25 ns", "48 KiB", "12.3").
+std::string format_figure_value(std::string_view metric, double value);
 
 // Plain-text report: runs, differences, derived-figure table
 // (figure | A | B | B/A | verdict), then the cases outside the noise (all

@@ -10,6 +10,7 @@
 
 #include "analysis/bandwidth.h"
 #include "analysis/hugepage.h"
+#include "analysis/levels.h"
 #include "analysis/tlb.h"
 
 namespace memprobe::analysis {
@@ -27,6 +28,27 @@ struct CasePoint {
 std::string page_of(const Case& c) {
   auto it = c.params.find("page");
   return it != c.params.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Each point's repetition spread as a fraction (-1: unknown), aligned with the points.
+std::vector<double> point_spreads(const std::vector<CasePoint>& points) {
+  std::vector<double> out;
+  for (const CasePoint& p : points)
+    out.push_back(p.source->spread.median > 0 ? spread_pct(p.source->spread) / 100 : -1);
+  return out;
+}
+
+// The reported data/unified caches, one per level (hwloc's first), innermost first.
+std::vector<CacheInfo> reported_data_caches(const MachineInfo& machine) {
+  std::vector<CacheInfo> caches;
+  for (const CacheInfo& c : machine.caches)
+    if (c.kind != "instruction" && c.size_bytes > 0) caches.push_back(c);
+  std::stable_sort(caches.begin(), caches.end(),
+                   [](const CacheInfo& a, const CacheInfo& b) { return a.level < b.level; });
+  caches.erase(std::unique(caches.begin(), caches.end(),
+                           [](const CacheInfo& a, const CacheInfo& b) { return a.level == b.level; }),
+               caches.end());
+  return caches;
 }
 
 std::vector<CasePoint> latency_case_points(const Results& results, const std::string& page) {
@@ -130,6 +152,15 @@ void append_note(std::string& note, const std::string& text) {
 
 }  // namespace
 
+std::optional<DramPlateau> latency_dram_plateau(const Results& results, const std::string& page) {
+  const std::vector<CasePoint> case_points = latency_case_points(results, page);
+  std::vector<CurvePoint> curve;
+  for (const CasePoint& p : case_points) curve.push_back(p.point);
+  if (curve.empty()) return std::nullopt;
+  return find_dram_plateau(segment_curve(curve), reported_data_caches(results.machine).size(),
+                           point_spreads(case_points));
+}
+
 std::vector<CurvePoint> latency_curve(const Results& results, const std::string& page) {
   std::vector<CurvePoint> out;
   for (const CasePoint& p : latency_case_points(results, page)) out.push_back(p.point);
@@ -219,15 +250,7 @@ std::string preferred_latency_page(const Results& results) {
 
 std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
   const MachineInfo& machine = results.machine;
-  std::vector<CacheInfo> caches;
-  for (const CacheInfo& c : machine.caches)
-    if (c.kind != "instruction" && c.size_bytes > 0) caches.push_back(c);
-  std::stable_sort(caches.begin(), caches.end(),
-                   [](const CacheInfo& a, const CacheInfo& b) { return a.level < b.level; });
-  // One row per level: the first entry hwloc gave for it.
-  caches.erase(std::unique(caches.begin(), caches.end(),
-                           [](const CacheInfo& a, const CacheInfo& b) { return a.level == b.level; }),
-               caches.end());
+  const std::vector<CacheInfo> caches = reported_data_caches(machine);
 
   std::vector<CacheLevelRow> rows;
   for (const CacheInfo& c : caches) {
@@ -264,20 +287,42 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
   for (const CacheInfo& c : caches) level_bytes.push_back(c.size_bytes);
   const double largest_bytes = case_points.back().point.size_bytes;
   const double largest_reported = level_bytes.empty() ? 0 : level_bytes.back();
-  const bool reached_dram = !level_bytes.empty() && largest_bytes >= 2 * largest_reported;
+  const std::vector<double> point_spread = point_spreads(case_points);
 
+  // DRAM is where the curve shows it (find_dram_plateau: the rule that also
+  // ended the sweep); a sweep that went past twice the reported LLC without
+  // such a plateau takes its last plateau, as before that rule existed.
+  const std::optional<DramPlateau> shown = find_dram_plateau(seg, level_bytes.size(), point_spread);
+  const bool past_reported = !level_bytes.empty() && largest_bytes >= 2 * largest_reported;
+  std::optional<std::size_t> dram_plateau;
+  if (shown)
+    dram_plateau = shown->plateau;
+  else if (past_reported && seg.plateaus.size() >= 2)
+    dram_plateau = seg.plateaus.size() - 1;
+  const bool reached_dram = dram_plateau.has_value();
+
+  // The knees that end cache levels: those below the DRAM plateau (all of
+  // them when DRAM was not reached).
+  const std::vector<Knee> cache_knees(
+      seg.knees.begin(), seg.knees.begin() + static_cast<std::ptrdiff_t>(dram_plateau ? *dram_plateau : seg.knees.size()));
   std::vector<std::optional<std::size_t>> knee_of_level;
-  if (reached_dram && !seg.knees.empty() && seg.knees.back().size_bytes < 2 * largest_reported) {
-    // The step into the last plateau (DRAM) ends the last cache level, however
-    // far from its reported size it lies (a VM's guest may see a fraction of
-    // the host's L3). The other knees go to the other levels.
-    const std::vector<Knee> inner(seg.knees.begin(), seg.knees.end() - 1);
+  if (reached_dram && cache_knees.size() == level_bytes.size()) {
+    // As many cache plateaus as reported levels: they pair up in order, and
+    // the step into DRAM ends the last level however far from its reported
+    // size it lies (a VM's guest may see a fraction of the host's L3).
+    for (std::size_t k = 0; k < cache_knees.size(); ++k) knee_of_level.push_back(k);
+  } else if (reached_dram && !cache_knees.empty() && !level_bytes.empty()) {
+    // More or fewer plateaus than reported levels: the step into DRAM still
+    // ends the last level; the other knees go to the nearest other level
+    // within a factor of 4, order kept.
+    const std::vector<Knee> inner(cache_knees.begin(), cache_knees.end() - 1);
     const std::vector<double> inner_levels(level_bytes.begin(), level_bytes.end() - 1);
     knee_of_level = match_knees(inner, inner_levels);
-    knee_of_level.push_back(seg.knees.size() - 1);
+    knee_of_level.push_back(cache_knees.size() - 1);
   } else {
-    knee_of_level = match_knees(seg.knees, level_bytes);
+    knee_of_level = match_knees(cache_knees, level_bytes);
   }
+  std::vector<bool> plateau_used(seg.plateaus.size(), false);
 
   double previous_bytes = 0;        // reported size of the level before
   double previous_bound_bytes = 0;  // its knee if it has one, else its reported size
@@ -298,6 +343,7 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
         }
       }
       const Plateau& plateau = seg.plateaus[first];
+      plateau_used[first] = true;
       row.detected_bytes = knee.size_bytes;
       row.latency_ns = plateau.level;
       row.spread_pct = typical_spread_pct(cases_in(plateau.first, plateau.last));
@@ -362,19 +408,85 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
     previous_bound_bytes = row.detected_bytes ? *row.detected_bytes : reported;
   }
 
-  if (!level_bytes.empty() && !reached_dram) {
-    dram.note = fmt::format("sweep did not reach DRAM (largest working set {} < 2 x {} {})", format_size(largest_bytes),
-                            format_size(largest_reported), rows.back().level);
-  } else if (seg.plateaus.size() < 2) {
-    dram.note = "no step to DRAM found in the latency curve";
+  // A plateau below DRAM whose latency no level took is said on the first
+  // level whose knee lies above it (else on DRAM).
+  const std::size_t cache_plateaus = dram_plateau ? *dram_plateau : seg.plateaus.size();
+  for (std::size_t p = 0; p < cache_plateaus; ++p) {
+    if (plateau_used[p]) continue;
+    std::size_t above = rows.size();
+    for (std::size_t l = 0; l < rows.size(); ++l)
+      if (knee_of_level[l] && *knee_of_level[l] >= p) {
+        above = l;
+        break;
+      }
+    const Plateau& plateau = seg.plateaus[p];
+    append_note(above < rows.size() ? rows[above].note : dram.note,
+                fmt::format("a plateau at {:.3g} ns ({} to {}) matches no reported level", plateau.level,
+                            format_size(seg.points[plateau.first].size_bytes),
+                            format_size(seg.points[plateau.last].size_bytes)));
+  }
+  if (!reached_dram) {
+    if (seg.plateaus.size() < 2)
+      append_note(dram.note, "no step to DRAM found in the latency curve");
+    else
+      append_note(dram.note, fmt::format("sweep did not reach DRAM: no plateau past the last knee spans {} octaves "
+                                         "within noise (largest working set {})",
+                                         DramPlateauRule{}.min_octaves, format_size(largest_bytes)));
   } else {
-    const Plateau& last = seg.plateaus.back();
-    dram.latency_ns = last.level;
-    dram.spread_pct = typical_spread_pct(cases_in(last.first, last.last));
+    const Plateau& p = seg.plateaus[*dram_plateau];
+    dram.latency_ns = p.level;
+    dram.spread_pct = typical_spread_pct(cases_in(p.first, p.last));
     with_cycles(dram);
+    if (!shown)
+      append_note(dram.note, fmt::format("last plateau taken as DRAM: the sweep reached 2x the reported {} ({})",
+                                         rows.back().level, format_size(largest_reported)));
+    if (*dram_plateau + 1 < seg.plateaus.size()) {
+      const Plateau& last = seg.plateaus.back();
+      append_note(dram.note, fmt::format("beyond {} latency rises to {:.3g} ns at {} (translation: see "
+                                         "\"DRAM + translation\"), not another level",
+                                         format_size(seg.points[p.last].size_bytes), last.level,
+                                         format_size(seg.points[last.last].size_bytes)));
+    }
   }
   rows.push_back(dram);
   return rows;
+}
+
+void derive_dram_translation(Results& results) {
+  results.derived.extra.erase("dram_translation");
+  auto hugepage = results.derived.extra.find("hugepage");
+  if (hugepage == results.derived.extra.end() || !hugepage->is_array()) return;
+  std::optional<double> dram_ns;
+  for (const CacheLevelRow& row : results.derived.cache_levels)
+    if (row.level == "DRAM") dram_ns = row.latency_ns;
+  // The largest DRAM-region working set each page policy measured.
+  std::map<std::string, const nlohmann::json*> largest;
+  for (const nlohmann::json& row : *hugepage) {
+    if (!row.is_object() || row.value("region", "") != "dram") continue;
+    const auto ws = row.find("working_set_bytes");
+    const auto ns = row.find("ns_per_load");
+    const auto page = row.find("page");
+    if (ws == row.end() || !ws->is_number() || ns == row.end() || !ns->is_number() || page == row.end() ||
+        !page->is_string())
+      continue;
+    const nlohmann::json*& best = largest[page->get<std::string>()];
+    if (!best || (*best)["working_set_bytes"].get<double>() < ws->get<double>()) best = &row;
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const std::string& page : {"4k", "thp", "hugetlb-2m", "hugetlb-1g"}) {
+    auto it = largest.find(page);
+    if (it == largest.end()) continue;
+    const nlohmann::json& row = *it->second;
+    nlohmann::json entry = {{"page", page},
+                            {"working_set_bytes", row["working_set_bytes"]},
+                            {"latency_ns", row["ns_per_load"]},
+                            {"backing_verified", row.value("backing_verified", false)}};
+    const double ns = row["ns_per_load"].get<double>();
+    if (dram_ns && *dram_ns > 0) entry["vs_dram"] = ns / *dram_ns;
+    if (results.machine.core_hz > 0) entry["latency_cycles"] = ns * results.machine.core_hz / 1e9;
+    out.push_back(entry);
+  }
+  if (!out.empty()) results.derived.extra["dram_translation"] = out;
 }
 
 void derive_all(Results& results) {
@@ -387,6 +499,7 @@ void derive_all(Results& results) {
     results.derived.extra["latency_curve_page"] = page;
   derive_tlb_family(results);
   derive_hugepage(results);
+  derive_dram_translation(results);
   derive_page_fault(results);
   derive_bandwidth(results);
 }

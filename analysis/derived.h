@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "analysis/knees.h"
+#include "analysis/levels.h"
 #include "analysis/results.h"
 
 namespace memprobe::analysis {
@@ -12,6 +13,11 @@ namespace memprobe::analysis {
 // The latency curve of one page policy: (working_set_bytes, median ns_per_load)
 // for each successful case of family "latency" with params.page == page.
 std::vector<CurvePoint> latency_curve(const Results& results, const std::string& page);
+
+// The DRAM plateau (find_dram_plateau) of `page`'s latency curve, with the
+// count of reported data cache levels as its floor: the rule the harness
+// ends the latency sweep with. nullopt: no latency cases, or no DRAM yet.
+std::optional<DramPlateau> latency_dram_plateau(const Results& results, const std::string& page);
 
 // The page policies (params.page) of the latency cases: "4k", "thp",
 // "hugetlb-2m", "hugetlb-1g" in that order, then any other, sorted.
@@ -56,6 +62,15 @@ std::string preferred_latency_page(const Results& results);
 //    of each case's repetitions, in %, over the cases on that plateau (or
 //    those points).
 std::vector<CacheLevelRow> derive_cache_levels(const Results& results);
+
+// "DRAM + translation": the cost of random access over the largest DRAM
+// working set the hugepage family measured, per page policy (a random cycle
+// over the whole set, so every page-table level is in play: where huge pages
+// show), next to the TLB-local DRAM row. Fills derived.extra
+// ["dram_translation"] = [{page, working_set_bytes, latency_ns,
+// latency_cycles, vs_dram, backing_verified}] from derived.extra["hugepage"]
+// and cache_levels (call after both); removed when there is no such case.
+void derive_dram_translation(Results& results);
 
 // Fills results.derived from results.cases (idempotent): cache_levels, and
 // extra["latency_curve_page"] = the page policy whose curve was used.

@@ -184,10 +184,24 @@ Segmentation segment_curve(std::vector<CurvePoint> points, const SegmentOptions&
   y = running_median(y, kOutlierWindow);
 
   std::vector<Range> plateaus;
-  if (n < 2 * min_points || options.max_segments <= 1)
+  if (n < 2 * min_points || options.max_segments <= 1) {
     plateaus.push_back({0, n - 1});
-  else
+  } else if (n <= kMaxFitPoints) {
     plateaus = best_segmentation(y, min_points, options.max_segments);
+  } else {
+    // The fit is quadratic in the point count: a curve of thousands of
+    // points (a results file that concatenates many runs) is fitted on the
+    // medians of kMaxFitPoints runs of neighbouring points, and the ranges
+    // are mapped back to the points.
+    const std::size_t group = (n + kMaxFitPoints - 1) / kMaxFitPoints;
+    std::vector<double> binned;
+    for (std::size_t first = 0; first < n; first += group)
+      binned.push_back(median_of(std::vector<double>(y.begin() + static_cast<std::ptrdiff_t>(first),
+                                                     y.begin() + static_cast<std::ptrdiff_t>(std::min(n, first + group)))));
+    const std::size_t bin_min_points = std::max<std::size_t>(1, (min_points + group - 1) / group);
+    for (const Range& r : best_segmentation(binned, bin_min_points, options.max_segments))
+      plateaus.push_back({r.first * group, std::min(n - 1, r.last * group + group - 1)});
+  }
 
   const Cleanup cleanup(points, x, options);
   while (cleanup.merge_one(plateaus) || cleanup.drop_one(plateaus)) {

@@ -49,6 +49,9 @@ inline constexpr double kBicPenalty = 3.0;         // c in the BIC below
 inline constexpr double kNoiseFloor = 1e-4;        // variance of log(value): 1 % noise
 inline constexpr double kMinPlateauOctaves = 1.0;  // an interior plateau spans at least this
 inline constexpr std::size_t kOutlierWindow = 5;   // running median of the fitted values
+// Above this many points the fit runs on medians of runs of neighbouring
+// points (its cost is quadratic in the points; real sweeps have < 200).
+inline constexpr std::size_t kMaxFitPoints = 256;
 
 // Optimal piecewise-constant fit of log(value) over log2(size) (dynamic
 // programming), segment count chosen by a BIC-style penalty, then merged

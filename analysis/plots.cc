@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "analysis/derived.h"
 #include "analysis/table_format.h"
@@ -82,11 +83,23 @@ std::vector<Plot> latency_plots(const Results& results) {
                           kib);
     ++arrow;
   }
+  // A knee marker sits on the curve the levels were derived from, at the
+  // measured point nearest the knee (a knee is a measured working set), not
+  // at the level's latency, which can lie far from the curve there.
+  std::string knee_page = preferred_latency_page(results);
+  if (auto it = results.derived.extra.find("latency_curve_page"); it != results.derived.extra.end() && it->is_string())
+    knee_page = it->get<std::string>();
+  const std::vector<CurvePoint> knee_curve = latency_curve(results, knee_page);
   for (const CacheLevelRow& row : results.derived.cache_levels) {
-    if (!row.detected_bytes || !row.latency_ns) continue;
-    script += fmt::format("set label {} {} at {:.6g}, {:.6g} point pt 7 ps 1.2 lc rgb 'red' offset 0.8,-0.8\n", arrow,
+    if (!row.detected_bytes || knee_curve.empty()) continue;
+    const CurvePoint* nearest = &knee_curve.front();
+    for (const CurvePoint& p : knee_curve)
+      if (std::fabs(std::log2(p.size_bytes / *row.detected_bytes)) <
+          std::fabs(std::log2(nearest->size_bytes / *row.detected_bytes)))
+        nearest = &p;
+    script += fmt::format("set label {} {} at {:.0f}, {:.6g} point pt 7 ps 1.2 lc rgb 'red' offset 0.8,-0.8\n", arrow,
                           gnuplot_quote(row.level + " knee " + format_bytes(*row.detected_bytes)),
-                          *row.detected_bytes / 1024.0, *row.latency_ns);
+                          nearest->size_bytes / 1024.0, nearest->value);
     ++arrow;
   }
   std::vector<std::string> blocks, titles;

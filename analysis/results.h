@@ -46,6 +46,8 @@ struct MachineInfo {
   double hugepages_1g_reserved = 0;
   bool pmu_available = false;
   std::string pmu_reason;
+  std::string host;                     // host name ("" in files written before it was recorded)
+  std::optional<double> memory_bytes;   // MemTotal; null if unknown or not recorded
 };
 
 // The median of `values` (mean of the middle two for an even count); 0 if empty.

@@ -191,6 +191,8 @@ MachineInfo machine_from_json(const Reader& r) {
   const Reader pmu(r.object("pmu"), r.member_path("pmu"));
   m.pmu_available = pmu.boolean("available");
   m.pmu_reason = pmu.string("reason");
+  m.host = r.string("host");
+  m.memory_bytes = r.optional_number("memory_bytes");
   return m;
 }
 
@@ -254,6 +256,8 @@ nlohmann::json to_json(const Results& results) {
   machine["hugepages"] = {{"2m_reserved", number(m.hugepages_2m_reserved)},
                           {"1g_reserved", number(m.hugepages_1g_reserved)}};
   machine["pmu"] = {{"available", m.pmu_available}, {"reason", m.pmu_reason}};
+  machine["host"] = m.host;
+  machine["memory_bytes"] = optional_number(m.memory_bytes);
   doc["machine"] = std::move(machine);
 
   json cases = json::array();

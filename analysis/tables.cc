@@ -188,6 +188,24 @@ std::string render_counter_table(const Results& results, TableFormat format) {
          render_table(columns, rows, format);
 }
 
+// "DRAM + translation (random over the whole set): 4k 270 ns at 304 MiB
+// (2.25x DRAM) | thp ...": the hugepage family's largest DRAM working set
+// per page policy, next to the TLB-local DRAM row. Empty without one.
+static std::string dram_translation_text(const Results& results) {
+  auto it = results.derived.extra.find("dram_translation");
+  if (it == results.derived.extra.end() || !it->is_array() || it->empty()) return {};
+  std::string parts;
+  for (const nlohmann::json& row : *it) {
+    if (!row.is_object() || !row.value("latency_ns", nlohmann::json()).is_number()) continue;
+    std::string part = fmt::format("{} {} ns at {}", row.value("page", "?"), format_ns(row["latency_ns"].get<double>()),
+                                   format_bytes(row.value("working_set_bytes", 0.0)));
+    if (row.contains("vs_dram") && row["vs_dram"].is_number())
+      part += fmt::format(" ({:.2f}x DRAM)", row["vs_dram"].get<double>());
+    parts += (parts.empty() ? "" : " | ") + part;
+  }
+  return parts;
+}
+
 std::string render_cache_table(const Results& results, TableFormat format) {
   const std::vector<CacheLevelRow> rows =
       results.derived.cache_levels.empty() ? derive_cache_levels(results) : results.derived.cache_levels;
@@ -235,6 +253,9 @@ std::string render_cache_table(const Results& results, TableFormat format) {
     }
     out += note_line(fmt::format("latency from the {} curve{}", page, why), format);
   }
+  if (const std::string translation = dram_translation_text(results); !translation.empty())
+    out += note_line("DRAM + translation (random over the whole set, every page-table level in play): " + translation,
+                     format);
   if (noisy)
     out += note_line(fmt::format("!: repetitions differ by more than {:.0f}% of the median; rerun on a quieter machine",
                                  kNoisySpreadPct),
@@ -337,6 +358,8 @@ std::string render_summary(const Results& results, TableFormat format) {
     caches += (caches.empty() ? "" : " | ") + text;
   }
   if (!caches.empty()) rows.push_back({"latency", caches});
+  if (const std::string translation = dram_translation_text(results); !translation.empty())
+    rows.push_back({"DRAM + translation", translation});
 
   if (auto tlb = results.derived.extra.find("tlb"); tlb != results.derived.extra.end() && tlb->is_array()) {
     std::map<std::string, std::string> by_page;

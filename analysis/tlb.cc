@@ -237,6 +237,7 @@ std::vector<PageWalkRow> derive_page_walk(const Results& results) {
   struct Figures {
     double cycles = 0, ns = 0, pages = 0;
     bool nested = false;
+    std::string l2_dtlb_from;  // pagewalk's label: measured, cpuid, default ("" in older files)
   };
   std::map<double, Figures> refs;  // by pages: any reference at that footprint
   // The reference measured right after its case: (for_page, pair) -> figures.
@@ -252,7 +253,8 @@ std::vector<PageWalkRow> derive_page_walk(const Results& results) {
     const auto cycles = cycles_of(c, core_hz);
     const auto ns = ns_of(c);
     if (!pages || !cycles || !ns) continue;
-    const Figures f{*cycles, *ns, *pages, number(c.params, "nested_paging").value_or(0) != 0};
+    const Figures f{*cycles, *ns, *pages, number(c.params, "nested_paging").value_or(0) != 0,
+                    text(c.params, "l2_dtlb_from")};
     const std::string role = text(c.params, "role");
     const std::string pte = text(c.params, "pte").empty() ? "warm" : text(c.params, "pte");
     if (role == "reference") {
@@ -301,8 +303,17 @@ std::vector<PageWalkRow> derive_page_walk(const Results& results) {
       row.note += fmt::format("{}pages spaced so every load needs its own page-table-entry line",
                               row.note.empty() ? "" : "; ");
     }
+    // The walk point is sized from the tlb family's detected L2 DTLB in the
+    // same run; CPUID's figure (which overflows on 2048+ entry TLBs) only
+    // when tlb was not run, and then the note says so.
     const auto reported_l2 = reported_entries(results, 2, page_bytes_of(row.page));
-    if (reported_l2 && row.walk_pages <= *reported_l2)
+    if (walk.l2_dtlb_from == "cpuid")
+      row.note += fmt::format("{}sized from CPUID's L2 DTLB{} (tlb not in this run)", row.note.empty() ? "" : "; ",
+                              reported_l2 ? fmt::format(" ({:.0f})", *reported_l2) : "");
+    else if (walk.l2_dtlb_from == "default")
+      row.note += fmt::format("{}sized from a default L2 DTLB size (neither tlb nor CPUID gave one)",
+                              row.note.empty() ? "" : "; ");
+    if (walk.l2_dtlb_from != "measured" && reported_l2 && row.walk_pages <= *reported_l2)
       row.note += fmt::format("{}walk point ({:.0f} pages) is not past CPUID's L2 DTLB ({:.0f})",
                               row.note.empty() ? "" : "; ", row.walk_pages, *reported_l2);
     rows.push_back(row);

@@ -113,9 +113,11 @@ std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& 
   // Half of each cache level (the rest holds the stack, code, page tables),
   // and 4x the last level for DRAM.
   std::vector<std::size_t> sizes = {round_working_set(16 * core::kKiB)};
-  const auto& caches = machine.topology.data_caches();
-  for (const core::CacheLevel& cache : caches) sizes.push_back(round_working_set(cache.size_bytes / 2));
-  const std::uint64_t llc = machine.topology.last_level_cache_bytes();
+  // Measured capacities where the run has them (a guest's L3 can be a small
+  // fraction of what CPUID reports), reported ones otherwise.
+  for (const std::uint64_t cache_bytes : sizing_cache_bytes(machine, options))
+    sizes.push_back(round_working_set(cache_bytes / 2));
+  const std::uint64_t llc = sizing_llc_bytes(machine, options);
   const std::size_t dram_bytes =
       round_working_set(std::max<std::uint64_t>(llc ? 4 * llc : 128 * core::kMiB, 64 * core::kMiB));
   sizes.push_back(dram_bytes);

@@ -20,6 +20,18 @@
 
 namespace memprobe::bench {
 
+// What this run has measured so far, filled in by the harness as families
+// finish (latency first, then tlb): families that pick a working set per
+// level size it from these, and fall back to the reported topology (hwloc,
+// CPUID) only where a figure is missing. Reported sizes are claims: a guest
+// can see a fraction of the L3 CPUID names, and CPUID's TLB fields overflow.
+struct MeasuredSizes {
+  std::vector<std::uint64_t> cache_bytes;  // detected capacity per data cache level, innermost first
+  std::uint64_t dram_from_bytes = 0;       // smallest working set on the DRAM plateau; 0: not shown
+  std::uint64_t l1_dtlb_entries_4k = 0;    // detected 4 KiB DTLB entries; 0: not measured
+  std::uint64_t l2_dtlb_entries_4k = 0;
+};
+
 // What the harness (or `memprobe bench`) asks the families for.
 struct CaseOptions {
   std::vector<core::PagePolicy> policies = {core::PagePolicy::k4K, core::PagePolicy::kThp};
@@ -32,6 +44,12 @@ struct CaseOptions {
   // --max-working-set: the largest working set any case uses (the latency
   // sweep's top). 0: each family's default, derived from the caches.
   std::uint64_t max_working_set_bytes = 0;
+  // The latency sweep's window: working sets in (sweep_above_bytes,
+  // sweep_up_to_bytes]. The harness grows the sweep an octave at a time until
+  // the curve has shown DRAM (analysis/levels.h); 0 and 0: the whole sweep.
+  std::uint64_t sweep_above_bytes = 0;
+  std::uint64_t sweep_up_to_bytes = 0;
+  MeasuredSizes measured;
 };
 
 struct Family {

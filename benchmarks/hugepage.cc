@@ -59,10 +59,9 @@ const char* region_of(std::uint64_t ws_bytes, std::uint64_t l1_dtlb_reach_bytes,
 
 std::uint64_t floor_pow2(std::uint64_t x) { return x ? std::bit_floor(x) : 0; }
 
-std::uint64_t cache_bytes(const core::Machine& machine, int level) {
-  for (const core::CacheLevel& c : machine.topology.data_caches())
-    if (c.level == level) return c.size_bytes;
-  return 0;
+std::uint64_t cache_bytes(const core::Machine& machine, const CaseOptions& options, std::size_t level) {
+  const std::vector<std::uint64_t> sizes = sizing_cache_bytes(machine, options);
+  return level >= 1 && level <= sizes.size() ? sizes[level - 1] : 0;
 }
 
 std::uint64_t l1_dtlb_reach_4k(const core::Machine& machine) {
@@ -78,8 +77,9 @@ std::uint64_t l1_dtlb_reach_4k(const core::Machine& machine) {
 // kept only as a skipped entry with the reason.
 std::vector<WorkingSet> working_sets(const core::Machine& machine, const CaseOptions& options) {
   const bool quick = options.quick;
-  const std::uint64_t llc = std::max<std::uint64_t>(machine.topology.last_level_cache_bytes(), 4 * core::kMiB);
-  const std::uint64_t l2 = cache_bytes(machine, 2) ? cache_bytes(machine, 2) : std::min<std::uint64_t>(llc / 4, core::kMiB);
+  const std::uint64_t llc = std::max<std::uint64_t>(sizing_llc_bytes(machine, options), 4 * core::kMiB);
+  const std::uint64_t l2 =
+      cache_bytes(machine, options, 2) ? cache_bytes(machine, options, 2) : std::min<std::uint64_t>(llc / 4, core::kMiB);
   const std::uint64_t reach = l1_dtlb_reach_4k(machine);
   std::vector<std::uint64_t> sizes = {floor_pow2(std::min(l2 / 2, reach / 2)), floor_pow2(l2 / 2),
                                       floor_pow2(llc / 2), 2 * llc};

@@ -78,16 +78,14 @@ class LatencyArena {
     p.backing = &buffer.backing();
     p.epoch = lease->epoch;
     p.working_set_bytes = working_set_bytes;
-    // Huge pages reach far enough that the whole sweep is TLB-clean; on 4 KiB
-    // pages the chase stays within page groups that fit the L1 DTLB.
-    if (policy != core::PagePolicy::k4K && buffer.backing().matches_request()) {
-      p.chain = core::build_random_cycle(memory, setup.line_bytes, setup.seed);
-      p.tlb_method = "huge-pages";
-    } else {
-      p.chain = core::build_page_group_cycle(memory, setup.line_bytes, 4 * core::kKiB, setup.group_pages,
-                                             setup.seed);
-      p.tlb_method = fmt::format("page-groups-{}", setup.group_pages);
-    }
+    // One access pattern for every page policy, so the curves of 4k, THP,
+    // 2m and 1g differ by page size alone: random within groups of
+    // group_pages 4 KiB-sized regions that fit the L1 DTLB, groups in random
+    // order. A random cycle over the whole set instead measures translation
+    // too (hugepage family: "DRAM + translation").
+    p.chain =
+        core::build_page_group_cycle(memory, setup.line_bytes, 4 * core::kKiB, setup.group_pages, setup.seed);
+    p.tlb_method = fmt::format("page-groups-{}", setup.group_pages);
     const std::size_t warmup = std::min(p.chain.length, kMaxWarmupLoads);
     p.position = core::memprobe_chase(p.chain.head, warmup);
     prepared_ = std::move(p);
@@ -135,10 +133,12 @@ std::size_t register_latency(const core::Machine& machine, const CaseOptions& op
   setup.group_pages = page_group_pages(machine);
   setup.seed = options.seed;
 
-  // The curve must end well inside DRAM (8x the LLC, 4x when quick), or
-  // exactly at --max-working-set, smaller or larger than that.
+  // The harness grows the sweep until the curve shows DRAM (sweep_up_to_bytes);
+  // without it (memprobe bench), to 8x the reported LLC (4x when quick); and
+  // exactly to --max-working-set when that is given.
   const std::uint64_t max_ws_bytes =
-      options.max_working_set_bytes > 0
+      options.sweep_up_to_bytes > 0 ? options.sweep_up_to_bytes
+      : options.max_working_set_bytes > 0
           ? options.max_working_set_bytes
           : default_max_working_set_bytes(machine.topology.last_level_cache_bytes(), options.quick);
   std::vector<std::uint64_t> anchors;
@@ -147,8 +147,10 @@ std::size_t register_latency(const core::Machine& machine, const CaseOptions& op
       log_sweep(4 * core::kKiB, max_ws_bytes, options.quick ? 2 : 4, anchors, setup.line_bytes);
   // The log grid may stop short of a cap that is not on it: the cap itself is
   // the last point (a whole number of 4 KiB pages: the harness checks).
-  if (options.max_working_set_bytes > 0 && (sizes.empty() || sizes.back() < max_ws_bytes))
+  if (options.max_working_set_bytes > 0 && max_ws_bytes == options.max_working_set_bytes &&
+      (sizes.empty() || sizes.back() < max_ws_bytes))
     sizes.push_back(max_ws_bytes);
+  std::erase_if(sizes, [&](std::uint64_t ws) { return ws <= options.sweep_above_bytes; });
 
   std::size_t registered = 0;
   for (const core::PagePolicy policy : options.policies) {

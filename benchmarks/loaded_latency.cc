@@ -216,7 +216,7 @@ std::size_t register_loaded(const core::Machine& machine, const CaseOptions& opt
   setup.core_hz = machine.core_clock.hz;
   setup.line_bytes = machine.topology.line_bytes();
   setup.seed = options.seed;
-  const std::uint64_t llc = machine.topology.last_level_cache_bytes();
+  const std::uint64_t llc = sizing_llc_bytes(machine, options);
   const DramChaseWorkingSet ws = dram_chase_working_set(llc, options, "loaded (a DRAM chase, 2x the LLC)");
   setup.working_set_bytes = ws.bytes;
   // Each background reader streams 2x the LLC: DRAM traffic, not LLC hits.

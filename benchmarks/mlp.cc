@@ -133,7 +133,7 @@ std::size_t register_mlp(const core::Machine& machine, const CaseOptions& option
   setup.core_hz = machine.core_clock.hz;
   setup.line_bytes = machine.topology.line_bytes();
   setup.seed = options.seed;
-  const std::uint64_t llc = machine.topology.last_level_cache_bytes();
+  const std::uint64_t llc = sizing_llc_bytes(machine, options);
   // 8x the LLC, so nearly every load misses it.
   const DramChaseWorkingSet ws = dram_chase_working_set(llc, options, "mlp (random chases over DRAM, 2x the LLC)");
   setup.working_set_bytes = ws.bytes;

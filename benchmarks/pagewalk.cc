@@ -56,6 +56,22 @@ std::optional<std::uint64_t> reported(const core::Machine& machine, int level, s
   return std::nullopt;
 }
 
+// DTLB entries to size the walk from: what the tlb family detected in this
+// run (4 KiB pages), else CPUID's figure (whose 12-bit fields overflow on
+// 2048+ entry L2 TLBs), and where it came from, for the label.
+struct SizingEntries {
+  std::optional<std::uint64_t> entries;
+  std::string source;  // "measured", "cpuid" or "default"
+};
+SizingEntries sizing_entries(const core::Machine& machine, const CaseOptions& options, int level,
+                             std::uint64_t page_bytes) {
+  const std::uint64_t measured =
+      level == 1 ? options.measured.l1_dtlb_entries_4k : options.measured.l2_dtlb_entries_4k;
+  if (page_bytes == 4 * core::kKiB && measured > 0) return {measured, "measured"};
+  if (const auto r = reported(machine, level, page_bytes)) return {r, "cpuid"};
+  return {std::nullopt, "default"};
+}
+
 // Bytes one buffer of this policy may take, and why not more ("" = no limit hit).
 struct MemoryCap {
   std::uint64_t bytes = 0;
@@ -108,6 +124,7 @@ struct SpreadCase {
   std::size_t pages = 0;
   std::size_t spacing_bytes = 0;
   std::size_t buffer_bytes = 0;
+  std::string sized_from;  // where the L2 DTLB size came from: measured, cpuid, default
 };
 
 void spread_case(benchmark::State& state, const SpreadCase& c, const WalkSetup& setup) {
@@ -131,6 +148,7 @@ void spread_case(benchmark::State& state, const SpreadCase& c, const WalkSetup& 
       {"backing", p.backing->verified},
       {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
       {"seed", std::to_string(p.chain.seed)},
+      {"l2_dtlb_from", c.sized_from},
   };
   if (setup.nested_paging) label["nested_paging"] = "1";
   state.SetLabel(format_case_label(label));
@@ -171,7 +189,8 @@ std::size_t register_pagewalk(const core::Machine& machine, const CaseOptions& o
   setup.line_bytes = machine.topology.line_bytes();
   setup.seed = options.seed;
   setup.nested_paging = machine.hypervisor.has_value();
-  if (const auto l1 = reported(machine, 1, 4 * core::kKiB)) setup.group_pages = std::max<std::size_t>(8, *l1 / 2);
+  if (const auto l1 = sizing_entries(machine, options, 1, 4 * core::kKiB).entries)
+    setup.group_pages = std::max<std::size_t>(8, *l1 / 2);
 
   std::vector<SpreadCase> cases;
   std::vector<std::pair<std::string, std::string>> skipped;  // name, reason
@@ -183,8 +202,10 @@ std::size_t register_pagewalk(const core::Machine& machine, const CaseOptions& o
   for (const core::PagePolicy policy : policies) {
     const std::uint64_t page_bytes = core::requested_page_bytes(policy);
     const std::string page_name(core::cli_name(policy));
-    const auto l1 = reported(machine, 1, page_bytes);
-    const auto l2 = reported(machine, 2, page_bytes);
+    const SizingEntries l1_sizing = sizing_entries(machine, options, 1, page_bytes);
+    const SizingEntries l2_sizing = sizing_entries(machine, options, 2, page_bytes);
+    const auto l1 = l1_sizing.entries;
+    const auto l2 = l2_sizing.entries;
     const std::uint64_t walk_pages = l2 ? kWalkFactor * *l2 : kUnknownWalkPages;
     // Geometric middle of the L2-hit plateau: far from both knees.
     const std::uint64_t l1_entries = l1.value_or(kUnknownL1Entries);
@@ -198,21 +219,21 @@ std::size_t register_pagewalk(const core::Machine& machine, const CaseOptions& o
     if (l2hit_pages <= cap_pages) {
       // The L2-hit case shares the walk case's buffer when both fit.
       const std::uint64_t buffer_pages = walk_pages <= cap_pages ? walk_pages : l2hit_pages;
-      cases.push_back({policy, "l2hit", "warm", l2hit_pages, page_bytes, buffer_pages * page_bytes});
+      cases.push_back({policy, "l2hit", "warm", l2hit_pages, page_bytes, buffer_pages * page_bytes, l2_sizing.source});
     } else {
       cut.push_back(fmt::format("l2hit needs {} pages", l2hit_pages));
     }
     if (walk_pages <= cap_pages) {
-      cases.push_back({policy, "walk", "warm", walk_pages, page_bytes, walk_pages * page_bytes});
+      cases.push_back({policy, "walk", "warm", walk_pages, page_bytes, walk_pages * page_bytes, l2_sizing.source});
     } else {
-      cut.push_back(fmt::format("walk needs {} pages ({}x CPUID's L2 DTLB)", walk_pages, kWalkFactor));
+      cut.push_back(fmt::format("walk needs {} pages ({}x the {} L2 DTLB)", walk_pages, kWalkFactor, l2_sizing.source));
     }
     if (policy == core::PagePolicy::k4K && options.quick) {
       cut.push_back("cold-PTE walk not run with --quick (it maps and touches hundreds of MiB)");
     } else if (policy == core::PagePolicy::k4K) {
       const std::size_t spacing = page_bytes * (setup.line_bytes / kPteBytes);
       if (walk_pages * spacing <= cap.bytes)
-        cases.push_back({policy, "walk", "cold", walk_pages, spacing, walk_pages * spacing});
+        cases.push_back({policy, "walk", "cold", walk_pages, spacing, walk_pages * spacing, l2_sizing.source});
       else
         cut.push_back(fmt::format("cold-PTE walk needs {}", core::format_bytes(walk_pages * spacing)));
     }

@@ -15,6 +15,7 @@
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
 #include "benchmarks/timed_chase.h"
+#include "benchmarks/working_set.h"
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/chase.h"
@@ -137,11 +138,10 @@ std::size_t register_stride(const core::Machine& machine, const CaseOptions& opt
   setup.line_bytes = machine.topology.line_bytes();
   setup.seed = options.seed;
 
-  std::uint64_t l2_bytes = 0;
-  for (const core::CacheLevel& cache : machine.topology.data_caches())
-    if (cache.level == 2) l2_bytes = cache.size_bytes;
+  const std::vector<std::uint64_t> cache_sizes = sizing_cache_bytes(machine, options);
+  std::uint64_t l2_bytes = cache_sizes.size() >= 2 ? cache_sizes[1] : 0;
   if (l2_bytes == 0) l2_bytes = kUnknownL2Bytes;
-  std::uint64_t llc_bytes = machine.topology.last_level_cache_bytes();
+  std::uint64_t llc_bytes = sizing_llc_bytes(machine, options);
   if (llc_bytes == 0) llc_bytes = kUnknownLlcBytes;
   std::vector<std::uint64_t> working_sets = {kCacheMultiple * l2_bytes, kCacheMultiple * llc_bytes};
   if (options.max_working_set_bytes > 0)  // --max-working-set caps both (the label records the size)

@@ -37,6 +37,28 @@ DramChaseWorkingSet dram_chase_working_set(std::uint64_t llc_bytes, const CaseOp
   return ws;
 }
 
+std::vector<std::uint64_t> sizing_cache_bytes(const core::Machine& machine, const CaseOptions& options) {
+  std::vector<std::uint64_t> sizes;
+  const auto& reported = machine.topology.data_caches();
+  const std::size_t levels = std::max(reported.size(), options.measured.cache_bytes.size());
+  for (std::size_t i = 0; i < levels; ++i) {
+    if (i < options.measured.cache_bytes.size() && options.measured.cache_bytes[i] > 0)
+      sizes.push_back(options.measured.cache_bytes[i]);
+    else if (i < reported.size())
+      sizes.push_back(reported[i].size_bytes);
+  }
+  return sizes;
+}
+
+std::uint64_t sizing_llc_bytes(const core::Machine& machine, const CaseOptions& options) {
+  const std::vector<std::uint64_t> sizes = sizing_cache_bytes(machine, options);
+  return sizes.empty() ? 0 : sizes.back();
+}
+
+std::string sizing_source(const CaseOptions& options) {
+  return options.measured.cache_bytes.empty() ? "reported" : "measured";
+}
+
 void register_skipped_case(const std::string& name, const std::string& reason, const CaseOptions& options) {
   apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
                                                   [reason](benchmark::State& state) {

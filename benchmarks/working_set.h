@@ -39,6 +39,15 @@ struct DramChaseWorkingSet {
 DramChaseWorkingSet dram_chase_working_set(std::uint64_t llc_bytes, const CaseOptions& options,
                                            const std::string& what);
 
+// The data cache sizes a family sizes its working sets from, innermost
+// first: each level's measured capacity (CaseOptions::measured) where the
+// run has one, else the reported size. sizing_llc_bytes: the last of them,
+// 0 when there is none.
+std::vector<std::uint64_t> sizing_cache_bytes(const core::Machine& machine, const CaseOptions& options);
+std::uint64_t sizing_llc_bytes(const core::Machine& machine, const CaseOptions& options);
+// "measured" or "reported": where sizing_llc_bytes came from (case labels say it).
+std::string sizing_source(const CaseOptions& options);
+
 // Registers a case that only reports `reason` (an unavailable entry in the
 // results), with the options every case shares.
 void register_skipped_case(const std::string& name, const std::string& reason, const CaseOptions& options);

@@ -32,6 +32,9 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
   void ReportRuns(const std::vector<Run>& runs) override;
   const std::vector<RawRun>& runs() const { return runs_; }
   std::size_t cases_done() const { return cases_done_; }
+  // The run measures family by family, each sized from the ones before: the
+  // total is re-estimated as it goes.
+  void set_total(std::size_t total_cases) { total_cases_ = total_cases; }
 
  private:
   std::size_t total_cases_;

@@ -1,5 +1,9 @@
 #include "harness/machine_info.h"
 
+#include <unistd.h>
+
+#include <climits>
+
 namespace memprobe::harness {
 
 analysis::MachineInfo to_machine_info(const core::Machine& machine) {
@@ -29,6 +33,12 @@ analysis::MachineInfo to_machine_info(const core::Machine& machine) {
   info.hugepages_1g_reserved = static_cast<double>(machine.hugepages_1g_reserved);
   info.pmu_available = machine.pmu_available;
   info.pmu_reason = machine.pmu_reason;
+  // Host and memory size name the node in a fleet (memprobe fleet).
+  char host[HOST_NAME_MAX + 1] = {};
+  if (::gethostname(host, sizeof host - 1) == 0) info.host = host;
+  if (const auto meminfo = core::read_text_file("/proc/meminfo"))
+    if (const auto total = core::meminfo_field_bytes(*meminfo, "MemTotal"))
+      info.memory_bytes = static_cast<double>(*total);
   return info;
 }
 

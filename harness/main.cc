@@ -20,6 +20,7 @@
 #include "benchmarks/family.h"
 #include "core/machine.h"
 #include "harness/check.h"
+#include "harness/fleet_compare.h"
 #include "harness/plan.h"
 #include "harness/plot.h"
 #include "harness/run.h"
@@ -93,14 +94,26 @@ int run_main(int argc, char** argv) {
   report->add_option("--format", report_format, "text, markdown or csv")->capture_default_str();
   report->add_option("--plot", plot_dir, "also write plots (SVG and PNG, through gnuplot) into this directory");
 
-  std::string compare_a, compare_b, compare_format = "text";
-  bool compare_all = false;
-  CLI::App* compare =
-      app.add_subcommand("compare", "two results files side by side: B/A and a verdict per figure and case");
-  compare->add_option("A", compare_a, "results file (baseline)")->required();
-  compare->add_option("B", compare_b, "results file (changed)")->required();
-  compare->add_flag("--all", compare_all, "list every case, also those within noise");
-  compare->add_option("--format", compare_format, "text or csv")->capture_default_str();
+  memprobe::harness::CompareCommand compare_args;
+  std::vector<std::string> compare_files;
+  double fail_on_regression_pct = 0;
+  CLI::App* compare = app.add_subcommand(
+      "compare", "results files side by side (A B, or A1 A2 -- B1 B2): B/A and a verdict per figure and case");
+  compare->add_option("files", compare_files, "A B, or several runs per side: A1 A2 -- B1 B2 (options before --)")
+      ->required();
+  compare->add_flag("--all", compare_args.all_cases, "list every case, also those within noise");
+  compare->add_option("--format", compare_args.format, "text, csv or junit (JUnit XML of the regression gate)")
+      ->capture_default_str();
+  compare->add_option("--fail-on-regression", fail_on_regression_pct,
+                      "exit 3 when a figure of B is worse than A by more than PCT % and beyond noise")
+      ->type_name("PCT");
+  std::vector<std::string> fleet_paths;
+  std::string fleet_format = "text";
+  bool fail_on_outlier = false;
+  CLI::App* fleet = app.add_subcommand("fleet", "many runs in one table, grouped by machine, outliers flagged");
+  fleet->add_option("paths", fleet_paths, "results files, or directories of them (*.json)")->required();
+  fleet->add_option("--format", fleet_format, "text, markdown, csv or json")->capture_default_str();
+  fleet->add_flag("--fail-on-outlier", fail_on_outlier, "exit 3 when a run is flagged");
   CLI::App* check =
       app.add_subcommand("check", "environment report: THP, hugetlb pools, PMU, frequency, swap; with fixes");
 
@@ -117,6 +130,8 @@ int run_main(int argc, char** argv) {
     }
     if (!found) throw UsageError(fmt::format("unknown subcommand '{}' (known: {}, bench)", argv[1], known));
   }
+  // compare's B files (after "--") are taken off before parsing.
+  const auto compare_b_files = memprobe::harness::take_compare_b_files(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -137,17 +152,11 @@ int run_main(int argc, char** argv) {
   if (*counters_cmd) return memprobe::harness::counters_command(std::cout);
   if (*check) return memprobe::harness::check_command(std::cout);
   if (*compare) {
-    if (compare_format != "text" && compare_format != "csv")
-      throw UsageError(fmt::format("--format: '{}' is not one of text, csv", compare_format));
-    memprobe::analysis::CompareOptions options;
-    options.all_cases = compare_all;
-    const auto a = memprobe::analysis::load_results(compare_a);
-    const auto b = memprobe::analysis::load_results(compare_b);
-    const auto comparison = memprobe::analysis::compare_results(a, b, options);
-    std::cout << (compare_format == "csv" ? memprobe::analysis::render_comparison_csv(comparison)
-                                          : memprobe::analysis::render_comparison(comparison));
-    return 0;
+    memprobe::harness::split_compare_sides(compare_files, compare_b_files, compare_args);
+    if (compare->count("--fail-on-regression")) compare_args.fail_on_regression_pct = fail_on_regression_pct;
+    return memprobe::harness::compare_command(compare_args, std::cout);
   }
+  if (*fleet) return memprobe::harness::fleet_command(fleet_paths, fleet_format, fail_on_outlier, std::cout);
   if (*report) {
     const auto format = memprobe::analysis::parse_table_format(report_format);
     if (!format) throw UsageError(fmt::format("--format: '{}' is not one of text, markdown, csv", report_format));

@@ -25,6 +25,7 @@
 #include "harness/collector.h"
 #include "harness/machine_info.h"
 #include "harness/signals.h"
+#include "harness/stages.h"
 #include "harness/system_guard.h"
 
 namespace memprobe::harness {
@@ -90,6 +91,14 @@ void add_counter_statuses(const core::Machine& machine, analysis::Results& resul
   results.extra["counters"] = statuses;
   if (!machine.pmu_available)
     results.unavailable.push_back({"hardware counters", machine.pmu_reason + "; software counters only"});
+}
+
+// The options the case count is estimated with before anything is measured:
+// the latency sweep usually shows DRAM within two octaves of its first step
+// (harness/stages.h), and the stages re-count as they go.
+bench::CaseOptions estimate_options(bench::CaseOptions options) {
+  if (options.max_working_set_bytes == 0) options.sweep_up_to_bytes = 4 * kFirstLatencySweepTopBytes;
+  return options;
 }
 
 std::size_t register_families(const std::vector<std::string>& families, const core::Machine& machine,
@@ -182,12 +191,12 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   if (!out && !plan.out_path)
     throw std::runtime_error("cannot write to standard output, and there is no --out file: not measuring");
 
-  std::size_t total_cases = register_families(plan.families, machine, options);
+  std::size_t total_cases = register_families(plan.families, machine, estimate_options(options));
   if (plan.budget_s) {
     // Fit the run into the budget by shortening each repetition; never
     // lengthen it beyond the default, which is already statistically enough.
     options.min_time_s = min_time_for_budget(*plan.budget_s, total_cases, options);
-    total_cases = register_families(plan.families, machine, options);
+    total_cases = register_families(plan.families, machine, estimate_options(options));
     err << fmt::format("memprobe: {} cases, {:.0f} s budget: {:.1f} ms per repetition\n", total_cases,
                        *plan.budget_s, options.min_time_s * 1e3);
   }
@@ -201,7 +210,8 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   CollectingReporter reporter(total_cases, err);
   // Until the file is written: a signal after the measurement must not lose it.
   const GracefulInterrupts graceful_interrupts;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  const bool cap_given = plan.case_options.max_working_set_bytes > 0;
+  run_families_in_stages(plan.families, machine, options, cap_given, results, reporter, err);
   // Hand hugetlb pages back before the guard shrinks the pool again.
   bench::release_arena();
 

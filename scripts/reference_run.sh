@@ -9,9 +9,15 @@ cd "$(dirname "$0")/.."
 memprobe=./build/harness/memprobe
 [[ -x $memprobe ]] || scripts/build.sh
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+# One directory per CPU generation: vendor, family and model (two
+# generations of one brand never share a directory), hypervisor, CPU count.
+vendor=$(sed -n 's/^vendor_id[[:space:]]*: //p' /proc/cpuinfo | head -1)
+family=$(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -1)
+model=$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -1)
+case $vendor in AuthenticAMD) vendor=amd ;; GenuineIntel) vendor=intel ;; esac
+[[ -n $family ]] || { family=$(uname -m); model=$(sed -n 's/^CPU part[[:space:]]*: //p' /proc/cpuinfo | head -1); }
 hyper=$(lscpu 2>/dev/null | sed -n 's/^Hypervisor vendor:[[:space:]]*//p')
-slug=$(echo "${cpu} ${hyper:-bare-metal} $(nproc)cpu" | tr 'A-Z' 'a-z' | tr -cs 'a-z0-9' '-' | sed 's/^-//; s/-$//')
+slug=$(echo "${vendor:-cpu} fam${family} model${model} ${hyper:-bare-metal} $(nproc)cpu" | tr 'A-Z' 'a-z' | tr -cs 'a-z0-9' '-' | sed 's/^-//; s/-$//')
 dir=results/$slug
 stem=$dir/$(date -u +%Y-%m-%d)-$(git describe --always --dirty)
 mkdir -p "$dir"

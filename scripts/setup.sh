@@ -10,6 +10,7 @@ packages=(
   gnuplot-nox
   clang libclang-rt-14-dev  # CI sanitizer build + libFuzzer runtime (scripts/ci_sanitizers.sh)
   stress-ng                 # noise tests: a case under load must be flagged
+  slurm-wlm munge           # tests/harness_slurm_test.cc: a two-node Slurm on this machine
 )
 
 missing=()

@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "analysis/compare.h"
+#include "analysis/gate.h"
 
 namespace memprobe::analysis {
 namespace {
@@ -21,6 +25,16 @@ Case latency_case(const std::string& name, double median, double min, double max
   c.metrics = {{"ns_per_load", median}, {"cycles_per_load", median * 3.2}};
   c.spread = {5, min, median, max};
   c.backing = {"4k", "4k", 0.0};
+  return c;
+}
+
+// A case with one metric and a tight spread (±1 %) over 5 repetitions.
+Case one_metric_case(const std::string& family, const std::string& name, const std::string& metric, double value) {
+  Case c;
+  c.family = family;
+  c.name = name;
+  c.metrics = {{metric, value}};
+  c.spread = {5, value * 0.99, value, value * 1.01};
   return c;
 }
 
@@ -210,15 +224,9 @@ TEST(CompareTest, DirectionFollowsTheMetricName) {
 
   // A bandwidth case: more GB/s in B is faster.
   Results a = base_run();
-  Case bw;
-  bw.family = "bandwidth";
-  bw.name = "bandwidth/read/threads:1";
-  bw.metrics = {{"gb_per_s", 20.0}};
-  bw.spread = {5, 19.8, 20.0, 20.2};
-  a.cases.push_back(bw);
+  a.cases.push_back(one_metric_case("bandwidth", "bandwidth/read/threads:1", "gb_per_s", 20.0));
   Results b = a;
-  b.cases.back().metrics["gb_per_s"] = 30.0;
-  b.cases.back().spread = {5, 29.8, 30.0, 30.2};
+  b.cases.back() = one_metric_case("bandwidth", "bandwidth/read/threads:1", "gb_per_s", 30.0);
   const Comparison comparison = compare_results(a, b);  // find_case returns a reference into it
   const CaseComparison& x = find_case(comparison, "bandwidth/read/threads:1");
   EXPECT_EQ(x.metric, "gb_per_s");
@@ -283,6 +291,266 @@ TEST(CompareGridTest, DetectedSizesAreComparedAtTheSweepResolution) {
   far.derived.cache_levels[0].detected_bytes = 64 * kKiB;
   const Comparison larger = compare_results(a, far);
   EXPECT_EQ(find_figure(larger, "cache L1 detected_bytes").verdict, Verdict::kLarger);
+}
+
+}  // namespace
+}  // namespace memprobe::analysis
+
+namespace memprobe::analysis {
+namespace {
+
+// A run with one figure per direction: L2 latency (lower is better, plateau
+// spread `spread_pct`), DRAM read bandwidth (higher is better) and a
+// detected size (not gated).
+Results gate_run(double l2_ns, double spread_pct, double gb_per_s = 20.0, double l2_bytes = 1 * kMiB) {
+  Results r = base_run();
+  r.derived.cache_levels = {{"L1", 32 * kKiB, 32 * kKiB, 1.10, 4.07, 1.0, ""},
+                            {"L2", 1 * kMiB, l2_bytes, l2_ns, l2_ns * 3.7, spread_pct, ""}};
+  r.derived.extra = nlohmann::json::object();
+  r.derived.extra["bandwidth"] = nlohmann::json::array(
+      {{{"kernel", "read"}, {"threads", 1}, {"working_set_bytes", 256 * kMiB}, {"level", "DRAM"}, {"gb_per_s", gb_per_s}}});
+  r.cases = {latency_case("latency/4k/bytes:1048576", l2_ns, l2_ns * (1 - spread_pct / 200), l2_ns * (1 + spread_pct / 200))};
+  return r;
+}
+
+std::vector<std::string> failed_checks(const GateResult& gate) {
+  std::vector<std::string> names;
+  for (const GateCheck& c : gate.checks)
+    if (c.outcome == GateOutcome::kFail) names.push_back(c.name);
+  return names;
+}
+
+TEST(GateTest, TwentyPercentRegressionBeyondNoiseFailsAtTen) {
+  const Comparison c = compare_results(gate_run(4.0, 1.0), gate_run(4.8, 1.0));
+  const GateResult gate = regression_gate(c, 10);
+  EXPECT_TRUE(gate.failed());
+  EXPECT_EQ(failed_checks(gate), (std::vector<std::string>{"cache L2 latency_ns", "cache L2 latency_cycles"}));
+  const std::string text = render_gate(gate);
+  EXPECT_NE(text.find("regression gate: FAIL"), std::string::npos) << text;
+  EXPECT_NE(text.find("cache L2 latency_ns"), std::string::npos) << text;
+  EXPECT_NE(text.find("worse by 20.0 %"), std::string::npos) << text;
+  // The same 20 % is within a 25 % limit.
+  EXPECT_FALSE(regression_gate(c, 25).failed());
+  // Faster is never a regression.
+  EXPECT_FALSE(regression_gate(compare_results(gate_run(4.8, 1.0), gate_run(4.0, 1.0)), 10).failed());
+}
+
+TEST(GateTest, TheSameChangeWithinNoisePasses) {
+  // 20 % apart, but each plateau spreads 40 %: the intervals overlap.
+  const GateResult gate = regression_gate(compare_results(gate_run(4.0, 40.0), gate_run(4.8, 40.0)), 10);
+  EXPECT_FALSE(gate.failed()) << render_gate(gate);
+  EXPECT_NE(render_gate(gate).find("regression gate: pass"), std::string::npos);
+}
+
+TEST(GateTest, DirectionDecidesWhatIsWorse) {
+  // Bandwidth down 20 % fails; up 20 % does not.
+  const GateResult down = regression_gate(compare_results(gate_run(4.0, 1.0, 20.0), gate_run(4.0, 1.0, 16.0)), 10);
+  EXPECT_EQ(failed_checks(down), std::vector<std::string>{"bandwidth read DRAM 1 thread 256 MiB gb_per_s"});
+  EXPECT_FALSE(regression_gate(compare_results(gate_run(4.0, 1.0, 20.0), gate_run(4.0, 1.0, 24.0)), 10).failed());
+  EXPECT_DOUBLE_EQ(*worse_by_pct("gb_per_s", 20, 16), 20.0);
+  EXPECT_DOUBLE_EQ(*worse_by_pct("latency_ns", 4, 5), 25.0);
+  EXPECT_FALSE(worse_by_pct("detected_bytes", 4, 5));
+  // A detected size two grid steps smaller is a difference, not a regression.
+  const Comparison sizes = compare_results(gate_run(4.0, 1.0), gate_run(4.0, 1.0, 20.0, 0.5 * kMiB));
+  EXPECT_EQ(find_figure(sizes, "cache L2 detected_bytes").verdict, Verdict::kSmaller);
+  EXPECT_FALSE(regression_gate(sizes, 10).failed());
+}
+
+TEST(GateTest, CasesAreCheckedOnlyWhereNoDerivedFigureCoversThem) {
+  Results a = gate_run(4.0, 1.0);
+  a.cases.push_back(one_metric_case("custom", "custom/thing", "ns_per_load", 10.0));
+  Results b = a;
+  // A latency case, covered by the cache figures; and one no derived figure covers.
+  b.cases[0] = one_metric_case("latency", "latency/4k/bytes:1048576", "ns_per_load", 8.0);
+  b.cases[1] = one_metric_case("custom", "custom/thing", "ns_per_load", 13.0);
+  const GateResult gate = regression_gate(compare_results(a, b), 10);
+  EXPECT_EQ(failed_checks(gate), std::vector<std::string>{"custom/thing"});
+  EXPECT_TRUE(std::none_of(gate.checks.begin(), gate.checks.end(),
+                           [](const GateCheck& c) { return c.name == "latency/4k/bytes:1048576"; }));
+}
+
+TEST(GateTest, SeveralRunsPerSideUseTheSpreadBetweenRuns) {
+  // Each run is tight (1 %), but A's two runs lie 20 % apart: B at +20 % of
+  // the first A run is inside A's between-run spread.
+  const std::vector<Results> a = {gate_run(4.0, 1.0), gate_run(4.8, 1.0)};
+  const std::vector<Results> b = {gate_run(4.8, 1.0), gate_run(4.7, 1.0)};
+  EXPECT_TRUE(regression_gate(compare_results(a[0], b[0]), 10).failed());
+  const Comparison multi = compare_runs(a, b);
+  EXPECT_EQ(multi.side_a.runs, 2u);
+  EXPECT_EQ(multi.side_b.runs, 2u);
+  EXPECT_EQ(find_figure(multi, "cache L2 latency_ns").verdict, Verdict::kWithinNoise);
+  ASSERT_TRUE(find_figure(multi, "cache L2 latency_ns").a);
+  EXPECT_DOUBLE_EQ(*find_figure(multi, "cache L2 latency_ns").a, 4.4);  // the median of the runs
+  EXPECT_EQ(find_case(multi, "latency/4k/bytes:1048576").verdict, Verdict::kWithinNoise);
+  EXPECT_FALSE(regression_gate(multi, 10).failed());
+  // Two tight runs per side that agree keep a real regression visible.
+  const std::vector<Results> a_tight = {gate_run(4.0, 1.0), gate_run(4.05, 1.0)};
+  EXPECT_TRUE(regression_gate(compare_runs(a_tight, b), 10).failed());
+  // The report says what each side's verdicts rest on.
+  const std::string single = render_comparison(compare_results(a[0], b[0]));
+  EXPECT_NE(single.find("A: one run: its verdicts rest on within-run spread only"), std::string::npos) << single;
+  const std::string text = render_comparison(multi);
+  EXPECT_NE(text.find("A: 2 runs"), std::string::npos) << text;
+  EXPECT_EQ(text.find("within-run spread only"), std::string::npos) << text;
+}
+
+// A minimal XML well-formedness check: every tag closed in order, attribute
+// values quoted, no raw '<' or '&' outside markup and entities. Returns the
+// names of the elements in document order.
+std::vector<std::string> parse_xml_elements(const std::string& xml, std::string& error) {
+  std::vector<std::string> elements, open;
+  std::size_t i = 0;
+  const auto entity_ok = [&](std::size_t at) {
+    for (const char* e : {"&amp;", "&lt;", "&gt;", "&quot;", "&apos;"})
+      if (xml.compare(at, std::strlen(e), e) == 0) return true;
+    return false;
+  };
+  while (i < xml.size()) {
+    if (xml[i] == '&' && !entity_ok(i)) return error = "bare & at " + std::to_string(i), elements;
+    if (xml[i] != '<') {
+      ++i;
+      continue;
+    }
+    const std::size_t end = xml.find('>', i);
+    if (end == std::string::npos) return error = "unclosed tag", elements;
+    std::string tag = xml.substr(i + 1, end - i - 1);
+    i = end + 1;
+    if (tag.front() == '?') continue;  // the declaration
+    if (tag.find('<') != std::string::npos) return error = "'<' inside a tag", elements;
+    if (std::count(tag.begin(), tag.end(), '"') % 2) return error = "unbalanced quotes in <" + tag + ">", elements;
+    if (tag.front() == '/') {
+      if (open.empty() || open.back() != tag.substr(1)) return error = "mismatched </" + tag.substr(1) + ">", elements;
+      open.pop_back();
+      continue;
+    }
+    const bool self_closing = tag.back() == '/';
+    const std::string name = tag.substr(0, tag.find_first_of(" /"));
+    elements.push_back(name);
+    if (!self_closing) open.push_back(name);
+  }
+  if (!open.empty()) error = "unclosed <" + open.back() + ">";
+  return elements;
+}
+
+TEST(GateTest, JunitIsWellFormedWithOneTestcasePerCheck) {
+  Results a = gate_run(4.0, 1.0);
+  Results b = gate_run(4.8, 1.0);
+  // A name that needs escaping.
+  for (Results* r : {&a, &b}) r->derived.extra["bandwidth"][0]["kernel"] = "read<&\"'>";
+  const Comparison c = compare_results(a, b);
+  const GateResult gate = regression_gate(c, 10);
+  const std::string xml = render_junit(c, gate);
+  std::string error;
+  const std::vector<std::string> elements = parse_xml_elements(xml, error);
+  ASSERT_EQ(error, "") << xml;
+  EXPECT_EQ(static_cast<std::size_t>(std::count(elements.begin(), elements.end(), "testcase")), gate.checks.size());
+  EXPECT_EQ(static_cast<std::size_t>(std::count(elements.begin(), elements.end(), "failure")), 2u);
+  EXPECT_EQ(std::count(elements.begin(), elements.end(), "testsuite"), 1);
+  EXPECT_NE(xml.find("name=\"bandwidth read&lt;&amp;&quot;&apos;&gt; DRAM 1 thread 256 MiB gb_per_s\""),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("failures=\"2\""), std::string::npos);
+}
+
+TEST(CompareInterruptedTest, WhatAnInterruptedSideHidIsNamed) {
+  const Results a = base_run();
+  Results b = a;
+  b.extra["interrupted"] = true;
+  b.cases.pop_back();                  // the DRAM case never ran
+  b.derived.cache_levels.pop_back();   // so no DRAM row
+  const Comparison c = compare_results(a, b);
+  EXPECT_EQ(c.side_b.interrupted, 1u);
+  EXPECT_EQ(find_case(c, "latency/4k/bytes:268435456").verdict, Verdict::kHiddenInB);
+  EXPECT_EQ(find_figure(c, "cache DRAM latency_ns").verdict, Verdict::kHiddenInB);
+  const std::string text = render_comparison(c);
+  EXPECT_NE(text.find("B was interrupted (1 of 1 run): it hid 2 derived figures and 1 case (latency) measured in A"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("B interrupted"), std::string::npos);
+  const GateResult gate = regression_gate(c, 10);
+  EXPECT_TRUE(gate.failed());
+  EXPECT_EQ(failed_checks(gate), (std::vector<std::string>{"cache DRAM latency_ns", "cache DRAM latency_cycles",
+                                                           "latency/4k/bytes:268435456"}));
+  // Without the interruption the same gap is only "only in A", not a failure.
+  b.extra.erase("interrupted");
+  EXPECT_EQ(find_case(compare_results(a, b), "latency/4k/bytes:268435456").verdict, Verdict::kOnlyInA);
+  EXPECT_FALSE(regression_gate(compare_results(a, b), 10).failed());
+}
+
+}  // namespace
+}  // namespace memprobe::analysis
+
+namespace memprobe::analysis {
+namespace {
+
+Case tlb_case(const std::string& page, const std::string& role, double pages, double ns, double spread_pct) {
+  Case c;
+  c.family = "tlb";
+  c.name = "tlb/" + (role == "reference" ? std::string("reference") : page) + "/pages:" + std::to_string(int(pages));
+  c.params = {{"page", page}, {"role", role}, {"pages", pages}};
+  c.metrics = {{"ns_per_load", ns}};
+  c.spread = {3, ns, ns, ns * (1 + spread_pct / 100)};
+  return c;
+}
+
+// A run with a tlb sweep (2 points per octave, as --quick) whose cases
+// spread by `spread_pct`, and an L2 DTLB row with its knee at `knee` pages.
+Results tlb_run(double miss_cost_cycles, double knee, double spread_pct) {
+  Results r = base_run();
+  r.cases.clear();
+  for (double pages = 8; pages <= 8192; pages *= std::sqrt(2.0)) {
+    const double rounded = std::round(pages);
+    r.cases.push_back(tlb_case("4k", "tlb", rounded, 3.0, spread_pct));
+    r.cases.push_back(tlb_case("4k", "reference", rounded, 1.0, spread_pct));
+  }
+  r.derived.extra = nlohmann::json::object();
+  r.derived.extra["tlb"] = nlohmann::json::array({{{"level", "L2 DTLB"},
+                                                   {"page", "4k"},
+                                                   {"page_bytes", 4096},
+                                                   {"detected_entries", knee},
+                                                   {"reach_bytes", knee * 4096},
+                                                   {"miss_cost_cycles", miss_cost_cycles}}});
+  return r;
+}
+
+TEST(CompareNoiseTest, DerivedCostsCarryTheirFamilysCaseSpread) {
+  // Tight cases (1 %): a 30 % higher miss cost is slower and fails the gate.
+  const Comparison tight = compare_results(tlb_run(20, 1448, 1), tlb_run(26, 1448, 1));
+  EXPECT_EQ(find_figure(tight, "tlb L2 DTLB 4k 4 KiB miss_cost_cycles").verdict, Verdict::kSlower);
+  EXPECT_TRUE(regression_gate(tight, 10).failed());
+  // The same with cases that spread 40 %: within the noise of both runs.
+  const Comparison noisy = compare_results(tlb_run(20, 1448, 40), tlb_run(26, 1448, 40));
+  EXPECT_EQ(find_figure(noisy, "tlb L2 DTLB 4k 4 KiB miss_cost_cycles").verdict, Verdict::kWithinNoise);
+  EXPECT_FALSE(regression_gate(noisy, 10).failed());
+}
+
+TEST(CompareNoiseTest, DetectedSizesUseTheRunsOwnSweepStep) {
+  // The sweep has 2 points per octave: a knee one step away (1448 -> 2048)
+  // is within noise, two steps (1448 -> 2896) are smaller/larger.
+  const Results a = tlb_run(20, 1448, 1);
+  EXPECT_EQ(find_figure(compare_results(a, tlb_run(20, 2048, 1)), "tlb L2 DTLB 4k 4 KiB detected_entries").verdict,
+            Verdict::kWithinNoise);
+  const Comparison moved = compare_results(a, tlb_run(400, 5793, 1));
+  EXPECT_EQ(find_figure(moved, "tlb L2 DTLB 4k 4 KiB detected_entries").verdict, Verdict::kLarger);
+  EXPECT_EQ(find_figure(moved, "tlb L2 DTLB 4k 4 KiB reach_bytes").verdict, Verdict::kLarger);
+  // The cost at another knee is another figure: n/a, and so not a regression.
+  const FigureComparison& cost = find_figure(moved, "tlb L2 DTLB 4k 4 KiB miss_cost_cycles");
+  EXPECT_EQ(cost.verdict, Verdict::kNotComparable);
+  EXPECT_EQ(cost.note, "the knee moved");
+  EXPECT_FALSE(regression_gate(moved, 5).failed());
+  EXPECT_NE(render_comparison(moved).find("n/a: the knee moved"), std::string::npos);
+}
+
+// The shape of an A/A pair measured on a loaded 2-vCPU guest: the second
+// run's L2 plateau read 2.9x the first's, with plateau spreads of 83-96 %.
+// The gate at 5 % passes: the plateaus' intervals overlap.
+TEST(CompareNoiseTest, AnAaPairWithWideSpreadsPassesTheGate) {
+  Results a = gate_run(4.66, 96.0);
+  Results b = gate_run(13.5, 83.0);
+  const Comparison c = compare_results(a, b);
+  EXPECT_EQ(find_figure(c, "cache L2 latency_ns").verdict, Verdict::kWithinNoise);
+  EXPECT_FALSE(regression_gate(c, 5).failed()) << render_gate(regression_gate(c, 5));
+  EXPECT_FALSE(regression_gate(compare_results(b, a), 5).failed());
 }
 
 }  // namespace

@@ -235,6 +235,114 @@ TEST(DerivedTest, LevelWithoutKneeTakesPointsBelowItsReportedSize) {
   EXPECT_NEAR(*row_named(rows, "DRAM").latency_ns, 90, 90 * 0.03);
 }
 
+// The Zen 5 guest's shape: CPUID reports a 508 MiB L3 (16x the 32 MiB per
+// CCD, and far more than the guest sees), the curve's L3 ends at ~5 MiB.
+TEST(DerivedTest, LlcReportedSixteenTimesTooLargeStillGivesL3AndDram) {
+  Results r = synthetic_results();
+  r.machine.hypervisor = "bhyve";
+  r.machine.caches[3].size_bytes = 508 * kMiB;
+  CurveSpec spec;
+  spec.steps_bytes = {48 * kKiB, 1 * kMiB, 5 * kMiB};
+  spec.levels_ns = {1.1, 3.6, 13, 108};
+  spec.max_bytes = 32 * kMiB;  // where the growing sweep stops: 2.5 octaves of DRAM
+  add_latency_cases(r, "4k", spec);
+  const auto rows = derive_cache_levels(r);
+  const CacheLevelRow& l3 = row_named(rows, "L3");
+  ASSERT_TRUE(l3.detected_bytes && l3.latency_ns) << l3.note;
+  EXPECT_LE(std::fabs(std::log2(*l3.detected_bytes / (5 * kMiB))), 0.25) << *l3.detected_bytes;
+  EXPECT_NEAR(*l3.latency_ns, 13, 13 * 0.03);
+  EXPECT_NE(l3.note.find("vs 508 MiB reported (bhyve guest"), std::string::npos) << l3.note;
+  const CacheLevelRow& dram = row_named(rows, "DRAM");
+  ASSERT_TRUE(dram.latency_ns) << dram.note;
+  EXPECT_NEAR(*dram.latency_ns, 108, 108 * 0.03);
+  EXPECT_TRUE(latency_dram_plateau(r, "4k").has_value());
+}
+
+// --max-working-set 256MiB under that 508 MiB claim: every level the sweep
+// reached is in the table, and DRAM because the curve reached it (before,
+// the knee into DRAM was read as L3 and DRAM "not reached").
+TEST(DerivedTest, SweepCappedBelowTheReportedLlcKeepsEveryLevelItReached) {
+  Results r = synthetic_results();
+  r.machine.caches[3].size_bytes = 508 * kMiB;
+  CurveSpec spec;
+  spec.steps_bytes = {48 * kKiB, 1 * kMiB, 5 * kMiB};
+  spec.levels_ns = {1.1, 3.6, 13, 108};
+  spec.max_bytes = 256 * kMiB;
+  add_latency_cases(r, "4k", spec);
+  const auto rows = derive_cache_levels(r);
+  ASSERT_TRUE(row_named(rows, "L3").latency_ns);
+  EXPECT_NEAR(*row_named(rows, "L3").latency_ns, 13, 13 * 0.03);
+  ASSERT_TRUE(row_named(rows, "DRAM").latency_ns) << row_named(rows, "DRAM").note;
+  EXPECT_NEAR(*row_named(rows, "DRAM").latency_ns, 108, 108 * 0.03);
+
+  // Capped before DRAM showed two octaves: every cache level, no DRAM.
+  Results short_sweep = synthetic_results();
+  short_sweep.machine.caches[3].size_bytes = 508 * kMiB;
+  spec.max_bytes = 12 * kMiB;
+  add_latency_cases(short_sweep, "4k", spec);
+  const auto short_rows = derive_cache_levels(short_sweep);
+  ASSERT_TRUE(row_named(short_rows, "L2").latency_ns);
+  EXPECT_NEAR(*row_named(short_rows, "L2").latency_ns, 3.6, 3.6 * 0.03);
+  EXPECT_FALSE(row_named(short_rows, "DRAM").latency_ns.has_value());
+  EXPECT_NE(row_named(short_rows, "DRAM").note.find("sweep did not reach DRAM"), std::string::npos);
+}
+
+// A level the system reports but the curve does not show: said, and DRAM
+// still found where the curve has it.
+TEST(DerivedTest, ReportedLevelWithoutAPlateauIsSaid) {
+  Results r = synthetic_results();
+  CurveSpec spec;
+  spec.steps_bytes = {32 * kKiB, 512 * kKiB};  // no L3 plateau at all
+  spec.levels_ns = {1.2, 4, 90};
+  spec.max_bytes = 128 * kMiB;  // 2x the reported 32 MiB L3 and more
+  add_latency_cases(r, "4k", spec);
+  const auto rows = derive_cache_levels(r);
+  // Two cache plateaus for three reported levels: the step into DRAM ends
+  // the last level (its size is noted as far from the reported one), and
+  // the level left without a knee says so.
+  const CacheLevelRow& l2 = row_named(rows, "L2");
+  const CacheLevelRow& l3 = row_named(rows, "L3");
+  EXPECT_FALSE(l2.detected_bytes.has_value());
+  EXPECT_NE(l2.note.find("no clear knee"), std::string::npos) << l2.note;
+  ASSERT_TRUE(l3.detected_bytes);
+  EXPECT_NE(l3.note.find("vs 32 MiB reported"), std::string::npos) << l3.note;
+  ASSERT_TRUE(row_named(rows, "DRAM").latency_ns);
+  EXPECT_NEAR(*row_named(rows, "DRAM").latency_ns, 90, 90 * 0.03);
+}
+
+// A plateau no one reported (hwloc lists L1 and L2 only; the curve has an
+// L3): said on the level above it, not silently folded into DRAM.
+TEST(DerivedTest, PlateauNoOneReportedIsSaid) {
+  Results r = synthetic_results();
+  r.machine.caches.pop_back();  // no L3 reported
+  CurveSpec spec;               // L1, L2, L3 (12 ns to 32 MiB), DRAM
+  add_latency_cases(r, "4k", spec);
+  const auto rows = derive_cache_levels(r);
+  ASSERT_EQ(rows.size(), 3u);  // L1, L2, DRAM
+  const CacheLevelRow& dram = row_named(rows, "DRAM");
+  ASSERT_TRUE(dram.latency_ns) << dram.note;
+  EXPECT_NEAR(*dram.latency_ns, 90, 90 * 0.03);
+  const std::string all_notes = row_named(rows, "L2").note + dram.note;
+  EXPECT_NE(all_notes.find("matches no reported level"), std::string::npos) << all_notes;
+}
+
+// Translation costs on top of DRAM at GiB sizes (nested page walks in a
+// guest) are not another level and do not move the DRAM figure.
+TEST(DerivedTest, DramIsThePlateauAfterTheLastCacheNotTheLargestWorkingSet) {
+  Results r = synthetic_results();
+  CurveSpec spec;
+  spec.steps_bytes = {32 * kKiB, 512 * kKiB, 8 * kMiB, 512 * kMiB};
+  spec.levels_ns = {1.2, 4, 12, 105, 150};
+  spec.max_bytes = 4 * kGiB;
+  add_latency_cases(r, "4k", spec);
+  const auto rows = derive_cache_levels(r);
+  const CacheLevelRow& dram = row_named(rows, "DRAM");
+  ASSERT_TRUE(dram.latency_ns);
+  EXPECT_NEAR(*dram.latency_ns, 105, 105 * 0.03);
+  EXPECT_NE(dram.note.find("not another level"), std::string::npos) << dram.note;
+  EXPECT_NEAR(*row_named(rows, "L3").latency_ns, 12, 12 * 0.03);
+}
+
 TEST(DerivedTest, SpreadIsTheTypicalCaseOnThePlateau) {
   Results r = synthetic_results();
   add_latency_cases(r, "4k", {});

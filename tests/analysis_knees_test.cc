@@ -292,3 +292,26 @@ TEST(KneesTest, GiBSizesAreFine) {
 
 }  // namespace
 }  // namespace memprobe::analysis
+
+namespace memprobe::analysis {
+namespace {
+
+// A curve of 40,000 points (many runs in one file) is segmented like its
+// 4-per-octave original: same knees, in bounded time (binned fit).
+TEST(KneesTest, ThousandsOfPointsKeepTheirKnees) {
+  std::vector<CurvePoint> points;
+  for (int k = 0; k < 40000; ++k) {
+    const double size = 4096 * std::pow(2.0, (k % 80) / 4.0 + (k / 80) * 1e-7);
+    const double ns = size <= 32768 * 1.01 ? 1.2 : size <= 1048576 * 1.01 ? 4.0 : size <= 16777216 * 1.01 ? 12.0 : 100.0;
+    points.push_back({size, ns});
+  }
+  const Segmentation seg = segment_curve(points);
+  ASSERT_EQ(seg.knees.size(), 3u);
+  // Each knee is the last point of its step's grid size (within the 1e-7-octave jitter).
+  EXPECT_NEAR(seg.knees[0].size_bytes / 32768, 1, 1e-4);
+  EXPECT_NEAR(seg.knees[1].size_bytes / 1048576, 1, 1e-4);
+  EXPECT_NEAR(seg.knees[2].size_bytes / 16777216, 1, 1e-4);
+}
+
+}  // namespace
+}  // namespace memprobe::analysis

@@ -54,6 +54,21 @@ TEST(PlotsTest, HugepagePlotShowsOnlyVerifiedBackings) {
   EXPECT_TRUE(tlb_plots(r).empty());
 }
 
+// A knee marker is drawn on the curve it names: at a measured point of the
+// curve the levels came from, whatever the level's latency (a level whose
+// latency is a plateau far below its knee once put its dot off the curve).
+TEST(PlotsTest, KneeMarkersSitOnTheCurve) {
+  Results r = two_page_results();
+  CacheLevelRow l1;
+  l1.level = "L1";
+  l1.detected_bytes = 60 * 1024.0;  // nearest measured point: 64 KiB, 4 ns
+  l1.latency_ns = 1.0;              // the plateau's latency, not the curve's value there
+  r.derived.cache_levels = {l1};
+  r.derived.extra["latency_curve_page"] = "4k";
+  const std::string s = latency_plots(r).at(0).script;
+  EXPECT_NE(s.find("\"L1 knee 60 KiB\" at 64, 4 point"), std::string::npos) << s;
+}
+
 TEST(PlotsTest, NoLatencyCasesNoPlot) { EXPECT_TRUE(latency_plots(Results{}).empty()); }
 
 TEST(PlotsTest, QuoteEscapesQuotesAndBackslashes) { EXPECT_EQ(gnuplot_quote("a\"b\\c"), "\"a\\\"b\\\\c\""); }

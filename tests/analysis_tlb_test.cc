@@ -128,6 +128,23 @@ TEST(TlbLevelsTest, KneesAreFoundWhereTheyAreNotWhereCpuidSaysTheyAre) {
   EXPECT_NE(l2->note.find("CPUID"), std::string::npos) << l2->note;
 }
 
+// Zen 5's case: CPUID's 12-bit L2 TLB field overflows and says 128 for a
+// 4096-entry L2 DTLB (32x too small). The 4 KiB sweep goes to 16384 pages
+// whatever CPUID says; the knee is found at 4096 and the note names CPUID's.
+TEST(TlbLevelsTest, L2DtlbReportedThirtyTwoTimesTooSmallIsFoundWhereItIs) {
+  Results results = machine_with_tlbs(96, 128);
+  TlbSpec spec;
+  spec.l1_entries = 96;
+  spec.l2_entries = 4096;
+  spec.max_pages = 16384;
+  add_tlb_cases(results, spec);
+  const auto rows = derive_tlb_levels(results);
+  expect_within_grid_step(find_row(rows, "L1 DTLB", "4k")->detected_entries, 96);
+  const TlbLevelRow* l2 = find_row(rows, "L2 DTLB", "4k");
+  expect_within_grid_step(l2->detected_entries, 4096);
+  EXPECT_NE(l2->note.find("CPUID's 128"), std::string::npos) << l2->note;
+}
+
 TEST(TlbLevelsTest, FlatCurveHasNoDetectedEntriesAndSaysSo) {
   Results results = machine_with_tlbs(64, 2048);
   TlbSpec spec;
@@ -180,6 +197,26 @@ Case pagewalk_case(const std::string& role, const std::string& page, double page
   if (role != "reference") c.params["pte"] = pte;
   c.metrics = {{"cycles_per_load", cycles}, {"ns_per_load", cycles / 4}};
   return c;
+}
+
+// The walk point's size says where it came from: the tlb family's detected
+// L2 DTLB in the same run says nothing more; CPUID's (tlb not run) is said,
+// and so is a walk point that CPUID's figure would not even pass.
+TEST(PageWalkTest, WalkSizedFromCpuidIsSaid) {
+  Results results = machine_with_tlbs(64, 2048);
+  const auto with_source = [](Case c, const std::string& from) {
+    c.params["l2_dtlb_from"] = from;
+    return c;
+  };
+  results.cases = {with_source(pagewalk_case("walk", "4k", 8192, 300), "measured"),
+                   pagewalk_case("reference", "thp", 8192, 40)};
+  ASSERT_EQ(derive_page_walk(results).size(), 1u);
+  EXPECT_EQ(derive_page_walk(results)[0].note.find("CPUID"), std::string::npos) << derive_page_walk(results)[0].note;
+  results.cases[0] = with_source(pagewalk_case("walk", "4k", 1024, 300), "cpuid");
+  results.cases[1] = pagewalk_case("reference", "thp", 1024, 40);
+  const std::string note = derive_page_walk(results).at(0).note;
+  EXPECT_NE(note.find("sized from CPUID's L2 DTLB (2048) (tlb not in this run)"), std::string::npos) << note;
+  EXPECT_NE(note.find("is not past CPUID's L2 DTLB"), std::string::npos) << note;
 }
 
 TEST(PageWalkTest, RowsFromPagewalkCases) {

@@ -1,0 +1,72 @@
+#include "analysis/levels.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "analysis/results.h"
+
+namespace memprobe::analysis {
+
+double robust_relative_range(std::vector<double> values) {
+  if (values.size() < 2) return 0;
+  std::sort(values.begin(), values.end());
+  const double median = median_of(values);
+  if (!(median > 0)) return 0;
+  const std::size_t trim = values.size() >= 6 ? 1 : 0;
+  return (values[values.size() - 1 - trim] - values[trim]) / median;
+}
+
+std::optional<DramPlateau> find_dram_plateau(const Segmentation& seg, std::size_t reported_cache_levels,
+                                             const std::vector<double>& point_spread,
+                                             const DramPlateauRule& rule) {
+  const std::size_t first_candidate = std::max<std::size_t>(1, reported_cache_levels);
+  for (std::size_t i = first_candidate; i < seg.plateaus.size(); ++i) {
+    const Plateau& p = seg.plateaus[i];
+    const double first_bytes = seg.points[p.first].size_bytes;
+    const double last_bytes = seg.points[p.last].size_bytes;
+    const double octaves = std::log2(last_bytes / first_bytes);
+    if (octaves + 1e-9 < rule.min_octaves) continue;
+    // A DRAM plateau lies above every cache plateau before it, and the step
+    // into it is the largest so far: a plateau that latency creeps up to
+    // inside a cache level (4 KiB page colouring, replacement) is a small
+    // step; where L3 -> DRAM is a smaller step than an earlier one (a big,
+    // slow L3), this rule says nothing and the sweep goes on to its bound.
+    bool highest = true, largest_step = true;
+    const double step = p.level / seg.plateaus[i - 1].level;
+    for (std::size_t j = 0; j < i; ++j) {
+      highest &= seg.plateaus[j].level < p.level;
+      if (j > 0) largest_step &= seg.plateaus[j].level / seg.plateaus[j - 1].level <= step;
+    }
+    if (!highest || !largest_step) continue;
+
+    std::vector<double> values, spreads;
+    for (std::size_t k = p.first; k <= p.last; ++k) {
+      values.push_back(seg.points[k].value);
+      if (k < point_spread.size() && point_spread[k] >= 0) spreads.push_back(point_spread[k]);
+    }
+    const double typical_spread = spreads.empty() ? 0 : median_of(spreads);
+    const double tolerance =
+        std::clamp(rule.noise_multiple * typical_spread, rule.min_tolerance, rule.max_tolerance);
+    const double agreement = robust_relative_range(values);
+    if (agreement > tolerance) continue;
+
+    DramPlateau d;
+    d.plateau = i;
+    d.first_bytes = first_bytes;
+    d.last_bytes = last_bytes;
+    d.level_ns = p.level;
+    d.agreement = agreement;
+    d.tolerance = tolerance;
+    d.how = fmt::format(
+        "plateau {} of {} ({} cache level{} reported), {:.1f} octaves whose points agree within {:.0f} % "
+        "(allowed {:.0f} %: {:.0f}x the typical repetition spread, clamped to {:.0f}-{:.0f} %)",
+        i + 1, seg.plateaus.size(), reported_cache_levels, reported_cache_levels == 1 ? "" : "s", octaves,
+        agreement * 100, tolerance * 100, rule.noise_multiple, rule.min_tolerance * 100, rule.max_tolerance * 100);
+    return d;
+  }
+  return std::nullopt;
+}
+
+}  // namespace memprobe::analysis

@@ -1,0 +1,57 @@
+// Where a latency curve has shown DRAM: the rule that ends the latency sweep
+// while it runs (harness) and that names the DRAM row afterwards (derived),
+// so the two can never disagree. Pure functions over a segmentation.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/knees.h"
+
+namespace memprobe::analysis {
+
+// The constants of the rule (docs/methodology.md, "Where the sweep ends").
+struct DramPlateauRule {
+  // The plateau must span this many octaves of working set: a cache level's
+  // plateau rarely stays flat across four octaves past another level's knee
+  // and DRAM's does until translation costs show (GiB sizes in a guest).
+  double min_octaves = 2.0;
+  // Its points agree within tolerance = clamp(noise_multiple x the typical
+  // per-point repetition spread, min_tolerance, max_tolerance): the noise
+  // model of this run, not a threshold tuned on one machine.
+  double noise_multiple = 3.0;
+  double min_tolerance = 0.10;
+  double max_tolerance = 0.30;
+};
+
+struct DramPlateau {
+  std::size_t plateau = 0;    // index into Segmentation::plateaus
+  double first_bytes = 0;     // its smallest and largest working sets
+  double last_bytes = 0;
+  double level_ns = 0;        // median of its points
+  double agreement = 0;       // robust range / level of its points (fraction)
+  double tolerance = 0;       // what agreement had to stay within (fraction)
+  std::string how;            // one line: why this plateau is DRAM
+};
+
+// The DRAM plateau of `seg`: the first plateau i >= max(1, reported_cache_levels)
+// (every reported cache level needs a plateau below it: the reported sizes
+// themselves may be wrong, their count is a floor) that lies above every
+// plateau before it, is reached by the largest step of the curve so far,
+// spans rule.min_octaves and whose points agree within the tolerance. Plateaus
+// after it are translation effects on top of DRAM, not further levels.
+// point_spread: each point's repetition spread as a fraction ((max-min)/median),
+// aligned with seg.points; empty or shorter means unknown (0).
+// nullopt: the curve has not shown DRAM (yet).
+std::optional<DramPlateau> find_dram_plateau(const Segmentation& seg, std::size_t reported_cache_levels,
+                                             const std::vector<double>& point_spread,
+                                             const DramPlateauRule& rule = {});
+
+// The range of `values` without its single lowest and highest value when
+// there are at least 6 (one descheduled repetition must not decide), divided
+// by their median. 0 for fewer than 2 values.
+double robust_relative_range(std::vector<double> values);
+
+}  // namespace memprobe::analysis

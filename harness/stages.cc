@@ -1,0 +1,190 @@
+#include "harness/stages.h"
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "analysis/derived.h"
+#include "analysis/tlb.h"
+#include "benchmarks/working_set.h"
+#include "core/units.h"
+
+namespace memprobe::harness {
+namespace {
+
+std::size_t register_family(const std::string& name, const core::Machine& machine,
+                            const bench::CaseOptions& options) {
+  benchmark::ClearRegisteredBenchmarks();
+  return bench::find_family(name)->register_cases(machine, options);
+}
+
+void run_registered(CollectingReporter& reporter) { benchmark::RunSpecifiedBenchmarks(&reporter); }
+
+// The cases so far as a results value (machine = the run's), for the
+// analysis that sizes the next step.
+analysis::Results results_so_far(const std::vector<RawRun>& runs, const analysis::MachineInfo& machine) {
+  analysis::Results r;
+  r.machine = machine;
+  add_runs_to_results(runs, r);
+  return r;
+}
+
+// Cases still to come, re-counted with what is measured now, so the
+// progress line's total follows the sizes actually used.
+std::size_t count_remaining(const std::vector<std::string>& families, std::size_t from,
+                            const core::Machine& machine, const bench::CaseOptions& options) {
+  std::size_t cases = 0;
+  for (std::size_t i = from; i < families.size(); ++i) cases += register_family(families[i], machine, options);
+  benchmark::ClearRegisteredBenchmarks();
+  return cases;
+}
+
+// The latency family, 4 KiB .. kFirstLatencySweepTopBytes first and then an
+// octave at a time, on the first page policy, until its curve shows DRAM
+// (analysis::latency_dram_plateau), the sweep reaches `bound_bytes`, or the
+// time limit passes; then the other policies over the same range, so every
+// curve has the same points. With --max-working-set the sweep goes to exactly
+// that size in one step (what the user asked for).
+LatencySweepEnd run_latency(const core::Machine& machine, const bench::CaseOptions& options,
+                            std::uint64_t bound_bytes, bool cap_given, const analysis::MachineInfo& info,
+                            CollectingReporter& reporter, std::ostream& err) {
+  LatencySweepEnd end;
+  if (options.policies.empty()) return end;
+  const core::PagePolicy first = options.policies.front();
+  const std::string first_page(core::cli_name(first));
+  bench::CaseOptions step = options;
+  step.policies = {first};
+  const auto start = std::chrono::steady_clock::now();
+  const double limit_s = options.quick ? kLatencySweepSeconds / 4 : kLatencySweepSeconds;
+
+  std::uint64_t top = cap_given ? bound_bytes : std::min(bound_bytes, kFirstLatencySweepTopBytes);
+  std::uint64_t above = 0;
+  for (;;) {
+    step.sweep_above_bytes = above;
+    step.sweep_up_to_bytes = top;
+    register_family("latency", machine, step);
+    run_registered(reporter);
+    end.up_to_bytes = top;
+    if (bench::interrupt_requested()) {
+      end.reason = "interrupted";
+      return end;
+    }
+    if (cap_given) {
+      end.reason = "--max-working-set";
+      break;
+    }
+    const auto dram = analysis::latency_dram_plateau(results_so_far(reporter.runs(), info), first_page);
+    if (dram) {
+      end.reason = fmt::format("the {} curve showed DRAM from {}: {}", first_page,
+                               core::format_bytes(static_cast<std::uint64_t>(dram->first_bytes)), dram->how);
+      break;
+    }
+    if (top >= bound_bytes) {
+      end.reason = fmt::format("reached the largest working set allowed ({}) before the {} curve showed a DRAM "
+                               "plateau",
+                               core::format_bytes(bound_bytes), first_page);
+      break;
+    }
+    const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (elapsed_s > limit_s) {
+      end.reason = fmt::format("time limit: {:.0f} s of latency sweep without a DRAM plateau on the {} curve",
+                               limit_s, first_page);
+      break;
+    }
+    above = top;
+    top = std::min(bound_bytes, top * 2);
+    err << fmt::format("memprobe: latency: no DRAM plateau yet; extending the sweep to {}\n",
+                       core::format_bytes(top))
+        << std::flush;
+  }
+  if (options.policies.size() > 1) {
+    step = options;
+    step.policies.erase(step.policies.begin());
+    step.sweep_above_bytes = 0;
+    step.sweep_up_to_bytes = end.up_to_bytes;
+    register_family("latency", machine, step);
+    run_registered(reporter);
+  }
+  return end;
+}
+
+}  // namespace
+
+bench::MeasuredSizes measured_sizes(const std::vector<RawRun>& runs, const analysis::MachineInfo& machine) {
+  bench::MeasuredSizes sizes;
+  const analysis::Results r = results_so_far(runs, machine);
+  const std::string page = analysis::preferred_latency_page(r);
+  if (!page.empty()) {
+    const auto dram = analysis::latency_dram_plateau(r, page);
+    // Cache capacities are only known once the curve has gone past them
+    // into DRAM; before that the last knee may be anything.
+    if (dram) {
+      sizes.dram_from_bytes = static_cast<std::uint64_t>(dram->first_bytes);
+      for (const analysis::CacheLevelRow& row : analysis::derive_cache_levels(r))
+        if (row.level != "DRAM")
+          sizes.cache_bytes.push_back(row.detected_bytes ? static_cast<std::uint64_t>(*row.detected_bytes) : 0);
+    }
+  }
+  for (const analysis::TlbLevelRow& row : analysis::derive_tlb_levels(r)) {
+    if (row.page != "4k" || !row.detected_entries) continue;
+    const auto entries = static_cast<std::uint64_t>(std::llround(*row.detected_entries));
+    if (row.level == "L1 DTLB") sizes.l1_dtlb_entries_4k = entries;
+    if (row.level == "L2 DTLB") sizes.l2_dtlb_entries_4k = entries;
+  }
+  return sizes;
+}
+
+void run_families_in_stages(const std::vector<std::string>& families, const core::Machine& machine,
+                            bench::CaseOptions options, bool sweep_cap_given, analysis::Results& results,
+                            CollectingReporter& reporter, std::ostream& err) {
+  const std::uint64_t bound_bytes = options.max_working_set_bytes > 0
+                                        ? options.max_working_set_bytes
+                                        : bench::default_max_working_set_bytes(
+                                              machine.topology.last_level_cache_bytes(), options.quick);
+  std::uint64_t latency_end_bytes = 0;
+  for (std::size_t i = 0; i < families.size() && !bench::interrupt_requested(); ++i) {
+    const std::string& family = families[i];
+    if (family == "latency") {
+      const LatencySweepEnd end =
+          run_latency(machine, options, bound_bytes, sweep_cap_given, results.machine, reporter, err);
+      results.extra["latency_sweep"] = {{"up_to_bytes", end.up_to_bytes}, {"end_reason", end.reason}};
+      latency_end_bytes = end.up_to_bytes;
+      err << fmt::format("memprobe: latency sweep ended at {}: {}\n", core::format_bytes(end.up_to_bytes),
+                         end.reason)
+          << std::flush;
+    } else {
+      register_family(family, machine, options);
+      run_registered(reporter);
+    }
+    if (family == "latency" || family == "tlb") {
+      const bench::MeasuredSizes measured = measured_sizes(reporter.runs(), results.machine);
+      if (family == "latency") {
+        options.measured.cache_bytes = measured.cache_bytes;
+        options.measured.dram_from_bytes = measured.dram_from_bytes;
+        if (measured.cache_bytes.empty() && latency_end_bytes > 0) {
+          // No DRAM plateau (time limit, a noisy machine): the sweep went to
+          // latency_end_bytes without one, so no level the other families
+          // size from is taken to be larger than that.
+          for (const core::CacheLevel& c : machine.topology.data_caches())
+            options.measured.cache_bytes.push_back(std::min<std::uint64_t>(c.size_bytes, latency_end_bytes));
+        }
+      } else {
+        options.measured.l1_dtlb_entries_4k = measured.l1_dtlb_entries_4k;
+        options.measured.l2_dtlb_entries_4k = measured.l2_dtlb_entries_4k;
+      }
+      results.extra["sized_from_measured"] = {
+          {"cache_bytes", options.measured.cache_bytes},
+          {"dram_from_bytes", options.measured.dram_from_bytes},
+          {"l1_dtlb_entries_4k", options.measured.l1_dtlb_entries_4k},
+          {"l2_dtlb_entries_4k", options.measured.l2_dtlb_entries_4k},
+      };
+      reporter.set_total(reporter.cases_done() + count_remaining(families, i + 1, machine, options));
+    }
+  }
+  benchmark::ClearRegisteredBenchmarks();
+}
+
+}  // namespace memprobe::harness

@@ -1,0 +1,44 @@
+// `memprobe run` measures family by family, so that each family is sized
+// from what the run has measured before it rather than from what the system
+// reports: the latency sweep grows until its curve shows DRAM; the families
+// that pick a working set per level take the detected levels; pagewalk takes
+// the tlb family's detected L2 DTLB.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "analysis/results.h"
+#include "benchmarks/family.h"
+#include "core/machine.h"
+#include "harness/collector.h"
+
+namespace memprobe::harness {
+
+// The first octave-by-octave step of the latency sweep ends here (4 KiB ..
+// this holds every L1 and L2 and many guests' effective L3); each further
+// step doubles it until the curve shows DRAM, the bound, or the time limit.
+inline constexpr std::uint64_t kFirstLatencySweepTopBytes = 32ull << 20;
+// The latency sweep stops growing after this long (seconds; --quick: a quarter).
+inline constexpr double kLatencySweepSeconds = 40;
+
+struct LatencySweepEnd {
+  std::uint64_t up_to_bytes = 0;  // the sweep's largest working set
+  std::string reason;             // why it ended there (results: extra.latency_sweep)
+};
+
+// What the cases collected so far measured: the cache capacities and where
+// DRAM begins (latency), the 4 KiB DTLB entries (tlb). Empty members where
+// nothing was measured or detected.
+bench::MeasuredSizes measured_sizes(const std::vector<RawRun>& runs, const analysis::MachineInfo& machine);
+
+// Runs `families` in order, each registered just before it runs with
+// `options` and what the families before it measured (options.measured).
+// Records the latency sweep's end and the sizes used in results.extra.
+void run_families_in_stages(const std::vector<std::string>& families, const core::Machine& machine,
+                            bench::CaseOptions options, bool sweep_cap_given, analysis::Results& results,
+                            CollectingReporter& reporter, std::ostream& err);
+
+}  // namespace memprobe::harness

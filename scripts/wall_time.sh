@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Wall time of the three everyday runs and the accuracy of the progress ETA,
+# on this machine: `memprobe run`, `run --quick`, `run --only latency`.
+# Prints one line per run: seconds, the target, the ETA's error once 10 % of
+# the cases were done, and the latency sweep's end. Timings belong here, not
+# in unit tests. Usage: scripts/wall_time.sh [repeats] (default 1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+memprobe=./build/harness/memprobe
+[[ -x $memprobe ]] || scripts/build.sh >/dev/null
+repeats=${1:-1}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# Each stderr line gets a monotonic timestamp (seconds since start).
+stamp() {
+  local start=$EPOCHREALTIME
+  while IFS= read -r line; do
+    awk -v now="$EPOCHREALTIME" -v start="$start" -v line="$line" 'BEGIN { printf "%.3f %s\n", now - start, line }'
+  done
+}
+
+# ETA error at the first progress line with >= 10 % of the final case count:
+# |printed seconds left - real seconds left| / real seconds left.
+eta_error() {
+  awk -v end_s="$2" '
+    /\[[0-9]+\/[0-9]+\]/ {
+      match($0, /\[[0-9]+\//); done = substr($0, RSTART + 1, RLENGTH - 2) + 0
+      n++; t[n] = $1; d[n] = done
+      if (match($0, /[0-9.]+ s left/)) left[n] = substr($0, RSTART, RLENGTH - 7) + 0
+    }
+    END {
+      last = d[n]
+      for (i = 1; i <= n; i++) if (d[i] >= 0.1 * last) {
+        real = end_s - t[i]
+        if (real <= 0) break
+        e = left[i] - real; if (e < 0) e = -e
+        printf "%.0f %% (at case %d of %d: printed %.1f s left, really %.1f s)", 100 * e / real, d[i], last, left[i], real
+        exit
+      }
+      printf "n/a"
+    }' "$1"
+}
+
+run_one() {
+  local name=$1 target_s=$2; shift 2
+  local log=$out/$name.log start end
+  start=$EPOCHREALTIME
+  "$memprobe" run "$@" --out "$out/$name.json" 2> >(stamp > "$log") > /dev/null
+  end=$EPOCHREALTIME
+  sleep 0.2  # let the stamping subshell drain
+  local wall; wall=$(awk -v a="$end" -v b="$start" 'BEGIN { print a - b }')
+  local sweep; sweep=$(sed -n 's/.*memprobe: latency sweep ended at \([^:]*\):.*/\1/p' "$log" | head -1)
+  printf '%-14s %6.1f s (target <= %s s)  ETA error after 10 %%: %s  latency sweep to %s\n' \
+    "$name" "$wall" "$target_s" "$(eta_error "$log" "$wall")" "${sweep:-?}"
+}
+
+echo "machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) CPUs, git $(git describe --always --dirty)"
+for ((i = 1; i <= repeats; i++)); do
+  run_one default 60
+  run_one quick 15 --quick
+  run_one only-latency 30 --only latency
+done

@@ -1,0 +1,132 @@
+// Replays the results files kept under results/<machine>/ (one directory per
+// CPU generation the project has run on) through today's analysis, against
+// expectations written per machine. Each expectation says where it comes
+// from: a public specification of the CPU, or the measured curve itself
+// (what a guest sees can differ from the spec: a share of the L3).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/derived.h"
+#include "analysis/results_json.h"
+#include "analysis/tlb.h"
+
+namespace memprobe::analysis {
+namespace {
+
+constexpr double kKiB = 1024.0;
+constexpr double kMiB = 1024.0 * kKiB;
+// A detected size is known to about one step of a 4-per-octave grid.
+const double kOneGridStep = std::pow(2.0, 0.25);
+
+struct SizeExpectation {
+  std::string level;     // "L1", "L2", "L3"
+  double bytes = 0;      // expected detected capacity
+  double tolerance = 0;  // allowed ratio either way
+  std::string source;    // where `bytes` comes from
+};
+
+struct TlbExpectation {
+  std::string level;  // "L1 DTLB", "L2 DTLB" (4 KiB pages)
+  double entries = 0;
+  double tolerance = 0;
+  std::string source;
+};
+
+struct MachineCorpus {
+  std::string file;  // under results/
+  std::vector<SizeExpectation> sizes;
+  std::vector<TlbExpectation> tlbs;
+};
+
+std::vector<MachineCorpus> corpus() {
+  return {
+      {"amd-fam25-model17-kvm-2cpu/2026-11-24-08bd296.json",
+       {{"L1", 32 * kKiB, kOneGridStep, "AMD Zen 4: 32 KiB L1D per core (public spec)"},
+        {"L2", 1 * kMiB, kOneGridStep, "AMD Zen 4: 1 MiB L2 per core (public spec)"},
+        // The guest sees a share of the 32 MiB per-CCD L3: the curve's knee.
+        {"L3", 8 * kMiB, kOneGridStep, "the curve: L3 plateau (11-12 ns) ends between 6.7 and 9.5 MiB"}},
+       {{"L1 DTLB", 72, kOneGridStep, "AMD Zen 4: 72-entry L1 DTLB (public spec)"},
+        {"L2 DTLB", 3072, kOneGridStep, "AMD Zen 4: 3072-entry L2 DTLB (public spec)"}}},
+      {"intel-fam6-model167-kvm-2cpu/2026-12-01-e27ac29.json",
+       {{"L1", 48 * kKiB, kOneGridStep, "Intel Golden Cove server core: 48 KiB L1D (public spec)"},
+        {"L2", 2 * kMiB, kOneGridStep, "Intel Sapphire Rapids: 2 MiB L2 per core (public spec)"},
+        // CPUID reports 480 MiB (the host's); the guest's effective L3 is the knee.
+        {"L3", 19 * kMiB, kOneGridStep, "the curve: L3 plateau (21-24 ns) ends between 16 and 22.6 MiB"}},
+       {{"L1 DTLB", 96, kOneGridStep, "Intel Golden Cove: 96-entry load DTLB (public spec)"},
+        {"L2 DTLB", 2048, kOneGridStep, "Intel Golden Cove: 2048-entry STLB (public spec)"}}},
+  };
+}
+
+const CacheLevelRow* row_named(const std::vector<CacheLevelRow>& rows, const std::string& level) {
+  for (const CacheLevelRow& r : rows)
+    if (r.level == level) return &r;
+  return nullptr;
+}
+
+class CorpusTest : public ::testing::TestWithParam<MachineCorpus> {};
+
+TEST_P(CorpusTest, DetectedSizesAndDramMatchTheMachine) {
+  const MachineCorpus& m = GetParam();
+  const std::string path = std::string(MEMPROBE_SOURCE_DIR) + "/results/" + m.file;
+  ASSERT_TRUE(std::filesystem::exists(path)) << path;
+  Results r = load_results(path);
+  const std::vector<CacheLevelRow> rows = derive_cache_levels(r);
+  for (const SizeExpectation& e : m.sizes) {
+    const CacheLevelRow* row = row_named(rows, e.level);
+    ASSERT_NE(row, nullptr) << e.level;
+    ASSERT_TRUE(row->detected_bytes) << e.level << ": " << row->note;
+    const double ratio = *row->detected_bytes / e.bytes;
+    EXPECT_LE(std::max(ratio, 1 / ratio), e.tolerance * 1.0001)
+        << m.file << " " << e.level << " detected " << *row->detected_bytes << " vs " << e.bytes << " (" << e.source
+        << ")";
+  }
+  // Every level's latency lies above the one before, DRAM's highest: the
+  // levels are plateaus of one rising curve.
+  const CacheLevelRow* dram = row_named(rows, "DRAM");
+  ASSERT_NE(dram, nullptr);
+  ASSERT_TRUE(dram->latency_ns) << dram->note;
+  double previous = 0;
+  for (const CacheLevelRow& row : rows) {
+    ASSERT_TRUE(row.latency_ns) << row.level << ": " << row.note;
+    EXPECT_GT(*row.latency_ns, previous) << row.level;
+    previous = *row.latency_ns;
+  }
+  // DRAM is where the curve showed it (the sweep-ending rule), not a
+  // fallback on the reported LLC.
+  const auto plateau = latency_dram_plateau(r, preferred_latency_page(r));
+  ASSERT_TRUE(plateau.has_value());
+  EXPECT_NEAR(*dram->latency_ns, plateau->level_ns, 1e-9);
+}
+
+TEST_P(CorpusTest, DetectedDtlbEntriesMatchTheSpec) {
+  const MachineCorpus& m = GetParam();
+  Results r = load_results(std::string(MEMPROBE_SOURCE_DIR) + "/results/" + m.file);
+  const std::vector<TlbLevelRow> rows = derive_tlb_levels(r);
+  for (const TlbExpectation& e : m.tlbs) {
+    const TlbLevelRow* found = nullptr;
+    for (const TlbLevelRow& row : rows)
+      if (row.level == e.level && row.page == "4k") found = &row;
+    ASSERT_NE(found, nullptr) << e.level;
+    ASSERT_TRUE(found->detected_entries) << e.level << ": " << found->note;
+    const double ratio = *found->detected_entries / e.entries;
+    EXPECT_LE(std::max(ratio, 1 / ratio), e.tolerance * 1.0001)
+        << m.file << " " << e.level << " detected " << *found->detected_entries << " vs " << e.entries << " ("
+        << e.source << ")";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Machines, CorpusTest, ::testing::ValuesIn(corpus()),
+                         [](const ::testing::TestParamInfo<MachineCorpus>& info) {
+                           std::string name = info.param.file.substr(0, info.param.file.find('/'));
+                           for (char& c : name)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace memprobe::analysis
