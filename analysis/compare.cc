@@ -140,6 +140,19 @@ bool differ_by_more_than(double a, double b, double pct) {
   return std::fabs(b / a - 1) * 100 > pct;
 }
 
+// A case's page policy (params.page), or empty.
+std::string page_of(const Case& c) {
+  const auto it = c.params.find("page");
+  return it != c.params.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// The access pattern a case's chain used (params.tlb_method: "page-groups-32",
+// "huge-pages"); empty where the family records none.
+std::string case_method(const Case& c) {
+  const auto it = c.params.find("tlb_method");
+  return it != c.params.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::vector<Difference> machine_differences(const Results& ra, const Results& rb, const CompareOptions& options) {
   const MachineInfo& a = ra.machine;
   const MachineInfo& b = rb.machine;
@@ -174,6 +187,22 @@ std::vector<Difference> machine_differences(const Results& ra, const Results& rb
   }
   add("caches", caches_text(a), caches_text(b));
   add("TLB (CPUID)", tlb_text(a), tlb_text(b));
+  // The access pattern each family's chains used, per page policy: curves
+  // measured two ways differ by method, not by the machine.
+  std::map<std::string, std::pair<std::set<std::string>, std::set<std::string>>> methods;
+  for (const auto& [results, is_a] : {std::pair{&ra, true}, std::pair{&rb, false}})
+    for (const Case& c : results->cases)
+      if (const std::string m = case_method(c); !m.empty())
+        (is_a ? methods[c.family + " " + page_of(c)].first : methods[c.family + " " + page_of(c)].second).insert(m);
+  for (const auto& [what, sides] : methods) {
+    const auto joined = [](const std::set<std::string>& s) {
+      std::string out;
+      for (const std::string& m : s) out += (out.empty() ? "" : ", ") + m;
+      return out;
+    };
+    if (!sides.first.empty() && !sides.second.empty() && sides.first != sides.second)
+      out.push_back({what + " chain pattern", joined(sides.first), joined(sides.second)});
+  }
 
   // Scalar derived members (e.g. which page policy's curve the cache table
   // used) explain differences in the figures below.
@@ -508,11 +537,6 @@ std::vector<FigureComparison> pair_figures(const std::vector<FigureValue>& fa, c
 
 // ---- cases ----------------------------------------------------------------
 
-// A case's page policy (params.page), or empty.
-std::string page_of(const Case& c) {
-  const auto it = c.params.find("page");
-  return it != c.params.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 // The case name with its page-policy segment replaced by `replacement`
 // ("latency/4k/1MiB" -> "latency/*/1MiB"); empty if no segment is the page.
@@ -565,6 +589,13 @@ CaseComparison compare_case(const Case& a, const Case& b, const CompareOptions& 
   c.spread_b_pct = case_spread_pct(b);
   c.ratio = ratio_of(c.a, c.b);
   c.verdict = ma && mb ? judge(*ma, *mb, c.metric, options.noise_floor_pct) : Verdict::kNotComparable;
+  // Two access patterns measure two things: no verdict between them.
+  const std::string method_a = case_method(a), method_b = case_method(b);
+  if (method_a != method_b) {
+    c.verdict = Verdict::kNotComparable;
+    c.note = fmt::format("method differs: {} vs {}", method_a.empty() ? "unrecorded" : method_a,
+                         method_b.empty() ? "unrecorded" : method_b);
+  }
   return c;
 }
 
@@ -853,7 +884,7 @@ std::string render_comparison(const Comparison& comparison) {
     };
     rows.push_back({c.name, c.metric.empty() ? std::string(kMissing) : c.metric, cell(c.a), cell(c.b),
                     format_ratio(c.ratio), format_pct(c.spread_a_pct), format_pct(c.spread_b_pct),
-                    std::string(verdict_name(c.verdict))});
+                    std::string(verdict_name(c.verdict)) + (c.note.empty() ? "" : " (" + c.note + ")")});
   }
   if (comparison.cases.empty()) {
     out += "none in either file\n";

@@ -115,6 +115,7 @@ struct CaseComparison {
   std::optional<double> spread_a_pct, spread_b_pct;  // (max - min) / median, %, where repetitions > 1
   std::optional<double> ratio;        // B/A
   Verdict verdict = Verdict::kNotComparable;
+  std::string note;                   // "method differs: page-groups-32 vs huge-pages" (then no verdict)
 };
 
 // One side of a comparison: how many runs it merges and how many of them

@@ -70,7 +70,19 @@ std::string backing_text(const json& row) {
   return verified.empty() ? "unverified" : verified;
 }
 
+// The page count a short-pool reason asks for ("... (need 128, free 0): ..."), 0 if none.
+std::uint64_t pages_needed(const std::string& reason) {
+  const auto at = reason.find("(need ");
+  if (at == std::string::npos) return 0;
+  std::uint64_t need = 0;
+  for (std::size_t i = at + 6; i < reason.size() && reason[i] >= '0' && reason[i] <= '9' && need < (1ULL << 40); ++i)
+    need = need * 10 + static_cast<std::uint64_t>(reason[i] - '0');
+  return need;
+}
+
 // The "unavailable" entries of `family`: page (second name part) -> reason.
+// Of a page's several reasons the one asking for the most pages is kept: the
+// fix line under the table must reserve enough for every case (128, not 1).
 std::map<std::string, std::string> unavailable_pages(const Results& results, const std::string& family) {
   std::map<std::string, std::string> out;
   const std::string prefix = family + "/";
@@ -78,7 +90,8 @@ std::map<std::string, std::string> unavailable_pages(const Results& results, con
     if (u.what.rfind(prefix, 0) != 0) continue;
     std::string page = u.what.substr(prefix.size());
     page = page.substr(0, page.find('/'));
-    out.emplace(page, u.reason);
+    const auto [it, inserted] = out.emplace(page, u.reason);
+    if (!inserted && pages_needed(u.reason) > pages_needed(it->second)) it->second = u.reason;
   }
   return out;
 }

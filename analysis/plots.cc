@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "analysis/derived.h"
@@ -30,12 +31,14 @@ std::string title_of(const Results& results) {
   return title;
 }
 
-// "hugetlb-2m" -> "hugetlb_2m": a gnuplot datablock name.
+// "hugetlb-2m" -> "$hugetlb_2m": a gnuplot datablock name. The page comes
+// from the results file: anything but a letter or digit becomes '_', so a
+// name cannot end the line and append a command (system(...)) to the script.
 std::string block_name(const std::string& prefix, const std::string& page) {
-  std::string name = "$" + prefix + "_" + page;
+  std::string name = prefix + "_" + page;
   for (char& c : name)
-    if (c == '-') c = '_';
-  return name;
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return "$" + name;
 }
 
 std::string plot_series(const std::vector<std::string>& blocks, const std::vector<std::string>& titles,
@@ -49,12 +52,17 @@ std::string plot_series(const std::vector<std::string>& blocks, const std::vecto
 }  // namespace
 
 std::string gnuplot_quote(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
+  // Single quotes: gnuplot runs `command` in backquotes and expands escapes
+  // inside double-quoted strings, not inside single-quoted ones, where the
+  // only special character is ' itself (written ''). Text from a results file
+  // (the CPU model in titles) so stays text. Control characters (a newline
+  // would end the command) are escaped first.
+  std::string out = "'";
+  for (char c : escape_control(text)) {
+    if (c == '\'') out += '\'';
     out += c;
   }
-  return out + "\"";
+  return out + "'";
 }
 
 std::vector<Plot> latency_plots(const Results& results) {

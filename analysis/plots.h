@@ -35,7 +35,8 @@ std::vector<Plot> bandwidth_plots(const Results& results);
 // Every plot the results allow, in report order.
 std::vector<Plot> build_plots(const Results& results);
 
-// Quotes text for a gnuplot string literal ("...").
+// Quotes text for a gnuplot string literal: '...' with ' doubled and control
+// characters escaped; never runs a `command` or ends the line.
 std::string gnuplot_quote(const std::string& text);
 
 }  // namespace memprobe::analysis

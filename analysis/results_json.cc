@@ -5,13 +5,18 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string_view>
 #include <system_error>
+
+#include "analysis/table_format.h"
 
 namespace memprobe::analysis {
 namespace {
@@ -36,16 +41,82 @@ json number_map(const std::map<std::string, double>& values) {
   return out;
 }
 
-// Reads one member of a JSON object, naming its path in every error
-// ("cases[3].metrics: expected an object").
+// A JSON pointer (RFC 6901) one level down: "/cases/12" + "params".
+std::string pointer_to(const std::string& parent, std::string_view key) {
+  std::string out = parent + "/";
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+[[noreturn]] void fail(const std::string& pointer, std::string_view problem) {
+  throw ResultsError(fmt::format("{}: {}", pointer, problem));
+}
+
+// How a member of a case's params or of a derived row must be typed, by name:
+// the analysis reads these as text or as numbers. Other members are kept as
+// they are and only read where their type matches.
+enum class Expected { kAny, kString, kNumber, kBoolean };
+
+Expected expected_type(std::string_view key) {
+  static constexpr std::string_view kStrings[] = {
+      "page", "level", "kind", "phase", "region", "backing", "role", "pte", "for_page", "tlb_method", "note",
+      "kernel", "pattern", "pair", "chain", "dir", "evict", "touch", "background_backing", "readahead", "reuse",
+      "vector", "definition"};
+  static constexpr std::string_view kBooleans[] = {"backing_verified", "saturated", "counts_match"};
+  static constexpr std::string_view kNumbers[] = {
+      "k", "threads", "pages", "seed", "cycles", "ns", "saturation", "faults_counted", "faults_expected",
+      "detected_entries", "reported_entries", "huge_fraction", "lines_touched", "background_threads", "bytes",
+      "gb_per_s"};
+  for (std::string_view s : kStrings)
+    if (key == s) return Expected::kString;
+  for (std::string_view b : kBooleans)
+    if (key == b) return Expected::kBoolean;
+  for (std::string_view n : kNumbers)
+    if (key == n) return Expected::kNumber;
+  const auto ends_with = [&](std::string_view suffix) {
+    return key.size() >= suffix.size() && key.substr(key.size() - suffix.size()) == suffix;
+  };
+  if (ends_with("_bytes") || ends_with("_ns") || ends_with("_pct") || ends_with("_cycles") || ends_with("_pages") ||
+      key.find("_per_") != std::string_view::npos || key.rfind("speedup_", 0) == 0 || key.rfind("latency_vs", 0) == 0)
+    return Expected::kNumber;
+  return Expected::kAny;
+}
+
+// Checks the typed members of an object (a case's params, a derived row);
+// null stands for "not measured" where nulls_allowed.
+void check_typed_members(const json& object, const std::string& pointer, bool nulls_allowed) {
+  for (const auto& [key, value] : object.items()) {
+    if (nulls_allowed && value.is_null()) continue;
+    switch (expected_type(key)) {
+      case Expected::kString:
+        if (!value.is_string()) fail(pointer_to(pointer, key), "expected a string");
+        break;
+      case Expected::kNumber:
+        if (!value.is_number())
+          fail(pointer_to(pointer, key), nulls_allowed ? "expected a number or null" : "expected a number");
+        break;
+      case Expected::kBoolean:
+        if (!value.is_boolean()) fail(pointer_to(pointer, key), "expected true or false");
+        break;
+      case Expected::kAny:
+        break;
+    }
+  }
+}
+
+// Reads one member of a JSON object, naming it by its JSON pointer in every
+// error ("/cases/3/metrics: expected an object").
 class Reader {
  public:
-  Reader(const json& object, std::string path) : object_(object), path_(std::move(path)) {}
+  Reader(const json& object, std::string pointer) : object_(object), pointer_(std::move(pointer)) {}
 
-  const std::string& path() const { return path_; }
-  std::string member_path(std::string_view key) const {
-    return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
-  }
+  const json& value() const { return object_; }
+  const std::string& pointer() const { return pointer_; }
+  std::string member_pointer(std::string_view key) const { return pointer_to(pointer_, key); }
 
   const json* find(std::string_view key) const {
     auto it = object_.find(key);
@@ -54,52 +125,59 @@ class Reader {
 
   const json& require(std::string_view key) const {
     const json* value = find(key);
-    if (!value) throw ResultsError(fmt::format("{}: missing", member_path(key)));
+    if (!value) fail(member_pointer(key), "missing");
     return *value;
   }
 
   std::string string(std::string_view key, bool required = false) const {
     const json* value = required ? &require(key) : find(key);
     if (!value || (!required && value->is_null())) return {};
-    if (!value->is_string()) throw ResultsError(fmt::format("{}: expected a string", member_path(key)));
+    if (!value->is_string()) fail(member_pointer(key), "expected a string");
     return value->get<std::string>();
   }
 
   std::optional<std::string> optional_string(std::string_view key) const {
     const json* value = find(key);
     if (!value || value->is_null()) return std::nullopt;
-    if (!value->is_string()) throw ResultsError(fmt::format("{}: expected a string or null", member_path(key)));
+    if (!value->is_string()) fail(member_pointer(key), "expected a string or null");
     return value->get<std::string>();
   }
 
-  double number(std::string_view key, bool required = false) const {
+  // A finite number within [min, max]; 0 when absent (or null, unless required).
+  double number(std::string_view key, bool required = false, double min = -kHuge, double max = kHuge) const {
     const json* value = required ? &require(key) : find(key);
-    if (!value || value->is_null()) {
-      if (required && value) throw ResultsError(fmt::format("{}: expected a number", member_path(key)));
-      return 0;
-    }
-    if (!value->is_number()) throw ResultsError(fmt::format("{}: expected a number", member_path(key)));
-    return value->get<double>();
+    if (!value || (!required && value->is_null())) return 0;
+    return checked_number(*value, member_pointer(key), min, max);
   }
 
-  std::optional<double> optional_number(std::string_view key) const {
+  std::optional<double> optional_number(std::string_view key, double min = -kHuge, double max = kHuge) const {
     const json* value = find(key);
     if (!value || value->is_null()) return std::nullopt;
-    if (!value->is_number()) throw ResultsError(fmt::format("{}: expected a number or null", member_path(key)));
-    return value->get<double>();
+    return checked_number(*value, member_pointer(key), min, max, " or null");
   }
 
-  int integer(std::string_view key) const {
+  // A JSON integer within [min, max] (no silent wrap: 1e12 logical CPUs is an
+  // error, not -727379968); `absent` when missing or null.
+  std::int64_t integer(std::string_view key, std::int64_t min, std::int64_t max, std::int64_t absent = 0) const {
     const json* value = find(key);
-    if (!value || value->is_null()) return 0;
-    if (!value->is_number_integer()) throw ResultsError(fmt::format("{}: expected an integer", member_path(key)));
-    return value->get<int>();
+    if (!value || value->is_null()) return absent;
+    const std::string where = member_pointer(key);
+    const std::string range = fmt::format("expected an integer from {} to {}", min, max);
+    if (!value->is_number_integer()) fail(where, range);
+    // A parsed non-negative integer is unsigned in nlohmann: compare it as one.
+    const bool in_range = value->is_number_unsigned()
+                              ? value->get<std::uint64_t>() <= static_cast<std::uint64_t>(max) &&
+                                    (min <= 0 || value->get<std::uint64_t>() >= static_cast<std::uint64_t>(min))
+                              : value->get<std::int64_t>() >= min && value->get<std::int64_t>() <= max;
+    if (!in_range)
+      fail(where, fmt::format("{} (got {})", range, value->dump()));
+    return value->get<std::int64_t>();
   }
 
   bool boolean(std::string_view key) const {
     const json* value = find(key);
     if (!value || value->is_null()) return false;
-    if (!value->is_boolean()) throw ResultsError(fmt::format("{}: expected true or false", member_path(key)));
+    if (!value->is_boolean()) fail(member_pointer(key), "expected true or false");
     return value->get<bool>();
   }
 
@@ -108,41 +186,56 @@ class Reader {
     static const json kEmpty = json::object();
     const json* value = required ? &require(key) : find(key);
     if (!value || (!required && value->is_null())) return kEmpty;
-    if (!value->is_object()) throw ResultsError(fmt::format("{}: expected an object", member_path(key)));
+    if (!value->is_object()) fail(member_pointer(key), "expected an object");
     return *value;
+  }
+
+  Reader child(std::string_view key, bool required = false) const {
+    return Reader(object(key, required), member_pointer(key));
   }
 
   const json& array(std::string_view key, bool required = false) const {
     static const json kEmpty = json::array();
     const json* value = required ? &require(key) : find(key);
     if (!value || (!required && value->is_null())) return kEmpty;
-    if (!value->is_array()) throw ResultsError(fmt::format("{}: expected an array", member_path(key)));
+    if (!value->is_array()) fail(member_pointer(key), "expected an array");
     return *value;
   }
 
+  // An object of numbers; a null member (written for a non-finite value) is
+  // left out, so it reads as missing, never as NaN.
   std::map<std::string, double> number_map(std::string_view key, bool required = false) const {
     std::map<std::string, double> out;
+    const std::string where = member_pointer(key);
     for (const auto& [name, value] : object(key, required).items()) {
-      if (value.is_null()) {
-        out[name] = std::nan("");  // written for a non-finite value
-      } else if (value.is_number()) {
-        out[name] = value.get<double>();
-      } else {
-        throw ResultsError(fmt::format("{}.{}: expected a number", member_path(key), name));
-      }
+      if (value.is_null()) continue;
+      out[name] = checked_number(value, pointer_to(where, name), -kHuge, kHuge, " or null");
     }
     return out;
   }
 
-  // Reader over an element of an array member, which must be an object.
-  static Reader element(const json& value, const std::string& path) {
-    if (!value.is_object()) throw ResultsError(fmt::format("{}: expected an object", path));
-    return Reader(value, path);
+  // Reader over element i of an array member, which must be an object.
+  Reader element(const json& array, std::size_t i, std::string_view key) const {
+    const std::string where = fmt::format("{}/{}", member_pointer(key), i);
+    if (!array[i].is_object()) fail(where, "expected an object");
+    return Reader(array[i], where);
   }
 
  private:
+  static constexpr double kHuge = std::numeric_limits<double>::max();
+
+  static double checked_number(const json& value, const std::string& where, double min, double max,
+                               std::string_view or_null = "") {
+    if (!value.is_number()) fail(where, fmt::format("expected a number{}", or_null));
+    const double number = value.get<double>();
+    if (!std::isfinite(number)) fail(where, "expected a finite number");
+    if (number < min || number > max)
+      fail(where, fmt::format("expected a number from {} to {} (got {})", min, max, value.dump()));
+    return number;
+  }
+
   const json& object_;
-  std::string path_;
+  std::string pointer_;
 };
 
 json cache_level_to_json(const CacheLevelRow& row) {
@@ -157,38 +250,43 @@ json cache_level_to_json(const CacheLevelRow& row) {
   return out;
 }
 
+// Bounds of the machine description: a cache or TLB level, ways, CPUs.
+constexpr std::int64_t kMaxLevel = 16;
+constexpr std::int64_t kMaxLogicalCpus = 65536;
+
 MachineInfo machine_from_json(const Reader& r) {
   MachineInfo m;
   m.cpu_model = r.string("cpu_model");
   m.vendor = r.string("vendor");
-  m.logical_cpus = r.integer("logical_cpus");
+  m.logical_cpus = static_cast<int>(r.integer("logical_cpus", 1, kMaxLogicalCpus));
   m.kernel = r.string("kernel");
   m.hypervisor = r.optional_string("hypervisor");
-  m.tsc_hz = r.number("tsc_hz");
-  m.core_hz = r.number("core_hz");
+  m.tsc_hz = r.number("tsc_hz", false, 0);
+  m.core_hz = r.number("core_hz", false, 0);
   m.core_hz_source = r.string("core_hz_source");
   const json& caches = r.array("caches");
   for (std::size_t i = 0; i < caches.size(); ++i) {
-    const Reader c = Reader::element(caches[i], fmt::format("{}[{}]", r.member_path("caches"), i));
-    m.caches.push_back({c.integer("level"), c.string("kind"), c.number("size_bytes", true), c.number("line_bytes"),
-                        c.integer("ways")});
+    const Reader c = r.element(caches, i, "caches");
+    m.caches.push_back({static_cast<int>(c.integer("level", 0, kMaxLevel)), c.string("kind"),
+                        c.number("size_bytes", true, 0), c.number("line_bytes", false, 0),
+                        static_cast<int>(c.integer("ways", -1, 1 << 20))});
   }
   const json& tlbs = r.array("tlb");
   for (std::size_t i = 0; i < tlbs.size(); ++i) {
-    const Reader t = Reader::element(tlbs[i], fmt::format("{}[{}]", r.member_path("tlb"), i));
+    const Reader t = r.element(tlbs, i, "tlb");
     TlbInfo tlb;
-    tlb.level = t.integer("level");
-    tlb.page_bytes = t.number("page_bytes");
-    tlb.entries = t.optional_number("entries");
+    tlb.level = static_cast<int>(t.integer("level", 0, kMaxLevel));
+    tlb.page_bytes = t.number("page_bytes", false, 0);
+    tlb.entries = t.optional_number("entries", 0);
     m.tlb.push_back(tlb);
   }
-  const Reader thp(r.object("thp"), r.member_path("thp"));
+  const Reader thp = r.child("thp");
   m.thp_enabled = thp.string("enabled");
   m.thp_defrag = thp.string("defrag");
-  const Reader hugepages(r.object("hugepages"), r.member_path("hugepages"));
-  m.hugepages_2m_reserved = hugepages.number("2m_reserved");
-  m.hugepages_1g_reserved = hugepages.number("1g_reserved");
-  const Reader pmu(r.object("pmu"), r.member_path("pmu"));
+  const Reader hugepages = r.child("hugepages");
+  m.hugepages_2m_reserved = hugepages.number("2m_reserved", false, 0);
+  m.hugepages_1g_reserved = hugepages.number("1g_reserved", false, 0);
+  const Reader pmu = r.child("pmu");
   m.pmu_available = pmu.boolean("available");
   m.pmu_reason = pmu.string("reason");
   m.host = r.string("host");
@@ -201,19 +299,55 @@ Case case_from_json(const Reader& r) {
   c.family = r.string("family", true);
   c.name = r.string("name", true);
   c.params = r.object("params", true);
+  check_typed_members(c.params, r.member_pointer("params"), false);
   c.metrics = r.number_map("metrics", true);
-  const Reader spread(r.object("spread"), r.member_path("spread"));
-  c.spread.repetitions = spread.integer("repetitions");
+  const Reader spread = r.child("spread");
+  c.spread.repetitions = static_cast<int>(spread.integer("repetitions", 0, std::numeric_limits<int>::max()));
   c.spread.min = spread.number("min");
   c.spread.median = spread.number("median");
   c.spread.max = spread.number("max");
   c.spread.noisy = spread.boolean("noisy");
-  const Reader backing(r.object("backing"), r.member_path("backing"));
+  const Reader backing = r.child("backing");
   c.backing.requested = backing.string("requested");
   c.backing.verified = backing.string("verified");
-  c.backing.huge_fraction = backing.number("huge_fraction");
+  c.backing.huge_fraction = backing.number("huge_fraction", false, 0, 1);
   c.counters = r.number_map("counters");
   return c;
+}
+
+// Members of the document this version does not model but reads: typed here
+// so the renderers never meet a wrong type.
+void check_top_level_extras(const Reader& top) {
+  (void)top.boolean("interrupted");
+  (void)top.string("memprobe_version");
+  (void)top.string("max_working_set_source");
+  (void)top.integer("pinned_cpu", -1, kMaxLogicalCpus);
+  for (const char* key : {"seed", "max_working_set_bytes"})
+    if (const json* value = top.find(key);
+        value && !value->is_null() &&
+        !(value->is_number_unsigned() || (value->is_number_integer() && value->get<std::int64_t>() >= 0)))
+      fail(top.member_pointer(key), "expected an integer from 0 to 18446744073709551615");
+  const json& counters = top.array("counters");
+  for (std::size_t i = 0; i < counters.size(); ++i) {
+    const Reader c = top.element(counters, i, "counters");
+    for (const char* key : {"event", "column", "reason", "meaning"}) (void)c.string(key);
+    for (const char* key : {"available", "software"}) (void)c.boolean(key);
+  }
+}
+
+// derived: cache_levels is modelled; the other members are tables of rows
+// (objects whose typed members are checked), a few scalars and one object.
+void check_derived_extras(const Reader& derived) {
+  (void)derived.string("latency_curve_page");
+  (void)derived.optional_number("stride_line_estimate_bytes");
+  if (const json* p = derived.find("mlp_parallelism"); p && !p->is_null())
+    check_typed_members(derived.object("mlp_parallelism"), derived.member_pointer("mlp_parallelism"), true);
+  for (const auto& [key, value] : derived.value().items()) {
+    if (key == "cache_levels" || !value.is_array()) continue;
+    for (std::size_t i = 0; i < value.size(); ++i)
+      check_typed_members(derived.element(value, i, key).value(), fmt::format("{}/{}", derived.member_pointer(key), i),
+                          true);
+  }
 }
 
 [[noreturn]] void throw_system_error(int error, const std::string& what) {
@@ -316,36 +450,38 @@ Results results_from_json(const nlohmann::json& document) {
   results.command = top.string("command");
   results.started_at = top.string("started_at");
   results.git = top.string("git");
-  results.machine = machine_from_json(Reader(top.object("machine", true), "machine"));
+  results.machine = machine_from_json(top.child("machine", true));
 
   const json& cases = top.array("cases", true);
+  results.cases.reserve(cases.size());
   for (std::size_t i = 0; i < cases.size(); ++i)
-    results.cases.push_back(case_from_json(Reader::element(cases[i], fmt::format("cases[{}]", i))));
+    results.cases.push_back(case_from_json(top.element(cases, i, "cases")));
 
   const json& unavailable = top.array("unavailable");
   for (std::size_t i = 0; i < unavailable.size(); ++i) {
-    const Reader u = Reader::element(unavailable[i], fmt::format("unavailable[{}]", i));
+    const Reader u = top.element(unavailable, i, "unavailable");
     results.unavailable.push_back({u.string("what", true), u.string("reason", true)});
   }
 
-  const Reader derived(top.object("derived"), "derived");
+  const Reader derived = top.child("derived");
   const json& levels = derived.array("cache_levels");
   for (std::size_t i = 0; i < levels.size(); ++i) {
-    const Reader l = Reader::element(levels[i], fmt::format("derived.cache_levels[{}]", i));
+    const Reader l = derived.element(levels, i, "cache_levels");
     CacheLevelRow row;
     row.level = l.string("level", true);
-    row.reported_bytes = l.optional_number("reported_bytes");
-    row.detected_bytes = l.optional_number("detected_bytes");
+    row.reported_bytes = l.optional_number("reported_bytes", 0);
+    row.detected_bytes = l.optional_number("detected_bytes", 0);
     row.latency_ns = l.optional_number("latency_ns");
     row.latency_cycles = l.optional_number("latency_cycles");
     row.spread_pct = l.optional_number("spread_pct");
     row.note = l.string("note");
     results.derived.cache_levels.push_back(std::move(row));
   }
-  if (const json* d = top.find("derived"); d && d->is_object())
-    for (const auto& [key, value] : d->items())
-      if (key != "cache_levels") results.derived.extra[key] = value;
+  check_derived_extras(derived);
+  for (const auto& [key, value] : derived.value().items())
+    if (key != "cache_levels") results.derived.extra[key] = value;
 
+  check_top_level_extras(top);
   static constexpr std::string_view kKnown[] = {"schema",  "command", "started_at",  "git",
                                                 "machine", "cases",   "unavailable", "derived"};
   for (const auto& [key, value] : document.items()) {
@@ -356,41 +492,123 @@ Results results_from_json(const nlohmann::json& document) {
   return results;
 }
 
-Results load_results(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+namespace {
+
+// Reads the whole of a regular file of at most kMaxResultsFileBytes. Anything
+// else (a FIFO, a device such as /dev/zero, a directory) is refused at once:
+// O_NONBLOCK keeps open() of a FIFO without a writer from waiting.
+std::string read_results_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) throw ResultsError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-  std::string text;
-  char buffer[1 << 16];
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) throw ResultsError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  if (S_ISDIR(info.st_mode)) throw ResultsError(fmt::format("cannot read {}: {}", path, std::strerror(EISDIR)));
+  if (!S_ISREG(info.st_mode)) {
+    const char* kind = S_ISFIFO(info.st_mode)   ? "a FIFO"
+                       : S_ISCHR(info.st_mode)  ? "a character device"
+                       : S_ISBLK(info.st_mode)  ? "a block device"
+                       : S_ISSOCK(info.st_mode) ? "a socket"
+                                                : "a special file";
+    throw ResultsError(fmt::format("cannot read {}: {}, not a regular file (results files are regular files)", path,
+                                   kind));
+  }
+  const auto too_big = [&] {
+    return ResultsError(fmt::format("{}: larger than {} MiB, the most a results file may be", path,
+                                    kMaxResultsFileBytes >> 20));
+  };
+  if (static_cast<std::uint64_t>(info.st_size) > kMaxResultsFileBytes) throw too_big();
+  std::string text(static_cast<std::size_t>(info.st_size), '\0');
+  std::size_t size = 0;
   for (;;) {
-    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    // A file that grows while being read is still held to the bound.
+    if (size == text.size()) {
+      if (text.size() >= kMaxResultsFileBytes + 1) throw too_big();
+      text.resize(std::min<std::size_t>(kMaxResultsFileBytes + 1, std::max<std::size_t>(text.size() * 2, 1 << 16)));
+    }
+    const ssize_t got = ::read(fd, text.data() + size, text.size() - size);
     if (got < 0) {
       if (errno == EINTR) continue;
-      const int error = errno;
-      ::close(fd);
-      throw ResultsError(fmt::format("cannot read {}: {}", path, std::strerror(error)));
+      throw ResultsError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
     }
     if (got == 0) break;
-    text.append(buffer, static_cast<std::size_t>(got));
+    size += static_cast<std::size_t>(got);
   }
-  ::close(fd);
+  if (size > kMaxResultsFileBytes) throw too_big();
+  text.resize(size);
+  return text;
+}
 
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) throw ResultsError(fmt::format("{}: empty file", path));
+// Where the brackets of a JSON text nest deeper than kMaxResultsNesting (the
+// byte offset), checked before parsing: a value nested 100,000 deep would
+// overflow the stack of every recursive copy or destructor after the parse.
+std::optional<std::size_t> too_deep_at(std::string_view text) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxResultsNesting) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+// "line 3, column 7" of a byte offset.
+std::string line_and_column(std::string_view text, std::size_t offset) {
+  std::size_t line = 1, line_start = 0;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i)
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  return fmt::format("line {}, column {}", line, offset - line_start + 1);
+}
+
+// A library message without its "[json.exception.parse_error.101] " tag.
+std::string library_message(const std::exception& e) {
+  std::string message = e.what();
+  if (auto close = message.find("] "); message.rfind("[json.exception.", 0) == 0 && close != std::string::npos)
+    message.erase(0, close + 2);
+  return message;
+}
+
+}  // namespace
+
+Results load_results(const std::string& path) { return parse_results(read_results_file(path), path); }
+
+Results parse_results(std::string_view text, const std::string& path) {
+  // Every message is one line: text from the file (a key, a parse excerpt)
+  // has its control characters escaped.
+  const auto error = [&](const std::string& message) { return ResultsError(escape_control(message)); };
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) throw error(fmt::format("{}: empty file", path));
+  if (const auto offset = too_deep_at(text))
+    throw error(fmt::format("{}: nested deeper than {} levels at {}; not a results file", path, kMaxResultsNesting,
+                            line_and_column(text, *offset)));
   json document;
   try {
     document = json::parse(text);
   } catch (const json::parse_error& e) {
-    // "[json.exception.parse_error.101] parse error at line 3, column 1: ..." -> drop the tag.
-    std::string message = e.what();
-    if (auto close = message.find("] "); message.rfind("[json.exception.", 0) == 0 && close != std::string::npos)
-      message.erase(0, close + 2);
-    throw ResultsError(fmt::format("{}: not valid JSON (truncated?): {}", path, message));
+    throw error(fmt::format("{}: not valid JSON (truncated?): {}", path, library_message(e)));
+  } catch (const json::exception& e) {  // out_of_range: a number such as 1e999 overflows a double
+    throw error(fmt::format("{}: not a usable JSON number: {}", path, library_message(e)));
   }
   try {
     return results_from_json(document);
   } catch (const ResultsError& e) {
-    throw ResultsError(fmt::format("{}: {}", path, e.what()));
-  } catch (const json::exception& e) {  // a value out of range for its type
-    throw ResultsError(fmt::format("{}: {}", path, e.what()));
+    throw error(fmt::format("{}: {}", path, e.what()));
+  } catch (const json::exception& e) {
+    throw error(fmt::format("{}: {}", path, library_message(e)));
   }
 }
 

@@ -7,6 +7,69 @@
 
 namespace memprobe::analysis {
 
+namespace {
+
+// Length of the well-formed UTF-8 sequence at text[i], 0 if malformed.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  std::size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF;  // range of the second byte
+  if (lead < 0x80) return 1;
+  if (lead >= 0xC2 && lead <= 0xDF) length = 2;
+  else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong
+    if (lead == 0xED) high = 0x9F;  // surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (std::size_t k = 2; k < length; ++k)
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  return length;
+}
+
+// Code points that steer a terminal or the reading order although printable:
+// C1 controls (U+0080-U+009F, CSI among them), line/paragraph separators,
+// bidirectional overrides and isolates.
+bool is_steering(std::string_view sequence) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(sequence[k]); };
+  if (sequence.size() == 2) return b(0) == 0xC2 && b(1) <= 0x9F;
+  if (sequence.size() == 3 && b(0) == 0xE2 && b(1) == 0x80) return b(2) >= 0xA8 && b(2) <= 0xAE;  // U+2028-202E
+  if (sequence.size() == 3 && b(0) == 0xE2 && b(1) == 0x81) return b(2) >= 0xA6 && b(2) <= 0xA9;  // U+2066-2069
+  return false;
+}
+
+}  // namespace
+
+std::string escape_control(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto escape = [&](std::string_view bytes) {
+    for (unsigned char c : bytes) out += fmt::format("\\x{:02x}", c);
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = utf8_sequence_length(text, i);
+    if (length == 0) {
+      escape(text.substr(i, 1));
+      ++i;
+      continue;
+    }
+    const std::string_view sequence = text.substr(i, length);
+    const unsigned char c = static_cast<unsigned char>(sequence[0]);
+    if ((length == 1 && (c < 0x20 || c == 0x7F)) || is_steering(sequence)) escape(sequence);
+    else out += sequence;
+    i += length;
+  }
+  return out;
+}
+
 // Display width of UTF-8 text ("—" and "±" are one column, three/two bytes).
 std::size_t display_width(const std::string& text) {
   std::size_t width = 0;
@@ -25,7 +88,7 @@ std::optional<TableFormat> parse_table_format(const std::string& name) {
 }
 
 std::string note_line(const std::string& text, TableFormat format) {
-  return (format == TableFormat::kCsv ? "# " : "") + text + "\n";
+  return (format == TableFormat::kCsv ? "# " : "") + escape_control(text) + "\n";
 }
 
 namespace {
@@ -74,8 +137,15 @@ std::string render_markdown(const std::vector<Column>& columns, const std::vecto
 
 }  // namespace
 
-std::string render_table(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows,
+std::string render_table(const std::vector<Column>& columns_in, const std::vector<std::vector<std::string>>& rows_in,
                          TableFormat format) {
+  // Cells carry text from results files (names, reasons): escaped here, once
+  // for every renderer and format.
+  std::vector<Column> columns = columns_in;
+  for (Column& c : columns) c.title = escape_control(c.title);
+  std::vector<std::vector<std::string>> rows = rows_in;
+  for (auto& row : rows)
+    for (std::string& cell : row) cell = escape_control(cell);
   if (format == TableFormat::kCsv) return render_csv(columns, rows);
   if (format == TableFormat::kMarkdown) return render_markdown(columns, rows);
   std::vector<std::size_t> widths;
@@ -107,6 +177,7 @@ std::string render_table(const std::vector<Column>& columns, const std::vector<s
 }
 
 std::string format_bytes(double bytes) {
+  if (!std::isfinite(bytes)) return kMissing;
   struct Unit {
     double bytes;
     const char* name;
@@ -135,10 +206,13 @@ std::string page_label(double bytes) {
   return text.substr(0, space) + (unit == "B" ? "B" : unit.substr(0, 1));
 }
 
-std::string format_ns(double ns) { return ns < 10 ? fmt::format("{:.2f}", ns) : fmt::format("{:.1f}", ns); }
+std::string format_ns(double ns) {
+  if (!std::isfinite(ns)) return kMissing;
+  return ns < 10 ? fmt::format("{:.2f}", ns) : fmt::format("{:.1f}", ns);
+}
 
 std::string or_missing(const std::optional<double>& value, std::string (*format)(double)) {
-  return value ? format(*value) : std::string(kMissing);
+  return value && std::isfinite(*value) ? format(*value) : std::string(kMissing);
 }
 
 }  // namespace memprobe::analysis

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace memprobe::analysis {
@@ -20,6 +21,12 @@ struct Column {
   std::string title;
   bool right_aligned = true;  // numbers right, text left
 };
+
+// Text from a results file made safe to print: C0 and C1 control characters,
+// DEL and bytes that are not UTF-8 become "\x1b"-style escapes, so a file
+// cannot move the cursor, recolour the terminal or forge a line of output.
+// render_table, note_line and the machine header apply it to every cell.
+std::string escape_control(std::string_view text);
 
 // Display width of UTF-8 text ("—" and "±" count as one column).
 std::size_t display_width(const std::string& text);
@@ -39,7 +46,9 @@ std::string format_bytes(double bytes);
 // Page size as a TLB label: 4096 -> "4K", 2 MiB -> "2M", 1 GiB -> "1G".
 std::string page_label(double bytes);
 
-// Nanoseconds with 2 decimals below 10 ns, 1 above.
+// Nanoseconds with 2 decimals below 10 ns, 1 above. format_bytes and
+// format_ns print kMissing for a non-finite value: a figure that was not
+// measured never reads "nan".
 std::string format_ns(double ns);
 
 // format(*value), or kMissing.

@@ -18,7 +18,11 @@ namespace memprobe::analysis {
 namespace {
 
 
-std::string header_line(const char* label, const std::string& text) { return fmt::format("{:<11}{}\n", label, text); }
+// Header values come from the results file (cpu_model, kernel, command):
+// escaped, so a file cannot forge a header line or steer the terminal.
+std::string header_line(const char* label, const std::string& text) {
+  return fmt::format("{:<11}{}\n", label, escape_control(text));
+}
 
 // The machine header as a block: verbatim text, a fenced block in Markdown,
 // "# " comments in CSV.
@@ -32,10 +36,35 @@ std::string format_block(const std::string& text, TableFormat format) {
   return out;
 }
 
+// Cycles with one decimal (or_missing prints a non-finite value as missing).
+std::string format_cycles(double cycles) { return fmt::format("{:.1f}", cycles); }
+
 std::string core_clock_source(const std::string& source) {
   if (source == "calibrated") return "calibrated: dependent-add chain";
   if (source == "pmu") return "PMU cycles";
   return source;
+}
+
+// The summary's "huge pages" row: the DRAM-sized sentence. When the huge-page
+// family ran without a DRAM-sized point (a small --max-working-set), the row
+// says so instead of vanishing; empty only when the family was not run.
+std::string hugepage_summary_line(const Results& results) {
+  for (const std::string& sentence : hugepage_summary(results))
+    if (sentence.rfind("DRAM", 0) == 0) return sentence;
+  double largest_bytes = 0;
+  bool ran = false;
+  for (const Case& c : results.cases) {
+    if (c.family != "hugepage") continue;
+    ran = true;
+    largest_bytes = std::max(largest_bytes, json_number(c.params, "working_set_bytes").value_or(0));
+  }
+  for (const UnavailableFigure& u : results.unavailable) ran = ran || u.what.rfind("hugepage/", 0) == 0;
+  if (!ran) return {};
+  if (largest_bytes > 0)
+    return fmt::format("no DRAM-sized point measured (largest working set {}; a larger --max-working-set reaches "
+                       "DRAM)",
+                       format_bytes(largest_bytes));
+  return "no point measured (see unavailable)";
 }
 
 }  // namespace
@@ -133,7 +162,9 @@ std::string counters_summary(const Results& results) {
       hardware_open += available;
     }
   }
-  if (hardware_total == 0) hardware = "none requested";
+  // Without a PMU the default hardware events are not even tried (memprobe
+  // counters lists them as unavailable): say so, not "none requested".
+  if (hardware_total == 0) hardware = results.machine.pmu_available ? "none requested" : "n/a (no PMU)";
   else if (!results.machine.pmu_available && hardware_open == 0) hardware = "n/a (no PMU)";
   else hardware = fmt::format("{} of {} events open", hardware_open, hardware_total);
   return fmt::format("software: {}; hardware: {}", software.empty() ? "none" : software, hardware);
@@ -175,8 +206,8 @@ std::string render_counter_table(const Results& results, TableFormat format) {
       }
       std::string cell = kMissing;
       for (const Case& c : results.cases) {
-        if (c.family != "latency" || c.params.value("page", std::string()) != page) continue;
-        if (c.params.value("working_set_bytes", 0.0) != size) continue;
+        if (c.family != "latency" || json_string(c.params, "page") != page) continue;
+        if (json_number(c.params, "working_set_bytes") != size) continue;
         if (auto v = c.counters.find(column + "_per_access"); v != c.counters.end())
           cell = fmt::format("{:.3g}", v->second);
       }
@@ -209,6 +240,11 @@ static std::string dram_translation_text(const Results& results) {
 std::string render_cache_table(const Results& results, TableFormat format) {
   const std::vector<CacheLevelRow> rows =
       results.derived.cache_levels.empty() ? derive_cache_levels(results) : results.derived.cache_levels;
+  // A table whose family was not run is left out: without a latency curve
+  // (`--only hugepage`) every row would be the reported size and dashes.
+  if (std::none_of(rows.begin(), rows.end(),
+                   [](const CacheLevelRow& row) { return row.latency_ns || row.detected_bytes; }))
+    return {};
   // The curve the stored rows were derived from; recomputed rows use today's choice.
   std::string page = preferred_latency_page(results);
   if (auto it = results.derived.extra.find("latency_curve_page"); !results.derived.cache_levels.empty() &&
@@ -230,7 +266,7 @@ std::string render_cache_table(const Results& results, TableFormat format) {
     }
     cells.push_back({row.level, or_missing(row.reported_bytes, format_bytes),
                      or_missing(row.detected_bytes, format_bytes), or_missing(row.latency_ns, format_ns),
-                     or_missing(row.latency_cycles, [](double c) { return fmt::format("{:.1f}", c); }), spread});
+                     or_missing(row.latency_cycles, format_cycles), spread});
     if (!row.note.empty()) notes.push_back(fmt::format("{}: {}", row.level, row.note));
   }
 
@@ -295,9 +331,9 @@ std::string render_latency_curve(const Results& results, TableFormat format) {
         cell.ns += " (not huge)";
     }
     if (auto cycles = c.metrics.find("cycles_per_load"); cycles != c.metrics.end())
-      cell.cycles = fmt::format("{:.1f}", cycles->second);
+      cell.cycles = or_missing(cycles->second, format_cycles);
     else if (results.machine.core_hz > 0)
-      cell.cycles = fmt::format("{:.1f}", ns->second * results.machine.core_hz / 1e9);
+      cell.cycles = or_missing(ns->second * results.machine.core_hz / 1e9, format_cycles);
     else
       cell.cycles = kMissing;
     by_size[size->get<double>()][page->get<std::string>()] = cell;
@@ -376,8 +412,7 @@ std::string render_summary(const Results& results, TableFormat format) {
     if (!text.empty()) rows.push_back({"DTLB entries", text});
   }
 
-  for (const std::string& sentence : hugepage_summary(results))
-    if (sentence.rfind("DRAM", 0) == 0) rows.push_back({"huge pages", sentence});
+  if (const std::string huge = hugepage_summary_line(results); !huge.empty()) rows.push_back({"huge pages", huge});
 
   if (auto faults = results.derived.extra.find("page_fault"); faults != results.derived.extra.end() && faults->is_array()) {
     std::string text;

@@ -4,7 +4,6 @@
 
 #include <cctype>
 #include <charconv>
-#include <cmath>
 #include <limits>
 
 namespace memprobe::core {
@@ -27,6 +26,45 @@ std::string format_bytes(std::uint64_t bytes) {
   }
   return fmt::format("{} B", bytes);
 }
+
+namespace {
+
+// whole.fraction * multiplier (a power of two) as an exact byte count, or
+// nullopt if it overflows 64 bits or does not land on a whole byte.
+// value = digits / 10^f with f = fraction digits (trailing zeros dropped) and
+// multiplier = 2^k, so bytes = digits / 5^f * 2^(k - f): whole only if 5^f
+// divides the digits and 2^f divides 2^k times the quotient.
+std::optional<std::uint64_t> scaled_decimal(std::string_view whole, std::string_view fraction,
+                                            std::uint64_t multiplier) {
+  while (!fraction.empty() && fraction.back() == '0') fraction.remove_suffix(1);
+  unsigned k = 0;
+  while ((std::uint64_t{1} << k) < multiplier) ++k;
+  // 2^f must divide 2^k * (an odd number): more fraction digits than k
+  // cannot be a whole byte (and would not fit the arithmetic below).
+  if (fraction.size() > k) return std::nullopt;
+  using u128 = unsigned __int128;
+  u128 divisor = 1;  // 5^f <= 5^40 < 2^94
+  for (std::size_t i = 0; i < fraction.size(); ++i) divisor *= 5;
+  // Long division of the digit string by 5^f; the quotient must stay below
+  // 2^64 * 2^f, beyond which the result overflows anyway.
+  const u128 quotient_limit = static_cast<u128>(std::numeric_limits<std::uint64_t>::max()) << fraction.size();
+  u128 quotient = 0, remainder = 0;
+  for (std::string_view part : {whole, fraction}) {
+    for (char c : part) {
+      if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+      remainder = remainder * 10 + static_cast<unsigned>(c - '0');
+      quotient = quotient * 10 + remainder / divisor;
+      remainder %= divisor;
+      if (quotient > quotient_limit) return std::nullopt;
+    }
+  }
+  if (remainder != 0) return std::nullopt;  // 5^f does not divide: not a whole byte
+  const u128 bytes = quotient << (k - fraction.size());
+  if (bytes > std::numeric_limits<std::uint64_t>::max()) return std::nullopt;
+  return static_cast<std::uint64_t>(bytes);
+}
+
+}  // namespace
 
 std::optional<std::uint64_t> parse_bytes(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
@@ -52,20 +90,15 @@ std::optional<std::uint64_t> parse_bytes(std::string_view text) {
   else if (suffix == "t" || suffix == "tb" || suffix == "tib") multiplier = kGiB * kKiB;
   else return std::nullopt;
 
-  if (number.find('.') == std::string_view::npos) {
-    std::uint64_t value = 0;
-    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-    if (ec != std::errc{} || end != number.data() + number.size()) return std::nullopt;
-    if (value > std::numeric_limits<std::uint64_t>::max() / multiplier) return std::nullopt;
-    return value * multiplier;
-  }
-  // Fractions ("1.5MiB") must come out as a whole number of bytes.
-  double value = 0;
-  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
-  if (ec != std::errc{} || end != number.data() + number.size()) return std::nullopt;
-  const double bytes = value * static_cast<double>(multiplier);
-  if (!(bytes < 1.8e19) || bytes != std::floor(bytes)) return std::nullopt;
-  return static_cast<std::uint64_t>(bytes);
+  // Exact decimal arithmetic, no double: "1.0000000000000000001GiB" is
+  // 1 GiB plus a fraction of a byte and must be refused, not rounded to 1 GiB.
+  const std::size_t dot = number.find('.');
+  std::string_view whole = number.substr(0, dot);
+  std::string_view fraction = dot == std::string_view::npos ? std::string_view() : number.substr(dot + 1);
+  if (whole.empty() || (dot != std::string_view::npos && fraction.empty()) ||
+      fraction.find('.') != std::string_view::npos)
+    return std::nullopt;
+  return scaled_decimal(whole, fraction, multiplier);
 }
 
 }  // namespace memprobe::core

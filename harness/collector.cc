@@ -27,6 +27,10 @@ nlohmann::json label_value(const std::string& text) {
   std::int64_t integer = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), integer);
   if (ec == std::errc{} && end == text.data() + text.size()) return integer;
+  // A seed above 2^63 stays an exact unsigned integer, not a rounded double.
+  std::uint64_t natural = 0;
+  auto [end1, ec1] = std::from_chars(text.data(), text.data() + text.size(), natural);
+  if (ec1 == std::errc{} && end1 == text.data() + text.size()) return natural;
   double real = 0;
   auto [end2, ec2] = std::from_chars(text.data(), text.data() + text.size(), real);
   if (ec2 == std::errc{} && end2 == text.data() + text.size()) return real;

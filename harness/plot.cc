@@ -1,14 +1,20 @@
 #include "harness/plot.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <system_error>
+#include <vector>
 
 #include "analysis/plots.h"
+#include "analysis/table_format.h"
 #include "harness/plan.h"
 
 namespace memprobe::harness {
@@ -24,6 +30,57 @@ void check_plot_directory(const std::string& dir) {
     throw UsageError(fmt::format("--plot: directory '{}' is not writable ({})", dir, *problem));
 }
 
+namespace {
+
+// Runs `gnuplot SCRIPT` in `dir` with an argument vector: no shell, so no
+// character of DIR or of the script's name is ever interpreted (a directory
+// named "it's $(touch pwned)" is just a name). gnuplot's stdout and stderr
+// are read back for the error message; its exit status decides.
+void run_gnuplot(const std::string& dir, const std::string& script_name, const std::string& script_path) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
+    throw std::system_error(errno, std::generic_category(), "cannot run gnuplot: pipe");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+  // The script names its outputs relative to its own directory.
+  posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
+  std::vector<char*> argv = {const_cast<char*>("gnuplot"), const_cast<char*>(script_name.c_str()), nullptr};
+  pid_t pid = 0;
+  const int spawn_error = ::posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipe_fds[1]);
+  if (spawn_error != 0) {
+    ::close(pipe_fds[0]);
+    // glibc reports a failed chdir in the child (DIR removed meanwhile) the same way.
+    if (spawn_error == ENOENT && std::filesystem::is_directory(dir))
+      throw std::runtime_error("gnuplot not found: install it (apt-get install gnuplot-nox) to plot");
+    throw std::system_error(spawn_error, std::generic_category(), fmt::format("cannot run gnuplot in {}", dir));
+  }
+  std::string output;
+  char buffer[256];
+  for (;;) {
+    const ssize_t got = ::read(pipe_fds[0], buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    if (output.size() < 4096) output.append(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(pipe_fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "cannot run gnuplot: waitpid");
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+  const std::string first_line = output.substr(0, output.find('\n'));
+  const std::string how = WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status))
+                                            : fmt::format("signal {}", WTERMSIG(status));
+  throw std::runtime_error(fmt::format("gnuplot failed on {} ({}){}{}", script_path, how,
+                                       first_line.empty() ? "" : ": ", analysis::escape_control(first_line)));
+}
+
+}  // namespace
+
 std::vector<std::string> write_plots(const analysis::Results& results, const std::string& dir) {
   namespace fs = std::filesystem;
   std::vector<std::string> images;
@@ -34,20 +91,7 @@ std::vector<std::string> write_plots(const analysis::Results& results, const std
       out << plot.script;
       if (!out) throw std::runtime_error(fmt::format("cannot write {}", script.string()));
     }
-    // The script names its outputs relative to its own directory.
-    const std::string command = fmt::format("cd '{}' && gnuplot '{}' 2>&1", dir, plot.name + ".gp");
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) throw std::runtime_error("cannot run gnuplot");
-    std::string output;
-    char buffer[256];
-    while (fgets(buffer, sizeof buffer, pipe)) output += buffer;
-    const int status = ::pclose(pipe);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-        throw std::runtime_error("gnuplot not found: install it (apt-get install gnuplot-nox) to plot");
-      throw std::runtime_error(fmt::format("gnuplot failed on {}: {}", script.string(),
-                                           output.substr(0, output.find('\n'))));
-    }
+    run_gnuplot(dir, plot.name + ".gp", script.string());
     for (const char* ext : {".svg", ".png"}) images.push_back((fs::path(dir) / (plot.name + ext)).string());
   }
   return images;

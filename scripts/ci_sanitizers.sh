@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI: builds memprobe and its tests under AddressSanitizer + UndefinedBehavior-
 # Sanitizer with warnings as errors in ./build-asan (separate from ./build),
-# runs the test suite there, then runs each libFuzzer target for a bounded time
+# runs the test suite there, then runs each libFuzzer target (results loader
+# with deep and wide documents, value parsers, the command line) for a bounded time
 # (MEMPROBE_FUZZ_SECONDS, default 60 s each). Any test failure, sanitizer
 # report or fuzzer crash fails the script.
 #
@@ -52,8 +53,9 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/results_loader" "$work/parsers" "$work/artifacts"
+mkdir -p "$work/results_loader" "$work/parsers" "$work/cli" "$work/artifacts"
 cp tests/fuzz/corpus/parsers/* "$work/parsers/"
+cp tests/fuzz/corpus/cli/* "$work/cli/"
 cp tests/fuzz/corpus/results_loader/* "$work/results_loader/" 2>/dev/null || true
 "$build"/tests/make_results_seed "$work/results_loader/synthetic.json"
 
@@ -73,4 +75,6 @@ run_fuzzer() {
 }
 run_fuzzer fuzz_results_loader "$work/results_loader" 16384
 run_fuzzer fuzz_parsers "$work/parsers" 256
+# argv vectors, NUL-separated (tests/fuzz/fuzz_cli.cc): parsed, never run.
+run_fuzzer fuzz_cli "$work/cli" 512
 echo "ci_sanitizers: all clean"

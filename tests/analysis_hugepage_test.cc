@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace memprobe::analysis {
@@ -108,6 +109,25 @@ TEST(HugepageTest, UnavailablePoliciesShowTheirReason) {
   EXPECT_NE(table.find("2m ns"), std::string::npos) << table;
   EXPECT_NE(table.find("unavailable"), std::string::npos) << table;
   EXPECT_NE(table.find("2m: unavailable: no free 2 MiB hugetlb pages"), std::string::npos) << table;
+}
+
+// Issue 13, row 20: the cases of one page policy need 1, 64 and 128 pages;
+// the fix line under the table must ask for enough for all of them.
+TEST(HugepageTest, FixLineAsksForThePagesTheLargestCaseNeeds) {
+  Results r;
+  r.cases = {chase_case("4k", 64 * kMiB, "dram", 160)};
+  for (int need : {1, 128, 64})
+    r.unavailable.push_back({fmt::format("hugepage/hugetlb-2m/bytes:{}", need * 2 * kMiB),
+                             fmt::format("no free 2 MiB hugetlb pages (need {}, free 0): run memprobe with "
+                                         "--reserve-hugepages {}, or as root: ...",
+                                         need, need)});
+  derive_hugepage(r);
+  const std::string table = render_hugepage_table(r);
+  EXPECT_NE(table.find("2m: unavailable: no free 2 MiB hugetlb pages (need 128, free 0): run memprobe with "
+                       "--reserve-hugepages 128"),
+            std::string::npos)
+      << table;
+  EXPECT_EQ(table.find("need 1,"), std::string::npos) << table;
 }
 
 Case fault_case(const std::string& kind, const std::string& phase, double counted, double expected) {

@@ -34,9 +34,9 @@ TEST(PlotsTest, LatencyPlotHasOneSeriesPerPageAndMarksReportedDataCaches) {
   EXPECT_NE(s.find("L2 reported 1 MiB"), std::string::npos);
   EXPECT_EQ(s.find("L1 reported 32 KiB", s.find("L1 reported 32 KiB") + 1), std::string::npos)
       << "the instruction cache is not marked";
-  EXPECT_NE(s.find("set output \"latency.svg\""), std::string::npos);
-  EXPECT_NE(s.find("set output \"latency.png\""), std::string::npos);
-  EXPECT_NE(s.find("Test CPU \\\"X\\\""), std::string::npos) << "titles are quoted";
+  EXPECT_NE(s.find("set output 'latency.svg'"), std::string::npos);
+  EXPECT_NE(s.find("set output 'latency.png'"), std::string::npos);
+  EXPECT_NE(s.find("set title 'load-to-use latency: Test CPU \"X\""), std::string::npos) << "titles are quoted";
 }
 
 TEST(PlotsTest, HugepagePlotShowsOnlyVerifiedBackings) {
@@ -71,7 +71,13 @@ TEST(PlotsTest, KneeMarkersSitOnTheCurve) {
 
 TEST(PlotsTest, NoLatencyCasesNoPlot) { EXPECT_TRUE(latency_plots(Results{}).empty()); }
 
-TEST(PlotsTest, QuoteEscapesQuotesAndBackslashes) { EXPECT_EQ(gnuplot_quote("a\"b\\c"), "\"a\\\"b\\\\c\""); }
+TEST(PlotsTest, QuoteDoublesSingleQuotesAndLeavesTheRestAsText) {
+  EXPECT_EQ(gnuplot_quote("a\"b\\c"), "'a\"b\\c'");
+  EXPECT_EQ(gnuplot_quote("it's"), "'it''s'");
+  // gnuplot runs `...` inside double quotes: single quotes keep it text.
+  EXPECT_EQ(gnuplot_quote("`touch pwned`"), "'`touch pwned`'");
+  EXPECT_EQ(gnuplot_quote("a\nb"), "'a\\x0ab'");
+}
 
 }  // namespace
 }  // namespace memprobe::analysis

@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
 
 #include <filesystem>
 #include <fstream>
@@ -187,35 +192,35 @@ TEST(ResultsJsonTest, MissingOrMistypedMembersAreNamed) {
   const json good = to_json(sample_results());
   json doc = good;
   doc.erase("cases");
-  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "cases: missing");
+  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "/cases: missing");
 
   doc = good;
   doc.erase("machine");
-  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "machine: missing");
+  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "/machine: missing");
 
   doc = good;
   doc["cases"][1]["metrics"] = "fast";
-  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "cases[1].metrics: expected an object");
+  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "/cases/1/metrics: expected an object");
 
   doc = good;
   doc["cases"][0].erase("family");
-  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "cases[0].family: missing");
+  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "/cases/0/family: missing");
 
   doc = good;
   doc["cases"][0]["metrics"]["ns_per_load"] = "4.1";
-  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "cases[0].metrics.ns_per_load: expected a number");
+  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "/cases/0/metrics/ns_per_load: expected a number or null");
 
   doc = good;
   doc["machine"]["caches"][2]["size_bytes"] = "32M";
-  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "machine.caches[2].size_bytes: expected a number");
+  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "/machine/caches/2/size_bytes: expected a number");
 
   doc = good;
   doc["cases"] = json::object();
-  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "cases: expected an array");
+  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "/cases: expected an array");
 
   doc = good;
   doc["unavailable"][0].erase("reason");
-  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "unavailable[0].reason: missing");
+  EXPECT_EQ(message_of([&] { results_from_json(doc); }), "/unavailable/0/reason: missing");
 }
 
 TEST(ResultsJsonTest, LoadReadsWhatWriteWrote) {
@@ -268,7 +273,7 @@ TEST(ResultsJsonTest, LoadErrorsNameTheFileAndTheProblem) {
   bad["cases"][1]["metrics"] = json::array();
   const std::string mistyped = dir.file("mistyped.json");
   write_text(mistyped, bad.dump());
-  EXPECT_EQ(message_of([&] { load_results(mistyped); }), mistyped + ": cases[1].metrics: expected an object");
+  EXPECT_EQ(message_of([&] { load_results(mistyped); }), mistyped + ": /cases/1/metrics: expected an object");
 }
 
 TEST(ResultsJsonTest, FailedWriteThrowsAndLeavesNothingBehind) {
@@ -296,6 +301,181 @@ TEST(ResultsJsonTest, FailedWriteLeavesTheOldFileIntact) {
   EXPECT_THROW(write_results_atomic(path, changed), std::system_error);
   EXPECT_EQ(read_text(path), before);
   EXPECT_EQ(load_results(path).command, sample_results().command);
+}
+
+}  // namespace
+}  // namespace memprobe::analysis
+
+namespace memprobe::analysis {
+namespace {
+
+// ---- hostile files (issue 13, rows 4, 5, 7, 12, 14, 17) ----------------------
+
+namespace hostile {
+
+// The one-line message load_results gives for `text` written to a file.
+std::string load_message(const TempDir& dir, const std::string& name, const std::string& text) {
+  const std::string path = dir.file(name);
+  write_text(path, text);
+  return message_of([&] { load_results(path); });
+}
+
+void expect_one_line_naming(const std::string& message, const std::string& path, const std::string& what) {
+  EXPECT_NE(message.find(path + ": "), std::string::npos) << message;
+  EXPECT_NE(message.find(what), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  EXPECT_EQ(message.find("json.exception"), std::string::npos) << message;
+}
+
+// `document` with `nested` (e.g. 100,000 '[') spliced in as the value of
+// `key` inside the object at `pointer`.
+std::string with_nested(const json& document, const std::string& pointer, const std::string& key, std::size_t depth) {
+  json marked = document;
+  marked[json::json_pointer(pointer)][key] = "@NESTED@";
+  std::string text = marked.dump();
+  text.replace(text.find("\"@NESTED@\""), 10, std::string(depth, '[') + std::string(depth, ']'));
+  return text;
+}
+
+}  // namespace hostile
+
+TEST(ResultsLoaderTest, DeepNestingIsRefusedWithOneLineNamingTheFile) {
+  TempDir dir;
+  const json good = to_json(sample_results());
+  // 100,000 levels once overflowed the stack in the copy after parsing.
+  for (const auto& [pointer, key] : std::vector<std::pair<std::string, std::string>>{
+           {"", "unknown_member"}, {"/cases/0/params", "extra"}, {"/derived", "tlb_rows"}}) {
+    const std::string path = dir.file("deep.json");
+    write_text(path, hostile::with_nested(good, pointer, key, 100000));
+    const std::string message = message_of([&] { load_results(path); });
+    hostile::expect_one_line_naming(message, path, "nested deeper than 64 levels");
+  }
+  // Brackets inside strings are text, not nesting.
+  json in_string = good;
+  in_string["note"] = std::string(100000, '[');
+  const std::string path = dir.file("brackets_in_a_string.json");
+  write_text(path, in_string.dump());
+  EXPECT_EQ(load_results(path).extra["note"], std::string(100000, '['));
+  // The schema's own depth and a little more are fine.
+  write_text(path, hostile::with_nested(good, "", "shallow", kMaxResultsNesting - 2));
+  EXPECT_NO_THROW(load_results(path));
+}
+
+TEST(ResultsLoaderTest, OnlyRegularFilesAreReadAndAFifoDoesNotBlock) {
+  TempDir dir;
+  const std::string fifo = dir.file("results.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  // No writer ever opens it: a blocking open or read would hang here.
+  hostile::expect_one_line_naming(message_of([&] { load_results(fifo); }), fifo, "a FIFO, not a regular file");
+  hostile::expect_one_line_naming(message_of([&] { load_results("/dev/zero"); }), "/dev/zero",
+                                  "a character device, not a regular file");
+  const std::string directory = dir.file("a_directory");
+  fs::create_directories(directory);
+  EXPECT_EQ(message_of([&] { load_results(directory); }), "cannot read " + directory + ": Is a directory");
+}
+
+TEST(ResultsLoaderTest, AFileAboveTheSizeLimitIsRefusedWithoutReadingIt) {
+  TempDir dir;
+  const std::string path = dir.file("huge.json");
+  write_text(path, "{");
+  // Sparse: no disk space, and the loader must not read it anyway.
+  fs::resize_file(path, kMaxResultsFileBytes + 1);
+  hostile::expect_one_line_naming(message_of([&] { load_results(path); }), path,
+                                  "larger than 256 MiB, the most a results file may be");
+}
+
+TEST(ResultsLoaderTest, EveryMistypedMemberIsNamedByItsJsonPointer) {
+  TempDir dir;
+  const json good = to_json(sample_results());
+  struct Mistake {
+    std::string pointer;
+    json value;
+    std::string problem;
+  };
+  const std::vector<Mistake> mistakes = {
+      {"/cases/1/params/page", 4, "expected a string"},
+      {"/cases/0/params/working_set_bytes", "1MiB", "expected a number"},
+      {"/interrupted", "yes", "expected true or false"},
+      {"/cases/0/counters", json::array({1, 2}), "expected an object"},
+      {"/cases/0/counters/page-faults", "many", "expected a number or null"},
+      {"/derived/tlb/0", json::array({1}), "expected an object"},
+      {"/derived/tlb/0/page", 4096, "expected a string"},
+      {"/derived/tlb/0/detected_entries", "64", "expected a number or null"},
+      {"/derived/latency_curve_page", 4, "expected a string"},
+      {"/machine/logical_cpus", 1000000000000LL, "expected an integer from 1 to 65536 (got 1000000000000)"},
+      {"/machine/logical_cpus", 0, "expected an integer from 1 to 65536"},
+      {"/machine/logical_cpus", 2.5, "expected an integer from 1 to 65536"},
+      {"/machine/caches/0/ways", 4294967297LL, "expected an integer from -1"},
+      {"/machine/caches/0/level", -3, "expected an integer from 0 to 16"},
+      {"/machine/tsc_hz", -1, "expected a number from 0"},
+      {"/machine/pmu/available", "no", "expected true or false"},
+      {"/cases/0/spread/repetitions", 1e10, "expected an integer"},
+      {"/cases/0/spread/noisy", 1, "expected true or false"},
+      {"/cases/0/backing/huge_fraction", 7, "expected a number from 0 to 1"},
+      {"/cases/0/name", json::object(), "expected a string"},
+      {"/seed", -1, "expected an integer from 0 to 18446744073709551615"},
+      {"/seed", 1.5, "expected an integer from 0 to 18446744073709551615"},
+      {"/counters", json::object(), "expected an array"},
+      {"/counters/0", "cycles", "expected an object"},
+  };
+  for (const Mistake& m : mistakes) {
+    SCOPED_TRACE(m.pointer + " = " + m.value.dump());
+    json doc = good;
+    if (m.pointer == "/counters/0") doc["counters"] = json::array();
+    doc[json::json_pointer(m.pointer)] = m.value;
+    const std::string path = dir.file("mistyped.json");
+    write_text(path, doc.dump());
+    const std::string message = message_of([&] { load_results(path); });
+    hostile::expect_one_line_naming(message, path, m.pointer + ": " + m.problem);
+  }
+}
+
+TEST(ResultsLoaderTest, ANumberBeyondADoubleIsAnErrorNamingTheFile) {
+  TempDir dir;
+  std::string text = to_json(sample_results()).dump();
+  text.replace(text.find("2445000000"), 10, "1e999");
+  const std::string message = hostile::load_message(dir, "overflow.json", text);
+  hostile::expect_one_line_naming(message, dir.file("overflow.json"), "1e999");
+}
+
+TEST(ResultsLoaderTest, ANullMetricReadsAsMissingNotNan) {
+  json doc = to_json(sample_results());
+  doc["cases"][0]["metrics"]["ns_per_load"] = nullptr;
+  doc["cases"][0]["counters"]["page-faults"] = nullptr;
+  const Results r = results_from_json(doc);
+  EXPECT_EQ(r.cases[0].metrics.count("ns_per_load"), 0u);
+  EXPECT_EQ(r.cases[0].metrics.at("cycles_per_load"), 13.28);
+  EXPECT_EQ(r.cases[0].counters.count("page-faults"), 0u);
+}
+
+TEST(ResultsLoaderTest, ALargestSeedRoundTripsExactly) {
+  TempDir dir;
+  Results r = sample_results();
+  constexpr std::uint64_t kSeed = std::numeric_limits<std::uint64_t>::max();
+  r.extra["seed"] = kSeed;
+  r.cases[0].params["seed"] = kSeed;
+  const std::string path = dir.file("seed.json");
+  write_results_atomic(path, r);
+  EXPECT_NE(read_text(path).find("\"seed\": 18446744073709551615"), std::string::npos);
+  const Results back = load_results(path);
+  ASSERT_TRUE(back.extra["seed"].is_number_unsigned());
+  EXPECT_EQ(back.extra["seed"].get<std::uint64_t>(), kSeed);
+  ASSERT_TRUE(back.cases[0].params["seed"].is_number_unsigned());
+  EXPECT_EQ(back.cases[0].params["seed"].get<std::uint64_t>(), kSeed);
+}
+
+TEST(ResultsLoaderTest, ControlCharactersInAnErrorAreEscaped) {
+  TempDir dir;
+  json doc = to_json(sample_results());
+  // A key is part of the pointer named: "..._bytes" must be a number.
+  doc["cases"][0]["params"]["\x1b[2J_bytes"] = "x";
+  const std::string message = hostile::load_message(dir, "escape.json", doc.dump());
+  EXPECT_NE(message.find("/cases/0/params/\\x1b[2J_bytes: expected a number"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\x1b'), std::string::npos) << message;
+  // A parse error quotes the file's bytes: escaped as well.
+  const std::string broken = hostile::load_message(dir, "broken.json", "{\"schema\": \x1b[31m}");
+  EXPECT_EQ(broken.find('\x1b'), std::string::npos) << broken;
+  EXPECT_EQ(broken.find('\n'), std::string::npos) << broken;
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace memprobe::analysis {
 namespace {
 
@@ -61,6 +63,39 @@ TEST(TableFormatTest, ParsesFormatNames) {
   EXPECT_EQ(parse_table_format("markdown"), TableFormat::kMarkdown);
   EXPECT_EQ(parse_table_format("csv"), TableFormat::kCsv);
   EXPECT_FALSE(parse_table_format("html").has_value());
+}
+
+// Issue 13, row 17: text from a results file cannot steer the terminal.
+TEST(TableFormatTest, ControlCharactersAndEscapeSequencesAreEscaped) {
+  EXPECT_EQ(escape_control("a\x1b[31mb"), "a\\x1b[31mb");
+  EXPECT_EQ(escape_control("line\nforged\r\t\x07\x7f"), "line\\x0aforged\\x0d\\x09\\x07\\x7f");
+  EXPECT_EQ(escape_control("\xc2\x9b" "2J"), "\\xc2\\x9b2J");              // C1 CSI
+  EXPECT_EQ(escape_control("\xe2\x80\xae" "txt"), "\\xe2\\x80\\xaetxt");  // right-to-left override
+  EXPECT_EQ(escape_control("\xff\xc3"), "\\xff\\xc3");                      // not UTF-8
+  // Printable UTF-8 is left alone: the tables' own marks and names.
+  EXPECT_EQ(escape_control("— ± é 1 GiB 東"), "— ± é 1 GiB 東");
+}
+
+TEST(TableFormatTest, EveryFormatEscapesCellsTitlesAndNotes) {
+  const std::vector<Column> columns = {{"name\x1b]0;x\x07", false}, {"value", true}};
+  const std::vector<std::vector<std::string>> rows = {{"cpu\x1b[2J", "1\n2"}};
+  for (TableFormat format : {TableFormat::kText, TableFormat::kMarkdown, TableFormat::kCsv}) {
+    const std::string out = render_table(columns, rows, format) + note_line("reason\x1b[1A", format);
+    for (char c : out) EXPECT_TRUE(c == '\n' || static_cast<unsigned char>(c) >= 0x20) << out;
+    EXPECT_NE(out.find("cpu\\x1b[2J"), std::string::npos) << out;
+    EXPECT_NE(out.find("1\\x0a2"), std::string::npos) << out;
+    EXPECT_NE(out.find("reason\\x1b[1A"), std::string::npos) << out;
+  }
+}
+
+// Issue 13, row 12: a figure that is not a number prints as missing.
+TEST(TableFormatTest, NonFiniteFiguresPrintTheMissingMark) {
+  const double nan = std::nan("");
+  EXPECT_EQ(format_ns(nan), kMissing);
+  EXPECT_EQ(format_ns(INFINITY), kMissing);
+  EXPECT_EQ(format_bytes(nan), kMissing);
+  EXPECT_EQ(or_missing(nan, format_ns), kMissing);
+  EXPECT_EQ(format_ns(4.1), "4.10");
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cmath>
 #include <string>
 
 #include "analysis/derived.h"
@@ -148,9 +150,15 @@ TEST(TablesTest, LatencyCurveHasOneRowPerWorkingSetAndMarksUnverifiedBacking) {
 
 TEST(TablesTest, CacheTableDerivesRowsWhenTheResultsHaveNone) {
   Results r = machine_only();
+  for (double bytes : {16 * kKiB, 256 * kKiB, 8 * kMiB, 256 * kMiB})
+    r.cases.push_back(latency_case("4k", bytes, bytes < 64 * kMiB ? 2.0 : 100.0, "4k"));
   const std::string table = render_cache_table(r);
-  EXPECT_NE(table.find("L3       32 MiB         —           —               —       —\n"), std::string::npos) << table;
-  EXPECT_NE(table.find("DRAM: no latency measurements\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("level  reported"), std::string::npos) << table;
+  EXPECT_NE(table.find("L3       32 MiB"), std::string::npos) << table;
+  EXPECT_NE(table.find("DRAM"), std::string::npos) << table;
+  // Without a latency curve every row would be dashes: the table is left
+  // out, as a table of a family that was not run (issue 13, row 20).
+  EXPECT_EQ(render_cache_table(machine_only()), "");
 }
 
 TEST(TablesTest, UnavailableFiguresAreListedWithTheirReasons) {
@@ -242,6 +250,103 @@ TEST(TablesSummaryTest, SummaryNamesEachLevelAndTheFaultCost) {
   EXPECT_NE(summary.find("4k pages: L1 DTLB 72, L2 DTLB no clear knee"), std::string::npos) << summary;
   EXPECT_NE(summary.find("anon-4k 2.07 us, hugetlb-1g 40037 us per fault (warm)"), std::string::npos) << summary;
   EXPECT_EQ(render_summary(Results{}), "");
+}
+
+}  // namespace
+}  // namespace memprobe::analysis
+
+namespace memprobe::analysis {
+namespace {
+
+// ---- issue 13: rows 12, 17 and 20 -------------------------------------------
+
+// Strings a hostile results file carries: an escape sequence that clears the
+// screen, a newline followed by a forged header line, a bell.
+constexpr const char* kForged = "X\x1b[2J\nCPU        forged line\x07";
+
+TEST(TablesTest, StringsFromTheFileAreEscapedInEveryFormat) {
+  Results r = fixed_results();
+  r.command = std::string("memprobe run ") + kForged;
+  r.machine.cpu_model = kForged;
+  r.machine.kernel = kForged;
+  r.machine.pmu_reason = kForged;
+  r.derived.cache_levels[2].note = kForged;
+  Case c = latency_case("4k", 4 * kKiB, 1.2, "4k");
+  c.name = kForged;
+  r.cases.push_back(c);
+  r.unavailable.push_back({kForged, kForged});
+  for (TableFormat format : {TableFormat::kText, TableFormat::kMarkdown, TableFormat::kCsv}) {
+    const std::string report = render_report(r, format);
+    for (char ch : report) ASSERT_TRUE(ch == '\n' || static_cast<unsigned char>(ch) >= 0x20) << report;
+    // One CPU line: the forged one stays inside the value it came in.
+    std::size_t cpu_lines = 0;
+    for (std::size_t at = report.find("CPU        "); at != std::string::npos; at = report.find("CPU        ", at + 1))
+      cpu_lines += at == 0 || report[at - 1] == '\n' || report.compare(at - 2, 2, "# ") == 0;
+    EXPECT_EQ(cpu_lines, 1u) << report;
+    EXPECT_NE(report.find("X\\x1b[2J\\x0aCPU        forged line\\x07"), std::string::npos) << report;
+  }
+}
+
+// `word` standing alone (fmt prints NaN as "nan", infinity as "inf").
+bool has_word(const std::string& text, const std::string& word) {
+  const auto letter = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; };
+  for (std::size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1))
+    if ((at == 0 || !letter(text[at - 1])) && (at + word.size() == text.size() || !letter(text[at + word.size()])))
+      return true;
+  return false;
+}
+
+TEST(TablesTest, AMissingOrNonFiniteMetricPrintsAsMissingNeverNan) {
+  Results r = machine_only();
+  for (double bytes : {16 * kKiB, 256 * kKiB, 8 * kMiB, 256 * kMiB})
+    r.cases.push_back(latency_case("4k", bytes, 2.0, "4k"));
+  r.cases[1].metrics["ns_per_load"] = std::nan("");
+  r.cases[2].metrics.erase("ns_per_load");
+  r.cases[3].metrics["cycles_per_load"] = INFINITY;
+  derive_all(r);
+  for (TableFormat format : {TableFormat::kText, TableFormat::kMarkdown, TableFormat::kCsv}) {
+    const std::string report = render_report(r, format);
+    EXPECT_FALSE(has_word(report, "nan")) << report;
+    EXPECT_FALSE(has_word(report, "inf")) << report;
+  }
+}
+
+Case hugepage_chase(const std::string& page, double bytes, const std::string& region) {
+  Case c;
+  c.family = "hugepage";
+  c.name = "hugepage/" + page;
+  c.params = {{"page", page}, {"working_set_bytes", bytes}, {"region", region}};
+  c.metrics = {{"ns_per_load", 3.0}};
+  c.backing = {page, page, page == "4k" ? 0.0 : 1.0};
+  return c;
+}
+
+// `--only hugepage --max-working-set 16MiB`: no latency family, no
+// DRAM-sized point.
+TEST(TablesTest, OnlyHugepageLeavesTheCacheTableOutAndTheSummarySaysNoDramPointRan) {
+  Results r = machine_only();
+  for (const char* page : {"4k", "thp"})
+    for (double bytes : {1 * kMiB, 16 * kMiB})
+      r.cases.push_back(hugepage_chase(page, bytes, bytes > 8 * kMiB ? "tlb" : "cache"));
+  derive_all(r);
+  const std::string sections = render_sections(r);
+  EXPECT_EQ(render_cache_table(r), "") << render_cache_table(r);
+  EXPECT_EQ(sections.find("level  reported"), std::string::npos) << sections;
+  EXPECT_NE(sections.find("huge pages  no DRAM-sized point measured (largest working set 16 MiB; a larger "
+                          "--max-working-set reaches DRAM)"),
+            std::string::npos)
+      << sections;
+  // Without the family the row is left out.
+  EXPECT_EQ(render_summary(machine_only()), "");
+}
+
+TEST(TablesTest, HeaderSaysNoPmuWhenNoHardwareEventCouldBeTried) {
+  Results r = machine_only();
+  r.extra["counters"] = nlohmann::json::array(
+      {{{"event", "minor-faults"}, {"column", "minor_faults"}, {"available", true}, {"software", true}}});
+  EXPECT_EQ(counters_summary(r), "software: minor-faults; hardware: n/a (no PMU)");
+  r.machine.pmu_available = true;
+  EXPECT_EQ(counters_summary(r), "software: minor-faults; hardware: none requested");
 }
 
 }  // namespace

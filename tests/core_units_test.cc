@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <string>
 
@@ -37,6 +38,31 @@ TEST(ParseBytesTest, AcceptsFractionsThatAreWholeBytes) {
   EXPECT_EQ(parse_bytes("0.5KiB"), 512U);
   EXPECT_EQ(parse_bytes("1.5"), std::nullopt);     // 1.5 bytes
   EXPECT_EQ(parse_bytes("1.2KiB"), std::nullopt);  // 1228.8 bytes
+}
+
+// Row 14 of issue 13: a fraction is computed exactly (decimal digits, not a
+// double), so one that misses a whole byte by 10^-19 GiB is refused.
+TEST(ParseBytesTest, FractionsAreExactNotRounded) {
+  EXPECT_EQ(parse_bytes("1.0000000000000000001GiB"), std::nullopt);
+  EXPECT_EQ(parse_bytes("1.00000000000000000000GiB"), kGiB);  // trailing zeros are still whole
+  EXPECT_EQ(parse_bytes("0.000000000931322574615478515625GiB"), 1U);  // 2^-30 GiB is one byte
+  EXPECT_EQ(parse_bytes("0.0000000009313225746154785156251GiB"), std::nullopt);
+  EXPECT_EQ(parse_bytes("1.00048828125KiB"), std::nullopt);  // 1024.5 bytes
+  EXPECT_EQ(parse_bytes("1.0009765625KiB"), 1025U);
+  EXPECT_EQ(parse_bytes("15.999999999999999999999999MiB"), std::nullopt);
+  EXPECT_EQ(parse_bytes("16777215.999999999999TiB"), std::nullopt);
+  EXPECT_EQ(parse_bytes("16777215.5TiB"), std::uint64_t{33554431} << 39);
+  EXPECT_EQ(parse_bytes("1."), std::nullopt);
+  EXPECT_EQ(parse_bytes("1.5.5KiB"), std::nullopt);
+  // Every k/1024 KiB is a whole byte (k * 5^10 / 10^10), every (2k+1)/2048 KiB
+  // is not ((2k+1) * 5^11 / 10^11).
+  char text[64];
+  for (std::uint64_t k = 0; k < 1024; ++k) {
+    std::snprintf(text, sizeof text, "0.%010lluKiB", static_cast<unsigned long long>(k * 9765625));
+    EXPECT_EQ(parse_bytes(text), k) << text;
+    std::snprintf(text, sizeof text, "0.%011lluKiB", static_cast<unsigned long long>((2 * k + 1) * 48828125));
+    EXPECT_EQ(parse_bytes(text), std::nullopt) << text;
+  }
 }
 
 TEST(ParseBytesTest, RejectsJunk) {
