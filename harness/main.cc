@@ -269,10 +269,17 @@ CheckedStdoutBuffer& stdout_buffer() {
   return buffer;
 }
 
+// std::cout's own buffer, taken before main runs: a caller that redirected
+// std::cout (the command-line fuzzer, tests/fuzz/fuzz_cli.cc, calls main
+// repeatedly) keeps its buffer, and file descriptor 1 stays open.
+std::streambuf* const g_standard_cout_buffer = std::cout.rdbuf();
+bool owns_standard_output() { return std::cout.rdbuf() == g_standard_cout_buffer; }
+
 // Any write error on standard output makes the command fail (status 1
 // instead of 0) with one line, so a script never takes an empty or cut
 // output for a result. A close can report a deferred error (NFS) too.
 int finish_standard_output(int status) {
+  if (std::cout.rdbuf() != &stdout_buffer()) return status;  // not ours (see owns_standard_output)
   std::cout.flush();
   bool failed = stdout_buffer().failed() || !std::cout;
   int error = stdout_buffer().first_error();
@@ -297,9 +304,11 @@ int finish_standard_output(int status) {
 int main(int argc, char** argv) {
   // A closed reader or a file size limit becomes a write error, not a death.
   memprobe::harness::ignore_write_signals();
-  std::cout.rdbuf(&stdout_buffer());
-  // On a terminal every output operation shows at once, as stdio's line
-  // buffering did (bench's console progress among them).
-  if (::isatty(STDOUT_FILENO)) std::cout.setf(std::ios::unitbuf);
+  if (owns_standard_output()) {
+    std::cout.rdbuf(&stdout_buffer());
+    // On a terminal every output operation shows at once, as stdio's line
+    // buffering did (bench's console progress among them).
+    if (::isatty(STDOUT_FILENO)) std::cout.setf(std::ios::unitbuf);
+  }
   return finish_standard_output(run_main_reporting_errors(argc, argv));
 }
