@@ -1,6 +1,9 @@
 #include "analysis/results_json.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -609,10 +612,40 @@ Results parse_results(std::string_view text, const std::string& path) {
   }
 }
 
-void write_results_atomic(const std::string& path, const Results& results) {
+std::string atomic_write_temp_path(const std::string& path) {
   // Per process, so two runs writing the same file never share a temporary.
-  const std::string tmp_path = path + ".tmp." + std::to_string(::getpid());
-  const std::string text = to_json(results).dump(2) + "\n";
+  return path + ".tmp." + std::to_string(::getpid());
+}
+
+namespace {
+
+// Every signal that can be blocked, for the duration of one atomic write: a
+// signal arriving meanwhile is delivered once the file is complete (or the
+// temporary removed), so no handler and no default action can end the
+// process with a temporary file left behind.
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    sigset_t all;
+    sigfillset(&all);
+    held_ = ::pthread_sigmask(SIG_BLOCK, &all, &previous_) == 0;
+  }
+  ~SignalsHeld() {
+    if (held_) ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr);
+  }
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
+
+ private:
+  sigset_t previous_{};
+  bool held_ = false;
+};
+
+}  // namespace
+
+void write_text_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp_path = atomic_write_temp_path(path);
+  const SignalsHeld signals_held;
 
   const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw_system_error(errno, fmt::format("cannot write {}", tmp_path));
@@ -626,6 +659,7 @@ void write_results_atomic(const std::string& path, const Results& results) {
     const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
     if (n < 0) {
       if (errno == EINTR) continue;
+      // EFBIG past RLIMIT_FSIZE (SIGXFSZ is ignored), ENOSPC, EIO...
       const int error = errno;
       ::close(fd);
       fail(error, fmt::format("cannot write {}", tmp_path));
@@ -639,7 +673,18 @@ void write_results_atomic(const std::string& path, const Results& results) {
   }
   // close() can report a deferred write error (NFS): it counts as a failed write.
   if (::close(fd) != 0) fail(errno, fmt::format("cannot write {}", tmp_path));
+  // Only a regular file is ever replaced: a rename over /dev/null or a FIFO
+  // would put a regular file in its place (the harness refuses such a path
+  // before measuring; this holds it for any caller and for a path that
+  // changed since).
+  struct stat target {};
+  if (::lstat(path.c_str(), &target) == 0 && !S_ISREG(target.st_mode))
+    fail(EEXIST, fmt::format("cannot replace {}: not a regular file", path));
   if (::rename(tmp_path.c_str(), path.c_str()) != 0) fail(errno, fmt::format("cannot rename {} to {}", tmp_path, path));
+}
+
+void write_results_atomic(const std::string& path, const Results& results) {
+  write_text_atomic(path, to_json(results).dump(2) + "\n");
 }
 
 }  // namespace memprobe::analysis

@@ -43,9 +43,15 @@ Results load_results(const std::string& path);
 // `path` (used in the messages only).
 Results parse_results(std::string_view text, const std::string& path);
 
-// Writes to "<path>.tmp", fsyncs, renames over path: a reader never sees a
-// half-written file and a failed write leaves the old file intact.
-// Throws std::system_error ("cannot write r.json.tmp: No space left on device").
+// Writes `text` to atomic_write_temp_path(path), fsyncs, renames over path:
+// a reader never sees a half-written file and a failed write leaves the old
+// file intact and no temporary file. Signals are held (blocked) while it
+// runs. Replaces only a regular file (or creates one). Throws
+// std::system_error ("cannot write r.json.tmp.42: No space left on device").
+void write_text_atomic(const std::string& path, const std::string& text);
+// "<path>.tmp.<pid>": the temporary name write_text_atomic uses.
+std::string atomic_write_temp_path(const std::string& path);
+// write_text_atomic of the results as JSON.
 void write_results_atomic(const std::string& path, const Results& results);
 
 }  // namespace memprobe::analysis

@@ -176,7 +176,7 @@ std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& 
           register_skipped_case(name, point.skipped, options);
           continue;
         }
-        apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+        apply_case_options(register_case(name.c_str(),
                                                         [kernel, threads, ws, setup](benchmark::State& state) {
                                                           bandwidth_case(state, kernel, threads, ws, setup);
                                                         }),

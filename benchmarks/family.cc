@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <new>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 namespace memprobe::bench {
 namespace {
@@ -56,6 +60,27 @@ void fail_case(benchmark::State& state, const std::string& reason) {
   state.SetLabel(std::string(kFailedLabelPrefix) + reason);
   // The iteration count the first repetition settled on, with nothing timed.
   for (auto _ : state) state.SetIterationTime(0);
+}
+
+void run_case_guarded(benchmark::State& state, const std::string& name,
+                      const std::function<void(benchmark::State&)>& case_function) {
+  try {
+    case_function(state);
+  } catch (const std::bad_alloc& e) {
+    fail_case(state, fmt::format("{}: cannot allocate memory for the case ({}): the address-space limit (ulimit -v) "
+                                 "or the memory available is too small for it",
+                                 name, e.what()));
+  } catch (const std::length_error& e) {
+    fail_case(state, fmt::format("{}: cannot allocate memory for the case ({})", name, e.what()));
+  }
+}
+
+benchmark::internal::Benchmark* register_case(const std::string& name,
+                                              std::function<void(benchmark::State&)> case_function) {
+  return benchmark::RegisterBenchmark(name.c_str(),
+                                      [name, function = std::move(case_function)](benchmark::State& state) {
+                                        run_case_guarded(state, name, function);
+                                      });
 }
 
 void mark_case_finished() {

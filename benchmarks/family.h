@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -56,6 +57,10 @@ struct Family {
   std::string_view description;  // one line, for --help and `memprobe list`
   // Registers the family's cases; returns how many (for progress).
   std::size_t (*register_cases)(const core::Machine& machine, const CaseOptions& options);
+  // True if its cases use the page policies of --pages (so a hugetlb pool
+  // reserved for the run can serve them); false if it picks its own pages
+  // (THP, else 4 KiB) whatever --pages says.
+  bool follows_page_list = true;
 };
 
 // Applies the options every case shares (repetitions, minimum time).
@@ -85,6 +90,18 @@ bool skip_if_interrupted(benchmark::State& state);
 // repetitions of a case whose first one failed skip with the same reason.
 // Call only before the case's timed loop.
 void fail_case(benchmark::State& state, const std::string& reason);
+// Registers a case with Google Benchmark (benchmark::RegisterBenchmark)
+// behind the allocation-failure guard every family uses (run_case_guarded).
+benchmark::internal::Benchmark* register_case(const std::string& name,
+                                              std::function<void(benchmark::State&)> case_function);
+// Runs the case function; a std::bad_alloc (or std::length_error) it throws,
+// e.g. a chain's node vector under a small RLIMIT_AS, fails that case
+// through fail_case with the reason ("latency/4k/256MiB: cannot allocate
+// memory for the case (std::bad_alloc) ...") and the run goes on with the
+// next case, instead of ending. Case functions allocate before their timed
+// loop (fail_case's precondition).
+void run_case_guarded(benchmark::State& state, const std::string& name,
+                      const std::function<void(benchmark::State&)>& case_function);
 // A label that starts with this marks a repetition failed by fail_case.
 inline constexpr std::string_view kFailedLabelPrefix = "memprobe-failed: ";
 // Called by the harness's reporter when a case's repetitions are all reported.
@@ -97,6 +114,10 @@ const Family* find_family(std::string_view name);
 
 #define MEMPROBE_FAMILY(id, description, register_fn)                  \
   [[maybe_unused]] static const bool memprobe_family_registered_##id = \
-      ::memprobe::bench::add_family({#id, description, register_fn})
+      ::memprobe::bench::add_family({#id, description, register_fn, true})
+// A family that chooses its own pages (Family::follows_page_list false).
+#define MEMPROBE_FAMILY_OWN_PAGES(id, description, register_fn)        \
+  [[maybe_unused]] static const bool memprobe_family_registered_##id = \
+      ::memprobe::bench::add_family({#id, description, register_fn, false})
 
 }  // namespace memprobe::bench

@@ -184,10 +184,10 @@ std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& o
         const std::string reason =
             fmt::format("skipped: {} is more than 1/{} of MemAvailable ({})", core::format_bytes(ws.bytes),
                         kMemAvailableShare, core::format_bytes(memory_cap * kMemAvailableShare));
-        b = benchmark::RegisterBenchmark(name.c_str(),
+        b = register_case(name.c_str(),
                                          [reason](benchmark::State& state) { state.SkipWithError(reason.c_str()); });
       } else {
-        b = benchmark::RegisterBenchmark(name.c_str(), [policy, arena_bytes, ws, setup](benchmark::State& state) {
+        b = register_case(name.c_str(), [policy, arena_bytes, ws, setup](benchmark::State& state) {
           hugepage_case(state, policy, arena_bytes, ws, setup);
         });
       }

@@ -159,7 +159,7 @@ std::size_t register_latency(const core::Machine& machine, const CaseOptions& op
     for (const std::uint64_t ws : sizes) {
       const std::string name =
           fmt::format("latency/{}/{}", core::cli_name(policy), compact_bytes(ws));
-      apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+      apply_case_options(register_case(name.c_str(),
                                                       [policy, arena_bytes, ws, setup](benchmark::State& state) {
                                                         latency_case(state, policy, arena_bytes, ws, setup);
                                                       }),

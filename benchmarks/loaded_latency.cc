@@ -235,7 +235,7 @@ std::size_t register_loaded(const core::Machine& machine, const CaseOptions& opt
       ++registered;
       continue;
     }
-    apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+    apply_case_options(register_case(name.c_str(),
                                                     [pct, setup](benchmark::State& state) {
                                                       loaded_case(state, pct, setup);
                                                     }),
@@ -248,7 +248,7 @@ std::size_t register_loaded(const core::Machine& machine, const CaseOptions& opt
 
 }  // namespace
 
-MEMPROBE_FAMILY(loaded, "DRAM chase latency while the other cores read at 0-100 % duty: latency vs background GB/s",
+MEMPROBE_FAMILY_OWN_PAGES(loaded, "DRAM chase latency while the other cores read at 0-100 % duty: latency vs background GB/s",
                 register_loaded);
 
 }  // namespace memprobe::bench

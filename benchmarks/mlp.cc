@@ -148,7 +148,7 @@ std::size_t register_mlp(const core::Machine& machine, const CaseOptions& option
       ++registered;
       continue;
     }
-    apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+    apply_case_options(register_case(name.c_str(),
                                                     [k, setup](benchmark::State& state) { mlp_case(state, k, setup); }),
                        options)
         ->Unit(benchmark::kMillisecond);
@@ -159,7 +159,7 @@ std::size_t register_mlp(const core::Machine& machine, const CaseOptions& option
 
 }  // namespace
 
-MEMPROBE_FAMILY(mlp, "k independent random chases interleaved in one thread over DRAM: ns per load per k",
+MEMPROBE_FAMILY_OWN_PAGES(mlp, "k independent random chases interleaved in one thread over DRAM: ns per load per k",
                 register_mlp);
 
 }  // namespace memprobe::bench

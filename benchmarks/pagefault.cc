@@ -297,12 +297,12 @@ std::size_t register_pagefault(const core::Machine&, const CaseOptions& options)
     // Cold first: it must be this process's first touch of the size.
     for (const Phase phase : {Phase::kCold, Phase::kWarm, Phase::kPopulate}) {
       const std::string name = fmt::format("pagefault/{}/{}", core::cli_name(policy), phase_name(phase));
-      common(benchmark::RegisterBenchmark(name.c_str(),
+      common(register_case(name.c_str(),
                                           [policy, phase](benchmark::State& state) { anon_case(state, policy, phase); }),
              phase == Phase::kCold ? 1 : repetitions);
     }
   }
-  common(benchmark::RegisterBenchmark("pagefault/file/major", [](benchmark::State& state) { file_major_case(state); }),
+  common(register_case("pagefault/file/major", [](benchmark::State& state) { file_major_case(state); }),
          repetitions > 0 ? std::min(repetitions, kMaxFileRepetitions) : 0);
   return registered;
 }

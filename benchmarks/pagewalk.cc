@@ -256,12 +256,12 @@ std::size_t register_pagewalk(const core::Machine& machine, const CaseOptions& o
     const std::string variant = c.pte == "cold" ? "walk-cold-pte" : c.role;
     const std::string page_name(core::cli_name(c.policy));
     const std::string name = fmt::format("pagewalk/{}/{}/pages:{}", page_name, variant, c.pages);
-    apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+    apply_case_options(register_case(name.c_str(),
                                                     [c, setup](benchmark::State& state) { spread_case(state, c, setup); }),
                        options)
         ->Unit(benchmark::kMicrosecond);
     const std::string ref_name = fmt::format("pagewalk/{}/{}-reference/pages:{}", page_name, variant, c.pages);
-    apply_case_options(benchmark::RegisterBenchmark(ref_name.c_str(),
+    apply_case_options(register_case(ref_name.c_str(),
                                                     [reference_bytes, c, variant, setup](benchmark::State& state) {
                                                       reference_case(state, reference_bytes, c, variant, setup);
                                                     }),

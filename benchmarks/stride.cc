@@ -167,7 +167,7 @@ std::size_t register_stride(const core::Machine& machine, const CaseOptions& opt
     for (const std::size_t stride : strides) {
       const std::string name = stride == 0 ? fmt::format("stride/{}/random", compact_bytes(ws))
                                            : fmt::format("stride/{}/stride:{}", compact_bytes(ws), stride);
-      apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+      apply_case_options(register_case(name.c_str(),
                                                       [ws, stride, setup](benchmark::State& state) {
                                                         stride_case(state, ws, stride, setup);
                                                       }),
@@ -181,7 +181,7 @@ std::size_t register_stride(const core::Machine& machine, const CaseOptions& opt
 
 }  // namespace
 
-MEMPROBE_FAMILY(stride, "fixed-stride walks beyond L2 and the LLC: line size, what the prefetchers hide",
+MEMPROBE_FAMILY_OWN_PAGES(stride, "fixed-stride walks beyond L2 and the LLC: line size, what the prefetchers hide",
                 register_stride);
 
 }  // namespace memprobe::bench

@@ -222,7 +222,7 @@ std::size_t register_tlb(const core::Machine& machine, const CaseOptions& option
       const std::size_t arena_pages = pages.back();
       for (const std::uint64_t n : pages) {
         const std::string name = fmt::format("tlb/{}/pages:{}", page_name, n);
-        apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+        apply_case_options(register_case(name.c_str(),
                                                         [policy, arena_pages, n, setup](benchmark::State& state) {
                                                           tlb_case(state, policy, arena_pages, n, setup);
                                                         }),
@@ -250,7 +250,7 @@ std::size_t register_tlb(const core::Machine& machine, const CaseOptions& option
   const std::size_t reference_bytes = reference_max_pages * setup.line_bytes;
   for (const std::uint64_t n : reference_pages) {
     const std::string name = fmt::format("tlb/reference/pages:{}", n);
-    apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
+    apply_case_options(register_case(name.c_str(),
                                                     [reference_bytes, n, setup](benchmark::State& state) {
                                                       reference_case(state, reference_bytes, n, setup);
                                                     }),

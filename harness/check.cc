@@ -12,6 +12,7 @@
 #include "core/buffer.h"
 #include "core/machine.h"
 #include "core/units.h"
+#include "harness/system_guard.h"
 
 namespace memprobe::harness {
 namespace {
@@ -194,6 +195,84 @@ void check_pool(const SystemReader& reader, const Pool& pool, std::vector<CheckI
     return;
   }
   items.push_back({setting, fmt::format("{} reserved, {} free", *reserved, available), CheckVerdict::kOk, ""});
+}
+
+// A pool some memprobe run recorded raising (SystemGuard's state file).
+struct RecordedReservation {
+  std::string state_file;
+  long pid = 0;
+  bool running = false;  // that run is still alive
+  ReservedPool pool;
+};
+
+// "reservation-4242.json" -> 4242; nullopt for any other name.
+std::optional<long> state_file_pid(const std::string& name) {
+  const std::string prefix = kReservationStatePrefix, suffix = ".json";
+  if (name.size() <= prefix.size() + suffix.size() || name.rfind(prefix, 0) != 0 ||
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return std::nullopt;
+  return parse_number<long>(name.substr(prefix.size(), name.size() - prefix.size() - suffix.size()));
+}
+
+// Every reservation recorded in the state directory; a state file that
+// cannot be read is an item of its own.
+std::vector<RecordedReservation> recorded_reservations(const SystemReader& reader, std::vector<CheckItem>& items) {
+  std::vector<RecordedReservation> recorded;
+  const std::string dir = reservation_state_dir();
+  for (const std::string& name : reader.list(dir)) {
+    const auto pid = state_file_pid(name);
+    if (!pid) continue;
+    const std::string path = dir + "/" + name;
+    const auto text = reader.read(path);
+    const auto state = text ? parse_reservation_state(*text) : std::nullopt;
+    if (!state || state->pid != *pid) {
+      items.push_back({"memprobe state file", fmt::format("{}: not a reservation record memprobe can read", path),
+                       CheckVerdict::kInfo, "rm " + path});
+      continue;
+    }
+    // A live memprobe with that pid holds it; a reused pid is another program.
+    const bool running = reader.read(fmt::format("/proc/{}/comm", *pid)) == std::optional<std::string>("memprobe");
+    for (const ReservedPool& pool : state->pools) recorded.push_back({path, *pid, running, pool});
+  }
+  return recorded;
+}
+
+// The item for a pool a run recorded; `now` is the pool's nr_hugepages.
+CheckItem reservation_item(const Pool& pool, const RecordedReservation& r, std::optional<std::uint64_t> now) {
+  const std::string setting = fmt::format("hugetlb {} pool reservation", pool.label);
+  const std::uint64_t from = r.pool.previous_pages, to = r.pool.requested_pages;
+  if (r.running)
+    return {setting,
+            fmt::format("held by memprobe run {} (running): raised from {} to {} pages; restored when it ends", r.pid,
+                        from, to),
+            CheckVerdict::kInfo, ""};
+  if (!now || *now <= from)
+    return {setting,
+            fmt::format("memprobe run {} (no longer running) recorded raising it from {} to {} pages; it is at {} "
+                        "again: only its state file is left",
+                        r.pid, from, to, now ? std::to_string(*now) : std::string("an unknown size")),
+            CheckVerdict::kInfo, "rm " + r.state_file};
+  return {setting,
+          fmt::format("raised by memprobe run {} (no longer running), from {} to {} pages; {} now: it was killed "
+                      "before it could restore the pool",
+                      r.pid, from, to, *now),
+          CheckVerdict::kWarn,
+          fmt::format("as root: echo {} > {} && rm {}", from, pool_path(pool, "nr_hugepages"), r.state_file)};
+}
+
+void check_reservations(const SystemReader& reader, const Pool& pool, const std::vector<RecordedReservation>& recorded,
+                        std::vector<CheckItem>& items) {
+  const auto now = parse_number<std::uint64_t>(reader.read(pool_path(pool, "nr_hugepages")));
+  const std::size_t pool_item = items.size() - 1;  // check_pool's item, just added
+  for (const RecordedReservation& r : recorded) {
+    if (r.pool.page_bytes != pool.page_bytes) continue;
+    items.push_back(reservation_item(pool, r, now));
+    if (items.back().verdict != CheckVerdict::kWarn) continue;
+    // The pool's own item must not call a leftover pool "ok".
+    items[pool_item].verdict = CheckVerdict::kWarn;
+    items[pool_item].value += " (left raised by a killed memprobe run: next row)";
+    if (items[pool_item].fix.empty()) items[pool_item].fix = items.back().fix;
+  }
 }
 
 bool running_as_root(const SystemReader& reader) {
@@ -411,8 +490,10 @@ std::vector<CheckItem> gather_checks(const SystemReader& reader, const LiveFacts
   check_mthp(reader, items);
   const std::string thp_enabled = choice(reader.read(thp_path("enabled")));
   add_proof(live, "thp", "", thp_enabled, items);
+  const std::vector<RecordedReservation> recorded = recorded_reservations(reader, items);
   for (const Pool& pool : kPools) {
     check_pool(reader, pool, items);
+    check_reservations(reader, pool, recorded, items);
     add_proof(live, pool.policy, fmt::format("no free {} pages", pool.label), thp_enabled, items);
   }
   check_perf(reader, live, items);

@@ -68,7 +68,9 @@ LiveFacts probe_live(const SystemReader& reader);
 
 // Every check, in report order, from the files `reader` gives and `live`
 // (whose items are left out unless live.probed). Pure: no system access
-// beyond `reader`.
+// beyond `reader` (and $MEMPROBE_STATE_DIR, which names the directory of the
+// reservation state files it reads through `reader`: a pool a killed run
+// left raised is a warning with the command that shrinks it back).
 std::vector<CheckItem> gather_checks(const SystemReader& reader, const LiveFacts& live = {});
 
 // setting | value | verdict | fix table (render_table), then a count line.

@@ -3,7 +3,13 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+
 #include <iostream>
+#include <streambuf>
 #include <limits>
 #include <system_error>
 
@@ -18,6 +24,7 @@
 #include "harness/plan.h"
 #include "harness/plot.h"
 #include "harness/run.h"
+#include "harness/signals.h"
 
 namespace {
 
@@ -37,7 +44,8 @@ std::string families_help() {
 }
 
 int run_main(int argc, char** argv) {
-  // `memprobe bench ...` hands every argument to Google Benchmark untouched.
+  // `memprobe bench ...` hands every argument but --max-working-set to Google
+  // Benchmark, after checking the flags it would only warn about.
   if (argc >= 2 && std::string_view(argv[1]) == "bench")
     return memprobe::harness::bench_command(std::vector<std::string>(argv + 2, argv + argc));
 
@@ -47,7 +55,8 @@ int run_main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", memprobe::harness::version_text());
   app.footer("Subcommand help: memprobe <subcommand> --help\n"
-             "memprobe bench [Google Benchmark flags]  runs the raw cases with Google Benchmark's runner");
+             "memprobe bench [--max-working-set SIZE] [Google Benchmark flags]  runs the raw cases with Google "
+             "Benchmark's runner");
 
   std::string only, pages = "4k,thp", out_path, counters, max_working_set;
   // Integers are taken as text and parsed strictly (parse_count): CLI11
@@ -195,9 +204,7 @@ int run_main(int argc, char** argv) {
   return memprobe::harness::run_command(plan, std::cout, std::cerr);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_main_reporting_errors(int argc, char** argv) {
   try {
     return run_main(argc, argv);
   } catch (const UsageError& e) {
@@ -210,4 +217,98 @@ int main(int argc, char** argv) {
     std::cerr << "memprobe: error: " << e.what() << "\n";
     return 1;
   }
+}
+
+// std::cout's buffer: writes to file descriptor 1 and keeps the errno of the
+// first write that failed. Standard output is buffered, so a full disk,
+// /dev/full or a closed pipe shows up at some flush, maybe long before the
+// command ends, and errno is gone by then; this keeps it for the one line.
+class CheckedStdoutBuffer final : public std::streambuf {
+ public:
+  CheckedStdoutBuffer() { setp(buffer_, buffer_ + sizeof buffer_); }
+  int first_error() const { return first_error_; }
+  bool failed() const { return failed_; }
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (!flush_buffer()) return traits_type::eof();
+    if (!traits_type::eq_int_type(ch, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(ch);
+      pbump(1);
+    }
+    return traits_type::not_eof(ch);
+  }
+  int sync() override { return flush_buffer() ? 0 : -1; }
+
+ private:
+  bool flush_buffer() {
+    const char* next = pbase();
+    bool ok = true;
+    while (next < pptr()) {
+      const ssize_t n = ::write(STDOUT_FILENO, next, static_cast<std::size_t>(pptr() - next));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (!failed_) first_error_ = n < 0 ? errno : EIO;
+        failed_ = true;
+        ok = false;
+        break;
+      }
+      next += n;
+    }
+    setp(buffer_, buffer_ + sizeof buffer_);  // what could not be written is dropped
+    return ok;
+  }
+
+  char buffer_[64 * 1024];
+  int first_error_ = 0;
+  bool failed_ = false;
+};
+
+CheckedStdoutBuffer& stdout_buffer() {
+  static CheckedStdoutBuffer buffer;
+  return buffer;
+}
+
+// std::cout's own buffer, taken before main runs: a caller that redirected
+// std::cout (the command-line fuzzer, tests/fuzz/fuzz_cli.cc, calls main
+// repeatedly) keeps its buffer, and file descriptor 1 stays open.
+std::streambuf* const g_standard_cout_buffer = std::cout.rdbuf();
+bool owns_standard_output() { return std::cout.rdbuf() == g_standard_cout_buffer; }
+
+// Any write error on standard output makes the command fail (status 1
+// instead of 0) with one line, so a script never takes an empty or cut
+// output for a result. A close can report a deferred error (NFS) too.
+int finish_standard_output(int status) {
+  if (std::cout.rdbuf() != &stdout_buffer()) return status;  // not ours (see owns_standard_output)
+  std::cout.flush();
+  bool failed = stdout_buffer().failed() || !std::cout;
+  int error = stdout_buffer().first_error();
+  errno = 0;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {  // anything written through stdio
+    failed = true;
+    if (error == 0) error = errno;
+  }
+  if (::close(STDOUT_FILENO) != 0 && errno != EBADF) {
+    failed = true;
+    if (error == 0) error = errno;
+  }
+  // Status 1 or 2 has printed its error line already: one line per failure.
+  if (!failed || status == 1 || status == 2) return status;
+  std::cerr << "memprobe: error: cannot write to standard output"
+            << (error != 0 ? std::string(": ") + std::strerror(error) : std::string()) << "\n";
+  return status == 0 ? 1 : status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A closed reader or a file size limit becomes a write error, not a death.
+  memprobe::harness::ignore_write_signals();
+  if (owns_standard_output()) {
+    std::cout.rdbuf(&stdout_buffer());
+    // On a terminal every output operation shows at once, as stdio's line
+    // buffering did (bench's console progress among them).
+    if (::isatty(STDOUT_FILENO)) std::cout.setf(std::ios::unitbuf);
+  }
+  return finish_standard_output(run_main_reporting_errors(argc, argv));
 }

@@ -42,8 +42,21 @@ std::vector<core::PagePolicy> parse_page_list(const std::string& text);
 // that is not a software event) is a UsageError with close matches.
 std::vector<core::EventSpec> parse_counter_list(const std::string& text);
 
-// The results file's directory must exist and be writable, checked before
-// measuring so a long run never ends in a lost file.
+// Free space (and RLIMIT_FSIZE) --out needs before a run starts: twice the
+// largest results file seen so far (about 0.5 MiB for a full run of ~600
+// cases). A smaller file still fails cleanly at the end if space runs out.
+inline constexpr std::uint64_t kResultsFileReserveBytes = 1024 * 1024;
+
+// Everything that could make writing --out fail at the end, checked before
+// measuring so a long run never ends in a lost file. UsageError if: the path
+// exists and is not a regular file (/dev/null, /dev/full, a FIFO, a
+// symbolic link, a directory: only a regular file is ever replaced); its
+// directory does not exist, is on /proc, /sys or another kernel interface,
+// or this process cannot create a file there; the temporary file's name
+// (analysis::atomic_write_temp_path) exceeds NAME_MAX or its path PATH_MAX;
+// the existing file cannot be renamed over (immutable, append-only, another
+// user's file in a sticky directory); less than kResultsFileReserveBytes of
+// space or of RLIMIT_FSIZE.
 void check_output_path(const std::string& path);
 
 // Why no file can be created in the existing directory `dir` by this process
@@ -76,6 +89,20 @@ std::optional<std::uint64_t> clamp_default_max_working_set(std::uint64_t default
 // is unknown). Nothing is allocated before this check.
 std::uint64_t parse_max_working_set(const std::string& text, std::optional<std::uint64_t> mem_available_bytes);
 
+// What `memprobe bench ARGS` was asked: --max-working-set SIZE (memprobe's
+// own, parsed like run's) taken out, everything else for Google Benchmark.
+struct BenchPlan {
+  std::vector<std::string> benchmark_args;  // for benchmark::Initialize
+  std::string format = "console";           // --benchmark_format
+  std::uint64_t max_working_set_bytes = 0;  // 0: each family's default
+};
+
+// Validates what Google Benchmark would only warn about (and then exit 0):
+// --benchmark_filter must compile as its POSIX extended regular expression
+// (a leading '-' negates), --benchmark_format and --benchmark_out_format
+// must be console, json or csv. UsageError naming the flag otherwise.
+BenchPlan parse_bench_arguments(const std::vector<std::string>& args, std::optional<std::uint64_t> mem_available_bytes);
+
 // A flag's whole non-negative integer ("--seed", "42"): digits only, no sign,
 // no fraction, no overflow; UsageError naming the flag and the text.
 std::uint64_t parse_count(std::string_view flag, const std::string& text);
@@ -88,10 +115,16 @@ std::uint64_t parse_count(std::string_view flag, const std::string& text);
 void check_reservation_fits(std::string_view flag, std::size_t page_bytes, std::uint64_t pages,
                             std::uint64_t pool_pages, std::uint64_t mem_available_bytes);
 
+// A reservation no case of the plan would use is refused (UsageError saying
+// what to add): `policy` (hugetlb-2m or -1g) is not in --pages, or no family
+// of the run follows --pages (bench::Family::follows_page_list).
+void check_reservation_used(const RunPlan& plan, core::PagePolicy policy);
+
 // Every check of a plan that asks the system, before anything is measured or
-// allocated: --out's directory, and root for --reserve-hugepages and
-// --reserve-hugepages-1g (and that the kernel has that pool, and that the
-// growth fits in memory: check_reservation_fits). UsageError.
+// allocated: --out (check_output_path), and for --reserve-hugepages and
+// --reserve-hugepages-1g root, that the kernel has that pool, that the
+// growth fits in memory (check_reservation_fits) and that a case uses it
+// (check_reservation_used). UsageError.
 void validate_plan(const RunPlan& plan);
 
 }  // namespace memprobe::harness

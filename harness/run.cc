@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <csignal>
 #include <ctime>
 #include <unistd.h>
 #include <iostream>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
 
 #include "analysis/derived.h"
 #include "analysis/results_json.h"
@@ -22,6 +24,7 @@
 #include "git_describe.h"  // generated at build time: MEMPROBE_GIT_DESCRIBE
 #include "harness/collector.h"
 #include "harness/machine_info.h"
+#include "harness/signals.h"
 #include "harness/stages.h"
 #include "harness/system_guard.h"
 
@@ -106,42 +109,6 @@ std::size_t register_families(const std::vector<std::string>& families, const co
   return cases;
 }
 
-// SIGINT/SIGTERM during the run: the first one lets the current case finish,
-// skips the rest and keeps what completed; another one more than a second
-// later ends the process at once (settings restored). Signals within that
-// second count as one: timeout(1) and service managers signal the process
-// and then its whole group, so one request often arrives twice.
-class InterruptHandlers {
- public:
-  InterruptHandlers() {
-    struct sigaction action {};
-    action.sa_handler = &on_signal;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &previous_int_);
-    sigaction(SIGTERM, &action, &previous_term_);
-  }
-  ~InterruptHandlers() {
-    sigaction(SIGINT, &previous_int_, nullptr);
-    sigaction(SIGTERM, &previous_term_, nullptr);
-  }
-  InterruptHandlers(const InterruptHandlers&) = delete;
-  InterruptHandlers& operator=(const InterruptHandlers&) = delete;
-
- private:
-  static void on_signal(int signo) {
-    // Only async-signal-safe calls: clock_gettime, open/write/close, _exit.
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    restore_system_settings_from_signal();
-    if (first_signal_s_ != 0 && now.tv_sec > first_signal_s_ + 1) ::_exit(128 + signo);
-    if (first_signal_s_ == 0) first_signal_s_ = now.tv_sec;
-    bench::request_interrupt();
-  }
-  static inline volatile std::sig_atomic_t first_signal_s_ = 0;
-  struct sigaction previous_int_ {};
-  struct sigaction previous_term_ {};
-};
-
 // The largest working set of this run (CaseOptions::max_working_set_bytes):
 // --max-working-set as given (main checked it against MemAvailable), else the
 // default latency-sweep top, clamped with a note when MemAvailable cannot
@@ -220,6 +187,9 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   bench::configure_region_counters(plan.counter_events);
   add_counter_statuses(machine, results);
   out << analysis::render_machine_header(results) << std::flush;
+  // Nobody reads the tables (a closed pipe, a full disk) and no file wants the figures: stop before measuring.
+  if (!out && !plan.out_path)
+    throw std::runtime_error("cannot write to standard output, and there is no --out file: not measuring");
 
   std::size_t total_cases = register_families(plan.families, machine, estimate_options(options));
   if (plan.budget_s) {
@@ -238,35 +208,42 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
                        machine.pmu_reason);
 
   CollectingReporter reporter(total_cases, err);
-  {
-    const InterruptHandlers graceful_interrupts;
-    const bool cap_given = plan.case_options.max_working_set_bytes > 0;
-    run_families_in_stages(plan.families, machine, options, cap_given, results, reporter, err);
-  }
+  // Until the file is written: a signal after the measurement must not lose it.
+  const GracefulInterrupts graceful_interrupts;
+  const bool cap_given = plan.case_options.max_working_set_bytes > 0;
+  run_families_in_stages(plan.families, machine, options, cap_given, results, reporter, err);
   // Hand hugetlb pages back before the guard shrinks the pool again.
   bench::release_arena();
 
   add_runs_to_results(reporter.runs(), results);
   analysis::derive_all(results);
 
-  out << "\n" << analysis::render_sections(results) << std::flush;
-
   const bool interrupted = bench::interrupt_requested();
   if (interrupted) {
     results.extra["interrupted"] = true;
-    err << fmt::format("memprobe: interrupted: {} of {} cases completed\n", results.cases.size(), total_cases);
+    err << fmt::format("memprobe: interrupted by SIG{}: {} of {} cases completed\n",
+                       signal_name(GracefulInterrupts::first_signal()), results.cases.size(), total_cases);
   }
+  // The file first: the tables may go to a reader that is gone.
+  std::optional<std::string> write_error;
   if (plan.out_path) {
-    analysis::write_results_atomic(*plan.out_path, results);
-    err << fmt::format("memprobe: wrote {} ({} cases{})\n", *plan.out_path, results.cases.size(),
-                       interrupted ? ", interrupted run" : "");
+    try {
+      analysis::write_results_atomic(*plan.out_path, results);
+      err << fmt::format("memprobe: wrote {} ({} cases{})\n", *plan.out_path, results.cases.size(),
+                         interrupted ? ", interrupted run" : "");
+    } catch (const std::system_error& e) {
+      write_error = e.what();  // reported after the tables, which still show the figures
+    }
   }
+  out << "\n" << analysis::render_sections(results) << std::flush;
+  if (write_error) throw std::runtime_error(*write_error);
   return interrupted ? 130 : 0;
 }
 
 std::string version_text() { return fmt::format("memprobe {} (git {})", MEMPROBE_VERSION, MEMPROBE_GIT_DESCRIBE); }
 
 int bench_command(const std::vector<std::string>& args) {
+  const BenchPlan plan = parse_bench_arguments(args, core::mem_available_bytes());
   (void)core::pin_current_thread(static_cast<int>(core::Topology::load().logical_cpus()) - 1);
   const core::Machine machine = core::fingerprint(true);
   benchmark::ClearRegisteredBenchmarks();
@@ -278,15 +255,13 @@ int bench_command(const std::vector<std::string>& args) {
   // Benchmark 1.7.1 writes the cv of an all-zero counter (e.g. page faults in
   // a timed region) as "-nan", which is not JSON.
   options.repetitions = 0;
+  options.max_working_set_bytes = plan.max_working_set_bytes;
   for (const bench::Family& family : bench::families()) family.register_cases(machine, options);
   std::vector<std::string> gb_args{"memprobe bench"};
-  gb_args.insert(gb_args.end(), args.begin(), args.end());
+  gb_args.insert(gb_args.end(), plan.benchmark_args.begin(), plan.benchmark_args.end());
   initialize_google_benchmark(gb_args);
   add_context_to_google_benchmark(machine);
-  std::string format = "console";
-  for (const std::string& arg : args)
-    if (arg.rfind("--benchmark_format=", 0) == 0) format = arg.substr(std::string("--benchmark_format=").size());
-  CaseBoundaryReporter reporter(format);
+  CaseBoundaryReporter reporter(plan.format);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   return 0;

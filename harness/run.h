@@ -20,8 +20,10 @@ inline constexpr double kMinRepetitionTimeS = 0.001;
 // options.min_time_s (the default is never lengthened).
 double min_time_for_budget(double budget_s, std::size_t cases, const bench::CaseOptions& options);
 
-// Returns the process exit status (130 when interrupted: the completed
-// cases are kept and written). Throws UsageError for input found bad
+// Returns the process exit status (130 when interrupted by a terminating
+// signal, harness/signals.h: the completed cases are kept and written). The
+// results file is written before the tables are printed; a failed write
+// throws (exit 1) after the tables. Throws UsageError for input found bad
 // only once the machine is known (e.g. --cpu 99).
 int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err);
 
@@ -29,11 +31,13 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err);
 // opens here (or why not).
 int counters_command(std::ostream& out);
 
-// Raw Google Benchmark runner over every family: `args` are passed to
-// benchmark::Initialize (e.g. --benchmark_filter, --benchmark_format=json).
 // "memprobe 0.1.0 (git 6c2089d)": the version and the git revision built.
 std::string version_text();
 
+// Raw Google Benchmark runner over every family: `args` are checked and
+// split by parse_bench_arguments (plan.h: --max-working-set SIZE caps the
+// working sets), the rest passed to benchmark::Initialize (e.g.
+// --benchmark_filter, --benchmark_format=json). UsageError for bad flags.
 int bench_command(const std::vector<std::string>& args);
 
 }  // namespace memprobe::harness

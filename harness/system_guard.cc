@@ -5,19 +5,24 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 
+#include "analysis/results_json.h"
 #include "core/machine.h"
 #include "core/units.h"
 #include "harness/plan.h"
+#include "harness/signals.h"
 
 namespace memprobe::harness {
 namespace {
@@ -33,8 +38,13 @@ struct SavedSetting {
 constexpr int kMaxSaved = 8;
 SavedSetting g_saved[kMaxSaved];
 volatile sig_atomic_t g_saved_count = 0;
-struct sigaction g_previous_int;
-struct sigaction g_previous_term;
+struct sigaction g_previous[NSIG];
+bool g_installed[NSIG];
+// The reservation state file (reservation_state_path) while it exists, for
+// the signal handler to remove. g_state_path_set is cleared before the path
+// changes and set after, so the handler never reads a half-copied path.
+char g_state_path[4096];
+volatile sig_atomic_t g_state_path_set = 0;
 
 bool write_file_raw(const char* path, const char* text, std::size_t length) noexcept {
   const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
@@ -47,7 +57,7 @@ bool write_file_raw(const char* path, const char* text, std::size_t length) noex
 extern "C" void restore_on_signal(int signo, siginfo_t* info, void* context) {
   const int saved_errno = errno;
   restore_system_settings_from_signal();
-  const struct sigaction& previous = signo == SIGINT ? g_previous_int : g_previous_term;
+  const struct sigaction& previous = g_previous[signo];
   errno = saved_errno;
   // Chain to the handler that was there before (e.g. the harness's graceful
   // interrupt), else die of the signal with its default action.
@@ -77,29 +87,33 @@ bool handler_is_ours(int signo) {
 // A signal the process was started with ignored (nohup, a background job of
 // a non-interactive shell) stays ignored: it cannot end the run, so there is
 // nothing to restore for it.
-void install_handler(int signo, struct sigaction& previous) {
+void install_handler(int signo) {
+  struct sigaction& previous = g_previous[signo];
   if (::sigaction(signo, nullptr, &previous) != 0)
-    throw std::system_error(errno, std::generic_category(), "cannot read the SIGINT/SIGTERM disposition");
+    throw std::system_error(errno, std::generic_category(),
+                            fmt::format("cannot read the SIG{} disposition", signal_name(signo)));
   if ((previous.sa_flags & SA_SIGINFO) == 0 && previous.sa_handler == SIG_IGN) return;
   struct sigaction action {};
   action.sa_sigaction = &restore_on_signal;
   action.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&action.sa_mask);
-  sigaddset(&action.sa_mask, SIGINT);
-  sigaddset(&action.sa_mask, SIGTERM);
+  for (const int other : terminating_signals()) sigaddset(&action.sa_mask, other);
   if (::sigaction(signo, &action, nullptr) != 0)
-    throw std::system_error(errno, std::generic_category(), "cannot install the SIGINT/SIGTERM restore handler");
+    throw std::system_error(errno, std::generic_category(),
+                            fmt::format("cannot install the SIG{} restore handler", signal_name(signo)));
+  g_installed[signo] = true;
 }
 
 void install_handlers() {
-  install_handler(SIGINT, g_previous_int);
-  install_handler(SIGTERM, g_previous_term);
+  for (const int signo : terminating_signals()) install_handler(signo);
 }
 
 void uninstall_handlers() {
   // Only if nobody replaced ours since: theirs must stay.
-  if (handler_is_ours(SIGINT)) ::sigaction(SIGINT, &g_previous_int, nullptr);
-  if (handler_is_ours(SIGTERM)) ::sigaction(SIGTERM, &g_previous_term, nullptr);
+  for (const int signo : terminating_signals()) {
+    if (g_installed[signo] && handler_is_ours(signo)) ::sigaction(signo, &g_previous[signo], nullptr);
+    g_installed[signo] = false;
+  }
 }
 
 std::optional<std::uint64_t> read_u64(const std::string& path) {
@@ -127,7 +141,48 @@ void restore_system_settings_from_signal() noexcept {
   const int count = g_saved_count;
   std::atomic_signal_fence(std::memory_order_acquire);
   // Latest change first, so a setting changed twice ends at its first value.
-  for (int i = count - 1; i >= 0; --i) write_file_raw(g_saved[i].path, g_saved[i].value, g_saved[i].value_len);
+  bool all_restored = true;
+  for (int i = count - 1; i >= 0; --i)
+    all_restored &= write_file_raw(g_saved[i].path, g_saved[i].value, g_saved[i].value_len);
+  // Restored: the state file would only mislead `memprobe check` now.
+  if (all_restored && g_state_path_set != 0) {
+    std::atomic_signal_fence(std::memory_order_acquire);
+    ::unlink(g_state_path);
+  }
+}
+
+std::string reservation_state_dir() {
+  if (const char* dir = std::getenv("MEMPROBE_STATE_DIR"); dir != nullptr && *dir != '\0') return dir;
+  std::error_code ec;
+  return std::filesystem::is_directory("/run", ec) ? "/run/memprobe" : "/var/run/memprobe";
+}
+
+std::string reservation_state_path(long pid) {
+  return fmt::format("{}/{}{}.json", reservation_state_dir(), kReservationStatePrefix, pid);
+}
+
+std::string reservation_state_json(const ReservationState& state) {
+  nlohmann::json pools = nlohmann::json::array();
+  for (const ReservedPool& pool : state.pools)
+    pools.push_back({{"page_bytes", pool.page_bytes}, {"nr_hugepages_path", pool.nr_hugepages_path},
+                     {"previous_pages", pool.previous_pages}, {"requested_pages", pool.requested_pages}});
+  return nlohmann::json{{"pid", state.pid}, {"pools", pools}}.dump(2) + "\n";
+}
+
+std::optional<ReservationState> parse_reservation_state(const std::string& text) {
+  const nlohmann::json document = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  try {
+    ReservationState state;
+    state.pid = document.at("pid").get<long>();
+    for (const nlohmann::json& pool : document.at("pools"))
+      state.pools.push_back({pool.at("page_bytes").get<std::size_t>(), pool.at("nr_hugepages_path").get<std::string>(),
+                             pool.at("previous_pages").get<std::uint64_t>(),
+                             pool.at("requested_pages").get<std::uint64_t>()});
+    if (state.pid <= 0 || state.pools.empty()) return std::nullopt;
+    return state;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;  // also a discarded (unparsable) document
+  }
 }
 
 SystemGuard::SystemGuard(std::ostream& log) : log_(log) {}
@@ -187,6 +242,7 @@ HugepageReservation SystemGuard::reserve_hugepages(std::size_t page_bytes, std::
     install_handlers();
     handlers_installed_ = true;
   }
+  record_state({page_bytes, path, *previous, pages});
 
   const std::string new_text = std::to_string(pages) + "\n";
   if (!write_file_raw(path.c_str(), new_text.c_str(), new_text.size())) {
@@ -204,8 +260,34 @@ HugepageReservation SystemGuard::reserve_hugepages(std::size_t page_bytes, std::
   return r;
 }
 
+void SystemGuard::record_state(const ReservedPool& growing) {
+  ReservationState state;
+  state.pid = ::getpid();
+  for (const HugepageReservation& r : reservations_)
+    if (r.changed) state.pools.push_back({r.page_bytes, hugetlb_pool_path(r.page_bytes), r.previous_pages, r.requested_pages});
+  state.pools.push_back(growing);
+  const std::string path = reservation_state_path(state.pid);
+  try {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    if (ec) throw std::system_error(ec, fmt::format("cannot create {}", std::filesystem::path(path).parent_path().string()));
+    if (path.size() >= sizeof g_state_path) throw std::system_error(ENAMETOOLONG, std::generic_category(), path);
+    analysis::write_text_atomic(path, reservation_state_json(state));
+    g_state_path_set = 0;
+    std::atomic_signal_fence(std::memory_order_release);
+    std::memcpy(g_state_path, path.c_str(), path.size() + 1);
+    std::atomic_signal_fence(std::memory_order_release);
+    g_state_path_set = 1;
+  } catch (const std::system_error& e) {
+    log_ << fmt::format("memprobe: warning: cannot record the reservation ({}): if this run is killed, "
+                        "memprobe check cannot say which pool it left raised\n",
+                        e.what());
+  }
+}
+
 void SystemGuard::restore() {
   bool any = false;
+  bool all_restored = true;
   for (auto it = reservations_.rbegin(); it != reservations_.rend(); ++it) {
     if (!it->changed) continue;
     any = true;
@@ -214,6 +296,7 @@ void SystemGuard::restore() {
     if (!write_file_raw(path.c_str(), text.c_str(), text.size())) {
       log_ << fmt::format("memprobe: warning: cannot restore {} to {}: {}\n", path, it->previous_pages,
                           std::strerror(errno));
+      all_restored = false;
       continue;
     }
     const std::uint64_t now = read_u64(path).value_or(0);
@@ -223,6 +306,12 @@ void SystemGuard::restore() {
                           it->previous_pages, now - std::min(now, it->previous_pages));
     log_ << "\n";
     it->changed = false;
+  }
+  // Kept when a pool could not be restored: `memprobe check` then names it.
+  if (all_restored && g_state_path_set != 0) {
+    g_state_path_set = 0;
+    std::atomic_signal_fence(std::memory_order_release);
+    ::unlink(g_state_path);
   }
   if (any || handlers_installed_) {
     g_saved_count = 0;

@@ -2,12 +2,15 @@
 // changes nothing unless the user asks with an explicit flag
 // (--reserve-hugepages N, --reserve-hugepages-1g N); then this guard saves
 // the old value, prints what it changed, and restores it in its destructor
-// and from a SIGINT/SIGTERM handler (nanoBench.sh's save-and-restore, made
-// robust against an interrupted run).
+// and from a handler of every terminating signal (harness/signals.h;
+// nanoBench.sh's save-and-restore, made robust against an interrupted run).
+// While a pool is raised, a state file (reservation_state_path) records it,
+// so that `memprobe check` can name a pool a SIGKILLed run left raised.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -23,6 +26,30 @@ struct HugepageReservation {
   bool changed = false;               // false when the pool already had enough
 };
 
+// One pool a run raised, as its state file records it.
+struct ReservedPool {
+  std::size_t page_bytes = 0;
+  std::string nr_hugepages_path;  // hugetlb_pool_path(page_bytes)
+  std::uint64_t previous_pages = 0;
+  std::uint64_t requested_pages = 0;
+};
+
+// The state file of a run holding a reservation.
+struct ReservationState {
+  long pid = 0;  // the memprobe run that raised the pools
+  std::vector<ReservedPool> pools;
+};
+
+// Where state files live: $MEMPROBE_STATE_DIR if set (tests use a private
+// one), else /run/memprobe (/var/run/memprobe where there is no /run).
+std::string reservation_state_dir();
+// Names in that directory start with this: "reservation-<pid>.json".
+inline constexpr const char* kReservationStatePrefix = "reservation-";
+std::string reservation_state_path(long pid);
+std::string reservation_state_json(const ReservationState& state);
+// nullopt if `text` is not such a document.
+std::optional<ReservationState> parse_reservation_state(const std::string& text);
+
 class SystemGuard {
  public:
   // `log` receives one line per change and per restore ("memprobe: ...").
@@ -37,17 +64,20 @@ class SystemGuard {
   // be fewer (1 GiB pages especially: memory is fragmented at run time).
   // Throws UsageError (harness/plan.h) when not root or the kernel has no such
   // pool; std::system_error if the sysfs write fails. The first change
-  // installs the SIGINT/SIGTERM handler.
+  // installs the signal handlers; every change rewrites the state file
+  // before the pool is written (a warning if it cannot be written).
   HugepageReservation reserve_hugepages(std::size_t page_bytes, std::uint64_t pages);
 
-  // Writes every saved value back (idempotent) and removes the signal
-  // handler. Pages still mapped when the pool shrinks become surplus pages
+  // Writes every saved value back (idempotent), removes the state file once
+  // every value is back, and removes the signal handlers. Pages still mapped when the pool shrinks become surplus pages
   // and return to the system when they are freed.
   void restore();
 
   const std::vector<HugepageReservation>& reservations() const { return reservations_; }
 
  private:
+  void record_state(const ReservedPool& growing);
+
   std::ostream& log_;
   std::vector<HugepageReservation> reservations_;
   bool handlers_installed_ = false;
@@ -64,7 +94,8 @@ void check_hugepage_reservation(std::size_t page_bytes, std::uint64_t pages);
 std::string hugetlb_pool_path(std::size_t page_bytes);
 
 // Async-signal-safe: writes every value the live guard has saved back to its
-// file (open/write/close only). For a harness signal handler installed after
+// file, then removes the state file if all were written (open/write/close/
+// unlink only). For a harness signal handler installed after
 // the guard's, which would otherwise replace it.
 void restore_system_settings_from_signal() noexcept;
 

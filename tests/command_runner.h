@@ -71,6 +71,39 @@ inline std::filesystem::path make_temp_dir(const std::string& prefix) {
   return pattern;
 }
 
+// Runs `command` (a shell command line that starts memprobe; no single
+// quotes, stderr not redirected) in the background with its stderr going to
+// a temporary file, waits for its first completed case (the "[1/" progress
+// line: there is then always something to keep, however slow the build),
+// runs `action` (which may use $pid), then waits for the command: its exit
+// status, stdout (with the action's) and stderr.
+inline CommandResult run_after_first_case(const std::string& command, const std::string& action) {
+  const auto dir = make_temp_dir("memprobe-first-case");
+  const std::string err = (dir / "err").string();
+  CommandResult r = run_command_line("sh -c '" + command + " 2>" + err +
+                                     " & pid=$!; while kill -0 $pid 2>/dev/null && ! grep -q \"^\\[1/\" " + err +
+                                     "; do sleep 0.1; done; " + action + "; wait $pid; status=$?; cat " + err +
+                                     " >&2; exit $status'");
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+// Why the memprobe binary cannot be run under an address-space limit
+// (prlimit --as) here, "" if it can: under ASan (the test is built like the
+// binary) it reserves terabytes of shadow address space, so any such limit
+// stops it at start; or prlimit is missing.
+inline std::string address_space_limit_unavailable_reason() {
+#if defined(__SANITIZE_ADDRESS__)
+  return "under ASan the binary reserves terabytes of shadow address space: an RLIMIT_AS stops it at start";
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return "under ASan the binary reserves terabytes of shadow address space: an RLIMIT_AS stops it at start";
+#endif
+#endif
+  if (std::system("command -v prlimit >/dev/null 2>&1") != 0) return "prlimit (util-linux) is not installed";
+  return "";
+}
+
 // Runs a copy of a binary as the unprivileged user nobody (uid and gid 65534,
 // no supplementary groups) through util-linux's setpriv, for the checks that
 // only bite without root. The build tree may be closed to that user (a fresh

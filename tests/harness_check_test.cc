@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
 
 #include "harness/check.h"
+#include "harness/system_guard.h"
 
 namespace memprobe::harness {
 namespace {
@@ -191,6 +193,71 @@ TEST(CheckTest, LiveReportRunsAndNamesThpAndHugetlb) {
   EXPECT_NE(text.find("hugetlb 2 MiB pool"), std::string::npos) << text;
   EXPECT_NE(text.find("huge page in use (thp)"), std::string::npos) << text;
   EXPECT_NE(text.find("hardware PMU"), std::string::npos) << text;
+}
+
+// Issue 13 row 15: a state file of a run that is gone, with the pool still
+// raised, is a warning naming the run, both sizes and the command that
+// shrinks the pool back; the pool's own row is no longer "ok".
+class ReservationStateTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ::setenv("MEMPROBE_STATE_DIR", kStateDir, 1); }
+  void TearDown() override { ::unsetenv("MEMPROBE_STATE_DIR"); }
+
+  static constexpr const char* kStateDir = "/fake/state";
+  static FakeReader raised_machine(const std::string& now) {
+    FakeReader r = typical_machine();
+    r.files["/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"] = now;
+    r.files["/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"] = now;
+    ReservationState state;
+    state.pid = 4242;
+    state.pools.push_back({2 * 1024 * 1024, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", 0, 64});
+    r.files[std::string(kStateDir) + "/reservation-4242.json"] = reservation_state_json(state);
+    return r;
+  }
+};
+
+TEST_F(ReservationStateTest, PoolLeftRaisedByAKilledRunSaysHowToShrinkIt) {
+  const auto items = gather_checks(raised_machine("64"));
+  const CheckItem left = item(items, "hugetlb 2 MiB pool reservation");
+  EXPECT_EQ(left.verdict, CheckVerdict::kWarn);
+  EXPECT_NE(left.value.find("raised by memprobe run 4242 (no longer running), from 0 to 64 pages"), std::string::npos)
+      << left.value;
+  EXPECT_EQ(left.fix,
+            "as root: echo 0 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages && rm "
+            "/fake/state/reservation-4242.json");
+  const CheckItem pool = item(items, "hugetlb 2 MiB pool");
+  EXPECT_EQ(pool.verdict, CheckVerdict::kWarn) << pool.value;
+  EXPECT_NE(pool.value.find("left raised by a killed memprobe run"), std::string::npos) << pool.value;
+}
+
+TEST_F(ReservationStateTest, RunningRunOrRestoredPoolIsNoWarning) {
+  FakeReader running = raised_machine("64");
+  running.files["/proc/4242/comm"] = "memprobe";
+  const CheckItem held = item(gather_checks(running), "hugetlb 2 MiB pool reservation");
+  EXPECT_EQ(held.verdict, CheckVerdict::kInfo);
+  EXPECT_NE(held.value.find("held by memprobe run 4242 (running)"), std::string::npos) << held.value;
+  EXPECT_EQ(item(gather_checks(running), "hugetlb 2 MiB pool").verdict, CheckVerdict::kOk);
+
+  // A reused pid is another program: the run that wrote the file is gone.
+  FakeReader reused = raised_machine("64");
+  reused.files["/proc/4242/comm"] = "bash";
+  EXPECT_EQ(item(gather_checks(reused), "hugetlb 2 MiB pool reservation").verdict, CheckVerdict::kWarn);
+
+  const CheckItem stale = item(gather_checks(raised_machine("0")), "hugetlb 2 MiB pool reservation");
+  EXPECT_EQ(stale.verdict, CheckVerdict::kInfo);
+  EXPECT_NE(stale.value.find("it is at 0 again"), std::string::npos) << stale.value;
+  EXPECT_EQ(stale.fix, "rm /fake/state/reservation-4242.json");
+}
+
+TEST_F(ReservationStateTest, UnreadableStateFileIsNamed) {
+  FakeReader r = typical_machine();
+  r.files[std::string(kStateDir) + "/reservation-7.json"] = "{\"pid\": 7, \"pools\": [";
+  r.files[std::string(kStateDir) + "/unrelated.txt"] = "not ours";
+  const auto items = gather_checks(r);
+  const CheckItem bad = item(items, "memprobe state file");
+  EXPECT_NE(bad.value.find("/fake/state/reservation-7.json"), std::string::npos) << bad.value;
+  EXPECT_EQ(std::count_if(items.begin(), items.end(), [](const CheckItem& i) { return i.setting == "memprobe state file"; }),
+            1);
 }
 
 }  // namespace

@@ -227,13 +227,8 @@ TEST(CliTest, InterruptedRunKeepsCompletedCasesInAValidFile) {
     SCOPED_TRACE("SIG" + signal);
     const auto path =
         std::filesystem::temp_directory_path() / ("memprobe-int-" + std::to_string(::getpid()) + ".json");
-    // The signal follows the first completed case (its progress line), so
-    // there is always something to keep, however slow the build (ASan).
-    const std::string err = path.string() + ".err";
-    const auto r = run_command_line("sh -c '" + kMemprobe + " run --only latency --pages 4k --out " + path.string() +
-                                    " 2>" + err + " & pid=$!; while kill -0 $pid 2>/dev/null && ! grep -q \"^\\[1/\" " +
-                                    err + "; do sleep 0.1; done; kill -" + signal + " $pid; wait $pid; status=$?; cat " +
-                                    err + " >&2; rm -f " + err + "; exit $status'");
+    const auto r = testing::run_after_first_case(kMemprobe + " run --only latency --pages 4k --out " + path.string(),
+                                                 "kill -" + signal + " $pid");
     ASSERT_EQ(r.exit_status, 130) << r.err;
     EXPECT_NE(r.err.find("interrupted"), std::string::npos) << r.err;
     EXPECT_FALSE(testing::temp_file_left(path));
@@ -258,9 +253,11 @@ TEST(CliTest, InterruptedReservingRunRestoresThePool) {
   memprobe::testing::HugetlbPoolLock pool_lock;
   const std::string before = read_pool(pool);
   const auto path = std::filesystem::temp_directory_path() / ("memprobe-resint-" + std::to_string(::getpid()) + ".json");
-  const auto r = run_command_line("sh -c '" + kMemprobe + " run --only latency --pages 4k --reserve-hugepages " +
-                                  std::to_string(std::stoul(before) + 8) + " --out " + path.string() +
-                                  " & pid=$!; sleep 3; kill -INT $pid; wait $pid'");
+  // 2m pages so that the reservation is used (an unused one is refused).
+  const auto r = testing::run_after_first_case(kMemprobe + " run --only latency --pages 4k,2m --max-working-set 16MiB "
+                                               "--reserve-hugepages " + std::to_string(std::stoul(before) + 8) +
+                                               " --out " + path.string(),
+                                               "kill -INT $pid");
   EXPECT_EQ(read_pool(pool), before) << "the pool was not restored";
   ASSERT_EQ(r.exit_status, 130) << r.err;
   EXPECT_NE(r.err.find("restored"), std::string::npos) << r.err;

@@ -16,28 +16,19 @@
 
 #include "analysis/results_json.h"
 #include "tests/command_runner.h"
+#include "tests/expect_error_line.h"
 
 namespace memprobe {
 namespace {
 
 namespace fs = std::filesystem;
 using testing::CommandResult;
+using testing::expect_one_error_line;
 using testing::UnprivilegedRunner;
 
 const std::string kMemprobe = MEMPROBE_BINARY;
 // The cheapest run there is, should a check fail to stop it.
 const std::string kQuickRun = "run --only latency --quick --pages 4k";
-
-void expect_one_error_line(const CommandResult& r, const std::string& what,
-                           const std::vector<std::string>& names) {
-  EXPECT_EQ(r.exit_status, 2) << what << "\n" << r.err;
-  const auto lines = r.err_lines();
-  ASSERT_EQ(lines.size(), 1u) << what << ": one line, nothing measured\n" << r.err;
-  EXPECT_EQ(lines[0].rfind("memprobe: error: ", 0), 0u) << lines[0];
-  for (const std::string& name : names)
-    EXPECT_NE(lines[0].find(name), std::string::npos) << what << ": should name '" << name << "': " << lines[0];
-  EXPECT_EQ(r.out, "") << what;
-}
 
 // A fresh directory with a read-only tmpfs mounted on it, unmounted and
 // removed again by the destructor; skip_reason() says why there is none.

@@ -34,15 +34,8 @@ std::filesystem::path fresh_dir(const std::string& name) {
 // curve is unavailable with the errno and the limit named, the run ends
 // normally and its file is valid.
 TEST(ReliabilityTest, RefusedMmapMakesTheCurveUnavailableWithTheReason) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "under ASan the binary reserves terabytes of shadow address space: an RLIMIT_AS stops it at start";
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  GTEST_SKIP() << "under ASan the binary reserves terabytes of shadow address space: an RLIMIT_AS stops it at start";
-#endif
-#endif
-  if (run_command_line("command -v prlimit").exit_status != 0)
-    GTEST_SKIP() << "prlimit (util-linux) is not installed";
+  if (const std::string reason = testing::address_space_limit_unavailable_reason(); !reason.empty())
+    GTEST_SKIP() << reason;
   const auto available = core::mem_available_bytes();
   if (!available || *available < 2 * core::kGiB)
     GTEST_SKIP() << "--max-working-set 512MiB needs 1 GiB MemAvailable (half of it may be used)";
@@ -63,19 +56,24 @@ TEST(ReliabilityTest, RefusedMmapMakesTheCurveUnavailableWithTheReason) {
 }
 
 // A results file that cannot be written completely (ENOSPC) leaves the old
-// one byte for byte intact, no temporary file, and one error line.
+// one byte for byte intact, no temporary file, and one error line. The disk
+// has room when the run starts (too little is refused before measuring:
+// OutputPathTest.RefusesTooLittleSpaceOrFileSizeLimit) and fills up while it
+// measures.
 TEST(ReliabilityTest, FullDiskKeepsTheOldResultsFile) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tiny tmpfs (not root here)";
   const auto dir = fresh_dir("memprobe-fulldisk");
-  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=32k") != 0)
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=2m") != 0)
     GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
   analysis::Results old;
   old.command = "an older run";
   analysis::write_results_atomic((dir / "r.json").string(), old);
   const std::string before = testing::slurp(dir / "r.json");
 
-  // A quick 4 KiB latency run writes far more than 32 KiB of results.
-  const auto r = run_command_line(kMemprobe + " run --only latency --quick --pages 4k --out " + (dir / "r.json").string());
+  // After the first case, another writer takes all the space that is left.
+  const auto r = testing::run_after_first_case(
+      kMemprobe + " run --only latency --quick --pages 4k --out " + (dir / "r.json").string(),
+      "cat /dev/zero > " + (dir / "filler").string() + " 2>/dev/null");
   const std::string after = testing::slurp(dir / "r.json");
   const bool tmp_left = testing::temp_file_left(dir / "r.json");
   ::umount(dir.c_str());

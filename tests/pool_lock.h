@@ -6,7 +6,20 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <fstream>
+
 namespace memprobe::testing {
+
+inline constexpr const char* kHugetlbPool2MPath = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
+
+// A pool's nr_hugepages (0 if it cannot be read).
+inline std::uint64_t read_hugetlb_pool_pages(const char* path = kHugetlbPool2MPath) {
+  std::ifstream in(path);
+  std::uint64_t pages = 0;
+  in >> pages;
+  return pages;
+}
 
 class HugetlbPoolLock {
  public:
