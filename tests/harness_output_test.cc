@@ -73,6 +73,7 @@ TEST(OutputPathTest, AtomicWriteReplacesOnlyARegularFile) {
   const fs::path fifo = dir / "r.json";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
   analysis::Results results;
+  results.machine.logical_cpus = 1;  // the loader checks 1..65536
   results.command = "test";
   try {
     analysis::write_results_atomic(fifo.string(), results);
@@ -182,6 +183,7 @@ TEST(OutputPathTest, RefusesTooLittleSpaceOrFileSizeLimit) {
 TEST(OutputPathTest, StandardOutputWriteErrorIsExitOne) {
   const fs::path dir = testing::make_temp_dir("memprobe-stdout");
   analysis::Results results;
+  results.machine.logical_cpus = 1;  // the loader checks 1..65536
   results.command = "memprobe run";
   const fs::path file = dir / "r.json";
   analysis::write_results_atomic(file.string(), results);
