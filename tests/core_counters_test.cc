@@ -133,7 +133,7 @@ TEST(CounterTest, CyclesCountsOrSaysWhyAndSoftwareStillCounts) {
 }
 
 TEST(CounterTest, UnavailableHardwareReadsAsUnavailableNeverZero) {
-  EventGroup group = EventGroup::open(default_memory_events(libpfm_core_pmu()));
+  EventGroup group = EventGroup::open(default_memory_events(core_event_table()));
   group.start();
   group.stop();
   const Reading reading = group.read();
@@ -170,7 +170,7 @@ TEST(CounterTest, LibpfmEncodesCyclesAndInstructionsWithoutAPmu) {
 }
 
 TEST(CounterTest, LibpfmEncodesEveryDefaultEventOfThisMachinesPmu) {
-  const std::string pmu = libpfm_core_pmu();
+  const std::string pmu = core_event_table();
   const auto events = default_memory_events(pmu);
   ASSERT_GE(events.size(), 5u) << "pmu '" << pmu << "'";
   for (const auto& spec : events) {
@@ -287,7 +287,7 @@ TEST(CounterTest, EventGroupIsMoveOnlyAndKeepsCounting) {
 
 TEST(CounterTest, ListAvailableEventsCoversDefaultsAndSoftware) {
   const auto statuses = list_available_events();
-  const auto defaults = default_memory_events(libpfm_core_pmu());
+  const auto defaults = default_memory_events(core_event_table());
   ASSERT_EQ(statuses.size(), defaults.size() + software_event_names().size());
   for (const auto& status : statuses) {
     EXPECT_TRUE(status.available || !status.reason.empty()) << status.name;
