@@ -84,7 +84,7 @@ class LatencyArena {
       p.chain = core::build_random_cycle(memory, setup.line_bytes, setup.seed);
       p.tlb_method = "huge-pages";
     } else {
-      p.chain = core::build_page_group_cycle(memory, setup.line_bytes, 4 * core::kKiB, setup.group_pages,
+      p.chain = core::build_page_group_cycle(memory, setup.line_bytes, core::base_page_bytes(), setup.group_pages,
                                              setup.seed);
       p.tlb_method = fmt::format("page-groups-{}", setup.group_pages);
     }
