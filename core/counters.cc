@@ -69,7 +69,7 @@ const SoftwareEvent* find_software_event(std::string_view name) {
 
 // Events that name no PMU: the kernel's generic hardware events and raw codes
 // ("perf_raw::r<hex>"). memprobe encodes them itself, exactly as libpfm4's
-// perf and perf_raw PMUs do (CounterTest.PmuFreeNamesEncodeAsLibpfm4Does),
+// perf and perf_raw PMUs do (CounterEncodingTest.PmuFreeNamesEncodeAsLibpfm4Does),
 // because they must encode the same whatever core PMU libpfm4 detected, was
 // forced to (LIBPFM_FORCE_PMU deactivates libpfm4's perf and perf_raw PMUs)
 // or does not know at all (Zen 5 on libpfm4 4.13).
@@ -359,8 +359,9 @@ std::string with_matches(std::string message, const std::vector<std::string>& ma
   return message + " (close matches: " + list + ")";
 }
 
-// memprobe's name for its Zen 5 table: the one later libpfm4 releases give
-// the Zen 5 core PMU, so a libpfm4 that knows Zen 5 selects the same table.
+// memprobe's name for its Zen 5 table, in libpfm4's naming scheme
+// (amd64_fam<family>h_zen<n>): a libpfm4 that knows Zen 5 under this name
+// selects the same table.
 constexpr std::string_view kZen5Table = "amd64_fam1ah_zen5";
 
 struct TableEntry {

@@ -195,7 +195,7 @@ TEST(BandwidthKernelsDisassemblyTest, ScalarKernelsLoadWordsAndStreamStores) {
   const std::regex stream(R"(^movnti )");
   const std::regex barrier(R"(^sfence)");
 #elif defined(__aarch64__)
-  const std::regex word_load(R"(^ldr x[0-9]+, \[x[0-9]+[^\]]*\]$)");
+  const std::regex word_load(R"(^ldu?r x[0-9]+, \[x[0-9]+[^\]]*\]$)");  // ldur: negative offsets
   const std::regex stream(R"(^stnp x[0-9]+, x[0-9]+, \[x[0-9]+(, #[0-9]+)?\]$)");
   const std::regex barrier(R"(^dmb ishst$)");
 #endif

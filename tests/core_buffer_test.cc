@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/units.h"
+#include "tests/emulation.h"
 #include "tests/pool_lock.h"
 
 namespace memprobe::core {
@@ -188,6 +189,7 @@ TEST(BufferTest, MoveTransfersOwnership) {
 }
 
 TEST(BufferTest, ThpIsVerifiedHuge) {
+  MEMPROBE_SKIP_IF_EMULATED("qemu-user drops madvise(MADV_HUGEPAGE), so the kernel never sees the request");
   if (thp_never()) GTEST_SKIP() << "THP is 'never' here (/sys/kernel/mm/transparent_hugepage/enabled)";
   const auto buffer = Buffer::allocate(8 * kMiB, PagePolicy::kThp);
   ASSERT_TRUE(buffer.has_value()) << buffer.error().reason;
@@ -316,6 +318,7 @@ class HugetlbTest : public ::testing::Test {
 };
 
 TEST_F(HugetlbTest, TwoMegabytePagesAreVerifiedWhenReserved) {
+  MEMPROBE_SKIP_IF_EMULATED("qemu-user places mmap(MAP_HUGETLB) itself, off the huge-page alignment (EINVAL)");
   if (!pool_2m_.exists()) GTEST_SKIP() << "this kernel has no 2 MiB hugetlb pool";
   constexpr std::uint64_t kPages = 3;
   if (!is_root()) {
@@ -385,6 +388,7 @@ TEST_F(HugetlbTest, EmptyOneGigabytePoolIsUnavailable) {
 }
 
 TEST_F(HugetlbTest, OneGigabytePageIsVerifiedWhenReserved) {
+  MEMPROBE_SKIP_IF_EMULATED("qemu-user places mmap(MAP_HUGETLB) itself, off the huge-page alignment (EINVAL)");
   if (!pool_1g_.exists()) GTEST_SKIP() << "this kernel has no 1 GiB hugetlb pool";
   if (hugetlb_free_pages(kGiB).value_or(0) == 0) {
     if (!is_root()) GTEST_SKIP() << "not root and no free 1 GiB hugetlb page";

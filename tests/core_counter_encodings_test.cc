@@ -79,39 +79,45 @@ const std::vector<Expected> kZen3 = {
     {"dtlb_l2_misses", PERF_TYPE_RAW, amd(0x45, 0xF0), "amdzen3 ls_l1_d_tlb_miss.*_l2_miss 0x45"},
     {"page_walks", PERF_TYPE_RAW, amd(0x46, 0x03), "amdzen3 ls_tablewalker.dside 0x46/0x03"},
 };
-
-// Linux tools/perf/pmu-events/arch/x86/amdzen4/load-store.json.
-const std::vector<Expected> kZen4 = {
-    kCycles,
-    kInstructions,
-    // ls_dmnd_fills_from_sys 0x43: local_l2 0x01 | local_ccx 0x02 | near_cache 0x04 |
-    // dram_io_near 0x08 | far_cache 0x10 | dram_io_far 0x40 | alternate_memories 0x80.
-    {"l1d_misses", PERF_TYPE_RAW, amd(0x43, 0xDF), "amdzen4 ls_dmnd_fills_from_sys.* 0x43"},
-    {"l2_misses", PERF_TYPE_RAW, amd(0x43, 0xDE), "amdzen4 ls_dmnd_fills_from_sys 0x43 w/o local_l2"},
-    {"l3_misses", PERF_TYPE_RAW, amd(0x43, 0xDC),
-     "amdzen4 ls_dmnd_fills_from_sys 0x43 w/o local_l2, local_ccx"},
-    {"dtlb_l2_hits", PERF_TYPE_RAW, amd(0x45, 0x0F), "amdzen4 ls_l1_d_tlb_miss.*_l2_hit 0x45"},
-    {"dtlb_l2_misses", PERF_TYPE_RAW, amd(0x45, 0xF0), "amdzen4 ls_l1_d_tlb_miss.all_l2_miss 0x45/0xf0"},
-};
-
 #endif
 
-// Linux tools/perf/pmu-events/arch/x86/amdzen5/load-store.json (unit masks as Zen 4).
-const std::vector<Expected> kZen5 = {
-    kCycles,
-    kInstructions,
-    {"l1d_misses", PERF_TYPE_RAW, amd(0x43, 0xDF), "amdzen5 ls_dmnd_fills_from_sys.* 0x43"},
-    {"l2_misses", PERF_TYPE_RAW, amd(0x43, 0xDE), "amdzen5 ls_dmnd_fills_from_sys 0x43 w/o local_l2"},
-    {"l3_misses", PERF_TYPE_RAW, amd(0x43, 0xDC),
-     "amdzen5 ls_dmnd_fills_from_sys 0x43 w/o local_l2, local_ccx"},
-    {"l1d_fills_dram", PERF_TYPE_RAW, amd(0x44, 0x48), "amdzen5 ls_any_fills_from_sys.dram_io_all 0x44/0x48"},
-    {"dtlb_l2_hits", PERF_TYPE_RAW, amd(0x45, 0x0F), "amdzen5 ls_l1_d_tlb_miss.*_l2_hit 0x45"},
-    {"dtlb_l2_misses", PERF_TYPE_RAW, amd(0x45, 0xF0), "amdzen5 ls_l1_d_tlb_miss.all_l2_miss 0x45/0xf0"},
-    {"dtlb_l2_misses_4k", PERF_TYPE_RAW, amd(0x45, 0x30),
-     "amdzen5 ls_l1_d_tlb_miss.tlb_reload_{4k,coalesced_page}_l2_miss 0x10|0x20"},
-    {"dtlb_l2_misses_2m", PERF_TYPE_RAW, amd(0x45, 0x40), "amdzen5 ls_l1_d_tlb_miss.tlb_reload_2m_l2_miss"},
-    {"dtlb_l2_misses_1g", PERF_TYPE_RAW, amd(0x45, 0x80), "amdzen5 ls_l1_d_tlb_miss.tlb_reload_1g_l2_miss"},
-};
+// The fill-source and L1 DTLB events Zen 4 and Zen 5 document alike (Linux
+// tools/perf/pmu-events/arch/x86/<table>/load-store.json, <table> = amdzen4 or
+// amdzen5): ls_dmnd_fills_from_sys 0x43 with local_l2 0x01 | local_ccx 0x02 |
+// near_cache 0x04 | dram_io_near 0x08 | far_cache 0x10 | dram_io_far 0x40 |
+// alternate_memories 0x80; ls_l1_d_tlb_miss 0x45, *_l2_hit 0x0f, all_l2_miss 0xf0.
+std::vector<Expected> zen4_layout(const std::string& table) {
+  auto source = [&](const char* event) { return table + " " + event; };
+  return {
+      kCycles,
+      kInstructions,
+      {"l1d_misses", PERF_TYPE_RAW, amd(0x43, 0xDF), source("ls_dmnd_fills_from_sys.* 0x43")},
+      {"l2_misses", PERF_TYPE_RAW, amd(0x43, 0xDE), source("ls_dmnd_fills_from_sys 0x43 w/o local_l2")},
+      {"l3_misses", PERF_TYPE_RAW, amd(0x43, 0xDC), source("ls_dmnd_fills_from_sys 0x43 w/o local_l2, local_ccx")},
+  };
+}
+
+std::vector<Expected> with(std::vector<Expected> head, const std::vector<Expected>& tail) {
+  head.insert(head.end(), tail.begin(), tail.end());
+  return head;
+}
+
+#if defined(__x86_64__)
+const std::vector<Expected> kZen4 = with(
+    zen4_layout("amdzen4"),
+    {{"dtlb_l2_hits", PERF_TYPE_RAW, amd(0x45, 0x0F), "amdzen4 ls_l1_d_tlb_miss.*_l2_hit 0x45"},
+     {"dtlb_l2_misses", PERF_TYPE_RAW, amd(0x45, 0xF0), "amdzen4 ls_l1_d_tlb_miss.all_l2_miss 0x45/0xf0"}});
+#endif
+
+const std::vector<Expected> kZen5 = with(
+    zen4_layout("amdzen5"),
+    {{"l1d_fills_dram", PERF_TYPE_RAW, amd(0x44, 0x48), "amdzen5 ls_any_fills_from_sys.dram_io_all 0x44/0x48"},
+     {"dtlb_l2_hits", PERF_TYPE_RAW, amd(0x45, 0x0F), "amdzen5 ls_l1_d_tlb_miss.*_l2_hit 0x45"},
+     {"dtlb_l2_misses", PERF_TYPE_RAW, amd(0x45, 0xF0), "amdzen5 ls_l1_d_tlb_miss.all_l2_miss 0x45/0xf0"},
+     {"dtlb_l2_misses_4k", PERF_TYPE_RAW, amd(0x45, 0x30),
+      "amdzen5 ls_l1_d_tlb_miss.tlb_reload_{4k,coalesced_page}_l2_miss 0x10|0x20"},
+     {"dtlb_l2_misses_2m", PERF_TYPE_RAW, amd(0x45, 0x40), "amdzen5 ls_l1_d_tlb_miss.tlb_reload_2m_l2_miss"},
+     {"dtlb_l2_misses_1g", PERF_TYPE_RAW, amd(0x45, 0x80), "amdzen5 ls_l1_d_tlb_miss.tlb_reload_1g_l2_miss"}});
 
 // Intel perfmon event files (github.com/intel/perfmon, <CPU>/events/*_core.json;
 // the same codes are in Linux tools/perf/pmu-events/arch/x86/<cpu>/).
