@@ -35,6 +35,7 @@ std::filesystem::path fresh_dir(const std::string& name) {
 // curve is unavailable with the errno and the limit named, the run ends
 // normally and its file is valid.
 TEST(ReliabilityTest, RefusedMmapMakesTheCurveUnavailableWithTheReason) {
+  MEMPROBE_SKIP_IF_EMULATED("qemu-user itself cannot start under the address-space limit the test sets");
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_SKIP() << "under ASan the binary reserves terabytes of shadow address space: an RLIMIT_AS stops it at start";
 #elif defined(__has_feature)
