@@ -15,6 +15,7 @@
 #include <system_error>
 #include <vector>
 
+#include "core/buffer.h"
 #include "core/clock.h"
 #include "core/machine.h"
 #include "core/units.h"
@@ -53,8 +54,7 @@ std::string errno_text(int error) {
 }
 
 std::size_t base_page_bytes() {
-  const long bytes = ::sysconf(_SC_PAGESIZE);
-  return bytes > 0 ? static_cast<std::size_t>(bytes) : 4 * core::kKiB;
+  return core::base_page_bytes();
 }
 
 bool hugetlb_policy(core::PagePolicy policy) {

@@ -80,11 +80,12 @@ class LatencyArena {
     p.working_set_bytes = working_set_bytes;
     // One access pattern for every page policy, so the curves of 4k, THP,
     // 2m and 1g differ by page size alone: random within groups of
-    // group_pages 4 KiB-sized regions that fit the L1 DTLB, groups in random
+    // group_pages base-page-sized regions that fit the L1 DTLB, groups in random
     // order. A random cycle over the whole set instead measures translation
     // too (hugepage family: "DRAM + translation").
     p.chain =
-        core::build_page_group_cycle(memory, setup.line_bytes, 4 * core::kKiB, setup.group_pages, setup.seed);
+        core::build_page_group_cycle(memory, setup.line_bytes, core::base_page_bytes(), setup.group_pages,
+                                     setup.seed);
     p.tlb_method = fmt::format("page-groups-{}", setup.group_pages);
     const std::size_t warmup = std::min(p.chain.length, kMaxWarmupLoads);
     p.position = core::memprobe_chase(p.chain.head, warmup);

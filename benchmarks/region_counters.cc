@@ -21,7 +21,7 @@ RegionCounters& region() {
 
 std::vector<core::EventSpec> default_region_events() {
   std::vector<core::EventSpec> events = core::default_software_events();
-  const std::string pmu = core::libpfm_core_pmu();
+  const std::string pmu = core::core_event_table();
   if (!pmu.empty())
     for (core::EventSpec& e : core::default_memory_events(pmu)) events.push_back(std::move(e));
   return events;

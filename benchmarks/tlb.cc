@@ -206,8 +206,8 @@ std::size_t register_tlb(const core::Machine& machine, const CaseOptions& option
     std::vector<std::uint64_t> anchors = reported_entries(machine, page_bytes);
     // Past the largest reported TLB by 4x (2x when quick: huge pages cost a
     // page of memory per point), and for 4 KiB at least kMin4kMaxPages.
-    std::uint64_t wanted = (options.quick && page_bytes > 4 * core::kKiB ? 2 : 4) * largest_reported_entries(machine);
-    if (page_bytes == 4 * core::kKiB) wanted = std::max(wanted, kMin4kMaxPages);
+    std::uint64_t wanted = (options.quick && page_bytes > core::base_page_bytes() ? 2 : 4) * largest_reported_entries(machine);
+    if (page_bytes == core::base_page_bytes()) wanted = std::max(wanted, kMin4kMaxPages);
     const PageCap cap = page_cap(policy, wanted, options.quick);
     std::vector<std::uint64_t> pages = log_sweep(kMinPages, wanted, points_per_octave, anchors, 1);
     // CPUID's figures themselves, so a knee exactly there is on the grid.

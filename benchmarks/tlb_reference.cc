@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/buffer.h"
 #include "core/chase.h"
 #include "core/units.h"
 
@@ -68,7 +69,7 @@ core::Result<ReferenceArena::Prepared*> ReferenceArena::prepare(std::size_t max_
     p.chain = core::build_random_cycle(memory, line_bytes, seed);
     p.tlb_method = "huge-pages";
   } else {
-    p.chain = core::build_page_group_cycle(memory, line_bytes, 4 * core::kKiB, group_pages, seed);
+    p.chain = core::build_page_group_cycle(memory, line_bytes, core::base_page_bytes(), group_pages, seed);
     p.tlb_method = fmt::format("page-groups-{}", group_pages);
   }
   p.position = warm_up_chain(p.chain);

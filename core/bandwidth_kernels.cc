@@ -111,8 +111,23 @@ extern "C" {
     _mm_stream_si64(p + i + 3, v);
   }
   _mm_sfence();
+#elif defined(__aarch64__)
+  // stnp: a store pair with a non-temporal hint (Arm ARM, STNP), two per 32
+  // bytes; then a store barrier, as sfence on x86-64, so later stores are
+  // ordered after the streamed ones.
+  auto* p = static_cast<std::uint64_t*>(data);
+  const std::size_t words = bytes / 8;
+  for (std::size_t i = 0; i < words; i += 4) {
+    asm volatile(
+        "stnp %1, %1, [%0]\n\t"
+        "stnp %1, %1, [%0, #16]"
+        :
+        : "r"(p + i), "r"(value)
+        : "memory");
+  }
+  asm volatile("dmb ishst" : : : "memory");
 #else
-  memprobe_bw_write_scalar(data, bytes, value);
+#error "memprobe supports x86-64 and AArch64 only: no non-temporal store for this architecture"
 #endif
 }
 

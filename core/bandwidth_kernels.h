@@ -54,7 +54,8 @@ struct BandwidthKernels {
   void (*write)(void* data, std::size_t bytes, std::uint64_t value) = nullptr;
   // Copies bytes from src to dst (non-overlapping).
   void (*copy)(void* dst, const void* src, std::size_t bytes) = nullptr;
-  // As write, with non-temporal stores (then a store fence); on non-x86 plain stores.
+  // As write, with non-temporal stores (then a store fence): x86-64 movnti /
+  // vmovntdq + sfence, AArch64 stnp + dmb ishst.
   void (*nt_write)(void* data, std::size_t bytes, std::uint64_t value) = nullptr;
 };
 

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -28,13 +29,9 @@
 namespace memprobe::core {
 namespace {
 
-constexpr std::size_t kThpBytes = 2 * kMiB;
-constexpr std::size_t kSmallPageBytes = 4 * kKiB;
-
-std::size_t base_page_bytes() {
-  const long bytes = ::sysconf(_SC_PAGESIZE);
-  return bytes > 0 ? static_cast<std::size_t>(bytes) : kSmallPageBytes;
-}
+// The PMD size of x86-64 and of arm64 with 4 KiB pages: used only if the
+// kernel does not say (no hpage_pmd_size file: a kernel built without THP).
+constexpr std::size_t kDefaultThpBytes = 2 * kMiB;
 
 // "Cannot allocate memory (ENOMEM)": the message for people, the name for searches.
 std::string errno_text(int error) {
@@ -65,6 +62,54 @@ std::optional<std::uint64_t> read_u64_file(const std::string& path) {
   if (ec != std::errc{} || ptr == begin) return std::nullopt;
   return value;
 }
+
+}  // namespace
+
+std::size_t base_page_bytes() {
+  // sysconf cannot fail for _SC_PAGESIZE on Linux; 4 KiB keeps the type total.
+  static const std::size_t bytes = [] {
+    const long value = ::sysconf(_SC_PAGESIZE);
+    return value > 0 ? static_cast<std::size_t>(value) : 4 * kKiB;
+  }();
+  return bytes;
+}
+
+std::size_t thp_page_bytes() {
+  static const std::size_t bytes = [] {
+    const auto value = read_u64_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size");
+    return value && *value > 0 ? static_cast<std::size_t>(*value) : kDefaultThpBytes;
+  }();
+  return bytes;
+}
+
+std::optional<std::size_t> parse_hugepages_dir_name(std::string_view name) {
+  constexpr std::string_view kPrefix = "hugepages-";
+  constexpr std::string_view kSuffix = "kB";
+  if (name.size() <= kPrefix.size() + kSuffix.size() || name.substr(0, kPrefix.size()) != kPrefix ||
+      name.substr(name.size() - kSuffix.size()) != kSuffix) {
+    return std::nullopt;
+  }
+  const std::string_view digits = name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
+  std::size_t kib = 0;
+  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), kib);
+  if (ec != std::errc{} || ptr != digits.data() + digits.size() || kib == 0 ||
+      kib > ~std::size_t{0} / kKiB) {
+    return std::nullopt;
+  }
+  return kib * kKiB;
+}
+
+std::vector<std::size_t> hugetlb_page_sizes(const std::string& hugepages_dir) {
+  std::vector<std::size_t> sizes;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(hugepages_dir, ec)) {
+    if (const auto bytes = parse_hugepages_dir_name(entry.path().filename().string())) sizes.push_back(*bytes);
+  }
+  std::sort(sizes.begin(), sizes.end());
+  return sizes;
+}
+
+namespace {
 
 std::string hugetlb_dir(std::size_t page_bytes) {
   return fmt::format("/sys/kernel/mm/hugepages/hugepages-{}kB", page_bytes / kKiB);
@@ -275,12 +320,12 @@ std::optional<PagePolicy> parse_page_policy(std::string_view text) {
 
 std::size_t requested_page_bytes(PagePolicy policy) {
   switch (policy) {
-    case PagePolicy::k4K: return kSmallPageBytes;
-    case PagePolicy::kThp: return kThpBytes;
+    case PagePolicy::k4K: return base_page_bytes();
+    case PagePolicy::kThp: return thp_page_bytes();
     case PagePolicy::kHugetlb2M: return 2 * kMiB;
     case PagePolicy::kHugetlb1G: return kGiB;
   }
-  return kSmallPageBytes;
+  return base_page_bytes();
 }
 
 bool Backing::matches_request() const {
@@ -371,8 +416,8 @@ Result<Backing> read_backing(const void* addr, std::size_t bytes, PagePolicy req
   std::uint64_t huge_bytes = thp_bytes;
   backing.how_verified = fmt::format("smaps AnonHugePages {}/{} kB{}", thp_bytes / kKiB, size_kb, approximate);
   if (requested == PagePolicy::kThp) {
-    if (const auto pm = pagemap_huge_chunks(begin, end, kThpBytes, kKpfThp)) {
-      huge_bytes = std::min<std::uint64_t>(huge_bytes, pm->huge_chunks * kThpBytes);
+    if (const auto pm = pagemap_huge_chunks(begin, end, thp_page_bytes(), kKpfThp)) {
+      huge_bytes = std::min<std::uint64_t>(huge_bytes, pm->huge_chunks * thp_page_bytes());
       backing.how_verified +=
           fmt::format("; pagemap+kpageflags {}/{} 2 MiB pages THP", pm->huge_chunks, pm->chunks);
     }
@@ -386,10 +431,10 @@ Result<Backing> read_backing(const void* addr, std::size_t bytes, PagePolicy req
     backing.page_bytes = small_page_bytes;
   } else if (huge_bytes >= bytes) {
     backing.verified = "thp";
-    backing.page_bytes = kThpBytes;
+    backing.page_bytes = thp_page_bytes();
   } else {
     backing.verified = "mixed";
-    backing.page_bytes = backing.huge_fraction >= 0.5 ? kThpBytes : small_page_bytes;
+    backing.page_bytes = backing.huge_fraction >= 0.5 ? thp_page_bytes() : small_page_bytes;
   }
   if (requested == PagePolicy::kThp && huge_bytes < bytes) {
     backing.how_verified += fmt::format(" (THP enabled={})", thp_mode());
@@ -412,7 +457,7 @@ Result<Buffer> Buffer::allocate(std::size_t bytes, PagePolicy policy) {
   }
   const bool hugetlb = policy == PagePolicy::kHugetlb2M || policy == PagePolicy::kHugetlb1G;
   const std::size_t page_bytes =
-      policy == PagePolicy::k4K ? std::max(base_page_bytes(), kSmallPageBytes) : requested_page_bytes(policy);
+      requested_page_bytes(policy);
   if (bytes > ~std::size_t{0} - 2 * page_bytes) {
     return Unavailable{fmt::format("cannot allocate {} bytes: larger than the address space", bytes)};
   }
@@ -433,7 +478,7 @@ Result<Buffer> Buffer::allocate(std::size_t bytes, PagePolicy policy) {
 
   // THP maps one extra huge page so the buffer can start on a 2 MiB boundary:
   // only then can every 2 MiB of it be one PMD mapping.
-  const std::size_t map_bytes = policy == PagePolicy::kThp ? size_bytes + kThpBytes : size_bytes;
+  const std::size_t map_bytes = policy == PagePolicy::kThp ? size_bytes + thp_page_bytes() : size_bytes;
   int flags = MAP_PRIVATE | MAP_ANONYMOUS;
   if (hugetlb) flags |= MAP_HUGETLB | (std::countr_zero(page_bytes) << MAP_HUGE_SHIFT);
   void* map_base = ::mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE, flags, -1, 0);
@@ -458,7 +503,7 @@ Result<Buffer> Buffer::allocate(std::size_t bytes, PagePolicy policy) {
   auto* data = static_cast<std::byte*>(map_base);
   if (policy == PagePolicy::kThp) {
     const auto address = reinterpret_cast<std::uintptr_t>(map_base);
-    data += (kThpBytes - address % kThpBytes) % kThpBytes;
+    data += (thp_page_bytes() - address % thp_page_bytes()) % thp_page_bytes();
     // Before the first touch: a fault only allocates a THP in a VM_HUGEPAGE
     // range (madvise mode). EINVAL means a kernel without THP; the backing
     // check below then reports 4 KiB pages.

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -28,8 +29,23 @@ std::string_view cli_name(PagePolicy policy);
 // (hugetlb-1g); anything else is nullopt.
 std::optional<PagePolicy> parse_page_policy(std::string_view text);
 
-// The page size the policy asks for: 4 KiB (k4K), 2 MiB (kThp, kHugetlb2M), 1 GiB.
+// The page size the policy asks for: the base page (k4K: 4 KiB on x86-64;
+// 4, 16 or 64 KiB on arm64), the THP size (kThp), 2 MiB, 1 GiB.
 std::size_t requested_page_bytes(PagePolicy policy);
+
+// The system's base page size, sysconf(_SC_PAGESIZE). Never assume 4 KiB.
+std::size_t base_page_bytes();
+// The THP (PMD) page size, /sys/kernel/mm/transparent_hugepage/hpage_pmd_size:
+// 2 MiB on x86-64 and on arm64 with 4 KiB pages, 512 MiB with 64 KiB pages.
+std::size_t thp_page_bytes();
+// "hugepages-2048kB" -> 2 MiB: the page size of a hugetlb pool directory;
+// nullopt for any other name.
+std::optional<std::size_t> parse_hugepages_dir_name(std::string_view name);
+// The page sizes of the hugetlb pools the kernel offers (the hugepages-<N>kB
+// entries of `hugepages_dir`), ascending; empty if there are none. x86-64:
+// 2 MiB, 1 GiB; arm64 with 4 KiB pages: 64 KiB, 2 MiB, 32 MiB, 1 GiB; with
+// 64 KiB pages: 2 MiB, 512 MiB, 16 GiB.
+std::vector<std::size_t> hugetlb_page_sizes(const std::string& hugepages_dir = "/sys/kernel/mm/hugepages");
 
 // What the kernel actually mapped, read back after touching every page.
 struct Backing {

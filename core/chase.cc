@@ -63,14 +63,7 @@ extern "C" [[gnu::noinline]] std::uint64_t memprobe_add_chain(std::uint64_t adds
         : "+r"(sum)
         : "r"(one));
 #else
-    // Generic fallback: the empty asm after each add keeps the compiler from
-    // merging the four adds into one (GCC/Clang); other compilers get plain C++.
-    for (int i = 0; i < 4; ++i) {
-      sum += one;
-#if defined(__GNUC__)
-      asm volatile("" : "+r"(sum));
-#endif
-    }
+#error "memprobe supports x86-64 and AArch64 only: write the dependent-add chain for this architecture"
 #endif
   }
   return sum;

@@ -54,7 +54,7 @@ double calibrate_tsc_hz() {
   asm volatile("mrs %0, cntfrq_el0" : "=r"(frequency_hz));
   if (frequency_hz != 0) return static_cast<double>(frequency_hz);
 #elif !defined(__x86_64__)
-  return 1e9;  // tsc_begin/tsc_end return CLOCK_MONOTONIC_RAW nanoseconds
+#error "memprobe supports x86-64 and AArch64 only: no cycle-accurate reference clock for this architecture"
 #endif
   constexpr std::uint64_t kMinCalibrationNs = 100'000'000;  // 100 ms
   const ClockPair start = read_clock_pair();
@@ -80,7 +80,7 @@ std::uint64_t tsc_begin() {
   asm volatile("isb; mrs %0, cntvct_el0" : "=r"(ticks) : : "memory");
   return ticks;
 #else
-  return monotonic_raw_ns();
+#error "memprobe supports x86-64 and AArch64 only"
 #endif
 }
 
@@ -97,7 +97,7 @@ std::uint64_t tsc_end() {
   asm volatile("isb; mrs %0, cntvct_el0; isb" : "=r"(ticks) : : "memory");
   return ticks;
 #else
-  return monotonic_raw_ns();
+#error "memprobe supports x86-64 and AArch64 only"
 #endif
 }
 

@@ -12,12 +12,15 @@
 namespace memprobe::core {
 
 // Start/end stamps of a timed region: `lfence; rdtsc` and `rdtscp; lfence` on
-// x86-64, the virtual counter on AArch64, CLOCK_MONOTONIC_RAW ns elsewhere.
+// x86-64, `isb; mrs cntvct_el0` (the generic timer's virtual count, ticking
+// at CNTFRQ_EL0) on AArch64. Other architectures do not compile.
 std::uint64_t tsc_begin();
 std::uint64_t tsc_end();
 
-// Tick rate of tsc_begin/tsc_end in Hz, calibrated once against
-// CLOCK_MONOTONIC_RAW over >= 100 ms and cached for the process.
+// Tick rate of tsc_begin/tsc_end in Hz, cached for the process: on x86-64
+// calibrated once against CLOCK_MONOTONIC_RAW over >= 100 ms; on AArch64
+// CNTFRQ_EL0, the architectural frequency of the virtual counter (calibrated
+// as on x86-64 only if firmware left it 0).
 double tsc_hz();
 
 struct CoreClock {

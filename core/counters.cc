@@ -18,11 +18,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <system_error>
 #include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
+
+#include "core/topology.h"
 
 namespace memprobe::core {
 namespace {
@@ -62,6 +65,70 @@ const SoftwareEvent* find_software_event(std::string_view name) {
     if (name == event.name) return &event;
   }
   return nullptr;
+}
+
+// Events that name no PMU: the kernel's generic hardware events and raw codes
+// ("perf_raw::r<hex>"). memprobe encodes them itself, exactly as libpfm4's
+// perf and perf_raw PMUs do (CounterEncodingTest.PmuFreeNamesEncodeAsLibpfm4Does),
+// because they must encode the same whatever core PMU libpfm4 detected, was
+// forced to (LIBPFM_FORCE_PMU deactivates libpfm4's perf and perf_raw PMUs)
+// or does not know at all (Zen 5 on libpfm4 4.13).
+struct GenericHardwareEvent {
+  const char* name;
+  std::uint64_t config;
+  const char* canonical;
+};
+
+constexpr GenericHardwareEvent kGenericHardwareEvents[] = {
+    {"cycles", PERF_COUNT_HW_CPU_CYCLES, "perf::PERF_COUNT_HW_CPU_CYCLES"},
+    {"instructions", PERF_COUNT_HW_INSTRUCTIONS, "perf::PERF_COUNT_HW_INSTRUCTIONS"},
+};
+
+constexpr std::string_view kRawPrefix = "perf_raw::";
+
+// "perf_raw::r0346" -> 0x346; nullopt for anything else (modifiers included:
+// those go to libpfm4).
+std::optional<std::uint64_t> raw_event_config(std::string_view name) {
+  if (name.rfind(kRawPrefix, 0) != 0) return std::nullopt;
+  const std::string_view digits = name.substr(kRawPrefix.size());
+  if (digits.size() < 2 || digits.size() > 17 || digits[0] != 'r') return std::nullopt;
+  std::uint64_t config = 0;
+  for (const char c : digits.substr(1)) {
+    const int value = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                      : (c >= 'a' && c <= 'f')                   ? c - 'a' + 10
+                      : (c >= 'A' && c <= 'F')                   ? c - 'A' + 10
+                                                                 : -1;
+    if (value < 0) return std::nullopt;
+    config = (config << 4) | static_cast<std::uint64_t>(value);
+  }
+  return config;
+}
+
+// The attr of a PMU-free event, or nullopt if `name` is not one. Privilege
+// bits as libpfm4 sets them for PFM_PLM3 (| PFM_PLM0 with `kernel`) and its
+// default "mg=0" (guest excluded); the hypervisor is never wanted.
+std::optional<EncodedEvent> encode_pmu_free_event(std::string_view name, bool kernel) {
+  EncodedEvent out;
+  bool found = false;
+  for (const auto& event : kGenericHardwareEvents) {
+    if (name != event.name) continue;
+    out.attr.type = PERF_TYPE_HARDWARE;
+    out.attr.config = event.config;
+    out.canonical = event.canonical;
+    found = true;
+  }
+  if (const auto config = raw_event_config(name)) {
+    out.attr.type = PERF_TYPE_RAW;
+    out.attr.config = *config;
+    out.canonical = fmt::format("{}r{:04x}", kRawPrefix, *config);
+    found = true;
+  }
+  if (!found) return std::nullopt;
+  out.attr.size = sizeof(perf_event_attr);
+  out.attr.exclude_kernel = kernel ? 0 : 1;
+  out.attr.exclude_hv = 1;
+  out.attr.exclude_guest = 1;
+  return out;
 }
 
 // pfm_initialize() once per process; a function-local static is thread-safe.
@@ -292,6 +359,11 @@ std::string with_matches(std::string message, const std::vector<std::string>& ma
   return message + " (close matches: " + list + ")";
 }
 
+// memprobe's name for its Zen 5 table, in libpfm4's naming scheme
+// (amd64_fam<family>h_zen<n>): a libpfm4 that knows Zen 5 under this name
+// selects the same table.
+constexpr std::string_view kZen5Table = "amd64_fam1ah_zen5";
+
 struct TableEntry {
   const char* label;
   const char* name;
@@ -357,6 +429,41 @@ constexpr TableEntry kZen4Events[] = {
      "L1 DTLB misses that also miss the L2 DTLB (a page walk is requested) per access"},
 };
 
+// AMD Zen 5 (family 0x1A): libpfm4 4.13 has no table for it, so these are raw
+// codes from Linux perf's tools/perf/pmu-events/arch/x86/amdzen5/load-store.json
+// (event, umask), config = (event & 0xff) | umask << 8 | (event >> 8) << 32.
+// The fill-source unit masks are the documented bits (0x20 is not one):
+// local_l2 0x01, local_ccx 0x02, near_cache 0x04, dram_io_near 0x08,
+// far_cache 0x10, dram_io_far 0x40, alternate_memories 0x80.
+constexpr TableEntry kZen5Events[] = {
+    // ls_dmnd_fills_from_sys (0x43), every source.
+    {"l1d_misses", "perf_raw::rdf43", "demand L1D misses (fills from any source) per access"},
+    // ls_dmnd_fills_from_sys (0x43) without local_l2.
+    {"l2_misses", "perf_raw::rde43",
+     "demand L1D fills from beyond the local L2 (L3, other caches, memory) per access"},
+    // ls_dmnd_fills_from_sys (0x43) without local_l2 and local_ccx.
+    {"l3_misses", "perf_raw::rdc43",
+     "demand L1D fills from outside the core complex (other CCX caches, memory) per access"},
+    // ls_any_fills_from_sys.dram_io_all (0x44, 0x48): prefetches included.
+    {"l1d_fills_dram", "perf_raw::r4844",
+     "L1D fills from DRAM or MMIO, demand and prefetch, per access"},
+    // ls_l1_d_tlb_miss (0x45) tlb_reload_{4k,coalesced_page,2m,1g}_l2_hit.
+    {"dtlb_l2_hits", "perf_raw::r0f45", "L1 DTLB misses that hit the L2 DTLB per access"},
+    // ls_l1_d_tlb_miss.all_l2_miss (0x45, 0xf0).
+    {"dtlb_l2_misses", "perf_raw::rf045",
+     "L1 DTLB misses that also miss the L2 DTLB (a page walk is requested) per access"},
+    // ls_l1_d_tlb_miss (0x45) tlb_reload_4k_l2_miss 0x10 | coalesced_page 0x20
+    // (a coalesced page is four adjacent 4 KiB pages).
+    {"dtlb_l2_misses_4k", "perf_raw::r3045",
+     "L2 DTLB misses (page walks requested) for 4 KiB and coalesced pages per access"},
+    // ls_l1_d_tlb_miss.tlb_reload_2m_l2_miss (0x45, 0x40).
+    {"dtlb_l2_misses_2m", "perf_raw::r4045",
+     "L2 DTLB misses (page walks requested) for 2 MiB pages per access"},
+    // ls_l1_d_tlb_miss.tlb_reload_1g_l2_miss (0x45, 0x80).
+    {"dtlb_l2_misses_1g", "perf_raw::r8045",
+     "L2 DTLB misses (page walks requested) for 1 GiB pages per access"},
+};
+
 // Skylake(-X), Cascade Lake, Ice Lake(-X), Sapphire Rapids share these names.
 constexpr TableEntry kIntelEvents[] = {
     {"l1d_misses", "MEM_LOAD_RETIRED:L1_MISS", "retired loads that missed L1D per access"},
@@ -368,6 +475,19 @@ constexpr TableEntry kIntelEvents[] = {
      "load page walks (STLB misses) that completed per access"},
     {"walk_cycles", "DTLB_LOAD_MISSES:WALK_ACTIVE",
      "cycles with at least one load page walk in progress per access"},
+};
+
+// Arm Neoverse N1 (Graviton2, Ampere Altra), N2, V1 (Graviton3), V2 (Graviton4,
+// Grace): PMUv3 common events, the same number on every Armv8 core (Arm ARM
+// DDI 0487, "Common event numbers"; Linux tools/perf/pmu-events/arch/arm64/
+// common-and-microarch.json). libpfm4 4.13 names them alike for all four.
+constexpr TableEntry kArmNeoverseEvents[] = {
+    {"l1d_misses", "L1D_CACHE_REFILL", "L1D refills (misses that allocate) per access"},
+    {"l2_misses", "L2D_CACHE_REFILL", "L2 refills per access"},
+    {"l3_misses", "LL_CACHE_MISS_RD", "last-level cache read misses per access"},
+    {"dtlb_l1_misses", "L1D_TLB_REFILL", "L1 data TLB refills per access"},
+    {"dtlb_l2_misses", "L2D_TLB_REFILL", "L2 (unified) TLB refills per access"},
+    {"page_walks", "DTLB_WALK", "data-side translation table walks per access"},
 };
 
 // The kernel's generic cache events: mapped per CPU by the kernel itself.
@@ -383,8 +503,12 @@ constexpr TableEntry kGenericEvents[] = {
 std::span<const TableEntry> table_for(std::string_view pmu) {
   if (pmu == "amd64_fam19h_zen3") return kZen3Events;
   if (pmu == "amd64_fam19h_zen4") return kZen4Events;
+  if (pmu == kZen5Table) return kZen5Events;
   for (const char* intel : {"skl", "skx", "clx", "icl", "icx", "spr"}) {
     if (pmu == intel) return kIntelEvents;
+  }
+  for (const char* neoverse : {"arm_n1", "arm_n2", "arm_v1", "arm_v2"}) {
+    if (pmu == neoverse) return kArmNeoverseEvents;
   }
   return kGenericEvents;
 }
@@ -455,6 +579,7 @@ Result<EncodedEvent> encode_event(const std::string& name, bool kernel) {
     out.software = true;
     return out;
   }
+  if (auto pmu_free = encode_pmu_free_event(name, kernel)) return *std::move(pmu_free);
   if (const int status = pfm_status(); status != PFM_SUCCESS) {
     return Unavailable{fmt::format("cannot encode event '{}': libpfm4 did not initialise: {}",
                                    name, pfm_strerror(status))};
@@ -494,7 +619,6 @@ Result<EncodedEvent> encode_event(const std::string& name, bool kernel) {
   out.attr.size = sizeof(perf_event_attr);
   out.attr.exclude_hv = 1;
   // libpfm4's fstr for perf_raw drops the code ("perf_raw:::u=1:..."): restore it.
-  constexpr std::string_view kRawPrefix = "perf_raw::";
   if (out.canonical.rfind(kRawPrefix, 0) == 0 && out.canonical.size() > kRawPrefix.size() &&
       out.canonical[kRawPrefix.size()] == ':') {
     out.canonical = fmt::format("{}r{:x}{}", kRawPrefix, out.attr.config,
@@ -515,6 +639,22 @@ std::string libpfm_core_pmu() {
     if (first.empty()) first = info.name;
   }
   return first;
+}
+
+std::string event_table_for(std::string_view libpfm_pmu, std::string_view cpu_vendor,
+                            unsigned cpu_family) {
+  if (table_for(libpfm_pmu).data() != kGenericEvents) {
+    return std::string(libpfm_pmu);
+  }
+  // Linux perf maps AuthenticAMD family 26 (0x1A), every model, to amdzen5
+  // (tools/perf/pmu-events/arch/x86/mapfile.csv).
+  if (cpu_vendor == "AuthenticAMD" && cpu_family == 0x1A) return std::string(kZen5Table);
+  return std::string(libpfm_pmu);
+}
+
+std::string core_event_table() {
+  const std::optional<CpuSignature> cpu = read_cpu_signature();
+  return event_table_for(libpfm_core_pmu(), cpu ? cpu->vendor : "", cpu ? cpu->family : 0);
 }
 
 std::vector<EventSpec> default_memory_events(std::string_view pmu) {
@@ -709,7 +849,7 @@ Reading EventGroup::read() const {
 }
 
 std::vector<EventStatus> list_available_events() {
-  std::vector<EventSpec> specs = default_memory_events(libpfm_core_pmu());
+  std::vector<EventSpec> specs = default_memory_events(core_event_table());
   for (const auto& name : software_event_names()) specs.push_back(EventSpec{name});
   return EventGroup::open(specs).statuses();
 }

@@ -77,10 +77,20 @@ std::vector<std::string> close_event_matches(const std::string& name);
 // or "" if none. Says nothing about whether the kernel exposes it.
 std::string libpfm_core_pmu();
 
-// Default events for latency and TLB cases on a libpfm4 core PMU (the value of
-// libpfm_core_pmu()): cycles, instructions, L1D/L2/L3 misses, DTLB misses that
+// The default-event table for a CPU: `libpfm_pmu` (a libpfm_core_pmu() value)
+// when memprobe has a table for it; else "amd64_fam1ah_zen5" for an AMD CPU of
+// family 0x1A (`cpu_vendor` is the CPUID vendor string, "AuthenticAMD";
+// `cpu_family` the display family), which libpfm4 4.13 does not know; else
+// `libpfm_pmu` unchanged (the generic table).
+std::string event_table_for(std::string_view libpfm_pmu, std::string_view cpu_vendor,
+                            unsigned cpu_family);
+// event_table_for() this machine: libpfm4's core PMU and CPUID (none off x86).
+std::string core_event_table();
+
+// Default events for latency and TLB cases on a table named by
+// event_table_for(): cycles, instructions, L1D/L2/L3 misses, DTLB misses that
 // hit / miss the second-level TLB, and page walks or walk cycles where the
-// PMU has them. Unknown PMUs get the kernel's generic cache events.
+// PMU has them. Unknown names get the kernel's generic cache events.
 std::vector<EventSpec> default_memory_events(std::string_view pmu);
 
 // Software events reported next to every case: page-faults, minor-faults,

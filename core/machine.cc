@@ -15,9 +15,11 @@
 #include <sstream>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 #include <fmt/format.h>
 
+#include "core/buffer.h"
 #include "core/units.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -280,7 +282,15 @@ Machine fingerprint(bool calibrate) {
     const long online = sysconf(_SC_NPROCESSORS_ONLN);
     machine.logical_cpus = online > 0 ? static_cast<unsigned>(online) : 0u;
   }
-  machine.tlbs = read_cpuid_tlbs();
+  TlbReport tlbs = read_tlb_report();
+  machine.tlbs = std::move(tlbs.levels);
+  machine.tlb_source = std::move(tlbs.source);
+  machine.base_page_bytes = base_page_bytes();
+  machine.thp_page_bytes = thp_page_bytes();
+  for (const std::size_t page_bytes : hugetlb_page_sizes()) {
+    const HugepagePool pool = read_hugepage_pool(fmt::format("hugepages-{}kB", page_bytes / kKiB));
+    machine.hugetlb_pools.push_back({page_bytes, pool.reserved, pool.free});
+  }
 
   const std::string thp = "/sys/kernel/mm/transparent_hugepage/";
   machine.thp_enabled = bracketed_choice(read_text_file(thp + "enabled").value_or(""));

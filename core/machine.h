@@ -2,6 +2,7 @@
 // later (CPU, kernel, hypervisor, clocks, THP and hugetlb settings, PMU).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,6 +14,13 @@
 
 namespace memprobe::core {
 
+// One hugetlb pool: its page size and how many pages are reserved / free.
+struct HugetlbPool {
+  std::size_t page_bytes = 0;
+  std::uint64_t reserved = 0;  // nr_hugepages
+  std::uint64_t free = 0;      // free_hugepages
+};
+
 struct Machine {
   std::string cpu_model;             // "AMD EPYC 9R14 ..."
   std::string vendor;                // "AMD", "Intel", "ARM", ...
@@ -22,7 +30,11 @@ struct Machine {
   double tsc_hz = 0.0;
   CoreClock core_clock;
   Topology topology;
-  std::vector<TlbLevel> tlbs;        // from CPUID
+  std::vector<TlbLevel> tlbs;        // from CPUID; empty where no source reports them
+  std::string tlb_source;            // where `tlbs` came from, or why there are none
+  std::size_t base_page_bytes = 0;   // sysconf(_SC_PAGESIZE): 4 KiB, or 16/64 KiB on arm64
+  std::size_t thp_page_bytes = 0;    // hpage_pmd_size: 2 MiB, 512 MiB with 64 KiB pages
+  std::vector<HugetlbPool> hugetlb_pools;  // every size in /sys/kernel/mm/hugepages, ascending
   std::string thp_enabled;           // "madvise" (the bracketed choice)
   std::string thp_defrag;
   std::uint64_t hugepages_2m_reserved = 0;  // nr_hugepages of the 2 MiB pool

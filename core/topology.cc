@@ -323,15 +323,29 @@ std::vector<TlbLevel> decode_intel_leaf2(const CpuidRegs& leaf2) {
   return out;
 }
 
-std::vector<TlbLevel> read_cpuid_tlbs() {
-#if defined(__x86_64__) || defined(__i386__)
+unsigned x86_display_family(std::uint32_t leaf1_eax) {
+  const unsigned base = (leaf1_eax >> 8) & 0xFu;
+  return base == 0xFu ? base + ((leaf1_eax >> 20) & 0xFFu) : base;
+}
+
+std::optional<CpuSignature> read_cpu_signature() {
+#if defined(__x86_64__)
+  return CpuSignature{cpuid_vendor(), x86_display_family(cpuid(1).eax)};
+#else
+  return std::nullopt;
+#endif
+}
+
+TlbReport read_tlb_report() {
+#if defined(__x86_64__)
   const std::uint32_t max_leaf = cpuid(0).eax;
   const std::string vendor = cpuid_vendor();
   if (vendor == "AuthenticAMD" || vendor == "HygonGenuine") {
     const std::uint32_t max_extended_leaf = cpuid(0x80000000).eax;
-    if (max_extended_leaf < 0x80000006) return {};
+    if (max_extended_leaf < 0x80000006) return {{}, kTlbsNotReported + ": CPUID has no leaf 0x80000006"};
     const CpuidRegs leaf_80000019 = max_extended_leaf >= 0x80000019 ? cpuid(0x80000019) : CpuidRegs{};
-    return decode_amd_tlbs(cpuid(0x80000005), cpuid(0x80000006), leaf_80000019);
+    return {decode_amd_tlbs(cpuid(0x80000005), cpuid(0x80000006), leaf_80000019),
+            "CPUID leaves 0x80000005, 0x80000006, 0x80000019"};
   }
   if (vendor == "GenuineIntel") {
     if (max_leaf >= 0x18) {
@@ -339,14 +353,25 @@ std::vector<TlbLevel> read_cpuid_tlbs() {
       std::vector<CpuidRegs> subleaves;
       for (std::uint32_t i = 0; i <= max_subleaf && i < 64; ++i) subleaves.push_back(cpuid(0x18, i));
       std::vector<TlbLevel> tlbs = decode_intel_leaf18(subleaves);
-      if (!tlbs.empty()) return tlbs;
+      if (!tlbs.empty()) return {std::move(tlbs), "CPUID leaf 0x18"};
     }
-    if (max_leaf >= 2) return decode_intel_leaf2(cpuid(2));
+    if (max_leaf >= 2) {
+      std::vector<TlbLevel> tlbs = decode_intel_leaf2(cpuid(2));
+      if (!tlbs.empty()) return {std::move(tlbs), "CPUID leaf 2 descriptors"};
+    }
+    // Hypervisors may hide both leaves (seen on a KVM guest).
+    return {{}, kTlbsNotReported + ": CPUID leaves 0x18 and 2 describe no data TLB"};
   }
-  return {};
+  return {{}, kTlbsNotReported + ": CPUID vendor '" + vendor + "' has no TLB leaves memprobe decodes"};
+#elif defined(__aarch64__)
+  // hwloc has no TLB objects, and no architectural register or Linux
+  // interface reports TLB geometry on Arm (it is only in each core's TRM).
+  return {{}, kTlbsNotReported + ": AArch64 has no architectural source of TLB sizes (hwloc reports none)"};
 #else
-  return {};
+#error "memprobe supports x86-64 and AArch64 only"
 #endif
 }
+
+std::vector<TlbLevel> read_cpuid_tlbs() { return read_tlb_report().levels; }
 
 }  // namespace memprobe::core

@@ -78,7 +78,27 @@ std::vector<TlbLevel> decode_intel_leaf18(const std::vector<CpuidRegs>& subleave
 // other descriptors (caches, instruction TLBs, 0xFF, 0xFE) are ignored.
 std::vector<TlbLevel> decode_intel_leaf2(const CpuidRegs& leaf2);
 
-// This CPU's data-TLB geometry from CPUID; empty on non-x86.
+// The x86 display family of a CPUID leaf 1 EAX: the base family, plus the
+// extended family when the base is 0xF (0x00B40F40, a Zen 5 -> 0x1A).
+unsigned x86_display_family(std::uint32_t leaf1_eax);
+
+// Who made this CPU and which family, from CPUID; nullopt off x86.
+struct CpuSignature {
+  std::string vendor;   // CPUID leaf 0 vendor string: "AuthenticAMD", "GenuineIntel"
+  unsigned family = 0;  // display family: 0x19 Zen 3/4, 0x1A Zen 5, 6 Intel Core
+};
+std::optional<CpuSignature> read_cpu_signature();
+
+// This CPU's data-TLB geometry and where it came from ("CPUID leaf 0x18"),
+// or empty levels and kTlbsNotReported with the reason (always on AArch64).
+inline const std::string kTlbsNotReported = "not reported on this CPU";
+struct TlbReport {
+  std::vector<TlbLevel> levels;
+  std::string source;
+};
+TlbReport read_tlb_report();
+
+// read_tlb_report().levels: empty on AArch64.
 std::vector<TlbLevel> read_cpuid_tlbs();
 
 }  // namespace memprobe::core

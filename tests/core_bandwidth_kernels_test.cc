@@ -19,6 +19,7 @@
 #include "core/mlp_chase.h"
 #include "core/units.h"
 #include "tests/aligned_bytes.h"
+#include "tests/disassembly.h"
 
 namespace memprobe::core {
 namespace {
@@ -145,54 +146,63 @@ TEST(MlpChaseTest, EachChainAdvancesExactlySteps) {
 
 // ---- Disassembly: the vector loads and the chase loads are what we claim ----
 
-std::string self_path() {
-  std::vector<char> path(4096);
-  const ssize_t n = ::readlink("/proc/self/exe", path.data(), path.size() - 1);
-  if (n <= 0) return {};
-  return std::string(path.data(), static_cast<std::size_t>(n));
-}
-
-// objdump's listing of `symbol` (mangled or extern "C"), or a skip reason.
-struct Listing {
-  std::optional<std::string> skip_reason;
-  std::vector<std::string> lines;  // "mnemonic operands"
-  std::string raw;
-};
-
-Listing disassemble(const std::string& symbol) {
-  Listing out;
-  const std::string exe = self_path();
-  if (exe.empty()) {
-    out.skip_reason = "cannot resolve /proc/self/exe";
-    return out;
-  }
-  if (std::system("command -v objdump >/dev/null 2>&1") != 0) {
-    out.skip_reason = "objdump is not installed (Debian package binutils); kernel disassembly not checked";
-    return out;
-  }
-  const std::string command = "objdump -d --no-show-raw-insn --disassemble=" + symbol + " '" + exe + "' 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  if (!pipe) {
-    out.skip_reason = "cannot run objdump";
-    return out;
-  }
-  static const std::regex kLine(R"(^\s*[0-9a-f]+:\s+([a-z][a-z0-9.]*)\s*(.*?)\s*$)");
-  char line[1024];
-  while (std::fgets(line, sizeof line, pipe.get()) != nullptr) {
-    out.raw += line;
-    std::string text(line);
-    if (!text.empty() && text.back() == '\n') text.pop_back();
-    std::smatch m;
-    if (std::regex_match(text, m, kLine)) out.lines.push_back(m[1].str() + " " + m[2].str());
-  }
-  return out;
-}
+using memprobe::testing::disassemble;
+using Listing = memprobe::testing::Disassembly;
 
 std::size_t count_matching(const Listing& l, const std::regex& pattern) {
   std::size_t n = 0;
-  for (const std::string& line : l.lines)
-    if (std::regex_search(line, pattern)) ++n;
+  for (const auto& ins : l.instructions)
+    if (std::regex_search(ins.mnemonic + " " + ins.operands, pattern)) ++n;
   return n;
+}
+
+// The registers of the self-feeding 64-bit loads (one chase step each):
+// x86-64 `mov (%rX),%rX`, AArch64 `ldr xN, [xN]`.
+std::vector<std::string> self_load_registers(const Listing& l) {
+#if defined(__x86_64__)
+  static const std::regex kLoad(R"(^mov \((%r[a-z0-9]+)\),(%r[a-z0-9]+)$)");
+#elif defined(__aarch64__)
+  static const std::regex kLoad(R"(^ldr (x[0-9]+), \[(x[0-9]+)\]$)");
+#endif
+  std::vector<std::string> registers;
+  for (const auto& ins : l.instructions) {
+    const std::string line = ins.mnemonic + " " + ins.operands;
+    std::smatch m;
+    if (std::regex_match(line, m, kLoad) && m[1].str() == m[2].str()) registers.push_back(m[1].str());
+  }
+  return registers;
+}
+
+TEST(MlpChaseDisassemblyTest, EightChainsAreEightIndependentLoads) {
+  // memprobe::core::mlp_chase_loop<8ul>(void**, unsigned long)
+  const Listing l = disassemble("_ZN8memprobe4core14mlp_chase_loopILm8EEEvPPvm");
+  if (l.skip_reason) GTEST_SKIP() << *l.skip_reason;
+  ASSERT_FALSE(l.instructions.empty()) << l.raw;
+  std::vector<std::string> registers = self_load_registers(l);
+  ASSERT_EQ(registers.size(), 8U) << "want 8 self-feeding loads, one per chain:\n" << l.raw;
+  std::sort(registers.begin(), registers.end());
+  EXPECT_EQ(std::unique(registers.begin(), registers.end()), registers.end()) << "chains share a register";
+}
+
+// The scalar kernels every CPU runs (the only ones on AArch64): eight 64-bit
+// loads per read iteration, and non-temporal stores plus a store barrier.
+TEST(BandwidthKernelsDisassemblyTest, ScalarKernelsLoadWordsAndStreamStores) {
+  const Listing read = disassemble("memprobe_bw_read_scalar");
+  if (read.skip_reason) GTEST_SKIP() << *read.skip_reason;
+  ASSERT_FALSE(read.instructions.empty()) << read.raw;
+#if defined(__x86_64__)
+  const std::regex word_load(R"(^(mov|add) +(-?0x[0-9a-f]+)?\(%r[a-z0-9]+(,%r[a-z0-9]+,[0-9])?\),%r[a-z0-9]+$)");
+  const std::regex stream(R"(^movnti )");
+  const std::regex barrier(R"(^sfence)");
+#elif defined(__aarch64__)
+  const std::regex word_load(R"(^ldu?r x[0-9]+, \[x[0-9]+[^\]]*\]$)");  // ldur: negative offsets
+  const std::regex stream(R"(^stnp x[0-9]+, x[0-9]+, \[x[0-9]+(, #[0-9]+)?\]$)");
+  const std::regex barrier(R"(^dmb ishst$)");
+#endif
+  EXPECT_GE(count_matching(read, word_load), 8U) << "read: fewer than 8 word loads\n" << read.raw;
+  const Listing nt = disassemble("memprobe_bw_nt_write_scalar");
+  EXPECT_GE(count_matching(nt, stream), 2U) << "nt-write: no non-temporal stores\n" << nt.raw;
+  EXPECT_GE(count_matching(nt, barrier), 1U) << "nt-write: no store barrier\n" << nt.raw;
 }
 
 #if defined(__x86_64__)
@@ -209,7 +219,7 @@ TEST(BandwidthKernelsDisassemblyTest, VectorKernelsUseTheirWidth) {
     // The code is in the binary whatever the CPU; only running it needs the CPU.
     const Listing read = disassemble(std::string("memprobe_bw_read_") + v.suffix);
     if (read.skip_reason) GTEST_SKIP() << *read.skip_reason;
-    ASSERT_FALSE(read.lines.empty()) << read.raw;
+    ASSERT_FALSE(read.instructions.empty()) << read.raw;
     // A load of a vector register from memory: vmovdqa64/vmovdqu/vpaddq (mem),%zmm.
     const std::regex load(std::string(R"(^v[a-z0-9]+ +(-?0x[0-9a-f]+)?\(%r[a-z0-9]+(,%r[a-z0-9]+,[0-9])?\),(%)") +
                           v.reg + R"([0-9]+,)?%)" + v.reg);
@@ -226,22 +236,6 @@ TEST(BandwidthKernelsDisassemblyTest, VectorKernelsUseTheirWidth) {
   }
   if (!vector_supported(VectorWidth::kAvx512))
     std::printf("note: this CPU lacks AVX-512; its kernels were checked but cannot run here\n");
-}
-
-TEST(MlpChaseDisassemblyTest, EightChainsAreEightIndependentLoads) {
-  // memprobe::core::mlp_chase_loop<8ul>(void**, unsigned long)
-  const Listing l = disassemble("_ZN8memprobe4core14mlp_chase_loopILm8EEEvPPvm");
-  if (l.skip_reason) GTEST_SKIP() << *l.skip_reason;
-  ASSERT_FALSE(l.lines.empty()) << l.raw;
-  static const std::regex kLoad(R"(^mov \((%r[a-z0-9]+)\),(%r[a-z0-9]+)$)");
-  std::vector<std::string> registers;
-  for (const std::string& line : l.lines) {
-    std::smatch m;
-    if (std::regex_match(line, m, kLoad) && m[1].str() == m[2].str()) registers.push_back(m[1].str());
-  }
-  ASSERT_EQ(registers.size(), 8U) << "want 8 `mov (%rX),%rX`, one per chain:\n" << l.raw;
-  std::sort(registers.begin(), registers.end());
-  EXPECT_EQ(std::unique(registers.begin(), registers.end()), registers.end()) << "chains share a register";
 }
 
 #endif  // __x86_64__

@@ -6,12 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/units.h"
+#include "tests/emulation.h"
 #include "tests/pool_lock.h"
 
 namespace memprobe::core {
@@ -41,14 +43,54 @@ std::size_t nonresident_pages(const Buffer& buffer) {
   return missing;
 }
 
+// ---- Page sizes come from the system, never an assumed 4 KiB ----
+
+TEST(PageSizeTest, BasePageIsSysconfsAndThpIsTheKernelsPmdSize) {
+  EXPECT_EQ(base_page_bytes(), static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)));
+  const std::string pmd = read_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size");
+  if (!pmd.empty()) {
+    EXPECT_EQ(thp_page_bytes(), std::stoull(pmd));
+  }
+  // 2 MiB (x86-64, arm64 with 4 KiB pages), 32 MiB (16 KiB), 512 MiB (64 KiB).
+  EXPECT_GT(thp_page_bytes(), base_page_bytes());
+  EXPECT_EQ(thp_page_bytes() & (thp_page_bytes() - 1), 0U) << "not a power of two";
+}
+
+TEST(PageSizeTest, HugepagesDirectoryNamesParseToBytes) {
+  EXPECT_EQ(parse_hugepages_dir_name("hugepages-64kB"), 64 * kKiB);          // arm64 cont-PTE
+  EXPECT_EQ(parse_hugepages_dir_name("hugepages-2048kB"), 2 * kMiB);
+  EXPECT_EQ(parse_hugepages_dir_name("hugepages-32768kB"), 32 * kMiB);       // arm64 cont-PMD
+  EXPECT_EQ(parse_hugepages_dir_name("hugepages-524288kB"), 512 * kMiB);     // arm64 64 KiB-page PMD
+  EXPECT_EQ(parse_hugepages_dir_name("hugepages-1048576kB"), kGiB);
+  EXPECT_EQ(parse_hugepages_dir_name("hugepages-16777216kB"), 16 * kGiB);
+  for (const char* bad : {"hugepages-kB", "hugepages-2048", "hugepages-0kB", "hugepages-20x8kB", "hugepages--1kB",
+                          "nr_hugepages", "", "hugepages-99999999999999999999kB"}) {
+    EXPECT_EQ(parse_hugepages_dir_name(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(PageSizeTest, HugetlbPageSizesListEveryPoolAscending) {
+  const std::string dir = ::testing::TempDir() + "memprobe-hugepages-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  // An arm64 kernel with 4 KiB pages offers these four pool sizes.
+  for (const char* name : {"hugepages-1048576kB", "hugepages-64kB", "hugepages-32768kB", "hugepages-2048kB", "other"})
+    std::filesystem::create_directories(dir + "/" + name);
+  EXPECT_EQ(hugetlb_page_sizes(dir), (std::vector<std::size_t>{64 * kKiB, 2 * kMiB, 32 * kMiB, kGiB}));
+  std::filesystem::remove_all(dir);
+  EXPECT_TRUE(hugetlb_page_sizes(dir).empty());
+  // This kernel: each size listed is a pool directory that exists.
+  for (const std::size_t bytes : hugetlb_page_sizes())
+    EXPECT_TRUE(hugetlb_total_pages(bytes).has_value()) << bytes;
+}
+
 TEST(PagePolicyTest, NamesRoundTrip) {
   for (const PagePolicy policy : kAllPagePolicies) EXPECT_EQ(parse_page_policy(cli_name(policy)), policy);
   EXPECT_EQ(parse_page_policy("2m"), PagePolicy::kHugetlb2M);
   EXPECT_EQ(parse_page_policy("1g"), PagePolicy::kHugetlb1G);
   EXPECT_EQ(parse_page_policy("2M"), std::nullopt);
   EXPECT_EQ(parse_page_policy(""), std::nullopt);
-  EXPECT_EQ(requested_page_bytes(PagePolicy::k4K), 4 * kKiB);
-  EXPECT_EQ(requested_page_bytes(PagePolicy::kThp), 2 * kMiB);
+  EXPECT_EQ(requested_page_bytes(PagePolicy::k4K), base_page_bytes());
+  EXPECT_EQ(requested_page_bytes(PagePolicy::kThp), thp_page_bytes());
   EXPECT_EQ(requested_page_bytes(PagePolicy::kHugetlb2M), 2 * kMiB);
   EXPECT_EQ(requested_page_bytes(PagePolicy::kHugetlb1G), kGiB);
 }
@@ -118,7 +160,7 @@ TEST(BufferTest, ImpossibleSizeIsUnavailableWithTheErrno) {
 TEST(BufferTest, SmallPagesAreVerifiedAndResident) {
   const auto buffer = Buffer::allocate(8 * kMiB + 100, PagePolicy::k4K);
   ASSERT_TRUE(buffer.has_value()) << buffer.error().reason;
-  EXPECT_EQ(buffer->size_bytes(), 8 * kMiB + 4 * kKiB);  // rounded up to the page
+  EXPECT_EQ(buffer->size_bytes(), 8 * kMiB + base_page_bytes());  // rounded up to the page
   EXPECT_EQ(buffer->policy(), PagePolicy::k4K);
   EXPECT_EQ(buffer->bytes().size(), buffer->size_bytes());
   const Backing& b = buffer->backing();
@@ -147,6 +189,7 @@ TEST(BufferTest, MoveTransfersOwnership) {
 }
 
 TEST(BufferTest, ThpIsVerifiedHuge) {
+  MEMPROBE_SKIP_IF_EMULATED("qemu-user drops madvise(MADV_HUGEPAGE), so the kernel never sees the request");
   if (thp_never()) GTEST_SKIP() << "THP is 'never' here (/sys/kernel/mm/transparent_hugepage/enabled)";
   const auto buffer = Buffer::allocate(8 * kMiB, PagePolicy::kThp);
   ASSERT_TRUE(buffer.has_value()) << buffer.error().reason;
@@ -275,6 +318,7 @@ class HugetlbTest : public ::testing::Test {
 };
 
 TEST_F(HugetlbTest, TwoMegabytePagesAreVerifiedWhenReserved) {
+  MEMPROBE_SKIP_IF_EMULATED("qemu-user places mmap(MAP_HUGETLB) itself, off the huge-page alignment (EINVAL)");
   if (!pool_2m_.exists()) GTEST_SKIP() << "this kernel has no 2 MiB hugetlb pool";
   constexpr std::uint64_t kPages = 3;
   if (!is_root()) {
@@ -344,6 +388,7 @@ TEST_F(HugetlbTest, EmptyOneGigabytePoolIsUnavailable) {
 }
 
 TEST_F(HugetlbTest, OneGigabytePageIsVerifiedWhenReserved) {
+  MEMPROBE_SKIP_IF_EMULATED("qemu-user places mmap(MAP_HUGETLB) itself, off the huge-page alignment (EINVAL)");
   if (!pool_1g_.exists()) GTEST_SKIP() << "this kernel has no 1 GiB hugetlb pool";
   if (hugetlb_free_pages(kGiB).value_or(0) == 0) {
     if (!is_root()) GTEST_SKIP() << "not root and no free 1 GiB hugetlb page";

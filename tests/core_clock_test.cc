@@ -1,6 +1,7 @@
 #include "core/clock.h"
 
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -22,6 +23,16 @@ TEST(ClockTest, TscHzIsPositiveFiniteAndCached) {
   EXPECT_TRUE(std::isfinite(hz));
   EXPECT_EQ(tsc_hz(), hz);  // calibrated once per process
 }
+
+#if defined(__aarch64__)
+// The virtual counter's rate is architectural: CNTFRQ_EL0, not a calibration.
+TEST(ClockTest, Aarch64TickRateIsCntfrq) {
+  std::uint64_t frequency_hz = 0;
+  asm volatile("mrs %0, cntfrq_el0" : "=r"(frequency_hz));
+  if (frequency_hz == 0) GTEST_SKIP() << "CNTFRQ_EL0 reads 0 (firmware left it unset): tsc_hz() calibrates instead";
+  EXPECT_EQ(tsc_hz(), static_cast<double>(frequency_hz));
+}
+#endif
 
 TEST(ClockTest, CalibratedCoreClockReportsItsSamplesAndSource) {
   const CoreClock clock = calibrate_core_clock(20);

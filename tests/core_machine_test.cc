@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/buffer.h"
+
 namespace memprobe::core {
 namespace {
 
@@ -92,6 +94,22 @@ TEST(MachineTest, FingerprintWithoutCalibrationFillsTheBasics) {
     EXPECT_FALSE(machine.thp_defrag.empty());
   }
   EXPECT_LE(machine.hugepages_2m_free, machine.hugepages_2m_reserved);
+  EXPECT_EQ(machine.base_page_bytes, static_cast<std::size_t>(sysconf(_SC_PAGESIZE)));
+  EXPECT_GT(machine.thp_page_bytes, machine.base_page_bytes);
+  ASSERT_EQ(machine.hugetlb_pools.size(), hugetlb_page_sizes().size());
+  for (std::size_t i = 0; i < machine.hugetlb_pools.size(); ++i) {
+    EXPECT_EQ(machine.hugetlb_pools[i].page_bytes, hugetlb_page_sizes()[i]);
+    EXPECT_LE(machine.hugetlb_pools[i].free, machine.hugetlb_pools[i].reserved);
+  }
+  EXPECT_FALSE(machine.tlb_source.empty());
+#if defined(__aarch64__)
+  // No architectural source of TLB sizes on Arm: said, never guessed.
+  EXPECT_TRUE(machine.tlbs.empty());
+  EXPECT_EQ(machine.tlb_source.rfind(kTlbsNotReported, 0), 0U) << machine.tlb_source;
+#else
+  EXPECT_EQ(machine.tlb_source.rfind(machine.tlbs.empty() ? kTlbsNotReported : "CPUID ", 0), 0U)
+      << machine.tlb_source;
+#endif
   EXPECT_LE(machine.hugepages_1g_free, machine.hugepages_1g_reserved);
   if (exists("/proc/sys/kernel/perf_event_paranoid")) {
     EXPECT_TRUE(machine.perf_event_paranoid.has_value());

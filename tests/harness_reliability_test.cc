@@ -15,6 +15,7 @@
 #include "core/machine.h"
 #include "core/units.h"
 #include "tests/command_runner.h"
+#include "tests/emulation.h"
 
 namespace memprobe {
 namespace {
@@ -34,6 +35,7 @@ std::filesystem::path fresh_dir(const std::string& name) {
 // curve is unavailable with the errno and the limit named, the run ends
 // normally and its file is valid.
 TEST(ReliabilityTest, RefusedMmapMakesTheCurveUnavailableWithTheReason) {
+  MEMPROBE_SKIP_IF_EMULATED("qemu-user itself cannot start under the address-space limit the test sets");
   if (const std::string reason = testing::address_space_limit_unavailable_reason(); !reason.empty())
     GTEST_SKIP() << reason;
   const auto available = core::mem_available_bytes();
@@ -91,6 +93,7 @@ TEST(ReliabilityTest, FullDiskKeepsTheOldResultsFile) {
 // Another process competing for the pinned CPU makes repetitions differ:
 // the run must flag it (spread.noisy in the file), whatever the machine.
 TEST(ReliabilityTest, CpuContentionIsFlaggedAsNoise) {
+  MEMPROBE_SKIP_IF_EMULATED("the test is the spread of real timings under CPU contention");
   if (std::system("command -v stress-ng >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "stress-ng is not installed (scripts/setup.sh installs it)";
   const auto dir = fresh_dir("memprobe-noise");
