@@ -31,6 +31,13 @@ const std::string kMemprobe = MEMPROBE_BINARY;
 // Small enough to finish in seconds; what matters is whether it starts.
 const std::string kQuickRun = " run --only latency --quick --pages 4k --max-working-set 1MiB";
 
+// The smallest results value the loader accepts.
+analysis::Results minimal_results() {
+  analysis::Results results;
+  results.machine.logical_cpus = 1;
+  return results;
+}
+
 // Refused before anything ran: status 2, a single `memprobe: error: --out`
 // line naming every word of `words` (so not even "pinned to CPU" was printed).
 void expect_refused(const CommandResult& r, const std::string& what, std::vector<std::string> words) {
@@ -72,8 +79,7 @@ TEST(OutputPathTest, AtomicWriteReplacesOnlyARegularFile) {
   const fs::path dir = testing::make_temp_dir("memprobe-atomic");
   const fs::path fifo = dir / "r.json";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
-  analysis::Results results;
-  results.machine.logical_cpus = 1;  // the loader checks 1..65536
+  analysis::Results results = minimal_results();
   results.command = "test";
   try {
     analysis::write_results_atomic(fifo.string(), results);
@@ -182,8 +188,7 @@ TEST(OutputPathTest, RefusesTooLittleSpaceOrFileSizeLimit) {
 // Issue 13 row 6: output that cannot be written is exit 1 and one line.
 TEST(OutputPathTest, StandardOutputWriteErrorIsExitOne) {
   const fs::path dir = testing::make_temp_dir("memprobe-stdout");
-  analysis::Results results;
-  results.machine.logical_cpus = 1;  // the loader checks 1..65536
+  analysis::Results results = minimal_results();
   results.command = "memprobe run";
   const fs::path file = dir / "r.json";
   analysis::write_results_atomic(file.string(), results);
