@@ -62,11 +62,14 @@ LatencySweepEnd run_latency(const core::Machine& machine, const bench::CaseOptio
 
   std::uint64_t top = cap_given ? bound_bytes : std::min(bound_bytes, kFirstLatencySweepTopBytes);
   std::uint64_t above = 0;
+  double last_step_s = 0;
   for (;;) {
     step.sweep_above_bytes = above;
     step.sweep_up_to_bytes = top;
+    const auto step_start = std::chrono::steady_clock::now();
     register_family("latency", machine, step);
     run_registered(reporter);
+    last_step_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
     end.up_to_bytes = top;
     if (bench::interrupt_requested()) {
       end.reason = "interrupted";
@@ -88,9 +91,12 @@ LatencySweepEnd run_latency(const core::Machine& machine, const bench::CaseOptio
                                core::format_bytes(bound_bytes), first_page);
       break;
     }
+    // An octave costs about twice the one before (set-up and warm-up grow
+    // with the set): stop before a step that would end past the limit.
     const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (elapsed_s > limit_s) {
-      end.reason = fmt::format("time limit: {:.0f} s of latency sweep without a DRAM plateau on the {} curve",
+    if (elapsed_s + 2 * last_step_s > limit_s) {
+      end.reason = fmt::format("time limit: the next octave would end past {:.0f} s of latency sweep, and the {} "
+                               "curve has shown no DRAM plateau",
                                limit_s, first_page);
       break;
     }

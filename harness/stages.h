@@ -21,8 +21,9 @@ namespace memprobe::harness {
 // this holds every L1 and L2 and many guests' effective L3); each further
 // step doubles it until the curve shows DRAM, the bound, or the time limit.
 inline constexpr std::uint64_t kFirstLatencySweepTopBytes = 32ull << 20;
-// The latency sweep stops growing after this long (seconds; --quick: a quarter).
-inline constexpr double kLatencySweepSeconds = 40;
+// The latency sweep stops growing before a step that would end after this
+// long (seconds; --quick: a quarter), each step predicted at twice the last.
+inline constexpr double kLatencySweepSeconds = 20;
 
 struct LatencySweepEnd {
   std::uint64_t up_to_bytes = 0;  // the sweep's largest working set

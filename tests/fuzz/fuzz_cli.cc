@@ -14,6 +14,7 @@
 
 #include "analysis/results.h"
 #include "harness/check.h"
+#include "harness/fleet_compare.h"
 #include "harness/plan.h"
 #include "harness/plot.h"
 #include "harness/run.h"
@@ -29,6 +30,8 @@ int bench_command(const std::vector<std::string>&) { return 0; }
 int check_command(std::ostream&) { return 0; }
 std::string version_text() { return "memprobe (fuzz)"; }
 void check_plot_directory(const std::string&) {}
+int compare_command(const CompareCommand&, std::ostream&) { return 0; }
+int fleet_command(const std::vector<std::string>&, const std::string&, bool, std::ostream&) { return 0; }
 std::vector<std::string> write_plots(const analysis::Results&, const std::string&) { return {}; }
 
 }  // namespace memprobe::harness
