@@ -22,6 +22,8 @@ std::optional<DramPlateau> find_dram_plateau(const Segmentation& seg, std::size_
                                              const std::vector<double>& point_spread,
                                              const DramPlateauRule& rule) {
   const std::size_t first_candidate = std::max<std::size_t>(1, reported_cache_levels);
+  std::optional<DramPlateau> best;
+  double best_log_step = 0;
   for (std::size_t i = first_candidate; i < seg.plateaus.size(); ++i) {
     const Plateau& p = seg.plateaus[i];
     const double first_bytes = seg.points[p.first].size_bytes;
@@ -29,17 +31,19 @@ std::optional<DramPlateau> find_dram_plateau(const Segmentation& seg, std::size_
     const double octaves = std::log2(last_bytes / first_bytes);
     if (octaves + 1e-9 < rule.min_octaves) continue;
     // A DRAM plateau lies above every cache plateau before it, and the step
-    // into it is the largest so far: a plateau that latency creeps up to
-    // inside a cache level (4 KiB page colouring, replacement) is a small
-    // step; where L3 -> DRAM is a smaller step than an earlier one (a big,
-    // slow L3), this rule says nothing and the sweep goes on to its bound.
-    bool highest = true, largest_step = true;
-    const double step = p.level / seg.plateaus[i - 1].level;
+    // into it is at least rule.min_step_share of the largest step before it
+    // on the log axis: a plateau that latency creeps up to inside a cache
+    // level (4 KiB page colouring, replacement) is a small step; where
+    // L3 -> DRAM is much smaller than an earlier step (a big, slow L3), this
+    // rule says nothing and the sweep goes on to its bound.
+    bool highest = true;
+    double largest_log_step = 0;
+    const double log_step = std::log(p.level / seg.plateaus[i - 1].level);
     for (std::size_t j = 0; j < i; ++j) {
       highest &= seg.plateaus[j].level < p.level;
-      if (j > 0) largest_step &= seg.plateaus[j].level / seg.plateaus[j - 1].level <= step;
+      if (j > 0) largest_log_step = std::max(largest_log_step, std::log(seg.plateaus[j].level / seg.plateaus[j - 1].level));
     }
-    if (!highest || !largest_step) continue;
+    if (!highest || log_step < rule.min_step_share * largest_log_step) continue;
 
     std::vector<double> values, spreads;
     for (std::size_t k = p.first; k <= p.last; ++k) {
@@ -64,9 +68,14 @@ std::optional<DramPlateau> find_dram_plateau(const Segmentation& seg, std::size_
         "(allowed {:.0f} %: {:.0f}x the typical repetition spread, clamped to {:.0f}-{:.0f} %)",
         i + 1, seg.plateaus.size(), reported_cache_levels, reported_cache_levels == 1 ? "" : "s", octaves,
         agreement * 100, tolerance * 100, rule.noise_multiple, rule.min_tolerance * 100, rule.max_tolerance * 100);
-    return d;
+    // Of several that qualify (a level no one reported can look like DRAM
+    // to the count floor), the one reached by the largest step.
+    if (!best || log_step > best_log_step) {
+      best = d;
+      best_log_step = log_step;
+    }
   }
-  return std::nullopt;
+  return best;
 }
 
 }  // namespace memprobe::analysis

@@ -24,6 +24,10 @@ struct DramPlateauRule {
   double noise_multiple = 3.0;
   double min_tolerance = 0.10;
   double max_tolerance = 0.30;
+  // The step into DRAM is at least this share of the largest step before it
+  // (log axis): L3 -> DRAM is a large step on every machine seen, but not
+  // always the largest (a guest's 4 KiB L3 plateau can be a 6x step too).
+  double min_step_share = 0.75;
 };
 
 struct DramPlateau {
@@ -39,9 +43,11 @@ struct DramPlateau {
 // The DRAM plateau of `seg`: the first plateau i >= max(1, reported_cache_levels)
 // (every reported cache level needs a plateau below it: the reported sizes
 // themselves may be wrong, their count is a floor) that lies above every
-// plateau before it, is reached by the largest step of the curve so far,
-// spans rule.min_octaves and whose points agree within the tolerance. Plateaus
-// after it are translation effects on top of DRAM, not further levels.
+// plateau before it, is reached by a step at least rule.min_step_share of the
+// largest one before it (log axis),
+// spans rule.min_octaves and whose points agree within the tolerance; of
+// several such, the one reached by the largest step. Plateaus after it are
+// translation effects on top of DRAM, not further levels.
 // point_spread: each point's repetition spread as a fraction ((max-min)/median),
 // aligned with seg.points; empty or shorter means unknown (0).
 // nullopt: the curve has not shown DRAM (yet).

@@ -137,12 +137,19 @@ std::string render_machine_header(const Results& results, TableFormat format) {
     const auto source = results.extra.find("max_working_set_source");
     const std::string from = source != results.extra.end() && source->is_string() ? source->get<std::string>() : "";
     out += header_line("memory", from == "default"
-                                     ? fmt::format("working sets: latency sweep up to {} (default: 8x the LLC, 4x "
-                                                   "with --quick; --max-working-set caps every family)",
+                                     ? fmt::format("working sets: the latency sweep grows until its curve shows "
+                                                   "DRAM, at most {} (8x the reported LLC, 4x with --quick; "
+                                                   "--max-working-set caps every family)",
                                                    size)
                                      : fmt::format("working sets at most {}{}", size,
                                                    from.empty() ? "" : fmt::format(" ({})", from)));
   }
+  // Written after the sweep: where it ended and why (files since the growing sweep).
+  if (const auto it = results.extra.find("latency_sweep"); it != results.extra.end() && it->is_object() &&
+                                                           it->value("up_to_bytes", nlohmann::json()).is_number() &&
+                                                           it->value("end_reason", nlohmann::json()).is_string())
+    out += header_line("sweep", fmt::format("latency to {}: {}", format_bytes((*it)["up_to_bytes"].get<double>()),
+                                            (*it)["end_reason"].get<std::string>()));
   if (results.extra.value("interrupted", false))
     out += header_line("INCOMPLETE", fmt::format("the run was interrupted: {} cases completed", results.cases.size()));
   return format_block(out, format);

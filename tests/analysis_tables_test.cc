@@ -127,8 +127,13 @@ TEST(TablesTest, MachineHeaderShowsTheMaxWorkingSetWhenTheFileHasIt) {
       << render_machine_header(r);
   r.extra["max_working_set_bytes"] = std::uint64_t{256} << 20;
   r.extra["max_working_set_source"] = "default";
-  EXPECT_NE(render_machine_header(r).find("memory     working sets: latency sweep up to 256 MiB (default: "),
+  EXPECT_NE(render_machine_header(r).find("memory     working sets: the latency sweep grows until its curve shows "
+                                          "DRAM, at most 256 MiB (8x the reported LLC"),
             std::string::npos)
+      << render_machine_header(r);
+  // Where the sweep ended and why, once it has.
+  r.extra["latency_sweep"] = {{"up_to_bytes", std::uint64_t{64} << 20}, {"end_reason", "the 4k curve showed DRAM"}};
+  EXPECT_NE(render_machine_header(r).find("sweep      latency to 64 MiB: the 4k curve showed DRAM\n"), std::string::npos)
       << render_machine_header(r);
 }
 
