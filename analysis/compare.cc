@@ -697,7 +697,9 @@ std::string run_text(const Results& r) {
   return text;
 }
 
-std::string csv_field(const std::string& text) {
+// Text from a results file never reaches the terminal raw (escape_control).
+std::string csv_field(const std::string& raw) {
+  const std::string text = escape_control(raw);
   if (text.find_first_of(",\"\n") == std::string::npos) return text;
   std::string quoted = "\"";
   for (char ch : text) {
@@ -842,7 +844,8 @@ std::string side_notes(const Comparison& comparison) {
 std::string format_figure_value(std::string_view metric, double value) { return format_value(metric, value); }
 
 std::string render_comparison(const Comparison& comparison) {
-  std::string out = fmt::format("A  {}\nB  {}\n", comparison.run_a, comparison.run_b);
+  std::string out =
+      fmt::format("A  {}\nB  {}\n", escape_control(comparison.run_a), escape_control(comparison.run_b));
   out += side_notes(comparison) + "\n";
 
   if (comparison.machine.empty()) {

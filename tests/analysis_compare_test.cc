@@ -563,3 +563,25 @@ TEST(CompareNoiseTest, AnAaPairWithWideSpreadsPassesTheGate) {
 
 }  // namespace
 }  // namespace memprobe::analysis
+
+namespace memprobe::analysis {
+namespace {
+
+// Strings from a results file (the command line, the CPU model) reach the
+// terminal escaped in compare's text and CSV output: a file cannot forge lines
+// or send escape sequences.
+TEST(CompareEscapeTest, StringsFromTheFilesAreEscapedInTextAndCsv) {
+  Results a = base_run();
+  Results b = base_run();
+  b.command = "memprobe run\x1b[2J\nforged line";
+  b.machine.cpu_model = "CPU\x1b]0;title\x07";
+  const Comparison c = compare_results(a, b);
+  for (const std::string& out : {render_comparison(c), render_comparison_csv(c)}) {
+    EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
+    EXPECT_EQ(out.find('\x07'), std::string::npos) << out;
+    EXPECT_EQ(out.find("\nforged line"), std::string::npos) << out;
+  }
+}
+
+}  // namespace
+}  // namespace memprobe::analysis
