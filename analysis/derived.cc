@@ -205,6 +205,12 @@ std::string preferred_latency_page(const Results& results) {
     if (std::find(pages.begin(), pages.end(), "4k") != pages.end()) return "4k";
     return pages.front();
   }
+  // A curve that showed DRAM (the rule that ended the sweep) beats one whose
+  // DRAM points are too noisy to form that plateau: the cache table needs it.
+  std::vector<std::string> with_dram;
+  for (const std::string& page : candidates)
+    if (latency_dram_plateau(results, page)) with_dram.push_back(page);
+  if (!with_dram.empty()) candidates = with_dram;
   // Huge pages first when curves tie: on bare metal they are TLB-clean by construction.
   static const std::vector<std::string> kTieOrder = {"hugetlb-2m", "thp", "hugetlb-1g", "4k"};
   const auto tie_rank = [](const std::string& page) {

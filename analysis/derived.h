@@ -31,7 +31,8 @@ bool backing_verified(const Results& results, const std::string& page);
 std::vector<std::string> verified_latency_pages(const Results& results);
 
 // Which policy's latency curve the cache table should use: among the curves
-// whose backing was verified, the lowest one (geometric mean of ns per load
+// whose backing was verified (and of those, the ones that showed a DRAM
+// plateau, latency_dram_plateau, when any did), the lowest one (geometric mean of ns per load
 // over the working sets all of them measured), since a failure of either
 // TLB-clean method (guest huge pages split by the host, page groups beyond
 // the TLB) only adds latency; within 3 % huge pages win (hugetlb-2m, thp,
