@@ -7,8 +7,8 @@
 #include <chrono>
 #include <cmath>
 
-#include "analysis/derived.h"
-#include "analysis/tlb.h"
+#include "analysis/families/latency.h"
+#include "analysis/families/tlb.h"
 #include "benchmarks/working_set.h"
 #include "core/units.h"
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "analysis/derived.h"
+#include "analysis/families/latency.h"
 #include "analysis/tables.h"
 
 namespace memprobe::analysis {
@@ -246,7 +247,7 @@ TEST(TablesSummaryTest, SummaryNamesEachLevelAndTheFaultCost) {
   r.derived.cache_levels = {{"L1", 32768.0, 32768.0, 1.1, 4.1, 1.0, ""}, {"DRAM", std::nullopt, std::nullopt, 100.0, 370.0, 2.0, ""}};
   r.derived.extra["tlb"] = nlohmann::json::array({{{"level", "L1 DTLB"}, {"page", "4k"}, {"detected_entries", 72.0}},
                                                   {{"level", "L2 DTLB"}, {"page", "4k"}, {"detected_entries", nullptr}}});
-  r.derived.extra["page_fault"] = nlohmann::json::array(
+  r.derived.extra["pagefault"] = nlohmann::json::array(
       {{{"kind", "anon-4k"}, {"phase", "warm"}, {"us_per_fault", 2.07}},
        {{"kind", "hugetlb-1g"}, {"phase", "warm"}, {"us_per_fault", 40037.2}},
        {{"kind", "anon-4k"}, {"phase", "cold"}, {"us_per_fault", 9.0}}});

@@ -9,7 +9,7 @@
 #include <set>
 #include <string>
 
-#include "analysis/derived.h"
+#include "analysis/families/latency.h"
 #include "analysis/results_json.h"
 #include "harness/stages.h"
 #include "tests/command_runner.h"
