@@ -31,6 +31,23 @@ std::string param_string(const Case& c, const char* key) {
   return {};
 }
 
+json to_json(const BandwidthRow& r) {
+  return {{"kernel", r.kernel},     {"threads", r.threads},   {"working_set_bytes", r.working_set_bytes},
+          {"level", r.level},       {"gb_per_s", r.gb_per_s}, {"vector", r.vector},
+          {"page", r.page},         {"backing", r.backing}};
+}
+
+BandwidthRow bandwidth_row_from_json(const json& row) {
+  return {json_string(row, "kernel"),
+          json_number(row, "threads").value_or(1),
+          json_number(row, "working_set_bytes").value_or(0),
+          json_string(row, "level"),
+          json_number(row, "gb_per_s").value_or(0),
+          json_string(row, "vector"),
+          json_string(row, "page"),
+          json_string(row, "backing")};
+}
+
 }  // namespace
 
 std::string memory_level(double working_set_bytes, const std::vector<CacheInfo>& caches) {
@@ -48,49 +65,41 @@ void derive_bandwidth(Results& results) {
   std::vector<const Case*> cases;
   for (const Case& c : results.cases)
     if (c.family == "bandwidth" && metric(c, "gb_per_s") && param_number(c, "working_set_bytes")) cases.push_back(&c);
-  if (cases.empty()) {
-    results.derived.extra.erase("bandwidth");
-    return;
-  }
   std::stable_sort(cases.begin(), cases.end(), [](const Case* a, const Case* b) {
     return std::make_tuple(param_number(*a, "threads").value_or(0), kernel_rank(param_string(*a, "kernel")),
                            *param_number(*a, "working_set_bytes")) <
            std::make_tuple(param_number(*b, "threads").value_or(0), kernel_rank(param_string(*b, "kernel")),
                            *param_number(*b, "working_set_bytes"));
   });
-  json rows = json::array();
+  std::vector<BandwidthRow> rows;
   for (const Case* c : cases) {
     const double ws = *param_number(*c, "working_set_bytes");
-    rows.push_back({{"kernel", param_string(*c, "kernel")},
-                    {"threads", param_number(*c, "threads").value_or(1)},
-                    {"working_set_bytes", ws},
-                    {"level", memory_level(ws, results.machine.caches)},
-                    {"gb_per_s", *metric(*c, "gb_per_s")},
-                    {"vector", param_string(*c, "vector")},
-                    {"page", param_string(*c, "page")},
-                    {"backing", c->backing.verified}});
+    rows.push_back({param_string(*c, "kernel"), param_number(*c, "threads").value_or(1), ws,
+                    memory_level(ws, results.machine.caches), *metric(*c, "gb_per_s"), param_string(*c, "vector"),
+                    param_string(*c, "page"), c->backing.verified});
   }
-  results.derived.extra["bandwidth"] = std::move(rows);
+  store_rows(results, "bandwidth", rows, to_json);
+}
+
+std::vector<BandwidthRow> bandwidth_rows(const Results& results) {
+  return load_rows(results, "bandwidth", bandwidth_row_from_json);
 }
 
 std::string render_bandwidth_table(const Results& results, TableFormat format) {
-  const json* rows_json = derived_rows(results, "bandwidth");
+  const std::vector<BandwidthRow> bandwidth = bandwidth_rows(results);
   const std::vector<std::string> unavailable = unavailable_of(results, "bandwidth");
-  if (!rows_json && unavailable.empty()) return "";
+  if (bandwidth.empty() && unavailable.empty()) return "";
   // (threads, working set) -> kernel -> GB/s
   std::map<std::pair<double, double>, std::map<std::string, double>> grid;
   std::map<std::pair<double, double>, std::string> levels;
   std::set<std::string> kernels_seen;
   std::set<std::string> vectors;
-  if (rows_json) {
-    for (const json& row : *rows_json) {
-      const auto key = std::make_pair(json_number(row, "threads").value_or(1),
-                                      json_number(row, "working_set_bytes").value_or(0));
-      grid[key][json_string(row, "kernel")] = json_number(row, "gb_per_s").value_or(0);
-      levels[key] = json_string(row, "level");
-      kernels_seen.insert(json_string(row, "kernel"));
-      if (!json_string(row, "vector").empty()) vectors.insert(json_string(row, "vector"));
-    }
+  for (const BandwidthRow& row : bandwidth) {
+    const auto key = std::make_pair(row.threads, row.working_set_bytes);
+    grid[key][row.kernel] = row.gb_per_s;
+    levels[key] = row.level;
+    kernels_seen.insert(row.kernel);
+    if (!row.vector.empty()) vectors.insert(row.vector);
   }
   std::vector<std::string> kernels(kernels_seen.begin(), kernels_seen.end());
   std::sort(kernels.begin(), kernels.end(), [](const std::string& a, const std::string& b) {

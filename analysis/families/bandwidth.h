@@ -16,6 +16,19 @@ namespace memprobe::analysis {
 // working_set_bytes, "DRAM" beyond the last (or "" with no caches known).
 std::string memory_level(double working_set_bytes, const std::vector<CacheInfo>& caches);
 
+// One row of derived.bandwidth: one kernel at one thread count and working set.
+struct BandwidthRow {
+  std::string kernel;  // read, write, copy, nt-write
+  double threads = 1;
+  double working_set_bytes = 0;  // per thread
+  std::string level;             // memory_level() of the working set
+  double gb_per_s = 0;
+  std::string vector, page, backing;
+};
+
+// The rows of derived.bandwidth.
+std::vector<BandwidthRow> bandwidth_rows(const Results& results);
+
 // derived.bandwidth: [{kernel, threads, working_set_bytes, level, gb_per_s,
 // vector, page, backing}] by threads, kernel (read, write, copy, nt-write)
 // then working set; removed without bandwidth cases. Idempotent.

@@ -14,43 +14,48 @@ namespace memprobe::analysis {
 
 using nlohmann::json;
 
+namespace {
+
+json to_json(const LoadedRow& r) {
+  return {{"intensity_pct", r.intensity_pct},
+          {"background_gb_per_s", r.background_gb_per_s},
+          {"ns_per_load", r.ns_per_load},
+          {"latency_vs_idle", json_opt(r.latency_vs_idle)}};
+}
+
+LoadedRow loaded_row_from_json(const json& row) {
+  return {json_number(row, "intensity_pct").value_or(0), json_number(row, "background_gb_per_s").value_or(0),
+          json_number(row, "ns_per_load").value_or(0), json_number(row, "latency_vs_idle")};
+}
+
+}  // namespace
+
 void derive_loaded(Results& results) {
   std::map<double, const Case*> by_pct;
   for (const Case& c : results.cases)
     if (c.family == "loaded" && metric(c, "ns_per_load") && param_number(c, "intensity_pct"))
       by_pct[*param_number(c, "intensity_pct")] = &c;
-  if (by_pct.empty()) {
-    results.derived.extra.erase("loaded");
-    return;
-  }
   const double idle = by_pct.count(0) ? metric(*by_pct.at(0), "ns_per_load").value_or(0) : 0;
-  json rows = json::array();
+  std::vector<LoadedRow> rows;
   for (const auto& [pct, c] : by_pct) {
     const double ns = *metric(*c, "ns_per_load");
-    json row = {{"intensity_pct", pct},
-                {"background_gb_per_s", metric(*c, "background_gb_per_s").value_or(0)},
-                {"ns_per_load", ns},
-                {"latency_vs_idle", nullptr}};
-    if (idle > 0) row["latency_vs_idle"] = ns / idle;
-    rows.push_back(std::move(row));
+    rows.push_back({pct, metric(*c, "background_gb_per_s").value_or(0), ns,
+                    idle > 0 ? std::optional<double>(ns / idle) : std::nullopt});
   }
-  results.derived.extra["loaded"] = std::move(rows);
+  store_rows(results, "loaded", rows, to_json);
 }
 
+std::vector<LoadedRow> loaded_rows(const Results& results) { return load_rows(results, "loaded", loaded_row_from_json); }
+
 std::string render_loaded_table(const Results& results, TableFormat format) {
-  const json* rows_json = derived_rows(results, "loaded");
+  const std::vector<LoadedRow> loaded = loaded_rows(results);
   const std::vector<std::string> unavailable = unavailable_of(results, "loaded");
-  if (!rows_json && unavailable.empty()) return "";
+  if (loaded.empty() && unavailable.empty()) return "";
   std::vector<std::vector<std::string>> rows;
-  if (rows_json) {
-    for (const json& row : *rows_json) {
-      const auto v = json_number(row, "latency_vs_idle");
-      rows.push_back({fmt::format("{:.0f} %", json_number(row, "intensity_pct").value_or(0)),
-                      format_gbps(json_number(row, "background_gb_per_s").value_or(0)),
-                      format_ns(json_number(row, "ns_per_load").value_or(0)),
-                      v ? format_times(*v) : std::string(kMissing)});
-    }
-  }
+  for (const LoadedRow& row : loaded)
+    rows.push_back({fmt::format("{:.0f} %", row.intensity_pct), format_gbps(row.background_gb_per_s),
+                    format_ns(row.ns_per_load),
+                    row.latency_vs_idle ? format_times(*row.latency_vs_idle) : std::string(kMissing)});
   std::string out = note_line(
       "Loaded latency: DRAM random chase on one core while the other cores read (duty cycle of a 100 us period)",
       format);

@@ -12,6 +12,16 @@
 
 namespace memprobe::analysis {
 
+// One row of derived.loaded: one background intensity.
+struct LoadedRow {
+  double intensity_pct = 0;        // duty cycle of the background readers
+  double background_gb_per_s = 0;  // what they read
+  double ns_per_load = 0;          // the chase meanwhile
+  std::optional<double> latency_vs_idle;  // ns / ns at 0 %; none without a 0 % case
+};
+
+std::vector<LoadedRow> loaded_rows(const Results& results);
+
 // derived.loaded (files before the rename: loaded_latency): [{intensity_pct,
 // background_gb_per_s, ns_per_load, latency_vs_idle}] by intensity; removed
 // without loaded cases. Idempotent.

@@ -14,6 +14,46 @@ namespace memprobe::analysis {
 
 using nlohmann::json;
 
+namespace {
+
+json to_json(const MlpRow& r) {
+  return {{"k", r.k}, {"working_set_bytes", r.working_set_bytes}, {"ns_per_load", r.ns_per_load},
+          {"speedup_vs_k1", json_opt(r.speedup_vs_k1)}};
+}
+
+MlpRow mlp_row_from_json(const json& row) {
+  return {json_number(row, "k").value_or(0), json_number(row, "working_set_bytes").value_or(0),
+          json_number(row, "ns_per_load").value_or(0), json_number(row, "speedup_vs_k1")};
+}
+
+json to_json(const MlpParallelism& p) {
+  json out = {{"k", json_opt(p.k)},
+              {"speedup_vs_k1", json_opt(p.speedup_vs_k1)},
+              {"saturation", kMlpSaturation},
+              {"definition", "smallest k whose loads per second reach 90 % of the best k's"}};
+  if (p.saturated) out["saturated"] = *p.saturated;
+  return out;
+}
+
+// "Effective parallelism: k = 8, 7.2x the loads per second of k = 1 (...)".
+std::string parallelism_note(const MlpParallelism& p, TableFormat format) {
+  if (!p.k) return "";
+  const auto& k = p.k;
+  const auto& s = p.speedup_vs_k1;
+  if (p.saturated && !*p.saturated)
+    return note_line(fmt::format("Effective parallelism: at least {:.0f}{}: loads per second still rising at the "
+                                 "largest k measured.",
+                                 *k, s ? fmt::format(" ({:.1f}x the loads per second of k = 1)", *s) : ""),
+                     format);
+  return note_line(fmt::format("Effective parallelism: k = {:.0f}{} (smallest k reaching {:.0f} % of the best "
+                               "throughput).",
+                               *k, s ? fmt::format(", {:.1f}x the loads per second of k = 1", *s) : "",
+                               kMlpSaturation * 100),
+                   format);
+}
+
+}  // namespace
+
 std::optional<double> mlp_saturation_k(const std::vector<MlpPoint>& points) {
   double best = 0;
   for (const MlpPoint& p : points)
@@ -29,54 +69,54 @@ void derive_mlp(Results& results) {
   std::map<double, const Case*> by_k;
   for (const Case& c : results.cases)
     if (c.family == "mlp" && metric(c, "ns_per_load") && param_number(c, "k")) by_k[*param_number(c, "k")] = &c;
-  if (by_k.empty()) {
-    results.derived.extra.erase("mlp");
-    results.derived.extra.erase("mlp_parallelism");
-    return;
-  }
   // 0 without a k = 1 case (a plain double: GCC 12 misreads optionals here).
   const double ns1 = by_k.count(1) ? metric(*by_k.at(1), "ns_per_load").value_or(0) : 0;
-  json rows = json::array();
+  const auto speedup = [&](double ns) { return ns1 > 0 && ns > 0 ? std::optional<double>(ns1 / ns) : std::nullopt; };
+  std::vector<MlpRow> rows;
   std::vector<MlpPoint> points;
   for (const auto& [k, c] : by_k) {
     const double ns = *metric(*c, "ns_per_load");
     points.push_back({k, ns});
-    json row = {{"k", k},
-                {"working_set_bytes", param_number(*c, "working_set_bytes").value_or(0)},
-                {"ns_per_load", ns},
-                {"speedup_vs_k1", nullptr}};
-    if (ns1 > 0 && ns > 0) row["speedup_vs_k1"] = ns1 / ns;
-    rows.push_back(std::move(row));
+    rows.push_back({k, param_number(*c, "working_set_bytes").value_or(0), ns, speedup(ns)});
   }
-  results.derived.extra["mlp"] = std::move(rows);
-  json parallelism = {{"k", nullptr},
-                      {"speedup_vs_k1", nullptr},
-                      {"saturation", kMlpSaturation},
-                      {"definition", "smallest k whose loads per second reach 90 % of the best k's"}};
+  store_rows(results, "mlp", rows, to_json);
+  if (rows.empty()) {
+    results.derived.extra.erase("mlp_parallelism");
+    return;
+  }
+  MlpParallelism parallelism;
   if (const auto k = mlp_saturation_k(points)) {
-    parallelism["k"] = *k;
+    parallelism.k = *k;
     // Only the largest k reaches 90 %: loads per second were still rising.
-    parallelism["saturated"] = *k < by_k.rbegin()->first;
-    const double ns = *metric(*by_k.at(*k), "ns_per_load");
-    if (ns1 > 0 && ns > 0) parallelism["speedup_vs_k1"] = ns1 / ns;
+    parallelism.saturated = *k < by_k.rbegin()->first;
+    parallelism.speedup_vs_k1 = speedup(*metric(*by_k.at(*k), "ns_per_load"));
   }
-  results.derived.extra["mlp_parallelism"] = std::move(parallelism);
+  results.derived.extra["mlp_parallelism"] = to_json(parallelism);
+}
+
+std::vector<MlpRow> mlp_rows(const Results& results) { return load_rows(results, "mlp", mlp_row_from_json); }
+
+std::optional<MlpParallelism> mlp_parallelism(const Results& results) {
+  const auto it = results.derived.extra.find("mlp_parallelism");
+  if (it == results.derived.extra.end() || !it->is_object()) return std::nullopt;
+  MlpParallelism p;
+  p.k = json_number(*it, "k");
+  p.speedup_vs_k1 = json_number(*it, "speedup_vs_k1");
+  if (const auto saturated = it->find("saturated"); saturated != it->end() && saturated->is_boolean())
+    p.saturated = saturated->get<bool>();
+  return p;
 }
 
 std::string render_mlp_table(const Results& results, TableFormat format) {
-  const json* rows_json = derived_rows(results, "mlp");
+  const std::vector<MlpRow> mlp = mlp_rows(results);
   const std::vector<std::string> unavailable = unavailable_of(results, "mlp");
-  if (!rows_json && unavailable.empty()) return "";
+  if (mlp.empty() && unavailable.empty()) return "";
   std::vector<std::vector<std::string>> rows;
   double ws = 0;
-  if (rows_json) {
-    for (const json& row : *rows_json) {
-      const auto s = json_number(row, "speedup_vs_k1");
-      ws = std::max(ws, json_number(row, "working_set_bytes").value_or(0));
-      rows.push_back({fmt::format("{:.0f}", json_number(row, "k").value_or(0)),
-                      format_ns(json_number(row, "ns_per_load").value_or(0)),
-                      s ? format_times(*s) : std::string(kMissing)});
-    }
+  for (const MlpRow& row : mlp) {
+    ws = std::max(ws, row.working_set_bytes);
+    rows.push_back({fmt::format("{:.0f}", row.k), format_ns(row.ns_per_load),
+                    row.speedup_vs_k1 ? format_times(*row.speedup_vs_k1) : std::string(kMissing)});
   }
   std::string out = note_line(
       fmt::format("Memory-level parallelism: k independent random chases in one thread over {}; ns per load = "
@@ -84,24 +124,7 @@ std::string render_mlp_table(const Results& results, TableFormat format) {
                   ws > 0 ? format_bytes(ws) : std::string(kMissing)),
       format);
   if (!rows.empty()) out += render_table({{"k", true}, {"ns/load", true}, {"speed-up vs k=1", true}}, rows, format);
-  const auto it = results.derived.extra.find("mlp_parallelism");
-  if (it != results.derived.extra.end() && it->is_object()) {
-    const auto k = json_number(*it, "k");
-    const auto s = json_number(*it, "speedup_vs_k1");
-    const auto saturated = it->find("saturated");
-    const bool open_ended = saturated != it->end() && saturated->is_boolean() && !saturated->get<bool>();
-    if (k && open_ended)
-      out += note_line(fmt::format("Effective parallelism: at least {:.0f}{}: loads per second still rising at the "
-                                   "largest k measured.",
-                                   *k, s ? fmt::format(" ({:.1f}x the loads per second of k = 1)", *s) : ""),
-                       format);
-    else if (k)
-      out += note_line(fmt::format("Effective parallelism: k = {:.0f}{} (smallest k reaching {:.0f} % of the best "
-                                   "throughput).",
-                                   *k, s ? fmt::format(", {:.1f}x the loads per second of k = 1", *s) : "",
-                                   kMlpSaturation * 100),
-                       format);
-  }
+  if (const auto parallelism = mlp_parallelism(results)) out += parallelism_note(*parallelism, format);
   for (const std::string& u : unavailable) out += note_line(u, format);
   return out;
 }

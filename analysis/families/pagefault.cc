@@ -25,16 +25,70 @@ std::string format_count(double n) {
   return n == std::floor(n) ? fmt::format("{:.0f}", n) : fmt::format("{:.1f}", n);
 }
 
+json to_json(const PagefaultRow& r) {
+  json row = {{"kind", r.kind},
+              {"phase", r.phase},
+              {"page", r.page},
+              {"bytes", r.bytes},
+              {"pages", r.pages},
+              {"us_per_fault", json_opt(r.us_per_fault)},
+              {"us_per_page", json_opt(r.us_per_page)},
+              {"gb_per_s", json_opt(r.gb_per_s)},
+              {"faults_counted", json_opt(r.faults_counted)},
+              {"faults_expected", json_opt(r.faults_expected)},
+              {"counts_match", r.counts_match ? json(*r.counts_match) : json(nullptr)}};
+  if (!r.backing.empty()) row["backing"] = r.backing;
+  return row;
+}
+
+PagefaultRow pagefault_row_from_json(const json& row) {
+  PagefaultRow r;
+  r.kind = json_string(row, "kind");
+  r.phase = json_string(row, "phase");
+  r.page = json_string(row, "page");
+  r.bytes = json_number(row, "bytes").value_or(0);
+  r.pages = json_number(row, "pages").value_or(0);
+  r.us_per_fault = json_number(row, "us_per_fault");
+  r.us_per_page = json_number(row, "us_per_page");
+  r.gb_per_s = json_number(row, "gb_per_s");
+  r.faults_counted = json_number(row, "faults_counted");
+  r.faults_expected = json_number(row, "faults_expected");
+  if (const auto match = row.find("counts_match"); match != row.end() && match->is_boolean())
+    r.counts_match = match->get<bool>();
+  r.backing = json_string(row, "backing");
+  return r;
+}
+
+// A case's row; counts_match: within 2 % (at least 2 faults) of expected for
+// 4 KiB pages and files, within 1 for huge pages.
+PagefaultRow pagefault_row(const Case& c) {
+  PagefaultRow r;
+  r.kind = json_string(c.params, "kind");
+  r.phase = json_string(c.params, "phase");
+  r.page = json_string(c.params, "page");
+  r.bytes = param_number(c, "bytes").value_or(0);
+  r.pages = param_number(c, "pages").value_or(0);
+  r.us_per_fault = metric(c, "us_per_fault");
+  r.us_per_page = metric(c, "us_per_page");
+  r.gb_per_s = metric(c, "gb_per_s");
+  r.faults_counted = metric(c, "faults_counted");
+  r.faults_expected = metric(c, "faults_expected");
+  if (r.faults_counted && r.faults_expected) {
+    const bool huge = r.kind == "anon-thp" || r.kind == "hugetlb-2m" || r.kind == "hugetlb-1g";
+    const double tolerance = huge ? 1.0 : std::max(2.0, 0.02 * *r.faults_expected);
+    r.counts_match = std::fabs(*r.faults_counted - *r.faults_expected) <= tolerance;
+  }
+  r.backing = c.backing.verified;
+  return r;
+}
+
 // "page fault: anon-4k 0.25 us, ... per fault (warm)".
 std::vector<SummaryLine> pagefault_summary(const Results& results) {
-  const json* faults = derived_rows(results, "pagefault");
-  if (!faults) return {};
   std::string text;
-  for (const auto& row : *faults) {
-    const auto us = row.find("us_per_fault");
-    if (row.value("phase", std::string()) != "warm" || us == row.end() || !us->is_number()) continue;
-    const double value = us->get<double>();
-    text += fmt::format("{}{} {} us", text.empty() ? "" : ", ", row.value("kind", std::string()),
+  for (const PagefaultRow& row : pagefault_rows(results)) {
+    if (row.phase != "warm" || !row.us_per_fault) continue;
+    const double value = *row.us_per_fault;
+    text += fmt::format("{}{} {} us", text.empty() ? "" : ", ", row.kind,
                         value >= 100 ? fmt::format("{:.0f}", value) : fmt::format("{:.3g}", value));
   }
   if (text.empty()) return {};
@@ -52,47 +106,24 @@ void derive_pagefault(Results& results) {
   std::vector<const Case*> cases;
   for (const Case& c : results.cases)
     if (c.family == "pagefault" && !json_string(c.params, "kind").empty()) cases.push_back(&c);
-  if (cases.empty()) {
-    results.derived.extra.erase("pagefault");
-    return;
-  }
   std::stable_sort(cases.begin(), cases.end(), [&](const Case* a, const Case* b) {
     const auto ka = rank(kKinds, json_string(a->params, "kind")), kb = rank(kKinds, json_string(b->params, "kind"));
     if (ka != kb) return ka < kb;
     return rank(kPhases, json_string(a->params, "phase")) < rank(kPhases, json_string(b->params, "phase"));
   });
-  json rows = json::array();
-  for (const Case* c : cases) {
-    const std::string kind = json_string(c->params, "kind");
-    json row = {{"kind", kind},
-                {"phase", json_string(c->params, "phase")},
-                {"page", json_string(c->params, "page")},
-                {"bytes", param_number(*c, "bytes").value_or(0)},
-                {"pages", param_number(*c, "pages").value_or(0)}};
-    for (const char* key : {"us_per_fault", "us_per_page", "gb_per_s", "faults_counted", "faults_expected"}) {
-      const auto v = metric(*c, key);
-      row[key] = v ? json(*v) : json(nullptr);
-    }
-    const auto counted = metric(*c, "faults_counted");
-    const auto expected = metric(*c, "faults_expected");
-    if (counted && expected) {
-      const bool huge = kind == "anon-thp" || kind == "hugetlb-2m" || kind == "hugetlb-1g";
-      const double tolerance = huge ? 1.0 : std::max(2.0, 0.02 * *expected);
-      row["counts_match"] = std::fabs(*counted - *expected) <= tolerance;
-    } else {
-      row["counts_match"] = nullptr;
-    }
-    if (!c->backing.verified.empty()) row["backing"] = c->backing.verified;
-    rows.push_back(std::move(row));
-  }
-  results.derived.extra["pagefault"] = std::move(rows);
+  std::vector<PagefaultRow> rows;
+  for (const Case* c : cases) rows.push_back(pagefault_row(*c));
+  store_rows(results, "pagefault", rows, to_json);
+}
+
+std::vector<PagefaultRow> pagefault_rows(const Results& results) {
+  return load_rows(results, "pagefault", pagefault_row_from_json);
 }
 
 std::string render_pagefault_table(const Results& results, TableFormat format) {
   const auto unavailable = unavailable_pages(results, "pagefault");
-  const auto it = results.derived.extra.find("pagefault");
-  const bool have_rows = it != results.derived.extra.end() && it->is_array() && !it->empty();
-  if (!have_rows && unavailable.empty()) return "";
+  const std::vector<PagefaultRow> faults = pagefault_rows(results);
+  if (faults.empty() && unavailable.empty()) return "";
 
   const std::vector<Column> columns = {{"kind", false},    {"phase", false},          {"size", true},
                                        {"us/fault", true}, {"us/page", true},         {"GB/s", true},
@@ -100,23 +131,18 @@ std::string render_pagefault_table(const Results& results, TableFormat format) {
                                        {"backing", false}};
   std::vector<std::vector<std::string>> rows;
   std::set<std::string> phases;
-  if (have_rows) {
-    for (const json& row : *it) {
-      const auto num = [&](const char* key, std::string (*format)(double)) {
-        const auto v = json_number(row, key);
-        return v ? format(*v) : std::string(kMissing);
-      };
-      const auto match = row.find("counts_match");
-      std::string counts = kMissing;
-      if (match != row.end() && match->is_boolean()) counts = match->get<bool>() ? "match" : "MISMATCH";
-      phases.insert(json_string(row, "phase"));
-      rows.push_back({json_string(row, "kind"), json_string(row, "phase"),
-                      format_bytes(json_number(row, "bytes").value_or(0)), num("us_per_fault", &format_us),
-                      num("us_per_page", &format_us),
-                      num("gb_per_s", [](double v) { return fmt::format("{:.2f}", v); }),
-                      num("faults_counted", &format_count), num("faults_expected", &format_count), counts,
-                      json_string(row, "backing").empty() ? std::string(kMissing) : json_string(row, "backing")});
-    }
+  for (const PagefaultRow& row : faults) {
+    const auto num = [](const std::optional<double>& v, std::string (*format)(double)) {
+      return v ? format(*v) : std::string(kMissing);
+    };
+    std::string counts = kMissing;
+    if (row.counts_match) counts = *row.counts_match ? "match" : "MISMATCH";
+    phases.insert(row.phase);
+    rows.push_back({row.kind, row.phase, format_bytes(row.bytes), num(row.us_per_fault, &format_us),
+                    num(row.us_per_page, &format_us),
+                    num(row.gb_per_s, [](double v) { return fmt::format("{:.2f}", v); }),
+                    num(row.faults_counted, &format_count), num(row.faults_expected, &format_count), counts,
+                    row.backing.empty() ? std::string(kMissing) : row.backing});
   }
   auto kind_of = [](const std::string& page) -> std::string {
     if (page == "4k") return "anon-4k";

@@ -2,12 +2,27 @@
 // 4 KiB, THP, hugetlb, file) and phase, with the fault counts checked.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "analysis/results.h"
 #include "analysis/table_format.h"
 
 namespace memprobe::analysis {
+
+// One row of derived.pagefault: one kind of mapping in one phase.
+struct PagefaultRow {
+  std::string kind;   // anon-4k, anon-thp, hugetlb-2m, hugetlb-1g, file-major
+  std::string phase;  // cold, warm, populate, evicted
+  std::string page;
+  double bytes = 0, pages = 0;
+  std::optional<double> us_per_fault, us_per_page, gb_per_s, faults_counted, faults_expected;
+  std::optional<bool> counts_match;  // none when nothing was counted
+  std::string backing;               // "" when not recorded
+};
+
+std::vector<PagefaultRow> pagefault_rows(const Results& results);
 
 // Fills results.derived.extra["pagefault"] (files before the rename: page_fault) from the "pagefault" family's
 // cases: {kind, phase, page, bytes, pages, us_per_fault, us_per_page,
