@@ -7,6 +7,7 @@
 #include "analysis/derived.h"
 #include "analysis/families/latency.h"
 #include "analysis/tables.h"
+#include "tests/kvm_machine.h"
 
 namespace memprobe::analysis {
 namespace {
@@ -20,14 +21,7 @@ Results machine_only() {
   r.started_at = "2024-05-01T12:00:00Z";
   r.git = "v0.1-3-gabcdef";
   MachineInfo& m = r.machine;
-  m.cpu_model = "AMD EPYC 7B13 64-Core Processor";
-  m.vendor = "AMD";
-  m.logical_cpus = 2;
-  m.kernel = "Linux 6.1.0-18-cloud-amd64 x86_64";
-  m.hypervisor = "KVM";
-  m.tsc_hz = 2.445e9;
-  m.core_hz = 3.24e9;
-  m.core_hz_source = "calibrated";
+  m = testing::kvm_amd_machine("AMD EPYC 7B13 64-Core Processor", "Linux 6.1.0-18-cloud-amd64 x86_64", 2.445e9, 3.24e9);
   m.caches = {{1, "data", 32 * kKiB, 64, 8},
               {1, "instruction", 32 * kKiB, 64, 8},
               {2, "unified", 512 * kKiB, 64, 8},

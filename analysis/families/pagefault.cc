@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <set>
 #include <vector>
 
@@ -25,34 +26,36 @@ std::string format_count(double n) {
   return n == std::floor(n) ? fmt::format("{:.0f}", n) : fmt::format("{:.1f}", n);
 }
 
+// The measured figures of a row: metrics of the case, null where it has none.
+constexpr std::pair<const char*, std::optional<double> PagefaultRow::*> kFigures[] = {
+    {"us_per_fault", &PagefaultRow::us_per_fault},     {"us_per_page", &PagefaultRow::us_per_page},
+    {"gb_per_s", &PagefaultRow::gb_per_s},             {"faults_counted", &PagefaultRow::faults_counted},
+    {"faults_expected", &PagefaultRow::faults_expected}};
+
 json to_json(const PagefaultRow& r) {
-  json row = {{"kind", r.kind},
-              {"phase", r.phase},
-              {"page", r.page},
-              {"bytes", r.bytes},
-              {"pages", r.pages},
-              {"us_per_fault", json_opt(r.us_per_fault)},
-              {"us_per_page", json_opt(r.us_per_page)},
-              {"gb_per_s", json_opt(r.gb_per_s)},
-              {"faults_counted", json_opt(r.faults_counted)},
-              {"faults_expected", json_opt(r.faults_expected)},
+  json row = {{"kind", r.kind},   {"phase", r.phase}, {"page", r.page}, {"bytes", r.bytes}, {"pages", r.pages},
               {"counts_match", r.counts_match ? json(*r.counts_match) : json(nullptr)}};
+  for (const auto& [key, member] : kFigures) row[key] = json_opt(r.*member);
   if (!r.backing.empty()) row["backing"] = r.backing;
   return row;
 }
 
-PagefaultRow pagefault_row_from_json(const json& row) {
+// The row's identity (kind, phase, page, size) from `text` and `number` lookups.
+template <typename Text, typename Number>
+PagefaultRow row_from(Text text, Number number) {
   PagefaultRow r;
-  r.kind = json_string(row, "kind");
-  r.phase = json_string(row, "phase");
-  r.page = json_string(row, "page");
-  r.bytes = json_number(row, "bytes").value_or(0);
-  r.pages = json_number(row, "pages").value_or(0);
-  r.us_per_fault = json_number(row, "us_per_fault");
-  r.us_per_page = json_number(row, "us_per_page");
-  r.gb_per_s = json_number(row, "gb_per_s");
-  r.faults_counted = json_number(row, "faults_counted");
-  r.faults_expected = json_number(row, "faults_expected");
+  r.kind = text("kind");
+  r.phase = text("phase");
+  r.page = text("page");
+  r.bytes = number("bytes").value_or(0);
+  r.pages = number("pages").value_or(0);
+  return r;
+}
+
+PagefaultRow pagefault_row_from_json(const json& row) {
+  PagefaultRow r = row_from([&](const char* key) { return json_string(row, key); },
+                            [&](const char* key) { return json_number(row, key); });
+  for (const auto& [key, member] : kFigures) r.*member = json_number(row, key);
   if (const auto match = row.find("counts_match"); match != row.end() && match->is_boolean())
     r.counts_match = match->get<bool>();
   r.backing = json_string(row, "backing");
@@ -62,17 +65,9 @@ PagefaultRow pagefault_row_from_json(const json& row) {
 // A case's row; counts_match: within 2 % (at least 2 faults) of expected for
 // 4 KiB pages and files, within 1 for huge pages.
 PagefaultRow pagefault_row(const Case& c) {
-  PagefaultRow r;
-  r.kind = json_string(c.params, "kind");
-  r.phase = json_string(c.params, "phase");
-  r.page = json_string(c.params, "page");
-  r.bytes = param_number(c, "bytes").value_or(0);
-  r.pages = param_number(c, "pages").value_or(0);
-  r.us_per_fault = metric(c, "us_per_fault");
-  r.us_per_page = metric(c, "us_per_page");
-  r.gb_per_s = metric(c, "gb_per_s");
-  r.faults_counted = metric(c, "faults_counted");
-  r.faults_expected = metric(c, "faults_expected");
+  PagefaultRow r = row_from([&](const char* key) { return json_string(c.params, key); },
+                            [&](const char* key) { return param_number(c, key); });
+  for (const auto& [key, member] : kFigures) r.*member = metric(c, key);
   if (r.faults_counted && r.faults_expected) {
     const bool huge = r.kind == "anon-thp" || r.kind == "hugetlb-2m" || r.kind == "hugetlb-1g";
     const double tolerance = huge ? 1.0 : std::max(2.0, 0.02 * *r.faults_expected);
