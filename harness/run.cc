@@ -101,13 +101,6 @@ bench::CaseOptions estimate_options(bench::CaseOptions options) {
   return options;
 }
 
-std::size_t register_families(const std::vector<std::string>& families, const core::Machine& machine,
-                              const bench::CaseOptions& options) {
-  benchmark::ClearRegisteredBenchmarks();
-  std::size_t cases = 0;
-  for (const std::string& name : families) cases += bench::find_family(name)->register_cases(machine, options);
-  return cases;
-}
 
 // The largest working set of this run (CaseOptions::max_working_set_bytes):
 // --max-working-set as given (main checked it against MemAvailable), else the
@@ -191,13 +184,13 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   if (!out && !plan.out_path)
     throw std::runtime_error("cannot write to standard output, and there is no --out file: not measuring");
 
-  std::size_t total_cases = register_families(plan.families, machine, estimate_options(options));
+  std::map<std::string, std::size_t> planned_cases = count_cases(plan.families, 0, machine, estimate_options(options));
   if (plan.budget_s) {
     // Fit the run into the budget by shortening each repetition; never
     // lengthen it beyond the default, which is already statistically enough.
-    options.min_time_s = min_time_for_budget(*plan.budget_s, total_cases, options);
-    total_cases = register_families(plan.families, machine, estimate_options(options));
-    err << fmt::format("memprobe: {} cases, {:.0f} s budget: {:.1f} ms per repetition\n", total_cases,
+    options.min_time_s = min_time_for_budget(*plan.budget_s, total_cases(planned_cases), options);
+    planned_cases = count_cases(plan.families, 0, machine, estimate_options(options));
+    err << fmt::format("memprobe: {} cases, {:.0f} s budget: {:.1f} ms per repetition\n", total_cases(planned_cases),
                        *plan.budget_s, options.min_time_s * 1e3);
   }
   initialize_google_benchmark({"memprobe"});
@@ -207,7 +200,7 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
     err << fmt::format("memprobe: hardware counters unavailable: {}; counting software events only\n",
                        machine.pmu_reason);
 
-  CollectingReporter reporter(total_cases, err);
+  CollectingReporter reporter(planned_cases, err);
   // Until the file is written: a signal after the measurement must not lose it.
   const GracefulInterrupts graceful_interrupts;
   const bool cap_given = plan.case_options.max_working_set_bytes > 0;
@@ -222,7 +215,7 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   if (interrupted) {
     results.extra["interrupted"] = true;
     err << fmt::format("memprobe: interrupted by SIG{}: {} of {} cases completed\n",
-                       signal_name(GracefulInterrupts::first_signal()), results.cases.size(), total_cases);
+                       signal_name(GracefulInterrupts::first_signal()), results.cases.size(), reporter.total_cases());
   }
   // The file first: the tables may go to a reader that is gone.
   std::optional<std::string> write_error;

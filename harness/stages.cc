@@ -32,16 +32,6 @@ analysis::Results results_so_far(const std::vector<RawRun>& runs, const analysis
   return r;
 }
 
-// Cases still to come, re-counted with what is measured now, so the
-// progress line's total follows the sizes actually used.
-std::size_t count_remaining(const std::vector<std::string>& families, std::size_t from,
-                            const core::Machine& machine, const bench::CaseOptions& options) {
-  std::size_t cases = 0;
-  for (std::size_t i = from; i < families.size(); ++i) cases += register_family(families[i], machine, options);
-  benchmark::ClearRegisteredBenchmarks();
-  return cases;
-}
-
 // The latency family, 4 KiB .. kFirstLatencySweepTopBytes first and then an
 // octave at a time, on the first page policy, until its curve shows DRAM
 // (analysis::latency_dram_plateau), the sweep reaches `bound_bytes`, or the
@@ -119,6 +109,20 @@ LatencySweepEnd run_latency(const core::Machine& machine, const bench::CaseOptio
 
 }  // namespace
 
+std::map<std::string, std::size_t> count_cases(const std::vector<std::string>& families, std::size_t from,
+                                               const core::Machine& machine, const bench::CaseOptions& options) {
+  std::map<std::string, std::size_t> cases;
+  for (std::size_t i = from; i < families.size(); ++i) cases[families[i]] += register_family(families[i], machine, options);
+  benchmark::ClearRegisteredBenchmarks();
+  return cases;
+}
+
+std::size_t total_cases(const std::map<std::string, std::size_t>& cases_per_family) {
+  std::size_t total = 0;
+  for (const auto& [family, cases] : cases_per_family) total += cases;
+  return total;
+}
+
 bench::MeasuredSizes measured_sizes(const std::vector<RawRun>& runs, const analysis::MachineInfo& machine) {
   bench::MeasuredSizes sizes;
   const analysis::Results r = results_so_far(runs, machine);
@@ -187,7 +191,7 @@ void run_families_in_stages(const std::vector<std::string>& families, const core
           {"l1_dtlb_entries_4k", options.measured.l1_dtlb_entries_4k},
           {"l2_dtlb_entries_4k", options.measured.l2_dtlb_entries_4k},
       };
-      reporter.set_total(reporter.cases_done() + count_remaining(families, i + 1, machine, options));
+      reporter.set_cases_left(count_cases(families, i + 1, machine, options));
     }
   }
   benchmark::ClearRegisteredBenchmarks();

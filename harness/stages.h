@@ -5,7 +5,9 @@
 // the tlb family's detected L2 DTLB.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -29,6 +31,12 @@ struct LatencySweepEnd {
   std::uint64_t up_to_bytes = 0;  // the sweep's largest working set
   std::string reason;             // why it ended there (results: extra.latency_sweep)
 };
+
+// The cases each of families[from..] registers with `options` (for progress:
+// the total and the estimate of the time left).
+std::map<std::string, std::size_t> count_cases(const std::vector<std::string>& families, std::size_t from,
+                                               const core::Machine& machine, const bench::CaseOptions& options);
+std::size_t total_cases(const std::map<std::string, std::size_t>& cases_per_family);
 
 // What the cases collected so far measured: the cache capacities and where
 // DRAM begins (latency), the 4 KiB DTLB entries (tlb). Empty members where
