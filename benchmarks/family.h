@@ -49,6 +49,12 @@ struct CaseOptions {
   // the curve has shown DRAM (analysis/levels.h); 0 and 0: the whole sweep.
   std::uint64_t sweep_above_bytes = 0;
   std::uint64_t sweep_up_to_bytes = 0;
+  // The tlb family's extension steps: only base-page sweep points in
+  // (tlb_pages_above, tlb_pages_up_to] and their references. The harness
+  // extends the base-page sweep an octave at a time until its curve has gone
+  // two octaves past the L2 DTLB knee; 0 and 0: the first, whole sweep.
+  std::uint64_t tlb_pages_above = 0;
+  std::uint64_t tlb_pages_up_to = 0;
   MeasuredSizes measured;
 };
 
