@@ -33,16 +33,14 @@ constexpr std::size_t kRoundBytes = 32 * core::kMiB;
 // whole kernel granules).
 constexpr std::size_t kWorkingSetGranuleBytes = 2 * core::kBandwidthGranuleBytes;
 
-struct BandwidthSetup {
-  double tsc_hz = 0;
+struct BandwidthSetup : CaseSetup {
   core::PagePolicy policy = core::PagePolicy::kThp;
-  std::vector<int> cpus;  // one per core; the first `threads` are used
+  std::vector<int> cpus{};  // one per core; the first `threads` are used
   std::size_t arena_bytes = 0;  // the largest case's: one allocation for the family
 };
 
 void bandwidth_case(benchmark::State& state, core::BandwidthKernel kernel, std::size_t threads,
                     std::size_t working_set_bytes, const BandwidthSetup& setup) {
-  if (skip_if_interrupted(state)) return;
   if (setup.cpus.size() < threads) {
     fail_case(state, fmt::format("needs {} cores, this process may run on {}", threads, setup.cpus.size()));
     return;
@@ -100,8 +98,7 @@ std::size_t round_working_set(std::uint64_t bytes) {
 }
 
 std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& options) {
-  BandwidthSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
+  BandwidthSetup setup{case_setup(machine, options)};
   // One page policy: THP when the run asks for it (fewer TLB misses in the
   // DRAM-sized sets), else the first one asked for.
   setup.policy = options.policies.empty() ? core::PagePolicy::k4K : options.policies.front();
@@ -173,7 +170,7 @@ std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& 
             fmt::format("bandwidth/{}/threads:{}/{}", core::kernel_name(kernel), threads, compact_bytes(ws));
         ++registered;
         if (!point.skipped.empty()) {
-          register_skipped_case(name, point.skipped, options);
+          register_skipped_case(name, point.skipped);
           continue;
         }
         apply_case_options(register_case(name.c_str(),

@@ -34,13 +34,6 @@ constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
 // run and the system keep room.
 constexpr std::uint64_t kMemAvailableShare = 4;
 
-struct HugepageSetup {
-  double tsc_hz = 0;
-  double core_hz = 0;
-  std::size_t line_bytes = 64;
-  std::uint64_t seed = core::kDefaultChainSeed;
-};
-
 struct WorkingSet {
   std::uint64_t bytes = 0;
   const char* region = "";  // "cache", "tlb", "dram"
@@ -119,8 +112,7 @@ Prepared& prepared() {
 }
 
 void hugepage_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_bytes,
-                   WorkingSet ws, const HugepageSetup& setup) {
-  if (skip_if_interrupted(state)) return;
+                   WorkingSet ws, const CaseSetup& setup) {
   const std::size_t min_bytes = round_up(ws.bytes, core::requested_page_bytes(policy));
   auto lease = acquire_arena("hugepage", policy, min_bytes, arena_bytes);
   if (!lease) {
@@ -136,7 +128,7 @@ void hugepage_case(benchmark::State& state, core::PagePolicy policy, std::size_t
   }
   void* position = p.position;
 
-  position = run_timed_chase(state, position, {setup.tsc_hz, setup.core_hz});
+  position = run_timed_chase(state, position, setup.clocks());
   p.position = position;  // the next repetition resumes where this one stopped
   // The backing of the whole arena, which the working set is the start of: a
   // huge-page figure counts only if it is verified (analysis/hugepage).
@@ -154,11 +146,7 @@ void hugepage_case(benchmark::State& state, core::PagePolicy policy, std::size_t
 }
 
 std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& options) {
-  HugepageSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
-  setup.core_hz = machine.core_clock.hz;
-  setup.line_bytes = machine.topology.line_bytes();
-  setup.seed = options.seed;
+  const CaseSetup setup = case_setup(machine, options);
 
   const std::vector<WorkingSet> sets = working_sets(machine, options);
   const std::uint64_t memory_cap = core::mem_available_bytes().value_or(0) / kMemAvailableShare;
@@ -174,25 +162,20 @@ std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& o
       if (ws.skipped.empty() && !too_large(ws)) arena_bytes = std::max(arena_bytes, round_up(ws.bytes, page_bytes));
     for (const WorkingSet& ws : sets) {
       const std::string name = fmt::format("hugepage/{}/{}", core::cli_name(policy), compact_bytes(ws.bytes));
-      benchmark::internal::Benchmark* b = nullptr;
-      if (!ws.skipped.empty()) {
-        register_skipped_case(name, ws.skipped, options);
-        ++registered;
-        continue;
-      }
-      if (too_large(ws)) {
-        const std::string reason =
-            fmt::format("skipped: {} is more than 1/{} of MemAvailable ({})", core::format_bytes(ws.bytes),
-                        kMemAvailableShare, core::format_bytes(memory_cap * kMemAvailableShare));
-        b = register_case(name.c_str(),
-                                         [reason](benchmark::State& state) { state.SkipWithError(reason.c_str()); });
-      } else {
-        b = register_case(name.c_str(), [policy, arena_bytes, ws, setup](benchmark::State& state) {
-          hugepage_case(state, policy, arena_bytes, ws, setup);
-        });
-      }
-      apply_case_options(b, options)->Unit(benchmark::kMillisecond);
       ++registered;
+      if (!ws.skipped.empty()) {
+        register_skipped_case(name, ws.skipped);
+      } else if (too_large(ws)) {
+        register_skipped_case(name, fmt::format("skipped: {} is more than 1/{} of MemAvailable ({})",
+                                                core::format_bytes(ws.bytes), kMemAvailableShare,
+                                                core::format_bytes(memory_cap * kMemAvailableShare)));
+      } else {
+        apply_case_options(register_case(name, [policy, arena_bytes, ws, setup](benchmark::State& state) {
+                             hugepage_case(state, policy, arena_bytes, ws, setup);
+                           }),
+                           options)
+            ->Unit(benchmark::kMillisecond);
+      }
     }
   }
   return registered;

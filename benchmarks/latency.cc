@@ -31,12 +31,8 @@ namespace {
 // steps a DRAM-sized set is as warm as it gets.
 constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
 
-struct LatencySetup {
-  double tsc_hz = 0;
-  double core_hz = 0;
-  std::size_t line_bytes = 64;
+struct LatencySetup : CaseSetup {
   std::size_t group_pages = 32;  // page-group size for 4 KiB pages
-  std::uint64_t seed = core::kDefaultChainSeed;
 };
 
 // Pages per TLB-locality group: half the L1 DTLB's 4 KiB entries, leaving the
@@ -104,7 +100,6 @@ LatencyArena& arena() {
 
 void latency_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_bytes,
                   std::size_t working_set_bytes, const LatencySetup& setup) {
-  if (skip_if_interrupted(state)) return;
   auto prepared = arena().prepare(policy, arena_bytes, working_set_bytes, setup);
   if (!prepared) {
     fail_case(state, prepared.error().reason);
@@ -113,7 +108,7 @@ void latency_case(benchmark::State& state, core::PagePolicy policy, std::size_t 
   LatencyArena::Prepared& p = **prepared;
   void* position = p.position;
 
-  position = run_timed_chase(state, position, {setup.tsc_hz, setup.core_hz});
+  position = run_timed_chase(state, position, setup.clocks());
   p.position = position;  // the next repetition resumes where this one stopped
   state.SetLabel(format_case_label({
       {"page", std::string(core::cli_name(policy))},
@@ -127,12 +122,8 @@ void latency_case(benchmark::State& state, core::PagePolicy policy, std::size_t 
 }
 
 std::size_t register_latency(const core::Machine& machine, const CaseOptions& options) {
-  LatencySetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
-  setup.core_hz = machine.core_clock.hz;
-  setup.line_bytes = machine.topology.line_bytes();
+  LatencySetup setup{case_setup(machine, options)};
   setup.group_pages = page_group_pages(machine);
-  setup.seed = options.seed;
 
   // The harness grows the sweep until the curve shows DRAM (sweep_up_to_bytes);
   // without it (memprobe bench), to 8x the reported LLC (4x when quick); and

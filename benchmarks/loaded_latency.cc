@@ -41,13 +41,9 @@ constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
 constexpr double kPeriodSeconds = 100e-6;
 constexpr std::size_t kChunkBytes = 64 * core::kKiB;
 
-struct LoadedSetup {
-  double tsc_hz = 0;
-  double core_hz = 0;
-  std::size_t line_bytes = 64;
+struct LoadedSetup : CaseSetup {
   std::size_t working_set_bytes = 0;   // the chase's
   std::size_t background_bytes = 0;    // each background thread's buffer
-  std::uint64_t seed = core::kDefaultChainSeed;
 };
 
 // The chase's chain in the shared arena (THP if verified, else 4 KiB).
@@ -143,7 +139,6 @@ class Background {
 };
 
 void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& setup) {
-  if (skip_if_interrupted(state)) return;
   // Background on one CPU per core other than this thread's core.
   const int here = core::current_cpu();
   std::vector<int> others;
@@ -194,7 +189,7 @@ void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& 
 
   const double seconds = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz;
   const double loads = static_cast<double>(state.iterations()) * kLoadsPerIteration;
-  report_per_load(state, seconds, loads, {setup.tsc_hz, setup.core_hz});
+  report_per_load(state, seconds, loads, setup.clocks());
   state.counters["background_gb_per_s"] = static_cast<double>(end_bytes - start_bytes) / seconds / 1e9;
   state.SetLabel(format_case_label({
       {"intensity_pct", std::to_string(intensity_pct)},
@@ -211,11 +206,7 @@ void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& 
 }
 
 std::size_t register_loaded(const core::Machine& machine, const CaseOptions& options) {
-  LoadedSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
-  setup.core_hz = machine.core_clock.hz;
-  setup.line_bytes = machine.topology.line_bytes();
-  setup.seed = options.seed;
+  LoadedSetup setup{case_setup(machine, options)};
   const std::uint64_t llc = sizing_llc_bytes(machine, options);
   const DramChaseWorkingSet ws = dram_chase_working_set(llc, options, "loaded (a DRAM chase, 2x the LLC)");
   setup.working_set_bytes = ws.bytes;
@@ -231,7 +222,7 @@ std::size_t register_loaded(const core::Machine& machine, const CaseOptions& opt
   for (const int pct : intensities) {
     const std::string name = fmt::format("loaded/intensity:{}", pct);
     if (!capped_out.empty()) {
-      register_skipped_case(name, capped_out, options);
+      register_skipped_case(name, capped_out);
       ++registered;
       continue;
     }

@@ -37,12 +37,8 @@ constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
 constexpr std::size_t kAnchors = 480;
 constexpr std::array<std::size_t, 11> kChainCounts = {1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32};
 
-struct MlpSetup {
-  double tsc_hz = 0;
-  double core_hz = 0;
-  std::size_t line_bytes = 64;
+struct MlpSetup : CaseSetup {
   std::size_t working_set_bytes = 0;
-  std::uint64_t seed = core::kDefaultChainSeed;
 };
 
 class MlpArena {
@@ -93,7 +89,6 @@ MlpArena& arena() {
 }
 
 void mlp_case(benchmark::State& state, std::size_t k, const MlpSetup& setup) {
-  if (skip_if_interrupted(state)) return;
   auto prepared = arena().prepare(setup);
   if (!prepared) {
     fail_case(state, prepared.error().reason);
@@ -115,7 +110,7 @@ void mlp_case(benchmark::State& state, std::size_t k, const MlpSetup& setup) {
 
   const double loads = static_cast<double>(state.iterations()) * static_cast<double>(steps * k);
   report_per_load(state, static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz, loads,
-                  {setup.tsc_hz, setup.core_hz});
+                  setup.clocks());
   state.SetLabel(format_case_label({
       {"k", std::to_string(k)},
       {"working_set_bytes", std::to_string(setup.working_set_bytes)},
@@ -128,11 +123,7 @@ void mlp_case(benchmark::State& state, std::size_t k, const MlpSetup& setup) {
 }
 
 std::size_t register_mlp(const core::Machine& machine, const CaseOptions& options) {
-  MlpSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
-  setup.core_hz = machine.core_clock.hz;
-  setup.line_bytes = machine.topology.line_bytes();
-  setup.seed = options.seed;
+  MlpSetup setup{case_setup(machine, options)};
   const std::uint64_t llc = sizing_llc_bytes(machine, options);
   // 8x the LLC, so nearly every load misses it.
   const DramChaseWorkingSet ws = dram_chase_working_set(llc, options, "mlp (random chases over DRAM, 2x the LLC)");
@@ -144,7 +135,7 @@ std::size_t register_mlp(const core::Machine& machine, const CaseOptions& option
     if (options.quick && (k == 6 || k == 10 || k == 12 || k == 20)) continue;
     const std::string name = fmt::format("mlp/k:{}", k);
     if (!capped_out.empty()) {
-      register_skipped_case(name, capped_out, options);
+      register_skipped_case(name, capped_out);
       ++registered;
       continue;
     }

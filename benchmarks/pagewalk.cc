@@ -40,12 +40,8 @@ constexpr double kMemAvailableShare = 0.5;
 constexpr std::uint64_t kHugeBudgetBytes = 1 * core::kGiB;
 constexpr std::uint64_t kQuickHugeBudgetBytes = 512 * core::kMiB;
 
-struct WalkSetup {
-  double tsc_hz = 0;
-  double core_hz = 0;
-  std::size_t line_bytes = 64;
+struct WalkSetup : CaseSetup {
   std::size_t group_pages = 32;
-  std::uint64_t seed = core::kDefaultChainSeed;
   bool nested_paging = false;  // a hypervisor was detected: walks are 2D
 };
 
@@ -128,14 +124,13 @@ struct SpreadCase {
 };
 
 void spread_case(benchmark::State& state, const SpreadCase& c, const WalkSetup& setup) {
-  if (skip_if_interrupted(state)) return;
     auto prepared = spread_arena().prepare(c.policy, c.spacing_bytes, c.buffer_bytes, c.pages, setup.line_bytes, setup.seed);
   if (!prepared) {
     fail_case(state, prepared.error().reason);
     return;
   }
   PageSpreadArena::Prepared& p = **prepared;
-  p.position = run_timed_chase(state, p.position, {setup.tsc_hz, setup.core_hz});
+  p.position = run_timed_chase(state, p.position, setup.clocks());
   std::map<std::string, std::string> label = {
       {"role", c.role},
       {"pte", c.pte},
@@ -156,7 +151,6 @@ void spread_case(benchmark::State& state, const SpreadCase& c, const WalkSetup& 
 
 void reference_case(benchmark::State& state, std::size_t max_bytes, const SpreadCase& pair,
                     const std::string& variant, const WalkSetup& setup) {
-  if (skip_if_interrupted(state)) return;
     const std::size_t pages = pair.pages;
   auto prepared = reference_arena().prepare(max_bytes, pages, setup.line_bytes, setup.group_pages, setup.seed);
   if (!prepared) {
@@ -164,7 +158,7 @@ void reference_case(benchmark::State& state, std::size_t max_bytes, const Spread
     return;
   }
   ReferenceArena::Prepared& p = **prepared;
-  p.position = run_timed_chase(state, p.position, {setup.tsc_hz, setup.core_hz});
+  p.position = run_timed_chase(state, p.position, setup.clocks());
   std::map<std::string, std::string> label = {
       {"role", "reference"},
       {"pair", variant},
@@ -183,11 +177,7 @@ void reference_case(benchmark::State& state, std::size_t max_bytes, const Spread
 }
 
 std::size_t register_pagewalk(const core::Machine& machine, const CaseOptions& options) {
-  WalkSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
-  setup.core_hz = machine.core_clock.hz;
-  setup.line_bytes = machine.topology.line_bytes();
-  setup.seed = options.seed;
+  WalkSetup setup{case_setup(machine, options)};
   setup.nested_paging = machine.hypervisor.has_value();
   if (const auto l1 = sizing_entries(machine, options, 1, 4 * core::kKiB).entries)
     setup.group_pages = std::max<std::size_t>(8, *l1 / 2);
@@ -270,9 +260,7 @@ std::size_t register_pagewalk(const core::Machine& machine, const CaseOptions& o
     registered += 2;
   }
   for (const auto& [name, reason] : skipped) {
-    benchmark::RegisterBenchmark(name.c_str(), [reason = reason](benchmark::State& state) {
-      state.SkipWithError(reason.c_str());
-    })->Iterations(1)->Repetitions(1);
+    register_skipped_case(name, reason);
     ++registered;
   }
   return registered;

@@ -37,12 +37,8 @@ constexpr std::uint64_t kCacheMultiple = 4;
 constexpr std::uint64_t kUnknownL2Bytes = 1 * core::kMiB;
 constexpr std::uint64_t kUnknownLlcBytes = 32 * core::kMiB;
 
-struct StrideSetup {
-  double tsc_hz = 0;
-  double core_hz = 0;
-  std::size_t line_bytes = 64;
+struct StrideSetup : CaseSetup {
   std::size_t arena_bytes = 0;  // the largest working set
-  std::uint64_t seed = core::kDefaultChainSeed;
 };
 
 // One buffer for every case, as large as the largest working set: THP when
@@ -100,7 +96,6 @@ StrideArena& arena() {
 
 void stride_case(benchmark::State& state, std::size_t working_set_bytes, std::size_t stride_bytes,
                  const StrideSetup& setup) {
-  if (skip_if_interrupted(state)) return;
   auto prepared = arena().prepare(working_set_bytes, stride_bytes, setup);
   if (!prepared) {
     fail_case(state, prepared.error().reason);
@@ -108,7 +103,7 @@ void stride_case(benchmark::State& state, std::size_t working_set_bytes, std::si
   }
   StrideArena::Prepared& p = **prepared;
   void* position = p.position;
-  position = run_timed_chase(state, position, {setup.tsc_hz, setup.core_hz});
+  position = run_timed_chase(state, position, setup.clocks());
   p.position = position;
 
   // sequential: every line of the set touched in address order; strided:
@@ -132,11 +127,7 @@ void stride_case(benchmark::State& state, std::size_t working_set_bytes, std::si
 }
 
 std::size_t register_stride(const core::Machine& machine, const CaseOptions& options) {
-  StrideSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
-  setup.core_hz = machine.core_clock.hz;
-  setup.line_bytes = machine.topology.line_bytes();
-  setup.seed = options.seed;
+  StrideSetup setup{case_setup(machine, options)};
 
   const std::vector<std::uint64_t> cache_sizes = sizing_cache_bytes(machine, options);
   std::uint64_t l2_bytes = cache_sizes.size() >= 2 ? cache_sizes[1] : 0;

@@ -45,12 +45,8 @@ constexpr double kMemAvailableShare = 0.5;
 constexpr std::uint64_t kHugeSweepBudgetBytes = 1 * core::kGiB;
 constexpr std::uint64_t kQuickHugeSweepBudgetBytes = 512 * core::kMiB;
 
-struct TlbSetup {
-  double tsc_hz = 0;
-  double core_hz = 0;
-  std::size_t line_bytes = 64;
+struct TlbSetup : CaseSetup {
   std::size_t group_pages = 32;  // page-group size when the reference has no THP
-  std::uint64_t seed = core::kDefaultChainSeed;
 };
 
 // CPUID's data-TLB entries for one page size, innermost level first.
@@ -136,14 +132,13 @@ ReferenceArena& reference_arena() {
 
 void tlb_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_pages, std::size_t pages,
               const TlbSetup& setup) {
-  if (skip_if_interrupted(state)) return;
     auto prepared = page_arena().prepare(policy, core::requested_page_bytes(policy), arena_pages * core::requested_page_bytes(policy), pages, setup.line_bytes, setup.seed);
   if (!prepared) {
     fail_case(state, prepared.error().reason);
     return;
   }
   PageSpreadArena::Prepared& p = **prepared;
-  p.position = run_timed_chase(state, p.position, {setup.tsc_hz, setup.core_hz});
+  p.position = run_timed_chase(state, p.position, setup.clocks());
   const std::size_t page_bytes = core::requested_page_bytes(policy);
   state.SetLabel(format_case_label({
       {"role", "tlb"},
@@ -159,7 +154,6 @@ void tlb_case(benchmark::State& state, core::PagePolicy policy, std::size_t aren
 }
 
 void reference_case(benchmark::State& state, std::size_t max_bytes, std::size_t pages, const TlbSetup& setup) {
-  if (skip_if_interrupted(state)) return;
     page_arena().release();  // the page-spread sweeps are done: give their memory back
   auto prepared = reference_arena().prepare(max_bytes, pages, setup.line_bytes, setup.group_pages, setup.seed);
   if (!prepared) {
@@ -167,7 +161,7 @@ void reference_case(benchmark::State& state, std::size_t max_bytes, std::size_t 
     return;
   }
   ReferenceArena::Prepared& p = **prepared;
-  p.position = run_timed_chase(state, p.position, {setup.tsc_hz, setup.core_hz});
+  p.position = run_timed_chase(state, p.position, setup.clocks());
   state.SetLabel(format_case_label({
       {"role", "reference"},
       {"page", std::string(core::cli_name(p.backing->requested))},
@@ -181,15 +175,9 @@ void reference_case(benchmark::State& state, std::size_t max_bytes, std::size_t 
   }));
 }
 
-void skipped_case(benchmark::State& state, const std::string& reason) { state.SkipWithError(reason.c_str()); }
-
 std::size_t register_tlb(const core::Machine& machine, const CaseOptions& options) {
-  TlbSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
-  setup.core_hz = machine.core_clock.hz;
-  setup.line_bytes = machine.topology.line_bytes();
+  TlbSetup setup{case_setup(machine, options)};
   setup.group_pages = page_group_pages(machine);
-  setup.seed = options.seed;
 
   const int points_per_octave = options.quick ? 2 : 4;
   std::size_t registered = 0;
@@ -236,10 +224,7 @@ std::size_t register_tlb(const core::Machine& machine, const CaseOptions& option
     if (!cap.why.empty()) {
       const std::string reason = fmt::format("sweep cut at {} pages (wanted {}): {}", pages.empty() ? 0 : pages.back(),
                                              wanted, cap.why);
-      const std::string name = fmt::format("tlb/{}/skipped", page_name);
-      benchmark::RegisterBenchmark(name.c_str(), [reason](benchmark::State& state) { skipped_case(state, reason); })
-          ->Iterations(1)
-          ->Repetitions(1);
+      register_skipped_case(fmt::format("tlb/{}/skipped", page_name), reason);
       ++registered;
     }
   }
