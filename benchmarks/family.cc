@@ -90,6 +90,17 @@ void register_skipped_case(const std::string& name, const std::string& reason) {
 
 void mark_case_finished() { protocol().finish(); }
 
+benchmark::internal::Benchmark* CaseRegistrar::add(const std::string& name,
+                                                   std::function<void(benchmark::State&)> case_function) {
+  ++count_;
+  return apply_case_options(register_case(name, std::move(case_function)), options_)->Unit(unit_);
+}
+
+void CaseRegistrar::skip(const std::string& name, const std::string& reason) {
+  ++count_;
+  register_skipped_case(name, reason);
+}
+
 benchmark::internal::Benchmark* apply_case_options(benchmark::internal::Benchmark* b,
                                                    const CaseOptions& options) {
   if (options.repetitions > 0) b->Repetitions(options.repetitions);

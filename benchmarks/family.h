@@ -109,6 +109,23 @@ void register_skipped_case(const std::string& name, const std::string& reason);
 // Called by the harness's reporter when a case's repetitions are all reported.
 void mark_case_finished();
 
+// How a family registers its cases: measured ones through register_case with
+// the options every case shares (apply_case_options) and the family's time
+// unit, left-out ones through register_skipped_case; counts both (the count
+// Family::register_cases returns).
+class CaseRegistrar {
+ public:
+  CaseRegistrar(const CaseOptions& options, benchmark::TimeUnit unit) : options_(options), unit_(unit) {}
+  benchmark::internal::Benchmark* add(const std::string& name, std::function<void(benchmark::State&)> case_function);
+  void skip(const std::string& name, const std::string& reason);
+  std::size_t count() const { return count_; }
+
+ private:
+  const CaseOptions& options_;
+  benchmark::TimeUnit unit_;
+  std::size_t count_ = 0;
+};
+
 bool add_family(const Family& family);
 // Every linked-in family, sorted by name.
 std::vector<Family> families();

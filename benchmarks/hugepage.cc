@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -106,12 +107,7 @@ struct Prepared {
   void* position = nullptr;
 };
 
-Prepared& prepared() {
-  static Prepared instance;
-  return instance;
-}
-
-void hugepage_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_bytes,
+void hugepage_case(benchmark::State& state, Prepared& p, core::PagePolicy policy, std::size_t arena_bytes,
                    WorkingSet ws, const CaseSetup& setup) {
   const std::size_t min_bytes = round_up(ws.bytes, core::requested_page_bytes(policy));
   auto lease = acquire_arena("hugepage", policy, min_bytes, arena_bytes);
@@ -119,7 +115,6 @@ void hugepage_case(benchmark::State& state, core::PagePolicy policy, std::size_t
     fail_case(state, lease.error().reason);
     return;
   }
-  Prepared& p = prepared();
   if (p.epoch != lease->epoch || p.working_set_bytes != ws.bytes) {
     p.chain = core::build_random_cycle(lease->buffer->bytes().first(ws.bytes), setup.line_bytes, setup.seed);
     p.position = core::memprobe_chase(p.chain.head, std::min(p.chain.length, kMaxWarmupLoads));
@@ -133,16 +128,13 @@ void hugepage_case(benchmark::State& state, core::PagePolicy policy, std::size_t
   // The backing of the whole arena, which the working set is the start of: a
   // huge-page figure counts only if it is verified (analysis/hugepage).
   const core::Backing& backing = lease->buffer->backing();
-  state.SetLabel(format_case_label({
-      {"page", std::string(core::cli_name(policy))},
-      {"working_set_bytes", std::to_string(ws.bytes)},
-      {"stride_bytes", std::to_string(setup.line_bytes)},
-      {"backing", backing.verified},
-      {"huge_fraction", fmt::format("{:.3f}", backing.huge_fraction)},
-      {"region", ws.region},
-      {"chain", "random-cycle"},
-      {"seed", std::to_string(p.chain.seed)},
-  }));
+  state.SetLabel(format_case_label(with_backing({{"page", std::string(core::cli_name(policy))},
+                                                  {"working_set_bytes", std::to_string(ws.bytes)},
+                                                  {"stride_bytes", std::to_string(setup.line_bytes)},
+                                                  {"region", ws.region},
+                                                  {"chain", "random-cycle"},
+                                                  {"seed", std::to_string(p.chain.seed)}},
+                                                 backing)));
 }
 
 std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& options) {
@@ -150,7 +142,9 @@ std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& o
 
   const std::vector<WorkingSet> sets = working_sets(machine, options);
   const std::uint64_t memory_cap = core::mem_available_bytes().value_or(0) / kMemAvailableShare;
-  std::size_t registered = 0;
+  // The chain lives as long as these cases: each registration builds its own.
+  auto prepared = std::make_shared<Prepared>();
+  CaseRegistrar cases(options, benchmark::kMillisecond);
   for (const core::PagePolicy policy : options.policies) {
     const std::size_t page_bytes = core::requested_page_bytes(policy);
     auto too_large = [&](const WorkingSet& ws) {
@@ -162,23 +156,18 @@ std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& o
       if (ws.skipped.empty() && !too_large(ws)) arena_bytes = std::max(arena_bytes, round_up(ws.bytes, page_bytes));
     for (const WorkingSet& ws : sets) {
       const std::string name = fmt::format("hugepage/{}/{}", core::cli_name(policy), compact_bytes(ws.bytes));
-      ++registered;
-      if (!ws.skipped.empty()) {
-        register_skipped_case(name, ws.skipped);
-      } else if (too_large(ws)) {
-        register_skipped_case(name, fmt::format("skipped: {} is more than 1/{} of MemAvailable ({})",
-                                                core::format_bytes(ws.bytes), kMemAvailableShare,
-                                                core::format_bytes(memory_cap * kMemAvailableShare)));
-      } else {
-        apply_case_options(register_case(name, [policy, arena_bytes, ws, setup](benchmark::State& state) {
-                             hugepage_case(state, policy, arena_bytes, ws, setup);
-                           }),
-                           options)
-            ->Unit(benchmark::kMillisecond);
-      }
+      if (!ws.skipped.empty())
+        cases.skip(name, ws.skipped);
+      else if (too_large(ws))
+        cases.skip(name, fmt::format("skipped: {} is more than 1/{} of MemAvailable ({})", core::format_bytes(ws.bytes),
+                                     kMemAvailableShare, core::format_bytes(memory_cap * kMemAvailableShare)));
+      else
+        cases.add(name, [prepared, policy, arena_bytes, ws, setup](benchmark::State& state) {
+          hugepage_case(state, *prepared, policy, arena_bytes, ws, setup);
+        });
     }
   }
-  return registered;
+  return cases.count();
 }
 
 }  // namespace

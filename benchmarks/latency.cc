@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -93,14 +94,9 @@ class LatencyArena {
   std::optional<Prepared> prepared_;
 };
 
-LatencyArena& arena() {
-  static LatencyArena instance;
-  return instance;
-}
-
-void latency_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_bytes,
+void latency_case(benchmark::State& state, LatencyArena& arena, core::PagePolicy policy, std::size_t arena_bytes,
                   std::size_t working_set_bytes, const LatencySetup& setup) {
-  auto prepared = arena().prepare(policy, arena_bytes, working_set_bytes, setup);
+  auto prepared = arena.prepare(policy, arena_bytes, working_set_bytes, setup);
   if (!prepared) {
     fail_case(state, prepared.error().reason);
     return;
@@ -110,15 +106,12 @@ void latency_case(benchmark::State& state, core::PagePolicy policy, std::size_t 
 
   position = run_timed_chase(state, position, setup.clocks());
   p.position = position;  // the next repetition resumes where this one stopped
-  state.SetLabel(format_case_label({
-      {"page", std::string(core::cli_name(policy))},
-      {"working_set_bytes", std::to_string(working_set_bytes)},
-      {"stride_bytes", std::to_string(setup.line_bytes)},
-      {"backing", p.backing->verified},
-      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
-      {"tlb_method", p.tlb_method},
-      {"seed", std::to_string(p.chain.seed)},
-  }));
+  state.SetLabel(format_case_label(with_backing({{"page", std::string(core::cli_name(policy))},
+                                                  {"working_set_bytes", std::to_string(working_set_bytes)},
+                                                  {"stride_bytes", std::to_string(setup.line_bytes)},
+                                                  {"tlb_method", p.tlb_method},
+                                                  {"seed", std::to_string(p.chain.seed)}},
+                                                 *p.backing)));
 }
 
 std::size_t register_latency(const core::Machine& machine, const CaseOptions& options) {
@@ -144,23 +137,20 @@ std::size_t register_latency(const core::Machine& machine, const CaseOptions& op
     sizes.push_back(max_ws_bytes);
   std::erase_if(sizes, [&](std::uint64_t ws) { return ws <= options.sweep_above_bytes; });
 
-  std::size_t registered = 0;
+  // The chain lives as long as these cases (not the process): each
+  // registration starts from a fresh one.
+  auto arena = std::make_shared<LatencyArena>();
+  CaseRegistrar cases(options, benchmark::kMillisecond);
   for (const core::PagePolicy policy : options.policies) {
     const std::size_t page_bytes = core::requested_page_bytes(policy);
     const std::size_t arena_bytes = (max_ws_bytes + page_bytes - 1) / page_bytes * page_bytes;
-    for (const std::uint64_t ws : sizes) {
-      const std::string name =
-          fmt::format("latency/{}/{}", core::cli_name(policy), compact_bytes(ws));
-      apply_case_options(register_case(name.c_str(),
-                                                      [policy, arena_bytes, ws, setup](benchmark::State& state) {
-                                                        latency_case(state, policy, arena_bytes, ws, setup);
-                                                      }),
-                         options)
-          ->Unit(benchmark::kMillisecond);
-      ++registered;
-    }
+    for (const std::uint64_t ws : sizes)
+      cases.add(fmt::format("latency/{}/{}", core::cli_name(policy), compact_bytes(ws)),
+                [arena, policy, arena_bytes, ws, setup](benchmark::State& state) {
+                  latency_case(state, *arena, policy, arena_bytes, ws, setup);
+                });
   }
-  return registered;
+  return cases.count();
 }
 
 }  // namespace

@@ -55,8 +55,7 @@ struct ChaseState {
   std::uint64_t epoch = 0;
 };
 
-core::Result<ChaseState*> prepare_chase(const LoadedSetup& setup) {
-  static std::optional<ChaseState> state;
+core::Result<ChaseState*> prepare_chase(std::optional<ChaseState>& state, const LoadedSetup& setup) {
   auto lease = acquire_arena("loaded", core::PagePolicy::kThp, setup.working_set_bytes, setup.working_set_bytes);
   std::string page = "thp";
   if (!lease || !lease->buffer->backing().matches_request()) {
@@ -138,7 +137,8 @@ class Background {
   std::string pin_error_;
 };
 
-void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& setup) {
+void loaded_case(benchmark::State& state, std::optional<ChaseState>& chase_state, int intensity_pct,
+                 const LoadedSetup& setup) {
   // Background on one CPU per core other than this thread's core.
   const int here = core::current_cpu();
   std::vector<int> others;
@@ -148,7 +148,7 @@ void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& 
     fail_case(state, "needs at least 2 CPUs (cores): the background load runs on the other cores");
     return;
   }
-  auto chase = prepare_chase(setup);
+  auto chase = prepare_chase(chase_state, setup);
   if (!chase) {
     fail_case(state, chase.error().reason);
     return;
@@ -191,7 +191,7 @@ void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& 
   const double loads = static_cast<double>(state.iterations()) * kLoadsPerIteration;
   report_per_load(state, seconds, loads, setup.clocks());
   state.counters["background_gb_per_s"] = static_cast<double>(end_bytes - start_bytes) / seconds / 1e9;
-  state.SetLabel(format_case_label({
+  state.SetLabel(format_case_label(with_backing({
       {"intensity_pct", std::to_string(intensity_pct)},
       {"background_threads", std::to_string(others.size())},
       {"working_set_bytes", std::to_string(setup.working_set_bytes)},
@@ -199,10 +199,8 @@ void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& 
       {"background_backing", background_backing},
       {"vector", std::string(core::widest_vector_name())},
       {"page", c.page},
-      {"backing", c.backing->verified},
-      {"huge_fraction", fmt::format("{:.3f}", c.backing->huge_fraction)},
       {"seed", std::to_string(c.chain.seed)},
-  }));
+  }, *c.backing)));
 }
 
 std::size_t register_loaded(const core::Machine& machine, const CaseOptions& options) {
@@ -218,23 +216,19 @@ std::size_t register_loaded(const core::Machine& machine, const CaseOptions& opt
 
   const std::vector<int> intensities =
       options.quick ? std::vector<int>{0, 50, 100} : std::vector<int>{0, 25, 50, 75, 100};
-  std::size_t registered = 0;
+  // The chase's chain lives as long as these cases.
+  auto chase_state = std::make_shared<std::optional<ChaseState>>();
+  CaseRegistrar cases(options, benchmark::kMillisecond);
   for (const int pct : intensities) {
     const std::string name = fmt::format("loaded/intensity:{}", pct);
-    if (!capped_out.empty()) {
-      register_skipped_case(name, capped_out);
-      ++registered;
-      continue;
-    }
-    apply_case_options(register_case(name.c_str(),
-                                                    [pct, setup](benchmark::State& state) {
-                                                      loaded_case(state, pct, setup);
-                                                    }),
-                       options)
-        ->Unit(benchmark::kMillisecond);
-    ++registered;
+    if (!capped_out.empty())
+      cases.skip(name, capped_out);
+    else
+      cases.add(name, [chase_state, pct, setup](benchmark::State& state) {
+        loaded_case(state, *chase_state, pct, setup);
+      });
   }
-  return registered;
+  return cases.count();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -83,13 +84,8 @@ class MlpArena {
   std::optional<Prepared> prepared_;
 };
 
-MlpArena& arena() {
-  static MlpArena instance;
-  return instance;
-}
-
-void mlp_case(benchmark::State& state, std::size_t k, const MlpSetup& setup) {
-  auto prepared = arena().prepare(setup);
+void mlp_case(benchmark::State& state, MlpArena& arena, std::size_t k, const MlpSetup& setup) {
+  auto prepared = arena.prepare(setup);
   if (!prepared) {
     fail_case(state, prepared.error().reason);
     return;
@@ -111,15 +107,12 @@ void mlp_case(benchmark::State& state, std::size_t k, const MlpSetup& setup) {
   const double loads = static_cast<double>(state.iterations()) * static_cast<double>(steps * k);
   report_per_load(state, static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz, loads,
                   setup.clocks());
-  state.SetLabel(format_case_label({
-      {"k", std::to_string(k)},
-      {"working_set_bytes", std::to_string(setup.working_set_bytes)},
-      {"stride_bytes", std::to_string(setup.line_bytes)},
-      {"page", p.page},
-      {"backing", p.backing->verified},
-      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
-      {"seed", std::to_string(p.chain.seed)},
-  }));
+  state.SetLabel(format_case_label(with_backing({{"k", std::to_string(k)},
+                                                  {"working_set_bytes", std::to_string(setup.working_set_bytes)},
+                                                  {"stride_bytes", std::to_string(setup.line_bytes)},
+                                                  {"page", p.page},
+                                                  {"seed", std::to_string(p.chain.seed)}},
+                                                 *p.backing)));
 }
 
 std::size_t register_mlp(const core::Machine& machine, const CaseOptions& options) {
@@ -130,22 +123,18 @@ std::size_t register_mlp(const core::Machine& machine, const CaseOptions& option
   setup.working_set_bytes = ws.bytes;
   const std::string& capped_out = ws.skip_reason;
 
-  std::size_t registered = 0;
+  // The chain and the cursors live as long as these cases.
+  auto arena = std::make_shared<MlpArena>();
+  CaseRegistrar cases(options, benchmark::kMillisecond);
   for (const std::size_t k : kChainCounts) {
     if (options.quick && (k == 6 || k == 10 || k == 12 || k == 20)) continue;
     const std::string name = fmt::format("mlp/k:{}", k);
-    if (!capped_out.empty()) {
-      register_skipped_case(name, capped_out);
-      ++registered;
-      continue;
-    }
-    apply_case_options(register_case(name.c_str(),
-                                                    [k, setup](benchmark::State& state) { mlp_case(state, k, setup); }),
-                       options)
-        ->Unit(benchmark::kMillisecond);
-    ++registered;
+    if (!capped_out.empty())
+      cases.skip(name, capped_out);
+    else
+      cases.add(name, [arena, k, setup](benchmark::State& state) { mlp_case(state, *arena, k, setup); });
   }
-  return registered;
+  return cases.count();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,14 +90,9 @@ class StrideArena {
   std::size_t stride_ = 0;
 };
 
-StrideArena& arena() {
-  static StrideArena instance;
-  return instance;
-}
-
-void stride_case(benchmark::State& state, std::size_t working_set_bytes, std::size_t stride_bytes,
-                 const StrideSetup& setup) {
-  auto prepared = arena().prepare(working_set_bytes, stride_bytes, setup);
+void stride_case(benchmark::State& state, StrideArena& arena, std::size_t working_set_bytes,
+                 std::size_t stride_bytes, const StrideSetup& setup) {
+  auto prepared = arena.prepare(working_set_bytes, stride_bytes, setup);
   if (!prepared) {
     fail_case(state, prepared.error().reason);
     return;
@@ -112,16 +108,14 @@ void stride_case(benchmark::State& state, std::size_t working_set_bytes, std::si
                               : stride_bytes <= setup.line_bytes ? "sequential"
                                                                      : "strided";
   const std::size_t node_bytes = stride_bytes == 0 ? setup.line_bytes : stride_bytes;
-  std::map<std::string, std::string> label = {
-      {"pattern", pattern},
-      {"working_set_bytes", std::to_string(working_set_bytes)},
-      {"stride_bytes", std::to_string(node_bytes)},
-      {"line_bytes", std::to_string(setup.line_bytes)},
-      {"lines_touched", std::to_string(working_set_bytes / std::max(node_bytes, setup.line_bytes))},
-      {"page", std::string(core::cli_name(p.backing->requested))},
-      {"backing", p.backing->verified},
-      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
-  };
+  std::map<std::string, std::string> label = with_backing(
+      {{"pattern", pattern},
+       {"working_set_bytes", std::to_string(working_set_bytes)},
+       {"stride_bytes", std::to_string(node_bytes)},
+       {"line_bytes", std::to_string(setup.line_bytes)},
+       {"lines_touched", std::to_string(working_set_bytes / std::max(node_bytes, setup.line_bytes))},
+       {"page", std::string(core::cli_name(p.backing->requested))}},
+      *p.backing);
   if (stride_bytes == 0) label["seed"] = std::to_string(p.chain.seed);
   state.SetLabel(format_case_label(label));
 }
@@ -153,21 +147,17 @@ std::size_t register_stride(const core::Machine& machine, const CaseOptions& opt
   strides.erase(std::unique(strides.begin(), strides.end()), strides.end());
   strides.push_back(0);  // the random control, last
 
-  std::size_t registered = 0;
-  for (const std::uint64_t ws : working_sets) {
-    for (const std::size_t stride : strides) {
-      const std::string name = stride == 0 ? fmt::format("stride/{}/random", compact_bytes(ws))
-                                           : fmt::format("stride/{}/stride:{}", compact_bytes(ws), stride);
-      apply_case_options(register_case(name.c_str(),
-                                                      [ws, stride, setup](benchmark::State& state) {
-                                                        stride_case(state, ws, stride, setup);
-                                                      }),
-                         options)
-          ->Unit(benchmark::kMicrosecond);
-      ++registered;
-    }
-  }
-  return registered;
+  // The buffer lives as long as these cases.
+  auto arena = std::make_shared<StrideArena>();
+  CaseRegistrar cases(options, benchmark::kMicrosecond);
+  for (const std::uint64_t ws : working_sets)
+    for (const std::size_t stride : strides)
+      cases.add(stride == 0 ? fmt::format("stride/{}/random", compact_bytes(ws))
+                            : fmt::format("stride/{}/stride:{}", compact_bytes(ws), stride),
+                [arena, ws, stride, setup](benchmark::State& state) {
+                  stride_case(state, *arena, ws, stride, setup);
+                });
+  return cases.count();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -116,63 +117,41 @@ PageCap page_cap(core::PagePolicy policy, std::uint64_t wanted_pages, bool quick
   return cap;
 }
 
-// One buffer for the page-spread chains, sized for the policy's largest N and
-// reused by all of that policy's cases (they run consecutively); released when
-// the reference cases start, so a multi-GiB huge-page buffer is never held
-// while something else allocates.
-PageSpreadArena& page_arena() {
-  static PageSpreadArena instance;
-  return instance;
-}
+// The family's buffers, as long-lived as its registered cases. One buffer for
+// the page-spread chains, sized for the policy's largest N and reused by all
+// of that policy's cases (they run consecutively); released when the
+// reference cases start, so a multi-GiB huge-page buffer is never held while
+// something else allocates.
+struct TlbArenas {
+  PageSpreadArena spread;
+  ReferenceArena reference;
+};
 
-ReferenceArena& reference_arena() {
-  static ReferenceArena instance;
-  return instance;
-}
-
-void tlb_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_pages, std::size_t pages,
-              const TlbSetup& setup) {
-    auto prepared = page_arena().prepare(policy, core::requested_page_bytes(policy), arena_pages * core::requested_page_bytes(policy), pages, setup.line_bytes, setup.seed);
+void tlb_case(benchmark::State& state, TlbArenas& arenas, core::PagePolicy policy, std::size_t arena_pages,
+              std::size_t pages, const TlbSetup& setup) {
+  const std::size_t page_bytes = core::requested_page_bytes(policy);
+  auto prepared =
+      arenas.spread.prepare(policy, page_bytes, arena_pages * page_bytes, pages, setup.line_bytes, setup.seed);
   if (!prepared) {
     fail_case(state, prepared.error().reason);
     return;
   }
   PageSpreadArena::Prepared& p = **prepared;
   p.position = run_timed_chase(state, p.position, setup.clocks());
-  const std::size_t page_bytes = core::requested_page_bytes(policy);
-  state.SetLabel(format_case_label({
-      {"role", "tlb"},
-      {"page", std::string(core::cli_name(policy))},
-      {"pages", std::to_string(pages)},
-      {"page_bytes", std::to_string(page_bytes)},
-      {"line_bytes", std::to_string(setup.line_bytes)},
-      {"footprint_bytes", std::to_string(pages * setup.line_bytes)},
-      {"backing", p.backing->verified},
-      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
-      {"seed", std::to_string(p.chain.seed)},
-  }));
+  state.SetLabel(format_case_label(spread_label(p, policy, pages, setup.line_bytes, {{"role", "tlb"}})));
 }
 
-void reference_case(benchmark::State& state, std::size_t max_bytes, std::size_t pages, const TlbSetup& setup) {
-    page_arena().release();  // the page-spread sweeps are done: give their memory back
-  auto prepared = reference_arena().prepare(max_bytes, pages, setup.line_bytes, setup.group_pages, setup.seed);
+void reference_case(benchmark::State& state, TlbArenas& arenas, std::size_t max_bytes, std::size_t pages,
+                    const TlbSetup& setup) {
+  arenas.spread.release();  // the page-spread sweeps are done: give their memory back
+  auto prepared = arenas.reference.prepare(max_bytes, pages, setup.line_bytes, setup.group_pages, setup.seed);
   if (!prepared) {
     fail_case(state, prepared.error().reason);
     return;
   }
   ReferenceArena::Prepared& p = **prepared;
   p.position = run_timed_chase(state, p.position, setup.clocks());
-  state.SetLabel(format_case_label({
-      {"role", "reference"},
-      {"page", std::string(core::cli_name(p.backing->requested))},
-      {"pages", std::to_string(pages)},
-      {"line_bytes", std::to_string(setup.line_bytes)},
-      {"footprint_bytes", std::to_string(pages * setup.line_bytes)},
-      {"backing", p.backing->verified},
-      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
-      {"tlb_method", p.tlb_method},
-      {"seed", std::to_string(p.chain.seed)},
-  }));
+  state.SetLabel(format_case_label(reference_label(p, pages, setup.line_bytes, {{"role", "reference"}})));
 }
 
 std::size_t register_tlb(const core::Machine& machine, const CaseOptions& options) {
@@ -180,7 +159,8 @@ std::size_t register_tlb(const core::Machine& machine, const CaseOptions& option
   setup.group_pages = page_group_pages(machine);
 
   const int points_per_octave = options.quick ? 2 : 4;
-  std::size_t registered = 0;
+  auto arenas = std::make_shared<TlbArenas>();
+  CaseRegistrar cases(options, benchmark::kMicrosecond);
   std::uint64_t reference_max_pages = 0;
   std::vector<std::uint64_t> reference_pages;
 
@@ -209,14 +189,10 @@ std::size_t register_tlb(const core::Machine& machine, const CaseOptions& option
     if (!pages.empty()) {
       const std::size_t arena_pages = pages.back();
       for (const std::uint64_t n : pages) {
-        const std::string name = fmt::format("tlb/{}/pages:{}", page_name, n);
-        apply_case_options(register_case(name.c_str(),
-                                                        [policy, arena_pages, n, setup](benchmark::State& state) {
-                                                          tlb_case(state, policy, arena_pages, n, setup);
-                                                        }),
-                           options)
-            ->Unit(benchmark::kMicrosecond);
-        ++registered;
+        cases.add(fmt::format("tlb/{}/pages:{}", page_name, n),
+                  [arenas, policy, arena_pages, n, setup](benchmark::State& state) {
+                    tlb_case(state, *arenas, policy, arena_pages, n, setup);
+                  });
         reference_pages.push_back(n);
         reference_max_pages = std::max(reference_max_pages, n);
       }
@@ -224,8 +200,7 @@ std::size_t register_tlb(const core::Machine& machine, const CaseOptions& option
     if (!cap.why.empty()) {
       const std::string reason = fmt::format("sweep cut at {} pages (wanted {}): {}", pages.empty() ? 0 : pages.back(),
                                              wanted, cap.why);
-      register_skipped_case(fmt::format("tlb/{}/skipped", page_name), reason);
-      ++registered;
+      cases.skip(fmt::format("tlb/{}/skipped", page_name), reason);
     }
   }
 
@@ -233,17 +208,11 @@ std::size_t register_tlb(const core::Machine& machine, const CaseOptions& option
   std::sort(reference_pages.begin(), reference_pages.end());
   reference_pages.erase(std::unique(reference_pages.begin(), reference_pages.end()), reference_pages.end());
   const std::size_t reference_bytes = reference_max_pages * setup.line_bytes;
-  for (const std::uint64_t n : reference_pages) {
-    const std::string name = fmt::format("tlb/reference/pages:{}", n);
-    apply_case_options(register_case(name.c_str(),
-                                                    [reference_bytes, n, setup](benchmark::State& state) {
-                                                      reference_case(state, reference_bytes, n, setup);
-                                                    }),
-                       options)
-        ->Unit(benchmark::kMicrosecond);
-    ++registered;
-  }
-  return registered;
+  for (const std::uint64_t n : reference_pages)
+    cases.add(fmt::format("tlb/reference/pages:{}", n), [arenas, reference_bytes, n, setup](benchmark::State& state) {
+      reference_case(state, *arenas, reference_bytes, n, setup);
+    });
+  return cases.count();
 }
 
 }  // namespace

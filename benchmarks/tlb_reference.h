@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -66,5 +67,16 @@ class ReferenceArena {
   std::optional<core::Buffer> buffer_;
   std::optional<Prepared> prepared_;
 };
+
+// A page-spread case's label: `fields` (role, ...) with page, pages,
+// page_bytes, line_bytes, footprint_bytes (pages x line_bytes), the backing
+// and the seed.
+std::map<std::string, std::string> spread_label(const PageSpreadArena::Prepared& p, core::PagePolicy policy,
+                                                std::size_t pages, std::size_t line_bytes,
+                                                std::map<std::string, std::string> fields);
+// A reference case's label: `fields` (role, ...) with the page it got, pages,
+// line_bytes, footprint_bytes, the backing, tlb_method and the seed.
+std::map<std::string, std::string> reference_label(const ReferenceArena::Prepared& p, std::size_t pages,
+                                                   std::size_t line_bytes, std::map<std::string, std::string> fields);
 
 }  // namespace memprobe::bench
