@@ -19,6 +19,7 @@
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/machine.h"
+#include "core/result.h"
 
 namespace memprobe::bench {
 
@@ -102,6 +103,20 @@ benchmark::internal::Benchmark* register_case(const std::string& name,
 // refused, hugetlb pool exhausted, thread not started), in any repetition, as
 // CaseProtocol::fail decides. Call only before the case's timed loop.
 void fail_case(benchmark::State& state, const std::string& reason);
+// The timed part of a chase case: fails the case with the reason when its
+// chain could not be prepared (nullptr), else runs run_timed_chase from where
+// the previous repetition stopped, keeps where it stopped, and returns the
+// chain (for the label).
+template <class Prepared>
+Prepared* chase_prepared(benchmark::State& state, const core::Result<Prepared*>& prepared, const ChaseClocks& clocks) {
+  if (!prepared) {
+    fail_case(state, prepared.error().reason);
+    return nullptr;
+  }
+  Prepared* p = *prepared;
+  p->position = run_timed_chase(state, p->position, clocks);
+  return p;
+}
 // Registers a case that is not measured: it only reports `reason` (an
 // unavailable entry in the results), once, whether or not the run is
 // interrupted. The one way a family registers a case it leaves out.

@@ -99,42 +99,40 @@ std::vector<WorkingSet> working_sets(const core::Machine& machine, const CaseOpt
 std::size_t round_up(std::size_t bytes, std::size_t granule) { return (bytes + granule - 1) / granule * granule; }
 
 // The chain this family last built in the shared arena, valid while the
-// arena's epoch and the working set are unchanged.
-struct Prepared {
+// arena's epoch and the working set are unchanged. Its backing is the whole
+// arena's, which the working set is the start of: a huge-page figure counts
+// only if it is verified (analysis/hugepage).
+struct Prepared : PreparedChain {
   std::uint64_t epoch = 0;
   std::size_t working_set_bytes = 0;
-  core::Chain chain;
-  void* position = nullptr;
 };
 
-void hugepage_case(benchmark::State& state, Prepared& p, core::PagePolicy policy, std::size_t arena_bytes,
-                   WorkingSet ws, const CaseSetup& setup) {
-  const std::size_t min_bytes = round_up(ws.bytes, core::requested_page_bytes(policy));
+core::Result<Prepared*> prepare(Prepared& p, core::PagePolicy policy, std::size_t arena_bytes,
+                                std::uint64_t working_set_bytes, const CaseSetup& setup) {
+  const std::size_t min_bytes = round_up(working_set_bytes, core::requested_page_bytes(policy));
   auto lease = acquire_arena("hugepage", policy, min_bytes, arena_bytes);
-  if (!lease) {
-    fail_case(state, lease.error().reason);
-    return;
-  }
-  if (p.epoch != lease->epoch || p.working_set_bytes != ws.bytes) {
-    p.chain = core::build_random_cycle(lease->buffer->bytes().first(ws.bytes), setup.line_bytes, setup.seed);
+  if (!lease) return lease.error();
+  p.backing = &lease->buffer->backing();
+  if (p.epoch != lease->epoch || p.working_set_bytes != working_set_bytes) {
+    p.chain = core::build_random_cycle(lease->buffer->bytes().first(working_set_bytes), setup.line_bytes, setup.seed);
     p.position = core::memprobe_chase(p.chain.head, std::min(p.chain.length, kMaxWarmupLoads));
     p.epoch = lease->epoch;
-    p.working_set_bytes = ws.bytes;
+    p.working_set_bytes = working_set_bytes;
   }
-  void* position = p.position;
+  return &p;
+}
 
-  position = run_timed_chase(state, position, setup.clocks());
-  p.position = position;  // the next repetition resumes where this one stopped
-  // The backing of the whole arena, which the working set is the start of: a
-  // huge-page figure counts only if it is verified (analysis/hugepage).
-  const core::Backing& backing = lease->buffer->backing();
+void hugepage_case(benchmark::State& state, Prepared& prepared, core::PagePolicy policy, std::size_t arena_bytes,
+                   WorkingSet ws, const CaseSetup& setup) {
+  const Prepared* p = chase_prepared(state, prepare(prepared, policy, arena_bytes, ws.bytes, setup), setup.clocks());
+  if (!p) return;
   state.SetLabel(format_case_label(with_backing({{"page", std::string(core::cli_name(policy))},
                                                   {"working_set_bytes", std::to_string(ws.bytes)},
                                                   {"stride_bytes", std::to_string(setup.line_bytes)},
                                                   {"region", ws.region},
                                                   {"chain", "random-cycle"},
-                                                  {"seed", std::to_string(p.chain.seed)}},
-                                                 backing)));
+                                                  {"seed", std::to_string(p->chain.seed)}},
+                                                 *p->backing)));
 }
 
 std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& options) {

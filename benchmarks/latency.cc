@@ -52,11 +52,8 @@ std::size_t page_group_pages(const core::Machine& machine) {
 // or the working set changes.
 class LatencyArena {
  public:
-  struct Prepared {
-    void* position = nullptr;
-    const core::Backing* backing = nullptr;
+  struct Prepared : PreparedChain {
     std::string tlb_method;
-    core::Chain chain;
     std::uint64_t epoch = 0;
     std::size_t working_set_bytes = 0;
   };
@@ -96,22 +93,15 @@ class LatencyArena {
 
 void latency_case(benchmark::State& state, LatencyArena& arena, core::PagePolicy policy, std::size_t arena_bytes,
                   std::size_t working_set_bytes, const LatencySetup& setup) {
-  auto prepared = arena.prepare(policy, arena_bytes, working_set_bytes, setup);
-  if (!prepared) {
-    fail_case(state, prepared.error().reason);
-    return;
-  }
-  LatencyArena::Prepared& p = **prepared;
-  void* position = p.position;
-
-  position = run_timed_chase(state, position, setup.clocks());
-  p.position = position;  // the next repetition resumes where this one stopped
+  const LatencyArena::Prepared* p =
+      chase_prepared(state, arena.prepare(policy, arena_bytes, working_set_bytes, setup), setup.clocks());
+  if (!p) return;
   state.SetLabel(format_case_label(with_backing({{"page", std::string(core::cli_name(policy))},
                                                   {"working_set_bytes", std::to_string(working_set_bytes)},
                                                   {"stride_bytes", std::to_string(setup.line_bytes)},
-                                                  {"tlb_method", p.tlb_method},
-                                                  {"seed", std::to_string(p.chain.seed)}},
-                                                 *p.backing)));
+                                                  {"tlb_method", p->tlb_method},
+                                                  {"seed", std::to_string(p->chain.seed)}},
+                                                 *p->backing)));
 }
 
 std::size_t register_latency(const core::Machine& machine, const CaseOptions& options) {

@@ -47,29 +47,22 @@ struct LoadedSetup : CaseSetup {
 };
 
 // The chase's chain in the shared arena (THP if verified, else 4 KiB).
-struct ChaseState {
-  core::Chain chain;
-  void* position = nullptr;
+struct ChaseState : PreparedChain {
   std::string page;
-  const core::Backing* backing = nullptr;
   std::uint64_t epoch = 0;
 };
 
 core::Result<ChaseState*> prepare_chase(std::optional<ChaseState>& state, const LoadedSetup& setup) {
-  auto lease = acquire_arena("loaded", core::PagePolicy::kThp, setup.working_set_bytes, setup.working_set_bytes);
-  std::string page = "thp";
-  if (!lease || !lease->buffer->backing().matches_request()) {
-    lease = acquire_arena("loaded", core::PagePolicy::k4K, setup.working_set_bytes, setup.working_set_bytes);
-    page = "4k";
-  }
-  if (!lease) return lease.error();
-  if (state && state->epoch == lease->epoch) return &*state;
+  auto paged = acquire_thp_else_4k_arena("loaded", setup.working_set_bytes);
+  if (!paged) return paged.error();
+  const ArenaLease& lease = paged->lease;
+  if (state && state->epoch == lease.epoch) return &*state;
   ChaseState s;
-  s.epoch = lease->epoch;
-  s.page = page;
-  s.backing = &lease->buffer->backing();
-  s.chain = core::build_random_cycle(lease->buffer->bytes().first(setup.working_set_bytes), setup.line_bytes,
-                                     setup.seed);
+  s.epoch = lease.epoch;
+  s.page = paged->page;
+  s.backing = &lease.buffer->backing();
+  s.chain =
+      core::build_random_cycle(lease.buffer->bytes().first(setup.working_set_bytes), setup.line_bytes, setup.seed);
   s.position = core::memprobe_chase(s.chain.head, std::min(s.chain.length, kMaxWarmupLoads));
   state = std::move(s);
   return &*state;

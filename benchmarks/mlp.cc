@@ -56,20 +56,16 @@ class MlpArena {
   core::Result<Prepared*> prepare(const MlpSetup& setup) {
     // THP when the kernel backs it fully, else 4 KiB pages (then the chase
     // also misses the TLB: the label says which).
-    auto lease = acquire_arena("mlp", core::PagePolicy::kThp, setup.working_set_bytes, setup.working_set_bytes);
-    std::string page = "thp";
-    if (!lease || !lease->buffer->backing().matches_request()) {
-      lease = acquire_arena("mlp", core::PagePolicy::k4K, setup.working_set_bytes, setup.working_set_bytes);
-      page = "4k";
-    }
-    if (!lease) return lease.error();
-    if (prepared_ && prepared_->epoch == lease->epoch) return &*prepared_;
+    auto paged = acquire_thp_else_4k_arena("mlp", setup.working_set_bytes);
+    if (!paged) return paged.error();
+    const ArenaLease& lease = paged->lease;
+    if (prepared_ && prepared_->epoch == lease.epoch) return &*prepared_;
     Prepared p;
-    p.epoch = lease->epoch;
-    p.page = page;
-    p.backing = &lease->buffer->backing();
-    p.chain = core::build_random_cycle(lease->buffer->bytes().first(setup.working_set_bytes), setup.line_bytes,
-                                       setup.seed);
+    p.epoch = lease.epoch;
+    p.page = paged->page;
+    p.backing = &lease.buffer->backing();
+    p.chain =
+        core::build_random_cycle(lease.buffer->bytes().first(setup.working_set_bytes), setup.line_bytes, setup.seed);
     const std::size_t spacing = p.chain.length / kAnchors;
     void* position = p.chain.head;
     for (std::size_t i = 0; i < kAnchors; ++i) {

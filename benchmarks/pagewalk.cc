@@ -36,10 +36,6 @@ constexpr std::uint64_t kWalkFactor = 4;
 // A page-table entry is 8 bytes: a line holds line_bytes / 8 of them, so
 // spacing the touched pages that many pages apart gives each its own PTE line.
 constexpr std::size_t kPteBytes = 8;
-// Same memory limits as the tlb family (see tlb.cc).
-constexpr double kMemAvailableShare = 0.5;
-constexpr std::uint64_t kHugeBudgetBytes = 1 * core::kGiB;
-constexpr std::uint64_t kQuickHugeBudgetBytes = 512 * core::kMiB;
 
 struct WalkSetup : CaseSetup {
   std::size_t group_pages = 32;
@@ -87,13 +83,13 @@ MemoryCap memory_cap(core::PagePolicy policy, bool quick) {
     return cap;
   }
   if (policy == core::PagePolicy::kThp) {
-    const std::uint64_t budget = quick ? kQuickHugeBudgetBytes : kHugeBudgetBytes;
+    const std::uint64_t budget = quick ? kQuickHugeSpreadBudgetBytes : kHugeSpreadBudgetBytes;
     cap = {budget, fmt::format("the memory budget for one huge-page buffer is {} (first-touching more fresh "
                                "memory would dominate the run, on a VM guest especially)",
                                core::format_bytes(budget))};
   }
   if (const auto available = core::mem_available_bytes()) {
-    const auto share = static_cast<std::uint64_t>(static_cast<double>(*available) * kMemAvailableShare);
+    const auto share = static_cast<std::uint64_t>(static_cast<double>(*available) * kSpreadMemAvailableShare);
     if (share < cap.bytes)
       cap = {share, fmt::format("half of MemAvailable ({}) is the limit", core::format_bytes(*available))};
   }
@@ -127,15 +123,11 @@ std::map<std::string, std::string> with_nested_paging(std::map<std::string, std:
 }
 
 void spread_case(benchmark::State& state, WalkArenas& arenas, const SpreadCase& c, const WalkSetup& setup) {
-  auto prepared =
-      arenas.spread.prepare(c.policy, c.spacing_bytes, c.buffer_bytes, c.pages, setup.line_bytes, setup.seed);
-  if (!prepared) {
-    fail_case(state, prepared.error().reason);
-    return;
-  }
-  PageSpreadArena::Prepared& p = **prepared;
-  p.position = run_timed_chase(state, p.position, setup.clocks());
-  state.SetLabel(format_case_label(spread_label(p, c.policy, c.pages, setup.line_bytes,
+  const PageSpreadArena::Prepared* p = chase_prepared(
+      state, arenas.spread.prepare(c.policy, c.spacing_bytes, c.buffer_bytes, c.pages, setup.line_bytes, setup.seed),
+      setup.clocks());
+  if (!p) return;
+  state.SetLabel(format_case_label(spread_label(*p, c.policy, c.pages, setup.line_bytes,
                                                 with_nested_paging({{"role", c.role},
                                                                     {"pte", c.pte},
                                                                     {"spacing_bytes", std::to_string(c.spacing_bytes)},
@@ -145,15 +137,12 @@ void spread_case(benchmark::State& state, WalkArenas& arenas, const SpreadCase& 
 
 void reference_case(benchmark::State& state, WalkArenas& arenas, std::size_t max_bytes, const SpreadCase& pair,
                     const std::string& variant, const WalkSetup& setup) {
-  auto prepared = arenas.reference.prepare(max_bytes, pair.pages, setup.line_bytes, setup.group_pages, setup.seed);
-  if (!prepared) {
-    fail_case(state, prepared.error().reason);
-    return;
-  }
-  ReferenceArena::Prepared& p = **prepared;
-  p.position = run_timed_chase(state, p.position, setup.clocks());
+  const ReferenceArena::Prepared* p = chase_prepared(
+      state, arenas.reference.prepare(max_bytes, pair.pages, setup.line_bytes, setup.group_pages, setup.seed),
+      setup.clocks());
+  if (!p) return;
   state.SetLabel(format_case_label(reference_label(
-      p, pair.pages, setup.line_bytes,
+      *p, pair.pages, setup.line_bytes,
       with_nested_paging(
           {{"role", "reference"}, {"pair", variant}, {"for_page", std::string(core::cli_name(pair.policy))}},
           setup))));

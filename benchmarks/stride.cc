@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "benchmarks/arena.h"
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
 #include "benchmarks/timed_chase.h"
@@ -47,27 +48,18 @@ struct StrideSetup : CaseSetup {
 // large-stride points), else 4 KiB pages; the label says which.
 class StrideArena {
  public:
-  struct Prepared {
-    core::Chain chain;
-    void* position = nullptr;
-    const core::Backing* backing = nullptr;
-  };
+  using Prepared = PreparedChain;
 
   // stride_bytes 0 = the random control.
   core::Result<Prepared*> prepare(std::size_t working_set_bytes, std::size_t stride_bytes, const StrideSetup& setup) {
     if (!buffer_) {
       if (failure_) return *failure_;
-      auto thp = core::Buffer::allocate(setup.arena_bytes, core::PagePolicy::kThp);
-      if (thp && thp->backing().matches_request()) {
-        buffer_.emplace(std::move(*thp));
-      } else {
-        auto small = core::Buffer::allocate(setup.arena_bytes, core::PagePolicy::k4K);
-        if (!small) {
-          failure_ = small.error();
-          return small.error();
-        }
-        buffer_.emplace(std::move(*small));
+      auto buffer = allocate_thp_else_4k(setup.arena_bytes);
+      if (!buffer) {
+        failure_ = buffer.error();
+        return buffer.error();
       }
+      buffer_.emplace(std::move(*buffer));
     }
     if (prepared_ && working_set_ == working_set_bytes && stride_ == stride_bytes) return &*prepared_;
     const auto memory = buffer_->bytes().first(working_set_bytes);
@@ -92,15 +84,9 @@ class StrideArena {
 
 void stride_case(benchmark::State& state, StrideArena& arena, std::size_t working_set_bytes,
                  std::size_t stride_bytes, const StrideSetup& setup) {
-  auto prepared = arena.prepare(working_set_bytes, stride_bytes, setup);
-  if (!prepared) {
-    fail_case(state, prepared.error().reason);
-    return;
-  }
-  StrideArena::Prepared& p = **prepared;
-  void* position = p.position;
-  position = run_timed_chase(state, position, setup.clocks());
-  p.position = position;
+  const StrideArena::Prepared* p =
+      chase_prepared(state, arena.prepare(working_set_bytes, stride_bytes, setup), setup.clocks());
+  if (!p) return;
 
   // sequential: every line of the set touched in address order; strided:
   // lines skipped; random: one random cycle over the set's lines.
@@ -114,9 +100,9 @@ void stride_case(benchmark::State& state, StrideArena& arena, std::size_t workin
        {"stride_bytes", std::to_string(node_bytes)},
        {"line_bytes", std::to_string(setup.line_bytes)},
        {"lines_touched", std::to_string(working_set_bytes / std::max(node_bytes, setup.line_bytes))},
-       {"page", std::string(core::cli_name(p.backing->requested))}},
-      *p.backing);
-  if (stride_bytes == 0) label["seed"] = std::to_string(p.chain.seed);
+       {"page", std::string(core::cli_name(p->backing->requested))}},
+      *p->backing);
+  if (stride_bytes == 0) label["seed"] = std::to_string(p->chain.seed);
   state.SetLabel(format_case_label(label));
 }
 

@@ -35,16 +35,6 @@ constexpr std::uint64_t kMinPages = 8;
 constexpr std::uint64_t kMin4kMaxPages = 16384;
 // Without any CPUID figure, sweep as if the L2 DTLB had this many entries.
 constexpr std::uint64_t kUnknownL2Entries = 2048;
-// Huge pages need a whole page per touched line: at most this share of
-// MemAvailable goes to one sweep's buffer...
-constexpr double kMemAvailableShare = 0.5;
-// ...and at most this much memory, because first touch is slow where it
-// matters: a VM guest whose freed memory goes back to the host (free page
-// reporting) faults it in again at ~1-2 ms per 2 MiB page, so a 4 GiB sweep
-// spent ~10 s in the kernel before its first measurement. 1 GiB is 512 2 MiB
-// pages: 7x a 64-72 entry L1 DTLB; the skipped entry says what was cut.
-constexpr std::uint64_t kHugeSweepBudgetBytes = 1 * core::kGiB;
-constexpr std::uint64_t kQuickHugeSweepBudgetBytes = 512 * core::kMiB;
 
 struct TlbSetup : CaseSetup {
   std::size_t group_pages = 32;  // page-group size when the reference has no THP
@@ -97,7 +87,7 @@ PageCap page_cap(core::PagePolicy policy, std::uint64_t wanted_pages, bool quick
     return cap;
   }
   if (policy == core::PagePolicy::k4K) return cap;  // 64 MiB at most: no budget needed
-  const std::uint64_t budget_bytes = quick ? kQuickHugeSweepBudgetBytes : kHugeSweepBudgetBytes;
+  const std::uint64_t budget_bytes = quick ? kQuickHugeSpreadBudgetBytes : kHugeSpreadBudgetBytes;
   if (budget_bytes / page_bytes < cap.pages) {
     cap.pages = budget_bytes / page_bytes;
     cap.why = fmt::format(
@@ -107,7 +97,7 @@ PageCap page_cap(core::PagePolicy policy, std::uint64_t wanted_pages, bool quick
   }
   const auto available = core::mem_available_bytes();
   if (!available) return cap;
-  const auto share_bytes = static_cast<std::uint64_t>(static_cast<double>(*available) * kMemAvailableShare);
+  const auto share_bytes = static_cast<std::uint64_t>(static_cast<double>(*available) * kSpreadMemAvailableShare);
   if (share_bytes / page_bytes < cap.pages) {
     cap.pages = share_bytes / page_bytes;
     cap.why = fmt::format("{} needs one {} page per touched line; half of MemAvailable ({}) holds {} pages",
@@ -130,28 +120,21 @@ struct TlbArenas {
 void tlb_case(benchmark::State& state, TlbArenas& arenas, core::PagePolicy policy, std::size_t arena_pages,
               std::size_t pages, const TlbSetup& setup) {
   const std::size_t page_bytes = core::requested_page_bytes(policy);
-  auto prepared =
-      arenas.spread.prepare(policy, page_bytes, arena_pages * page_bytes, pages, setup.line_bytes, setup.seed);
-  if (!prepared) {
-    fail_case(state, prepared.error().reason);
-    return;
-  }
-  PageSpreadArena::Prepared& p = **prepared;
-  p.position = run_timed_chase(state, p.position, setup.clocks());
-  state.SetLabel(format_case_label(spread_label(p, policy, pages, setup.line_bytes, {{"role", "tlb"}})));
+  const PageSpreadArena::Prepared* p = chase_prepared(
+      state, arenas.spread.prepare(policy, page_bytes, arena_pages * page_bytes, pages, setup.line_bytes, setup.seed),
+      setup.clocks());
+  if (!p) return;
+  state.SetLabel(format_case_label(spread_label(*p, policy, pages, setup.line_bytes, {{"role", "tlb"}})));
 }
 
 void reference_case(benchmark::State& state, TlbArenas& arenas, std::size_t max_bytes, std::size_t pages,
                     const TlbSetup& setup) {
   arenas.spread.release();  // the page-spread sweeps are done: give their memory back
-  auto prepared = arenas.reference.prepare(max_bytes, pages, setup.line_bytes, setup.group_pages, setup.seed);
-  if (!prepared) {
-    fail_case(state, prepared.error().reason);
-    return;
-  }
-  ReferenceArena::Prepared& p = **prepared;
-  p.position = run_timed_chase(state, p.position, setup.clocks());
-  state.SetLabel(format_case_label(reference_label(p, pages, setup.line_bytes, {{"role", "reference"}})));
+  const ReferenceArena::Prepared* p = chase_prepared(
+      state, arenas.reference.prepare(max_bytes, pages, setup.line_bytes, setup.group_pages, setup.seed),
+      setup.clocks());
+  if (!p) return;
+  state.SetLabel(format_case_label(reference_label(*p, pages, setup.line_bytes, {{"role", "reference"}})));
 }
 
 std::size_t register_tlb(const core::Machine& machine, const CaseOptions& options) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "benchmarks/arena.h"
 #include "benchmarks/case_label.h"
 #include "core/buffer.h"
 #include "core/chase.h"
@@ -53,14 +54,9 @@ core::Result<ReferenceArena::Prepared*> ReferenceArena::prepare(std::size_t max_
   if (!buffer_ || buffer_->size_bytes() < max_bytes) {
     buffer_.reset();
     prepared_.reset();
-    auto thp = core::Buffer::allocate(max_bytes, core::PagePolicy::kThp);
-    if (thp && thp->backing().matches_request()) {
-      buffer_.emplace(std::move(*thp));
-    } else {
-      auto small = core::Buffer::allocate(max_bytes, core::PagePolicy::k4K);
-      if (!small) return small.error();
-      buffer_.emplace(std::move(*small));
-    }
+    auto buffer = allocate_thp_else_4k(max_bytes);
+    if (!buffer) return buffer.error();
+    buffer_.emplace(std::move(*buffer));
   }
   if (prepared_ && prepared_->chain.length == lines) return &*prepared_;
   const auto memory = buffer_->bytes().first(lines * line_bytes);

@@ -10,11 +10,25 @@
 #include <optional>
 #include <string>
 
+#include "benchmarks/timed_chase.h"
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/result.h"
+#include "core/units.h"
 
 namespace memprobe::bench {
+
+// The memory limits of one page-spread buffer (tlb and pagewalk). Huge pages
+// need a whole page per touched line: at most this share of MemAvailable goes
+// to one buffer...
+inline constexpr double kSpreadMemAvailableShare = 0.5;
+// ...and at most this much memory, because first touch is slow where it
+// matters: a VM guest whose freed memory goes back to the host (free page
+// reporting) faults it in again at ~1-2 ms per 2 MiB page, so a 4 GiB sweep
+// spent ~10 s in the kernel before its first measurement. 1 GiB is 512 2 MiB
+// pages: 7x a 64-72 entry L1 DTLB; the skipped entry says what was cut.
+inline constexpr std::uint64_t kHugeSpreadBudgetBytes = 1 * core::kGiB;
+inline constexpr std::uint64_t kQuickHugeSpreadBudgetBytes = 512 * core::kMiB;
 
 // Two laps untimed: the lines come into the caches and the TLB into its
 // steady state (every entry replaced, or every entry resident); capped at 2^20 loads.
@@ -28,11 +42,7 @@ void* warm_up_chain(const core::Chain& chain);
 // reason is returned again).
 class PageSpreadArena {
  public:
-  struct Prepared {
-    core::Chain chain;
-    void* position = nullptr;
-    const core::Backing* backing = nullptr;
-  };
+  using Prepared = PreparedChain;
 
   core::Result<Prepared*> prepare(core::PagePolicy policy, std::size_t spacing_bytes, std::size_t buffer_bytes,
                                   std::size_t pages, std::size_t line_bytes, std::uint64_t seed);
@@ -51,10 +61,7 @@ class PageSpreadArena {
 
 class ReferenceArena {
  public:
-  struct Prepared {
-    core::Chain chain;
-    void* position = nullptr;
-    const core::Backing* backing = nullptr;
+  struct Prepared : PreparedChain {
     std::string tlb_method;  // "huge-pages" or "page-groups-N"
   };
 
