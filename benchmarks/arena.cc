@@ -54,6 +54,20 @@ core::Result<ArenaLease> acquire_arena(std::string_view user, core::PagePolicy p
   return ArenaLease{&*a.buffer, a.epoch};
 }
 
+core::Result<PagedLease> acquire_thp_else_4k_arena(std::string_view user, std::size_t bytes) {
+  auto lease = acquire_arena(user, core::PagePolicy::kThp, bytes, bytes);
+  if (lease && lease->buffer->backing().matches_request()) return PagedLease{*lease, "thp"};
+  lease = acquire_arena(user, core::PagePolicy::k4K, bytes, bytes);
+  if (!lease) return lease.error();
+  return PagedLease{*lease, "4k"};
+}
+
+core::Result<core::Buffer> allocate_thp_else_4k(std::size_t bytes) {
+  auto thp = core::Buffer::allocate(bytes, core::PagePolicy::kThp);
+  if (thp && thp->backing().matches_request()) return thp;
+  return core::Buffer::allocate(bytes, core::PagePolicy::k4K);
+}
+
 void release_arena() {
   Arena& a = arena();
   a.buffer.reset();

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "core/buffer.h"
@@ -30,6 +31,18 @@ struct ArenaLease {
 // largest working set). Unavailable with Buffer::allocate's reason otherwise.
 core::Result<ArenaLease> acquire_arena(std::string_view user, core::PagePolicy policy,
                                        std::size_t min_bytes, std::size_t preferred_bytes);
+
+// The arena on transparent huge pages when the kernel backs it fully, else
+// on 4 KiB pages (then a chase also misses the TLB: `page` says which, "thp"
+// or "4k"), for a family that chooses its own pages.
+struct PagedLease {
+  ArenaLease lease;
+  std::string page;
+};
+core::Result<PagedLease> acquire_thp_else_4k_arena(std::string_view user, std::size_t bytes);
+
+// A buffer of its own on verified transparent huge pages, else on 4 KiB pages.
+core::Result<core::Buffer> allocate_thp_else_4k(std::size_t bytes);
 
 // Frees the buffer (munmap; hugetlb pages return to the pool).
 void release_arena();

@@ -33,16 +33,14 @@ constexpr std::size_t kRoundBytes = 32 * core::kMiB;
 // whole kernel granules).
 constexpr std::size_t kWorkingSetGranuleBytes = 2 * core::kBandwidthGranuleBytes;
 
-struct BandwidthSetup {
-  double tsc_hz = 0;
+struct BandwidthSetup : CaseSetup {
   core::PagePolicy policy = core::PagePolicy::kThp;
-  std::vector<int> cpus;  // one per core; the first `threads` are used
+  std::vector<int> cpus{};  // one per core; the first `threads` are used
   std::size_t arena_bytes = 0;  // the largest case's: one allocation for the family
 };
 
 void bandwidth_case(benchmark::State& state, core::BandwidthKernel kernel, std::size_t threads,
                     std::size_t working_set_bytes, const BandwidthSetup& setup) {
-  if (skip_if_interrupted(state)) return;
   if (setup.cpus.size() < threads) {
     fail_case(state, fmt::format("needs {} cores, this process may run on {}", threads, setup.cpus.size()));
     return;
@@ -82,16 +80,14 @@ void bandwidth_case(benchmark::State& state, core::BandwidthKernel kernel, std::
                        static_cast<double>(threads) *
                        static_cast<double>(core::bytes_moved(kernel, working_set_bytes));
   if (seconds > 0) state.counters["gb_per_s"] = bytes / seconds / 1e9;
-  state.SetLabel(format_case_label({
+  state.SetLabel(format_case_label(with_backing({
       {"kernel", std::string(core::kernel_name(kernel))},
       {"threads", std::to_string(threads)},
       {"working_set_bytes", std::to_string(working_set_bytes)},
       {"total_bytes", std::to_string(total_bytes)},
       {"vector", std::string(core::vector_name(kernels.width))},
       {"page", std::string(core::cli_name(setup.policy))},
-      {"backing", buffer.backing().verified},
-      {"huge_fraction", fmt::format("{:.3f}", buffer.backing().huge_fraction)},
-  }));
+  }, buffer.backing())));
 }
 
 std::size_t round_working_set(std::uint64_t bytes) {
@@ -100,8 +96,7 @@ std::size_t round_working_set(std::uint64_t bytes) {
 }
 
 std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& options) {
-  BandwidthSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
+  BandwidthSetup setup{case_setup(machine, options)};
   // One page policy: THP when the run asks for it (fewer TLB misses in the
   // DRAM-sized sets), else the first one asked for.
   setup.policy = options.policies.empty() ? core::PagePolicy::k4K : options.policies.front();
@@ -163,7 +158,7 @@ std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& 
     if (!dram_skipped.empty()) points.push_back({threads, dram_bytes, dram_skipped});
   }
 
-  std::size_t registered = 0;
+  CaseRegistrar cases(options, benchmark::kMillisecond);
   for (const std::size_t threads : thread_counts) {
     for (const core::BandwidthKernel kernel : core::kAllBandwidthKernels) {
       for (const Point& point : points) {
@@ -171,22 +166,16 @@ std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& 
         const std::size_t ws = point.working_set_bytes;
         const std::string name =
             fmt::format("bandwidth/{}/threads:{}/{}", core::kernel_name(kernel), threads, compact_bytes(ws));
-        ++registered;
-        if (!point.skipped.empty()) {
-          register_skipped_case(name, point.skipped, options);
-          continue;
-        }
-        apply_case_options(register_case(name.c_str(),
-                                                        [kernel, threads, ws, setup](benchmark::State& state) {
-                                                          bandwidth_case(state, kernel, threads, ws, setup);
-                                                        }),
-                           options)
-            ->UseManualTime()
-            ->Unit(benchmark::kMillisecond);
+        if (!point.skipped.empty())
+          cases.skip(name, point.skipped);
+        else
+          cases.add(name, [kernel, threads, ws, setup](benchmark::State& state) {
+                 bandwidth_case(state, kernel, threads, ws, setup);
+               })->UseManualTime();
       }
     }
   }
-  return registered;
+  return cases.count();
 }
 
 }  // namespace

@@ -112,7 +112,6 @@ void report(benchmark::State& state, const Totals& t, std::size_t bytes, std::ui
 }
 
 void anon_case(benchmark::State& state, core::PagePolicy policy, Phase phase) {
-  if (skip_if_interrupted(state)) return;
   release_arena();  // the chase families' buffer would hold pool pages and memory
   FaultCounter& counter = fault_counter();
   if (!counter.available()) {
@@ -210,7 +209,6 @@ ColdFile* major_fault_file(std::string& reason) {
 }
 
 void file_major_case(benchmark::State& state) {
-  if (skip_if_interrupted(state)) return;
   release_arena();
   FaultCounter& counter = fault_counter();
   if (!counter.available()) {

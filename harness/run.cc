@@ -156,6 +156,65 @@ int counters_command(std::ostream& out) {
   return 0;
 }
 
+namespace {
+
+// The results value before anything is measured: the command, the machine and
+// what the run was asked for.
+analysis::Results start_results(const RunPlan& plan, const core::Machine& machine, int cpu) {
+  analysis::Results results;
+  results.command = plan.command;
+  results.started_at = utc_now_iso8601();
+  results.git = MEMPROBE_GIT_DESCRIBE;
+  results.machine = to_machine_info(machine);
+  results.extra["memprobe_version"] = MEMPROBE_VERSION;
+  results.extra["pinned_cpu"] = cpu;
+  results.extra["seed"] = plan.case_options.seed;
+  return results;
+}
+
+// How many cases the run will measure (an estimate: later families are sized
+// from earlier ones); with --budget, each repetition shortened to fit first.
+std::map<std::string, std::size_t> plan_cases(const RunPlan& plan, const core::Machine& machine,
+                                              bench::CaseOptions& options, std::ostream& err) {
+  std::map<std::string, std::size_t> planned = count_cases(plan.families, 0, machine, estimate_options(options));
+  if (plan.budget_s) {
+    // Fit the run into the budget by shortening each repetition; never
+    // lengthen it beyond the default, which is already statistically enough.
+    options.min_time_s = min_time_for_budget(*plan.budget_s, total_cases(planned), options);
+    planned = count_cases(plan.families, 0, machine, estimate_options(options));
+    err << fmt::format("memprobe: {} cases, {:.0f} s budget: {:.1f} ms per repetition\n", total_cases(planned),
+                       *plan.budget_s, options.min_time_s * 1e3);
+  }
+  return planned;
+}
+
+// Writes the file (if asked) and the tables; the exit status.
+int finish_run(const RunPlan& plan, analysis::Results& results, std::size_t total_cases, std::ostream& out,
+               std::ostream& err) {
+  const bool interrupted = bench::interrupt_requested();
+  if (interrupted) {
+    results.extra["interrupted"] = true;
+    err << fmt::format("memprobe: interrupted by SIG{}: {} of {} cases completed\n",
+                       signal_name(GracefulInterrupts::first_signal()), results.cases.size(), total_cases);
+  }
+  // The file first: the tables may go to a reader that is gone.
+  std::optional<std::string> write_error;
+  if (plan.out_path) {
+    try {
+      analysis::write_results_atomic(*plan.out_path, results);
+      err << fmt::format("memprobe: wrote {} ({} cases{})\n", *plan.out_path, results.cases.size(),
+                         interrupted ? ", interrupted run" : "");
+    } catch (const std::system_error& e) {
+      write_error = e.what();  // reported after the tables, which still show the figures
+    }
+  }
+  out << "\n" << analysis::render_sections(results) << std::flush;
+  if (write_error) throw std::runtime_error(*write_error);
+  return interrupted ? 130 : 0;
+}
+
+}  // namespace
+
 int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   validate_plan(plan);  // bad input ends here, before anything is pinned, changed or measured
   const int cpu = pin(plan, err);
@@ -167,14 +226,7 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   err << fmt::format("memprobe: pinned to CPU {}; calibrating the TSC and core clock...\n", cpu) << std::flush;
   const core::Machine machine = core::fingerprint(true);
 
-  analysis::Results results;
-  results.command = plan.command;
-  results.started_at = utc_now_iso8601();
-  results.git = MEMPROBE_GIT_DESCRIBE;
-  results.machine = to_machine_info(machine);
-  results.extra["memprobe_version"] = MEMPROBE_VERSION;
-  results.extra["pinned_cpu"] = cpu;
-  results.extra["seed"] = plan.case_options.seed;
+  analysis::Results results = start_results(plan, machine, cpu);
   bench::CaseOptions options = plan.case_options;
   choose_max_working_set(machine, options, results, err);
   bench::configure_region_counters(plan.counter_events);
@@ -184,15 +236,7 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   if (!out && !plan.out_path)
     throw std::runtime_error("cannot write to standard output, and there is no --out file: not measuring");
 
-  std::map<std::string, std::size_t> planned_cases = count_cases(plan.families, 0, machine, estimate_options(options));
-  if (plan.budget_s) {
-    // Fit the run into the budget by shortening each repetition; never
-    // lengthen it beyond the default, which is already statistically enough.
-    options.min_time_s = min_time_for_budget(*plan.budget_s, total_cases(planned_cases), options);
-    planned_cases = count_cases(plan.families, 0, machine, estimate_options(options));
-    err << fmt::format("memprobe: {} cases, {:.0f} s budget: {:.1f} ms per repetition\n", total_cases(planned_cases),
-                       *plan.budget_s, options.min_time_s * 1e3);
-  }
+  const std::map<std::string, std::size_t> planned_cases = plan_cases(plan, machine, options, err);
   initialize_google_benchmark({"memprobe"});
   add_context_to_google_benchmark(machine);
 
@@ -210,27 +254,7 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
 
   add_runs_to_results(reporter.runs(), results);
   analysis::derive_all(results);
-
-  const bool interrupted = bench::interrupt_requested();
-  if (interrupted) {
-    results.extra["interrupted"] = true;
-    err << fmt::format("memprobe: interrupted by SIG{}: {} of {} cases completed\n",
-                       signal_name(GracefulInterrupts::first_signal()), results.cases.size(), reporter.total_cases());
-  }
-  // The file first: the tables may go to a reader that is gone.
-  std::optional<std::string> write_error;
-  if (plan.out_path) {
-    try {
-      analysis::write_results_atomic(*plan.out_path, results);
-      err << fmt::format("memprobe: wrote {} ({} cases{})\n", *plan.out_path, results.cases.size(),
-                         interrupted ? ", interrupted run" : "");
-    } catch (const std::system_error& e) {
-      write_error = e.what();  // reported after the tables, which still show the figures
-    }
-  }
-  out << "\n" << analysis::render_sections(results) << std::flush;
-  if (write_error) throw std::runtime_error(*write_error);
-  return interrupted ? 130 : 0;
+  return finish_run(plan, results, reporter.total_cases(), out, err);
 }
 
 std::string version_text() { return fmt::format("memprobe {} (git {})", MEMPROBE_VERSION, MEMPROBE_GIT_DESCRIBE); }

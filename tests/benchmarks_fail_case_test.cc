@@ -47,10 +47,10 @@ CollectedRun run_registered_cases(std::size_t cases) {
   return collected;
 }
 
-// A cheap measured case after the failing one: the run goes on.
+// A cheap measured case after the failing one: the run goes on. Every case
+// is registered as the families register theirs (bench::register_case).
 void register_healthy_case() {
-  benchmark::RegisterBenchmark("failtest/healthy/after", [](benchmark::State& state) {
-    if (bench::skip_if_interrupted(state)) return;
+  bench::register_case("failtest/healthy/after", [](benchmark::State& state) {
     int x = 0;
     for (auto _ : state) benchmark::DoNotOptimize(++x);
     state.counters["ns_per_load"] = 1.0;
@@ -91,8 +91,7 @@ class FailCaseTest : public ::testing::Test {
 };
 
 TEST_F(FailCaseTest, LaterRepetitionWithAutomaticIterationsMakesTheCaseUnavailable) {
-  benchmark::RegisterBenchmark("failtest/auto/late", [](benchmark::State& state) {
-    if (bench::skip_if_interrupted(state)) return;
+  bench::register_case("failtest/auto/late", [](benchmark::State& state) {
     if (repetition_of_call(state) == 2) {
       bench::fail_case(state, "hugetlb pool exhausted (test)");
       return;
@@ -110,8 +109,7 @@ TEST_F(FailCaseTest, LaterRepetitionWithAutomaticIterationsMakesTheCaseUnavailab
 }
 
 TEST_F(FailCaseTest, LaterRepetitionWithManualTimeAndOneIterationMakesTheCaseUnavailable) {
-  benchmark::RegisterBenchmark("failtest/manual/late", [](benchmark::State& state) {
-    if (bench::skip_if_interrupted(state)) return;
+  bench::register_case("failtest/manual/late", [](benchmark::State& state) {
     if (g_repetition++ == 1) {
       bench::fail_case(state, "mmap refused (test)");
       return;
@@ -129,8 +127,7 @@ TEST_F(FailCaseTest, FailureWhileTheFirstRepetitionIsSizedMakesTheCaseUnavailabl
   // The second call of the first repetition (a longer try of the same one).
   // MinTime 50 ms: a first call of one cheap iteration is never long enough,
   // so Google Benchmark always sizes the first repetition again.
-  benchmark::RegisterBenchmark("failtest/sizing/fails", [](benchmark::State& state) {
-    if (bench::skip_if_interrupted(state)) return;
+  bench::register_case("failtest/sizing/fails", [](benchmark::State& state) {
     if (g_calls++ == 1) {
       bench::fail_case(state, "refused while sizing (test)");
       return;
@@ -149,8 +146,7 @@ TEST_F(FailCaseTest, FailureWhileTheFirstRepetitionIsSizedMakesTheCaseUnavailabl
 TEST_F(FailCaseTest, FirstRepetitionFailureSkipsTheLaterOnesWithTheSameReason) {
   // The later repetitions would succeed (the pool came back): they must still
   // skip, or their iteration counts would disagree with the skipped first one.
-  benchmark::RegisterBenchmark("failtest/first/fails", [](benchmark::State& state) {
-    if (bench::skip_if_interrupted(state)) return;
+  bench::register_case("failtest/first/fails", [](benchmark::State& state) {
     if (g_repetition++ == 0) {
       bench::fail_case(state, "pool empty at first (test)");
       return;
