@@ -47,13 +47,18 @@ CollectedRun run_registered_cases(std::size_t cases) {
   return collected;
 }
 
+// A cheap timed loop, reporting `ns_per_load`.
+void measured_loop(benchmark::State& state, double ns_per_load) {
+  int x = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(++x);
+  state.counters["ns_per_load"] = ns_per_load;
+}
+
 // A cheap measured case after the failing one: the run goes on. Every case
 // is registered as the families register theirs (bench::register_case).
 void register_healthy_case() {
   bench::register_case("failtest/healthy/after", [](benchmark::State& state) {
-    int x = 0;
-    for (auto _ : state) benchmark::DoNotOptimize(++x);
-    state.counters["ns_per_load"] = 1.0;
+    measured_loop(state, 1.0);
   })->Repetitions(3)->MinTime(0.001);
 }
 
@@ -96,9 +101,7 @@ TEST_F(FailCaseTest, LaterRepetitionWithAutomaticIterationsMakesTheCaseUnavailab
       bench::fail_case(state, "hugetlb pool exhausted (test)");
       return;
     }
-    int x = 0;
-    for (auto _ : state) benchmark::DoNotOptimize(++x);
-    state.counters["ns_per_load"] = 2.0;
+    measured_loop(state, 2.0);
   })->Repetitions(4)->MinTime(0.001);
   register_healthy_case();
 
@@ -132,9 +135,7 @@ TEST_F(FailCaseTest, FailureWhileTheFirstRepetitionIsSizedMakesTheCaseUnavailabl
       bench::fail_case(state, "refused while sizing (test)");
       return;
     }
-    int x = 0;
-    for (auto _ : state) benchmark::DoNotOptimize(++x);
-    state.counters["ns_per_load"] = 2.0;
+    measured_loop(state, 2.0);
   })->Repetitions(3)->MinTime(0.05);
   register_healthy_case();
 
@@ -151,9 +152,7 @@ TEST_F(FailCaseTest, FirstRepetitionFailureSkipsTheLaterOnesWithTheSameReason) {
       bench::fail_case(state, "pool empty at first (test)");
       return;
     }
-    int x = 0;
-    for (auto _ : state) benchmark::DoNotOptimize(++x);
-    state.counters["ns_per_load"] = 2.0;
+    measured_loop(state, 2.0);
   })->Repetitions(3)->MinTime(0.001);
   register_healthy_case();
 
