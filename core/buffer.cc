@@ -450,90 +450,93 @@ std::optional<std::uint64_t> hugetlb_total_pages(std::size_t page_bytes) {
   return read_u64_file(hugetlb_dir(page_bytes) + "/nr_hugepages");
 }
 
-Result<Buffer> Buffer::allocate(std::size_t bytes, PagePolicy policy) {
-  const std::string_view name = cli_name(policy);
-  if (bytes == 0) {
-    return Unavailable{fmt::format("cannot allocate a 0-byte {} buffer: ask for at least one byte", name)};
-  }
-  const bool hugetlb = policy == PagePolicy::kHugetlb2M || policy == PagePolicy::kHugetlb1G;
-  const std::size_t page_bytes =
-      requested_page_bytes(policy);
-  if (bytes > ~std::size_t{0} - 2 * page_bytes) {
+namespace {
+
+bool is_hugetlb(PagePolicy policy) { return policy == PagePolicy::kHugetlb2M || policy == PagePolicy::kHugetlb1G; }
+
+// Why the pool cannot give `pages_needed` pages now, with what the failing
+// call (`what`: "mmap", "populate") said.
+std::string pool_failure(std::size_t page_bytes, std::uint64_t pages_needed, const char* what, int error) {
+  return short_pool_reason(page_bytes, pages_needed, hugetlb_available_pages(page_bytes).value_or(0),
+                           hugetlb_total_pages(page_bytes).value_or(0)) +
+         fmt::format(" [{}: {}]", what, errno_text(error));
+}
+
+// `bytes` rounded up to whole pages of the policy, or why it cannot be had
+// (0 bytes, beyond the address space, a missing or short hugetlb pool).
+Result<std::size_t> buffer_size(std::size_t bytes, PagePolicy policy) {
+  if (bytes == 0)
+    return Unavailable{fmt::format("cannot allocate a 0-byte {} buffer: ask for at least one byte", cli_name(policy))};
+  const std::size_t page_bytes = requested_page_bytes(policy);
+  if (bytes > ~std::size_t{0} - 2 * page_bytes)
     return Unavailable{fmt::format("cannot allocate {} bytes: larger than the address space", bytes)};
-  }
   const std::size_t size_bytes = (bytes + page_bytes - 1) / page_bytes * page_bytes;
-  const std::uint64_t huge_pages_needed = size_bytes / page_bytes;
+  if (!is_hugetlb(policy)) return size_bytes;
+  const auto available = hugetlb_available_pages(page_bytes);
+  if (!available)
+    return Unavailable{fmt::format("this kernel has no {} hugetlb pool ({} does not exist)", page_label(page_bytes),
+                                   hugetlb_dir(page_bytes))};
+  if (*available < size_bytes / page_bytes)
+    return Unavailable{short_pool_reason(page_bytes, size_bytes / page_bytes, *available,
+                                         hugetlb_total_pages(page_bytes).value_or(0))};
+  return size_bytes;
+}
 
-  if (hugetlb) {
-    const auto available = hugetlb_available_pages(page_bytes);
-    if (!available) {
-      return Unavailable{fmt::format("this kernel has no {} hugetlb pool ({} does not exist)",
-                                     page_label(page_bytes), hugetlb_dir(page_bytes))};
-    }
-    if (*available < huge_pages_needed) {
-      return Unavailable{short_pool_reason(page_bytes, huge_pages_needed, *available,
-                                           hugetlb_total_pages(page_bytes).value_or(0))};
-    }
-  }
-
+// Maps size_bytes with the policy, not yet touched: THP 2 MiB-aligned with
+// MADV_HUGEPAGE, 4 KiB with MADV_NOHUGEPAGE, hugetlb from its pool.
+Result<Mapping> map_buffer(std::size_t size_bytes, PagePolicy policy) {
+  const std::size_t page_bytes = requested_page_bytes(policy);
   // THP maps one extra huge page so the buffer can start on a 2 MiB boundary:
   // only then can every 2 MiB of it be one PMD mapping.
   const std::size_t map_bytes = policy == PagePolicy::kThp ? size_bytes + thp_page_bytes() : size_bytes;
   int flags = MAP_PRIVATE | MAP_ANONYMOUS;
-  if (hugetlb) flags |= MAP_HUGETLB | (std::countr_zero(page_bytes) << MAP_HUGE_SHIFT);
+  if (is_hugetlb(policy)) flags |= MAP_HUGETLB | (std::countr_zero(page_bytes) << MAP_HUGE_SHIFT);
   void* map_base = ::mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE, flags, -1, 0);
   if (map_base == MAP_FAILED) {
     const int error = errno;
-    if (hugetlb && error == ENOMEM) {
-      // The pool was drained between the check and the mmap (or a cgroup limit applies).
-      return Unavailable{short_pool_reason(page_bytes, huge_pages_needed,
-                                           hugetlb_available_pages(page_bytes).value_or(0),
-                                           hugetlb_total_pages(page_bytes).value_or(0)) +
-                         fmt::format(" [mmap: {}]", errno_text(error))};
-    }
+    // The pool was drained between the check and the mmap (or a cgroup limit applies).
+    if (is_hugetlb(policy) && error == ENOMEM)
+      return Unavailable{pool_failure(page_bytes, size_bytes / page_bytes, "mmap", error)};
     return Unavailable{fmt::format("cannot mmap {} bytes ({}) for a {} buffer: {}{}", map_bytes,
-                                   format_bytes(map_bytes), name, errno_text(error),
+                                   format_bytes(map_bytes), cli_name(policy), errno_text(error),
                                    error == ENOMEM ? address_space_limit_note() : std::string())};
   }
-  auto fail = [&](std::string reason) -> Result<Buffer> {
-    ::munmap(map_base, map_bytes);
-    return Unavailable{std::move(reason)};
-  };
-
   auto* data = static_cast<std::byte*>(map_base);
   if (policy == PagePolicy::kThp) {
     const auto address = reinterpret_cast<std::uintptr_t>(map_base);
     data += (thp_page_bytes() - address % thp_page_bytes()) % thp_page_bytes();
-    // Before the first touch: a fault only allocates a THP in a VM_HUGEPAGE
-    // range (madvise mode). EINVAL means a kernel without THP; the backing
-    // check below then reports 4 KiB pages.
-    if (::madvise(data, size_bytes, MADV_HUGEPAGE) != 0 && errno != EINVAL) {
+  }
+  Mapping mapping(data, size_bytes, map_base, map_bytes);
+  // THP: before the first touch, a fault only allocates a THP in a
+  // VM_HUGEPAGE range (madvise mode). 4 KiB: keeps THP (and khugepaged's later
+  // collapsing) out of 4 KiB experiments. EINVAL means a kernel without THP;
+  // the backing check then reports 4 KiB pages.
+  if (policy == PagePolicy::kThp || policy == PagePolicy::k4K) {
+    const bool huge = policy == PagePolicy::kThp;
+    if (::madvise(data, size_bytes, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) != 0 && errno != EINVAL) {
       const int error = errno;
-      return fail(fmt::format("cannot madvise(MADV_HUGEPAGE) a {} buffer: {}", format_bytes(size_bytes),
-                              errno_text(error)));
-    }
-  } else if (policy == PagePolicy::k4K) {
-    // Keeps THP (and khugepaged's later collapsing) out of 4 KiB experiments.
-    if (::madvise(data, size_bytes, MADV_NOHUGEPAGE) != 0 && errno != EINVAL) {
-      const int error = errno;
-      return fail(fmt::format("cannot madvise(MADV_NOHUGEPAGE) a {} buffer: {}", format_bytes(size_bytes),
-                              errno_text(error)));
+      return Unavailable{fmt::format("cannot madvise({}) a {} buffer: {}",
+                                     huge ? "MADV_HUGEPAGE" : "MADV_NOHUGEPAGE", format_bytes(size_bytes),
+                                     errno_text(error))};
     }
   }
+  return mapping;
+}
 
+// Populates and write-touches every page of the mapping; the reason if the
+// kernel cannot give them.
+std::optional<std::string> populate_buffer(const Mapping& mapping, PagePolicy policy) {
+  std::byte* data = mapping.data();
+  const std::size_t size_bytes = mapping.size_bytes();
   // Populate writable in the kernel first: a hugetlb page that cannot be had
   // is then an error here instead of a SIGBUS at the first touch. EINVAL means
   // a kernel before 5.14; the touch loop below does the same job.
   if (::madvise(data, size_bytes, MADV_POPULATE_WRITE) != 0 && errno != EINVAL) {
     const int error = errno;
-    if (hugetlb) {
-      return fail(short_pool_reason(page_bytes, huge_pages_needed,
-                                    hugetlb_available_pages(page_bytes).value_or(0),
-                                    hugetlb_total_pages(page_bytes).value_or(0)) +
-                  fmt::format(" [populate: {}]", errno_text(error)));
-    }
-    return fail(fmt::format("cannot populate a {} {} buffer: {}", format_bytes(size_bytes), name,
-                            errno_text(error)));
+    const std::size_t page_bytes = requested_page_bytes(policy);
+    if (is_hugetlb(policy)) return pool_failure(page_bytes, size_bytes / page_bytes, "populate", error);
+    return fmt::format("cannot populate a {} {} buffer: {}", format_bytes(size_bytes), cli_name(policy),
+                       errno_text(error));
   }
   // Write-touch every base page. A page that is only ever read maps the
   // shared zero page (the huge zero page under THP), so a chase over it would
@@ -541,43 +544,40 @@ Result<Buffer> Buffer::allocate(std::size_t bytes, PagePolicy policy) {
   const std::size_t step = base_page_bytes();
   volatile std::byte* touch = data;
   for (std::size_t offset = 0; offset < size_bytes; offset += step) touch[offset] = std::byte{0};
-
-  auto backing = read_backing(data, size_bytes, policy);
-  if (!backing) return fail(backing.error().reason);
-  return Buffer(data, size_bytes, map_base, map_bytes, policy, std::move(backing).value());
+  return std::nullopt;
 }
 
-Buffer::Buffer(std::byte* data, std::size_t size_bytes, void* map_base, std::size_t map_bytes,
-               PagePolicy policy, Backing backing)
-    : data_(data),
-      size_bytes_(size_bytes),
-      map_base_(map_base),
-      map_bytes_(map_bytes),
-      policy_(policy),
-      backing_(std::move(backing)) {}
+}  // namespace
 
-Buffer::Buffer(Buffer&& other) noexcept
+Result<Buffer> Buffer::allocate(std::size_t bytes, PagePolicy policy) {
+  const auto size_bytes = buffer_size(bytes, policy);
+  if (!size_bytes) return size_bytes.error();
+  auto mapping = map_buffer(*size_bytes, policy);
+  if (!mapping) return mapping.error();
+  if (auto reason = populate_buffer(*mapping, policy)) return Unavailable{std::move(*reason)};
+  auto backing = read_backing(mapping->data(), mapping->size_bytes(), policy);
+  if (!backing) return backing.error();
+  return Buffer(std::move(*mapping), policy, std::move(backing).value());
+}
+
+Mapping::Mapping(Mapping&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       size_bytes_(std::exchange(other.size_bytes_, 0)),
       map_base_(std::exchange(other.map_base_, nullptr)),
-      map_bytes_(std::exchange(other.map_bytes_, 0)),
-      policy_(other.policy_),
-      backing_(std::move(other.backing_)) {}
+      map_bytes_(std::exchange(other.map_bytes_, 0)) {}
 
-Buffer& Buffer::operator=(Buffer&& other) noexcept {
+Mapping& Mapping::operator=(Mapping&& other) noexcept {
   if (this != &other) {
     if (map_base_ != nullptr) ::munmap(map_base_, map_bytes_);
     data_ = std::exchange(other.data_, nullptr);
     size_bytes_ = std::exchange(other.size_bytes_, 0);
     map_base_ = std::exchange(other.map_base_, nullptr);
     map_bytes_ = std::exchange(other.map_bytes_, 0);
-    policy_ = other.policy_;
-    backing_ = std::move(other.backing_);
   }
   return *this;
 }
 
-Buffer::~Buffer() {
+Mapping::~Mapping() {
   if (map_base_ != nullptr) ::munmap(map_base_, map_bytes_);
 }
 
