@@ -5,7 +5,9 @@
 // cases through the harness's reporter and collector.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <sstream>
+#include <string>
 
 #include "benchmarks/family.h"
 #include "harness/collector.h"
@@ -54,6 +56,20 @@ void measured_loop(benchmark::State& state, double ns_per_load) {
   state.counters["ns_per_load"] = ns_per_load;
 }
 
+// A measured case that fails with `reason` (bench::fail_case) on the calls
+// `fails` picks.
+benchmark::internal::Benchmark* register_failing_case(const std::string& name,
+                                                      std::function<bool(const benchmark::State&)> fails,
+                                                      const std::string& reason) {
+  return bench::register_case(name, [fails = std::move(fails), reason](benchmark::State& state) {
+    if (fails(state)) {
+      bench::fail_case(state, reason);
+      return;
+    }
+    measured_loop(state, 2.0);
+  });
+}
+
 // A cheap measured case after the failing one: the run goes on. Every case
 // is registered as the families register theirs (bench::register_case).
 void register_healthy_case() {
@@ -96,13 +112,11 @@ class FailCaseTest : public ::testing::Test {
 };
 
 TEST_F(FailCaseTest, LaterRepetitionWithAutomaticIterationsMakesTheCaseUnavailable) {
-  bench::register_case("failtest/auto/late", [](benchmark::State& state) {
-    if (repetition_of_call(state) == 2) {
-      bench::fail_case(state, "hugetlb pool exhausted (test)");
-      return;
-    }
-    measured_loop(state, 2.0);
-  })->Repetitions(4)->MinTime(0.001);
+  register_failing_case(
+      "failtest/auto/late", [](const benchmark::State& state) { return repetition_of_call(state) == 2; },
+      "hugetlb pool exhausted (test)")
+      ->Repetitions(4)
+      ->MinTime(0.001);
   register_healthy_case();
 
   const CollectedRun run = run_registered_cases(2);
@@ -130,13 +144,10 @@ TEST_F(FailCaseTest, FailureWhileTheFirstRepetitionIsSizedMakesTheCaseUnavailabl
   // The second call of the first repetition (a longer try of the same one).
   // MinTime 50 ms: a first call of one cheap iteration is never long enough,
   // so Google Benchmark always sizes the first repetition again.
-  bench::register_case("failtest/sizing/fails", [](benchmark::State& state) {
-    if (g_calls++ == 1) {
-      bench::fail_case(state, "refused while sizing (test)");
-      return;
-    }
-    measured_loop(state, 2.0);
-  })->Repetitions(3)->MinTime(0.05);
+  register_failing_case(
+      "failtest/sizing/fails", [](const benchmark::State&) { return g_calls++ == 1; }, "refused while sizing (test)")
+      ->Repetitions(3)
+      ->MinTime(0.05);
   register_healthy_case();
 
   const CollectedRun run = run_registered_cases(2);
@@ -147,13 +158,10 @@ TEST_F(FailCaseTest, FailureWhileTheFirstRepetitionIsSizedMakesTheCaseUnavailabl
 TEST_F(FailCaseTest, FirstRepetitionFailureSkipsTheLaterOnesWithTheSameReason) {
   // The later repetitions would succeed (the pool came back): they must still
   // skip, or their iteration counts would disagree with the skipped first one.
-  bench::register_case("failtest/first/fails", [](benchmark::State& state) {
-    if (g_repetition++ == 0) {
-      bench::fail_case(state, "pool empty at first (test)");
-      return;
-    }
-    measured_loop(state, 2.0);
-  })->Repetitions(3)->MinTime(0.001);
+  register_failing_case(
+      "failtest/first/fails", [](const benchmark::State&) { return g_repetition++ == 0; }, "pool empty at first (test)")
+      ->Repetitions(3)
+      ->MinTime(0.001);
   register_healthy_case();
 
   const CollectedRun run = run_registered_cases(2);
