@@ -350,82 +350,81 @@ SmapsFields parse_smaps_fields(std::string_view vma_block) {
   return fields;
 }
 
-Result<Backing> read_backing(const void* addr, std::size_t bytes, PagePolicy requested) {
-  if (bytes == 0) return Unavailable{"cannot read the backing of an empty range"};
-  const auto begin = reinterpret_cast<std::uintptr_t>(addr);
-  const std::uintptr_t end = begin + bytes;
-  const auto vmas = overlapping_vmas(begin, end);
-  if (!vmas) return Unavailable{"cannot read /proc/self/smaps: the page backing cannot be verified"};
+namespace {
 
+// What the smaps of the VMAs over [begin, end) add up to.
+struct VmaTotals {
   std::uint64_t covered_bytes = 0;
   std::uint64_t hugetlb_bytes = 0;
   std::uint64_t thp_bytes = 0;
   std::uint64_t largest_kernel_page_kb = 0;
   std::uint64_t smallest_kernel_page_kb = ~std::uint64_t{0};
   bool vma_extends_beyond = false;
-  for (const OverlappingVma& vma : *vmas) {
-    covered_bytes += vma.overlap_bytes;
+};
+
+VmaTotals sum_vmas(const std::vector<OverlappingVma>& vmas, std::uintptr_t begin, std::uintptr_t end) {
+  VmaTotals t;
+  for (const OverlappingVma& vma : vmas) {
+    t.covered_bytes += vma.overlap_bytes;
     const SmapsFields& f = vma.fields;
-    largest_kernel_page_kb = std::max(largest_kernel_page_kb, f.kernel_page_kb);
-    smallest_kernel_page_kb = std::min(smallest_kernel_page_kb, f.kernel_page_kb);
-    if (vma.start < begin || vma.end > end) vma_extends_beyond = true;
+    t.largest_kernel_page_kb = std::max(t.largest_kernel_page_kb, f.kernel_page_kb);
+    t.smallest_kernel_page_kb = std::min(t.smallest_kernel_page_kb, f.kernel_page_kb);
+    if (vma.start < begin || vma.end > end) t.vma_extends_beyond = true;
     // smaps totals are per VMA. When a VMA reaches beyond the range (the
     // kernel merged it with a compatible neighbour), its huge-page total may
     // include memory outside the range: the overlap caps it, which is exact
     // for a VMA that is exactly the range and an upper bound otherwise
     // (pagemap below tightens it where readable).
-    hugetlb_bytes += std::min<std::uint64_t>((f.private_hugetlb_kb + f.shared_hugetlb_kb) * kKiB,
-                                             vma.overlap_bytes);
-    thp_bytes += std::min<std::uint64_t>(f.anon_huge_kb * kKiB, vma.overlap_bytes);
+    t.hugetlb_bytes += std::min<std::uint64_t>((f.private_hugetlb_kb + f.shared_hugetlb_kb) * kKiB,
+                                               vma.overlap_bytes);
+    t.thp_bytes += std::min<std::uint64_t>(f.anon_huge_kb * kKiB, vma.overlap_bytes);
   }
-  if (vmas->empty() || covered_bytes < bytes) {
-    return Unavailable{fmt::format("cannot verify the backing: {} at {} is not fully mapped",
-                                   format_bytes(bytes), addr)};
+  return t;
+}
+
+std::string approximate_note(const VmaTotals& t) {
+  return t.vma_extends_beyond ? " (VMA extends beyond the buffer: upper bound)" : "";
+}
+
+// A hugetlb VMA: KernelPageSize is the hugetlb page size.
+void classify_hugetlb(const VmaTotals& t, std::uintptr_t begin, std::uintptr_t end, Backing& backing) {
+  const std::uint64_t bytes = end - begin;
+  const std::size_t page_bytes = t.largest_kernel_page_kb * kKiB;
+  std::uint64_t huge_bytes = t.hugetlb_bytes;
+  backing.how_verified = fmt::format("smaps KernelPageSize {} kB, Private_Hugetlb+Shared_Hugetlb {}/{} kB{}",
+                                     t.largest_kernel_page_kb, t.hugetlb_bytes / kKiB, bytes / kKiB,
+                                     approximate_note(t));
+  if (const auto pm = pagemap_huge_chunks(begin, end, page_bytes, kKpfHuge)) {
+    huge_bytes = std::min<std::uint64_t>(huge_bytes, pm->huge_chunks * page_bytes);
+    backing.how_verified += fmt::format("; pagemap+kpageflags {}/{} {} pages HUGE", pm->huge_chunks, pm->chunks,
+                                        page_label(page_bytes));
   }
+  const bool uniform = t.smallest_kernel_page_kb == t.largest_kernel_page_kb;
+  backing.page_bytes = page_bytes;
+  backing.huge_fraction = static_cast<double>(huge_bytes) / static_cast<double>(bytes);
+  if (huge_bytes >= bytes) backing.huge_fraction = 1.0;
+  if (uniform && page_bytes == kGiB) backing.verified = "hugetlb-1g";
+  else if (uniform && page_bytes == 2 * kMiB) backing.verified = "hugetlb-2m";
+  else backing.verified = "mixed";
+}
 
-  Backing backing;
-  backing.requested = requested;
-  const std::uint64_t size_kb = bytes / kKiB;
-  std::string approximate = vma_extends_beyond ? " (VMA extends beyond the buffer: upper bound)" : "";
-
-  if (largest_kernel_page_kb * kKiB >= 2 * kMiB) {
-    // hugetlb VMA: KernelPageSize is the hugetlb page size.
-    const std::size_t page_bytes = largest_kernel_page_kb * kKiB;
-    const int flag_bit = kKpfHuge;
-    std::uint64_t huge_bytes = hugetlb_bytes;
-    backing.how_verified =
-        fmt::format("smaps KernelPageSize {} kB, Private_Hugetlb+Shared_Hugetlb {}/{} kB{}",
-                    largest_kernel_page_kb, hugetlb_bytes / kKiB, size_kb, approximate);
-    if (const auto pm = pagemap_huge_chunks(begin, end, page_bytes, flag_bit)) {
-      huge_bytes = std::min<std::uint64_t>(huge_bytes, pm->huge_chunks * page_bytes);
-      backing.how_verified += fmt::format("; pagemap+kpageflags {}/{} {} pages HUGE", pm->huge_chunks,
-                                          pm->chunks, page_label(page_bytes));
-    }
-    const bool uniform = smallest_kernel_page_kb == largest_kernel_page_kb;
-    backing.page_bytes = page_bytes;
-    backing.huge_fraction = static_cast<double>(huge_bytes) / static_cast<double>(bytes);
-    if (huge_bytes >= bytes) backing.huge_fraction = 1.0;
-    if (uniform && page_bytes == kGiB) backing.verified = "hugetlb-1g";
-    else if (uniform && page_bytes == 2 * kMiB) backing.verified = "hugetlb-2m";
-    else backing.verified = "mixed";
-    return backing;
-  }
-
-  // Base-page VMA (KernelPageSize stays 4 kB for THP): AnonHugePages counts
-  // the PMD-mapped THPs.
-  std::uint64_t huge_bytes = thp_bytes;
-  backing.how_verified = fmt::format("smaps AnonHugePages {}/{} kB{}", thp_bytes / kKiB, size_kb, approximate);
-  if (requested == PagePolicy::kThp) {
+// A base-page VMA (KernelPageSize stays 4 kB for THP): AnonHugePages counts
+// the PMD-mapped THPs.
+void classify_base_pages(const VmaTotals& t, std::uintptr_t begin, std::uintptr_t end, Backing& backing) {
+  const std::uint64_t bytes = end - begin;
+  std::uint64_t huge_bytes = t.thp_bytes;
+  backing.how_verified =
+      fmt::format("smaps AnonHugePages {}/{} kB{}", t.thp_bytes / kKiB, bytes / kKiB, approximate_note(t));
+  if (backing.requested == PagePolicy::kThp) {
     if (const auto pm = pagemap_huge_chunks(begin, end, thp_page_bytes(), kKpfThp)) {
       huge_bytes = std::min<std::uint64_t>(huge_bytes, pm->huge_chunks * thp_page_bytes());
-      backing.how_verified +=
-          fmt::format("; pagemap+kpageflags {}/{} 2 MiB pages THP", pm->huge_chunks, pm->chunks);
+      backing.how_verified += fmt::format("; pagemap+kpageflags {}/{} 2 MiB pages THP", pm->huge_chunks, pm->chunks);
     }
   }
-  backing.huge_fraction = huge_bytes >= bytes ? 1.0
-                                              : static_cast<double>(huge_bytes) / static_cast<double>(bytes);
+  backing.huge_fraction =
+      huge_bytes >= bytes ? 1.0 : static_cast<double>(huge_bytes) / static_cast<double>(bytes);
   const std::size_t small_page_bytes =
-      largest_kernel_page_kb > 0 ? largest_kernel_page_kb * kKiB : base_page_bytes();
+      t.largest_kernel_page_kb > 0 ? t.largest_kernel_page_kb * kKiB : base_page_bytes();
   if (huge_bytes == 0) {
     backing.verified = "4k";
     backing.page_bytes = small_page_bytes;
@@ -436,9 +435,27 @@ Result<Backing> read_backing(const void* addr, std::size_t bytes, PagePolicy req
     backing.verified = "mixed";
     backing.page_bytes = backing.huge_fraction >= 0.5 ? thp_page_bytes() : small_page_bytes;
   }
-  if (requested == PagePolicy::kThp && huge_bytes < bytes) {
+  if (backing.requested == PagePolicy::kThp && huge_bytes < bytes)
     backing.how_verified += fmt::format(" (THP enabled={})", thp_mode());
+}
+
+}  // namespace
+
+Result<Backing> read_backing(const void* addr, std::size_t bytes, PagePolicy requested) {
+  if (bytes == 0) return Unavailable{"cannot read the backing of an empty range"};
+  const auto begin = reinterpret_cast<std::uintptr_t>(addr);
+  const std::uintptr_t end = begin + bytes;
+  const auto vmas = overlapping_vmas(begin, end);
+  if (!vmas) return Unavailable{"cannot read /proc/self/smaps: the page backing cannot be verified"};
+  const VmaTotals totals = sum_vmas(*vmas, begin, end);
+  if (vmas->empty() || totals.covered_bytes < bytes) {
+    return Unavailable{fmt::format("cannot verify the backing: {} at {} is not fully mapped",
+                                   format_bytes(bytes), addr)};
   }
+  Backing backing;
+  backing.requested = requested;
+  if (totals.largest_kernel_page_kb * kKiB >= 2 * kMiB) classify_hugetlb(totals, begin, end, backing);
+  else classify_base_pages(totals, begin, end, backing);
   return backing;
 }
 
