@@ -95,6 +95,58 @@ std::size_t round_working_set(std::uint64_t bytes) {
                                bytes / kWorkingSetGranuleBytes * kWorkingSetGranuleBytes);
 }
 
+// Half of each cache level (the rest holds the stack, code, page tables),
+// and dram_bytes for DRAM; sorted, unique.
+std::vector<std::size_t> bandwidth_sizes(const core::Machine& machine, const CaseOptions& options,
+                                         std::size_t dram_bytes) {
+  std::vector<std::size_t> sizes = {round_working_set(16 * core::kKiB)};
+  // Measured capacities where the run has them (a guest's L3 can be a small
+  // fraction of what CPUID reports), reported ones otherwise.
+  for (const std::uint64_t cache_bytes : sizing_cache_bytes(machine, options))
+    sizes.push_back(round_working_set(cache_bytes / 2));
+  sizes.push_back(dram_bytes);
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  if (options.quick && sizes.size() > 4) sizes.erase(sizes.begin());  // 16 KiB duplicates L1/2 mostly
+  return sizes;
+}
+
+struct Point {
+  std::size_t threads;
+  std::size_t working_set_bytes;
+  std::string skipped;  // the reason, for a point the cap leaves out
+};
+
+// The points of one thread count. --max-working-set caps what a case
+// touches: all its threads' sets together (threads x working set), so the
+// all-core cases use smaller sets per thread. Sets the cap merges are
+// measured once; a DRAM point the cap pulls within 2x the LLC is skipped with
+// the reason.
+std::vector<Point> capped_points(const std::vector<std::size_t>& sizes, std::size_t threads, std::size_t dram_bytes,
+                                 std::uint64_t llc, const CaseOptions& options) {
+  std::vector<std::size_t> capped;
+  std::string dram_skipped;
+  for (const std::size_t ws : sizes) {
+    if (options.max_working_set_bytes == 0 || ws * threads <= options.max_working_set_bytes) {
+      capped.push_back(ws);
+      continue;
+    }
+    const std::size_t per_thread = round_working_set(options.max_working_set_bytes / threads);
+    if (ws == dram_bytes && llc > 0 && per_thread < 2 * llc)
+      dram_skipped = cap_skip_reason(fmt::format("bandwidth's DRAM point on {} thread{} (2x the LLC per thread)",
+                                                 threads, threads == 1 ? "" : "s"),
+                                     2 * llc * threads, options);
+    else
+      capped.push_back(per_thread);
+  }
+  std::sort(capped.begin(), capped.end());
+  capped.erase(std::unique(capped.begin(), capped.end()), capped.end());
+  std::vector<Point> points;
+  for (const std::size_t ws : capped) points.push_back({threads, ws, ""});
+  if (!dram_skipped.empty()) points.push_back({threads, dram_bytes, dram_skipped});
+  return points;
+}
+
 std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& options) {
   BandwidthSetup setup{case_setup(machine, options)};
   // One page policy: THP when the run asks for it (fewer TLB misses in the
@@ -105,64 +157,25 @@ std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& 
   setup.cpus = one_cpu_per_core();
   if (setup.cpus.empty()) setup.cpus.push_back(0);
 
-  // Half of each cache level (the rest holds the stack, code, page tables),
-  // and 4x the last level for DRAM.
-  std::vector<std::size_t> sizes = {round_working_set(16 * core::kKiB)};
-  // Measured capacities where the run has them (a guest's L3 can be a small
-  // fraction of what CPUID reports), reported ones otherwise.
-  for (const std::uint64_t cache_bytes : sizing_cache_bytes(machine, options))
-    sizes.push_back(round_working_set(cache_bytes / 2));
+  // 4x the last level for DRAM.
   const std::uint64_t llc = sizing_llc_bytes(machine, options);
   const std::size_t dram_bytes =
       round_working_set(std::max<std::uint64_t>(llc ? 4 * llc : 128 * core::kMiB, 64 * core::kMiB));
-  sizes.push_back(dram_bytes);
-  std::sort(sizes.begin(), sizes.end());
-  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
-  if (options.quick && sizes.size() > 4) sizes.erase(sizes.begin());  // 16 KiB duplicates L1/2 mostly
-
+  const std::vector<std::size_t> sizes = bandwidth_sizes(machine, options, dram_bytes);
   std::vector<std::size_t> thread_counts = {1};
   if (setup.cpus.size() > 1) thread_counts.push_back(setup.cpus.size());
-
-  // --max-working-set caps what a case touches: all its threads' sets
-  // together (threads x working set), so the all-core cases use smaller sets
-  // per thread. Sets the cap merges are measured once; a DRAM point the cap
-  // pulls within 2x the LLC is skipped with the reason.
-  struct Point {
-    std::size_t threads;
-    std::size_t working_set_bytes;
-    std::string skipped;  // the reason, for a point the cap leaves out
-  };
-  std::vector<Point> points;
+  std::vector<std::vector<Point>> points_per_count;
   for (const std::size_t threads : thread_counts) {
-    std::vector<std::size_t> capped;
-    std::string dram_skipped;
-    for (const std::size_t ws : sizes) {
-      if (options.max_working_set_bytes == 0 || ws * threads <= options.max_working_set_bytes) {
-        capped.push_back(ws);
-        continue;
-      }
-      const std::size_t per_thread = round_working_set(options.max_working_set_bytes / threads);
-      if (ws == dram_bytes && llc > 0 && per_thread < 2 * llc)
-        dram_skipped = cap_skip_reason(fmt::format("bandwidth's DRAM point on {} thread{} (2x the LLC per thread)",
-                                                   threads, threads == 1 ? "" : "s"),
-                                       2 * llc * threads, options);
-      else
-        capped.push_back(per_thread);
-    }
-    std::sort(capped.begin(), capped.end());
-    capped.erase(std::unique(capped.begin(), capped.end()), capped.end());
-    for (const std::size_t ws : capped) {
-      points.push_back({threads, ws, ""});
-      setup.arena_bytes = std::max(setup.arena_bytes, ws * threads);
-    }
-    if (!dram_skipped.empty()) points.push_back({threads, dram_bytes, dram_skipped});
+    points_per_count.push_back(capped_points(sizes, threads, dram_bytes, llc, options));
+    for (const Point& point : points_per_count.back())
+      if (point.skipped.empty()) setup.arena_bytes = std::max(setup.arena_bytes, point.working_set_bytes * threads);
   }
 
   CaseRegistrar cases(options, benchmark::kMillisecond);
-  for (const std::size_t threads : thread_counts) {
+  for (const std::vector<Point>& points : points_per_count) {
     for (const core::BandwidthKernel kernel : core::kAllBandwidthKernels) {
       for (const Point& point : points) {
-        if (point.threads != threads) continue;
+        const std::size_t threads = point.threads;
         const std::size_t ws = point.working_set_bytes;
         const std::string name =
             fmt::format("bandwidth/{}/threads:{}/{}", core::kernel_name(kernel), threads, compact_bytes(ws));

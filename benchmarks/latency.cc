@@ -38,7 +38,7 @@ struct LatencySetup : CaseSetup {
 
 // Pages per TLB-locality group: half the L1 DTLB's 4 KiB entries, leaving the
 // other half for the stack, code and the harness, so a group visit misses the
-// L1 DTLB at most once per page (METHOD.md §1).
+// L1 DTLB at most once per page (docs/methodology.md).
 std::size_t page_group_pages(const core::Machine& machine) {
   for (const core::TlbLevel& tlb : machine.tlbs)
     if (tlb.level == 1 && tlb.page_bytes == 4 * core::kKiB && tlb.entries)

@@ -46,26 +46,13 @@ struct LoadedSetup : CaseSetup {
   std::size_t background_bytes = 0;    // each background thread's buffer
 };
 
-// The chase's chain in the shared arena (THP if verified, else 4 KiB).
-struct ChaseState : PreparedChain {
-  std::string page;
-  std::uint64_t epoch = 0;
-};
-
-core::Result<ChaseState*> prepare_chase(std::optional<ChaseState>& state, const LoadedSetup& setup) {
-  auto paged = acquire_thp_else_4k_arena("loaded", setup.working_set_bytes);
-  if (!paged) return paged.error();
-  const ArenaLease& lease = paged->lease;
-  if (state && state->epoch == lease.epoch) return &*state;
-  ChaseState s;
-  s.epoch = lease.epoch;
-  s.page = paged->page;
-  s.backing = &lease.buffer->backing();
-  s.chain =
-      core::build_random_cycle(lease.buffer->bytes().first(setup.working_set_bytes), setup.line_bytes, setup.seed);
-  s.position = core::memprobe_chase(s.chain.head, std::min(s.chain.length, kMaxWarmupLoads));
-  state = std::move(s);
-  return &*state;
+// The chase's chain in the shared arena (THP if verified, else 4 KiB),
+// warmed up once built.
+core::Result<DramChain*> prepare_chase(DramChain& chase, const LoadedSetup& setup) {
+  auto rebuilt = prepare_dram_chain("loaded", setup.working_set_bytes, setup.line_bytes, setup.seed, chase);
+  if (!rebuilt) return rebuilt.error();
+  if (*rebuilt) chase.position = core::memprobe_chase(chase.chain.head, std::min(chase.chain.length, kMaxWarmupLoads));
+  return &chase;
 }
 
 // Background readers: started by the constructor, stopped and joined by the
@@ -130,7 +117,7 @@ class Background {
   std::string pin_error_;
 };
 
-void loaded_case(benchmark::State& state, std::optional<ChaseState>& chase_state, int intensity_pct,
+void loaded_case(benchmark::State& state, DramChain& chase_state, int intensity_pct,
                  const LoadedSetup& setup) {
   // Background on one CPU per core other than this thread's core.
   const int here = core::current_cpu();
@@ -146,7 +133,7 @@ void loaded_case(benchmark::State& state, std::optional<ChaseState>& chase_state
     fail_case(state, chase.error().reason);
     return;
   }
-  ChaseState& c = **chase;
+  DramChain& c = **chase;
 
   std::vector<core::Buffer> buffers;
   if (intensity_pct > 0) {
@@ -210,7 +197,7 @@ std::size_t register_loaded(const core::Machine& machine, const CaseOptions& opt
   const std::vector<int> intensities =
       options.quick ? std::vector<int>{0, 50, 100} : std::vector<int>{0, 25, 50, 75, 100};
   // The chase's chain lives as long as these cases.
-  auto chase_state = std::make_shared<std::optional<ChaseState>>();
+  auto chase_state = std::make_shared<DramChain>();
   CaseRegistrar cases(options, benchmark::kMillisecond);
   for (const int pct : intensities) {
     const std::string name = fmt::format("loaded/intensity:{}", pct);

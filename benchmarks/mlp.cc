@@ -44,40 +44,30 @@ struct MlpSetup : CaseSetup {
 
 class MlpArena {
  public:
-  struct Prepared {
-    core::Chain chain;
+  struct Prepared : DramChain {
     std::vector<void*> anchors;  // node i * N / kAnchors of the walk from head
     std::map<std::size_t, std::vector<void*>> cursors;  // per k: where its chains stopped
-    std::string page;
-    const core::Backing* backing = nullptr;
-    std::uint64_t epoch = 0;
   };
 
   core::Result<Prepared*> prepare(const MlpSetup& setup) {
     // THP when the kernel backs it fully, else 4 KiB pages (then the chase
     // also misses the TLB: the label says which).
-    auto paged = acquire_thp_else_4k_arena("mlp", setup.working_set_bytes);
-    if (!paged) return paged.error();
-    const ArenaLease& lease = paged->lease;
-    if (prepared_ && prepared_->epoch == lease.epoch) return &*prepared_;
-    Prepared p;
-    p.epoch = lease.epoch;
-    p.page = paged->page;
-    p.backing = &lease.buffer->backing();
-    p.chain =
-        core::build_random_cycle(lease.buffer->bytes().first(setup.working_set_bytes), setup.line_bytes, setup.seed);
-    const std::size_t spacing = p.chain.length / kAnchors;
-    void* position = p.chain.head;
+    auto rebuilt = prepare_dram_chain("mlp", setup.working_set_bytes, setup.line_bytes, setup.seed, prepared_);
+    if (!rebuilt) return rebuilt.error();
+    if (!*rebuilt) return &prepared_;
+    prepared_.anchors.clear();
+    prepared_.cursors.clear();
+    const std::size_t spacing = prepared_.chain.length / kAnchors;
+    void* position = prepared_.chain.head;
     for (std::size_t i = 0; i < kAnchors; ++i) {
-      p.anchors.push_back(position);
+      prepared_.anchors.push_back(position);
       core::memprobe_chase_k(&position, 1, spacing);  // exact steps (memprobe_chase rounds up)
     }
-    prepared_ = std::move(p);
-    return &*prepared_;
+    return &prepared_;
   }
 
  private:
-  std::optional<Prepared> prepared_;
+  Prepared prepared_;
 };
 
 void mlp_case(benchmark::State& state, MlpArena& arena, std::size_t k, const MlpSetup& setup) {

@@ -23,8 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_command_line;
 
-const std::string kMemprobe = MEMPROBE_BINARY;
-
 // Calls of a case function so far, and the previous call's iteration count:
 // Google Benchmark grows the count in the first repetition and reuses it in
 // the later ones, so a count that does not grow starts a later repetition.

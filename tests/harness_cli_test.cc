@@ -22,8 +22,6 @@ namespace {
 
 using testing::run_command_line;
 
-const std::string kMemprobe = MEMPROBE_BINARY;
-
 void expect_usage_error(const std::string& args, const std::string& names) {
   const auto r = run_command_line(kMemprobe + " " + args);
   EXPECT_EQ(r.exit_status, 2) << args << "\n" << r.err;
@@ -250,7 +248,6 @@ TEST(CliTest, InterruptedRunKeepsCompletedCasesInAValidFile) {
     std::filesystem::remove(path);
   }
 }
-
 
 // Issue acceptance: SIGINT during a run that reserved hugetlb pages leaves the
 // pool at its previous value and a valid results file with the completed cases.
