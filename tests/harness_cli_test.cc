@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "analysis/derived.h"
+#include "analysis/families/latency.h"
 #include "analysis/results_json.h"
 #include "core/machine.h"
 #include "core/units.h"

@@ -11,8 +11,8 @@
 #include <string>
 
 #include "analysis/families/latency.h"
+#include "analysis/families/tlb.h"
 #include "analysis/results_json.h"
-#include "analysis/tlb.h"
 #include "harness/stages.h"
 #include "tests/command_runner.h"
 #include "tests/emulation.h"
