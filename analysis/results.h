@@ -53,6 +53,10 @@ struct MachineInfo {
   std::string core_hz_source;  // "calibrated" | "pmu"
   std::vector<CacheInfo> caches;
   std::vector<TlbInfo> tlb;
+  std::string tlb_source;                  // where `tlb` came from ("CPUID leaf 0x18"), or why it is empty; "" in older files
+  std::optional<double> cpu_family;        // x86 display family (0x1A Zen 5, 6 Intel Core); null off x86 or in older files
+  std::optional<double> base_page_bytes;   // sysconf(_SC_PAGESIZE); null in older files
+  std::optional<double> thp_page_bytes;    // hpage_pmd_size; null where THP is absent or in older files
   std::string thp_enabled;
   std::string thp_defrag;
   double hugepages_2m_reserved = 0;

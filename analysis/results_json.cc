@@ -284,6 +284,10 @@ MachineInfo machine_from_json(const Reader& r) {
     tlb.entries = t.optional_number("entries", 0);
     m.tlb.push_back(tlb);
   }
+  m.tlb_source = r.string("tlb_source");
+  m.cpu_family = r.optional_number("cpu_family", 0);
+  m.base_page_bytes = r.optional_number("base_page_bytes", 0);
+  m.thp_page_bytes = r.optional_number("thp_page_bytes", 0);
   const Reader thp = r.child("thp");
   m.thp_enabled = thp.string("enabled");
   m.thp_defrag = thp.string("defrag");
@@ -390,6 +394,10 @@ json machine_to_json(const MachineInfo& m) {
     machine["tlb"].push_back(
         {{"level", t.level}, {"page_bytes", number(t.page_bytes)}, {"entries", optional_number(t.entries)}});
   }
+  machine["tlb_source"] = m.tlb_source;
+  machine["cpu_family"] = optional_number(m.cpu_family);
+  machine["base_page_bytes"] = optional_number(m.base_page_bytes);
+  machine["thp_page_bytes"] = optional_number(m.thp_page_bytes);
   machine["thp"] = {{"enabled", m.thp_enabled}, {"defrag", m.thp_defrag}};
   machine["hugepages"] = {{"2m_reserved", number(m.hugepages_2m_reserved)},
                           {"1g_reserved", number(m.hugepages_1g_reserved)}};

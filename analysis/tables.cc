@@ -111,7 +111,14 @@ std::string render_machine_header(const Results& results, TableFormat format) {
   out += header_line("caches", cache_text.empty() ? "unknown" : cache_text);
 
   const std::string tlb_text = tlbs_text(m);
-  out += header_line("TLB", tlb_text.empty() ? "unknown" : tlb_text + " (CPUID)");
+  const std::string tlb_from = m.tlb_source.empty() ? "CPUID" : m.tlb_source;  // older files: always CPUID
+  out += header_line("TLB", tlb_text.empty() ? (m.tlb_source.empty() ? "unknown" : m.tlb_source)
+                                             : fmt::format("{} ({})", tlb_text, tlb_from));
+  if (m.base_page_bytes) {
+    std::string pages = fmt::format("base {}", format_bytes(*m.base_page_bytes));
+    if (m.thp_page_bytes) pages += fmt::format(", THP {}", format_bytes(*m.thp_page_bytes));
+    out += header_line("pages", pages);
+  }
 
   out += header_line("THP", fmt::format("enabled={} defrag={}", m.thp_enabled.empty() ? "unknown" : m.thp_enabled,
                                         m.thp_defrag.empty() ? "unknown" : m.thp_defrag));
@@ -127,6 +134,11 @@ std::string render_machine_header(const Results& results, TableFormat format) {
                                                            it->value("up_to_bytes", nlohmann::json()).is_number() &&
                                                            it->value("end_reason", nlohmann::json()).is_string())
     out += header_line("sweep", fmt::format("latency to {}: {}", format_bytes((*it)["up_to_bytes"].get<double>()),
+                                            (*it)["end_reason"].get<std::string>()));
+  if (const auto it = results.extra.find("tlb_sweep"); it != results.extra.end() && it->is_object() &&
+                                                       it->value("up_to_pages", nlohmann::json()).is_number() &&
+                                                       it->value("end_reason", nlohmann::json()).is_string())
+    out += header_line("sweep", fmt::format("tlb base pages to {:.0f}: {}", (*it)["up_to_pages"].get<double>(),
                                             (*it)["end_reason"].get<std::string>()));
   if (results.extra.value("interrupted", false))
     out += header_line("INCOMPLETE", fmt::format("the run was interrupted: {} cases completed", results.cases.size()));

@@ -27,6 +27,10 @@ analysis::MachineInfo to_machine_info(const core::Machine& machine) {
     if (tlb.entries) t.entries = static_cast<double>(*tlb.entries);
     info.tlb.push_back(t);
   }
+  info.tlb_source = machine.tlb_source;
+  if (const auto signature = core::read_cpu_signature()) info.cpu_family = signature->family;
+  if (machine.base_page_bytes > 0) info.base_page_bytes = static_cast<double>(machine.base_page_bytes);
+  if (machine.thp_page_bytes > 0) info.thp_page_bytes = static_cast<double>(machine.thp_page_bytes);
   info.thp_enabled = machine.thp_enabled;
   info.thp_defrag = machine.thp_defrag;
   info.hugepages_2m_reserved = static_cast<double>(machine.hugepages_2m_reserved);
