@@ -123,11 +123,6 @@ inline std::string json_string(const nlohmann::json& row, const char* key) {
   return it != row.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-inline std::optional<bool> json_bool(const nlohmann::json& row, const char* key) {
-  const auto it = row.find(key);
-  return it != row.end() && it->is_boolean() ? std::optional<bool>(it->get<bool>()) : std::nullopt;
-}
-
 // The metric a case is judged by, the one Case::spread describes: the first
 // of its family's FamilyDescriptor::headline_metrics (analysis/family.h) it
 // has; else the first of ns_per_load, us_per_fault, us_per_page, gb_per_s;
