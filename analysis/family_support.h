@@ -39,6 +39,11 @@ void append_note(std::string& note, const std::string& text);
 std::string opt_number(const std::optional<double>& v, const char* format = "{:.0f}");
 // The value, or JSON null.
 nlohmann::json json_opt(const std::optional<double>& v);
+// row[key] if it is true or false; nullopt if absent or of another type.
+inline std::optional<bool> json_bool(const nlohmann::json& row, const char* key) {
+  const auto it = row.find(key);
+  return it != row.end() && it->is_boolean() ? std::optional<bool>(it->get<bool>()) : std::nullopt;
+}
 
 // results.derived.extra[key] if it is a non-empty array, else nullptr.
 const nlohmann::json* derived_rows(const Results& results, const char* key);

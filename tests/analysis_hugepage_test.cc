@@ -131,6 +131,83 @@ TEST(HugepageTest, FixLineAsksForThePagesTheLargestCaseNeeds) {
   EXPECT_EQ(table.find("need 1,"), std::string::npos) << table;
 }
 
+// The table, the sentences and the plot show the stored rows read back
+// (hugepage_rows), never the cases: a figure changed in derived.hugepage
+// is the figure printed.
+TEST(HugepageTest, TableRendersTheStoredRowsNotTheCases) {
+  Results r;
+  r.cases = {chase_case("4k", 64 * kMiB, "dram", 160), chase_case("hugetlb-2m", 64 * kMiB, "dram", 100)};
+  derive_hugepage(r);
+  const std::vector<HugepageRow> rows = hugepage_rows(r);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].page, "hugetlb-2m");
+  EXPECT_EQ(rows[1].region, "dram");
+  EXPECT_DOUBLE_EQ(rows[1].ns_per_load, 100);
+  EXPECT_DOUBLE_EQ(*rows[1].speedup_vs_4k, 1.6);
+  EXPECT_TRUE(rows[1].backing_verified);
+  EXPECT_DOUBLE_EQ(*rows[1].huge_fraction, 1.0);
+  EXPECT_FALSE(rows[1].cycles_per_load);
+  EXPECT_TRUE(rows[1].note.empty());
+  EXPECT_FALSE((*row_of(r, "hugetlb-2m", 64 * kMiB)).contains("note"));
+
+  r.derived.extra["hugepage"][1]["speedup_vs_4k"] = 3.0;
+  EXPECT_NE(render_hugepage_table(r).find("3.00x"), std::string::npos) << render_hugepage_table(r);
+  EXPECT_EQ(hugepage_summary(r).back(), "DRAM-sized random access (64 MiB): 2 MiB pages 3.00x faster than 4 KiB pages.");
+}
+
+Results with_dram_row(double dram_ns) {
+  Results r;
+  r.machine.core_hz = 2e9;
+  CacheLevelRow dram;
+  dram.level = "DRAM";
+  dram.latency_ns = dram_ns;
+  r.derived.cache_levels = {dram};
+  return r;
+}
+
+// DRAM + translation: per page policy, the largest DRAM-region working set it
+// measured, against the cache table's DRAM row.
+TEST(HugepageTest, DramTranslationTakesTheLargestDramWorkingSetPerPage) {
+  Results r = with_dram_row(100);
+  r.cases = {chase_case("4k", 64 * kMiB, "dram", 160),       chase_case("4k", 512 * kMiB, "dram", 250),
+             chase_case("hugetlb-2m", 512 * kMiB, "dram", 120), chase_case("thp", 1024 * kMiB, "tlb", 90),
+             chase_case("thp", 256 * kMiB, "dram", 110, "mixed")};
+  derive_hugepage(r);
+  derive_dram_translation(r);
+  const std::vector<DramTranslationRow> rows = dram_translation_rows(r);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].page, "4k");
+  EXPECT_DOUBLE_EQ(rows[0].working_set_bytes, 512 * kMiB);
+  EXPECT_DOUBLE_EQ(rows[0].latency_ns, 250);
+  EXPECT_DOUBLE_EQ(*rows[0].vs_dram, 2.5);
+  EXPECT_DOUBLE_EQ(*rows[0].latency_cycles, 500);
+  EXPECT_TRUE(rows[0].backing_verified);
+  EXPECT_EQ(rows[1].page, "thp");  // the tlb-region 1 GiB case is not DRAM + translation
+  EXPECT_DOUBLE_EQ(rows[1].working_set_bytes, 256 * kMiB);
+  EXPECT_FALSE(rows[1].backing_verified);
+  EXPECT_EQ(rows[2].page, "hugetlb-2m");
+  const nlohmann::json& stored = r.derived.extra["dram_translation"][2];
+  EXPECT_EQ(stored, (nlohmann::json{{"page", "hugetlb-2m"}, {"working_set_bytes", 512 * kMiB}, {"latency_ns", 120.0},
+                                    {"latency_cycles", 240.0}, {"vs_dram", 1.2}, {"backing_verified", true}}));
+  EXPECT_EQ(dram_translation_text(r),
+            "4k 250.0 ns at 512 MiB (2.50x DRAM) | thp 110.0 ns at 256 MiB (1.10x DRAM) | "
+            "hugetlb-2m 120.0 ns at 512 MiB (1.20x DRAM)");
+
+  r.derived.extra["dram_translation"][0]["latency_ns"] = 300.0;  // the text shows the stored figure
+  EXPECT_EQ(dram_translation_text(r).rfind("4k 300.0 ns at 512 MiB (2.50x DRAM)", 0), 0u) << dram_translation_text(r);
+}
+
+TEST(HugepageTest, NoDramTranslationWithoutADramCase) {
+  Results r = with_dram_row(0);
+  r.cases = {chase_case("4k", 16 * kMiB, "tlb", 40)};
+  derive_hugepage(r);
+  r.derived.extra["dram_translation"] = nlohmann::json::array({{{"page", "4k"}}});
+  derive_dram_translation(r);
+  EXPECT_FALSE(r.derived.extra.contains("dram_translation"));
+  EXPECT_TRUE(dram_translation_rows(r).empty());
+  EXPECT_EQ(dram_translation_text(r), "");
+}
+
 Case fault_case(const std::string& kind, const std::string& phase, double counted, double expected) {
   Case c;
   c.family = "pagefault";

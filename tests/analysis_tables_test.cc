@@ -148,10 +148,11 @@ TEST(TablesTest, LatencyCurveHasOneRowPerWorkingSetAndMarksUnverifiedBacking) {
   EXPECT_EQ(render_latency_curve(machine_only()), "");
 }
 
-TEST(TablesTest, CacheTableDerivesRowsWhenTheResultsHaveNone) {
+TEST(TablesTest, CacheTableShowsTheRowsDeriveAllStored) {
   Results r = machine_only();
   for (double bytes : {16 * kKiB, 256 * kKiB, 8 * kMiB, 256 * kMiB})
     r.cases.push_back(latency_case("4k", bytes, bytes < 64 * kMiB ? 2.0 : 100.0, "4k"));
+  derive_all(r);
   const std::string table = render_cache_table(r);
   EXPECT_NE(table.find("level  reported"), std::string::npos) << table;
   EXPECT_NE(table.find("L3       32 MiB"), std::string::npos) << table;
@@ -159,6 +160,21 @@ TEST(TablesTest, CacheTableDerivesRowsWhenTheResultsHaveNone) {
   // Without a latency curve every row would be dashes: the table is left
   // out, as a table of a family that was not run (issue 13, row 20).
   EXPECT_EQ(render_cache_table(machine_only()), "");
+}
+
+// The table renders what was derived and never derives again: latency cases
+// without derived cache levels print no table, and the note names the curve
+// the stored rows came from, not the one the cases would choose today.
+TEST(TablesTest, CacheTableNeverDerivesFromTheCases) {
+  Results r = machine_only();
+  for (double bytes : {16 * kKiB, 256 * kKiB, 8 * kMiB, 256 * kMiB})
+    r.cases.push_back(latency_case("4k", bytes, bytes < 64 * kMiB ? 2.0 : 100.0, "4k"));
+  EXPECT_EQ(render_cache_table(r), "");
+  derive_all(r);
+  r.derived.extra["latency_curve_page"] = "hugetlb-2m";
+  const std::string table = render_cache_table(r);
+  EXPECT_NE(table.find("latency from the hugetlb-2m curve"), std::string::npos) << table;
+  EXPECT_EQ(table.find("latency from the 4k curve"), std::string::npos) << table;
 }
 
 TEST(TablesTest, UnavailableFiguresAreListedWithTheirReasons) {

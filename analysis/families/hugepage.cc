@@ -43,12 +43,77 @@ std::string region_words(const std::string& region) {
   return region;
 }
 
+json to_json(const HugepageRow& r) {
+  json row = {{"working_set_bytes", r.working_set_bytes}, {"page", r.page},
+              {"region", r.region},                       {"ns_per_load", r.ns_per_load},
+              {"backing_verified", r.backing_verified},   {"backing", r.backing},
+              {"huge_fraction", json_opt(r.huge_fraction)}, {"speedup_vs_4k", json_opt(r.speedup_vs_4k)}};
+  if (r.cycles_per_load) row["cycles_per_load"] = *r.cycles_per_load;
+  if (!r.note.empty()) row["note"] = r.note;
+  return row;
+}
+
+HugepageRow hugepage_row_from_json(const json& row) {
+  return {json_number(row, "working_set_bytes").value_or(0),
+          json_string(row, "page"),
+          json_string(row, "region"),
+          json_number(row, "ns_per_load").value_or(0),
+          json_number(row, "cycles_per_load"),
+          json_bool(row, "backing_verified").value_or(false),
+          json_string(row, "backing"),
+          json_number(row, "huge_fraction"),
+          json_number(row, "speedup_vs_4k"),
+          json_string(row, "note")};
+}
+
+json to_json(const DramTranslationRow& r) {
+  json row = {{"page", r.page},
+              {"working_set_bytes", r.working_set_bytes},
+              {"latency_ns", r.latency_ns},
+              {"backing_verified", r.backing_verified}};
+  if (r.vs_dram) row["vs_dram"] = *r.vs_dram;
+  if (r.latency_cycles) row["latency_cycles"] = *r.latency_cycles;
+  return row;
+}
+
+DramTranslationRow dram_translation_row_from_json(const json& row) {
+  return {json_string(row, "page"),
+          json_number(row, "working_set_bytes").value_or(0),
+          json_number(row, "latency_ns").value_or(0),
+          json_number(row, "latency_cycles"),
+          json_number(row, "vs_dram"),
+          json_bool(row, "backing_verified").value_or(false)};
+}
+
+// One row of derived.hugepage: case `c` of `page` at working set `ws`, with
+// `base` the 4k case at the same working set (nullptr if none).
+HugepageRow hugepage_row(double ws, const std::string& page, const Case& c, const Case* base) {
+  HugepageRow row{ws,
+                  page,
+                  json_string(c.params, "region"),
+                  *metric(c, "ns_per_load"),
+                  metric(c, "cycles_per_load"),
+                  backing_verified(c.backing),
+                  c.backing.verified,
+                  c.backing.huge_fraction,
+                  std::nullopt,
+                  ""};
+  if (!row.backing_verified)
+    row.note = page == "4k" ? "4 KiB request not backed by 4 KiB pages" : kNotHugeNote;
+  else if (page == "4k")
+    row.speedup_vs_4k = 1.0;
+  else if (base == nullptr || !backing_verified(base->backing))
+    row.note = base ? "4 KiB baseline not verified" : "no 4 KiB baseline at this working set";
+  else
+    row.speedup_vs_4k = speedup_vs_4k(*metric(*base, "ns_per_load"), row.ns_per_load);
+  return row;
+}
+
 // "%" of a huge-page share, for the backing column.
-std::string backing_text(const json& row) {
-  const std::string verified = json_string(row, "backing");
-  const auto fraction = json_number(row, "huge_fraction");
-  if (verified == "mixed" && fraction) return fmt::format("mixed, {:.0f} % huge", *fraction * 100);
-  return verified.empty() ? "unverified" : verified;
+std::string backing_text(const HugepageRow& row) {
+  if (row.backing == "mixed" && row.huge_fraction)
+    return fmt::format("mixed, {:.0f} % huge", *row.huge_fraction * 100);
+  return row.backing.empty() ? "unverified" : row.backing;
 }
 
 // The summary's "huge pages" row: the DRAM-sized sentence. When the huge-page
@@ -75,17 +140,17 @@ std::string hugepage_summary_line(const Results& results) {
 
 // One working set's row of the huge-page table: ns per policy, speed-ups,
 // and the backing column (which policies were not huge, and what they got).
-std::vector<std::string> hugepage_cells(double ws, const std::map<std::string, const json*>& by_page,
+std::vector<std::string> hugepage_cells(double ws, const std::map<std::string, const HugepageRow*>& by_page,
                                         const std::set<std::string, decltype(&page_less)>& pages,
                                         const std::map<std::string, std::string>& unavailable) {
   std::vector<std::string> cells = {format_bytes(ws)};
   std::string region;
   for (const auto& [page, row] : by_page)
-    if (region.empty()) region = json_string(*row, "region");
+    if (region.empty()) region = row->region;
   cells.push_back(region.empty() ? kMissing : region);
   for (const std::string& p : pages) {
     const auto found = by_page.find(p);
-    if (found != by_page.end()) cells.push_back(format_ns(json_number(*found->second, "ns_per_load").value_or(0)));
+    if (found != by_page.end()) cells.push_back(format_ns(found->second->ns_per_load));
     else cells.push_back(unavailable.count(p) ? "unavailable" : kMissing);
   }
   std::vector<std::string> not_huge;
@@ -94,13 +159,13 @@ std::vector<std::string> hugepage_cells(double ws, const std::map<std::string, c
     const auto found = by_page.find(p);
     std::optional<double> s;
     if (found != by_page.end()) {
-      s = json_number(*found->second, "speedup_vs_4k");
-      if (!json_number(*found->second, "speedup_vs_4k") && json_string(*found->second, "note") == kNotHugeNote)
+      s = found->second->speedup_vs_4k;
+      if (!s && found->second->note == kNotHugeNote)
         not_huge.push_back(fmt::format("{}: {} ({})", page_short(p), kNotHugeNote, backing_text(*found->second)));
     }
     cells.push_back(s ? format_times(*s) : std::string(kMissing));
   }
-  if (const auto base = by_page.find("4k"); base != by_page.end() && !base->second->value("backing_verified", false))
+  if (const auto base = by_page.find("4k"); base != by_page.end() && !base->second->backing_verified)
     not_huge.insert(not_huge.begin(), fmt::format("4k: {}", backing_text(*base->second)));
   std::string backing = "verified";
   if (!not_huge.empty()) {
@@ -146,62 +211,38 @@ void derive_hugepage(Results& results) {
     if (!ws || page.empty() || !metric(c, "ns_per_load")) continue;
     grid.try_emplace(*ws, &page_less).first->second[page] = &c;
   }
-  if (grid.empty()) {
-    results.derived.extra.erase("hugepage");
-    return;
-  }
-  json rows = json::array();
+  std::vector<HugepageRow> rows;
   for (const auto& [ws, pages] : grid) {
     const Case* base = pages.count("4k") ? pages.at("4k") : nullptr;
-    const bool base_ok = base != nullptr && backing_verified(base->backing);
-    for (const auto& [page, c] : pages) {
-      const double ns = *metric(*c, "ns_per_load");
-      const bool verified = backing_verified(c->backing);
-      json row = {{"working_set_bytes", ws},
-                  {"page", page},
-                  {"region", json_string(c->params, "region")},
-                  {"ns_per_load", ns},
-                  {"backing_verified", verified},
-                  {"backing", c->backing.verified},
-                  {"huge_fraction", c->backing.huge_fraction},
-                  {"speedup_vs_4k", nullptr}};
-      if (const auto cycles = metric(*c, "cycles_per_load")) row["cycles_per_load"] = *cycles;
-      if (!verified) {
-        row["note"] = page == "4k" ? "4 KiB request not backed by 4 KiB pages" : kNotHugeNote;
-      } else if (page == "4k") {
-        row["speedup_vs_4k"] = 1.0;
-      } else if (!base_ok) {
-        row["note"] = base ? "4 KiB baseline not verified" : "no 4 KiB baseline at this working set";
-      } else if (const auto s = speedup_vs_4k(*metric(*base, "ns_per_load"), ns)) {
-        row["speedup_vs_4k"] = *s;
-      }
-      rows.push_back(std::move(row));
-    }
+    for (const auto& [page, c] : pages) rows.push_back(hugepage_row(ws, page, *c, base));
   }
-  results.derived.extra["hugepage"] = std::move(rows);
+  store_rows(results, "hugepage", rows, to_json);
+}
+
+std::vector<HugepageRow> hugepage_rows(const Results& results) {
+  return load_rows(results, "hugepage", hugepage_row_from_json);
 }
 
 std::vector<std::string> hugepage_summary(const Results& results) {
   std::vector<std::string> sentences;
-  const auto it = results.derived.extra.find("hugepage");
-  if (it == results.derived.extra.end() || !it->is_array()) return sentences;
+  const std::vector<HugepageRow> all_rows = hugepage_rows(results);
   for (const char* region : kRegionOrder) {
-    std::vector<const json*> rows;
-    for (const json& row : *it)
-      if (json_string(row, "region") == region) rows.push_back(&row);
+    std::vector<const HugepageRow*> rows;
+    for (const HugepageRow& row : all_rows)
+      if (row.region == region) rows.push_back(&row);
     if (rows.empty()) continue;
     double ws_min = INFINITY, ws_max = 0;
     std::map<std::string, std::vector<double>, decltype(&page_less)> speedups(&page_less);
     std::set<std::string> unverified;
-    for (const json* row : rows) {
-      const std::string page = json_string(*row, "page");
-      const double ws = json_number(*row, "working_set_bytes").value_or(0);
+    for (const HugepageRow* row : rows) {
+      const std::string& page = row->page;
+      const double ws = row->working_set_bytes;
       ws_min = std::min(ws_min, ws);
       ws_max = std::max(ws_max, ws);
       if (page == "4k") continue;
       speedups[page];  // present even when none is verified
-      if (const auto s = json_number(*row, "speedup_vs_4k")) speedups[page].push_back(*s);
-      else if (json_string(*row, "note") == kNotHugeNote) unverified.insert(page);
+      if (row->speedup_vs_4k) speedups[page].push_back(*row->speedup_vs_4k);
+      else if (row->note == kNotHugeNote) unverified.insert(page);
     }
     const std::string sizes = ws_min == ws_max ? format_bytes(ws_min)
                                                : fmt::format("{}-{}", format_bytes(ws_min), format_bytes(ws_max));
@@ -233,18 +274,14 @@ std::vector<std::string> hugepage_summary(const Results& results) {
 
 std::string render_hugepage_table(const Results& results, TableFormat format) {
   const auto unavailable = unavailable_pages(results, "hugepage");
-  const auto it = results.derived.extra.find("hugepage");
-  const bool have_rows = it != results.derived.extra.end() && it->is_array() && !it->empty();
-  if (!have_rows && unavailable.empty()) return "";
+  const std::vector<HugepageRow> hugepage = hugepage_rows(results);
+  if (hugepage.empty() && unavailable.empty()) return "";
 
   std::set<std::string, decltype(&page_less)> pages(&page_less);
-  std::map<double, std::map<std::string, const json*>> grid;
-  if (have_rows) {
-    for (const json& row : *it) {
-      const std::string page = json_string(row, "page");
-      pages.insert(page);
-      grid[json_number(row, "working_set_bytes").value_or(0)][page] = &row;
-    }
+  std::map<double, std::map<std::string, const HugepageRow*>> grid;
+  for (const HugepageRow& row : hugepage) {
+    pages.insert(row.page);
+    grid[row.working_set_bytes][row.page] = &row;
   }
   for (const auto& [page, reason] : unavailable) pages.insert(page);
 
@@ -269,80 +306,64 @@ std::string render_hugepage_table(const Results& results, TableFormat format) {
 }
 
 void derive_dram_translation(Results& results) {
-  results.derived.extra.erase("dram_translation");
-  auto hugepage = results.derived.extra.find("hugepage");
-  if (hugepage == results.derived.extra.end() || !hugepage->is_array()) return;
   std::optional<double> dram_ns;
   for (const CacheLevelRow& row : results.derived.cache_levels)
     if (row.level == "DRAM") dram_ns = row.latency_ns;
   // The largest DRAM-region working set each page policy measured.
-  std::map<std::string, const nlohmann::json*> largest;
-  for (const nlohmann::json& row : *hugepage) {
-    if (!row.is_object() || row.value("region", "") != "dram") continue;
-    const auto ws = row.find("working_set_bytes");
-    const auto ns = row.find("ns_per_load");
-    const auto page = row.find("page");
-    if (ws == row.end() || !ws->is_number() || ns == row.end() || !ns->is_number() || page == row.end() ||
-        !page->is_string())
-      continue;
-    const nlohmann::json*& best = largest[page->get<std::string>()];
-    if (!best || (*best)["working_set_bytes"].get<double>() < ws->get<double>()) best = &row;
+  const std::vector<HugepageRow> hugepage = hugepage_rows(results);
+  std::map<std::string, const HugepageRow*> largest;
+  for (const HugepageRow& row : hugepage) {
+    if (row.region != "dram") continue;
+    const HugepageRow*& best = largest[row.page];
+    if (!best || best->working_set_bytes < row.working_set_bytes) best = &row;
   }
-  nlohmann::json out = nlohmann::json::array();
+  std::vector<DramTranslationRow> rows;
   for (const char* page : {"4k", "thp", "hugetlb-2m", "hugetlb-1g"}) {
-    auto it = largest.find(page);
+    const auto it = largest.find(page);
     if (it == largest.end()) continue;
-    const nlohmann::json& row = *it->second;
-    nlohmann::json entry = {{"page", page},
-                            {"working_set_bytes", row["working_set_bytes"]},
-                            {"latency_ns", row["ns_per_load"]},
-                            {"backing_verified", row.value("backing_verified", false)}};
-    const double ns = row["ns_per_load"].get<double>();
-    if (dram_ns && *dram_ns > 0) entry["vs_dram"] = ns / *dram_ns;
-    if (results.machine.core_hz > 0) entry["latency_cycles"] = ns * results.machine.core_hz / 1e9;
-    out.push_back(entry);
+    const HugepageRow& h = *it->second;
+    DramTranslationRow row{page, h.working_set_bytes, h.ns_per_load, std::nullopt, std::nullopt, h.backing_verified};
+    if (dram_ns && *dram_ns > 0) row.vs_dram = h.ns_per_load / *dram_ns;
+    if (results.machine.core_hz > 0) row.latency_cycles = h.ns_per_load * results.machine.core_hz / 1e9;
+    rows.push_back(std::move(row));
   }
-  if (!out.empty()) results.derived.extra["dram_translation"] = out;
+  store_rows(results, "dram_translation", rows, to_json);
 }
 
-// "DRAM + translation (random over the whole set): 4k 270 ns at 304 MiB
-// (2.25x DRAM) | thp ...": the hugepage family's largest DRAM working set
-// per page policy, next to the TLB-local DRAM row. Empty without one.
+std::vector<DramTranslationRow> dram_translation_rows(const Results& results) {
+  return load_rows(results, "dram_translation", dram_translation_row_from_json);
+}
+
+// "4k 270 ns at 304 MiB (2.25x DRAM) | thp ...": the hugepage family's
+// largest DRAM working set per page policy, next to the TLB-local DRAM row.
+// Empty without one.
 std::string dram_translation_text(const Results& results) {
-  auto it = results.derived.extra.find("dram_translation");
-  if (it == results.derived.extra.end() || !it->is_array() || it->empty()) return {};
   std::string parts;
-  for (const nlohmann::json& row : *it) {
-    if (!row.is_object() || !row.value("latency_ns", nlohmann::json()).is_number()) continue;
-    std::string part = fmt::format("{} {} ns at {}", row.value("page", "?"), format_ns(row["latency_ns"].get<double>()),
-                                   format_bytes(row.value("working_set_bytes", 0.0)));
-    if (row.contains("vs_dram") && row["vs_dram"].is_number())
-      part += fmt::format(" ({:.2f}x DRAM)", row["vs_dram"].get<double>());
+  for (const DramTranslationRow& row : dram_translation_rows(results)) {
+    std::string part = fmt::format("{} {} ns at {}", row.page.empty() ? "?" : row.page, format_ns(row.latency_ns),
+                                   format_bytes(row.working_set_bytes));
+    if (row.vs_dram) part += fmt::format(" ({:.2f}x DRAM)", *row.vs_dram);
     parts += (parts.empty() ? "" : " | ") + part;
   }
   return parts;
 }
 
-
 std::vector<Plot> hugepage_plots(const Results& results) {
-  const auto rows = results.derived.extra.find("hugepage");
-  if (rows == results.derived.extra.end() || !rows->is_array() || rows->empty()) return {};
+  const std::vector<HugepageRow> rows = hugepage_rows(results);
+  if (rows.empty()) return {};
   std::vector<std::string> pages;
-  for (const auto& row : *rows) {
-    const std::string page = row.value("page", std::string());
-    if (!page.empty() && std::find(pages.begin(), pages.end(), page) == pages.end()) pages.push_back(page);
-  }
+  for (const HugepageRow& row : rows)
+    if (!row.page.empty() && std::find(pages.begin(), pages.end(), row.page) == pages.end()) pages.push_back(row.page);
   std::string script;
   std::vector<std::string> blocks, titles;
   for (const std::string& page : pages) {
     blocks.push_back(block_name("hugepage", page));
     titles.push_back(page + " pages");
     script += blocks.back() + " << EOD\n";
-    for (const auto& row : *rows) {
+    for (const HugepageRow& row : rows) {
       // Only verified backings are plotted: an unverified huge page is not a huge-page figure.
-      if (row.value("page", std::string()) != page || !row.value("backing_verified", false)) continue;
-      script += fmt::format("{:.6g} {:.6g}\n", row.value("working_set_bytes", 0.0) / 1024.0,
-                            row.value("ns_per_load", 0.0));
+      if (row.page != page || !row.backing_verified) continue;
+      script += fmt::format("{:.6g} {:.6g}\n", row.working_set_bytes / 1024.0, row.ns_per_load);
     }
     script += "EOD\n";
   }

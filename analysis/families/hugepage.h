@@ -25,6 +25,23 @@ std::optional<double> speedup_vs_4k(double ns_4k, double ns_page);
 // so a THP case that was only partly huge, "mixed", is not).
 bool backing_verified(const BackingInfo& backing);
 
+// One row of derived.hugepage: one page policy at one working set.
+struct HugepageRow {
+  double working_set_bytes = 0;
+  std::string page;    // 4k, thp, hugetlb-2m, hugetlb-1g
+  std::string region;  // cache, tlb, dram (params.region)
+  double ns_per_load = 0;
+  std::optional<double> cycles_per_load;  // written only when the case measured it
+  bool backing_verified = false;
+  std::string backing;                  // what the kernel gave (backing.verified)
+  std::optional<double> huge_fraction;  // of the backing; absent only in a hand-written file
+  std::optional<double> speedup_vs_4k;  // null unless both backings were verified
+  std::string note;                     // why there is no speed-up; written only when set
+};
+
+// The rows of derived.hugepage.
+std::vector<HugepageRow> hugepage_rows(const Results& results);
+
 // Fills results.derived.extra["hugepage"] from the "hugepage" family's cases:
 // one row per (working set, page) {working_set_bytes, page, region,
 // ns_per_load, speedup_vs_4k, backing_verified, backing} in working-set then
@@ -46,6 +63,19 @@ std::vector<std::string> hugepage_summary(const Results& results);
 // sentences and the unavailable reasons. Empty if there are no hugepage rows
 // and nothing unavailable. Call derive_hugepage first.
 std::string render_hugepage_table(const Results& results, TableFormat format = TableFormat::kText);
+
+// One row of derived.dram_translation: one page policy's largest DRAM working set.
+struct DramTranslationRow {
+  std::string page;
+  double working_set_bytes = 0;
+  double latency_ns = 0;
+  std::optional<double> latency_cycles;  // latency_ns * core_hz; absent without core_hz
+  std::optional<double> vs_dram;         // latency_ns / the DRAM row's; absent without one
+  bool backing_verified = false;
+};
+
+// The rows of derived.dram_translation.
+std::vector<DramTranslationRow> dram_translation_rows(const Results& results);
 
 // "DRAM + translation": the cost of random access over the largest DRAM
 // working set the hugepage family measured, per page policy (a random cycle

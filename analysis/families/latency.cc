@@ -637,19 +637,16 @@ std::string render_counter_table(const Results& results, TableFormat format) {
 }
 
 std::string render_cache_table(const Results& results, TableFormat format) {
-  const std::vector<CacheLevelRow> rows =
-      results.derived.cache_levels.empty() ? derive_cache_levels(results) : results.derived.cache_levels;
+  // Only what derive_latency stored: a results value is derived once
+  // (derive_all: `memprobe run`, and `memprobe report` right after loading).
+  const std::vector<CacheLevelRow>& rows = results.derived.cache_levels;
   // A table whose family was not run is left out: without a latency curve
   // (`--only hugepage`) every row would be the reported size and dashes.
   if (std::none_of(rows.begin(), rows.end(),
                    [](const CacheLevelRow& row) { return row.latency_ns || row.detected_bytes; }))
     return {};
-  // The curve the stored rows were derived from; recomputed rows use today's choice.
-  std::string page = preferred_latency_page(results);
-  if (auto it = results.derived.extra.find("latency_curve_page"); !results.derived.cache_levels.empty() &&
-                                                                   results.derived.extra.is_object() &&
-                                                                   it != results.derived.extra.end() && it->is_string())
-    page = it->get<std::string>();
+  // The curve the rows were derived from (derived.latency_curve_page).
+  const std::string page = json_string(results.derived.extra, "latency_curve_page");
 
   std::vector<std::vector<std::string>> cells;
   std::vector<std::string> notes;

@@ -74,7 +74,9 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results);
 // preferred_latency_page() (removed without latency cases). Idempotent.
 void derive_latency(Results& results);
 
-// | level | reported | detected | latency ns | latency cycles | spread | (+ notes)
+// | level | reported | detected | latency ns | latency cycles | spread | (+ notes),
+// from derived.cache_levels and derived.latency_curve_page only (call
+// derive_latency, or derive_all, first); "" when no row has a measured figure.
 std::string render_cache_table(const Results& results, TableFormat format = TableFormat::kText);
 
 // Per working set: ns/load and cycles/load for each page policy measured.
