@@ -39,8 +39,9 @@ nlohmann::json label_value(const std::string& text) {
 
 }  // namespace
 
-CollectingReporter::CollectingReporter(std::map<std::string, std::size_t> cases_per_family, std::ostream& progress)
-    : progress_(progress), last_case_end_(std::chrono::steady_clock::now()) {
+CollectingReporter::CollectingReporter(std::map<std::string, std::size_t> cases_per_family, std::ostream& progress,
+                                       bool quick)
+    : remaining_(quick), progress_(progress), last_case_end_(std::chrono::steady_clock::now()) {
   remaining_.set_cases_left(std::move(cases_per_family));
 }
 

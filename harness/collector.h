@@ -30,7 +30,8 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
  public:
   // The cases to run, per family (the progress line's total and its
   // estimate of the seconds left: harness/eta.h).
-  CollectingReporter(std::map<std::string, std::size_t> cases_per_family, std::ostream& progress);
+  CollectingReporter(std::map<std::string, std::size_t> cases_per_family, std::ostream& progress,
+                     bool quick = false);
   // `total_cases` of any family (RemainingTime's unnamed family).
   CollectingReporter(std::size_t total_cases, std::ostream& progress)
       : CollectingReporter(std::map<std::string, std::size_t>{{"", total_cases}}, progress) {}

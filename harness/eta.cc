@@ -23,11 +23,21 @@ constexpr std::array<std::pair<std::string_view, double>, 8> kRelativeCaseCost =
     {"loaded", 3.3},
     {"pagefault", 2.6},
 }};
+constexpr std::array<std::pair<std::string_view, double>, 8> kRelativeCaseCostQuick = {{
+    {"stride", 1.4},
+    {"tlb", 1.4},
+    {"pagewalk", 3.5},
+    {"hugepage", 6.5},
+    {"bandwidth", 3.3},
+    {"mlp", 2.7},
+    {"loaded", 3.3},
+    {"pagefault", 2.6},
+}};
 
 }  // namespace
 
-double relative_case_cost(const std::string& family) {
-  for (const auto& [name, cost] : kRelativeCaseCost)
+double relative_case_cost(const std::string& family, bool quick) {
+  for (const auto& [name, cost] : quick ? kRelativeCaseCostQuick : kRelativeCaseCost)
     if (name == family) return cost;
   return 1.0;
 }
@@ -59,7 +69,7 @@ double RemainingTime::seconds_left() const {
   double seconds = 0, units = 0;
   for (const auto& [family, m] : measured_) {
     seconds += m.seconds;
-    units += static_cast<double>(m.cases) * relative_case_cost(family);
+    units += static_cast<double>(m.cases) * relative_case_cost(family, quick_);
   }
   if (units <= 0) return -1;
   const double seconds_per_unit = seconds / units;
@@ -68,7 +78,7 @@ double RemainingTime::seconds_left() const {
     const auto it = measured_.find(family);
     const double per_case_s = it != measured_.end() && it->second.cases > 0
                                   ? it->second.seconds / static_cast<double>(it->second.cases)
-                                  : relative_case_cost(family) * seconds_per_unit;
+                                  : relative_case_cost(family, quick_) * seconds_per_unit;
     left_s += per_case_s * static_cast<double>(cases);
   }
   return left_s;

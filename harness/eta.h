@@ -14,15 +14,17 @@
 namespace memprobe::harness {
 
 // How much a family's case costs relative to a latency case (1): a prior,
-// used only until the family's own cases are timed. Families not listed
-// count as 1. See kRelativeCaseCost in eta.cc for where the figures come from.
-double relative_case_cost(const std::string& family);
+// used only until the family's own cases are timed; --quick runs shorter
+// repetitions, so set-up weighs more there and the priors differ. Families
+// not listed count as 1. See eta.cc for where the figures come from.
+double relative_case_cost(const std::string& family, bool quick = false);
 
 // "latency/4k/1MiB" -> "latency".
 std::string family_of_case(const std::string& case_name);
 
 class RemainingTime {
  public:
+  explicit RemainingTime(bool quick = false) : quick_(quick) {}
   // The cases not yet run, per family (replaces the previous plan: the run
   // re-counts later families once it knows the sizes they will use). The
   // family "" counts cases of any family the map does not name.
@@ -40,6 +42,7 @@ class RemainingTime {
     double seconds = 0;  // measured, over `cases`
     std::size_t cases = 0;
   };
+  bool quick_ = false;
   std::map<std::string, std::size_t> cases_left_;
   std::map<std::string, FamilyCost> measured_;
 };

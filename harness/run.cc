@@ -244,7 +244,7 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
     err << fmt::format("memprobe: hardware counters unavailable: {}; counting software events only\n",
                        machine.pmu_reason);
 
-  CollectingReporter reporter(planned_cases, err);
+  CollectingReporter reporter(planned_cases, err, options.quick);
   // Until the file is written: a signal after the measurement must not lose it.
   const GracefulInterrupts graceful_interrupts;
   const bool cap_given = plan.case_options.max_working_set_bytes > 0;
