@@ -479,7 +479,7 @@ void derive_dram_translation(Results& results) {
     if (!best || (*best)["working_set_bytes"].get<double>() < ws->get<double>()) best = &row;
   }
   nlohmann::json out = nlohmann::json::array();
-  for (const std::string& page : {"4k", "thp", "hugetlb-2m", "hugetlb-1g"}) {
+  for (const char* page : {"4k", "thp", "hugetlb-2m", "hugetlb-1g"}) {
     auto it = largest.find(page);
     if (it == largest.end()) continue;
     const nlohmann::json& row = *it->second;
