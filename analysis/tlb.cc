@@ -50,7 +50,13 @@ int page_rank(const std::string& page) {
   return it == kOrder.end() ? static_cast<int>(kOrder.size()) : static_cast<int>(it - kOrder.begin());
 }
 
-double page_bytes_of(const std::string& page) {
+// The page size the cases of `page` ran on (their page_bytes: "4k" is the
+// base page, 16 or 64 KiB on some arm64 kernels; "thp" the PMD size); the
+// x86-64 size only for a file whose cases lack it.
+double page_bytes_of(const Results& results, const std::string& page) {
+  for (const Case& c : results.cases)
+    if (text(c.params, "page") == page)
+      if (const auto bytes = number(c.params, "page_bytes"); bytes && *bytes > 0) return *bytes;
   if (page == "4k") return 4096;
   if (page == "thp" || page == "hugetlb-2m") return 2.0 * 1024 * 1024;
   if (page == "hugetlb-1g") return 1024.0 * 1024 * 1024;
@@ -145,7 +151,7 @@ std::vector<TlbLevelRow> derive_tlb_levels(const Results& results) {
   std::vector<TlbLevelRow> rows;
   std::optional<double> l1_miss_4k;
   for (const std::string& page : tlb_pages(results)) {
-    const double page_bytes = page_bytes_of(page);
+    const double page_bytes = page_bytes_of(results, page);
     const std::vector<TlbPoint> curve = tlb_curve(results, page);
     std::array<TlbLevelRow, 2> level;
     for (int i = 0; i < 2; ++i) {
@@ -306,7 +312,7 @@ std::vector<PageWalkRow> derive_page_walk(const Results& results) {
     // The walk point is sized from the tlb family's detected L2 DTLB in the
     // same run; CPUID's figure (which overflows on 2048+ entry TLBs) only
     // when tlb was not run, and then the note says so.
-    const auto reported_l2 = reported_entries(results, 2, page_bytes_of(row.page));
+    const auto reported_l2 = reported_entries(results, 2, page_bytes_of(results, row.page));
     if (walk.l2_dtlb_from == "cpuid")
       row.note += fmt::format("{}sized from CPUID's L2 DTLB{} (tlb not in this run)", row.note.empty() ? "" : "; ",
                               reported_l2 ? fmt::format(" ({:.0f})", *reported_l2) : "");
