@@ -9,6 +9,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "analysis/family.h"
 #include "analysis/table_format.h"
 
 namespace memprobe::analysis {
@@ -28,26 +29,18 @@ constexpr std::array<std::string_view, 9> kParameterMembers = {
     "working_set_bytes", "footprint_bytes", "size_bytes", "page_bytes", "stride_bytes",
     "threads",           "pages",           "level",      "ways"};
 
-// The order DESIGN.md lists the derived tables in; others follow by name.
-constexpr std::array<std::string_view, 5> kDerivedOrder = {"tlb", "page_walk", "hugepage", "page_fault", "bandwidth"};
+// The family whose cases a derived table summarises (its noise), if any.
+std::optional<std::string> family_of_noisy_table(std::string_view table) {
+  const DerivedTable* description = nullptr;
+  const FamilyDescriptor* family = family_of_table(table, &description);
+  if (!family || !description->noise_from_cases) return std::nullopt;
+  return family->name;
+}
 
-// Which derived table summarises which family's cases.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 9> kFamilyTables = {{
-    {"latency", "cache"},
-    {"tlb", "tlb"},
-    {"pagewalk", "page_walk"},
-    {"stride", "stride"},
-    {"hugepage", "hugepage"},
-    {"pagefault", "page_fault"},
-    {"bandwidth", "bandwidth"},
-    {"mlp", "mlp"},
-    {"loaded", "loaded_latency"},
-}};
-
-std::optional<std::string_view> family_of_table(std::string_view table) {
-  for (const auto& [family, t] : kFamilyTables)
-    if (t == table) return family;
-  return std::nullopt;
+// A derived table's compare rank (FamilyDescriptor::tables); unknown tables by name.
+int compare_rank(std::string_view table) {
+  const DerivedTable* description = nullptr;
+  return family_of_table(table, &description) ? description->compare_rank : kCompareByName;
 }
 
 template <std::size_t N>
@@ -110,15 +103,9 @@ Measured point(double value) { return {value, value, value}; }
 // ---- machine and settings ------------------------------------------------
 
 std::string caches_text(const MachineInfo& m) {
-  std::vector<CacheInfo> caches = m.caches;
-  std::stable_sort(caches.begin(), caches.end(), [](const CacheInfo& x, const CacheInfo& y) {
-    return x.level != y.level ? x.level < y.level : x.kind < y.kind;
-  });
   std::string text;
-  for (const CacheInfo& c : caches) {
-    const char* suffix = c.kind == "data" ? "d" : c.kind == "instruction" ? "i" : "";
-    text += fmt::format("{}L{}{} {}", text.empty() ? "" : ", ", c.level, suffix, format_bytes(c.size_bytes));
-  }
+  for (const CacheInfo& c : caches_by_level(m.caches))
+    text += fmt::format("{}{} {}", text.empty() ? "" : ", ", cache_label(c), format_bytes(c.size_bytes));
   return text.empty() ? "unknown" : text;
 }
 
@@ -151,6 +138,44 @@ std::string page_of(const Case& c) {
 std::string case_method(const Case& c) {
   const auto it = c.params.find("tlb_method");
   return it != c.params.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// The access pattern each family's chains used, per page policy: curves
+// measured two ways differ by method, not by the machine.
+void method_differences(const Results& ra, const Results& rb, std::vector<Difference>& out) {
+  std::map<std::string, std::pair<std::set<std::string>, std::set<std::string>>> methods;
+  for (const auto& [results, is_a] : {std::pair{&ra, true}, std::pair{&rb, false}})
+    for (const Case& c : results->cases)
+      if (const std::string m = case_method(c); !m.empty())
+        (is_a ? methods[c.family + " " + page_of(c)].first : methods[c.family + " " + page_of(c)].second).insert(m);
+  for (const auto& [what, sides] : methods) {
+    const auto joined = [](const std::set<std::string>& s) {
+      std::string out;
+      for (const std::string& m : s) out += (out.empty() ? "" : ", ") + m;
+      return out;
+    };
+    if (!sides.first.empty() && !sides.second.empty() && sides.first != sides.second)
+      out.push_back({what + " chain pattern", joined(sides.first), joined(sides.second)});
+  }
+}
+
+// Scalar derived members (e.g. which page policy's curve the cache table
+// used) explain differences in the figures below.
+void scalar_derived_differences(const Results& ra, const Results& rb, std::vector<Difference>& out) {
+  std::set<std::string> keys;
+  for (const Results* r : {&ra, &rb})
+    if (r->derived.extra.is_object())
+      for (const auto& [key, value] : r->derived.extra.items())
+        if (value.is_primitive()) keys.insert(key);
+  for (const std::string& key : keys) {
+    const auto scalar = [&](const Results& r) -> std::string {
+      const auto it = r.derived.extra.find(key);
+      if (it == r.derived.extra.end() || it->is_null()) return "none";
+      return it->is_string() ? it->get<std::string>() : it->dump();
+    };
+    const std::string a = scalar(ra), b = scalar(rb);
+    if (a != b) out.push_back({"derived." + key, a.empty() ? "unknown" : a, b.empty() ? "unknown" : b});
+  }
 }
 
 std::vector<Difference> machine_differences(const Results& ra, const Results& rb, const CompareOptions& options) {
@@ -187,38 +212,8 @@ std::vector<Difference> machine_differences(const Results& ra, const Results& rb
   }
   add("caches", caches_text(a), caches_text(b));
   add("TLB (CPUID)", tlb_text(a), tlb_text(b));
-  // The access pattern each family's chains used, per page policy: curves
-  // measured two ways differ by method, not by the machine.
-  std::map<std::string, std::pair<std::set<std::string>, std::set<std::string>>> methods;
-  for (const auto& [results, is_a] : {std::pair{&ra, true}, std::pair{&rb, false}})
-    for (const Case& c : results->cases)
-      if (const std::string m = case_method(c); !m.empty())
-        (is_a ? methods[c.family + " " + page_of(c)].first : methods[c.family + " " + page_of(c)].second).insert(m);
-  for (const auto& [what, sides] : methods) {
-    const auto joined = [](const std::set<std::string>& s) {
-      std::string out;
-      for (const std::string& m : s) out += (out.empty() ? "" : ", ") + m;
-      return out;
-    };
-    if (!sides.first.empty() && !sides.second.empty() && sides.first != sides.second)
-      out.push_back({what + " chain pattern", joined(sides.first), joined(sides.second)});
-  }
-
-  // Scalar derived members (e.g. which page policy's curve the cache table
-  // used) explain differences in the figures below.
-  std::set<std::string> keys;
-  for (const Results* r : {&ra, &rb})
-    if (r->derived.extra.is_object())
-      for (const auto& [key, value] : r->derived.extra.items())
-        if (value.is_primitive()) keys.insert(key);
-  for (const std::string& key : keys) {
-    const auto scalar = [&](const Results& r) -> std::string {
-      const auto it = r.derived.extra.find(key);
-      if (it == r.derived.extra.end() || it->is_null()) return "none";
-      return it->is_string() ? it->get<std::string>() : it->dump();
-    };
-    add("derived." + key, scalar(ra), scalar(rb));
-  }
+  method_differences(ra, rb, out);
+  scalar_derived_differences(ra, rb, out);
   return out;
 }
 
@@ -377,7 +372,7 @@ void flatten_table(const Results& r, const std::string& table, const json& rows,
     const std::vector<double> grid =
         table == "tlb" ? sweep_grid(r, "tlb", "pages", "page", json_string(row, "page")) : std::vector<double>{};
     const double page_bytes = json_number(row, "page_bytes").value_or(1);
-    const auto family = family_of_table(table);
+    const auto family = family_of_noisy_table(table);
     const auto noise_pct = family ? family_spread_pct(r, *family, json_string(row, "page")) : std::nullopt;
     for (const auto& [name, value] : row.items()) {
       FigureValue f{table, row_key, row_key + "." + name, label + name, name, std::nullopt, ""};
@@ -399,19 +394,18 @@ void flatten_table(const Results& r, const std::string& table, const json& rows,
 }
 
 // Every derived figure of a run: cache levels, then the tables of
-// derived.extra (kDerivedOrder first, then the others by name).
+// derived.extra by their families' compare rank (then by name).
 std::vector<FigureValue> flatten_figures(const Results& r) {
   std::vector<FigureValue> out;
   flatten_cache_levels(r, out);
   if (!r.derived.extra.is_object()) return out;
-  std::vector<std::string> keys(kDerivedOrder.begin(), kDerivedOrder.end());
+  std::vector<std::string> keys;
   for (const auto& [key, value] : r.derived.extra.items())
-    if (!one_of(key, kDerivedOrder)) keys.push_back(key);
-  for (const std::string& key : keys) {
-    const auto it = r.derived.extra.find(key);
-    if (it == r.derived.extra.end() || !it->is_array()) continue;
-    flatten_table(r, key, *it, out);
-  }
+    if (value.is_array()) keys.push_back(key);
+  std::stable_sort(keys.begin(), keys.end(), [](const std::string& a, const std::string& b) {
+    return std::make_pair(compare_rank(a), a) < std::make_pair(compare_rank(b), b);
+  });
+  for (const std::string& key : keys) flatten_table(r, key, r.derived.extra.at(key), out);
   return out;
 }
 
@@ -452,82 +446,62 @@ std::vector<FigureValue> merge_figures(std::span<const Results> runs) {
 
 // Pairs two sides' figures: per table (in first appearance), A's figures in
 // order, then B's that A lacks.
-std::vector<FigureComparison> pair_figures(const std::vector<FigureValue>& fa, const std::vector<FigureValue>& fb,
-                                           const SideSummary& side_a, const SideSummary& side_b,
-                                           const CompareOptions& options) {
-  std::map<std::string, const FigureValue*> by_key_a, by_key_b;
+// What pairing the figures of two sides needs to know besides the figures.
+struct FigureSides {
   std::set<std::string> rows_a, rows_b;
-  std::vector<std::string> tables;
-  for (const auto* side : {&fa, &fb})
-    for (const FigureValue& f : *side)
-      if (std::find(tables.begin(), tables.end(), f.table) == tables.end()) tables.push_back(f.table);
-  for (const FigureValue& f : fa) by_key_a.emplace(f.key, &f), rows_a.insert(f.row);
-  for (const FigureValue& f : fb) by_key_b.emplace(f.key, &f), rows_b.insert(f.row);
+  const SideSummary& side_a;
+  const SideSummary& side_b;
+  const CompareOptions& options;
 
   // A value one side lacks although it has the row: hidden when that side
   // was interrupted (its row is there, empty), else not comparable.
-  const auto missing_on_one_side = [&](bool a_has_value) {
+  Verdict missing_on_one_side(bool a_has_value) const {
     if (a_has_value) return side_b.interrupted > 0 ? Verdict::kHiddenInB : Verdict::kNotComparable;
     return side_a.interrupted > 0 ? Verdict::kHiddenInA : Verdict::kNotComparable;
-  };
-  std::vector<FigureComparison> out;
-  std::vector<std::string> row_of;  // out[i]'s row
-  const auto compare_pair = [&](const FigureValue* x, const FigureValue* y) {
-    const FigureValue& f = x ? *x : *y;
-    FigureComparison c;
-    c.table = f.table;
-    c.figure = f.label;
-    c.metric = f.metric;
-    const bool textual = (x && !x->text.empty()) || (y && !y->text.empty());
-    if (x && y) {
-      if (textual) {
-        if (x->text == y->text) return;  // categorical: listed only when it differs
-        c.a_text = x->text;
-        c.b_text = y->text;
-        c.verdict = Verdict::kDiffers;
-      } else {
-        if (!x->value && !y->value) return;  // null on both sides
-        if (x->value) c.a = x->value->value;
-        if (y->value) c.b = y->value->value;
-        c.ratio = ratio_of(c.a, c.b);
-        c.verdict = x->value && y->value ? judge(*x->value, *y->value, c.metric, options.noise_floor_pct)
-                                         : missing_on_one_side(x->value.has_value());
-      }
-      out.push_back(std::move(c));
-      return;
-    }
-    const bool in_a = x != nullptr;
-    if ((in_a ? rows_b : rows_a).count(f.row)) {  // the other side has the row, not this value
-      if (textual || !f.value) return;
-      (in_a ? c.a : c.b) = f.value->value;
-      c.verdict = missing_on_one_side(in_a);
-      out.push_back(std::move(c));
-      return;
-    }
-    if (textual || !f.value) return;
-    (in_a ? c.a : c.b) = f.value->value;
-    const bool hidden = (in_a ? side_b : side_a).interrupted > 0;
-    c.verdict = in_a ? (hidden ? Verdict::kHiddenInB : Verdict::kOnlyInA)
-                     : (hidden ? Verdict::kHiddenInA : Verdict::kOnlyInB);
-    out.push_back(std::move(c));
-  };
-  const auto compare_and_note_row = [&](const FigureValue* x, const FigureValue* y) {
-    const std::size_t before = out.size();
-    compare_pair(x, y);
-    if (out.size() > before) row_of.push_back((x ? x : y)->row);
-  };
-  for (const std::string& table : tables) {
-    for (const FigureValue& f : fa) {
-      if (f.table != table) continue;
-      const auto it = by_key_b.find(f.key);
-      compare_and_note_row(&f, it == by_key_b.end() ? nullptr : it->second);
-    }
-    for (const FigureValue& f : fb)
-      if (f.table == table && !by_key_a.count(f.key)) compare_and_note_row(nullptr, &f);
   }
+};
 
-  // A TLB-like row whose knee moved beyond a grid step measured its cost at
-  // another step: its other figures are not comparable.
+// The comparison of a figure of A (x) with B's (y), either may be missing;
+// nullopt where nothing is listed (a categorical figure that agrees, a value
+// null on both sides, text or null on one side only).
+std::optional<FigureComparison> compare_figure(const FigureValue* x, const FigureValue* y, const FigureSides& sides) {
+  const FigureValue& f = x ? *x : *y;
+  FigureComparison c;
+  c.table = f.table;
+  c.figure = f.label;
+  c.metric = f.metric;
+  const bool textual = (x && !x->text.empty()) || (y && !y->text.empty());
+  if (x && y) {
+    if (textual) {
+      if (x->text == y->text) return std::nullopt;  // categorical: listed only when it differs
+      c.a_text = x->text;
+      c.b_text = y->text;
+      c.verdict = Verdict::kDiffers;
+      return c;
+    }
+    if (!x->value && !y->value) return std::nullopt;  // null on both sides
+    if (x->value) c.a = x->value->value;
+    if (y->value) c.b = y->value->value;
+    c.ratio = ratio_of(c.a, c.b);
+    c.verdict = x->value && y->value ? judge(*x->value, *y->value, c.metric, sides.options.noise_floor_pct)
+                                     : sides.missing_on_one_side(x->value.has_value());
+    return c;
+  }
+  if (textual || !f.value) return std::nullopt;
+  const bool in_a = x != nullptr;
+  (in_a ? c.a : c.b) = f.value->value;
+  if ((in_a ? sides.rows_b : sides.rows_a).count(f.row)) {  // the other side has the row, not this value
+    c.verdict = sides.missing_on_one_side(in_a);
+    return c;
+  }
+  const bool hidden = (in_a ? sides.side_b : sides.side_a).interrupted > 0;
+  c.verdict = in_a ? (hidden ? Verdict::kHiddenInB : Verdict::kOnlyInA) : (hidden ? Verdict::kHiddenInA : Verdict::kOnlyInB);
+  return c;
+}
+
+// A TLB-like row whose knee moved beyond a grid step measured its cost at
+// another step: its other figures are not comparable.
+void mark_moved_knees(std::vector<FigureComparison>& out, const std::vector<std::string>& row_of) {
   std::set<std::string> moved_rows;
   for (std::size_t i = 0; i < out.size(); ++i)
     if (out[i].table != "cache" && is_detected_size(out[i].metric) &&
@@ -538,6 +512,38 @@ std::vector<FigureComparison> pair_figures(const std::vector<FigureValue>& fa, c
       out[i].verdict = Verdict::kNotComparable;
       out[i].note = "the knee moved";
     }
+}
+
+std::vector<FigureComparison> pair_figures(const std::vector<FigureValue>& fa, const std::vector<FigureValue>& fb,
+                                           const SideSummary& side_a, const SideSummary& side_b,
+                                           const CompareOptions& options) {
+  std::map<std::string, const FigureValue*> by_key_a, by_key_b;
+  FigureSides sides{{}, {}, side_a, side_b, options};
+  std::vector<std::string> tables;
+  for (const auto* side : {&fa, &fb})
+    for (const FigureValue& f : *side)
+      if (std::find(tables.begin(), tables.end(), f.table) == tables.end()) tables.push_back(f.table);
+  for (const FigureValue& f : fa) by_key_a.emplace(f.key, &f), sides.rows_a.insert(f.row);
+  for (const FigureValue& f : fb) by_key_b.emplace(f.key, &f), sides.rows_b.insert(f.row);
+
+  std::vector<FigureComparison> out;
+  std::vector<std::string> row_of;  // out[i]'s row
+  const auto compare_and_note_row = [&](const FigureValue* x, const FigureValue* y) {
+    if (std::optional<FigureComparison> c = compare_figure(x, y, sides)) {
+      out.push_back(std::move(*c));
+      row_of.push_back((x ? x : y)->row);
+    }
+  };
+  for (const std::string& table : tables) {
+    for (const FigureValue& f : fa) {
+      if (f.table != table) continue;
+      const auto it = by_key_b.find(f.key);
+      compare_and_note_row(&f, it == by_key_b.end() ? nullptr : it->second);
+    }
+    for (const FigureValue& f : fb)
+      if (f.table == table && !by_key_a.count(f.key)) compare_and_note_row(nullptr, &f);
+  }
+  mark_moved_knees(out, row_of);
   return out;
 }
 
@@ -753,10 +759,9 @@ Verdict judge(const Measured& a, const Measured& b, std::string_view metric, dou
   return ratio > 1 ? Verdict::kLarger : Verdict::kSmaller;
 }
 
-std::string_view derived_table_of_family(std::string_view family) {
-  for (const auto& [f, table] : kFamilyTables)
-    if (f == family) return table;
-  return {};
+std::string derived_table_of_family(std::string_view family) {
+  const FamilyDescriptor* f = find_family(family);
+  return f && !f->tables.empty() ? f->tables.front().key : std::string();
 }
 
 Comparison compare_results(const Results& a, const Results& b, const CompareOptions& options) {
@@ -843,27 +848,11 @@ std::string side_notes(const Comparison& comparison) {
 
 std::string format_figure_value(std::string_view metric, double value) { return format_value(metric, value); }
 
-std::string render_comparison(const Comparison& comparison) {
-  std::string out =
-      fmt::format("A  {}\nB  {}\n", escape_control(comparison.run_a), escape_control(comparison.run_b));
-  out += side_notes(comparison) + "\n";
+namespace {
 
-  if (comparison.machine.empty()) {
-    out += "machine and settings: no differences\n";
-  } else {
-    out += "machine and settings differences:\n";
-    std::vector<std::vector<std::string>> rows;
-    for (const Difference& d : comparison.machine) rows.push_back({d.what, d.a, d.b});
-    out += render_table({{"what", false}, {"A", false}, {"B", false}}, rows);
-  }
-  if (!comparison.unavailable.empty()) {
-    out += "\nmeasured on one side only:\n";
-    std::vector<std::vector<std::string>> rows;
-    for (const Difference& d : comparison.unavailable) rows.push_back({d.what, d.a, d.b});
-    out += render_table({{"figure", false}, {"A", false}, {"B", false}}, rows);
-  }
-
-  const double floor_pct = comparison.options.noise_floor_pct;
+// "derived figures:" and their table.
+std::string figures_section(const Comparison& comparison) {
+  std::string out;
   out += "\nderived figures:\n";
   if (comparison.figures.empty()) {
     out += "none in either file\n";
@@ -880,6 +869,12 @@ std::string render_comparison(const Comparison& comparison) {
     out += render_table({{"figure", false}, {"A"}, {"B"}, {"B/A"}, {"verdict", false}}, rows);
   }
 
+  return out;
+}
+
+// "cases (...):", the cases not within noise (all with --all) and the count of those within.
+std::string cases_section(const Comparison& comparison) {
+  std::string out;
   out += "\ncases (headline metric, median of the repetitions):\n";
   std::vector<std::vector<std::string>> rows;
   std::size_t within_noise = 0;
@@ -906,6 +901,34 @@ std::string render_comparison(const Comparison& comparison) {
       out += fmt::format("{} of {} cases within noise{}\n", within_noise, comparison.cases.size(),
                          within_noise > 0 ? " (not listed; --all lists every case)" : "");
   }
+  return out;
+}
+
+}  // namespace
+
+std::string render_comparison(const Comparison& comparison) {
+  std::string out =
+      fmt::format("A  {}\nB  {}\n", escape_control(comparison.run_a), escape_control(comparison.run_b));
+  out += side_notes(comparison) + "\n";
+
+  if (comparison.machine.empty()) {
+    out += "machine and settings: no differences\n";
+  } else {
+    out += "machine and settings differences:\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const Difference& d : comparison.machine) rows.push_back({d.what, d.a, d.b});
+    out += render_table({{"what", false}, {"A", false}, {"B", false}}, rows);
+  }
+  if (!comparison.unavailable.empty()) {
+    out += "\nmeasured on one side only:\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const Difference& d : comparison.unavailable) rows.push_back({d.what, d.a, d.b});
+    out += render_table({{"figure", false}, {"A", false}, {"B", false}}, rows);
+  }
+
+  const double floor_pct = comparison.options.noise_floor_pct;
+  out += figures_section(comparison);
+  out += cases_section(comparison);
   out += fmt::format(
       "\nverdict: within noise if the sides' ranges overlap (cases: min..max of the repetitions; cache latency: "
       "± spread/2) or |B/A - 1| < {} %; otherwise faster/slower by the metric (time: lower is better; GB/s, "

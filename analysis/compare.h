@@ -154,9 +154,10 @@ Comparison compare_results(const Results& a, const Results& b, const CompareOpti
 // differences from each side's first run.
 Comparison compare_runs(std::span<const Results> a, std::span<const Results> b, const CompareOptions& options = {});
 
-// The derived table whose figures summarise a family's cases ("latency" ->
-// "cache", "pagefault" -> "page_fault"); empty for a family without one.
-std::string_view derived_table_of_family(std::string_view family);
+// The derived table whose figures summarise a family's cases: its first
+// FamilyDescriptor::tables ("latency" -> "cache", "pagefault" -> "pagefault");
+// empty for a family without one.
+std::string derived_table_of_family(std::string_view family);
 
 // A figure's value in the unit its metric names ("1.25 ns", "48 KiB", "12.3").
 std::string format_figure_value(std::string_view metric, double value);

@@ -36,7 +36,7 @@ std::optional<double> tlb_entries(const Results& r, const std::string& level) {
 }
 
 std::optional<double> fault_us(const Results& r) {
-  if (const json* rows = derived_table(r, "page_fault"))
+  if (const json* rows = derived_table(r, "pagefault"))
     for (const json& row : *rows)
       if (row.is_object() && json_string(row, "kind") == "anon-4k" && json_string(row, "phase") == "cold")
         return json_number(row, "us_per_fault");
@@ -228,17 +228,70 @@ Fleet analyze_fleet(const std::vector<FleetInput>& inputs, const FleetOptions& o
   return fleet;
 }
 
-std::string render_fleet(const Fleet& fleet, TableFormat format) {
-  const auto& figures = headline_figures();
-  // Only the figures some run has.
+namespace {
+
+// The figures some run has (indices into headline_figures()).
+std::vector<std::size_t> shown_figures(const Fleet& fleet) {
   std::vector<std::size_t> shown;
-  for (std::size_t f = 0; f < figures.size(); ++f)
+  for (std::size_t f = 0; f < headline_figures().size(); ++f)
     for (const FleetGroup& g : fleet.groups)
       if (std::any_of(g.runs.begin(), g.runs.end(), [&](const FleetRun& r) { return r.values[f].has_value(); })) {
         shown.push_back(f);
         break;
       }
+  return shown;
+}
 
+// One run's row: its settings, each shown figure (with its deviation from
+// the group's median; in CSV a column of its own) and whether it is flagged.
+std::vector<std::string> run_row(const std::string& number, const FleetRun& run, const std::vector<std::size_t>& shown,
+                                 bool csv) {
+  const auto& figures = headline_figures();
+  std::vector<std::string> row = {number,       run.file,      or_unknown(run.host), or_unknown(run.cpu_model),
+                                  or_unknown(run.kernel), thp_text(run), pools_text(run)};
+  for (const std::size_t f : shown) {
+    const auto& v = run.values[f];
+    const auto& d = run.deviation_pct[f];
+    if (csv) {
+      row.push_back(v ? fmt::format("{}", *v) : "");
+      row.push_back(d ? fmt::format("{:.2f}", *d) : "");
+    } else {
+      std::string cell = v ? format_figure(figures[f], *v) : std::string(kMissing);
+      if (v && d) cell += fmt::format(" ({:+.1f}%){}", *d, run.outlier[f] ? "!" : "");
+      row.push_back(cell);
+    }
+  }
+  row.push_back(run.flags.empty() ? "" : "FLAGGED");
+  return row;
+}
+
+// The flagged runs with their reasons, and the outlier rule.
+std::string fleet_footer(const Fleet& fleet, TableFormat format) {
+  std::string out;
+  const std::size_t flagged = fleet.flagged_runs();
+  if (flagged == 0) {
+    out += note_line("no run flagged", format);
+  } else {
+    out += note_line(fmt::format("{} run{} flagged:", flagged, flagged == 1 ? "" : "s"), format);
+    for (const FleetGroup& group : fleet.groups)
+      for (const FleetRun& run : group.runs)
+        for (const std::string& flag : run.flags) out += note_line(fmt::format("  {}: {}", run.file, flag), format);
+  }
+  out += note_line(fmt::format("rule: within a group (same CPU model, CPU count, memory), a figure is an outlier when "
+                               "|x - median| > {:g} x 1.4826 x MAD and more than {:g} % off the median ({:g} % for "
+                               "sizes and entries; needs 3 runs); a setting is flagged when it differs from the "
+                               "group's majority; '!' marks an outlier",
+                               fleet.options.mad_k, fleet.options.min_deviation_pct,
+                               fleet.options.min_size_deviation_pct),
+                   format);
+  return out;
+}
+
+}  // namespace
+
+std::string render_fleet(const Fleet& fleet, TableFormat format) {
+  const auto& figures = headline_figures();
+  const std::vector<std::size_t> shown = shown_figures(fleet);
   const bool csv = format == TableFormat::kCsv;
   std::vector<Column> columns = {{"group"},          {"file", false},  {"host", false}, {"CPU model", false},
                                  {"kernel", false},  {"THP", false},   {"pools", false}};
@@ -252,24 +305,7 @@ std::string render_fleet(const Fleet& fleet, TableFormat format) {
   for (std::size_t g = 0; g < fleet.groups.size(); ++g) {
     const FleetGroup& group = fleet.groups[g];
     const std::string number = std::to_string(g + 1);
-    for (const FleetRun& run : group.runs) {
-      std::vector<std::string> row = {number,       run.file,      or_unknown(run.host), or_unknown(run.cpu_model),
-                                      or_unknown(run.kernel), thp_text(run), pools_text(run)};
-      for (const std::size_t f : shown) {
-        const auto& v = run.values[f];
-        const auto& d = run.deviation_pct[f];
-        if (csv) {
-          row.push_back(v ? fmt::format("{}", *v) : "");
-          row.push_back(d ? fmt::format("{:.2f}", *d) : "");
-        } else {
-          std::string cell = v ? format_figure(figures[f], *v) : std::string(kMissing);
-          if (v && d) cell += fmt::format(" ({:+.1f}%){}", *d, run.outlier[f] ? "!" : "");
-          row.push_back(cell);
-        }
-      }
-      row.push_back(run.flags.empty() ? "" : "FLAGGED");
-      rows.push_back(std::move(row));
-    }
+    for (const FleetRun& run : group.runs) rows.push_back(run_row(number, run, shown, csv));
     if (group.runs.size() > 1) {
       std::vector<std::string> row = {number, "median", "", "", "", "", ""};
       for (const std::size_t f : shown) {
@@ -292,24 +328,7 @@ std::string render_fleet(const Fleet& fleet, TableFormat format) {
   if (format == TableFormat::kMarkdown) out += "\n";
   out += render_table(columns, rows, format);
   if (format == TableFormat::kMarkdown) out += "\n";
-
-  const std::size_t flagged = fleet.flagged_runs();
-  if (flagged == 0) {
-    out += note_line("no run flagged", format);
-  } else {
-    out += note_line(fmt::format("{} run{} flagged:", flagged, flagged == 1 ? "" : "s"), format);
-    for (const FleetGroup& group : fleet.groups)
-      for (const FleetRun& run : group.runs)
-        for (const std::string& flag : run.flags) out += note_line(fmt::format("  {}: {}", run.file, flag), format);
-  }
-  out += note_line(fmt::format("rule: within a group (same CPU model, CPU count, memory), a figure is an outlier when "
-                               "|x - median| > {:g} x 1.4826 x MAD and more than {:g} % off the median ({:g} % for "
-                               "sizes and entries; needs 3 runs); a setting is flagged when it differs from the "
-                               "group's majority; '!' marks an outlier",
-                               fleet.options.mad_k, fleet.options.min_deviation_pct,
-                               fleet.options.min_size_deviation_pct),
-                   format);
-  return out;
+  return out + fleet_footer(fleet, format);
 }
 
 json fleet_to_json(const Fleet& fleet) {

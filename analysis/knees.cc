@@ -159,6 +159,52 @@ class Cleanup {
   const SegmentOptions& options_;
 };
 
+// The least-squares plateaus of y (log values, ascending sizes): one when
+// too few points, else best_segmentation, binned for long curves.
+std::vector<Range> fit_plateaus(const std::vector<double>& y, std::size_t min_points, std::size_t max_segments) {
+  const std::size_t n = y.size();
+  std::vector<Range> plateaus;
+  if (n < 2 * min_points || max_segments <= 1) {
+    plateaus.push_back({0, n - 1});
+  } else if (n <= kMaxFitPoints) {
+    plateaus = best_segmentation(y, min_points, max_segments);
+  } else {
+    // The fit is quadratic in the point count: a curve of thousands of
+    // points (a results file that concatenates many runs) is fitted on the
+    // medians of kMaxFitPoints runs of neighbouring points, and the ranges
+    // are mapped back to the points.
+    const std::size_t group = (n + kMaxFitPoints - 1) / kMaxFitPoints;
+    std::vector<double> binned;
+    for (std::size_t first = 0; first < n; first += group)
+      binned.push_back(median_of(std::vector<double>(y.begin() + static_cast<std::ptrdiff_t>(first),
+                                                     y.begin() + static_cast<std::ptrdiff_t>(std::min(n, first + group)))));
+    const std::size_t bin_min_points = std::max<std::size_t>(1, (min_points + group - 1) / group);
+    for (const Range& r : best_segmentation(binned, bin_min_points, max_segments))
+      plateaus.push_back({r.first * group, std::min(n - 1, r.last * group + group - 1)});
+  }
+  return plateaus;
+}
+
+// A knee between each two neighbouring plateaus: the last point of the step
+// at or below (rising; at or above, falling) the geometric knee_fraction
+// point between their levels, on the log axis the fit works on.
+void add_knees(Segmentation& result, double knee_fraction) {
+  const std::vector<CurvePoint>& points = result.points;
+  for (std::size_t i = 0; i + 1 < result.plateaus.size(); ++i) {
+    const Plateau& below = result.plateaus[i];
+    const Plateau& above = result.plateaus[i + 1];
+    // On the log axis the fit works on: the geometric knee_fraction point of the step.
+    const double threshold = below.level * std::pow(above.level / below.level, knee_fraction);
+    const bool rising = above.level > below.level;
+    std::size_t knee = below.last;
+    for (std::size_t j = below.first; j < above.first; ++j) {
+      const double v = points[j].value;
+      if (rising ? v <= threshold : v >= threshold) knee = j;
+    }
+    result.knees.push_back({points[knee].size_bytes, i});
+  }
+}
+
 }  // namespace
 
 Segmentation segment_curve(std::vector<CurvePoint> points, const SegmentOptions& options) {
@@ -183,26 +229,7 @@ Segmentation segment_curve(std::vector<CurvePoint> points, const SegmentOptions&
   }
   y = running_median(y, kOutlierWindow);
 
-  std::vector<Range> plateaus;
-  if (n < 2 * min_points || options.max_segments <= 1) {
-    plateaus.push_back({0, n - 1});
-  } else if (n <= kMaxFitPoints) {
-    plateaus = best_segmentation(y, min_points, options.max_segments);
-  } else {
-    // The fit is quadratic in the point count: a curve of thousands of
-    // points (a results file that concatenates many runs) is fitted on the
-    // medians of kMaxFitPoints runs of neighbouring points, and the ranges
-    // are mapped back to the points.
-    const std::size_t group = (n + kMaxFitPoints - 1) / kMaxFitPoints;
-    std::vector<double> binned;
-    for (std::size_t first = 0; first < n; first += group)
-      binned.push_back(median_of(std::vector<double>(y.begin() + static_cast<std::ptrdiff_t>(first),
-                                                     y.begin() + static_cast<std::ptrdiff_t>(std::min(n, first + group)))));
-    const std::size_t bin_min_points = std::max<std::size_t>(1, (min_points + group - 1) / group);
-    for (const Range& r : best_segmentation(binned, bin_min_points, options.max_segments))
-      plateaus.push_back({r.first * group, std::min(n - 1, r.last * group + group - 1)});
-  }
-
+  std::vector<Range> plateaus = fit_plateaus(y, min_points, options.max_segments);
   const Cleanup cleanup(points, x, options);
   while (cleanup.merge_one(plateaus) || cleanup.drop_one(plateaus)) {
   }
@@ -221,19 +248,7 @@ Segmentation segment_curve(std::vector<CurvePoint> points, const SegmentOptions&
     result.plateaus.push_back(p);
   }
 
-  for (std::size_t i = 0; i + 1 < result.plateaus.size(); ++i) {
-    const Plateau& below = result.plateaus[i];
-    const Plateau& above = result.plateaus[i + 1];
-    // On the log axis the fit works on: the geometric knee_fraction point of the step.
-    const double threshold = below.level * std::pow(above.level / below.level, options.knee_fraction);
-    const bool rising = above.level > below.level;
-    std::size_t knee = below.last;
-    for (std::size_t j = below.first; j < above.first; ++j) {
-      const double v = points[j].value;
-      if (rising ? v <= threshold : v >= threshold) knee = j;
-    }
-    result.knees.push_back({points[knee].size_bytes, i});
-  }
+  add_knees(result, options.knee_fraction);
   return result;
 }
 

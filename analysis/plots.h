@@ -1,9 +1,13 @@
 // Plots as self-contained gnuplot scripts (data inline), built from a results
-// value. Pure: the harness writes the scripts and runs gnuplot.
+// value. Pure: the harness writes the scripts and runs gnuplot. Each family
+// gives its own (FamilyDescriptor::plots, analysis/families/); the helpers
+// below are what they share.
 #pragma once
 
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "analysis/results.h"
 
@@ -14,29 +18,39 @@ struct Plot {
   std::string script;  // gnuplot 5 script writing <name>.svg and <name>.png in its directory
 };
 
-// Latency vs working set (log2 x, log y), one line per page policy, reported
-// cache sizes as dashed verticals and detected knees as labelled points.
-// Nothing when there are no latency cases.
-std::vector<Plot> latency_plots(const Results& results);
-
-// tlb - reference cycles per load vs pages touched, one line per page policy,
-// CPUID's 4 KiB DTLB entry counts as dashed verticals. Nothing without tlb cases.
-std::vector<Plot> tlb_plots(const Results& results);
-
-// Huge-page A/B: ns per load vs working set per page policy, verified
-// backings only (derived.extra["hugepage"]). Nothing without hugepage rows.
-std::vector<Plot> hugepage_plots(const Results& results);
-
-// Bandwidth vs working set (one line per kernel and thread count), MLP (ns
-// per load vs k) and loaded latency (ns per load vs background GB/s), from
-// derived.extra; each only when its rows exist.
-std::vector<Plot> bandwidth_plots(const Results& results);
-
-// Every plot the results allow, in report order.
+// Every plot the results allow, in report order (the families' report_rank).
 std::vector<Plot> build_plots(const Results& results);
 
 // Quotes text for a gnuplot string literal: '...' with ' doubled and control
 // characters escaped; never runs a `command` or ends the line.
 std::string gnuplot_quote(const std::string& text);
+
+// Both outputs from one script: <name>.svg for documents, <name>.png for quick viewing.
+std::string with_outputs(const std::string& name, const std::string& plot_commands);
+
+// The plot title's machine part: CPU model (and " (KVM guest)").
+std::string plot_title_of(const Results& results);
+
+// "hugetlb-2m" -> "$latency_hugetlb_2m": a gnuplot datablock name. The page
+// comes from the results file: anything but a letter or digit becomes '_',
+// so a name cannot end the line and append a command (system(...)).
+std::string block_name(const std::string& prefix, const std::string& page);
+
+// "plot $a using 1:2 with <style> title 'a', ...".
+std::string plot_series(const std::vector<std::string>& blocks, const std::vector<std::string>& titles,
+                        const char* style);
+
+// One series per distinct series_key(row) of derived.extra[member]: x, y from
+// the rows' numeric members; rows without them are skipped.
+struct SeriesSpec {
+  std::string member, x, y;
+  std::string (*series_key)(const nlohmann::json& row);
+  double x_scale = 1;  // x is divided by this (bytes -> KiB)
+};
+
+// A line plot of spec's series named `name`, titled "<title>, <machine>",
+// with the gnuplot axis commands `axes`; nothing when no row has x and y.
+std::vector<Plot> series_plot(const Results& results, const SeriesSpec& spec, const std::string& name,
+                              const std::string& title, const std::string& axes);
 
 }  // namespace memprobe::analysis

@@ -1,4 +1,4 @@
-// The results value (schema "memprobe/1", DESIGN.md): what `memprobe run`
+// The results value (schema "memprobe/1", docs/results-schema.md): what `memprobe run`
 // writes and `memprobe report/compare` read. Analysis is its lowest consumer,
 // so it lives here; it knows nothing of core/ or Google Benchmark.
 #pragma once
@@ -22,6 +22,19 @@ struct CacheInfo {
   double line_bytes = 0;
   int ways = 0;      // -1 fully, 0 unknown
 };
+
+// The caches by level, data before instruction (kind order) within a level.
+inline std::vector<CacheInfo> caches_by_level(std::vector<CacheInfo> caches) {
+  std::stable_sort(caches.begin(), caches.end(), [](const CacheInfo& a, const CacheInfo& b) {
+    return a.level != b.level ? a.level < b.level : a.kind < b.kind;
+  });
+  return caches;
+}
+
+// "L1d", "L1i", "L2": a cache's level and, for a split level, its kind.
+inline std::string cache_label(const CacheInfo& c) {
+  return "L" + std::to_string(c.level) + (c.kind == "data" ? "d" : c.kind == "instruction" ? "i" : "");
+}
 
 struct TlbInfo {
   int level = 0;
@@ -111,13 +124,10 @@ inline std::string json_string(const nlohmann::json& row, const char* key) {
 }
 
 // The metric a case is judged by, the one Case::spread describes: the first
-// of ns_per_load, us_per_fault, us_per_page, gb_per_s it has, else its first
-// metric by name; empty if it has none.
-inline std::string headline_metric(const Case& c) {
-  for (const char* preferred : {"ns_per_load", "us_per_fault", "us_per_page", "gb_per_s"})
-    if (c.metrics.count(preferred)) return preferred;
-  return c.metrics.empty() ? std::string() : c.metrics.begin()->first;
-}
+// of its family's FamilyDescriptor::headline_metrics (analysis/family.h) it
+// has; else the first of ns_per_load, us_per_fault, us_per_page, gb_per_s;
+// else its first metric by name; empty if it has none.
+std::string headline_metric(const Case& c);
 
 struct UnavailableFigure {
   std::string what;
@@ -136,7 +146,7 @@ struct CacheLevelRow {
 
 struct Derived {
   std::vector<CacheLevelRow> cache_levels;
-  nlohmann::json extra = nlohmann::json::object();  // tlb, page_walk, ... as later families add them
+  nlohmann::json extra = nlohmann::json::object();  // each family's tables, by family name (analysis/family.h)
 };
 
 struct Results {

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "analysis/family.h"
 #include "analysis/table_format.h"
 
 namespace memprobe::analysis {
@@ -184,10 +185,7 @@ class Reader {
   // An object member; an empty object if absent and not required.
   const json& object(std::string_view key, bool required = false) const {
     static const json kEmpty = json::object();
-    const json* value = required ? &require(key) : find(key);
-    if (!value || (!required && value->is_null())) return kEmpty;
-    if (!value->is_object()) fail(member_pointer(key), "expected an object");
-    return *value;
+    return container(key, required, kEmpty, &json::is_object, "expected an object");
   }
 
   Reader child(std::string_view key, bool required = false) const {
@@ -196,9 +194,15 @@ class Reader {
 
   const json& array(std::string_view key, bool required = false) const {
     static const json kEmpty = json::array();
+    return container(key, required, kEmpty, &json::is_array, "expected an array");
+  }
+
+  // An object or array member (`is` says which); `empty` if absent or null and not required.
+  const json& container(std::string_view key, bool required, const json& empty, bool (json::*is)() const noexcept,
+                        const char* expected) const {
     const json* value = required ? &require(key) : find(key);
-    if (!value || (!required && value->is_null())) return kEmpty;
-    if (!value->is_array()) fail(member_pointer(key), "expected an array");
+    if (!value || (!required && value->is_null())) return empty;
+    if (!(value->*is)()) fail(member_pointer(key), expected);
     return *value;
   }
 
@@ -350,20 +354,20 @@ void check_derived_extras(const Reader& derived) {
   }
 }
 
+// A derived member's name today: files written before a family's tables took
+// the family's name (page_walk, page_fault, loaded_latency) load under the new
+// one (DerivedTable::legacy_key), unless the file also has the new member.
+std::string current_derived_key(const std::string& key, const json& derived) {
+  const DerivedTable* table = nullptr;
+  if (!family_of_table(key, &table, true) || table->key == key || derived.contains(table->key)) return key;
+  return table->key;
+}
+
 [[noreturn]] void throw_system_error(int error, const std::string& what) {
   throw std::system_error(error, std::generic_category(), what);
 }
 
-}  // namespace
-
-nlohmann::json to_json(const Results& results) {
-  json doc = json::object();
-  doc["schema"] = results.schema;
-  doc["command"] = results.command;
-  doc["started_at"] = results.started_at;
-  doc["git"] = results.git;
-
-  const MachineInfo& m = results.machine;
+json machine_to_json(const MachineInfo& m) {
   json machine = json::object();
   machine["cpu_model"] = m.cpu_model;
   machine["vendor"] = m.vendor;
@@ -392,26 +396,39 @@ nlohmann::json to_json(const Results& results) {
   machine["pmu"] = {{"available", m.pmu_available}, {"reason", m.pmu_reason}};
   machine["host"] = m.host;
   machine["memory_bytes"] = optional_number(m.memory_bytes);
-  doc["machine"] = std::move(machine);
+  return machine;
+}
+
+json case_to_json(const Case& c) {
+  json item = json::object();
+  item["family"] = c.family;
+  item["name"] = c.name;
+  item["params"] = c.params.is_null() ? json::object() : c.params;
+  item["metrics"] = number_map(c.metrics);
+  item["spread"] = {{"repetitions", c.spread.repetitions},
+                    {"min", number(c.spread.min)},
+                    {"median", number(c.spread.median)},
+                    {"max", number(c.spread.max)},
+                    {"noisy", c.spread.noisy}};
+  item["backing"] = {{"requested", c.backing.requested},
+                     {"verified", c.backing.verified},
+                     {"huge_fraction", number(c.backing.huge_fraction)}};
+  item["counters"] = number_map(c.counters);
+  return item;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const Results& results) {
+  json doc = json::object();
+  doc["schema"] = results.schema;
+  doc["command"] = results.command;
+  doc["started_at"] = results.started_at;
+  doc["git"] = results.git;
+  doc["machine"] = machine_to_json(results.machine);
 
   json cases = json::array();
-  for (const Case& c : results.cases) {
-    json item = json::object();
-    item["family"] = c.family;
-    item["name"] = c.name;
-    item["params"] = c.params.is_null() ? json::object() : c.params;
-    item["metrics"] = number_map(c.metrics);
-    item["spread"] = {{"repetitions", c.spread.repetitions},
-                      {"min", number(c.spread.min)},
-                      {"median", number(c.spread.median)},
-                      {"max", number(c.spread.max)},
-                      {"noisy", c.spread.noisy}};
-    item["backing"] = {{"requested", c.backing.requested},
-                       {"verified", c.backing.verified},
-                       {"huge_fraction", number(c.backing.huge_fraction)}};
-    item["counters"] = number_map(c.counters);
-    cases.push_back(std::move(item));
-  }
+  for (const Case& c : results.cases) cases.push_back(case_to_json(c));
   doc["cases"] = std::move(cases);
 
   json unavailable = json::array();
@@ -479,7 +496,7 @@ Results results_from_json(const nlohmann::json& document) {
   }
   check_derived_extras(derived);
   for (const auto& [key, value] : derived.value().items())
-    if (key != "cache_levels") results.derived.extra[key] = value;
+    if (key != "cache_levels") results.derived.extra[current_derived_key(key, derived.value())] = value;
 
   check_top_level_extras(top);
   static constexpr std::string_view kKnown[] = {"schema",  "command", "started_at",  "git",

@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "core/chain.h"
+
 namespace memprobe::bench {
 namespace {
 
@@ -52,6 +54,34 @@ core::Result<ArenaLease> acquire_arena(std::string_view user, core::PagePolicy p
   a.user = std::string(user);
   ++a.epoch;
   return ArenaLease{&*a.buffer, a.epoch};
+}
+
+core::Result<PagedLease> acquire_thp_else_4k_arena(std::string_view user, std::size_t bytes) {
+  auto lease = acquire_arena(user, core::PagePolicy::kThp, bytes, bytes);
+  if (lease && lease->buffer->backing().matches_request()) return PagedLease{*lease, "thp"};
+  lease = acquire_arena(user, core::PagePolicy::k4K, bytes, bytes);
+  if (!lease) return lease.error();
+  return PagedLease{*lease, "4k"};
+}
+
+core::Result<bool> prepare_dram_chain(std::string_view user, std::size_t bytes, std::size_t line_bytes,
+                                      std::uint64_t seed, DramChain& chain) {
+  auto paged = acquire_thp_else_4k_arena(user, bytes);
+  if (!paged) return paged.error();
+  const ArenaLease& lease = paged->lease;
+  if (chain.epoch == lease.epoch) return false;
+  chain.epoch = lease.epoch;
+  chain.page = paged->page;
+  chain.backing = &lease.buffer->backing();
+  chain.chain = core::build_random_cycle(lease.buffer->bytes().first(bytes), line_bytes, seed);
+  chain.position = chain.chain.head;
+  return true;
+}
+
+core::Result<core::Buffer> allocate_thp_else_4k(std::size_t bytes) {
+  auto thp = core::Buffer::allocate(bytes, core::PagePolicy::kThp);
+  if (thp && thp->backing().matches_request()) return thp;
+  return core::Buffer::allocate(bytes, core::PagePolicy::k4K);
 }
 
 void release_arena() {

@@ -8,8 +8,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
+#include "benchmarks/timed_chase.h"
 #include "core/buffer.h"
 #include "core/result.h"
 
@@ -30,6 +32,30 @@ struct ArenaLease {
 // largest working set). Unavailable with Buffer::allocate's reason otherwise.
 core::Result<ArenaLease> acquire_arena(std::string_view user, core::PagePolicy policy,
                                        std::size_t min_bytes, std::size_t preferred_bytes);
+
+// The arena on transparent huge pages when the kernel backs it fully, else
+// on 4 KiB pages (then a chase also misses the TLB: `page` says which, "thp"
+// or "4k"), for a family that chooses its own pages.
+struct PagedLease {
+  ArenaLease lease;
+  std::string page;
+};
+core::Result<PagedLease> acquire_thp_else_4k_arena(std::string_view user, std::size_t bytes);
+
+// The DRAM chase of the families that pick their own pages (mlp, loaded): a
+// random cycle of line_bytes nodes over the first `bytes` of the arena (THP
+// else 4 KiB), valid while the arena's epoch is unchanged.
+struct DramChain : PreparedChain {
+  std::string page;         // "thp" or "4k"
+  std::uint64_t epoch = 0;  // 0: not built yet
+};
+// Leases the arena for `user` and rebuilds `chain` when the arena changed
+// since it was built; true when it was (re)built (position not warmed up).
+core::Result<bool> prepare_dram_chain(std::string_view user, std::size_t bytes, std::size_t line_bytes,
+                                      std::uint64_t seed, DramChain& chain);
+
+// A buffer of its own on verified transparent huge pages, else on 4 KiB pages.
+core::Result<core::Buffer> allocate_thp_else_4k(std::size_t bytes);
 
 // Frees the buffer (munmap; hugetlb pages return to the pool).
 void release_arena();

@@ -33,16 +33,14 @@ constexpr std::size_t kRoundBytes = 32 * core::kMiB;
 // whole kernel granules).
 constexpr std::size_t kWorkingSetGranuleBytes = 2 * core::kBandwidthGranuleBytes;
 
-struct BandwidthSetup {
-  double tsc_hz = 0;
+struct BandwidthSetup : CaseSetup {
   core::PagePolicy policy = core::PagePolicy::kThp;
-  std::vector<int> cpus;  // one per core; the first `threads` are used
+  std::vector<int> cpus{};  // one per core; the first `threads` are used
   std::size_t arena_bytes = 0;  // the largest case's: one allocation for the family
 };
 
 void bandwidth_case(benchmark::State& state, core::BandwidthKernel kernel, std::size_t threads,
                     std::size_t working_set_bytes, const BandwidthSetup& setup) {
-  if (skip_if_interrupted(state)) return;
   if (setup.cpus.size() < threads) {
     fail_case(state, fmt::format("needs {} cores, this process may run on {}", threads, setup.cpus.size()));
     return;
@@ -82,16 +80,14 @@ void bandwidth_case(benchmark::State& state, core::BandwidthKernel kernel, std::
                        static_cast<double>(threads) *
                        static_cast<double>(core::bytes_moved(kernel, working_set_bytes));
   if (seconds > 0) state.counters["gb_per_s"] = bytes / seconds / 1e9;
-  state.SetLabel(format_case_label({
+  state.SetLabel(format_case_label(with_backing({
       {"kernel", std::string(core::kernel_name(kernel))},
       {"threads", std::to_string(threads)},
       {"working_set_bytes", std::to_string(working_set_bytes)},
       {"total_bytes", std::to_string(total_bytes)},
       {"vector", std::string(core::vector_name(kernels.width))},
       {"page", std::string(core::cli_name(setup.policy))},
-      {"backing", buffer.backing().verified},
-      {"huge_fraction", fmt::format("{:.3f}", buffer.backing().huge_fraction)},
-  }));
+  }, buffer.backing())));
 }
 
 std::size_t round_working_set(std::uint64_t bytes) {
@@ -99,9 +95,60 @@ std::size_t round_working_set(std::uint64_t bytes) {
                                bytes / kWorkingSetGranuleBytes * kWorkingSetGranuleBytes);
 }
 
+// Half of each cache level (the rest holds the stack, code, page tables),
+// and dram_bytes for DRAM; sorted, unique.
+std::vector<std::size_t> bandwidth_sizes(const core::Machine& machine, const CaseOptions& options,
+                                         std::size_t dram_bytes) {
+  std::vector<std::size_t> sizes = {round_working_set(16 * core::kKiB)};
+  // Measured capacities where the run has them (a guest's L3 can be a small
+  // fraction of what CPUID reports), reported ones otherwise.
+  for (const std::uint64_t cache_bytes : sizing_cache_bytes(machine, options))
+    sizes.push_back(round_working_set(cache_bytes / 2));
+  sizes.push_back(dram_bytes);
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  if (options.quick && sizes.size() > 4) sizes.erase(sizes.begin());  // 16 KiB duplicates L1/2 mostly
+  return sizes;
+}
+
+struct Point {
+  std::size_t threads;
+  std::size_t working_set_bytes;
+  std::string skipped;  // the reason, for a point the cap leaves out
+};
+
+// The points of one thread count. --max-working-set caps what a case
+// touches: all its threads' sets together (threads x working set), so the
+// all-core cases use smaller sets per thread. Sets the cap merges are
+// measured once; a DRAM point the cap pulls within 2x the LLC is skipped with
+// the reason.
+std::vector<Point> capped_points(const std::vector<std::size_t>& sizes, std::size_t threads, std::size_t dram_bytes,
+                                 std::uint64_t llc, const CaseOptions& options) {
+  std::vector<std::size_t> capped;
+  std::string dram_skipped;
+  for (const std::size_t ws : sizes) {
+    if (options.max_working_set_bytes == 0 || ws * threads <= options.max_working_set_bytes) {
+      capped.push_back(ws);
+      continue;
+    }
+    const std::size_t per_thread = round_working_set(options.max_working_set_bytes / threads);
+    if (ws == dram_bytes && llc > 0 && per_thread < 2 * llc)
+      dram_skipped = cap_skip_reason(fmt::format("bandwidth's DRAM point on {} thread{} (2x the LLC per thread)",
+                                                 threads, threads == 1 ? "" : "s"),
+                                     2 * llc * threads, options);
+    else
+      capped.push_back(per_thread);
+  }
+  std::sort(capped.begin(), capped.end());
+  capped.erase(std::unique(capped.begin(), capped.end()), capped.end());
+  std::vector<Point> points;
+  for (const std::size_t ws : capped) points.push_back({threads, ws, ""});
+  if (!dram_skipped.empty()) points.push_back({threads, dram_bytes, dram_skipped});
+  return points;
+}
+
 std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& options) {
-  BandwidthSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
+  BandwidthSetup setup{case_setup(machine, options)};
   // One page policy: THP when the run asks for it (fewer TLB misses in the
   // DRAM-sized sets), else the first one asked for.
   setup.policy = options.policies.empty() ? core::PagePolicy::k4K : options.policies.front();
@@ -110,83 +157,38 @@ std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& 
   setup.cpus = one_cpu_per_core();
   if (setup.cpus.empty()) setup.cpus.push_back(0);
 
-  // Half of each cache level (the rest holds the stack, code, page tables),
-  // and 4x the last level for DRAM.
-  std::vector<std::size_t> sizes = {round_working_set(16 * core::kKiB)};
-  // Measured capacities where the run has them (a guest's L3 can be a small
-  // fraction of what CPUID reports), reported ones otherwise.
-  for (const std::uint64_t cache_bytes : sizing_cache_bytes(machine, options))
-    sizes.push_back(round_working_set(cache_bytes / 2));
+  // 4x the last level for DRAM.
   const std::uint64_t llc = sizing_llc_bytes(machine, options);
   const std::size_t dram_bytes =
       round_working_set(std::max<std::uint64_t>(llc ? 4 * llc : 128 * core::kMiB, 64 * core::kMiB));
-  sizes.push_back(dram_bytes);
-  std::sort(sizes.begin(), sizes.end());
-  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
-  if (options.quick && sizes.size() > 4) sizes.erase(sizes.begin());  // 16 KiB duplicates L1/2 mostly
-
+  const std::vector<std::size_t> sizes = bandwidth_sizes(machine, options, dram_bytes);
   std::vector<std::size_t> thread_counts = {1};
   if (setup.cpus.size() > 1) thread_counts.push_back(setup.cpus.size());
-
-  // --max-working-set caps what a case touches: all its threads' sets
-  // together (threads x working set), so the all-core cases use smaller sets
-  // per thread. Sets the cap merges are measured once; a DRAM point the cap
-  // pulls within 2x the LLC is skipped with the reason.
-  struct Point {
-    std::size_t threads;
-    std::size_t working_set_bytes;
-    std::string skipped;  // the reason, for a point the cap leaves out
-  };
-  std::vector<Point> points;
+  std::vector<std::vector<Point>> points_per_count;
   for (const std::size_t threads : thread_counts) {
-    std::vector<std::size_t> capped;
-    std::string dram_skipped;
-    for (const std::size_t ws : sizes) {
-      if (options.max_working_set_bytes == 0 || ws * threads <= options.max_working_set_bytes) {
-        capped.push_back(ws);
-        continue;
-      }
-      const std::size_t per_thread = round_working_set(options.max_working_set_bytes / threads);
-      if (ws == dram_bytes && llc > 0 && per_thread < 2 * llc)
-        dram_skipped = cap_skip_reason(fmt::format("bandwidth's DRAM point on {} thread{} (2x the LLC per thread)",
-                                                   threads, threads == 1 ? "" : "s"),
-                                       2 * llc * threads, options);
-      else
-        capped.push_back(per_thread);
-    }
-    std::sort(capped.begin(), capped.end());
-    capped.erase(std::unique(capped.begin(), capped.end()), capped.end());
-    for (const std::size_t ws : capped) {
-      points.push_back({threads, ws, ""});
-      setup.arena_bytes = std::max(setup.arena_bytes, ws * threads);
-    }
-    if (!dram_skipped.empty()) points.push_back({threads, dram_bytes, dram_skipped});
+    points_per_count.push_back(capped_points(sizes, threads, dram_bytes, llc, options));
+    for (const Point& point : points_per_count.back())
+      if (point.skipped.empty()) setup.arena_bytes = std::max(setup.arena_bytes, point.working_set_bytes * threads);
   }
 
-  std::size_t registered = 0;
-  for (const std::size_t threads : thread_counts) {
+  CaseRegistrar cases(options, benchmark::kMillisecond);
+  for (const std::vector<Point>& points : points_per_count) {
     for (const core::BandwidthKernel kernel : core::kAllBandwidthKernels) {
       for (const Point& point : points) {
-        if (point.threads != threads) continue;
+        const std::size_t threads = point.threads;
         const std::size_t ws = point.working_set_bytes;
         const std::string name =
             fmt::format("bandwidth/{}/threads:{}/{}", core::kernel_name(kernel), threads, compact_bytes(ws));
-        ++registered;
-        if (!point.skipped.empty()) {
-          register_skipped_case(name, point.skipped, options);
-          continue;
-        }
-        apply_case_options(register_case(name.c_str(),
-                                                        [kernel, threads, ws, setup](benchmark::State& state) {
-                                                          bandwidth_case(state, kernel, threads, ws, setup);
-                                                        }),
-                           options)
-            ->UseManualTime()
-            ->Unit(benchmark::kMillisecond);
+        if (!point.skipped.empty())
+          cases.skip(name, point.skipped);
+        else
+          cases.add(name, [kernel, threads, ws, setup](benchmark::State& state) {
+                 bandwidth_case(state, kernel, threads, ws, setup);
+               })->UseManualTime();
       }
     }
   }
-  return registered;
+  return cases.count();
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "benchmarks/case_label.h"
 
+#include <fmt/format.h>
+
 namespace memprobe::bench {
 
 std::string format_case_label(const std::map<std::string, std::string>& fields) {
@@ -11,6 +13,13 @@ std::string format_case_label(const std::map<std::string, std::string>& fields) 
     label += value;
   }
   return label;
+}
+
+std::map<std::string, std::string> with_backing(std::map<std::string, std::string> fields,
+                                                const core::Backing& backing) {
+  fields["backing"] = backing.verified;
+  fields["huge_fraction"] = fmt::format("{:.3f}", backing.huge_fraction);
+  return fields;
 }
 
 std::map<std::string, std::string> parse_case_label(std::string_view label) {

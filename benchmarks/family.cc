@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "core/clock.h"
+
 namespace memprobe::bench {
 namespace {
 
@@ -20,48 +22,16 @@ std::vector<Family>& registry() {
 // Lock-free, so setting it from a signal handler is safe.
 std::atomic<bool> g_interrupt_requested{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
-// Set by the first repetition of a case, cleared when the reporter has it all.
-bool g_case_in_progress = false;
-// Google Benchmark calls a case function several times in its first
-// repetition (growing iteration counts, until the time is long enough) and
-// once per later repetition, with the count the first one settled on: a call
-// whose count does not exceed the previous call's starts a later repetition.
-benchmark::IterationCount g_previous_call_iterations = 0;
-bool g_case_in_later_repetition = false;
-// The reason the current case's first repetition failed; empty if it did not.
-std::string g_case_first_failure;
-}  // namespace
 
-void request_interrupt() { g_interrupt_requested.store(true, std::memory_order_relaxed); }
-bool interrupt_requested() { return g_interrupt_requested.load(std::memory_order_relaxed); }
-
-bool skip_if_interrupted(benchmark::State& state) {
-  if (!g_case_first_failure.empty()) {
-    // Skipped before the loop like the first one, so the counts agree.
-    state.SkipWithError(g_case_first_failure.c_str());
-    return true;
-  }
-  if (!interrupt_requested() || g_case_in_progress) {
-    if (g_case_in_progress && state.max_iterations <= g_previous_call_iterations) g_case_in_later_repetition = true;
-    g_previous_call_iterations = state.max_iterations;
-    g_case_in_progress = true;
-    return false;
-  }
-  state.SkipWithError(kInterruptedMessage);
-  return true;
+// The protocol of the case under way: the benchmarks run on the harness's
+// one pinned thread, one case at a time.
+CaseProtocol& protocol() {
+  static CaseProtocol instance;
+  return instance;
 }
 
-void fail_case(benchmark::State& state, const std::string& reason) {
-  if (!g_case_in_later_repetition) {
-    g_case_first_failure = reason.empty() ? std::string("failed") : reason;
-    state.SkipWithError(g_case_first_failure.c_str());
-    return;
-  }
-  state.SetLabel(std::string(kFailedLabelPrefix) + reason);
-  // The iteration count the first repetition settled on, with nothing timed.
-  for (auto _ : state) state.SetIterationTime(0);
-}
-
+// Runs the case function; a std::bad_alloc (or std::length_error) it throws
+// fails the case with the reason.
 void run_case_guarded(benchmark::State& state, const std::string& name,
                       const std::function<void(benchmark::State&)>& case_function) {
   try {
@@ -75,19 +45,60 @@ void run_case_guarded(benchmark::State& state, const std::string& name,
   }
 }
 
-benchmark::internal::Benchmark* register_case(const std::string& name,
-                                              std::function<void(benchmark::State&)> case_function) {
-  return benchmark::RegisterBenchmark(name.c_str(),
-                                      [name, function = std::move(case_function)](benchmark::State& state) {
-                                        run_case_guarded(state, name, function);
-                                      });
+}  // namespace
+
+void request_interrupt() { g_interrupt_requested.store(true, std::memory_order_relaxed); }
+bool interrupt_requested() { return g_interrupt_requested.load(std::memory_order_relaxed); }
+
+CaseSetup case_setup(const core::Machine& machine, const CaseOptions& options) {
+  CaseSetup setup;
+  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
+  setup.core_hz = machine.core_clock.hz;
+  setup.line_bytes = machine.topology.line_bytes();
+  setup.seed = options.seed;
+  return setup;
 }
 
-void mark_case_finished() {
-  g_case_in_progress = false;
-  g_case_in_later_repetition = false;
-  g_previous_call_iterations = 0;
-  g_case_first_failure.clear();
+void fail_case(benchmark::State& state, const std::string& reason) {
+  if (protocol().fail(reason) == CaseProtocol::Failure::kSkip) {
+    state.SkipWithError(protocol().first_failure().c_str());
+    return;
+  }
+  state.SetLabel(std::string(kFailedLabelPrefix) + reason);
+  // The iteration count the first repetition settled on, with nothing timed.
+  for (auto _ : state) state.SetIterationTime(0);
+}
+
+benchmark::internal::Benchmark* register_case(const std::string& name,
+                                              std::function<void(benchmark::State&)> case_function) {
+  return benchmark::RegisterBenchmark(
+      name.c_str(), [name, function = std::move(case_function)](benchmark::State& state) {
+        const CaseProtocol::Entry entry = protocol().enter(state.max_iterations, interrupt_requested());
+        if (!entry.run) {
+          state.SkipWithError(entry.skip_reason.c_str());
+          return;
+        }
+        run_case_guarded(state, name, function);
+      });
+}
+
+void register_skipped_case(const std::string& name, const std::string& reason) {
+  benchmark::RegisterBenchmark(name.c_str(), [reason](benchmark::State& state) {
+    state.SkipWithError(reason.c_str());
+  })->Iterations(1)->Repetitions(1);
+}
+
+void mark_case_finished() { protocol().finish(); }
+
+benchmark::internal::Benchmark* CaseRegistrar::add(const std::string& name,
+                                                   std::function<void(benchmark::State&)> case_function) {
+  ++count_;
+  return apply_case_options(register_case(name, std::move(case_function)), options_)->Unit(unit_);
+}
+
+void CaseRegistrar::skip(const std::string& name, const std::string& reason) {
+  ++count_;
+  register_skipped_case(name, reason);
 }
 
 benchmark::internal::Benchmark* apply_case_options(benchmark::internal::Benchmark* b,

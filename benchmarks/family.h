@@ -14,9 +14,12 @@
 #include <string_view>
 #include <vector>
 
+#include "benchmarks/case_protocol.h"
+#include "benchmarks/timed_chase.h"
 #include "core/buffer.h"
 #include "core/chain.h"
 #include "core/machine.h"
+#include "core/result.h"
 
 namespace memprobe::bench {
 
@@ -49,6 +52,12 @@ struct CaseOptions {
   // the curve has shown DRAM (analysis/levels.h); 0 and 0: the whole sweep.
   std::uint64_t sweep_above_bytes = 0;
   std::uint64_t sweep_up_to_bytes = 0;
+  // The tlb family's extension steps: only base-page sweep points in
+  // (tlb_pages_above, tlb_pages_up_to] and their references. The harness
+  // extends the base-page sweep an octave at a time until its curve has gone
+  // two octaves past the L2 DTLB knee; 0 and 0: the first, whole sweep.
+  std::uint64_t tlb_pages_above = 0;
+  std::uint64_t tlb_pages_up_to = 0;
   MeasuredSizes measured;
 };
 
@@ -67,45 +76,76 @@ struct Family {
 benchmark::internal::Benchmark* apply_case_options(benchmark::internal::Benchmark* b,
                                                    const CaseOptions& options);
 
+// What every family's cases take from the machine and the options: the TSC
+// rate (the machine's calibration, else core::tsc_hz()), the calibrated core
+// clock (0: unknown), the cache line and the chain seed.
+struct CaseSetup {
+  double tsc_hz = 0;
+  double core_hz = 0;
+  std::size_t line_bytes = 64;
+  std::uint64_t seed = core::kDefaultChainSeed;
+  ChaseClocks clocks() const { return {tsc_hz, core_hz}; }
+};
+CaseSetup case_setup(const core::Machine& machine, const CaseOptions& options);
+
 // Set (async-signal-safely) by the harness's SIGINT/SIGTERM handler: cases
 // not yet started then skip at once, so the run ends after the current case
 // and the completed ones are kept.
 void request_interrupt();
 bool interrupt_requested();
-// The message interrupted cases skip with; the harness drops them quietly.
-inline constexpr const char* kInterruptedMessage = "interrupted";
-// True (and the case marked skipped) if the run was interrupted before this
-// case started: call first in every case function. A case already under way
-// runs all its repetitions: Google Benchmark 1.7.1 aborts (ComputeStats
-// check) on a case whose repetitions are partly skipped.
-bool skip_if_interrupted(benchmark::State& state);
-// Ends the current repetition of a case that cannot be measured (allocation
-// refused, hugetlb pool exhausted, thread not started), in any repetition.
-// Google Benchmark 1.7.1 aborts (ComputeStats) when a case's repetitions
-// disagree on their iteration count, and crashes on a skip inside the loop
-// with an automatic iteration count; so only a case's first repetition
-// skips. A later one runs its iterations empty and carries the reason in its
-// label (kFailedLabelPrefix): the harness then reports the whole case as
-// unavailable, never a median over the repetitions that did run. Later
-// repetitions of a case whose first one failed skip with the same reason.
-// Call only before the case's timed loop.
-void fail_case(benchmark::State& state, const std::string& reason);
-// Registers a case with Google Benchmark (benchmark::RegisterBenchmark)
-// behind the allocation-failure guard every family uses (run_case_guarded).
+
+// Registers a case with Google Benchmark (benchmark::RegisterBenchmark). Every
+// call of case_function goes through the process's CaseProtocol
+// (benchmarks/case_protocol.h) first: a case not yet started when the run is
+// interrupted, and the later repetitions of a case whose first one failed,
+// skip before the function runs, so no family can forget either. A
+// std::bad_alloc (or std::length_error) the function throws, e.g. a chain's
+// node vector under a small RLIMIT_AS, fails that case through fail_case with
+// the reason ("latency/4k/256MiB: cannot allocate memory for the case
+// (std::bad_alloc) ...") and the run goes on with the next case.
 benchmark::internal::Benchmark* register_case(const std::string& name,
                                               std::function<void(benchmark::State&)> case_function);
-// Runs the case function; a std::bad_alloc (or std::length_error) it throws,
-// e.g. a chain's node vector under a small RLIMIT_AS, fails that case
-// through fail_case with the reason ("latency/4k/256MiB: cannot allocate
-// memory for the case (std::bad_alloc) ...") and the run goes on with the
-// next case, instead of ending. Case functions allocate before their timed
-// loop (fail_case's precondition).
-void run_case_guarded(benchmark::State& state, const std::string& name,
-                      const std::function<void(benchmark::State&)>& case_function);
-// A label that starts with this marks a repetition failed by fail_case.
-inline constexpr std::string_view kFailedLabelPrefix = "memprobe-failed: ";
+// Ends the current repetition of a case that cannot be measured (allocation
+// refused, hugetlb pool exhausted, thread not started), in any repetition, as
+// CaseProtocol::fail decides. Call only before the case's timed loop.
+void fail_case(benchmark::State& state, const std::string& reason);
+// The timed part of a chase case: fails the case with the reason when its
+// chain could not be prepared (nullptr), else runs run_timed_chase from where
+// the previous repetition stopped, keeps where it stopped, and returns the
+// chain (for the label).
+template <class Prepared>
+Prepared* chase_prepared(benchmark::State& state, const core::Result<Prepared*>& prepared, const ChaseClocks& clocks) {
+  if (!prepared) {
+    fail_case(state, prepared.error().reason);
+    return nullptr;
+  }
+  Prepared* p = *prepared;
+  p->position = run_timed_chase(state, p->position, clocks);
+  return p;
+}
+// Registers a case that is not measured: it only reports `reason` (an
+// unavailable entry in the results), once, whether or not the run is
+// interrupted. The one way a family registers a case it leaves out.
+void register_skipped_case(const std::string& name, const std::string& reason);
 // Called by the harness's reporter when a case's repetitions are all reported.
 void mark_case_finished();
+
+// How a family registers its cases: measured ones through register_case with
+// the options every case shares (apply_case_options) and the family's time
+// unit, left-out ones through register_skipped_case; counts both (the count
+// Family::register_cases returns).
+class CaseRegistrar {
+ public:
+  CaseRegistrar(const CaseOptions& options, benchmark::TimeUnit unit) : options_(options), unit_(unit) {}
+  benchmark::internal::Benchmark* add(const std::string& name, std::function<void(benchmark::State&)> case_function);
+  void skip(const std::string& name, const std::string& reason);
+  std::size_t count() const { return count_; }
+
+ private:
+  const CaseOptions& options_;
+  benchmark::TimeUnit unit_;
+  std::size_t count_ = 0;
+};
 
 bool add_family(const Family& family);
 // Every linked-in family, sorted by name.

@@ -107,30 +107,7 @@ core::Result<FreshMapping> FreshMapping::map(core::PagePolicy policy, std::size_
     ::munmap(base, map_bytes);
     return core::Unavailable{fmt::format("cannot madvise a {} mapping: {}", core::cli_name(policy), errno_text(error))};
   }
-  return FreshMapping(data, size_bytes, base, map_bytes, policy);
-}
-
-FreshMapping::FreshMapping(FreshMapping&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)),
-      size_bytes_(std::exchange(other.size_bytes_, 0)),
-      map_base_(std::exchange(other.map_base_, nullptr)),
-      map_bytes_(std::exchange(other.map_bytes_, 0)),
-      policy_(other.policy_) {}
-
-FreshMapping& FreshMapping::operator=(FreshMapping&& other) noexcept {
-  if (this != &other) {
-    if (map_base_ != nullptr) ::munmap(map_base_, map_bytes_);
-    data_ = std::exchange(other.data_, nullptr);
-    size_bytes_ = std::exchange(other.size_bytes_, 0);
-    map_base_ = std::exchange(other.map_base_, nullptr);
-    map_bytes_ = std::exchange(other.map_bytes_, 0);
-    policy_ = other.policy_;
-  }
-  return *this;
-}
-
-FreshMapping::~FreshMapping() {
-  if (map_base_ != nullptr) ::munmap(map_base_, map_bytes_);
+  return FreshMapping(core::Mapping(data, size_bytes, base, map_bytes), policy);
 }
 
 FaultCounter::FaultCounter()

@@ -31,28 +31,17 @@ class FreshMapping {
  public:
   static core::Result<FreshMapping> map(core::PagePolicy policy, std::size_t bytes);
 
-  FreshMapping(FreshMapping&& other) noexcept;
-  FreshMapping& operator=(FreshMapping&& other) noexcept;
-  FreshMapping(const FreshMapping&) = delete;
-  FreshMapping& operator=(const FreshMapping&) = delete;
-  ~FreshMapping();
-
-  std::byte* data() const { return data_; }
-  std::size_t size_bytes() const { return size_bytes_; }
+  std::byte* data() const { return mapping_.data(); }
+  std::size_t size_bytes() const { return mapping_.size_bytes(); }
   core::PagePolicy policy() const { return policy_; }
   // The page size asked for (4 KiB, 2 MiB, 1 GiB): one fault per such page
   // is expected when the kernel grants it.
   std::size_t page_bytes() const { return core::requested_page_bytes(policy_); }
-  std::uint64_t pages() const { return size_bytes_ / page_bytes(); }
+  std::uint64_t pages() const { return size_bytes() / page_bytes(); }
 
  private:
-  FreshMapping(std::byte* data, std::size_t size_bytes, void* map_base, std::size_t map_bytes,
-               core::PagePolicy policy)
-      : data_(data), size_bytes_(size_bytes), map_base_(map_base), map_bytes_(map_bytes), policy_(policy) {}
-  std::byte* data_ = nullptr;
-  std::size_t size_bytes_ = 0;
-  void* map_base_ = nullptr;
-  std::size_t map_bytes_ = 0;
+  FreshMapping(core::Mapping mapping, core::PagePolicy policy) : mapping_(std::move(mapping)), policy_(policy) {}
+  core::Mapping mapping_;
   core::PagePolicy policy_ = core::PagePolicy::k4K;
 };
 

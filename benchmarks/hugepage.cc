@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,13 +34,6 @@ constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
 // Largest working set as a fraction of MemAvailable (4k/thp): the rest of the
 // run and the system keep room.
 constexpr std::uint64_t kMemAvailableShare = 4;
-
-struct HugepageSetup {
-  double tsc_hz = 0;
-  double core_hz = 0;
-  std::size_t line_bytes = 64;
-  std::uint64_t seed = core::kDefaultChainSeed;
-};
 
 struct WorkingSet {
   std::uint64_t bytes = 0;
@@ -105,64 +99,50 @@ std::vector<WorkingSet> working_sets(const core::Machine& machine, const CaseOpt
 std::size_t round_up(std::size_t bytes, std::size_t granule) { return (bytes + granule - 1) / granule * granule; }
 
 // The chain this family last built in the shared arena, valid while the
-// arena's epoch and the working set are unchanged.
-struct Prepared {
+// arena's epoch and the working set are unchanged. Its backing is the whole
+// arena's, which the working set is the start of: a huge-page figure counts
+// only if it is verified (analysis/hugepage).
+struct Prepared : PreparedChain {
   std::uint64_t epoch = 0;
   std::size_t working_set_bytes = 0;
-  core::Chain chain;
-  void* position = nullptr;
 };
 
-Prepared& prepared() {
-  static Prepared instance;
-  return instance;
-}
-
-void hugepage_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_bytes,
-                   WorkingSet ws, const HugepageSetup& setup) {
-  if (skip_if_interrupted(state)) return;
-  const std::size_t min_bytes = round_up(ws.bytes, core::requested_page_bytes(policy));
+core::Result<Prepared*> prepare(Prepared& p, core::PagePolicy policy, std::size_t arena_bytes,
+                                std::uint64_t working_set_bytes, const CaseSetup& setup) {
+  const std::size_t min_bytes = round_up(working_set_bytes, core::requested_page_bytes(policy));
   auto lease = acquire_arena("hugepage", policy, min_bytes, arena_bytes);
-  if (!lease) {
-    fail_case(state, lease.error().reason);
-    return;
-  }
-  Prepared& p = prepared();
-  if (p.epoch != lease->epoch || p.working_set_bytes != ws.bytes) {
-    p.chain = core::build_random_cycle(lease->buffer->bytes().first(ws.bytes), setup.line_bytes, setup.seed);
+  if (!lease) return lease.error();
+  p.backing = &lease->buffer->backing();
+  if (p.epoch != lease->epoch || p.working_set_bytes != working_set_bytes) {
+    p.chain = core::build_random_cycle(lease->buffer->bytes().first(working_set_bytes), setup.line_bytes, setup.seed);
     p.position = core::memprobe_chase(p.chain.head, std::min(p.chain.length, kMaxWarmupLoads));
     p.epoch = lease->epoch;
-    p.working_set_bytes = ws.bytes;
+    p.working_set_bytes = working_set_bytes;
   }
-  void* position = p.position;
+  return &p;
+}
 
-  position = run_timed_chase(state, position, {setup.tsc_hz, setup.core_hz});
-  p.position = position;  // the next repetition resumes where this one stopped
-  // The backing of the whole arena, which the working set is the start of: a
-  // huge-page figure counts only if it is verified (analysis/hugepage).
-  const core::Backing& backing = lease->buffer->backing();
-  state.SetLabel(format_case_label({
-      {"page", std::string(core::cli_name(policy))},
-      {"working_set_bytes", std::to_string(ws.bytes)},
-      {"stride_bytes", std::to_string(setup.line_bytes)},
-      {"backing", backing.verified},
-      {"huge_fraction", fmt::format("{:.3f}", backing.huge_fraction)},
-      {"region", ws.region},
-      {"chain", "random-cycle"},
-      {"seed", std::to_string(p.chain.seed)},
-  }));
+void hugepage_case(benchmark::State& state, Prepared& prepared, core::PagePolicy policy, std::size_t arena_bytes,
+                   WorkingSet ws, const CaseSetup& setup) {
+  const Prepared* p = chase_prepared(state, prepare(prepared, policy, arena_bytes, ws.bytes, setup), setup.clocks());
+  if (!p) return;
+  state.SetLabel(format_case_label(with_backing({{"page", std::string(core::cli_name(policy))},
+                                                  {"working_set_bytes", std::to_string(ws.bytes)},
+                                                  {"stride_bytes", std::to_string(setup.line_bytes)},
+                                                  {"region", ws.region},
+                                                  {"chain", "random-cycle"},
+                                                  {"seed", std::to_string(p->chain.seed)}},
+                                                 *p->backing)));
 }
 
 std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& options) {
-  HugepageSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
-  setup.core_hz = machine.core_clock.hz;
-  setup.line_bytes = machine.topology.line_bytes();
-  setup.seed = options.seed;
+  const CaseSetup setup = case_setup(machine, options);
 
   const std::vector<WorkingSet> sets = working_sets(machine, options);
   const std::uint64_t memory_cap = core::mem_available_bytes().value_or(0) / kMemAvailableShare;
-  std::size_t registered = 0;
+  // The chain lives as long as these cases: each registration builds its own.
+  auto prepared = std::make_shared<Prepared>();
+  CaseRegistrar cases(options, benchmark::kMillisecond);
   for (const core::PagePolicy policy : options.policies) {
     const std::size_t page_bytes = core::requested_page_bytes(policy);
     auto too_large = [&](const WorkingSet& ws) {
@@ -174,28 +154,18 @@ std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& o
       if (ws.skipped.empty() && !too_large(ws)) arena_bytes = std::max(arena_bytes, round_up(ws.bytes, page_bytes));
     for (const WorkingSet& ws : sets) {
       const std::string name = fmt::format("hugepage/{}/{}", core::cli_name(policy), compact_bytes(ws.bytes));
-      benchmark::internal::Benchmark* b = nullptr;
-      if (!ws.skipped.empty()) {
-        register_skipped_case(name, ws.skipped, options);
-        ++registered;
-        continue;
-      }
-      if (too_large(ws)) {
-        const std::string reason =
-            fmt::format("skipped: {} is more than 1/{} of MemAvailable ({})", core::format_bytes(ws.bytes),
-                        kMemAvailableShare, core::format_bytes(memory_cap * kMemAvailableShare));
-        b = register_case(name.c_str(),
-                                         [reason](benchmark::State& state) { state.SkipWithError(reason.c_str()); });
-      } else {
-        b = register_case(name.c_str(), [policy, arena_bytes, ws, setup](benchmark::State& state) {
-          hugepage_case(state, policy, arena_bytes, ws, setup);
+      if (!ws.skipped.empty())
+        cases.skip(name, ws.skipped);
+      else if (too_large(ws))
+        cases.skip(name, fmt::format("skipped: {} is more than 1/{} of MemAvailable ({})", core::format_bytes(ws.bytes),
+                                     kMemAvailableShare, core::format_bytes(memory_cap * kMemAvailableShare)));
+      else
+        cases.add(name, [prepared, policy, arena_bytes, ws, setup](benchmark::State& state) {
+          hugepage_case(state, *prepared, policy, arena_bytes, ws, setup);
         });
-      }
-      apply_case_options(b, options)->Unit(benchmark::kMillisecond);
-      ++registered;
     }
   }
-  return registered;
+  return cases.count();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -31,17 +32,13 @@ namespace {
 // steps a DRAM-sized set is as warm as it gets.
 constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
 
-struct LatencySetup {
-  double tsc_hz = 0;
-  double core_hz = 0;
-  std::size_t line_bytes = 64;
+struct LatencySetup : CaseSetup {
   std::size_t group_pages = 32;  // page-group size for 4 KiB pages
-  std::uint64_t seed = core::kDefaultChainSeed;
 };
 
 // Pages per TLB-locality group: half the L1 DTLB's 4 KiB entries, leaving the
 // other half for the stack, code and the harness, so a group visit misses the
-// L1 DTLB at most once per page (METHOD.md §1).
+// L1 DTLB at most once per page (docs/methodology.md).
 std::size_t page_group_pages(const core::Machine& machine) {
   for (const core::TlbLevel& tlb : machine.tlbs)
     if (tlb.level == 1 && tlb.page_bytes == 4 * core::kKiB && tlb.entries)
@@ -55,11 +52,8 @@ std::size_t page_group_pages(const core::Machine& machine) {
 // or the working set changes.
 class LatencyArena {
  public:
-  struct Prepared {
-    void* position = nullptr;
-    const core::Backing* backing = nullptr;
+  struct Prepared : PreparedChain {
     std::string tlb_method;
-    core::Chain chain;
     std::uint64_t epoch = 0;
     std::size_t working_set_bytes = 0;
   };
@@ -97,42 +91,22 @@ class LatencyArena {
   std::optional<Prepared> prepared_;
 };
 
-LatencyArena& arena() {
-  static LatencyArena instance;
-  return instance;
-}
-
-void latency_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_bytes,
+void latency_case(benchmark::State& state, LatencyArena& arena, core::PagePolicy policy, std::size_t arena_bytes,
                   std::size_t working_set_bytes, const LatencySetup& setup) {
-  if (skip_if_interrupted(state)) return;
-  auto prepared = arena().prepare(policy, arena_bytes, working_set_bytes, setup);
-  if (!prepared) {
-    fail_case(state, prepared.error().reason);
-    return;
-  }
-  LatencyArena::Prepared& p = **prepared;
-  void* position = p.position;
-
-  position = run_timed_chase(state, position, {setup.tsc_hz, setup.core_hz});
-  p.position = position;  // the next repetition resumes where this one stopped
-  state.SetLabel(format_case_label({
-      {"page", std::string(core::cli_name(policy))},
-      {"working_set_bytes", std::to_string(working_set_bytes)},
-      {"stride_bytes", std::to_string(setup.line_bytes)},
-      {"backing", p.backing->verified},
-      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
-      {"tlb_method", p.tlb_method},
-      {"seed", std::to_string(p.chain.seed)},
-  }));
+  const LatencyArena::Prepared* p =
+      chase_prepared(state, arena.prepare(policy, arena_bytes, working_set_bytes, setup), setup.clocks());
+  if (!p) return;
+  state.SetLabel(format_case_label(with_backing({{"page", std::string(core::cli_name(policy))},
+                                                  {"working_set_bytes", std::to_string(working_set_bytes)},
+                                                  {"stride_bytes", std::to_string(setup.line_bytes)},
+                                                  {"tlb_method", p->tlb_method},
+                                                  {"seed", std::to_string(p->chain.seed)}},
+                                                 *p->backing)));
 }
 
 std::size_t register_latency(const core::Machine& machine, const CaseOptions& options) {
-  LatencySetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
-  setup.core_hz = machine.core_clock.hz;
-  setup.line_bytes = machine.topology.line_bytes();
+  LatencySetup setup{case_setup(machine, options)};
   setup.group_pages = page_group_pages(machine);
-  setup.seed = options.seed;
 
   // The harness grows the sweep until the curve shows DRAM (sweep_up_to_bytes);
   // without it (memprobe bench), to 8x the reported LLC (4x when quick); and
@@ -153,23 +127,20 @@ std::size_t register_latency(const core::Machine& machine, const CaseOptions& op
     sizes.push_back(max_ws_bytes);
   std::erase_if(sizes, [&](std::uint64_t ws) { return ws <= options.sweep_above_bytes; });
 
-  std::size_t registered = 0;
+  // The chain lives as long as these cases (not the process): each
+  // registration starts from a fresh one.
+  auto arena = std::make_shared<LatencyArena>();
+  CaseRegistrar cases(options, benchmark::kMillisecond);
   for (const core::PagePolicy policy : options.policies) {
     const std::size_t page_bytes = core::requested_page_bytes(policy);
     const std::size_t arena_bytes = (max_ws_bytes + page_bytes - 1) / page_bytes * page_bytes;
-    for (const std::uint64_t ws : sizes) {
-      const std::string name =
-          fmt::format("latency/{}/{}", core::cli_name(policy), compact_bytes(ws));
-      apply_case_options(register_case(name.c_str(),
-                                                      [policy, arena_bytes, ws, setup](benchmark::State& state) {
-                                                        latency_case(state, policy, arena_bytes, ws, setup);
-                                                      }),
-                         options)
-          ->Unit(benchmark::kMillisecond);
-      ++registered;
-    }
+    for (const std::uint64_t ws : sizes)
+      cases.add(fmt::format("latency/{}/{}", core::cli_name(policy), compact_bytes(ws)),
+                [arena, policy, arena_bytes, ws, setup](benchmark::State& state) {
+                  latency_case(state, *arena, policy, arena_bytes, ws, setup);
+                });
   }
-  return registered;
+  return cases.count();
 }
 
 }  // namespace

@@ -41,43 +41,18 @@ constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
 constexpr double kPeriodSeconds = 100e-6;
 constexpr std::size_t kChunkBytes = 64 * core::kKiB;
 
-struct LoadedSetup {
-  double tsc_hz = 0;
-  double core_hz = 0;
-  std::size_t line_bytes = 64;
+struct LoadedSetup : CaseSetup {
   std::size_t working_set_bytes = 0;   // the chase's
   std::size_t background_bytes = 0;    // each background thread's buffer
-  std::uint64_t seed = core::kDefaultChainSeed;
 };
 
-// The chase's chain in the shared arena (THP if verified, else 4 KiB).
-struct ChaseState {
-  core::Chain chain;
-  void* position = nullptr;
-  std::string page;
-  const core::Backing* backing = nullptr;
-  std::uint64_t epoch = 0;
-};
-
-core::Result<ChaseState*> prepare_chase(const LoadedSetup& setup) {
-  static std::optional<ChaseState> state;
-  auto lease = acquire_arena("loaded", core::PagePolicy::kThp, setup.working_set_bytes, setup.working_set_bytes);
-  std::string page = "thp";
-  if (!lease || !lease->buffer->backing().matches_request()) {
-    lease = acquire_arena("loaded", core::PagePolicy::k4K, setup.working_set_bytes, setup.working_set_bytes);
-    page = "4k";
-  }
-  if (!lease) return lease.error();
-  if (state && state->epoch == lease->epoch) return &*state;
-  ChaseState s;
-  s.epoch = lease->epoch;
-  s.page = page;
-  s.backing = &lease->buffer->backing();
-  s.chain = core::build_random_cycle(lease->buffer->bytes().first(setup.working_set_bytes), setup.line_bytes,
-                                     setup.seed);
-  s.position = core::memprobe_chase(s.chain.head, std::min(s.chain.length, kMaxWarmupLoads));
-  state = std::move(s);
-  return &*state;
+// The chase's chain in the shared arena (THP if verified, else 4 KiB),
+// warmed up once built.
+core::Result<DramChain*> prepare_chase(DramChain& chase, const LoadedSetup& setup) {
+  auto rebuilt = prepare_dram_chain("loaded", setup.working_set_bytes, setup.line_bytes, setup.seed, chase);
+  if (!rebuilt) return rebuilt.error();
+  if (*rebuilt) chase.position = core::memprobe_chase(chase.chain.head, std::min(chase.chain.length, kMaxWarmupLoads));
+  return &chase;
 }
 
 // Background readers: started by the constructor, stopped and joined by the
@@ -142,8 +117,8 @@ class Background {
   std::string pin_error_;
 };
 
-void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& setup) {
-  if (skip_if_interrupted(state)) return;
+void loaded_case(benchmark::State& state, DramChain& chase_state, int intensity_pct,
+                 const LoadedSetup& setup) {
   // Background on one CPU per core other than this thread's core.
   const int here = core::current_cpu();
   std::vector<int> others;
@@ -153,12 +128,12 @@ void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& 
     fail_case(state, "needs at least 2 CPUs (cores): the background load runs on the other cores");
     return;
   }
-  auto chase = prepare_chase(setup);
+  auto chase = prepare_chase(chase_state, setup);
   if (!chase) {
     fail_case(state, chase.error().reason);
     return;
   }
-  ChaseState& c = **chase;
+  DramChain& c = **chase;
 
   std::vector<core::Buffer> buffers;
   if (intensity_pct > 0) {
@@ -194,9 +169,9 @@ void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& 
 
   const double seconds = static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz;
   const double loads = static_cast<double>(state.iterations()) * kLoadsPerIteration;
-  report_per_load(state, seconds, loads, {setup.tsc_hz, setup.core_hz});
+  report_per_load(state, seconds, loads, setup.clocks());
   state.counters["background_gb_per_s"] = static_cast<double>(end_bytes - start_bytes) / seconds / 1e9;
-  state.SetLabel(format_case_label({
+  state.SetLabel(format_case_label(with_backing({
       {"intensity_pct", std::to_string(intensity_pct)},
       {"background_threads", std::to_string(others.size())},
       {"working_set_bytes", std::to_string(setup.working_set_bytes)},
@@ -204,18 +179,12 @@ void loaded_case(benchmark::State& state, int intensity_pct, const LoadedSetup& 
       {"background_backing", background_backing},
       {"vector", std::string(core::widest_vector_name())},
       {"page", c.page},
-      {"backing", c.backing->verified},
-      {"huge_fraction", fmt::format("{:.3f}", c.backing->huge_fraction)},
       {"seed", std::to_string(c.chain.seed)},
-  }));
+  }, *c.backing)));
 }
 
 std::size_t register_loaded(const core::Machine& machine, const CaseOptions& options) {
-  LoadedSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
-  setup.core_hz = machine.core_clock.hz;
-  setup.line_bytes = machine.topology.line_bytes();
-  setup.seed = options.seed;
+  LoadedSetup setup{case_setup(machine, options)};
   const std::uint64_t llc = sizing_llc_bytes(machine, options);
   const DramChaseWorkingSet ws = dram_chase_working_set(llc, options, "loaded (a DRAM chase, 2x the LLC)");
   setup.working_set_bytes = ws.bytes;
@@ -227,23 +196,19 @@ std::size_t register_loaded(const core::Machine& machine, const CaseOptions& opt
 
   const std::vector<int> intensities =
       options.quick ? std::vector<int>{0, 50, 100} : std::vector<int>{0, 25, 50, 75, 100};
-  std::size_t registered = 0;
+  // The chase's chain lives as long as these cases.
+  auto chase_state = std::make_shared<DramChain>();
+  CaseRegistrar cases(options, benchmark::kMillisecond);
   for (const int pct : intensities) {
     const std::string name = fmt::format("loaded/intensity:{}", pct);
-    if (!capped_out.empty()) {
-      register_skipped_case(name, capped_out, options);
-      ++registered;
-      continue;
-    }
-    apply_case_options(register_case(name.c_str(),
-                                                    [pct, setup](benchmark::State& state) {
-                                                      loaded_case(state, pct, setup);
-                                                    }),
-                       options)
-        ->Unit(benchmark::kMillisecond);
-    ++registered;
+    if (!capped_out.empty())
+      cases.skip(name, capped_out);
+    else
+      cases.add(name, [chase_state, pct, setup](benchmark::State& state) {
+        loaded_case(state, *chase_state, pct, setup);
+      });
   }
-  return registered;
+  return cases.count();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,64 +38,40 @@ constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
 constexpr std::size_t kAnchors = 480;
 constexpr std::array<std::size_t, 11> kChainCounts = {1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32};
 
-struct MlpSetup {
-  double tsc_hz = 0;
-  double core_hz = 0;
-  std::size_t line_bytes = 64;
+struct MlpSetup : CaseSetup {
   std::size_t working_set_bytes = 0;
-  std::uint64_t seed = core::kDefaultChainSeed;
 };
 
 class MlpArena {
  public:
-  struct Prepared {
-    core::Chain chain;
+  struct Prepared : DramChain {
     std::vector<void*> anchors;  // node i * N / kAnchors of the walk from head
     std::map<std::size_t, std::vector<void*>> cursors;  // per k: where its chains stopped
-    std::string page;
-    const core::Backing* backing = nullptr;
-    std::uint64_t epoch = 0;
   };
 
   core::Result<Prepared*> prepare(const MlpSetup& setup) {
     // THP when the kernel backs it fully, else 4 KiB pages (then the chase
     // also misses the TLB: the label says which).
-    auto lease = acquire_arena("mlp", core::PagePolicy::kThp, setup.working_set_bytes, setup.working_set_bytes);
-    std::string page = "thp";
-    if (!lease || !lease->buffer->backing().matches_request()) {
-      lease = acquire_arena("mlp", core::PagePolicy::k4K, setup.working_set_bytes, setup.working_set_bytes);
-      page = "4k";
-    }
-    if (!lease) return lease.error();
-    if (prepared_ && prepared_->epoch == lease->epoch) return &*prepared_;
-    Prepared p;
-    p.epoch = lease->epoch;
-    p.page = page;
-    p.backing = &lease->buffer->backing();
-    p.chain = core::build_random_cycle(lease->buffer->bytes().first(setup.working_set_bytes), setup.line_bytes,
-                                       setup.seed);
-    const std::size_t spacing = p.chain.length / kAnchors;
-    void* position = p.chain.head;
+    auto rebuilt = prepare_dram_chain("mlp", setup.working_set_bytes, setup.line_bytes, setup.seed, prepared_);
+    if (!rebuilt) return rebuilt.error();
+    if (!*rebuilt) return &prepared_;
+    prepared_.anchors.clear();
+    prepared_.cursors.clear();
+    const std::size_t spacing = prepared_.chain.length / kAnchors;
+    void* position = prepared_.chain.head;
     for (std::size_t i = 0; i < kAnchors; ++i) {
-      p.anchors.push_back(position);
+      prepared_.anchors.push_back(position);
       core::memprobe_chase_k(&position, 1, spacing);  // exact steps (memprobe_chase rounds up)
     }
-    prepared_ = std::move(p);
-    return &*prepared_;
+    return &prepared_;
   }
 
  private:
-  std::optional<Prepared> prepared_;
+  Prepared prepared_;
 };
 
-MlpArena& arena() {
-  static MlpArena instance;
-  return instance;
-}
-
-void mlp_case(benchmark::State& state, std::size_t k, const MlpSetup& setup) {
-  if (skip_if_interrupted(state)) return;
-  auto prepared = arena().prepare(setup);
+void mlp_case(benchmark::State& state, MlpArena& arena, std::size_t k, const MlpSetup& setup) {
+  auto prepared = arena.prepare(setup);
   if (!prepared) {
     fail_case(state, prepared.error().reason);
     return;
@@ -115,46 +92,35 @@ void mlp_case(benchmark::State& state, std::size_t k, const MlpSetup& setup) {
 
   const double loads = static_cast<double>(state.iterations()) * static_cast<double>(steps * k);
   report_per_load(state, static_cast<double>(end_ticks - start_ticks) / setup.tsc_hz, loads,
-                  {setup.tsc_hz, setup.core_hz});
-  state.SetLabel(format_case_label({
-      {"k", std::to_string(k)},
-      {"working_set_bytes", std::to_string(setup.working_set_bytes)},
-      {"stride_bytes", std::to_string(setup.line_bytes)},
-      {"page", p.page},
-      {"backing", p.backing->verified},
-      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
-      {"seed", std::to_string(p.chain.seed)},
-  }));
+                  setup.clocks());
+  state.SetLabel(format_case_label(with_backing({{"k", std::to_string(k)},
+                                                  {"working_set_bytes", std::to_string(setup.working_set_bytes)},
+                                                  {"stride_bytes", std::to_string(setup.line_bytes)},
+                                                  {"page", p.page},
+                                                  {"seed", std::to_string(p.chain.seed)}},
+                                                 *p.backing)));
 }
 
 std::size_t register_mlp(const core::Machine& machine, const CaseOptions& options) {
-  MlpSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
-  setup.core_hz = machine.core_clock.hz;
-  setup.line_bytes = machine.topology.line_bytes();
-  setup.seed = options.seed;
+  MlpSetup setup{case_setup(machine, options)};
   const std::uint64_t llc = sizing_llc_bytes(machine, options);
   // 8x the LLC, so nearly every load misses it.
   const DramChaseWorkingSet ws = dram_chase_working_set(llc, options, "mlp (random chases over DRAM, 2x the LLC)");
   setup.working_set_bytes = ws.bytes;
   const std::string& capped_out = ws.skip_reason;
 
-  std::size_t registered = 0;
+  // The chain and the cursors live as long as these cases.
+  auto arena = std::make_shared<MlpArena>();
+  CaseRegistrar cases(options, benchmark::kMillisecond);
   for (const std::size_t k : kChainCounts) {
     if (options.quick && (k == 6 || k == 10 || k == 12 || k == 20)) continue;
     const std::string name = fmt::format("mlp/k:{}", k);
-    if (!capped_out.empty()) {
-      register_skipped_case(name, capped_out, options);
-      ++registered;
-      continue;
-    }
-    apply_case_options(register_case(name.c_str(),
-                                                    [k, setup](benchmark::State& state) { mlp_case(state, k, setup); }),
-                       options)
-        ->Unit(benchmark::kMillisecond);
-    ++registered;
+    if (!capped_out.empty())
+      cases.skip(name, capped_out);
+    else
+      cases.add(name, [arena, k, setup](benchmark::State& state) { mlp_case(state, *arena, k, setup); });
   }
-  return registered;
+  return cases.count();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -111,28 +112,66 @@ void report(benchmark::State& state, const Totals& t, std::size_t bytes, std::ui
   }
 }
 
-void anon_case(benchmark::State& state, core::PagePolicy policy, Phase phase) {
-  if (skip_if_interrupted(state)) return;
-  release_arena();  // the chase families' buffer would hold pool pages and memory
+// What every page-fault case starts with: the chase families' buffer
+// released (it would hold pool pages and memory), and the fault counter; null
+// (the case failed) when the counter cannot be opened.
+FaultCounter* start_fault_case(benchmark::State& state) {
+  release_arena();
   FaultCounter& counter = fault_counter();
-  if (!counter.available()) {
-    fail_case(state, "software fault counters unavailable: " + counter.reason());
-    return;
+  if (counter.available()) return &counter;
+  fail_case(state, "software fault counters unavailable: " + counter.reason());
+  return nullptr;
+}
+
+// Warm means this size was touched and freed before in this process (on a
+// VM, the guest memory is then backed by the host too): touches and frees it
+// once if not; false (the case failed) when it cannot be mapped.
+bool warm_up(benchmark::State& state, core::PagePolicy policy, std::size_t bytes) {
+  if (warmed().count(policy)) return true;
+  auto m = FreshMapping::map(policy, bytes);
+  if (!m) {
+    fail_case(state, m.error().reason);
+    return false;
   }
+  memprobe_touch_pages(m->data(), m->size_bytes(), m->page_bytes());
+  warmed().insert(policy);
+  return true;
+}
+
+// An anonymous case's label, with what the kernel actually gave (read
+// outside the timed region).
+std::string anon_label(const FreshMapping& m, Phase phase, std::uint64_t rss_before) {
+  const core::PagePolicy policy = m.policy();
+  std::string backing = "unverified";
+  double huge_fraction = 0;
+  if (auto b = core::read_backing(m.data(), m.size_bytes(), policy)) {
+    backing = b->verified;
+    huge_fraction = b->huge_fraction;
+  }
+  std::map<std::string, std::string> label = {
+      {"page", std::string(core::cli_name(policy))},
+      {"kind", kind_name(policy)},
+      {"phase", phase_name(phase)},
+      {"bytes", std::to_string(m.size_bytes())},
+      {"pages", std::to_string(m.pages())},
+      {"page_bytes", std::to_string(core::requested_page_bytes(policy))},
+      {"backing", backing},
+      {"huge_fraction", fmt::format("{:.3f}", huge_fraction)},
+      {"reuse", "munmap"},
+      {"touch", phase == Phase::kPopulate ? "madv_populate_write" : "write"},
+  };
+  if (phase == Phase::kCold) label["process_peak_rss_bytes_before"] = std::to_string(rss_before);
+  return format_case_label(label);
+}
+
+void anon_case(benchmark::State& state, core::PagePolicy policy, Phase phase) {
+  FaultCounter* started = start_fault_case(state);
+  if (!started) return;
+  FaultCounter& counter = *started;
   const std::size_t bytes = case_bytes(policy);
   const double tsc_hz = core::tsc_hz();
   const std::uint64_t rss_before = peak_rss_bytes();
-  if (phase != Phase::kCold && !warmed().count(policy)) {
-    // Warm means this size was touched and freed before in this process
-    // (on a VM, the guest memory is then backed by the host too).
-    auto m = FreshMapping::map(policy, bytes);
-    if (!m) {
-      fail_case(state, m.error().reason);
-      return;
-    }
-    memprobe_touch_pages(m->data(), m->size_bytes(), m->page_bytes());
-    warmed().insert(policy);
-  }
+  if (phase != Phase::kCold && !warm_up(state, policy, bytes)) return;
 
   // Iterations(1): one fresh mapping per repetition, mapped (untimed) before
   // the loop so a refused mapping (e.g. the hugetlb pool emptied by another
@@ -162,34 +201,13 @@ void anon_case(benchmark::State& state, core::PagePolicy policy, Phase phase) {
     if (r.minor_faults && r.major_faults) totals.faults += *r.minor_faults + *r.major_faults;
     else totals.faults_known = false;
   }
-  const std::size_t size_bytes = m->size_bytes();
-  const std::uint64_t pages = m->pages();
-  // Outside the timed region: what the kernel actually gave.
-  std::string backing = "unverified";
-  double huge_fraction = 0;
-  if (auto b = core::read_backing(m->data(), m->size_bytes(), policy)) {
-    backing = b->verified;
-    huge_fraction = b->huge_fraction;
-  }
+  state.SetLabel(anon_label(*m, phase, rss_before));
   warmed().insert(policy);
   // Populate takes the same page-fault path from inside the kernel (GUP): no
   // trap, so the counter, which counts traps, should read 0.
+  const std::uint64_t pages = m->pages();
   const double expected = phase == Phase::kPopulate ? 0.0 : static_cast<double>(pages);
-  report(state, totals, size_bytes, pages, expected, phase != Phase::kPopulate);
-  std::map<std::string, std::string> label = {
-      {"page", std::string(core::cli_name(policy))},
-      {"kind", kind_name(policy)},
-      {"phase", phase_name(phase)},
-      {"bytes", std::to_string(size_bytes)},
-      {"pages", std::to_string(pages)},
-      {"page_bytes", std::to_string(core::requested_page_bytes(policy))},
-      {"backing", backing},
-      {"huge_fraction", fmt::format("{:.3f}", huge_fraction)},
-      {"reuse", "munmap"},
-      {"touch", phase == Phase::kPopulate ? "madv_populate_write" : "write"},
-  };
-  if (phase == Phase::kCold) label["process_peak_rss_bytes_before"] = std::to_string(rss_before);
-  state.SetLabel(format_case_label(label));
+  report(state, totals, m->size_bytes(), pages, expected, phase != Phase::kPopulate);
 }
 
 // Label values carry no spaces or '=' (benchmarks/case_label.h).
@@ -199,26 +217,59 @@ std::string label_safe(std::string text) {
   return text;
 }
 
-ColdFile* major_fault_file(std::string& reason) {
-  static std::optional<core::Result<ColdFile>> file;
-  if (!file) file.emplace(ColdFile::create(kFileBytes));
-  if (!file->has_value()) {
-    reason = file->error().reason;
+// The file-backed case's state, as long-lived as its registered case: the
+// file (created at its first run) and whether a repetition was measured.
+struct FileCase {
+  std::optional<core::Result<ColdFile>> file;
+  bool measured_once = false;
+};
+
+ColdFile* major_fault_file(FileCase& c, std::string& reason) {
+  if (!c.file) c.file.emplace(ColdFile::create(kFileBytes));
+  if (!c.file->has_value()) {
+    reason = c.file->error().reason;
     return nullptr;
   }
-  return &file->value();
+  return &c.file->value();
 }
 
-void file_major_case(benchmark::State& state) {
-  if (skip_if_interrupted(state)) return;
-  release_arena();
-  FaultCounter& counter = fault_counter();
-  if (!counter.available()) {
-    fail_case(state, "software fault counters unavailable: " + counter.reason());
-    return;
-  }
+// Drops the file's pages from the page cache for one repetition: the pages
+// still resident, or why the repetition cannot be measured.
+core::Result<std::size_t> evict_for_repetition(ColdFile& file, bool measured_once, std::uint64_t pages) {
+  auto resident = file.evict();
+  for (int retry = 0; retry < 3 && resident && *resident > 0; ++retry) resident = file.evict();  // writeback lag
+  if (!resident) return resident.error();
+  // Pages the kernel keeps despite the advice: the first repetition must
+  // start cold; later ones are measured and their residency reported.
+  if (*resident > 0 && !measured_once)
+    return core::Unavailable{fmt::format("cannot drop the file's page cache: {} of {} pages still resident after "
+                                         "posix_fadvise(DONTNEED) (mincore)",
+                                         *resident, pages)};
+  return resident;
+}
+
+std::string file_label(const ColdFile& file, std::uint64_t pages, std::size_t page_bytes) {
+  return format_case_label({
+      {"page", "4k"},
+      {"kind", "file-major"},
+      {"phase", "evicted"},
+      {"bytes", std::to_string(file.size_bytes())},
+      {"pages", std::to_string(pages)},
+      {"page_bytes", std::to_string(page_bytes)},
+      {"reuse", "munmap"},
+      {"touch", "read"},
+      {"evict", "posix_fadvise_dontneed"},
+      {"readahead", "madv_random"},
+      {"dir", label_safe(file.directory())},
+  });
+}
+
+void file_major_case(benchmark::State& state, FileCase& c) {
+  FaultCounter* started = start_fault_case(state);
+  if (!started) return;
+  FaultCounter& counter = *started;
   std::string reason;
-  ColdFile* file = major_fault_file(reason);
+  ColdFile* file = major_fault_file(c, reason);
   if (file == nullptr) {
     fail_case(state, reason);
     return;
@@ -228,19 +279,9 @@ void file_major_case(benchmark::State& state) {
   const std::uint64_t pages = file->size_bytes() / page;
   // Iterations(1): one eviction and one read pass per repetition, prepared
   // before the loop so a failure ends the case cleanly (fail_case).
-  auto resident = file->evict();
-  for (int retry = 0; retry < 3 && resident && *resident > 0; ++retry) resident = file->evict();  // writeback lag
+  const auto resident = evict_for_repetition(*file, c.measured_once, pages);
   if (!resident) {
     fail_case(state, resident.error().reason);
-    return;
-  }
-  // Pages the kernel keeps despite the advice: the first repetition must
-  // start cold; later ones are measured and their residency reported.
-  static bool measured_once = false;
-  if (*resident > 0 && !measured_once) {
-    fail_case(state, fmt::format("cannot drop the file's page cache: {} of {} pages still resident after "
-                                 "posix_fadvise(DONTNEED) (mincore)",
-                                 *resident, pages));
     return;
   }
   auto data = file->map();
@@ -264,24 +305,12 @@ void file_major_case(benchmark::State& state) {
     }
   }
   file->unmap(*data);
-  measured_once = true;
+  c.measured_once = true;
   report(state, totals, file->size_bytes(), pages, static_cast<double>(pages), true);
   state.counters["resident_pages_before"] = static_cast<double>(*resident);
   if (totals.faults_known)
     state.counters["minor_faults_counted"] = minor_total / static_cast<double>(std::max<std::uint64_t>(totals.iterations, 1));
-  state.SetLabel(format_case_label({
-      {"page", "4k"},
-      {"kind", "file-major"},
-      {"phase", "evicted"},
-      {"bytes", std::to_string(file->size_bytes())},
-      {"pages", std::to_string(pages)},
-      {"page_bytes", std::to_string(page)},
-      {"reuse", "munmap"},
-      {"touch", "read"},
-      {"evict", "posix_fadvise_dontneed"},
-      {"readahead", "madv_random"},
-      {"dir", label_safe(file->directory())},
-  }));
+  state.SetLabel(file_label(*file, pages, page));
 }
 
 std::size_t register_pagefault(const core::Machine&, const CaseOptions& options) {
@@ -302,7 +331,10 @@ std::size_t register_pagefault(const core::Machine&, const CaseOptions& options)
              phase == Phase::kCold ? 1 : repetitions);
     }
   }
-  common(register_case("pagefault/file/major", [](benchmark::State& state) { file_major_case(state); }),
+  // The file lives as long as this case.
+  auto file_case = std::make_shared<FileCase>();
+  common(register_case("pagefault/file/major",
+                       [file_case](benchmark::State& state) { file_major_case(state, *file_case); }),
          repetitions > 0 ? std::min(repetitions, kMaxFileRepetitions) : 0);
   return registered;
 }

@@ -7,8 +7,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <map>
 #include <cmath>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,17 +36,9 @@ constexpr std::uint64_t kWalkFactor = 4;
 // A page-table entry is 8 bytes: a line holds line_bytes / 8 of them, so
 // spacing the touched pages that many pages apart gives each its own PTE line.
 constexpr std::size_t kPteBytes = 8;
-// Same memory limits as the tlb family (see tlb.cc).
-constexpr double kMemAvailableShare = 0.5;
-constexpr std::uint64_t kHugeBudgetBytes = 1 * core::kGiB;
-constexpr std::uint64_t kQuickHugeBudgetBytes = 512 * core::kMiB;
 
-struct WalkSetup {
-  double tsc_hz = 0;
-  double core_hz = 0;
-  std::size_t line_bytes = 64;
+struct WalkSetup : CaseSetup {
   std::size_t group_pages = 32;
-  std::uint64_t seed = core::kDefaultChainSeed;
   bool nested_paging = false;  // a hypervisor was detected: walks are 2D
 };
 
@@ -90,32 +83,28 @@ MemoryCap memory_cap(core::PagePolicy policy, bool quick) {
     return cap;
   }
   if (policy == core::PagePolicy::kThp) {
-    const std::uint64_t budget = quick ? kQuickHugeBudgetBytes : kHugeBudgetBytes;
+    const std::uint64_t budget = quick ? kQuickHugeSpreadBudgetBytes : kHugeSpreadBudgetBytes;
     cap = {budget, fmt::format("the memory budget for one huge-page buffer is {} (first-touching more fresh "
                                "memory would dominate the run, on a VM guest especially)",
                                core::format_bytes(budget))};
   }
   if (const auto available = core::mem_available_bytes()) {
-    const auto share = static_cast<std::uint64_t>(static_cast<double>(*available) * kMemAvailableShare);
+    const auto share = static_cast<std::uint64_t>(static_cast<double>(*available) * kSpreadMemAvailableShare);
     if (share < cap.bytes)
       cap = {share, fmt::format("half of MemAvailable ({}) is the limit", core::format_bytes(*available))};
   }
   return cap;
 }
 
-// The page-spread buffer: one at a time (policy, spacing), sized for the
-// largest N that uses it; released when another is needed. Huge policies run
-// first, so the family ends holding only a 4 KiB buffer (unless only huge
-// policies were asked for: then at most the 1 GiB budget).
-PageSpreadArena& spread_arena() {
-  static PageSpreadArena instance;
-  return instance;
-}
-
-ReferenceArena& reference_arena() {
-  static ReferenceArena instance;
-  return instance;
-}
+// The family's buffers, as long-lived as its registered cases. The
+// page-spread buffer: one at a time (policy, spacing), sized for the largest N
+// that uses it; released when another is needed. Huge policies run first, so
+// the family ends holding only a 4 KiB buffer (unless only huge policies were
+// asked for: then at most the 1 GiB budget).
+struct WalkArenas {
+  PageSpreadArena spread;
+  ReferenceArena reference;
+};
 
 struct SpreadCase {
   core::PagePolicy policy = core::PagePolicy::k4K;
@@ -127,72 +116,100 @@ struct SpreadCase {
   std::string sized_from;  // where the L2 DTLB size came from: measured, cpuid, default
 };
 
-void spread_case(benchmark::State& state, const SpreadCase& c, const WalkSetup& setup) {
-  if (skip_if_interrupted(state)) return;
-    auto prepared = spread_arena().prepare(c.policy, c.spacing_bytes, c.buffer_bytes, c.pages, setup.line_bytes, setup.seed);
-  if (!prepared) {
-    fail_case(state, prepared.error().reason);
-    return;
-  }
-  PageSpreadArena::Prepared& p = **prepared;
-  p.position = run_timed_chase(state, p.position, {setup.tsc_hz, setup.core_hz});
-  std::map<std::string, std::string> label = {
-      {"role", c.role},
-      {"pte", c.pte},
-      {"page", std::string(core::cli_name(c.policy))},
-      {"pages", std::to_string(c.pages)},
-      {"page_bytes", std::to_string(core::requested_page_bytes(c.policy))},
-      {"spacing_bytes", std::to_string(c.spacing_bytes)},
-      {"line_bytes", std::to_string(setup.line_bytes)},
-      {"footprint_bytes", std::to_string(c.pages * setup.line_bytes)},
-      {"backing", p.backing->verified},
-      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
-      {"seed", std::to_string(p.chain.seed)},
-      {"l2_dtlb_from", c.sized_from},
-  };
-  if (setup.nested_paging) label["nested_paging"] = "1";
-  state.SetLabel(format_case_label(label));
+std::map<std::string, std::string> with_nested_paging(std::map<std::string, std::string> fields,
+                                                      const WalkSetup& setup) {
+  if (setup.nested_paging) fields.emplace("nested_paging", "1");
+  return fields;
 }
 
-void reference_case(benchmark::State& state, std::size_t max_bytes, const SpreadCase& pair,
+void spread_case(benchmark::State& state, WalkArenas& arenas, const SpreadCase& c, const WalkSetup& setup) {
+  const PageSpreadArena::Prepared* p = chase_prepared(
+      state, arenas.spread.prepare(c.policy, c.spacing_bytes, c.buffer_bytes, c.pages, setup.line_bytes, setup.seed),
+      setup.clocks());
+  if (!p) return;
+  state.SetLabel(format_case_label(spread_label(*p, c.policy, c.pages, setup.line_bytes,
+                                                with_nested_paging({{"role", c.role},
+                                                                    {"pte", c.pte},
+                                                                    {"spacing_bytes", std::to_string(c.spacing_bytes)},
+                                                                    {"l2_dtlb_from", c.sized_from}},
+                                                                   setup))));
+}
+
+void reference_case(benchmark::State& state, WalkArenas& arenas, std::size_t max_bytes, const SpreadCase& pair,
                     const std::string& variant, const WalkSetup& setup) {
-  if (skip_if_interrupted(state)) return;
-    const std::size_t pages = pair.pages;
-  auto prepared = reference_arena().prepare(max_bytes, pages, setup.line_bytes, setup.group_pages, setup.seed);
-  if (!prepared) {
-    fail_case(state, prepared.error().reason);
-    return;
+  const ReferenceArena::Prepared* p = chase_prepared(
+      state, arenas.reference.prepare(max_bytes, pair.pages, setup.line_bytes, setup.group_pages, setup.seed),
+      setup.clocks());
+  if (!p) return;
+  state.SetLabel(format_case_label(reference_label(
+      *p, pair.pages, setup.line_bytes,
+      with_nested_paging(
+          {{"role", "reference"}, {"pair", variant}, {"for_page", std::string(core::cli_name(pair.policy))}},
+          setup))));
+}
+
+// One policy's spread cases, and what the memory cap leaves out of them
+// ("" when nothing).
+struct PolicyPlan {
+  std::vector<SpreadCase> cases;
+  std::string skipped;
+};
+
+PolicyPlan plan_policy(const core::Machine& machine, const CaseOptions& options, const WalkSetup& setup,
+                       core::PagePolicy policy) {
+  const std::uint64_t page_bytes = core::requested_page_bytes(policy);
+  const SizingEntries l1_sizing = sizing_entries(machine, options, 1, page_bytes);
+  const SizingEntries l2_sizing = sizing_entries(machine, options, 2, page_bytes);
+  const auto l1 = l1_sizing.entries;
+  const auto l2 = l2_sizing.entries;
+  const std::uint64_t walk_pages = l2 ? kWalkFactor * *l2 : kUnknownWalkPages;
+  // Geometric middle of the L2-hit plateau: far from both knees.
+  const std::uint64_t l1_entries = l1.value_or(kUnknownL1Entries);
+  const std::uint64_t l2_entries = l2.value_or(kUnknownWalkPages / kWalkFactor);
+  const auto l2hit_pages = static_cast<std::uint64_t>(
+      std::llround(std::sqrt(static_cast<double>(l1_entries) * static_cast<double>(l2_entries))));
+  const MemoryCap cap = memory_cap(policy, options.quick);
+  const std::uint64_t cap_pages = cap.bytes / page_bytes;
+
+  PolicyPlan plan;
+  std::vector<std::string> cut;
+  if (l2hit_pages <= cap_pages) {
+    // The L2-hit case shares the walk case's buffer when both fit.
+    const std::uint64_t buffer_pages = walk_pages <= cap_pages ? walk_pages : l2hit_pages;
+    plan.cases.push_back({policy, "l2hit", "warm", l2hit_pages, page_bytes, buffer_pages * page_bytes, l2_sizing.source});
+  } else {
+    cut.push_back(fmt::format("l2hit needs {} pages", l2hit_pages));
   }
-  ReferenceArena::Prepared& p = **prepared;
-  p.position = run_timed_chase(state, p.position, {setup.tsc_hz, setup.core_hz});
-  std::map<std::string, std::string> label = {
-      {"role", "reference"},
-      {"pair", variant},
-      {"for_page", std::string(core::cli_name(pair.policy))},
-      {"page", std::string(core::cli_name(p.backing->requested))},
-      {"pages", std::to_string(pages)},
-      {"line_bytes", std::to_string(setup.line_bytes)},
-      {"footprint_bytes", std::to_string(pages * setup.line_bytes)},
-      {"backing", p.backing->verified},
-      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
-      {"tlb_method", p.tlb_method},
-      {"seed", std::to_string(p.chain.seed)},
-  };
-  if (setup.nested_paging) label["nested_paging"] = "1";
-  state.SetLabel(format_case_label(label));
+  if (walk_pages <= cap_pages) {
+    plan.cases.push_back({policy, "walk", "warm", walk_pages, page_bytes, walk_pages * page_bytes, l2_sizing.source});
+  } else {
+    cut.push_back(fmt::format("walk needs {} pages ({}x the {} L2 DTLB)", walk_pages, kWalkFactor, l2_sizing.source));
+  }
+  if (policy == core::PagePolicy::k4K && options.quick) {
+    cut.push_back("cold-PTE walk not run with --quick (it maps and touches hundreds of MiB)");
+  } else if (policy == core::PagePolicy::k4K) {
+    const std::size_t spacing = page_bytes * (setup.line_bytes / kPteBytes);
+    if (walk_pages * spacing <= cap.bytes)
+      plan.cases.push_back({policy, "walk", "cold", walk_pages, spacing, walk_pages * spacing, l2_sizing.source});
+    else
+      cut.push_back(fmt::format("cold-PTE walk needs {}", core::format_bytes(walk_pages * spacing)));
+  }
+  for (const std::string& c : cut) {
+    if (!plan.skipped.empty()) plan.skipped += "; ";
+    plan.skipped += c;
+  }
+  if (!plan.skipped.empty() && !cap.why.empty() && cap_pages < walk_pages)
+    plan.skipped = fmt::format("{} ({} {} pages fit: {})", plan.skipped, cap_pages, core::cli_name(policy), cap.why);
+  return plan;
 }
 
 std::size_t register_pagewalk(const core::Machine& machine, const CaseOptions& options) {
-  WalkSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
-  setup.core_hz = machine.core_clock.hz;
-  setup.line_bytes = machine.topology.line_bytes();
-  setup.seed = options.seed;
+  WalkSetup setup{case_setup(machine, options)};
   setup.nested_paging = machine.hypervisor.has_value();
   if (const auto l1 = sizing_entries(machine, options, 1, 4 * core::kKiB).entries)
     setup.group_pages = std::max<std::size_t>(8, *l1 / 2);
 
-  std::vector<SpreadCase> cases;
+  std::vector<SpreadCase> spread;
   std::vector<std::pair<std::string, std::string>> skipped;  // name, reason
   std::vector<core::PagePolicy> policies = options.policies;
   // Huge policies first: the family ends holding the small 4 KiB buffers.
@@ -200,82 +217,30 @@ std::size_t register_pagewalk(const core::Machine& machine, const CaseOptions& o
     return core::requested_page_bytes(a) > core::requested_page_bytes(b);
   });
   for (const core::PagePolicy policy : policies) {
-    const std::uint64_t page_bytes = core::requested_page_bytes(policy);
-    const std::string page_name(core::cli_name(policy));
-    const SizingEntries l1_sizing = sizing_entries(machine, options, 1, page_bytes);
-    const SizingEntries l2_sizing = sizing_entries(machine, options, 2, page_bytes);
-    const auto l1 = l1_sizing.entries;
-    const auto l2 = l2_sizing.entries;
-    const std::uint64_t walk_pages = l2 ? kWalkFactor * *l2 : kUnknownWalkPages;
-    // Geometric middle of the L2-hit plateau: far from both knees.
-    const std::uint64_t l1_entries = l1.value_or(kUnknownL1Entries);
-    const std::uint64_t l2_entries = l2.value_or(kUnknownWalkPages / kWalkFactor);
-    const auto l2hit_pages = static_cast<std::uint64_t>(
-        std::llround(std::sqrt(static_cast<double>(l1_entries) * static_cast<double>(l2_entries))));
-    const MemoryCap cap = memory_cap(policy, options.quick);
-    const std::uint64_t cap_pages = cap.bytes / page_bytes;
-
-    std::vector<std::string> cut;
-    if (l2hit_pages <= cap_pages) {
-      // The L2-hit case shares the walk case's buffer when both fit.
-      const std::uint64_t buffer_pages = walk_pages <= cap_pages ? walk_pages : l2hit_pages;
-      cases.push_back({policy, "l2hit", "warm", l2hit_pages, page_bytes, buffer_pages * page_bytes, l2_sizing.source});
-    } else {
-      cut.push_back(fmt::format("l2hit needs {} pages", l2hit_pages));
-    }
-    if (walk_pages <= cap_pages) {
-      cases.push_back({policy, "walk", "warm", walk_pages, page_bytes, walk_pages * page_bytes, l2_sizing.source});
-    } else {
-      cut.push_back(fmt::format("walk needs {} pages ({}x the {} L2 DTLB)", walk_pages, kWalkFactor, l2_sizing.source));
-    }
-    if (policy == core::PagePolicy::k4K && options.quick) {
-      cut.push_back("cold-PTE walk not run with --quick (it maps and touches hundreds of MiB)");
-    } else if (policy == core::PagePolicy::k4K) {
-      const std::size_t spacing = page_bytes * (setup.line_bytes / kPteBytes);
-      if (walk_pages * spacing <= cap.bytes)
-        cases.push_back({policy, "walk", "cold", walk_pages, spacing, walk_pages * spacing, l2_sizing.source});
-      else
-        cut.push_back(fmt::format("cold-PTE walk needs {}", core::format_bytes(walk_pages * spacing)));
-    }
-    if (!cut.empty()) {
-      std::string what;
-      for (const std::string& c : cut) what += (what.empty() ? "" : "; ") + c;
-      skipped.emplace_back(fmt::format("pagewalk/{}/skipped", page_name),
-                           cap.why.empty() || cap_pages >= walk_pages
-                               ? what
-                               : fmt::format("{} ({} {} pages fit: {})", what, cap_pages, page_name, cap.why));
-    }
+    PolicyPlan plan = plan_policy(machine, options, setup, policy);
+    spread.insert(spread.end(), plan.cases.begin(), plan.cases.end());
+    if (!plan.skipped.empty())
+      skipped.emplace_back(fmt::format("pagewalk/{}/skipped", core::cli_name(policy)), plan.skipped);
   }
 
   // Each case is followed at once by its same-footprint reference, so the
   // pair sees the same machine (on a shared VM the load drifts over seconds).
-  std::size_t registered = 0;
+  auto arenas = std::make_shared<WalkArenas>();
+  CaseRegistrar cases(options, benchmark::kMicrosecond);
   std::size_t reference_bytes = 0;
-  for (const SpreadCase& c : cases) reference_bytes = std::max(reference_bytes, c.pages * setup.line_bytes);
-  for (const SpreadCase& c : cases) {
+  for (const SpreadCase& c : spread) reference_bytes = std::max(reference_bytes, c.pages * setup.line_bytes);
+  for (const SpreadCase& c : spread) {
     const std::string variant = c.pte == "cold" ? "walk-cold-pte" : c.role;
     const std::string page_name(core::cli_name(c.policy));
-    const std::string name = fmt::format("pagewalk/{}/{}/pages:{}", page_name, variant, c.pages);
-    apply_case_options(register_case(name.c_str(),
-                                                    [c, setup](benchmark::State& state) { spread_case(state, c, setup); }),
-                       options)
-        ->Unit(benchmark::kMicrosecond);
-    const std::string ref_name = fmt::format("pagewalk/{}/{}-reference/pages:{}", page_name, variant, c.pages);
-    apply_case_options(register_case(ref_name.c_str(),
-                                                    [reference_bytes, c, variant, setup](benchmark::State& state) {
-                                                      reference_case(state, reference_bytes, c, variant, setup);
-                                                    }),
-                       options)
-        ->Unit(benchmark::kMicrosecond);
-    registered += 2;
+    cases.add(fmt::format("pagewalk/{}/{}/pages:{}", page_name, variant, c.pages),
+              [arenas, c, setup](benchmark::State& state) { spread_case(state, *arenas, c, setup); });
+    cases.add(fmt::format("pagewalk/{}/{}-reference/pages:{}", page_name, variant, c.pages),
+              [arenas, reference_bytes, c, variant, setup](benchmark::State& state) {
+                reference_case(state, *arenas, reference_bytes, c, variant, setup);
+              });
   }
-  for (const auto& [name, reason] : skipped) {
-    benchmark::RegisterBenchmark(name.c_str(), [reason = reason](benchmark::State& state) {
-      state.SkipWithError(reason.c_str());
-    })->Iterations(1)->Repetitions(1);
-    ++registered;
-  }
-  return registered;
+  for (const auto& [name, reason] : skipped) cases.skip(name, reason);
+  return cases.count();
 }
 
 }  // namespace

@@ -8,10 +8,12 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "benchmarks/arena.h"
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
 #include "benchmarks/timed_chase.h"
@@ -37,12 +39,8 @@ constexpr std::uint64_t kCacheMultiple = 4;
 constexpr std::uint64_t kUnknownL2Bytes = 1 * core::kMiB;
 constexpr std::uint64_t kUnknownLlcBytes = 32 * core::kMiB;
 
-struct StrideSetup {
-  double tsc_hz = 0;
-  double core_hz = 0;
-  std::size_t line_bytes = 64;
+struct StrideSetup : CaseSetup {
   std::size_t arena_bytes = 0;  // the largest working set
-  std::uint64_t seed = core::kDefaultChainSeed;
 };
 
 // One buffer for every case, as large as the largest working set: THP when
@@ -50,27 +48,18 @@ struct StrideSetup {
 // large-stride points), else 4 KiB pages; the label says which.
 class StrideArena {
  public:
-  struct Prepared {
-    core::Chain chain;
-    void* position = nullptr;
-    const core::Backing* backing = nullptr;
-  };
+  using Prepared = PreparedChain;
 
   // stride_bytes 0 = the random control.
   core::Result<Prepared*> prepare(std::size_t working_set_bytes, std::size_t stride_bytes, const StrideSetup& setup) {
     if (!buffer_) {
       if (failure_) return *failure_;
-      auto thp = core::Buffer::allocate(setup.arena_bytes, core::PagePolicy::kThp);
-      if (thp && thp->backing().matches_request()) {
-        buffer_.emplace(std::move(*thp));
-      } else {
-        auto small = core::Buffer::allocate(setup.arena_bytes, core::PagePolicy::k4K);
-        if (!small) {
-          failure_ = small.error();
-          return small.error();
-        }
-        buffer_.emplace(std::move(*small));
+      auto buffer = allocate_thp_else_4k(setup.arena_bytes);
+      if (!buffer) {
+        failure_ = buffer.error();
+        return buffer.error();
       }
+      buffer_.emplace(std::move(*buffer));
     }
     if (prepared_ && working_set_ == working_set_bytes && stride_ == stride_bytes) return &*prepared_;
     const auto memory = buffer_->bytes().first(working_set_bytes);
@@ -93,23 +82,11 @@ class StrideArena {
   std::size_t stride_ = 0;
 };
 
-StrideArena& arena() {
-  static StrideArena instance;
-  return instance;
-}
-
-void stride_case(benchmark::State& state, std::size_t working_set_bytes, std::size_t stride_bytes,
-                 const StrideSetup& setup) {
-  if (skip_if_interrupted(state)) return;
-  auto prepared = arena().prepare(working_set_bytes, stride_bytes, setup);
-  if (!prepared) {
-    fail_case(state, prepared.error().reason);
-    return;
-  }
-  StrideArena::Prepared& p = **prepared;
-  void* position = p.position;
-  position = run_timed_chase(state, position, {setup.tsc_hz, setup.core_hz});
-  p.position = position;
+void stride_case(benchmark::State& state, StrideArena& arena, std::size_t working_set_bytes,
+                 std::size_t stride_bytes, const StrideSetup& setup) {
+  const StrideArena::Prepared* p =
+      chase_prepared(state, arena.prepare(working_set_bytes, stride_bytes, setup), setup.clocks());
+  if (!p) return;
 
   // sequential: every line of the set touched in address order; strided:
   // lines skipped; random: one random cycle over the set's lines.
@@ -117,26 +94,20 @@ void stride_case(benchmark::State& state, std::size_t working_set_bytes, std::si
                               : stride_bytes <= setup.line_bytes ? "sequential"
                                                                      : "strided";
   const std::size_t node_bytes = stride_bytes == 0 ? setup.line_bytes : stride_bytes;
-  std::map<std::string, std::string> label = {
-      {"pattern", pattern},
-      {"working_set_bytes", std::to_string(working_set_bytes)},
-      {"stride_bytes", std::to_string(node_bytes)},
-      {"line_bytes", std::to_string(setup.line_bytes)},
-      {"lines_touched", std::to_string(working_set_bytes / std::max(node_bytes, setup.line_bytes))},
-      {"page", std::string(core::cli_name(p.backing->requested))},
-      {"backing", p.backing->verified},
-      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
-  };
-  if (stride_bytes == 0) label["seed"] = std::to_string(p.chain.seed);
+  std::map<std::string, std::string> label = with_backing(
+      {{"pattern", pattern},
+       {"working_set_bytes", std::to_string(working_set_bytes)},
+       {"stride_bytes", std::to_string(node_bytes)},
+       {"line_bytes", std::to_string(setup.line_bytes)},
+       {"lines_touched", std::to_string(working_set_bytes / std::max(node_bytes, setup.line_bytes))},
+       {"page", std::string(core::cli_name(p->backing->requested))}},
+      *p->backing);
+  if (stride_bytes == 0) label["seed"] = std::to_string(p->chain.seed);
   state.SetLabel(format_case_label(label));
 }
 
 std::size_t register_stride(const core::Machine& machine, const CaseOptions& options) {
-  StrideSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
-  setup.core_hz = machine.core_clock.hz;
-  setup.line_bytes = machine.topology.line_bytes();
-  setup.seed = options.seed;
+  StrideSetup setup{case_setup(machine, options)};
 
   const std::vector<std::uint64_t> cache_sizes = sizing_cache_bytes(machine, options);
   std::uint64_t l2_bytes = cache_sizes.size() >= 2 ? cache_sizes[1] : 0;
@@ -162,21 +133,17 @@ std::size_t register_stride(const core::Machine& machine, const CaseOptions& opt
   strides.erase(std::unique(strides.begin(), strides.end()), strides.end());
   strides.push_back(0);  // the random control, last
 
-  std::size_t registered = 0;
-  for (const std::uint64_t ws : working_sets) {
-    for (const std::size_t stride : strides) {
-      const std::string name = stride == 0 ? fmt::format("stride/{}/random", compact_bytes(ws))
-                                           : fmt::format("stride/{}/stride:{}", compact_bytes(ws), stride);
-      apply_case_options(register_case(name.c_str(),
-                                                      [ws, stride, setup](benchmark::State& state) {
-                                                        stride_case(state, ws, stride, setup);
-                                                      }),
-                         options)
-          ->Unit(benchmark::kMicrosecond);
-      ++registered;
-    }
-  }
-  return registered;
+  // The buffer lives as long as these cases.
+  auto arena = std::make_shared<StrideArena>();
+  CaseRegistrar cases(options, benchmark::kMicrosecond);
+  for (const std::uint64_t ws : working_sets)
+    for (const std::size_t stride : strides)
+      cases.add(stride == 0 ? fmt::format("stride/{}/random", compact_bytes(ws))
+                            : fmt::format("stride/{}/stride:{}", compact_bytes(ws), stride),
+                [arena, ws, stride, setup](benchmark::State& state) {
+                  stride_case(state, *arena, ws, stride, setup);
+                });
+  return cases.count();
 }
 
 }  // namespace

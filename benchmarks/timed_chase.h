@@ -9,6 +9,9 @@
 #include <cstdint>
 #include <string>
 
+#include "core/buffer.h"
+#include "core/chain.h"
+
 namespace memprobe::bench {
 
 // Loads per Google Benchmark iteration: long enough that loop and timer
@@ -18,6 +21,14 @@ inline constexpr std::size_t kChaseLoadsPerIteration = 4096;
 struct ChaseClocks {
   double tsc_hz = 0;   // tick rate of core::tsc_begin/tsc_end
   double core_hz = 0;  // 0: unknown, no cycles_per_load
+};
+
+// A chain built and warmed up in a buffer, ready for a case to chase: each
+// repetition resumes at `position`, where the previous one stopped.
+struct PreparedChain {
+  core::Chain chain;
+  void* position = nullptr;
+  const core::Backing* backing = nullptr;
 };
 
 // Runs the state's iterations of core::memprobe_chase from `position`

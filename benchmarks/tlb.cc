@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,23 +35,9 @@ constexpr std::uint64_t kMinPages = 8;
 constexpr std::uint64_t kMin4kMaxPages = 16384;
 // Without any CPUID figure, sweep as if the L2 DTLB had this many entries.
 constexpr std::uint64_t kUnknownL2Entries = 2048;
-// Huge pages need a whole page per touched line: at most this share of
-// MemAvailable goes to one sweep's buffer...
-constexpr double kMemAvailableShare = 0.5;
-// ...and at most this much memory, because first touch is slow where it
-// matters: a VM guest whose freed memory goes back to the host (free page
-// reporting) faults it in again at ~1-2 ms per 2 MiB page, so a 4 GiB sweep
-// spent ~10 s in the kernel before its first measurement. 1 GiB is 512 2 MiB
-// pages: 7x a 64-72 entry L1 DTLB; the skipped entry says what was cut.
-constexpr std::uint64_t kHugeSweepBudgetBytes = 1 * core::kGiB;
-constexpr std::uint64_t kQuickHugeSweepBudgetBytes = 512 * core::kMiB;
 
-struct TlbSetup {
-  double tsc_hz = 0;
-  double core_hz = 0;
-  std::size_t line_bytes = 64;
+struct TlbSetup : CaseSetup {
   std::size_t group_pages = 32;  // page-group size when the reference has no THP
-  std::uint64_t seed = core::kDefaultChainSeed;
 };
 
 // CPUID's data-TLB entries for one page size, innermost level first.
@@ -73,6 +60,15 @@ std::size_t page_group_pages(const core::Machine& machine) {
   for (std::uint64_t entries : reported_entries(machine, 4 * core::kKiB))
     return std::max<std::size_t>(8, entries / 2);
   return 32;
+}
+
+std::uint64_t first_sweep_pages(const core::Machine& machine, std::uint64_t page_bytes, bool quick) {
+  // Past the largest reported TLB by 4x (2x when quick: huge pages cost a
+  // page of memory per point), and for base pages at least kMin4kMaxPages;
+  // the harness extends the base-page sweep where the curve asks for more.
+  std::uint64_t wanted = (quick && page_bytes > core::base_page_bytes() ? 2 : 4) * largest_reported_entries(machine);
+  if (page_bytes == core::base_page_bytes()) wanted = std::max(wanted, kMin4kMaxPages);
+  return wanted;
 }
 
 // How many pages of this policy one sweep may use, and why not more.
@@ -100,7 +96,7 @@ PageCap page_cap(core::PagePolicy policy, std::uint64_t wanted_pages, bool quick
     return cap;
   }
   if (policy == core::PagePolicy::k4K) return cap;  // 64 MiB at most: no budget needed
-  const std::uint64_t budget_bytes = quick ? kQuickHugeSweepBudgetBytes : kHugeSweepBudgetBytes;
+  const std::uint64_t budget_bytes = quick ? kQuickHugeSpreadBudgetBytes : kHugeSpreadBudgetBytes;
   if (budget_bytes / page_bytes < cap.pages) {
     cap.pages = budget_bytes / page_bytes;
     cap.why = fmt::format(
@@ -110,7 +106,7 @@ PageCap page_cap(core::PagePolicy policy, std::uint64_t wanted_pages, bool quick
   }
   const auto available = core::mem_available_bytes();
   if (!available) return cap;
-  const auto share_bytes = static_cast<std::uint64_t>(static_cast<double>(*available) * kMemAvailableShare);
+  const auto share_bytes = static_cast<std::uint64_t>(static_cast<double>(*available) * kSpreadMemAvailableShare);
   if (share_bytes / page_bytes < cap.pages) {
     cap.pages = share_bytes / page_bytes;
     cap.why = fmt::format("{} needs one {} page per touched line; half of MemAvailable ({}) holds {} pages",
@@ -120,79 +116,43 @@ PageCap page_cap(core::PagePolicy policy, std::uint64_t wanted_pages, bool quick
   return cap;
 }
 
-// One buffer for the page-spread chains, sized for the policy's largest N and
-// reused by all of that policy's cases (they run consecutively); released when
-// the reference cases start, so a multi-GiB huge-page buffer is never held
-// while something else allocates.
-PageSpreadArena& page_arena() {
-  static PageSpreadArena instance;
-  return instance;
-}
+// The family's buffers, as long-lived as its registered cases. One buffer for
+// the page-spread chains, sized for the policy's largest N and reused by all
+// of that policy's cases (they run consecutively); released when the
+// reference cases start, so a multi-GiB huge-page buffer is never held while
+// something else allocates.
+struct TlbArenas {
+  PageSpreadArena spread;
+  ReferenceArena reference;
+};
 
-ReferenceArena& reference_arena() {
-  static ReferenceArena instance;
-  return instance;
-}
-
-void tlb_case(benchmark::State& state, core::PagePolicy policy, std::size_t arena_pages, std::size_t pages,
-              const TlbSetup& setup) {
-  if (skip_if_interrupted(state)) return;
-    auto prepared = page_arena().prepare(policy, core::requested_page_bytes(policy), arena_pages * core::requested_page_bytes(policy), pages, setup.line_bytes, setup.seed);
-  if (!prepared) {
-    fail_case(state, prepared.error().reason);
-    return;
-  }
-  PageSpreadArena::Prepared& p = **prepared;
-  p.position = run_timed_chase(state, p.position, {setup.tsc_hz, setup.core_hz});
+void tlb_case(benchmark::State& state, TlbArenas& arenas, core::PagePolicy policy, std::size_t arena_pages,
+              std::size_t pages, const TlbSetup& setup) {
   const std::size_t page_bytes = core::requested_page_bytes(policy);
-  state.SetLabel(format_case_label({
-      {"role", "tlb"},
-      {"page", std::string(core::cli_name(policy))},
-      {"pages", std::to_string(pages)},
-      {"page_bytes", std::to_string(page_bytes)},
-      {"line_bytes", std::to_string(setup.line_bytes)},
-      {"footprint_bytes", std::to_string(pages * setup.line_bytes)},
-      {"backing", p.backing->verified},
-      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
-      {"seed", std::to_string(p.chain.seed)},
-  }));
+  const PageSpreadArena::Prepared* p = chase_prepared(
+      state, arenas.spread.prepare(policy, page_bytes, arena_pages * page_bytes, pages, setup.line_bytes, setup.seed),
+      setup.clocks());
+  if (!p) return;
+  state.SetLabel(format_case_label(spread_label(*p, policy, pages, setup.line_bytes, {{"role", "tlb"}})));
 }
 
-void reference_case(benchmark::State& state, std::size_t max_bytes, std::size_t pages, const TlbSetup& setup) {
-  if (skip_if_interrupted(state)) return;
-    page_arena().release();  // the page-spread sweeps are done: give their memory back
-  auto prepared = reference_arena().prepare(max_bytes, pages, setup.line_bytes, setup.group_pages, setup.seed);
-  if (!prepared) {
-    fail_case(state, prepared.error().reason);
-    return;
-  }
-  ReferenceArena::Prepared& p = **prepared;
-  p.position = run_timed_chase(state, p.position, {setup.tsc_hz, setup.core_hz});
-  state.SetLabel(format_case_label({
-      {"role", "reference"},
-      {"page", std::string(core::cli_name(p.backing->requested))},
-      {"pages", std::to_string(pages)},
-      {"line_bytes", std::to_string(setup.line_bytes)},
-      {"footprint_bytes", std::to_string(pages * setup.line_bytes)},
-      {"backing", p.backing->verified},
-      {"huge_fraction", fmt::format("{:.3f}", p.backing->huge_fraction)},
-      {"tlb_method", p.tlb_method},
-      {"seed", std::to_string(p.chain.seed)},
-  }));
+void reference_case(benchmark::State& state, TlbArenas& arenas, std::size_t max_bytes, std::size_t pages,
+                    const TlbSetup& setup) {
+  arenas.spread.release();  // the page-spread sweeps are done: give their memory back
+  const ReferenceArena::Prepared* p = chase_prepared(
+      state, arenas.reference.prepare(max_bytes, pages, setup.line_bytes, setup.group_pages, setup.seed),
+      setup.clocks());
+  if (!p) return;
+  state.SetLabel(format_case_label(reference_label(*p, pages, setup.line_bytes, {{"role", "reference"}})));
 }
-
-void skipped_case(benchmark::State& state, const std::string& reason) { state.SkipWithError(reason.c_str()); }
 
 std::size_t register_tlb(const core::Machine& machine, const CaseOptions& options) {
-  TlbSetup setup;
-  setup.tsc_hz = machine.tsc_hz > 0 ? machine.tsc_hz : core::tsc_hz();
-  setup.core_hz = machine.core_clock.hz;
-  setup.line_bytes = machine.topology.line_bytes();
+  TlbSetup setup{case_setup(machine, options)};
   setup.group_pages = page_group_pages(machine);
-  setup.seed = options.seed;
 
   const int points_per_octave = options.quick ? 2 : 4;
-  std::size_t registered = 0;
+  auto arenas = std::make_shared<TlbArenas>();
+  CaseRegistrar cases(options, benchmark::kMicrosecond);
   std::uint64_t reference_max_pages = 0;
   std::vector<std::uint64_t> reference_pages;
 
@@ -201,13 +161,12 @@ std::size_t register_tlb(const core::Machine& machine, const CaseOptions& option
   std::stable_sort(policies.begin(), policies.end(), [](core::PagePolicy a, core::PagePolicy b) {
     return core::requested_page_bytes(a) > core::requested_page_bytes(b);
   });
+  const bool extension = options.tlb_pages_up_to > 0;
   for (const core::PagePolicy policy : policies) {
     const std::uint64_t page_bytes = core::requested_page_bytes(policy);
+    if (extension && page_bytes != core::base_page_bytes()) continue;
     std::vector<std::uint64_t> anchors = reported_entries(machine, page_bytes);
-    // Past the largest reported TLB by 4x (2x when quick: huge pages cost a
-    // page of memory per point), and for 4 KiB at least kMin4kMaxPages.
-    std::uint64_t wanted = (options.quick && page_bytes > core::base_page_bytes() ? 2 : 4) * largest_reported_entries(machine);
-    if (page_bytes == core::base_page_bytes()) wanted = std::max(wanted, kMin4kMaxPages);
+    const std::uint64_t wanted = extension ? options.tlb_pages_up_to : first_sweep_pages(machine, page_bytes, options.quick);
     const PageCap cap = page_cap(policy, wanted, options.quick);
     std::vector<std::uint64_t> pages = log_sweep(kMinPages, wanted, points_per_octave, anchors, 1);
     // CPUID's figures themselves, so a knee exactly there is on the grid.
@@ -215,32 +174,24 @@ std::size_t register_tlb(const core::Machine& machine, const CaseOptions& option
       if (a >= kMinPages && a <= wanted) pages.push_back(a);
     std::sort(pages.begin(), pages.end());
     pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
-    std::erase_if(pages, [&](std::uint64_t n) { return n > cap.pages; });
+    std::erase_if(pages, [&](std::uint64_t n) { return n > cap.pages || n <= options.tlb_pages_above; });
 
     const std::string page_name(core::cli_name(policy));
     if (!pages.empty()) {
       const std::size_t arena_pages = pages.back();
       for (const std::uint64_t n : pages) {
-        const std::string name = fmt::format("tlb/{}/pages:{}", page_name, n);
-        apply_case_options(register_case(name.c_str(),
-                                                        [policy, arena_pages, n, setup](benchmark::State& state) {
-                                                          tlb_case(state, policy, arena_pages, n, setup);
-                                                        }),
-                           options)
-            ->Unit(benchmark::kMicrosecond);
-        ++registered;
+        cases.add(fmt::format("tlb/{}/pages:{}", page_name, n),
+                  [arenas, policy, arena_pages, n, setup](benchmark::State& state) {
+                    tlb_case(state, *arenas, policy, arena_pages, n, setup);
+                  });
         reference_pages.push_back(n);
         reference_max_pages = std::max(reference_max_pages, n);
       }
     }
-    if (!cap.why.empty()) {
+    if (!cap.why.empty() && !extension) {
       const std::string reason = fmt::format("sweep cut at {} pages (wanted {}): {}", pages.empty() ? 0 : pages.back(),
                                              wanted, cap.why);
-      const std::string name = fmt::format("tlb/{}/skipped", page_name);
-      benchmark::RegisterBenchmark(name.c_str(), [reason](benchmark::State& state) { skipped_case(state, reason); })
-          ->Iterations(1)
-          ->Repetitions(1);
-      ++registered;
+      cases.skip(fmt::format("tlb/{}/skipped", page_name), reason);
     }
   }
 
@@ -248,17 +199,11 @@ std::size_t register_tlb(const core::Machine& machine, const CaseOptions& option
   std::sort(reference_pages.begin(), reference_pages.end());
   reference_pages.erase(std::unique(reference_pages.begin(), reference_pages.end()), reference_pages.end());
   const std::size_t reference_bytes = reference_max_pages * setup.line_bytes;
-  for (const std::uint64_t n : reference_pages) {
-    const std::string name = fmt::format("tlb/reference/pages:{}", n);
-    apply_case_options(register_case(name.c_str(),
-                                                    [reference_bytes, n, setup](benchmark::State& state) {
-                                                      reference_case(state, reference_bytes, n, setup);
-                                                    }),
-                       options)
-        ->Unit(benchmark::kMicrosecond);
-    ++registered;
-  }
-  return registered;
+  for (const std::uint64_t n : reference_pages)
+    cases.add(fmt::format("tlb/reference/pages:{}", n), [arenas, reference_bytes, n, setup](benchmark::State& state) {
+      reference_case(state, *arenas, reference_bytes, n, setup);
+    });
+  return cases.count();
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "benchmarks/arena.h"
+#include "benchmarks/case_label.h"
 #include "core/buffer.h"
 #include "core/chase.h"
 #include "core/units.h"
@@ -52,14 +54,9 @@ core::Result<ReferenceArena::Prepared*> ReferenceArena::prepare(std::size_t max_
   if (!buffer_ || buffer_->size_bytes() < max_bytes) {
     buffer_.reset();
     prepared_.reset();
-    auto thp = core::Buffer::allocate(max_bytes, core::PagePolicy::kThp);
-    if (thp && thp->backing().matches_request()) {
-      buffer_.emplace(std::move(*thp));
-    } else {
-      auto small = core::Buffer::allocate(max_bytes, core::PagePolicy::k4K);
-      if (!small) return small.error();
-      buffer_.emplace(std::move(*small));
-    }
+    auto buffer = allocate_thp_else_4k(max_bytes);
+    if (!buffer) return buffer.error();
+    buffer_.emplace(std::move(*buffer));
   }
   if (prepared_ && prepared_->chain.length == lines) return &*prepared_;
   const auto memory = buffer_->bytes().first(lines * line_bytes);
@@ -75,6 +72,29 @@ core::Result<ReferenceArena::Prepared*> ReferenceArena::prepare(std::size_t max_
   p.position = warm_up_chain(p.chain);
   prepared_ = p;
   return &*prepared_;
+}
+
+std::map<std::string, std::string> spread_label(const PageSpreadArena::Prepared& p, core::PagePolicy policy,
+                                                std::size_t pages, std::size_t line_bytes,
+                                                std::map<std::string, std::string> fields) {
+  fields["page"] = std::string(core::cli_name(policy));
+  fields["pages"] = std::to_string(pages);
+  fields["page_bytes"] = std::to_string(core::requested_page_bytes(policy));
+  fields["line_bytes"] = std::to_string(line_bytes);
+  fields["footprint_bytes"] = std::to_string(pages * line_bytes);
+  fields["seed"] = std::to_string(p.chain.seed);
+  return with_backing(std::move(fields), *p.backing);
+}
+
+std::map<std::string, std::string> reference_label(const ReferenceArena::Prepared& p, std::size_t pages,
+                                                   std::size_t line_bytes, std::map<std::string, std::string> fields) {
+  fields["page"] = std::string(core::cli_name(p.backing->requested));
+  fields["pages"] = std::to_string(pages);
+  fields["line_bytes"] = std::to_string(line_bytes);
+  fields["footprint_bytes"] = std::to_string(pages * line_bytes);
+  fields["tlb_method"] = p.tlb_method;
+  fields["seed"] = std::to_string(p.chain.seed);
+  return with_backing(std::move(fields), *p.backing);
 }
 
 }  // namespace memprobe::bench

@@ -59,13 +59,4 @@ std::string sizing_source(const CaseOptions& options) {
   return options.measured.cache_bytes.empty() ? "reported" : "measured";
 }
 
-void register_skipped_case(const std::string& name, const std::string& reason, const CaseOptions& options) {
-  apply_case_options(benchmark::RegisterBenchmark(name.c_str(),
-                                                  [reason](benchmark::State& state) {
-                                                    state.SkipWithError(reason.c_str());
-                                                  }),
-                     options)
-      ->Unit(benchmark::kMillisecond);
-}
-
 }  // namespace memprobe::bench

@@ -48,8 +48,4 @@ std::uint64_t sizing_llc_bytes(const core::Machine& machine, const CaseOptions& 
 // "measured" or "reported": where sizing_llc_bytes came from (case labels say it).
 std::string sizing_source(const CaseOptions& options);
 
-// Registers a case that only reports `reason` (an unavailable entry in the
-// results), with the options every case shares.
-void register_skipped_case(const std::string& name, const std::string& reason, const CaseOptions& options);
-
 }  // namespace memprobe::bench

@@ -350,82 +350,81 @@ SmapsFields parse_smaps_fields(std::string_view vma_block) {
   return fields;
 }
 
-Result<Backing> read_backing(const void* addr, std::size_t bytes, PagePolicy requested) {
-  if (bytes == 0) return Unavailable{"cannot read the backing of an empty range"};
-  const auto begin = reinterpret_cast<std::uintptr_t>(addr);
-  const std::uintptr_t end = begin + bytes;
-  const auto vmas = overlapping_vmas(begin, end);
-  if (!vmas) return Unavailable{"cannot read /proc/self/smaps: the page backing cannot be verified"};
+namespace {
 
+// What the smaps of the VMAs over [begin, end) add up to.
+struct VmaTotals {
   std::uint64_t covered_bytes = 0;
   std::uint64_t hugetlb_bytes = 0;
   std::uint64_t thp_bytes = 0;
   std::uint64_t largest_kernel_page_kb = 0;
   std::uint64_t smallest_kernel_page_kb = ~std::uint64_t{0};
   bool vma_extends_beyond = false;
-  for (const OverlappingVma& vma : *vmas) {
-    covered_bytes += vma.overlap_bytes;
+};
+
+VmaTotals sum_vmas(const std::vector<OverlappingVma>& vmas, std::uintptr_t begin, std::uintptr_t end) {
+  VmaTotals t;
+  for (const OverlappingVma& vma : vmas) {
+    t.covered_bytes += vma.overlap_bytes;
     const SmapsFields& f = vma.fields;
-    largest_kernel_page_kb = std::max(largest_kernel_page_kb, f.kernel_page_kb);
-    smallest_kernel_page_kb = std::min(smallest_kernel_page_kb, f.kernel_page_kb);
-    if (vma.start < begin || vma.end > end) vma_extends_beyond = true;
+    t.largest_kernel_page_kb = std::max(t.largest_kernel_page_kb, f.kernel_page_kb);
+    t.smallest_kernel_page_kb = std::min(t.smallest_kernel_page_kb, f.kernel_page_kb);
+    if (vma.start < begin || vma.end > end) t.vma_extends_beyond = true;
     // smaps totals are per VMA. When a VMA reaches beyond the range (the
     // kernel merged it with a compatible neighbour), its huge-page total may
     // include memory outside the range: the overlap caps it, which is exact
     // for a VMA that is exactly the range and an upper bound otherwise
     // (pagemap below tightens it where readable).
-    hugetlb_bytes += std::min<std::uint64_t>((f.private_hugetlb_kb + f.shared_hugetlb_kb) * kKiB,
-                                             vma.overlap_bytes);
-    thp_bytes += std::min<std::uint64_t>(f.anon_huge_kb * kKiB, vma.overlap_bytes);
+    t.hugetlb_bytes += std::min<std::uint64_t>((f.private_hugetlb_kb + f.shared_hugetlb_kb) * kKiB,
+                                               vma.overlap_bytes);
+    t.thp_bytes += std::min<std::uint64_t>(f.anon_huge_kb * kKiB, vma.overlap_bytes);
   }
-  if (vmas->empty() || covered_bytes < bytes) {
-    return Unavailable{fmt::format("cannot verify the backing: {} at {} is not fully mapped",
-                                   format_bytes(bytes), addr)};
+  return t;
+}
+
+std::string approximate_note(const VmaTotals& t) {
+  return t.vma_extends_beyond ? " (VMA extends beyond the buffer: upper bound)" : "";
+}
+
+// A hugetlb VMA: KernelPageSize is the hugetlb page size.
+void classify_hugetlb(const VmaTotals& t, std::uintptr_t begin, std::uintptr_t end, Backing& backing) {
+  const std::uint64_t bytes = end - begin;
+  const std::size_t page_bytes = t.largest_kernel_page_kb * kKiB;
+  std::uint64_t huge_bytes = t.hugetlb_bytes;
+  backing.how_verified = fmt::format("smaps KernelPageSize {} kB, Private_Hugetlb+Shared_Hugetlb {}/{} kB{}",
+                                     t.largest_kernel_page_kb, t.hugetlb_bytes / kKiB, bytes / kKiB,
+                                     approximate_note(t));
+  if (const auto pm = pagemap_huge_chunks(begin, end, page_bytes, kKpfHuge)) {
+    huge_bytes = std::min<std::uint64_t>(huge_bytes, pm->huge_chunks * page_bytes);
+    backing.how_verified += fmt::format("; pagemap+kpageflags {}/{} {} pages HUGE", pm->huge_chunks, pm->chunks,
+                                        page_label(page_bytes));
   }
+  const bool uniform = t.smallest_kernel_page_kb == t.largest_kernel_page_kb;
+  backing.page_bytes = page_bytes;
+  backing.huge_fraction = static_cast<double>(huge_bytes) / static_cast<double>(bytes);
+  if (huge_bytes >= bytes) backing.huge_fraction = 1.0;
+  if (uniform && page_bytes == kGiB) backing.verified = "hugetlb-1g";
+  else if (uniform && page_bytes == 2 * kMiB) backing.verified = "hugetlb-2m";
+  else backing.verified = "mixed";
+}
 
-  Backing backing;
-  backing.requested = requested;
-  const std::uint64_t size_kb = bytes / kKiB;
-  std::string approximate = vma_extends_beyond ? " (VMA extends beyond the buffer: upper bound)" : "";
-
-  if (largest_kernel_page_kb * kKiB >= 2 * kMiB) {
-    // hugetlb VMA: KernelPageSize is the hugetlb page size.
-    const std::size_t page_bytes = largest_kernel_page_kb * kKiB;
-    const int flag_bit = kKpfHuge;
-    std::uint64_t huge_bytes = hugetlb_bytes;
-    backing.how_verified =
-        fmt::format("smaps KernelPageSize {} kB, Private_Hugetlb+Shared_Hugetlb {}/{} kB{}",
-                    largest_kernel_page_kb, hugetlb_bytes / kKiB, size_kb, approximate);
-    if (const auto pm = pagemap_huge_chunks(begin, end, page_bytes, flag_bit)) {
-      huge_bytes = std::min<std::uint64_t>(huge_bytes, pm->huge_chunks * page_bytes);
-      backing.how_verified += fmt::format("; pagemap+kpageflags {}/{} {} pages HUGE", pm->huge_chunks,
-                                          pm->chunks, page_label(page_bytes));
-    }
-    const bool uniform = smallest_kernel_page_kb == largest_kernel_page_kb;
-    backing.page_bytes = page_bytes;
-    backing.huge_fraction = static_cast<double>(huge_bytes) / static_cast<double>(bytes);
-    if (huge_bytes >= bytes) backing.huge_fraction = 1.0;
-    if (uniform && page_bytes == kGiB) backing.verified = "hugetlb-1g";
-    else if (uniform && page_bytes == 2 * kMiB) backing.verified = "hugetlb-2m";
-    else backing.verified = "mixed";
-    return backing;
-  }
-
-  // Base-page VMA (KernelPageSize stays 4 kB for THP): AnonHugePages counts
-  // the PMD-mapped THPs.
-  std::uint64_t huge_bytes = thp_bytes;
-  backing.how_verified = fmt::format("smaps AnonHugePages {}/{} kB{}", thp_bytes / kKiB, size_kb, approximate);
-  if (requested == PagePolicy::kThp) {
+// A base-page VMA (KernelPageSize stays 4 kB for THP): AnonHugePages counts
+// the PMD-mapped THPs.
+void classify_base_pages(const VmaTotals& t, std::uintptr_t begin, std::uintptr_t end, Backing& backing) {
+  const std::uint64_t bytes = end - begin;
+  std::uint64_t huge_bytes = t.thp_bytes;
+  backing.how_verified =
+      fmt::format("smaps AnonHugePages {}/{} kB{}", t.thp_bytes / kKiB, bytes / kKiB, approximate_note(t));
+  if (backing.requested == PagePolicy::kThp) {
     if (const auto pm = pagemap_huge_chunks(begin, end, thp_page_bytes(), kKpfThp)) {
       huge_bytes = std::min<std::uint64_t>(huge_bytes, pm->huge_chunks * thp_page_bytes());
-      backing.how_verified +=
-          fmt::format("; pagemap+kpageflags {}/{} 2 MiB pages THP", pm->huge_chunks, pm->chunks);
+      backing.how_verified += fmt::format("; pagemap+kpageflags {}/{} 2 MiB pages THP", pm->huge_chunks, pm->chunks);
     }
   }
-  backing.huge_fraction = huge_bytes >= bytes ? 1.0
-                                              : static_cast<double>(huge_bytes) / static_cast<double>(bytes);
+  backing.huge_fraction =
+      huge_bytes >= bytes ? 1.0 : static_cast<double>(huge_bytes) / static_cast<double>(bytes);
   const std::size_t small_page_bytes =
-      largest_kernel_page_kb > 0 ? largest_kernel_page_kb * kKiB : base_page_bytes();
+      t.largest_kernel_page_kb > 0 ? t.largest_kernel_page_kb * kKiB : base_page_bytes();
   if (huge_bytes == 0) {
     backing.verified = "4k";
     backing.page_bytes = small_page_bytes;
@@ -436,9 +435,27 @@ Result<Backing> read_backing(const void* addr, std::size_t bytes, PagePolicy req
     backing.verified = "mixed";
     backing.page_bytes = backing.huge_fraction >= 0.5 ? thp_page_bytes() : small_page_bytes;
   }
-  if (requested == PagePolicy::kThp && huge_bytes < bytes) {
+  if (backing.requested == PagePolicy::kThp && huge_bytes < bytes)
     backing.how_verified += fmt::format(" (THP enabled={})", thp_mode());
+}
+
+}  // namespace
+
+Result<Backing> read_backing(const void* addr, std::size_t bytes, PagePolicy requested) {
+  if (bytes == 0) return Unavailable{"cannot read the backing of an empty range"};
+  const auto begin = reinterpret_cast<std::uintptr_t>(addr);
+  const std::uintptr_t end = begin + bytes;
+  const auto vmas = overlapping_vmas(begin, end);
+  if (!vmas) return Unavailable{"cannot read /proc/self/smaps: the page backing cannot be verified"};
+  const VmaTotals totals = sum_vmas(*vmas, begin, end);
+  if (vmas->empty() || totals.covered_bytes < bytes) {
+    return Unavailable{fmt::format("cannot verify the backing: {} at {} is not fully mapped",
+                                   format_bytes(bytes), addr)};
   }
+  Backing backing;
+  backing.requested = requested;
+  if (totals.largest_kernel_page_kb * kKiB >= 2 * kMiB) classify_hugetlb(totals, begin, end, backing);
+  else classify_base_pages(totals, begin, end, backing);
   return backing;
 }
 
@@ -450,90 +467,93 @@ std::optional<std::uint64_t> hugetlb_total_pages(std::size_t page_bytes) {
   return read_u64_file(hugetlb_dir(page_bytes) + "/nr_hugepages");
 }
 
-Result<Buffer> Buffer::allocate(std::size_t bytes, PagePolicy policy) {
-  const std::string_view name = cli_name(policy);
-  if (bytes == 0) {
-    return Unavailable{fmt::format("cannot allocate a 0-byte {} buffer: ask for at least one byte", name)};
-  }
-  const bool hugetlb = policy == PagePolicy::kHugetlb2M || policy == PagePolicy::kHugetlb1G;
-  const std::size_t page_bytes =
-      requested_page_bytes(policy);
-  if (bytes > ~std::size_t{0} - 2 * page_bytes) {
+namespace {
+
+bool is_hugetlb(PagePolicy policy) { return policy == PagePolicy::kHugetlb2M || policy == PagePolicy::kHugetlb1G; }
+
+// Why the pool cannot give `pages_needed` pages now, with what the failing
+// call (`what`: "mmap", "populate") said.
+std::string pool_failure(std::size_t page_bytes, std::uint64_t pages_needed, const char* what, int error) {
+  return short_pool_reason(page_bytes, pages_needed, hugetlb_available_pages(page_bytes).value_or(0),
+                           hugetlb_total_pages(page_bytes).value_or(0)) +
+         fmt::format(" [{}: {}]", what, errno_text(error));
+}
+
+// `bytes` rounded up to whole pages of the policy, or why it cannot be had
+// (0 bytes, beyond the address space, a missing or short hugetlb pool).
+Result<std::size_t> buffer_size(std::size_t bytes, PagePolicy policy) {
+  if (bytes == 0)
+    return Unavailable{fmt::format("cannot allocate a 0-byte {} buffer: ask for at least one byte", cli_name(policy))};
+  const std::size_t page_bytes = requested_page_bytes(policy);
+  if (bytes > ~std::size_t{0} - 2 * page_bytes)
     return Unavailable{fmt::format("cannot allocate {} bytes: larger than the address space", bytes)};
-  }
   const std::size_t size_bytes = (bytes + page_bytes - 1) / page_bytes * page_bytes;
-  const std::uint64_t huge_pages_needed = size_bytes / page_bytes;
+  if (!is_hugetlb(policy)) return size_bytes;
+  const auto available = hugetlb_available_pages(page_bytes);
+  if (!available)
+    return Unavailable{fmt::format("this kernel has no {} hugetlb pool ({} does not exist)", page_label(page_bytes),
+                                   hugetlb_dir(page_bytes))};
+  if (*available < size_bytes / page_bytes)
+    return Unavailable{short_pool_reason(page_bytes, size_bytes / page_bytes, *available,
+                                         hugetlb_total_pages(page_bytes).value_or(0))};
+  return size_bytes;
+}
 
-  if (hugetlb) {
-    const auto available = hugetlb_available_pages(page_bytes);
-    if (!available) {
-      return Unavailable{fmt::format("this kernel has no {} hugetlb pool ({} does not exist)",
-                                     page_label(page_bytes), hugetlb_dir(page_bytes))};
-    }
-    if (*available < huge_pages_needed) {
-      return Unavailable{short_pool_reason(page_bytes, huge_pages_needed, *available,
-                                           hugetlb_total_pages(page_bytes).value_or(0))};
-    }
-  }
-
+// Maps size_bytes with the policy, not yet touched: THP 2 MiB-aligned with
+// MADV_HUGEPAGE, 4 KiB with MADV_NOHUGEPAGE, hugetlb from its pool.
+Result<Mapping> map_buffer(std::size_t size_bytes, PagePolicy policy) {
+  const std::size_t page_bytes = requested_page_bytes(policy);
   // THP maps one extra huge page so the buffer can start on a 2 MiB boundary:
   // only then can every 2 MiB of it be one PMD mapping.
   const std::size_t map_bytes = policy == PagePolicy::kThp ? size_bytes + thp_page_bytes() : size_bytes;
   int flags = MAP_PRIVATE | MAP_ANONYMOUS;
-  if (hugetlb) flags |= MAP_HUGETLB | (std::countr_zero(page_bytes) << MAP_HUGE_SHIFT);
+  if (is_hugetlb(policy)) flags |= MAP_HUGETLB | (std::countr_zero(page_bytes) << MAP_HUGE_SHIFT);
   void* map_base = ::mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE, flags, -1, 0);
   if (map_base == MAP_FAILED) {
     const int error = errno;
-    if (hugetlb && error == ENOMEM) {
-      // The pool was drained between the check and the mmap (or a cgroup limit applies).
-      return Unavailable{short_pool_reason(page_bytes, huge_pages_needed,
-                                           hugetlb_available_pages(page_bytes).value_or(0),
-                                           hugetlb_total_pages(page_bytes).value_or(0)) +
-                         fmt::format(" [mmap: {}]", errno_text(error))};
-    }
+    // The pool was drained between the check and the mmap (or a cgroup limit applies).
+    if (is_hugetlb(policy) && error == ENOMEM)
+      return Unavailable{pool_failure(page_bytes, size_bytes / page_bytes, "mmap", error)};
     return Unavailable{fmt::format("cannot mmap {} bytes ({}) for a {} buffer: {}{}", map_bytes,
-                                   format_bytes(map_bytes), name, errno_text(error),
+                                   format_bytes(map_bytes), cli_name(policy), errno_text(error),
                                    error == ENOMEM ? address_space_limit_note() : std::string())};
   }
-  auto fail = [&](std::string reason) -> Result<Buffer> {
-    ::munmap(map_base, map_bytes);
-    return Unavailable{std::move(reason)};
-  };
-
   auto* data = static_cast<std::byte*>(map_base);
   if (policy == PagePolicy::kThp) {
     const auto address = reinterpret_cast<std::uintptr_t>(map_base);
     data += (thp_page_bytes() - address % thp_page_bytes()) % thp_page_bytes();
-    // Before the first touch: a fault only allocates a THP in a VM_HUGEPAGE
-    // range (madvise mode). EINVAL means a kernel without THP; the backing
-    // check below then reports 4 KiB pages.
-    if (::madvise(data, size_bytes, MADV_HUGEPAGE) != 0 && errno != EINVAL) {
+  }
+  Mapping mapping(data, size_bytes, map_base, map_bytes);
+  // THP: before the first touch, a fault only allocates a THP in a
+  // VM_HUGEPAGE range (madvise mode). 4 KiB: keeps THP (and khugepaged's later
+  // collapsing) out of 4 KiB experiments. EINVAL means a kernel without THP;
+  // the backing check then reports 4 KiB pages.
+  if (policy == PagePolicy::kThp || policy == PagePolicy::k4K) {
+    const bool huge = policy == PagePolicy::kThp;
+    if (::madvise(data, size_bytes, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) != 0 && errno != EINVAL) {
       const int error = errno;
-      return fail(fmt::format("cannot madvise(MADV_HUGEPAGE) a {} buffer: {}", format_bytes(size_bytes),
-                              errno_text(error)));
-    }
-  } else if (policy == PagePolicy::k4K) {
-    // Keeps THP (and khugepaged's later collapsing) out of 4 KiB experiments.
-    if (::madvise(data, size_bytes, MADV_NOHUGEPAGE) != 0 && errno != EINVAL) {
-      const int error = errno;
-      return fail(fmt::format("cannot madvise(MADV_NOHUGEPAGE) a {} buffer: {}", format_bytes(size_bytes),
-                              errno_text(error)));
+      return Unavailable{fmt::format("cannot madvise({}) a {} buffer: {}",
+                                     huge ? "MADV_HUGEPAGE" : "MADV_NOHUGEPAGE", format_bytes(size_bytes),
+                                     errno_text(error))};
     }
   }
+  return mapping;
+}
 
+// Populates and write-touches every page of the mapping; the reason if the
+// kernel cannot give them.
+std::optional<std::string> populate_buffer(const Mapping& mapping, PagePolicy policy) {
+  std::byte* data = mapping.data();
+  const std::size_t size_bytes = mapping.size_bytes();
   // Populate writable in the kernel first: a hugetlb page that cannot be had
   // is then an error here instead of a SIGBUS at the first touch. EINVAL means
   // a kernel before 5.14; the touch loop below does the same job.
   if (::madvise(data, size_bytes, MADV_POPULATE_WRITE) != 0 && errno != EINVAL) {
     const int error = errno;
-    if (hugetlb) {
-      return fail(short_pool_reason(page_bytes, huge_pages_needed,
-                                    hugetlb_available_pages(page_bytes).value_or(0),
-                                    hugetlb_total_pages(page_bytes).value_or(0)) +
-                  fmt::format(" [populate: {}]", errno_text(error)));
-    }
-    return fail(fmt::format("cannot populate a {} {} buffer: {}", format_bytes(size_bytes), name,
-                            errno_text(error)));
+    const std::size_t page_bytes = requested_page_bytes(policy);
+    if (is_hugetlb(policy)) return pool_failure(page_bytes, size_bytes / page_bytes, "populate", error);
+    return fmt::format("cannot populate a {} {} buffer: {}", format_bytes(size_bytes), cli_name(policy),
+                       errno_text(error));
   }
   // Write-touch every base page. A page that is only ever read maps the
   // shared zero page (the huge zero page under THP), so a chase over it would
@@ -541,43 +561,40 @@ Result<Buffer> Buffer::allocate(std::size_t bytes, PagePolicy policy) {
   const std::size_t step = base_page_bytes();
   volatile std::byte* touch = data;
   for (std::size_t offset = 0; offset < size_bytes; offset += step) touch[offset] = std::byte{0};
-
-  auto backing = read_backing(data, size_bytes, policy);
-  if (!backing) return fail(backing.error().reason);
-  return Buffer(data, size_bytes, map_base, map_bytes, policy, std::move(backing).value());
+  return std::nullopt;
 }
 
-Buffer::Buffer(std::byte* data, std::size_t size_bytes, void* map_base, std::size_t map_bytes,
-               PagePolicy policy, Backing backing)
-    : data_(data),
-      size_bytes_(size_bytes),
-      map_base_(map_base),
-      map_bytes_(map_bytes),
-      policy_(policy),
-      backing_(std::move(backing)) {}
+}  // namespace
 
-Buffer::Buffer(Buffer&& other) noexcept
+Result<Buffer> Buffer::allocate(std::size_t bytes, PagePolicy policy) {
+  const auto size_bytes = buffer_size(bytes, policy);
+  if (!size_bytes) return size_bytes.error();
+  auto mapping = map_buffer(*size_bytes, policy);
+  if (!mapping) return mapping.error();
+  if (auto reason = populate_buffer(*mapping, policy)) return Unavailable{std::move(*reason)};
+  auto backing = read_backing(mapping->data(), mapping->size_bytes(), policy);
+  if (!backing) return backing.error();
+  return Buffer(std::move(*mapping), policy, std::move(backing).value());
+}
+
+Mapping::Mapping(Mapping&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       size_bytes_(std::exchange(other.size_bytes_, 0)),
       map_base_(std::exchange(other.map_base_, nullptr)),
-      map_bytes_(std::exchange(other.map_bytes_, 0)),
-      policy_(other.policy_),
-      backing_(std::move(other.backing_)) {}
+      map_bytes_(std::exchange(other.map_bytes_, 0)) {}
 
-Buffer& Buffer::operator=(Buffer&& other) noexcept {
+Mapping& Mapping::operator=(Mapping&& other) noexcept {
   if (this != &other) {
     if (map_base_ != nullptr) ::munmap(map_base_, map_bytes_);
     data_ = std::exchange(other.data_, nullptr);
     size_bytes_ = std::exchange(other.size_bytes_, 0);
     map_base_ = std::exchange(other.map_base_, nullptr);
     map_bytes_ = std::exchange(other.map_bytes_, 0);
-    policy_ = other.policy_;
-    backing_ = std::move(other.backing_);
   }
   return *this;
 }
 
-Buffer::~Buffer() {
+Mapping::~Mapping() {
   if (map_base_ != nullptr) ::munmap(map_base_, map_bytes_);
 }
 

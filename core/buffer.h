@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -75,6 +76,30 @@ SmapsFields parse_smaps_fields(std::string_view vma_block);
 // classifies the backing. Unavailable if smaps cannot be read.
 Result<Backing> read_backing(const void* addr, std::size_t bytes, PagePolicy requested);
 
+// A mapping this object owns, unmapped on destruction; move-only. data and
+// size_bytes: the part in use; the whole mapping (THP maps extra to align) is
+// what is unmapped.
+class Mapping {
+ public:
+  Mapping() = default;
+  Mapping(std::byte* data, std::size_t size_bytes, void* map_base, std::size_t map_bytes)
+      : data_(data), size_bytes_(size_bytes), map_base_(map_base), map_bytes_(map_bytes) {}
+  Mapping(Mapping&& other) noexcept;
+  Mapping& operator=(Mapping&& other) noexcept;
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping();
+
+  std::byte* data() const { return data_; }
+  std::size_t size_bytes() const { return size_bytes_; }
+
+ private:
+  std::byte* data_ = nullptr;
+  std::size_t size_bytes_ = 0;
+  void* map_base_ = nullptr;
+  std::size_t map_bytes_ = 0;
+};
+
 class Buffer {
  public:
   // Maps `bytes` (rounded up to the policy's page size) with the policy,
@@ -84,25 +109,16 @@ class Buffer {
   // empty/short or the size is 0; never silently falls back to 4 KiB pages.
   static Result<Buffer> allocate(std::size_t bytes, PagePolicy policy);
 
-  Buffer(Buffer&& other) noexcept;
-  Buffer& operator=(Buffer&& other) noexcept;
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  ~Buffer();
-
-  std::byte* data() const { return data_; }
-  std::size_t size_bytes() const { return size_bytes_; }
-  std::span<std::byte> bytes() const { return {data_, size_bytes_}; }
+  std::byte* data() const { return mapping_.data(); }
+  std::size_t size_bytes() const { return mapping_.size_bytes(); }
+  std::span<std::byte> bytes() const { return {data(), size_bytes()}; }
   PagePolicy policy() const { return policy_; }
   const Backing& backing() const { return backing_; }
 
  private:
-  Buffer(std::byte* data, std::size_t size_bytes, void* map_base, std::size_t map_bytes,
-         PagePolicy policy, Backing backing);
-  std::byte* data_ = nullptr;
-  std::size_t size_bytes_ = 0;
-  void* map_base_ = nullptr;  // what to munmap (THP maps extra to align)
-  std::size_t map_bytes_ = 0;
+  Buffer(Mapping mapping, PagePolicy policy, Backing backing)
+      : mapping_(std::move(mapping)), policy_(policy), backing_(std::move(backing)) {}
+  Mapping mapping_;
   PagePolicy policy_ = PagePolicy::k4K;
   Backing backing_;
 };

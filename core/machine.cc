@@ -91,31 +91,33 @@ std::string cpuid_vendor_string() {
 }
 #endif
 
+// A code (a CPUID vendor string, an implementer code) and its usual name.
+struct KnownName {
+  std::string_view code;
+  std::string_view name;
+};
+
+template <std::size_t N>
+std::optional<std::string> known_name(const KnownName (&table)[N], std::string_view code) {
+  for (const KnownName& known : table)
+    if (known.code == code) return std::string(known.name);
+  return std::nullopt;
+}
+
 std::string vendor_name() {
 #if defined(__x86_64__) || defined(__i386__)
+  static constexpr KnownName kVendors[] = {{"AuthenticAMD", "AMD"},   {"GenuineIntel", "Intel"},
+                                           {"HygonGenuine", "Hygon"}, {"CentaurHauls", "Centaur"},
+                                           {"  Shanghai  ", "Zhaoxin"}};
   const std::string vendor = cpuid_vendor_string();
-  if (vendor == "AuthenticAMD") return "AMD";
-  if (vendor == "GenuineIntel") return "Intel";
-  if (vendor == "HygonGenuine") return "Hygon";
-  if (vendor == "CentaurHauls") return "Centaur";
-  if (vendor == "  Shanghai  ") return "Zhaoxin";
-  return vendor;
+  return known_name(kVendors, vendor).value_or(vendor);
 #else
   // ARM: the implementer code from the MIDR, as /proc/cpuinfo prints it.
-  if (const auto implementer = cpuinfo_field("CPU implementer")) {
-    const std::string code = *implementer;
-    if (code == "0x41") return "ARM";
-    if (code == "0x42") return "Broadcom";
-    if (code == "0x43") return "Cavium";
-    if (code == "0x46") return "Fujitsu";
-    if (code == "0x48") return "HiSilicon";
-    if (code == "0x4e") return "NVIDIA";
-    if (code == "0x50") return "APM";
-    if (code == "0x51") return "Qualcomm";
-    if (code == "0x61") return "Apple";
-    if (code == "0xc0") return "Ampere";
-    return "implementer " + code;
-  }
+  static constexpr KnownName kImplementers[] = {
+      {"0x41", "ARM"},    {"0x42", "Broadcom"}, {"0x43", "Cavium"}, {"0x46", "Fujitsu"},  {"0x48", "HiSilicon"},
+      {"0x4e", "NVIDIA"}, {"0x50", "APM"},      {"0x51", "Qualcomm"}, {"0x61", "Apple"}, {"0xc0", "Ampere"}};
+  if (const auto implementer = cpuinfo_field("CPU implementer"))
+    return known_name(kImplementers, *implementer).value_or("implementer " + *implementer);
   return cpuinfo_field("vendor_id").value_or("");
 #endif
 }
@@ -203,15 +205,12 @@ std::optional<std::string> detect_hypervisor() {
   __cpuid(1, eax, ebx, ecx, edx);
   if ((ecx & (1u << 31)) == 0) return std::nullopt;  // CPUID.1:ECX[31]: running under a hypervisor
   __cpuid(0x40000000, eax, ebx, ecx, edx);
+  static constexpr KnownName kHypervisors[] = {
+      {"KVMKVMKVM", "KVM"},       {"Microsoft Hv", "Hyper-V"}, {"VMwareVMware", "VMware"},
+      {"XenVMMXenVMM", "Xen"},    {"TCGTCGTCGTCG", "QEMU-TCG"}, {"ACRNACRNACRN", "ACRN"},
+      {" lrpepyh  vr", "Parallels"}, {"bhyve bhyve ", "bhyve"}};
   const std::string vendor = regs_to_string({ebx, ecx, edx});
-  if (vendor == "KVMKVMKVM") return "KVM";
-  if (vendor == "Microsoft Hv") return "Hyper-V";
-  if (vendor == "VMwareVMware") return "VMware";
-  if (vendor == "XenVMMXenVMM") return "Xen";
-  if (vendor == "TCGTCGTCGTCG") return "QEMU-TCG";
-  if (vendor == "ACRNACRNACRN") return "ACRN";
-  if (vendor == " lrpepyh  vr") return "Parallels";
-  if (vendor == "bhyve bhyve ") return "bhyve";
+  if (auto name = known_name(kHypervisors, vendor)) return name;
   const std::string trimmed = trim(vendor);
   return trimmed.empty() ? std::string("unknown hypervisor") : trimmed;
 #else

@@ -214,18 +214,12 @@ std::vector<CacheLevel> data_caches_of_first_pu(hwloc_topology_t handle) {
 
 }  // namespace
 
-Topology Topology::load() {
-  const TopologyHandle handle = load_hwloc(nullptr);
-  Topology topology;
-  topology.data_caches_ = data_caches_of_first_pu(handle.get());
-  topology.cores_ = count_of(handle.get(), HWLOC_OBJ_CORE);
-  topology.logical_cpus_ = count_of(handle.get(), HWLOC_OBJ_PU);
-  topology.numa_nodes_ = count_of(handle.get(), HWLOC_OBJ_NUMANODE);
-  return topology;
-}
+Topology Topology::load() { return from_hwloc(nullptr); }
 
-Topology Topology::from_synthetic(const std::string& description) {
-  const TopologyHandle handle = load_hwloc(description.c_str());
+Topology Topology::from_synthetic(const std::string& description) { return from_hwloc(description.c_str()); }
+
+Topology Topology::from_hwloc(const char* synthetic_description) {
+  const TopologyHandle handle = load_hwloc(synthetic_description);
   Topology topology;
   topology.data_caches_ = data_caches_of_first_pu(handle.get());
   topology.cores_ = count_of(handle.get(), HWLOC_OBJ_CORE);

@@ -49,6 +49,8 @@ class Topology {
   unsigned numa_nodes() const { return numa_nodes_; }
 
  private:
+  // The machine hwloc sees, or a synthetic one (description not null).
+  static Topology from_hwloc(const char* synthetic_description);
   std::vector<CacheLevel> data_caches_;
   unsigned cores_ = 0;
   unsigned logical_cpus_ = 0;

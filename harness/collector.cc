@@ -39,8 +39,10 @@ nlohmann::json label_value(const std::string& text) {
 
 }  // namespace
 
-CollectingReporter::CollectingReporter(std::size_t total_cases, std::ostream& progress)
-    : total_cases_(total_cases), progress_(progress), start_(std::chrono::steady_clock::now()) {}
+CollectingReporter::CollectingReporter(std::map<std::string, std::size_t> cases_per_family, std::ostream& progress)
+    : progress_(progress), last_case_end_(std::chrono::steady_clock::now()) {
+  remaining_.set_cases_left(std::move(cases_per_family));
+}
 
 bool CollectingReporter::ReportContext(const Context&) { return true; }
 
@@ -73,18 +75,17 @@ void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
   }
   if (last_name.empty()) return;
   ++cases_done_;
-  const double elapsed_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double left_s =
-      elapsed_s / static_cast<double>(cases_done_) * static_cast<double>(total_cases_ - std::min(total_cases_, cases_done_));
+  const auto now = std::chrono::steady_clock::now();
+  remaining_.case_done(family_of_case(last_name), std::chrono::duration<double>(now - last_case_end_).count());
+  last_case_end_ = now;
   std::string figure;
   bool failed = false;
   for (auto r = runs_.end() - static_cast<std::ptrdiff_t>(repetitions); r != runs_.end(); ++r) failed |= r->error;
   if (runs_.back().error && runs_.back().error_message == bench::kInterruptedMessage) return;
   if (failed) figure = "unavailable";
   else if (!ns.empty()) figure = fmt::format("{:.2f} ns/load", analysis::median_of(ns));
-  progress_ << fmt::format("[{}/{}] {:<28} {:<16} {:.1f} s left\n", cases_done_, total_cases_, last_name,
-                           figure, left_s)
+  progress_ << fmt::format("[{}/{}] {:<28} {:<16} {:.1f} s left\n", cases_done_, total_cases(), last_name,
+                           figure, std::max(0.0, remaining_.seconds_left()))
             << std::flush;
 }
 

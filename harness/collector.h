@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "analysis/results.h"
+#include "harness/eta.h"
 
 namespace memprobe::harness {
 
@@ -27,20 +28,28 @@ struct RawRun {
 
 class CollectingReporter : public benchmark::BenchmarkReporter {
  public:
-  CollectingReporter(std::size_t total_cases, std::ostream& progress);
+  // The cases to run, per family (the progress line's total and its
+  // estimate of the seconds left: harness/eta.h).
+  CollectingReporter(std::map<std::string, std::size_t> cases_per_family, std::ostream& progress);
+  // `total_cases` of any family (RemainingTime's unnamed family).
+  CollectingReporter(std::size_t total_cases, std::ostream& progress)
+      : CollectingReporter(std::map<std::string, std::size_t>{{"", total_cases}}, progress) {}
   bool ReportContext(const Context& context) override;
   void ReportRuns(const std::vector<Run>& runs) override;
   const std::vector<RawRun>& runs() const { return runs_; }
   std::size_t cases_done() const { return cases_done_; }
   // The run measures family by family, each sized from the ones before: the
-  // total is re-estimated as it goes.
-  void set_total(std::size_t total_cases) { total_cases_ = total_cases; }
+  // cases still to come are re-counted as it goes.
+  void set_cases_left(std::map<std::string, std::size_t> cases_left_per_family) {
+    remaining_.set_cases_left(std::move(cases_left_per_family));
+  }
+  std::size_t total_cases() const { return cases_done_ + remaining_.cases_left(); }
 
  private:
-  std::size_t total_cases_;
+  RemainingTime remaining_;
   std::size_t cases_done_ = 0;
   std::ostream& progress_;
-  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_case_end_;
   std::vector<RawRun> runs_;
 };
 

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <streambuf>
 #include <limits>
+#include <optional>
 #include <system_error>
 
 #include "analysis/compare.h"
@@ -43,6 +44,168 @@ std::string families_help() {
   return text;
 }
 
+// `memprobe run`'s options as given (integers as text: parse_count parses
+// them strictly; CLI11 would wrap "-3" into 2^64 - 3 for an unsigned option).
+struct RunArgs {
+  std::string only, pages = "4k,thp", out_path, counters, max_working_set;
+  std::string cpu, reserve_2m = "0", reserve_1g = "0", seed = std::to_string(memprobe::core::kDefaultChainSeed);
+  double budget_s = 0;
+  bool quick = false;
+};
+
+CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
+  CLI::App* run = app.add_subcommand("run", "measure, print the tables, optionally write a results file");
+  run->add_option("--only", a.only, "comma-separated families to run (default: all)");
+  run->add_option("--pages", a.pages, "page policies: 4k, thp, 2m (hugetlb-2m), 1g (hugetlb-1g)")
+      ->capture_default_str();
+  run->add_flag("--quick", a.quick, "fewer sweep points and repetitions");
+  run->add_option("--budget", a.budget_s,
+                  "time budget in seconds: shortens each repetition to fit (never lengthens)");
+  run->add_option("--out", a.out_path, "write the results (JSON, schema memprobe/1) to this file");
+  run->add_option("--cpu", a.cpu, "logical CPU to pin to (default: the last one)")->type_name("N");
+  run->add_option("--reserve-hugepages", a.reserve_2m,
+                  "grow the 2 MiB hugetlb pool to N pages for this run (root; restored on exit and on SIGINT/SIGTERM)")
+      ->type_name("N");
+  run->add_option("--reserve-hugepages-1g", a.reserve_1g,
+                  "grow the 1 GiB hugetlb pool to N pages for this run (root; restored on exit and on SIGINT/SIGTERM)")
+      ->type_name("N");
+  run->add_option("--counters", a.counters,
+                  "comma-separated performance events (libpfm4 names or page-faults, minor-faults, ...); "
+                  "default: this CPU's memory events (see memprobe counters)");
+  run->add_option("--max-working-set", a.max_working_set,
+                  "largest working set any case uses, e.g. 512MiB, 4G (the latency sweep ends exactly there; "
+                  "default: 8x the last-level cache, 4x with --quick; at most half of MemAvailable)")
+      ->type_name("SIZE");
+  run->add_option("--seed", a.seed, "seed of the random chains")->capture_default_str()->type_name("N");
+  run->footer(families_help());
+  return run;
+}
+
+memprobe::harness::RunPlan run_plan(const RunArgs& a, const CLI::App& run, int argc, char** argv) {
+  memprobe::harness::RunPlan plan;
+  plan.command = joined_command_line(argc, argv);
+  if (run.count("--only") && a.only.empty()) throw UsageError("--only: no family named");
+  plan.families = memprobe::harness::parse_family_list(a.only);
+  plan.case_options.policies = memprobe::harness::parse_page_list(a.pages);
+  plan.case_options.quick = a.quick;
+  plan.case_options.seed = memprobe::harness::parse_count("--seed", a.seed);
+  if (a.quick) {
+    plan.case_options.repetitions = 3;
+    plan.case_options.min_time_s = 0.003;  // --quick: a rough curve in a few seconds
+  }
+  if (run.count("--budget")) {
+    if (!(a.budget_s > 0) || a.budget_s > 86400)
+      throw UsageError(fmt::format("--budget: {} is not a number of seconds between 0 and 86400", a.budget_s));
+    plan.budget_s = a.budget_s;
+  }
+  if (run.count("--max-working-set"))
+    plan.case_options.max_working_set_bytes =
+        memprobe::harness::parse_max_working_set(a.max_working_set, memprobe::core::mem_available_bytes());
+  plan.reserve_hugepages_2m = memprobe::harness::parse_count("--reserve-hugepages", a.reserve_2m);
+  plan.reserve_hugepages_1g = memprobe::harness::parse_count("--reserve-hugepages-1g", a.reserve_1g);
+  if (run.count("--counters")) plan.counter_events = memprobe::harness::parse_counter_list(a.counters);
+  if (run.count("--cpu")) {
+    const std::uint64_t number = memprobe::harness::parse_count("--cpu", a.cpu);
+    if (number > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
+      throw UsageError(fmt::format("--cpu: {} is not a CPU number", a.cpu));
+    plan.cpu = static_cast<int>(number);
+  }
+  if (!a.out_path.empty() || run.count("--out")) plan.out_path = a.out_path;
+  return plan;
+}
+
+struct ReportArgs {
+  std::string path, format = "text", plot_dir;
+};
+
+CLI::App* add_report_command(CLI::App& app, ReportArgs& a) {
+  CLI::App* report = app.add_subcommand("report", "print the tables of a results file");
+  report->add_option("file", a.path, "results file (JSON)")->required();
+  report->add_option("--format", a.format, "text, markdown or csv")->capture_default_str();
+  report->add_option("--plot", a.plot_dir, "also write plots (SVG and PNG, through gnuplot) into this directory");
+  return report;
+}
+
+int report_main(const ReportArgs& a, const CLI::App& report) {
+  const auto format = memprobe::analysis::parse_table_format(a.format);
+  if (!format) throw UsageError(fmt::format("--format: '{}' is not one of text, markdown, csv", a.format));
+  if (report.count("--plot")) memprobe::harness::check_plot_directory(a.plot_dir);
+  auto results = memprobe::analysis::load_results(a.path);
+  // Every table from the cases by today's analysis, so they agree with each other.
+  memprobe::analysis::derive_all(results);
+  std::cout << memprobe::analysis::render_report(results, *format);
+  if (report.count("--plot")) {
+    for (const std::string& file : memprobe::harness::write_plots(results, a.plot_dir))
+      std::cerr << "memprobe: wrote " << file << "\n";
+  }
+  return 0;
+}
+
+struct CompareArgs {
+  memprobe::harness::CompareCommand command;
+  std::vector<std::string> files;
+  double fail_on_regression_pct = 0;
+};
+
+CLI::App* add_compare_command(CLI::App& app, CompareArgs& a) {
+  CLI::App* compare = app.add_subcommand(
+      "compare", "results files side by side (A B, or A1 A2 -- B1 B2): B/A and a verdict per figure and case");
+  compare->add_option("files", a.files, "A B, or several runs per side: A1 A2 -- B1 B2 (options before --)")
+      ->required();
+  compare->add_flag("--all", a.command.all_cases, "list every case, also those within noise");
+  compare->add_option("--format", a.command.format, "text, csv or junit (JUnit XML of the regression gate)")
+      ->capture_default_str();
+  compare->add_option("--fail-on-regression", a.fail_on_regression_pct,
+                      "exit 3 when a figure of B is worse than A by more than PCT % and beyond noise")
+      ->type_name("PCT");
+  return compare;
+}
+
+struct FleetArgs {
+  std::vector<std::string> paths;
+  std::string format = "text";
+  bool fail_on_outlier = false;
+};
+
+CLI::App* add_fleet_command(CLI::App& app, FleetArgs& a) {
+  CLI::App* fleet = app.add_subcommand("fleet", "many runs in one table, grouped by machine, outliers flagged");
+  fleet->add_option("paths", a.paths, "results files, or directories of them (*.json)")->required();
+  fleet->add_option("--format", a.format, "text, markdown, csv or json")->capture_default_str();
+  fleet->add_flag("--fail-on-outlier", a.fail_on_outlier, "exit 3 when a run is flagged");
+  return fleet;
+}
+
+// A first argument that is no option must name a subcommand: one line naming
+// the known ones (CLI11's own message would not list them).
+void reject_unknown_subcommand(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return;
+  std::string known;
+  bool found = false;
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    found |= sub->get_name() == argv[1];
+    known += (known.empty() ? "" : ", ") + sub->get_name();
+  }
+  if (!found) throw UsageError(fmt::format("unknown subcommand '{}' (known: {}, bench)", argv[1], known));
+}
+
+// Parses the command line; the exit status when it asked for help or the
+// version (printed), nothing when a subcommand is to run.
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string message = e.what();
+    throw UsageError(message.empty() ? "bad command line (see memprobe --help)" : message);
+  }
+  return std::nullopt;
+}
+
 int run_main(int argc, char** argv) {
   // `memprobe bench ...` hands every argument but --max-working-set to Google
   // Benchmark, after checking the flags it would only warn about.
@@ -57,93 +220,24 @@ int run_main(int argc, char** argv) {
   app.footer("Subcommand help: memprobe <subcommand> --help\n"
              "memprobe bench [--max-working-set SIZE] [Google Benchmark flags]  runs the raw cases with Google "
              "Benchmark's runner");
-
-  std::string only, pages = "4k,thp", out_path, counters, max_working_set;
-  // Integers are taken as text and parsed strictly (parse_count): CLI11
-  // would wrap "-3" into 2^64 - 3 for an unsigned option.
-  std::string cpu, reserve_2m = "0", reserve_1g = "0", seed = std::to_string(memprobe::core::kDefaultChainSeed);
-  double budget_s = 0;
-  bool quick = false;
-  CLI::App* run = app.add_subcommand("run", "measure, print the tables, optionally write a results file");
-  run->add_option("--only", only, "comma-separated families to run (default: all)");
-  run->add_option("--pages", pages, "page policies: 4k, thp, 2m (hugetlb-2m), 1g (hugetlb-1g)")
-      ->capture_default_str();
-  run->add_flag("--quick", quick, "fewer sweep points and repetitions");
-  run->add_option("--budget", budget_s, "time budget in seconds: shortens each repetition to fit (never lengthens)");
-  run->add_option("--out", out_path, "write the results (JSON, schema memprobe/1) to this file");
-  run->add_option("--cpu", cpu, "logical CPU to pin to (default: the last one)")->type_name("N");
-  run->add_option("--reserve-hugepages", reserve_2m,
-                  "grow the 2 MiB hugetlb pool to N pages for this run (root; restored on exit and on SIGINT/SIGTERM)")
-      ->type_name("N");
-  run->add_option("--reserve-hugepages-1g", reserve_1g,
-                  "grow the 1 GiB hugetlb pool to N pages for this run (root; restored on exit and on SIGINT/SIGTERM)")
-      ->type_name("N");
-  run->add_option("--counters", counters,
-                  "comma-separated performance events (libpfm4 names or page-faults, minor-faults, ...); "
-                  "default: this CPU's memory events (see memprobe counters)");
-  run->add_option("--max-working-set", max_working_set,
-                  "largest working set any case uses, e.g. 512MiB, 4G (the latency sweep ends exactly there; "
-                  "default: 8x the last-level cache, 4x with --quick; at most half of MemAvailable)")
-      ->type_name("SIZE");
-  run->add_option("--seed", seed, "seed of the random chains")->capture_default_str()->type_name("N");
-  run->footer(families_help());
-
-  std::string report_path, report_format = "text", plot_dir;
-  CLI::App* report = app.add_subcommand("report", "print the tables of a results file");
-  report->add_option("file", report_path, "results file (JSON)")->required();
-  report->add_option("--format", report_format, "text, markdown or csv")->capture_default_str();
-  report->add_option("--plot", plot_dir, "also write plots (SVG and PNG, through gnuplot) into this directory");
-
-  memprobe::harness::CompareCommand compare_args;
-  std::vector<std::string> compare_files;
-  double fail_on_regression_pct = 0;
-  CLI::App* compare = app.add_subcommand(
-      "compare", "results files side by side (A B, or A1 A2 -- B1 B2): B/A and a verdict per figure and case");
-  compare->add_option("files", compare_files, "A B, or several runs per side: A1 A2 -- B1 B2 (options before --)")
-      ->required();
-  compare->add_flag("--all", compare_args.all_cases, "list every case, also those within noise");
-  compare->add_option("--format", compare_args.format, "text, csv or junit (JUnit XML of the regression gate)")
-      ->capture_default_str();
-  compare->add_option("--fail-on-regression", fail_on_regression_pct,
-                      "exit 3 when a figure of B is worse than A by more than PCT % and beyond noise")
-      ->type_name("PCT");
-  std::vector<std::string> fleet_paths;
-  std::string fleet_format = "text";
-  bool fail_on_outlier = false;
-  CLI::App* fleet = app.add_subcommand("fleet", "many runs in one table, grouped by machine, outliers flagged");
-  fleet->add_option("paths", fleet_paths, "results files, or directories of them (*.json)")->required();
-  fleet->add_option("--format", fleet_format, "text, markdown, csv or json")->capture_default_str();
-  fleet->add_flag("--fail-on-outlier", fail_on_outlier, "exit 3 when a run is flagged");
+  RunArgs run_args;
+  CLI::App* run = add_run_command(app, run_args);
+  ReportArgs report_args;
+  CLI::App* report = add_report_command(app, report_args);
+  CompareArgs compare_args;
+  CLI::App* compare = add_compare_command(app, compare_args);
+  FleetArgs fleet_args;
+  CLI::App* fleet = add_fleet_command(app, fleet_args);
   CLI::App* check =
       app.add_subcommand("check", "environment report: THP, hugetlb pools, PMU, frequency, swap; with fixes");
-
   CLI::App* list = app.add_subcommand("list", "list the benchmark families");
   CLI::App* counters_cmd =
       app.add_subcommand("counters", "list this machine's default performance events and whether they open");
 
-  if (argc >= 2 && argv[1][0] != '-') {
-    std::string known;
-    bool found = false;
-    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-      found |= sub->get_name() == argv[1];
-      known += (known.empty() ? "" : ", ") + sub->get_name();
-    }
-    if (!found) throw UsageError(fmt::format("unknown subcommand '{}' (known: {}, bench)", argv[1], known));
-  }
+  reject_unknown_subcommand(app, argc, argv);
   // compare's B files (after "--") are taken off before parsing.
   const auto compare_b_files = memprobe::harness::take_compare_b_files(argc, argv);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::string message = e.what();
-    throw UsageError(message.empty() ? "bad command line (see memprobe --help)" : message);
-  }
+  if (const auto status = parse_command_line(app, argc, argv)) return *status;
 
   if (*list) {
     std::cout << families_help();
@@ -152,56 +246,16 @@ int run_main(int argc, char** argv) {
   if (*counters_cmd) return memprobe::harness::counters_command(std::cout);
   if (*check) return memprobe::harness::check_command(std::cout);
   if (*compare) {
-    memprobe::harness::split_compare_sides(compare_files, compare_b_files, compare_args);
-    if (compare->count("--fail-on-regression")) compare_args.fail_on_regression_pct = fail_on_regression_pct;
-    return memprobe::harness::compare_command(compare_args, std::cout);
+    memprobe::harness::split_compare_sides(compare_args.files, compare_b_files, compare_args.command);
+    if (compare->count("--fail-on-regression"))
+      compare_args.command.fail_on_regression_pct = compare_args.fail_on_regression_pct;
+    return memprobe::harness::compare_command(compare_args.command, std::cout);
   }
-  if (*fleet) return memprobe::harness::fleet_command(fleet_paths, fleet_format, fail_on_outlier, std::cout);
-  if (*report) {
-    const auto format = memprobe::analysis::parse_table_format(report_format);
-    if (!format) throw UsageError(fmt::format("--format: '{}' is not one of text, markdown, csv", report_format));
-    if (report->count("--plot")) memprobe::harness::check_plot_directory(plot_dir);
-    auto results = memprobe::analysis::load_results(report_path);
-    // Every table from the cases by today's analysis, so they agree with each other.
-    memprobe::analysis::derive_all(results);
-    std::cout << memprobe::analysis::render_report(results, *format);
-    if (report->count("--plot")) {
-      for (const std::string& file : memprobe::harness::write_plots(results, plot_dir))
-        std::cerr << "memprobe: wrote " << file << "\n";
-    }
-    return 0;
-  }
-
-  memprobe::harness::RunPlan plan;
-  plan.command = joined_command_line(argc, argv);
-  if (run->count("--only") && only.empty()) throw UsageError("--only: no family named");
-  plan.families = memprobe::harness::parse_family_list(only);
-  plan.case_options.policies = memprobe::harness::parse_page_list(pages);
-  plan.case_options.quick = quick;
-  plan.case_options.seed = memprobe::harness::parse_count("--seed", seed);
-  if (quick) {
-    plan.case_options.repetitions = 3;
-    plan.case_options.min_time_s = 0.003;  // --quick: a rough curve in a few seconds
-  }
-  if (run->count("--budget")) {
-    if (!(budget_s > 0) || budget_s > 86400)
-      throw UsageError(fmt::format("--budget: {} is not a number of seconds between 0 and 86400", budget_s));
-    plan.budget_s = budget_s;
-  }
-  if (run->count("--max-working-set"))
-    plan.case_options.max_working_set_bytes =
-        memprobe::harness::parse_max_working_set(max_working_set, memprobe::core::mem_available_bytes());
-  plan.reserve_hugepages_2m = memprobe::harness::parse_count("--reserve-hugepages", reserve_2m);
-  plan.reserve_hugepages_1g = memprobe::harness::parse_count("--reserve-hugepages-1g", reserve_1g);
-  if (run->count("--counters")) plan.counter_events = memprobe::harness::parse_counter_list(counters);
-  if (run->count("--cpu")) {
-    const std::uint64_t number = memprobe::harness::parse_count("--cpu", cpu);
-    if (number > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
-      throw UsageError(fmt::format("--cpu: {} is not a CPU number", cpu));
-    plan.cpu = static_cast<int>(number);
-  }
-  if (!out_path.empty() || run->count("--out")) plan.out_path = out_path;
-  return memprobe::harness::run_command(plan, std::cout, std::cerr);
+  if (*fleet)
+    return memprobe::harness::fleet_command(fleet_args.paths, fleet_args.format, fleet_args.fail_on_outlier,
+                                            std::cout);
+  if (*report) return report_main(report_args, *report);
+  return memprobe::harness::run_command(run_plan(run_args, *run, argc, argv), std::cout, std::cerr);
 }
 
 int run_main_reporting_errors(int argc, char** argv) {

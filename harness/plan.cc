@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "analysis/family.h"
 #include "analysis/results_json.h"
 #include "core/buffer.h"
 #include "core/units.h"
@@ -49,16 +50,12 @@ std::string known_family_names() {
 
 }  // namespace
 
-// Default run order: the headline latency curve first; pagefault last, as it
-// releases the shared chase buffer and maps fresh memory itself.
-constexpr const char* kRunOrder[] = {"latency", "stride", "tlb",    "pagewalk",
-                                     "hugepage", "bandwidth", "mlp", "loaded", "pagefault"};
-
 std::vector<std::string> parse_family_list(const std::string& text) {
   std::vector<std::string> names;
   if (text.empty()) {
-    for (const char* name : kRunOrder)
-      if (bench::find_family(name)) names.emplace_back(name);
+    // Default order: the analysis families' run_rank (analysis/family.h).
+    for (const analysis::FamilyDescriptor* family : analysis::families_in_run_order())
+      if (bench::find_family(family->name)) names.push_back(family->name);
     for (const bench::Family& f : bench::families())
       if (std::find(names.begin(), names.end(), f.name) == names.end()) names.emplace_back(f.name);
     return names;

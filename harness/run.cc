@@ -101,13 +101,6 @@ bench::CaseOptions estimate_options(bench::CaseOptions options) {
   return options;
 }
 
-std::size_t register_families(const std::vector<std::string>& families, const core::Machine& machine,
-                              const bench::CaseOptions& options) {
-  benchmark::ClearRegisteredBenchmarks();
-  std::size_t cases = 0;
-  for (const std::string& name : families) cases += bench::find_family(name)->register_cases(machine, options);
-  return cases;
-}
 
 // The largest working set of this run (CaseOptions::max_working_set_bytes):
 // --max-working-set as given (main checked it against MemAvailable), else the
@@ -163,17 +156,11 @@ int counters_command(std::ostream& out) {
   return 0;
 }
 
-int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
-  validate_plan(plan);  // bad input ends here, before anything is pinned, changed or measured
-  const int cpu = pin(plan, err);
-  // Before the fingerprint, so the results record the pools as reserved.
-  SystemGuard system_guard(err);
-  if (plan.reserve_hugepages_2m > 0) system_guard.reserve_hugepages(2 * core::kMiB, plan.reserve_hugepages_2m);
-  if (plan.reserve_hugepages_1g > 0) system_guard.reserve_hugepages(core::kGiB, plan.reserve_hugepages_1g);
+namespace {
 
-  err << fmt::format("memprobe: pinned to CPU {}; calibrating the TSC and core clock...\n", cpu) << std::flush;
-  const core::Machine machine = core::fingerprint(true);
-
+// The results value before anything is measured: the command, the machine and
+// what the run was asked for.
+analysis::Results start_results(const RunPlan& plan, const core::Machine& machine, int cpu) {
   analysis::Results results;
   results.command = plan.command;
   results.started_at = utc_now_iso8601();
@@ -182,42 +169,28 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   results.extra["memprobe_version"] = MEMPROBE_VERSION;
   results.extra["pinned_cpu"] = cpu;
   results.extra["seed"] = plan.case_options.seed;
-  bench::CaseOptions options = plan.case_options;
-  choose_max_working_set(machine, options, results, err);
-  bench::configure_region_counters(plan.counter_events);
-  add_counter_statuses(machine, results);
-  out << analysis::render_machine_header(results) << std::flush;
-  // Nobody reads the tables (a closed pipe, a full disk) and no file wants the figures: stop before measuring.
-  if (!out && !plan.out_path)
-    throw std::runtime_error("cannot write to standard output, and there is no --out file: not measuring");
+  return results;
+}
 
-  std::size_t total_cases = register_families(plan.families, machine, estimate_options(options));
+// How many cases the run will measure (an estimate: later families are sized
+// from earlier ones); with --budget, each repetition shortened to fit first.
+std::map<std::string, std::size_t> plan_cases(const RunPlan& plan, const core::Machine& machine,
+                                              bench::CaseOptions& options, std::ostream& err) {
+  std::map<std::string, std::size_t> planned = count_cases(plan.families, 0, machine, estimate_options(options));
   if (plan.budget_s) {
     // Fit the run into the budget by shortening each repetition; never
     // lengthen it beyond the default, which is already statistically enough.
-    options.min_time_s = min_time_for_budget(*plan.budget_s, total_cases, options);
-    total_cases = register_families(plan.families, machine, estimate_options(options));
-    err << fmt::format("memprobe: {} cases, {:.0f} s budget: {:.1f} ms per repetition\n", total_cases,
+    options.min_time_s = min_time_for_budget(*plan.budget_s, total_cases(planned), options);
+    planned = count_cases(plan.families, 0, machine, estimate_options(options));
+    err << fmt::format("memprobe: {} cases, {:.0f} s budget: {:.1f} ms per repetition\n", total_cases(planned),
                        *plan.budget_s, options.min_time_s * 1e3);
   }
-  initialize_google_benchmark({"memprobe"});
-  add_context_to_google_benchmark(machine);
+  return planned;
+}
 
-  if (!machine.pmu_available)
-    err << fmt::format("memprobe: hardware counters unavailable: {}; counting software events only\n",
-                       machine.pmu_reason);
-
-  CollectingReporter reporter(total_cases, err);
-  // Until the file is written: a signal after the measurement must not lose it.
-  const GracefulInterrupts graceful_interrupts;
-  const bool cap_given = plan.case_options.max_working_set_bytes > 0;
-  run_families_in_stages(plan.families, machine, options, cap_given, results, reporter, err);
-  // Hand hugetlb pages back before the guard shrinks the pool again.
-  bench::release_arena();
-
-  add_runs_to_results(reporter.runs(), results);
-  analysis::derive_all(results);
-
+// Writes the file (if asked) and the tables; the exit status.
+int finish_run(const RunPlan& plan, analysis::Results& results, std::size_t total_cases, std::ostream& out,
+               std::ostream& err) {
   const bool interrupted = bench::interrupt_requested();
   if (interrupted) {
     results.extra["interrupted"] = true;
@@ -238,6 +211,50 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   out << "\n" << analysis::render_sections(results) << std::flush;
   if (write_error) throw std::runtime_error(*write_error);
   return interrupted ? 130 : 0;
+}
+
+}  // namespace
+
+int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
+  validate_plan(plan);  // bad input ends here, before anything is pinned, changed or measured
+  const int cpu = pin(plan, err);
+  // Before the fingerprint, so the results record the pools as reserved.
+  SystemGuard system_guard(err);
+  if (plan.reserve_hugepages_2m > 0) system_guard.reserve_hugepages(2 * core::kMiB, plan.reserve_hugepages_2m);
+  if (plan.reserve_hugepages_1g > 0) system_guard.reserve_hugepages(core::kGiB, plan.reserve_hugepages_1g);
+
+  err << fmt::format("memprobe: pinned to CPU {}; calibrating the TSC and core clock...\n", cpu) << std::flush;
+  const core::Machine machine = core::fingerprint(true);
+
+  analysis::Results results = start_results(plan, machine, cpu);
+  bench::CaseOptions options = plan.case_options;
+  choose_max_working_set(machine, options, results, err);
+  bench::configure_region_counters(plan.counter_events);
+  add_counter_statuses(machine, results);
+  out << analysis::render_machine_header(results) << std::flush;
+  // Nobody reads the tables (a closed pipe, a full disk) and no file wants the figures: stop before measuring.
+  if (!out && !plan.out_path)
+    throw std::runtime_error("cannot write to standard output, and there is no --out file: not measuring");
+
+  const std::map<std::string, std::size_t> planned_cases = plan_cases(plan, machine, options, err);
+  initialize_google_benchmark({"memprobe"});
+  add_context_to_google_benchmark(machine);
+
+  if (!machine.pmu_available)
+    err << fmt::format("memprobe: hardware counters unavailable: {}; counting software events only\n",
+                       machine.pmu_reason);
+
+  CollectingReporter reporter(planned_cases, err);
+  // Until the file is written: a signal after the measurement must not lose it.
+  const GracefulInterrupts graceful_interrupts;
+  const bool cap_given = plan.case_options.max_working_set_bytes > 0;
+  run_families_in_stages(plan.families, machine, options, cap_given, results, reporter, err);
+  // Hand hugetlb pages back before the guard shrinks the pool again.
+  bench::release_arena();
+
+  add_runs_to_results(reporter.runs(), results);
+  analysis::derive_all(results);
+  return finish_run(plan, results, reporter.total_cases(), out, err);
 }
 
 std::string version_text() { return fmt::format("memprobe {} (git {})", MEMPROBE_VERSION, MEMPROBE_GIT_DESCRIBE); }

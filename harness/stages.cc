@@ -7,9 +7,11 @@
 #include <chrono>
 #include <cmath>
 
-#include "analysis/derived.h"
-#include "analysis/tlb.h"
+#include "analysis/families/latency.h"
+#include "analysis/families/tlb.h"
 #include "benchmarks/working_set.h"
+#include "core/buffer.h"
+#include "core/machine.h"
 #include "core/units.h"
 
 namespace memprobe::harness {
@@ -30,16 +32,6 @@ analysis::Results results_so_far(const std::vector<RawRun>& runs, const analysis
   r.machine = machine;
   add_runs_to_results(runs, r);
   return r;
-}
-
-// Cases still to come, re-counted with what is measured now, so the
-// progress line's total follows the sizes actually used.
-std::size_t count_remaining(const std::vector<std::string>& families, std::size_t from,
-                            const core::Machine& machine, const bench::CaseOptions& options) {
-  std::size_t cases = 0;
-  for (std::size_t i = from; i < families.size(); ++i) cases += register_family(families[i], machine, options);
-  benchmark::ClearRegisteredBenchmarks();
-  return cases;
 }
 
 // The latency family, 4 KiB .. kFirstLatencySweepTopBytes first and then an
@@ -117,7 +109,97 @@ LatencySweepEnd run_latency(const core::Machine& machine, const bench::CaseOptio
   return end;
 }
 
+// The tlb family, then (base pages only) an octave at a time until
+// tlb_curve_complete, half of MemAvailable, or the time limit: CPUID's TLB
+// sizes seed the first sweep but never end it (they overflow on Zen 5, are
+// absent in many guests and on Arm).
+TlbSweepEnd run_tlb(const core::Machine& machine, const bench::CaseOptions& options,
+                        const analysis::MachineInfo& info, CollectingReporter& reporter, std::ostream& err) {
+  TlbSweepEnd end;
+  register_family("tlb", machine, options);
+  run_registered(reporter);
+  const std::string page(core::cli_name(core::PagePolicy::k4K));
+  const bool base_pages_swept = std::find(options.policies.begin(), options.policies.end(),
+                                          core::PagePolicy::k4K) != options.policies.end();
+  const auto start = std::chrono::steady_clock::now();
+  const double limit_s = options.quick ? kTlbSweepSeconds / 4 : kTlbSweepSeconds;
+  const std::uint64_t bound_pages =
+      core::mem_available_bytes().value_or(0) / 2 / std::max<std::uint64_t>(1, core::base_page_bytes());
+  double last_step_s = 0;
+  for (;;) {
+    const analysis::Results r = results_so_far(reporter.runs(), info);
+    const std::vector<analysis::TlbPoint> curve = analysis::tlb_curve(r, page);
+    end.up_to_pages = curve.empty() ? 0 : static_cast<std::uint64_t>(curve.back().pages);
+    if (!base_pages_swept || curve.empty()) {
+      end.reason = base_pages_swept ? "no base-page points measured" : "base pages not in --pages";
+      break;
+    }
+    if (bench::interrupt_requested()) {
+      end.reason = "interrupted";
+      break;
+    }
+    if (auto done = tlb_curve_complete(r, page)) {
+      end.reason = *done;
+      break;
+    }
+    const std::uint64_t top = end.up_to_pages * 2;
+    if (top > bound_pages) {
+      end.reason = fmt::format("half of MemAvailable holds {} {} pages, and the {} curve has not yet gone past an "
+                               "L2 DTLB knee",
+                               bound_pages, page, page);
+      break;
+    }
+    const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (last_step_s > 0 && elapsed_s + 2 * last_step_s > limit_s) {
+      end.reason = fmt::format("time limit: the next octave would end past {:.0f} s of TLB sweep extension, and the "
+                               "{} curve has not yet gone past an L2 DTLB knee",
+                               limit_s, page);
+      break;
+    }
+    err << fmt::format("memprobe: tlb: the {} curve has not gone {:.0f}x past an L2 DTLB knee; extending the sweep "
+                       "to {} pages\n",
+                       page, kTlbPastL2KneeFactor, top)
+        << std::flush;
+    bench::CaseOptions step = options;
+    step.tlb_pages_above = end.up_to_pages;
+    step.tlb_pages_up_to = top;
+    const auto step_start = std::chrono::steady_clock::now();
+    if (register_family("tlb", machine, step) == 0) {
+      end.reason = "no base-page points fit in the next octave";
+      break;
+    }
+    run_registered(reporter);
+    last_step_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
+  }
+  return end;
+}
+
 }  // namespace
+
+std::optional<std::string> tlb_curve_complete(const analysis::Results& results, const std::string& page) {
+  const std::vector<analysis::TlbPoint> curve = analysis::tlb_curve(results, page);
+  if (curve.empty()) return std::nullopt;
+  const std::vector<analysis::TlbStep> steps = analysis::tlb_steps(curve);
+  if (steps.size() < 2) return std::nullopt;
+  const double l2_knee_pages = steps[1].knee_pages;
+  if (curve.back().pages < kTlbPastL2KneeFactor * l2_knee_pages) return std::nullopt;
+  return fmt::format("the {} curve went {:.0f}x past its L2 DTLB knee at {:.0f} pages", page,
+                     curve.back().pages / l2_knee_pages, l2_knee_pages);
+}
+
+std::map<std::string, std::size_t> count_cases(const std::vector<std::string>& families, std::size_t from,
+                                               const core::Machine& machine, const bench::CaseOptions& options) {
+  std::map<std::string, std::size_t> cases;
+  for (std::size_t i = from; i < families.size(); ++i) cases[families[i]] += register_family(families[i], machine, options);
+  benchmark::ClearRegisteredBenchmarks();
+  return cases;
+}
+
+std::size_t total_cases(const std::map<std::string, std::size_t>& cases_per_family) {
+  std::size_t total = 0;
+  for (const auto& [family, cases] : cases_per_family) total += cases;
+  return total;
+}
 
 bench::MeasuredSizes measured_sizes(const std::vector<RawRun>& runs, const analysis::MachineInfo& machine) {
   bench::MeasuredSizes sizes;
@@ -161,6 +243,10 @@ void run_families_in_stages(const std::vector<std::string>& families, const core
       err << fmt::format("memprobe: latency sweep ended at {}: {}\n", core::format_bytes(end.up_to_bytes),
                          end.reason)
           << std::flush;
+    } else if (family == "tlb") {
+      const TlbSweepEnd end = run_tlb(machine, options, results.machine, reporter, err);
+      results.extra["tlb_sweep"] = {{"up_to_pages", end.up_to_pages}, {"end_reason", end.reason}};
+      err << fmt::format("memprobe: tlb sweep ended at {} pages: {}\n", end.up_to_pages, end.reason) << std::flush;
     } else {
       register_family(family, machine, options);
       run_registered(reporter);
@@ -187,7 +273,7 @@ void run_families_in_stages(const std::vector<std::string>& families, const core
           {"l1_dtlb_entries_4k", options.measured.l1_dtlb_entries_4k},
           {"l2_dtlb_entries_4k", options.measured.l2_dtlb_entries_4k},
       };
-      reporter.set_total(reporter.cases_done() + count_remaining(families, i + 1, machine, options));
+      reporter.set_cases_left(count_cases(families, i + 1, machine, options));
     }
   }
   benchmark::ClearRegisteredBenchmarks();

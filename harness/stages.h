@@ -5,7 +5,10 @@
 // the tlb family's detected L2 DTLB.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -25,9 +28,30 @@ inline constexpr std::uint64_t kFirstLatencySweepTopBytes = 32ull << 20;
 // long (seconds; --quick: a quarter), each step predicted at twice the last.
 inline constexpr double kLatencySweepSeconds = 20;
 
+// The tlb family's base-page sweep grows the same way, past its first sweep,
+// until its curve has gone kTlbPastL2KneeFactor past the L2 DTLB knee.
+inline constexpr double kTlbSweepSeconds = 20;
+inline constexpr double kTlbPastL2KneeFactor = 4;
+
 struct LatencySweepEnd {
   std::uint64_t up_to_bytes = 0;  // the sweep's largest working set
   std::string reason;             // why it ended there (results: extra.latency_sweep)
+};
+
+// The cases each of families[from..] registers with `options` (for progress:
+// the total and the estimate of the time left).
+std::map<std::string, std::size_t> count_cases(const std::vector<std::string>& families, std::size_t from,
+                                               const core::Machine& machine, const bench::CaseOptions& options);
+std::size_t total_cases(const std::map<std::string, std::size_t>& cases_per_family);
+
+// Whether the base-page TLB curve (tlb - reference) has shown what the
+// pagewalk family and the TLB table need: two steps (L1 and L2 DTLB) and
+// points kTlbPastL2KneeFactor past the second knee. The reason when it has.
+std::optional<std::string> tlb_curve_complete(const analysis::Results& results, const std::string& page);
+
+struct TlbSweepEnd {
+  std::uint64_t up_to_pages = 0;  // the base-page sweep's largest page count
+  std::string reason;             // why it ended there (results: extra.tlb_sweep)
 };
 
 // What the cases collected so far measured: the cache capacities and where

@@ -3,11 +3,15 @@
 # on this machine: `memprobe run`, `run --quick`, `run --only latency`.
 # Prints one line per run: seconds, the target, the ETA's error once 10 % of
 # the cases were done, and the latency sweep's end. Timings belong here, not
-# in unit tests. Usage: scripts/wall_time.sh [repeats] (default 1).
+# in unit tests. Usage: scripts/wall_time.sh [--families] [repeats] (default 1).
+# --families also prints each family's mean seconds per case and its ratio to
+# a latency case: the figures harness/eta.cc's priors (kRelativeCaseCost) are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 memprobe=./build/harness/memprobe
 [[ -x $memprobe ]] || scripts/build.sh >/dev/null
+families=0
+if [[ ${1:-} == --families ]]; then families=1; shift; fi
 repeats=${1:-1}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -42,6 +46,26 @@ eta_error() {
     }' "$1"
 }
 
+# Mean wall seconds per case of each family (time between progress lines),
+# and the ratio to the latency family's.
+family_costs() {
+  awk '
+    /\[[0-9]+\/[0-9]+\]/ {
+      split($3, part, "/"); f = part[1]
+      if (!(f in n)) order[++k] = f
+      s[f] += $1 - prev; n[f]++; prev = $1
+    }
+    END {
+      base = ("latency" in n) ? s["latency"] / n["latency"] : 0
+      for (i = 1; i <= k; i++) {
+        f = order[i]; m = s[f] / n[f]
+        printf "  %-10s %4d cases  %.3f s per case", f, n[f], m
+        if (base > 0) printf "  %.1fx a latency case", m / base
+        printf "\n"
+      }
+    }' "$1"
+}
+
 run_one() {
   local name=$1 target_s=$2; shift 2
   local log=$out/$name.log start end
@@ -53,6 +77,8 @@ run_one() {
   local sweep; sweep=$(sed -n 's/.*memprobe: latency sweep ended at \([^:]*\):.*/\1/p' "$log" | head -1)
   printf '%-14s %6.1f s (target <= %s s)  ETA error after 10 %%: %s  latency sweep to %s\n' \
     "$name" "$wall" "$target_s" "$(eta_error "$log" "$wall")" "${sweep:-?}"
+  ((families)) && family_costs "$log"
+  return 0
 }
 
 echo "machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) CPUs, git $(git describe --always --dirty)"

@@ -1,4 +1,6 @@
-#include "analysis/bandwidth.h"
+#include "analysis/families/bandwidth.h"
+#include "analysis/families/loaded.h"
+#include "analysis/families/mlp.h"
 
 #include <gtest/gtest.h>
 
@@ -10,6 +12,13 @@ namespace {
 // bytes-per-pass arithmetic is tested in tests/core_bandwidth_kernels_test.cc.
 constexpr double kKiB = 1024;
 constexpr double kMiB = 1024 * kKiB;
+
+// The three families these tests feed: each derives its own member(s).
+void derive_bandwidth_mlp_loaded(Results& r) {
+  derive_bandwidth(r);
+  derive_mlp(r);
+  derive_loaded(r);
+}
 
 TEST(MlpSaturationTest, SmallestKWithinNinetyPercentOfBest) {
   // Throughput 1/ns: k=8 reaches 1/11 >= 0.9 * 1/10.
@@ -71,7 +80,7 @@ Results synthetic() {
 
 TEST(DeriveBandwidthTest, RowsInThreadKernelWorkingSetOrder) {
   Results r = synthetic();
-  derive_bandwidth(r);
+  derive_bandwidth_mlp_loaded(r);
   const auto& rows = r.derived.extra.at("bandwidth");
   ASSERT_EQ(rows.size(), 12U);
   EXPECT_EQ(rows[0]["threads"], 1);
@@ -88,7 +97,7 @@ TEST(DeriveBandwidthTest, RowsInThreadKernelWorkingSetOrder) {
 
 TEST(DeriveBandwidthTest, MlpSpeedupsAndParallelism) {
   Results r = synthetic();
-  derive_bandwidth(r);
+  derive_bandwidth_mlp_loaded(r);
   const auto& mlp = r.derived.extra.at("mlp");
   ASSERT_EQ(mlp.size(), 5U);
   EXPECT_EQ(mlp[0]["k"], 1);
@@ -102,8 +111,8 @@ TEST(DeriveBandwidthTest, MlpSpeedupsAndParallelism) {
 
 TEST(DeriveBandwidthTest, LoadedLatencyByIntensity) {
   Results r = synthetic();
-  derive_bandwidth(r);
-  const auto& rows = r.derived.extra.at("loaded_latency");
+  derive_bandwidth_mlp_loaded(r);
+  const auto& rows = r.derived.extra.at("loaded");
   ASSERT_EQ(rows.size(), 3U);
   EXPECT_EQ(rows[0]["intensity_pct"], 0);
   EXPECT_EQ(rows[2]["intensity_pct"], 100);
@@ -113,21 +122,21 @@ TEST(DeriveBandwidthTest, LoadedLatencyByIntensity) {
 
 TEST(DeriveBandwidthTest, IdempotentAndRemovesWhatIsGone) {
   Results r = synthetic();
-  derive_bandwidth(r);
+  derive_bandwidth_mlp_loaded(r);
   const nlohmann::json first = r.derived.extra;
-  derive_bandwidth(r);
+  derive_bandwidth_mlp_loaded(r);
   EXPECT_EQ(r.derived.extra, first);
   r.cases.clear();
-  derive_bandwidth(r);
+  derive_bandwidth_mlp_loaded(r);
   EXPECT_FALSE(r.derived.extra.contains("bandwidth"));
   EXPECT_FALSE(r.derived.extra.contains("mlp"));
   EXPECT_FALSE(r.derived.extra.contains("mlp_parallelism"));
-  EXPECT_FALSE(r.derived.extra.contains("loaded_latency"));
+  EXPECT_FALSE(r.derived.extra.contains("loaded"));
 }
 
 TEST(RenderBandwidthTest, TablesCarryTheFigures) {
   Results r = synthetic();
-  derive_bandwidth(r);
+  derive_bandwidth_mlp_loaded(r);
   const std::string bw = render_bandwidth_table(r);
   EXPECT_NE(bw.find("read GB/s"), std::string::npos) << bw;
   EXPECT_NE(bw.find("copy GB/s"), std::string::npos) << bw;
@@ -137,21 +146,21 @@ TEST(RenderBandwidthTest, TablesCarryTheFigures) {
   const std::string mlp = render_mlp_table(r);
   EXPECT_NE(mlp.find("8.33x"), std::string::npos) << mlp;
   EXPECT_NE(mlp.find("Effective parallelism: k = 8"), std::string::npos) << mlp;
-  const std::string loaded = render_loaded_latency_table(r);
+  const std::string loaded = render_loaded_table(r);
   EXPECT_NE(loaded.find("100 %"), std::string::npos) << loaded;
   EXPECT_NE(loaded.find("1.50x"), std::string::npos) << loaded;
   const std::string csv = render_mlp_table(r, TableFormat::kCsv);
   EXPECT_EQ(csv.rfind("# ", 0), 0U) << csv;
   EXPECT_EQ(render_bandwidth_table(Results{}), "");
   EXPECT_EQ(render_mlp_table(Results{}), "");
-  EXPECT_EQ(render_loaded_latency_table(Results{}), "");
+  EXPECT_EQ(render_loaded_table(Results{}), "");
 }
 
 TEST(RenderBandwidthTest, UnavailableReasonsAreShown) {
   Results r;
   r.unavailable.push_back({"loaded/intensity:50", "needs at least 2 CPUs"});
-  derive_bandwidth(r);
-  const std::string loaded = render_loaded_latency_table(r);
+  derive_bandwidth_mlp_loaded(r);
+  const std::string loaded = render_loaded_table(r);
   EXPECT_NE(loaded.find("needs at least 2 CPUs"), std::string::npos) << loaded;
 }
 

@@ -10,6 +10,7 @@
 
 #include "analysis/compare.h"
 #include "analysis/gate.h"
+#include "tests/kvm_machine.h"
 
 namespace memprobe::analysis {
 namespace {
@@ -43,14 +44,7 @@ Results base_run() {
   r.command = "memprobe run --pages 4k";
   r.started_at = "2024-05-01T12:00:00Z";
   MachineInfo& m = r.machine;
-  m.cpu_model = "AMD EPYC 9R14";
-  m.vendor = "AMD";
-  m.logical_cpus = 2;
-  m.kernel = "6.1.0-18-cloud-amd64";
-  m.hypervisor = "KVM";
-  m.tsc_hz = 2.6e9;
-  m.core_hz = 3.7e9;
-  m.core_hz_source = "calibrated";
+  m = testing::kvm_amd_machine("AMD EPYC 9R14", "6.1.0-18-cloud-amd64", 2.6e9, 3.7e9);
   m.caches = {{1, "data", 32 * kKiB, 64, 8}, {2, "unified", 1 * kMiB, 64, 8}};
   m.thp_enabled = "madvise";
   m.thp_defrag = "madvise";

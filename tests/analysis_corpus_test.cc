@@ -12,8 +12,9 @@
 #include <vector>
 
 #include "analysis/derived.h"
+#include "analysis/families/latency.h"
+#include "analysis/families/tlb.h"
 #include "analysis/results_json.h"
-#include "analysis/tlb.h"
 
 namespace memprobe::analysis {
 namespace {

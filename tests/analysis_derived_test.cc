@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "analysis/derived.h"
+#include "analysis/families/latency.h"
 
 namespace memprobe::analysis {
 namespace {

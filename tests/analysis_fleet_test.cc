@@ -40,7 +40,7 @@ Results node_run(const std::string& host, double latency_factor, int jitter_seed
   r.derived.extra["tlb"] = nlohmann::json::array(
       {{{"level", "L1 DTLB"}, {"page", "4k"}, {"page_bytes", 4096}, {"detected_entries", 64}},
        {{"level", "L2 DTLB"}, {"page", "4k"}, {"page_bytes", 4096}, {"detected_entries", 2048}}});
-  r.derived.extra["page_fault"] = nlohmann::json::array(
+  r.derived.extra["pagefault"] = nlohmann::json::array(
       {{{"kind", "anon-4k"}, {"phase", "cold"}, {"page", "4k"}, {"us_per_fault", 0.25 * jitter}}});
   r.derived.extra["bandwidth"] = nlohmann::json::array(
       {{{"kernel", "read"}, {"threads", 1}, {"level", "DRAM"}, {"gb_per_s", 11.0 / jitter}},

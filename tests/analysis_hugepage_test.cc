@@ -1,7 +1,8 @@
 // analysis/hugepage: speed-up arithmetic, exclusion of cases whose huge-page
 // backing was not verified, the generated per-region sentences, and the
 // page-fault rows' count check, all on synthetic results.
-#include "analysis/hugepage.h"
+#include "analysis/families/hugepage.h"
+#include "analysis/families/pagefault.h"
 
 #include <string>
 
@@ -144,8 +145,8 @@ TEST(PageFaultTest, CountsMatchWithinTheTolerance) {
   Results r;
   r.cases = {fault_case("anon-4k", "warm", 16384 + 300, 16384), fault_case("anon-4k", "cold", 16384 + 400, 16384),
              fault_case("anon-thp", "warm", 129, 128), fault_case("hugetlb-2m", "warm", 126, 128)};
-  derive_page_fault(r);
-  const auto& rows = r.derived.extra["page_fault"];
+  derive_pagefault(r);
+  const auto& rows = r.derived.extra["pagefault"];
   ASSERT_EQ(rows.size(), 4u);
   // Sorted by kind then phase: anon-4k cold, anon-4k warm, anon-thp, hugetlb-2m.
   EXPECT_EQ(rows[0]["phase"], "cold");
@@ -153,7 +154,7 @@ TEST(PageFaultTest, CountsMatchWithinTheTolerance) {
   EXPECT_TRUE(rows[1]["counts_match"].get<bool>());   // 300 <= 327
   EXPECT_TRUE(rows[2]["counts_match"].get<bool>());   // huge: within 1
   EXPECT_FALSE(rows[3]["counts_match"].get<bool>());
-  const std::string table = render_page_fault_table(r);
+  const std::string table = render_pagefault_table(r);
   EXPECT_NE(table.find("MISMATCH"), std::string::npos) << table;
   EXPECT_NE(table.find("us/fault"), std::string::npos) << table;
 }
@@ -163,8 +164,8 @@ TEST(PageFaultTest, UnavailableKindsGetARowAndTheReason) {
   r.cases = {fault_case("anon-4k", "warm", 16384, 16384)};
   r.unavailable.push_back({"pagefault/hugetlb-1g", "no free 1 GiB hugetlb pages (need 1, free 0): run memprobe "
                                                    "with --reserve-hugepages-1g 1"});
-  derive_page_fault(r);
-  const std::string table = render_page_fault_table(r);
+  derive_pagefault(r);
+  const std::string table = render_pagefault_table(r);
   EXPECT_NE(table.find("hugetlb-1g: unavailable: no free 1 GiB hugetlb pages"), std::string::npos) << table;
 }
 

@@ -1,5 +1,9 @@
 #include "analysis/plots.h"
 
+#include "analysis/families/hugepage.h"
+#include "analysis/families/latency.h"
+#include "analysis/families/tlb.h"
+
 #include <gtest/gtest.h>
 
 namespace memprobe::analysis {

@@ -15,6 +15,7 @@
 
 #include "analysis/results_json.h"
 #include "tests/command_runner.h"
+#include "tests/kvm_machine.h"
 
 namespace memprobe::analysis {
 namespace {
@@ -28,14 +29,7 @@ Results sample_results() {
   r.started_at = "2024-05-01T12:00:00Z";
   r.git = "v0.1-3-gabcdef";
   MachineInfo& m = r.machine;
-  m.cpu_model = "AMD EPYC 7B13";
-  m.vendor = "AMD";
-  m.logical_cpus = 2;
-  m.kernel = "6.1.0-18-cloud-amd64";
-  m.hypervisor = "KVM";
-  m.tsc_hz = 2.445e9;
-  m.core_hz = 3.2412e9;
-  m.core_hz_source = "calibrated";
+  m = testing::kvm_amd_machine("AMD EPYC 7B13", "6.1.0-18-cloud-amd64", 2.445e9, 3.2412e9);
   m.caches = {{1, "data", 32768, 64, 8}, {2, "unified", 524288, 64, 8}, {3, "unified", 33554432, 64, 16}};
   TlbInfo l1;
   l1.level = 1;

@@ -5,7 +5,9 @@
 #include <string>
 
 #include "analysis/derived.h"
+#include "analysis/families/latency.h"
 #include "analysis/tables.h"
+#include "tests/kvm_machine.h"
 
 namespace memprobe::analysis {
 namespace {
@@ -19,14 +21,7 @@ Results machine_only() {
   r.started_at = "2024-05-01T12:00:00Z";
   r.git = "v0.1-3-gabcdef";
   MachineInfo& m = r.machine;
-  m.cpu_model = "AMD EPYC 7B13 64-Core Processor";
-  m.vendor = "AMD";
-  m.logical_cpus = 2;
-  m.kernel = "Linux 6.1.0-18-cloud-amd64 x86_64";
-  m.hypervisor = "KVM";
-  m.tsc_hz = 2.445e9;
-  m.core_hz = 3.24e9;
-  m.core_hz_source = "calibrated";
+  m = testing::kvm_amd_machine("AMD EPYC 7B13 64-Core Processor", "Linux 6.1.0-18-cloud-amd64 x86_64", 2.445e9, 3.24e9);
   m.caches = {{1, "data", 32 * kKiB, 64, 8},
               {1, "instruction", 32 * kKiB, 64, 8},
               {2, "unified", 512 * kKiB, 64, 8},
@@ -246,7 +241,7 @@ TEST(TablesSummaryTest, SummaryNamesEachLevelAndTheFaultCost) {
   r.derived.cache_levels = {{"L1", 32768.0, 32768.0, 1.1, 4.1, 1.0, ""}, {"DRAM", std::nullopt, std::nullopt, 100.0, 370.0, 2.0, ""}};
   r.derived.extra["tlb"] = nlohmann::json::array({{{"level", "L1 DTLB"}, {"page", "4k"}, {"detected_entries", 72.0}},
                                                   {{"level", "L2 DTLB"}, {"page", "4k"}, {"detected_entries", nullptr}}});
-  r.derived.extra["page_fault"] = nlohmann::json::array(
+  r.derived.extra["pagefault"] = nlohmann::json::array(
       {{{"kind", "anon-4k"}, {"phase", "warm"}, {"us_per_fault", 2.07}},
        {{"kind", "hugetlb-1g"}, {"phase", "warm"}, {"us_per_fault", 40037.2}},
        {{"kind", "anon-4k"}, {"phase", "cold"}, {"us_per_fault", 9.0}}});

@@ -1,6 +1,8 @@
 // TLB knee detection on synthetic two-knee curves, the walk-cost arithmetic,
 // the stride jump / line-size estimate, and the derived JSON members.
-#include "analysis/tlb.h"
+#include "analysis/families/pagewalk.h"
+#include "analysis/families/stride.h"
+#include "analysis/families/tlb.h"
 
 #include <gtest/gtest.h>
 
@@ -228,11 +230,11 @@ TEST(PageWalkTest, WalkSizedFromCpuidIsSaid) {
   };
   results.cases = {with_source(pagewalk_case("walk", "4k", 8192, 300), "measured"),
                    pagewalk_case("reference", "thp", 8192, 40)};
-  ASSERT_EQ(derive_page_walk(results).size(), 1u);
-  EXPECT_EQ(derive_page_walk(results)[0].note.find("CPUID"), std::string::npos) << derive_page_walk(results)[0].note;
+  ASSERT_EQ(derive_pagewalk_rows(results).size(), 1u);
+  EXPECT_EQ(derive_pagewalk_rows(results)[0].note.find("CPUID"), std::string::npos) << derive_pagewalk_rows(results)[0].note;
   results.cases[0] = with_source(pagewalk_case("walk", "4k", 1024, 300), "cpuid");
   results.cases[1] = pagewalk_case("reference", "thp", 1024, 40);
-  const std::string note = derive_page_walk(results).at(0).note;
+  const std::string note = derive_pagewalk_rows(results).at(0).note;
   EXPECT_NE(note.find("sized from CPUID's L2 DTLB (2048) (tlb not in this run)"), std::string::npos) << note;
   EXPECT_NE(note.find("is not past CPUID's L2 DTLB"), std::string::npos) << note;
 }
@@ -243,7 +245,7 @@ TEST(PageWalkTest, RowsFromPagewalkCases) {
   results.cases = {pagewalk_case("l2hit", "4k", 362, 20), pagewalk_case("walk", "4k", 8192, 300),
                    pagewalk_case("walk", "4k", 8192, 500, "cold"), pagewalk_case("reference", "thp", 362, 5),
                    pagewalk_case("reference", "thp", 8192, 40), pagewalk_case("l2hit", "thp", 362, 60)};
-  const auto rows = derive_page_walk(results);
+  const auto rows = derive_pagewalk_rows(results);
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[0].page, "4k");
   EXPECT_EQ(rows[0].pte, "warm");
@@ -261,7 +263,8 @@ TEST(PageWalkTest, RowsFromPagewalkCases) {
   EXPECT_DOUBLE_EQ(*rows[2].l2_hit_cycles, 55);
   EXPECT_NE(rows[2].note.find("no walk point"), std::string::npos);
 
-  const std::string table = render_page_walk_table(results);
+  derive_pagewalk(results);
+  const std::string table = render_pagewalk_table(results);
   EXPECT_NE(table.find("walk cycles"), std::string::npos);
   EXPECT_NE(table.find("2D"), std::string::npos) << "a guest's walk is labelled as nested";
 }
@@ -281,7 +284,7 @@ TEST(PageWalkTest, EachCaseUsesTheReferenceMeasuredWithIt) {
                    paired(pagewalk_case("reference", "thp", 8192, 40), "4k", "walk"),
                    pagewalk_case("walk", "4k", 8192, 500, "cold"),
                    paired(pagewalk_case("reference", "thp", 8192, 100), "4k", "walk-cold-pte")};
-  const auto rows = derive_page_walk(results);
+  const auto rows = derive_pagewalk_rows(results);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_DOUBLE_EQ(*rows[0].miss_cycles, 260);
   EXPECT_DOUBLE_EQ(*rows[1].miss_cycles, 400);
@@ -320,7 +323,7 @@ TEST(StrideTest, JumpAtTheLineSizeAndLineEstimateFromTheLargestSet) {
   results.cases.push_back(stride_case(large, 0, 100));
   results.cases.push_back(stride_case(small, 0, 12));
 
-  const auto sets = derive_stride(results);
+  const auto sets = derive_stride_sets(results);
   ASSERT_EQ(sets.size(), 2u);
   EXPECT_DOUBLE_EQ(sets[0].working_set_bytes, small);
   EXPECT_EQ(sets[1].points.back().pattern, "random") << "the random control sorts last";
@@ -330,6 +333,7 @@ TEST(StrideTest, JumpAtTheLineSizeAndLineEstimateFromTheLargestSet) {
   EXPECT_DOUBLE_EQ(*sets[0].jump_stride_bytes, 128);
   EXPECT_EQ(stride_line_estimate(sets), 64);
 
+  derive_stride(results);
   const std::string table = render_stride_table(results);
   EXPECT_NE(table.find("line size estimate: 64 B"), std::string::npos) << table;
   EXPECT_NE(table.find("random"), std::string::npos);
@@ -363,18 +367,21 @@ TEST(TlbFamilyTest, DerivedJsonHasTheDesignMembers) {
   results.cases.push_back(pagewalk_case("reference", "thp", 362, 5));
   results.cases.push_back(pagewalk_case("reference", "thp", 8192, 40));
   results.derived.extra["latency_curve_page"] = "4k";
-  derive_tlb_family(results);
-  derive_tlb_family(results);  // idempotent
+  for (int i = 0; i < 2; ++i) {  // idempotent
+    derive_tlb(results);
+    derive_pagewalk(results);
+    derive_stride(results);
+  }
   const nlohmann::json& extra = results.derived.extra;
   EXPECT_EQ(extra.at("latency_curve_page"), "4k") << "other members are left alone";
   ASSERT_TRUE(extra.at("tlb").is_array());
   ASSERT_EQ(extra.at("tlb").size(), 2u);
   for (const char* key : {"level", "page", "reported_entries", "detected_entries", "reach_bytes"})
     EXPECT_TRUE(extra.at("tlb")[0].contains(key)) << key;
-  ASSERT_EQ(extra.at("page_walk").size(), 1u);
+  ASSERT_EQ(extra.at("pagewalk").size(), 1u);
   for (const char* key : {"page", "cycles", "ns", "nested_paging"})
-    EXPECT_TRUE(extra.at("page_walk")[0].contains(key)) << key;
-  EXPECT_DOUBLE_EQ(extra.at("page_walk")[0].at("cycles").get<double>(), 245);
+    EXPECT_TRUE(extra.at("pagewalk")[0].contains(key)) << key;
+  EXPECT_DOUBLE_EQ(extra.at("pagewalk")[0].at("cycles").get<double>(), 245);
   EXPECT_FALSE(extra.contains("stride")) << "no stride cases, no member";
 
   const std::string table = render_tlb_table(results);
@@ -385,9 +392,9 @@ TEST(TlbFamilyTest, DerivedJsonHasTheDesignMembers) {
 TEST(TlbFamilyTest, NothingMeasuredRendersNothing) {
   Results results;
   EXPECT_EQ(render_tlb_table(results), "");
-  EXPECT_EQ(render_page_walk_table(results), "");
+  EXPECT_EQ(render_pagewalk_table(results), "");
   EXPECT_EQ(render_stride_table(results), "");
-  derive_tlb_family(results);
+  derive_tlb(results);
   EXPECT_FALSE(results.derived.extra.contains("tlb"));
 }
 

@@ -5,7 +5,9 @@
 // cases through the harness's reporter and collector.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <sstream>
+#include <string>
 
 #include "benchmarks/family.h"
 #include "harness/collector.h"
@@ -47,13 +49,32 @@ CollectedRun run_registered_cases(std::size_t cases) {
   return collected;
 }
 
-// A cheap measured case after the failing one: the run goes on.
+// A cheap timed loop, reporting `ns_per_load`.
+void measured_loop(benchmark::State& state, double ns_per_load) {
+  int x = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(++x);
+  state.counters["ns_per_load"] = ns_per_load;
+}
+
+// A measured case that fails with `reason` (bench::fail_case) on the calls
+// `fails` picks.
+benchmark::internal::Benchmark* register_failing_case(const std::string& name,
+                                                      std::function<bool(const benchmark::State&)> fails,
+                                                      const std::string& reason) {
+  return bench::register_case(name, [fails = std::move(fails), reason](benchmark::State& state) {
+    if (fails(state)) {
+      bench::fail_case(state, reason);
+      return;
+    }
+    measured_loop(state, 2.0);
+  });
+}
+
+// A cheap measured case after the failing one: the run goes on. Every case
+// is registered as the families register theirs (bench::register_case).
 void register_healthy_case() {
-  benchmark::RegisterBenchmark("failtest/healthy/after", [](benchmark::State& state) {
-    if (bench::skip_if_interrupted(state)) return;
-    int x = 0;
-    for (auto _ : state) benchmark::DoNotOptimize(++x);
-    state.counters["ns_per_load"] = 1.0;
+  bench::register_case("failtest/healthy/after", [](benchmark::State& state) {
+    measured_loop(state, 1.0);
   })->Repetitions(3)->MinTime(0.001);
 }
 
@@ -80,6 +101,15 @@ void expect_unavailable_and_run_went_on(const CollectedRun& run, const std::stri
   EXPECT_TRUE(has_case(run.results, "failtest/healthy/after"));
 }
 
+// Runs a case failing as register_failing_case says (`repetitions`
+// repetitions of at least min_time_s) and the healthy case after it.
+CollectedRun run_failing_case(const std::string& name, std::function<bool(const benchmark::State&)> fails,
+                              const std::string& reason, int repetitions, double min_time_s) {
+  register_failing_case(name, std::move(fails), reason)->Repetitions(repetitions)->MinTime(min_time_s);
+  register_healthy_case();
+  return run_registered_cases(2);
+}
+
 class FailCaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -91,27 +121,16 @@ class FailCaseTest : public ::testing::Test {
 };
 
 TEST_F(FailCaseTest, LaterRepetitionWithAutomaticIterationsMakesTheCaseUnavailable) {
-  benchmark::RegisterBenchmark("failtest/auto/late", [](benchmark::State& state) {
-    if (bench::skip_if_interrupted(state)) return;
-    if (repetition_of_call(state) == 2) {
-      bench::fail_case(state, "hugetlb pool exhausted (test)");
-      return;
-    }
-    int x = 0;
-    for (auto _ : state) benchmark::DoNotOptimize(++x);
-    state.counters["ns_per_load"] = 2.0;
-  })->Repetitions(4)->MinTime(0.001);
-  register_healthy_case();
-
-  const CollectedRun run = run_registered_cases(2);
+  const CollectedRun run = run_failing_case(
+      "failtest/auto/late", [](const benchmark::State& state) { return repetition_of_call(state) == 2; },
+      "hugetlb pool exhausted (test)", 4, 0.001);
   EXPECT_EQ(g_last_repetition, 3) << "the repetition after the failed one runs as usual";
   expect_unavailable_and_run_went_on(run, "failtest/auto/late", "failtest/auto", "hugetlb pool exhausted (test)");
   EXPECT_NE(run.progress.find("unavailable"), std::string::npos) << run.progress;
 }
 
 TEST_F(FailCaseTest, LaterRepetitionWithManualTimeAndOneIterationMakesTheCaseUnavailable) {
-  benchmark::RegisterBenchmark("failtest/manual/late", [](benchmark::State& state) {
-    if (bench::skip_if_interrupted(state)) return;
+  bench::register_case("failtest/manual/late", [](benchmark::State& state) {
     if (g_repetition++ == 1) {
       bench::fail_case(state, "mmap refused (test)");
       return;
@@ -129,19 +148,9 @@ TEST_F(FailCaseTest, FailureWhileTheFirstRepetitionIsSizedMakesTheCaseUnavailabl
   // The second call of the first repetition (a longer try of the same one).
   // MinTime 50 ms: a first call of one cheap iteration is never long enough,
   // so Google Benchmark always sizes the first repetition again.
-  benchmark::RegisterBenchmark("failtest/sizing/fails", [](benchmark::State& state) {
-    if (bench::skip_if_interrupted(state)) return;
-    if (g_calls++ == 1) {
-      bench::fail_case(state, "refused while sizing (test)");
-      return;
-    }
-    int x = 0;
-    for (auto _ : state) benchmark::DoNotOptimize(++x);
-    state.counters["ns_per_load"] = 2.0;
-  })->Repetitions(3)->MinTime(0.05);
-  register_healthy_case();
-
-  const CollectedRun run = run_registered_cases(2);
+  const CollectedRun run = run_failing_case(
+      "failtest/sizing/fails", [](const benchmark::State&) { return g_calls++ == 1; }, "refused while sizing (test)",
+      3, 0.05);
   EXPECT_EQ(g_calls, 2) << "after the failure the case body must not run again";
   expect_unavailable_and_run_went_on(run, "failtest/sizing/fails", "failtest/sizing", "refused while sizing (test)");
 }
@@ -149,19 +158,9 @@ TEST_F(FailCaseTest, FailureWhileTheFirstRepetitionIsSizedMakesTheCaseUnavailabl
 TEST_F(FailCaseTest, FirstRepetitionFailureSkipsTheLaterOnesWithTheSameReason) {
   // The later repetitions would succeed (the pool came back): they must still
   // skip, or their iteration counts would disagree with the skipped first one.
-  benchmark::RegisterBenchmark("failtest/first/fails", [](benchmark::State& state) {
-    if (bench::skip_if_interrupted(state)) return;
-    if (g_repetition++ == 0) {
-      bench::fail_case(state, "pool empty at first (test)");
-      return;
-    }
-    int x = 0;
-    for (auto _ : state) benchmark::DoNotOptimize(++x);
-    state.counters["ns_per_load"] = 2.0;
-  })->Repetitions(3)->MinTime(0.001);
-  register_healthy_case();
-
-  const CollectedRun run = run_registered_cases(2);
+  const CollectedRun run = run_failing_case(
+      "failtest/first/fails", [](const benchmark::State&) { return g_repetition++ == 0; }, "pool empty at first (test)",
+      3, 0.001);
   EXPECT_EQ(g_repetition, 1) << "later repetitions must not reach the case body";
   expect_unavailable_and_run_went_on(run, "failtest/first/fails", "failtest/first", "pool empty at first (test)");
 }

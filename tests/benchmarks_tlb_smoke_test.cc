@@ -14,8 +14,6 @@ namespace {
 
 using testing::run_command_line;
 
-const std::string kMemprobe = MEMPROBE_BINARY;
-
 void expect_cases_ok(const std::string& filter, std::size_t at_least) {
   const auto r = run_command_line(kMemprobe + " bench --benchmark_filter='" + filter +
                                   "' --benchmark_format=json --benchmark_min_time=0.01");

@@ -16,6 +16,15 @@
 #include <string>
 #include <vector>
 
+namespace memprobe {
+
+// The memprobe binary the tests run (MEMPROBE_BINARY, set by tests/CMakeLists.txt).
+#ifdef MEMPROBE_BINARY
+inline const std::string kMemprobe = MEMPROBE_BINARY;
+#endif
+
+}  // namespace memprobe
+
 namespace memprobe::testing {
 
 struct CommandResult {

@@ -95,12 +95,20 @@ std::optional<std::pair<std::string, std::string>> register_add(const Instructio
   return std::nullopt;
 }
 
-TEST(ChaseDisassemblyTest, LoopIsOnlyDependentLoads) {
-  const auto d = disassemble("memprobe_chase");
+// The loop of `function` in the test binary's disassembly; left empty when
+// the test is skipped (no objdump) or failed (no such function, no loop).
+void disassembled_loop(const std::string& function, std::vector<Instruction>& body) {
+  const auto d = disassemble(function);
   if (d.skip_reason) GTEST_SKIP() << *d.skip_reason;
-  ASSERT_FALSE(d.instructions.empty()) << "memprobe_chase not found in the test binary:\n" << d.raw;
-  const auto body = loop_body(d.instructions);
+  ASSERT_FALSE(d.instructions.empty()) << function << " not found in the test binary:\n" << d.raw;
+  body = loop_body(d.instructions);
   ASSERT_FALSE(body.empty()) << "no loop found:\n" << d.raw;
+}
+
+TEST(ChaseDisassemblyTest, LoopIsOnlyDependentLoads) {
+  std::vector<Instruction> body;
+  disassembled_loop("memprobe_chase", body);
+  if (body.empty()) return;
 
   std::size_t loads = 0;
   std::string chain_register;
@@ -122,11 +130,9 @@ TEST(ChaseDisassemblyTest, LoopIsOnlyDependentLoads) {
 }
 
 TEST(AddChainDisassemblyTest, LoopIsRegisterAdds) {
-  const auto d = disassemble("memprobe_add_chain");
-  if (d.skip_reason) GTEST_SKIP() << *d.skip_reason;
-  ASSERT_FALSE(d.instructions.empty()) << "memprobe_add_chain not found in the test binary:\n" << d.raw;
-  const auto body = loop_body(d.instructions);
-  ASSERT_FALSE(body.empty()) << "no loop found:\n" << d.raw;
+  std::vector<Instruction> body;
+  disassembled_loop("memprobe_add_chain", body);
+  if (body.empty()) return;
 
   std::size_t adds = 0;
   std::string sum_register;

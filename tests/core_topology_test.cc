@@ -150,6 +150,16 @@ const TlbLevel* find_tlb(const std::vector<TlbLevel>& tlbs, int level, std::uint
   return nullptr;
 }
 
+// The decoded TLB of `level` and `page_bytes` has this kind, entries and ways.
+void expect_tlb(const std::vector<TlbLevel>& tlbs, int level, std::uint64_t page_bytes, const std::string& kind,
+                unsigned entries, int ways) {
+  const TlbLevel* tlb = find_tlb(tlbs, level, page_bytes);
+  ASSERT_NE(tlb, nullptr);
+  EXPECT_EQ(tlb->kind, kind);
+  EXPECT_EQ(tlb->entries, entries);
+  EXPECT_EQ(tlb->ways, ways);
+}
+
 TEST(CpuidTlbTest, AmdRecordedValuesDecode) {
   const auto tlbs = decode_amd_tlbs(kRecorded80000005, kRecorded80000006, kRecorded80000019);
   ASSERT_EQ(tlbs.size(), 6u);
@@ -216,21 +226,13 @@ TEST(CpuidTlbTest, IntelLeaf18SkylakeLikeSample) {
   const auto tlbs = decode_intel_leaf18(subleaves);
   ASSERT_EQ(tlbs.size(), 7u);
 
-  const TlbLevel* l1_4k = find_tlb(tlbs, 1, 4 * kKiB);
-  ASSERT_NE(l1_4k, nullptr);
-  EXPECT_EQ(l1_4k->kind, "data");
-  EXPECT_EQ(l1_4k->entries, 64u);
-  EXPECT_EQ(l1_4k->ways, 4);
+  expect_tlb(tlbs, 1, 4 * kKiB, "data", 64, 4);
   EXPECT_EQ(find_tlb(tlbs, 1, 2 * kMiB)->entries, 32u);
   EXPECT_EQ(find_tlb(tlbs, 1, 4 * kMiB)->entries, 32u);
   EXPECT_EQ(find_tlb(tlbs, 1, kGiB)->entries, 4u);
   EXPECT_EQ(find_tlb(tlbs, 1, kGiB)->ways, -1);
 
-  const TlbLevel* stlb_4k = find_tlb(tlbs, 2, 4 * kKiB);
-  ASSERT_NE(stlb_4k, nullptr);
-  EXPECT_EQ(stlb_4k->kind, "unified");
-  EXPECT_EQ(stlb_4k->entries, 1536u);
-  EXPECT_EQ(stlb_4k->ways, 12);
+  expect_tlb(tlbs, 2, 4 * kKiB, "unified", 1536, 12);
   EXPECT_EQ(find_tlb(tlbs, 2, 2 * kMiB)->entries, 1536u);
   EXPECT_EQ(find_tlb(tlbs, 2, kGiB)->entries, 16u);
   for (const TlbLevel& tlb : tlbs) EXPECT_NE(tlb.kind, "instruction");

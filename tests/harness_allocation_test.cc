@@ -23,8 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_command_line;
 
-const std::string kMemprobe = MEMPROBE_BINARY;
-
 // Calls of a case function so far, and the previous call's iteration count:
 // Google Benchmark grows the count in the first repetition and reuses it in
 // the later ones, so a count that does not grow starts a later repetition.
@@ -58,20 +56,17 @@ void measured_loop(benchmark::State& state) {
 TEST(AllocationFailureTest, BadAllocFailsOnlyItsCaseInAnyRepetition) {
   benchmark::ClearRegisteredBenchmarks();
   // Throws in its first repetition, before the loop.
-  bench::register_case("alloctest/first/x", [](benchmark::State& state) {
-    if (bench::skip_if_interrupted(state)) return;
+  bench::register_case("alloctest/first/x", [](benchmark::State&) {
     throw std::bad_alloc();
   })->Repetitions(3)->MinTime(0.001);
   // Throws in its third repetition only.
   static RepetitionCounter counter;
   counter = {};
   bench::register_case("alloctest/later/x", [](benchmark::State& state) {
-    if (bench::skip_if_interrupted(state)) return;
     if (counter.next(state) == 2) throw std::bad_alloc();
     measured_loop(state);
   })->Repetitions(3)->MinTime(0.001);
   bench::register_case("alloctest/healthy/after", [](benchmark::State& state) {
-    if (bench::skip_if_interrupted(state)) return;
     measured_loop(state);
   })->Repetitions(3)->MinTime(0.001);
 

@@ -21,8 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_command_line;
 
-const std::string kMemprobe = MEMPROBE_BINARY;
-
 // A fresh directory under the system temp directory, removed afterwards.
 struct TempDir {
   fs::path path = fs::temp_directory_path() / ("memprobe-documented-" + std::to_string(::getpid()));

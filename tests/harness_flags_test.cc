@@ -19,8 +19,6 @@ namespace {
 
 using testing::run_command_line;
 
-const std::string kMemprobe = MEMPROBE_BINARY;
-
 void expect_usage_error(const std::string& args, const std::vector<std::string>& words) {
   testing::expect_one_error_line(run_command_line(kMemprobe + " " + args), args, words);
 }

@@ -16,8 +16,6 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_command_line;
 
-const std::string kMemprobe = MEMPROBE_BINARY;
-
 // A node's results: L2 latency `l2_ns` with a tight plateau, THP `thp`.
 analysis::Results node(double l2_ns, const std::string& thp = "madvise") {
   analysis::Results r;

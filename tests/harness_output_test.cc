@@ -27,7 +27,6 @@ namespace fs = std::filesystem;
 using testing::CommandResult;
 using testing::run_command_line;
 
-const std::string kMemprobe = MEMPROBE_BINARY;
 // Small enough to finish in seconds; what matters is whether it starts.
 const std::string kQuickRun = " run --only latency --quick --pages 4k --max-working-set 1MiB";
 

@@ -26,7 +26,6 @@ using testing::CommandResult;
 using testing::expect_one_error_line;
 using testing::UnprivilegedRunner;
 
-const std::string kMemprobe = MEMPROBE_BINARY;
 // The cheapest run there is, should a check fail to stop it.
 const std::string kQuickRun = "run --only latency --quick --pages 4k";
 

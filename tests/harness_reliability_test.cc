@@ -22,8 +22,6 @@ namespace {
 
 using testing::run_command_line;
 
-const std::string kMemprobe = MEMPROBE_BINARY;
-
 std::filesystem::path fresh_dir(const std::string& name) {
   const auto dir = std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);

@@ -22,7 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_command_line;
 
-const std::string kMemprobe = MEMPROBE_BINARY;
 const std::string kPool2M = testing::kHugetlbPool2MPath;
 std::uint64_t read_pool() { return testing::read_hugetlb_pool_pages(); }
 

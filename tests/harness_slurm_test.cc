@@ -36,7 +36,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-const std::string kMemprobe = MEMPROBE_BINARY;
 const std::string kSbatchScript = std::string(MEMPROBE_SOURCE_DIR) + "/scripts/slurm/memprobe.sbatch";
 
 // The whole test stays well inside this (ctest's own timeout is longer).

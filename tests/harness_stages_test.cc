@@ -5,11 +5,13 @@
 // DRAM plateau in its own file; families after latency were sized from it.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <set>
 #include <string>
 
-#include "analysis/derived.h"
+#include "analysis/families/latency.h"
+#include "analysis/families/tlb.h"
 #include "analysis/results_json.h"
 #include "harness/stages.h"
 #include "tests/command_runner.h"
@@ -66,6 +68,71 @@ TEST(StagesTest, LatencySweepRecordsItsEndAndCurvesShareTheirPoints) {
   } else {
     std::cout << "sweep ended without the DRAM rule (" << reason << "): the sized-from checks do not apply\n";
   }
+}
+
+TEST(StagesTest, TlbSweepRecordsItsEndAndGoesPastTheL2KneeItReports) {
+  MEMPROBE_SKIP_IF_EMULATED("a real run whose sweep ends on what the timed curve shows");
+  const fs::path dir = fs::temp_directory_path() / ("memprobe-stages-tlb-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string out = (dir / "r.json").string();
+  const auto r = run_command_line(std::string(MEMPROBE_BINARY) + " run --quick --only tlb --pages 4k --out " + out);
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  const analysis::Results results = analysis::load_results(out);
+  fs::remove_all(dir);
+  ASSERT_TRUE(results.extra.contains("tlb_sweep")) << r.err;
+  const auto up_to_pages = results.extra["tlb_sweep"].at("up_to_pages").get<double>();
+  const std::string reason = results.extra["tlb_sweep"].at("end_reason").get<std::string>();
+  EXPECT_NE(r.err.find("tlb sweep ended at"), std::string::npos) << r.err;
+  const auto curve = analysis::tlb_curve(results, "4k");
+  ASSERT_FALSE(curve.empty());
+  EXPECT_EQ(curve.back().pages, up_to_pages) << "the recorded end is the last measured point";
+  EXPECT_EQ(harness::tlb_curve_complete(results, "4k").has_value(), reason.find("L2 DTLB knee at") != std::string::npos)
+      << "the file's own curve agrees with the reason it ended for: " << reason;
+}
+
+// A synthetic 4k TLB curve: tlb - reference steps up by l2_hit_cycles past
+// l1_entries and by walk_cycles past l2_entries; 4 points per octave from 8
+// pages to top_pages, the tlb family's grid; deterministic +-2 % noise.
+analysis::Results tlb_results(double l1_entries, double l2_entries, double top_pages) {
+  analysis::Results r;
+  r.machine.core_hz = 1e9;  // cycles == ns
+  unsigned noise = 7;
+  for (int k = 0;; ++k) {
+    const double pages = std::round(8 * std::pow(2.0, k / 4.0));
+    if (pages > top_pages) break;
+    const double ref = 5;
+    const double extra = pages <= l1_entries ? 0 : pages <= l2_entries ? 8 : 60;
+    noise = noise * 1103515245u + 12345u;
+    const double jitter = 1 + 0.02 * ((noise >> 16) % 201 / 100.0 - 1);
+    for (const std::string role : {"tlb", "reference"}) {
+      analysis::Case c;
+      c.family = "tlb";
+      c.name = "tlb/" + std::string(role == "tlb" ? "4k" : "reference") + "/pages:" + std::to_string(pages);
+      c.params = {{"pages", pages}, {"role", role}, {"page", role == "tlb" ? "4k" : "thp"}};
+      const double cycles = role == "tlb" ? (ref + extra) * jitter : ref;
+      c.metrics = {{"cycles_per_load", cycles}, {"ns_per_load", cycles}};
+      r.cases.push_back(c);
+    }
+  }
+  return r;
+}
+
+TEST(TlbCurveCompleteTest, NotUntilTheSweepIsTwoOctavesPastTheL2Knee) {
+  // Zen 5's 4096-entry L2 DTLB, where CPUID's overflowing field says 128.
+  EXPECT_FALSE(harness::tlb_curve_complete(tlb_results(96, 4096, 1024), "4k")) << "only the L1 step";
+  EXPECT_FALSE(harness::tlb_curve_complete(tlb_results(96, 4096, 8192), "4k")) << "one octave past L2";
+  const auto done = harness::tlb_curve_complete(tlb_results(96, 4096, 32768), "4k");
+  ASSERT_TRUE(done);
+  EXPECT_NE(done->find("L2 DTLB knee"), std::string::npos) << *done;
+}
+
+TEST(TlbCurveCompleteTest, ABigL2DtlbNeedsTheSweepToGrowPastTheFirstOne) {
+  // 16384 pages, the first sweep's floor, is enough for 2048 entries but not
+  // for 8192: the harness must extend.
+  EXPECT_TRUE(harness::tlb_curve_complete(tlb_results(64, 2048, 16384), "4k"));
+  EXPECT_FALSE(harness::tlb_curve_complete(tlb_results(64, 8192, 16384), "4k"));
+  EXPECT_TRUE(harness::tlb_curve_complete(tlb_results(64, 8192, 65536), "4k"));
+  EXPECT_FALSE(harness::tlb_curve_complete(tlb_results(64, 8192, 65536), "thp")) << "no thp points";
 }
 
 }  // namespace

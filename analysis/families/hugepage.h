@@ -1,13 +1,14 @@
-// Huge-page A/B and page-fault figures from a results value: speed-ups of
-// each page policy over 4 KiB pages per working set (only where the backing
-// was verified huge), the page-fault table, and their text renderings with
-// one generated sentence per region. Pure: synthetic results test it.
+// The hugepage family: the same random chase per page policy and working
+// set, speed-ups over 4 KiB pages (only where the backing was verified
+// huge), one generated sentence per region, and "DRAM + translation" next to
+// the cache table's DRAM row.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "analysis/plots.h"
 #include "analysis/results.h"
 #include "analysis/table_format.h"
 
@@ -40,23 +41,27 @@ void derive_hugepage(Results& results);
 // region without a verified huge case says so. Call derive_hugepage first.
 std::vector<std::string> hugepage_summary(const Results& results);
 
-// Fills results.derived.extra["page_fault"] from the "pagefault" family's
-// cases: {kind, phase, page, bytes, pages, us_per_fault, us_per_page,
-// gb_per_s, faults_counted, faults_expected, counts_match, backing}.
-// counts_match: within 2 % (at least 2 faults) of expected for 4 KiB pages and
-// files, within 1 for huge pages; null when nothing was counted. No pagefault
-// cases: the member is removed. Idempotent.
-void derive_page_fault(Results& results);
-
 // | working set | region | 4k ns | thp ns | 2m ns | 1g ns | thp/4k | 2m/4k | 1g/4k | backing |
 // for the policies measured or reported unavailable, then the summary
 // sentences and the unavailable reasons. Empty if there are no hugepage rows
 // and nothing unavailable. Call derive_hugepage first.
 std::string render_hugepage_table(const Results& results, TableFormat format = TableFormat::kText);
 
-// | kind | phase | size | us/fault | us/page | GB/s | faults counted | expected | backing |
-// plus a row per unavailable kind, with the reasons below. Call
-// derive_page_fault first.
-std::string render_page_fault_table(const Results& results, TableFormat format = TableFormat::kText);
+// "DRAM + translation": the cost of random access over the largest DRAM
+// working set the hugepage family measured, per page policy (a random cycle
+// over the whole set, so every page-table level is in play: where huge pages
+// show), next to the TLB-local DRAM row. Fills derived.extra
+// ["dram_translation"] = [{page, working_set_bytes, latency_ns,
+// latency_cycles, vs_dram, backing_verified}] from derived.extra["hugepage"]
+// and cache_levels (call after both); removed when there is no such case.
+void derive_dram_translation(Results& results);
+
+// "4k 270 ns at 304 MiB (2.25x DRAM) | thp ...": derived.dram_translation
+// as text; "" without it.
+std::string dram_translation_text(const Results& results);
+
+// Huge-page A/B: ns per load vs working set per page policy, verified
+// backings only (derived.hugepage). Nothing without hugepage rows.
+std::vector<Plot> hugepage_plots(const Results& results);
 
 }  // namespace memprobe::analysis

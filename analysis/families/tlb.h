@@ -1,6 +1,5 @@
-// Derived figures of the tlb, pagewalk and stride families: DTLB entries and
-// reach per page size (knees of tlb - reference vs pages), page-walk cost, and
-// the stride table with its line-size estimate. Pure functions over Results.
+// The tlb family: DTLB entries and reach per page size, from the knees of
+// (tlb - same-footprint reference) cycles vs pages touched.
 #pragma once
 
 #include <optional>
@@ -9,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/plots.h"
 #include "analysis/results.h"
 #include "analysis/table_format.h"
 
@@ -72,71 +72,19 @@ struct TlbLevelRow {
 // exists, detected is null and the note says why.
 std::vector<TlbLevelRow> derive_tlb_levels(const Results& results);
 
-// Walk cost from the four medians of one page size (cycles per load):
-// walk = (tlb - ref at N past the L2 DTLB) - (tlb - ref on the L2-hit plateau).
-struct WalkFigures {
-  double walk_cycles = 0;         // the walk alone
-  double miss_cycles = 0;         // tlb - ref past the L2 DTLB: L1 miss + walk
-  double l2_hit_cycles = 0;       // tlb - ref on the L2-hit plateau
-};
-WalkFigures walk_arithmetic(double walk_tlb, double walk_ref, double l2hit_tlb, double l2hit_ref);
+// derived.tlb: one row per derive_tlb_levels() row ({level, page, page_bytes,
+// reported_entries, detected_entries, reach_bytes, miss_cost_cycles, note},
+// nulls for unknown); removed without tlb cases. Idempotent.
+void derive_tlb(Results& results);
+// The rows of derived.tlb, as derive_tlb_levels() gave them.
+std::vector<TlbLevelRow> tlb_rows(const Results& results);
 
-struct PageWalkRow {
-  std::string page;
-  std::string pte = "warm";             // "warm": consecutive pages; "cold": one PTE line per load
-  std::optional<double> cycles;         // walk cost (null without an L2-hit pair)
-  std::optional<double> ns;
-  std::optional<double> miss_cycles;    // tlb - ref past the L2 DTLB
-  std::optional<double> l2_hit_cycles;
-  double walk_pages = 0;
-  double l2hit_pages = 0;
-  bool nested_paging = false;
-  std::string note;
-};
-
-// From the pagewalk family's cases (role walk / l2hit / reference).
-std::vector<PageWalkRow> derive_page_walk(const Results& results);
-
-struct StridePoint {
-  double stride_bytes = 0;  // 0 for the random control
-  std::string pattern;      // sequential | strided | random
-  double ns = 0;
-  std::optional<double> cycles;
-  double lines_touched = 0;
-};
-
-struct StrideSet {
-  double working_set_bytes = 0;
-  std::string page;
-  std::vector<StridePoint> points;     // strides ascending, random last
-  std::optional<double> jump_stride_bytes;  // stride_jump() of this set
-  std::string note;
-};
-
-// The stride at which the per-access cost jumps: the first fixed stride past
-// the first rising knee of cost vs stride (segment_curve), i.e. the smallest
-// stride whose loads no longer share lines with their predecessors. Null when
-// there is no rising knee, or it lies above kMaxJumpStrideBytes.
-std::optional<double> stride_jump(const std::vector<StridePoint>& points);
-inline constexpr double kMaxJumpStrideBytes = 2048;
-
-// One set per working set of the stride family, ascending.
-std::vector<StrideSet> derive_stride(const Results& results);
-
-// The line-size estimate: the jump stride of the largest working set (beyond
-// the LLC, where the prefetchers cannot hide a new line per load; in a
-// cache-resident set they often can, and the jump shows one stride later).
-std::optional<double> stride_line_estimate(const std::vector<StrideSet>& sets);
-
-// Tables (text, same layout as analysis/tables): empty string when the
-// family has no cases.
+// | TLB level | page | reported entries | detected entries | reach | miss cost cycles |
+// from derived.tlb (call derive_tlb first); "" without rows.
 std::string render_tlb_table(const Results& results, TableFormat format = TableFormat::kText);
-std::string render_page_walk_table(const Results& results, TableFormat format = TableFormat::kText);
-std::string render_stride_table(const Results& results, TableFormat format = TableFormat::kText);
 
-// Fills results.derived.extra["tlb"], ["page_walk"] and ["stride"] (each an
-// array; members as in DESIGN.md, nulls for unknown/undetected) where the
-// families have cases; leaves other members alone. Idempotent.
-void derive_tlb_family(Results& results);
+// tlb - reference cycles per load vs pages touched, one line per page policy,
+// CPUID's 4 KiB DTLB entry counts as dashed verticals. Nothing without tlb cases.
+std::vector<Plot> tlb_plots(const Results& results);
 
 }  // namespace memprobe::analysis

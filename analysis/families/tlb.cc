@@ -1,0 +1,296 @@
+#include "analysis/families/tlb.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+
+#include "analysis/family.h"
+#include "analysis/family_support.h"
+#include "analysis/knees.h"
+
+namespace memprobe::analysis {
+namespace {
+
+nlohmann::json to_json(const TlbLevelRow& r) {
+  return {{"level", r.level},
+          {"page", r.page},
+          {"page_bytes", r.page_bytes},
+          {"reported_entries", json_opt(r.reported_entries)},
+          {"detected_entries", json_opt(r.detected_entries)},
+          {"reach_bytes", json_opt(r.reach_bytes)},
+          {"miss_cost_cycles", json_opt(r.miss_cost_cycles)},
+          {"note", r.note}};
+}
+
+TlbLevelRow tlb_row_from_json(const nlohmann::json& row) {
+  TlbLevelRow r;
+  r.level = json_string(row, "level");
+  r.page = json_string(row, "page");
+  r.page_bytes = json_number(row, "page_bytes").value_or(0);
+  r.reported_entries = json_number(row, "reported_entries");
+  r.detected_entries = json_number(row, "detected_entries");
+  r.reach_bytes = json_number(row, "reach_bytes");
+  r.miss_cost_cycles = json_number(row, "miss_cost_cycles");
+  r.note = json_string(row, "note");
+  return r;
+}
+
+// "DTLB entries: 4k pages: L1 DTLB 64, L2 DTLB 1536 | thp pages: ...".
+std::vector<SummaryLine> tlb_summary(const Results& results) {
+  std::map<std::string, std::string> by_page;
+  for (const TlbLevelRow& row : tlb_rows(results)) {
+    const std::string value =
+        row.detected_entries ? fmt::format("{:.0f}", *row.detected_entries) : std::string("no clear knee");
+    std::string& text = by_page[row.page];
+    text += fmt::format("{}{} {}", text.empty() ? "" : ", ", row.level, value);
+  }
+  std::string text;
+  for (const auto& [page, levels] : by_page) text += fmt::format("{}{} pages: {}", text.empty() ? "" : " | ", page, levels);
+  if (text.empty()) return {};
+  return {{20, "DTLB entries", text}};  // after latency (0) and DRAM + translation (10)
+}
+
+}  // namespace
+
+std::vector<TlbPoint> tlb_curve(const Results& results, const std::string& page) {
+  std::map<double, std::vector<double>> tlb, ref;
+  for (const Case& c : results.cases) {
+    if (c.family != "tlb") continue;
+    const auto pages = json_number(c.params, "pages");
+    const auto cycles = cycles_of(c, results.machine.core_hz);
+    if (!pages || !cycles) continue;
+    const std::string role = param_text(c.params, "role");
+    // A huge-page figure counts only on a verified backing.
+    const bool verified = c.backing.verified.empty() || c.backing.verified == c.backing.requested;
+    if (role == "tlb" && param_text(c.params, "page") == page && verified) tlb[*pages].push_back(*cycles);
+    else if (role == "reference") ref[*pages].push_back(*cycles);
+  }
+  std::vector<TlbPoint> curve;
+  for (const auto& [pages, values] : tlb) {
+    const auto it = ref.find(pages);
+    if (it == ref.end()) continue;
+    curve.push_back({pages, median_of(values), median_of(it->second)});
+  }
+  return curve;
+}
+
+bool has_unverified_tlb_cases(const Results& results, const std::string& page) {
+  for (const Case& c : results.cases)
+    if (c.family == "tlb" && param_text(c.params, "role") == "tlb" && param_text(c.params, "page") == page &&
+        !c.backing.verified.empty() && c.backing.verified != c.backing.requested)
+      return true;
+  return false;
+}
+
+std::vector<std::string> tlb_pages(const Results& results) {
+  std::vector<std::string> pages;
+  for (const Case& c : results.cases) {
+    if (c.family != "tlb" || param_text(c.params, "role") != "tlb") continue;
+    const std::string page = param_text(c.params, "page");
+    if (std::find(pages.begin(), pages.end(), page) == pages.end()) pages.push_back(page);
+  }
+  std::sort(pages.begin(), pages.end(), [](const std::string& a, const std::string& b) {
+    return std::make_pair(page_rank(a), a) < std::make_pair(page_rank(b), b);
+  });
+  return pages;
+}
+
+std::vector<TlbStep> tlb_steps(const std::vector<TlbPoint>& curve) {
+  std::vector<TlbStep> steps;
+  if (curve.size() < 4) return steps;
+  std::vector<double> refs;
+  for (const TlbPoint& p : curve) refs.push_back(p.ref_cycles);
+  std::sort(refs.begin(), refs.end());
+  const double floor_cycles = std::max(1.0, refs[refs.size() / 4]);
+  std::vector<CurvePoint> points;
+  for (const TlbPoint& p : curve)
+    points.push_back({p.pages, floor_cycles + std::max(p.delta_cycles(), -floor_cycles / 2)});
+  const Segmentation seg = segment_curve(points);
+  for (const Knee& knee : seg.knees) {
+    const double below = seg.plateaus[knee.plateau_below].level - floor_cycles;
+    const double above = seg.plateaus[knee.plateau_below + 1].level - floor_cycles;
+    const double below_y = below + floor_cycles, above_y = above + floor_cycles;
+    if (above - below < kMinTlbStepCycles || above_y / below_y < kMinTlbStepRatio) continue;
+    steps.push_back({knee.size_bytes, below, above});
+  }
+  return steps;
+}
+
+namespace {
+
+// The L1 and L2 DTLB rows of one page policy, before any knee is matched.
+std::array<TlbLevelRow, 2> tlb_level_rows(const Results& results, const std::string& page) {
+  std::array<TlbLevelRow, 2> level;
+  for (int i = 0; i < 2; ++i) {
+    level[i].level = i == 0 ? "L1 DTLB" : "L2 DTLB";
+    level[i].page = page;
+    level[i].page_bytes = page_bytes_of(results, page);
+    level[i].reported_entries = reported_entries(results, i + 1, level[i].page_bytes);
+  }
+  return level;
+}
+
+// Knees to levels: in order; a lone knee to the nearer CPUID figure.
+std::array<std::optional<TlbStep>, 2> match_tlb_steps(const std::vector<TlbStep>& steps,
+                                                      const std::array<TlbLevelRow, 2>& level) {
+  std::array<std::optional<TlbStep>, 2> matched;
+  if (steps.size() >= 2) {
+    matched = {steps[0], steps[1]};
+  } else if (steps.size() == 1) {
+    int to = 0;
+    const auto r1 = level[0].reported_entries, r2 = level[1].reported_entries;
+    if (r1 && r2) {
+      const double x = std::log2(steps[0].knee_pages);
+      to = std::abs(x - std::log2(*r2)) < std::abs(x - std::log2(*r1)) ? 1 : 0;
+    }
+    matched[to] = steps[0];
+  }
+  return matched;
+}
+
+// A level's figures from its step, or a note why it has none.
+void fill_tlb_level(const Results& results, TlbLevelRow& row, const std::optional<TlbStep>& step,
+                    const std::vector<TlbPoint>& curve) {
+  const double max_pages = curve.back().pages;
+  const double min_pages = curve.front().pages;
+  if (step) {
+    row.detected_entries = step->knee_pages;
+    row.reach_bytes = step->knee_pages * row.page_bytes;
+    row.miss_cost_cycles = step->above_cycles - step->below_cycles;
+    if (row.reported_entries) {
+      const double ratio = *row.detected_entries / *row.reported_entries;
+      if (ratio > kTlbDifferenceFactor || ratio < 1 / kTlbDifferenceFactor)
+        row.note = fmt::format("detected {:.0f} vs CPUID's {:.0f} ({:+.0f}%){}", *row.detected_entries,
+                               *row.reported_entries, (ratio - 1) * 100, vm_reason(results));
+    }
+  } else if (row.reported_entries && max_pages < kTlbDifferenceFactor * *row.reported_entries) {
+    row.note = fmt::format("sweep ended at {:.0f} pages, before 1.25x CPUID's {:.0f} entries (memory or pool "
+                           "limit: see unavailable)",
+                           max_pages, *row.reported_entries);
+  } else {
+    row.note = fmt::format("no clear knee in tlb - reference over {:.0f}..{:.0f} pages", min_pages, max_pages);
+  }
+}
+
+// Beyond the L2 knee delta often keeps rising: walks slow down as page-table
+// entries leave the caches; say so rather than hide it.
+void note_further_steps(TlbLevelRow& l2, const std::vector<TlbStep>& steps) {
+  if (steps.size() <= 2) return;
+  std::string more;
+  for (std::size_t k = 2; k < steps.size(); ++k)
+    more += fmt::format("{}{:.0f} pages (to {:.0f} cycles)", more.empty() ? "" : ", ", steps[k].knee_pages,
+                        steps[k].above_cycles);
+  append_note(l2.note, fmt::format("further steps at {}: walks slow down as page-table entries leave the caches", more));
+}
+
+// A huge-page L1 miss far dearer than on 4k pages is a walk, not an L2 hit.
+void note_costly_l1_miss(const Results& results, TlbLevelRow& l1, const std::optional<double>& l1_miss_4k) {
+  if (l1.page == "4k" || !l1_miss_4k || !l1.miss_cost_cycles || *l1.miss_cost_cycles <= 2 * *l1_miss_4k) return;
+  append_note(l1.note,
+              fmt::format("an L1 DTLB miss costs {:.0f} cycles here vs {:.0f} on 4k pages: these misses look like "
+                          "walks, not L2 DTLB hits{}",
+                          *l1.miss_cost_cycles, *l1_miss_4k,
+                          results.machine.hypervisor
+                              ? " (a guest's huge pages are only as large in the TLB as the host's backing)"
+                              : ""));
+}
+
+}  // namespace
+
+std::vector<TlbLevelRow> derive_tlb_levels(const Results& results) {
+  std::vector<TlbLevelRow> rows;
+  std::optional<double> l1_miss_4k;
+  for (const std::string& page : tlb_pages(results)) {
+    const std::vector<TlbPoint> curve = tlb_curve(results, page);
+    std::array<TlbLevelRow, 2> level = tlb_level_rows(results, page);
+    if (curve.size() < 4) {
+      for (auto& row : level) {
+        row.note = curve.empty() ? (has_unverified_tlb_cases(results, page)
+                                        ? "not backed by huge pages (backing not verified): not measured"
+                                        : "no tlb/reference pairs measured")
+                                 : "too few points for a knee";
+        rows.push_back(row);
+      }
+      continue;
+    }
+    const std::vector<TlbStep> steps = tlb_steps(curve);
+    const std::array<std::optional<TlbStep>, 2> matched = match_tlb_steps(steps, level);
+    for (int i = 0; i < 2; ++i) fill_tlb_level(results, level[i], matched[i], curve);
+    note_further_steps(level[1], steps);
+    if (page == "4k" && level[0].miss_cost_cycles) l1_miss_4k = level[0].miss_cost_cycles;
+    note_costly_l1_miss(results, level[0], l1_miss_4k);
+    rows.push_back(level[0]);
+    rows.push_back(level[1]);
+  }
+  return rows;
+}
+
+void derive_tlb(Results& results) { store_rows(results, "tlb", derive_tlb_levels(results), to_json); }
+
+std::vector<TlbLevelRow> tlb_rows(const Results& results) { return load_rows(results, "tlb", tlb_row_from_json); }
+
+std::string render_tlb_table(const Results& results, TableFormat format) {
+  const std::vector<TlbLevelRow> rows = tlb_rows(results);
+  if (rows.empty()) return "";
+  std::vector<std::vector<std::string>> cells;
+  std::string notes;
+  for (const TlbLevelRow& r : rows) {
+    cells.push_back({r.level, r.page, opt_number(r.reported_entries), opt_number(r.detected_entries),
+                     r.reach_bytes ? format_bytes(*r.reach_bytes) : kMissing,
+                     opt_number(r.miss_cost_cycles, "{:.1f}")});
+    if (!r.note.empty()) notes += note_line(fmt::format("{} {}: {}", r.level, r.page, r.note), format);
+  }
+  return render_table({{"TLB level", false},
+                       {"page", false},
+                       {"reported entries", true},
+                       {"detected entries", true},
+                       {"reach", true},
+                       {"miss cost cycles", true}},
+                      cells, format) +
+         note_line("reported = CPUID; detected = knee of (tlb - same-footprint reference) cycles vs pages; miss cost = "
+                   "step height",
+                   format) +
+         notes;
+}
+
+std::vector<Plot> tlb_plots(const Results& results) {
+  std::string script;
+  std::vector<std::string> blocks, titles;
+  for (const std::string& page : tlb_pages(results)) {
+    const std::vector<TlbPoint> curve = tlb_curve(results, page);
+    if (curve.empty()) continue;
+    blocks.push_back(block_name("tlb", page));
+    titles.push_back(page + " pages");
+    script += blocks.back() + " << EOD\n";
+    for (const TlbPoint& p : curve) script += fmt::format("{:.0f} {:.6g}\n", p.pages, p.delta_cycles());
+    script += "EOD\n";
+  }
+  if (blocks.empty()) return {};
+  script += fmt::format("set title {} noenhanced\n",
+                        gnuplot_quote("TLB: extra cycles per load over a same-footprint reference, " + plot_title_of(results)));
+  script +=
+      "set logscale x 2\nset grid xtics ytics\nset xlabel 'pages touched (one line each)'\n"
+      "set ylabel 'tlb - reference (cycles per load)'\nset key top left\nset format x '%.0f'\n";
+  int arrow = 1;
+  for (const TlbInfo& tlb : results.machine.tlb) {
+    if (!tlb.entries || tlb.page_bytes != 4096) continue;
+    script += fmt::format("set arrow {} from {:.6g}, graph 0 to {:.6g}, graph 1 nohead dashtype 2 lc rgb 'gray40'\n",
+                          arrow, *tlb.entries, *tlb.entries);
+    script += fmt::format("set label {} {} at {:.6g}, graph 0.97 right rotate by 90 offset -0.5,0 tc rgb 'gray40'\n",
+                          arrow, gnuplot_quote(fmt::format("L{} DTLB 4K: {:.0f} entries (CPUID)", tlb.level, *tlb.entries)),
+                          *tlb.entries);
+    ++arrow;
+  }
+  script += plot_series(blocks, titles, "linespoints pt 7 ps 0.6");
+  return {{"tlb", with_outputs("tlb", script)}};
+}
+
+FamilyDescriptor describe_tlb() {
+  return {.name = "tlb", .run_rank = 2, .report_rank = 3, .tables = {{"tlb", 1}}, .headline_metrics = {"ns_per_load"},
+          .derive = derive_tlb, .render = render_tlb_table, .summary = tlb_summary, .plots = tlb_plots};
+}
+
+}  // namespace memprobe::analysis

@@ -1,0 +1,94 @@
+// The analysis side of a benchmark family, in one descriptor: how its cases
+// become derived figures, the table and summary lines they print as, the
+// plots, which metric judges a case, and where `memprobe run` and `memprobe
+// compare` place it. Each family is one file, analysis/families/<name>.cc,
+// defining `FamilyDescriptor describe_<name>()`; analysis/CMakeLists.txt
+// lists those files into builtin_families(), so adding a family edits no
+// other file (docs/adding-a-family.md). Everything that used to list the
+// families (derive_all, render_sections, build_plots, compare, the run
+// order) loops over this registry. Analysis stays free of core/, benchmarks/
+// and harness/: report and compare run on any results file.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "analysis/plots.h"
+#include "analysis/results.h"
+#include "analysis/table_format.h"
+
+namespace memprobe::analysis {
+
+// Tables without a compare rank follow the ranked ones, by name.
+inline constexpr int kCompareByName = 1000;
+
+// A member of results.derived that holds a family's rows (an array of
+// objects): what `memprobe compare` matches figure by figure.
+struct DerivedTable {
+  DerivedTable(std::string key_, int compare_rank_ = kCompareByName, bool noise_from_cases_ = true,
+               std::string legacy_key_ = {})
+      : key(std::move(key_)),
+        compare_rank(compare_rank_),
+        noise_from_cases(noise_from_cases_),
+        legacy_key(std::move(legacy_key_)) {}
+
+  std::string key;                    // "pagewalk": the member of results.derived
+  int compare_rank = kCompareByName;  // compare lists tables by (rank, key)
+  // The figures are known no better than the family's cases: compare widens
+  // each by their typical repetition spread. False for a table computed from
+  // other tables (dram_translation), whose figures carry no case spread.
+  bool noise_from_cases = true;
+  std::string legacy_key;  // its name in files written before the rename ("page_walk"); read, never written
+};
+
+// One line of the report's summary: summary lines of all families are
+// listed by ascending rank (a family may give several, at several ranks).
+struct SummaryLine {
+  int rank = 0;
+  std::string what;      // "DTLB entries"
+  std::string measured;  // "4k pages: L1 DTLB 64, L2 DTLB 1536"
+};
+
+struct FamilyDescriptor {
+  std::string name;   // the benchmark family (case.family), its file name and its first derived member
+  int run_rank = 0;   // `memprobe run` measures (and derive_all derives) by ascending run_rank
+  int report_rank = 0;  // tables and plots appear by ascending report_rank
+  std::vector<DerivedTable> tables;
+  // The metric a case of this family is judged by (Case::spread): the first
+  // of these the case has. Empty: the generic rule of headline_metric().
+  std::vector<std::string> headline_metrics;
+  // Fills results.derived from results.cases (idempotent); removes its
+  // members when the family has no cases. Families of lower run_rank have
+  // been derived already.
+  std::function<void(Results&)> derive;
+  // Its report sections from results.derived (and machine, unavailable), never
+  // from a second derivation; "" when there is nothing to show.
+  std::function<std::string(const Results&, TableFormat)> render;
+  std::function<std::vector<SummaryLine>(const Results&)> summary;
+  std::function<std::vector<Plot>(const Results&)> plots;
+};
+
+// Adds a family (or replaces the one of the same name). The built-in families
+// are registered on first use; tests register toy ones.
+void register_family(FamilyDescriptor family);
+// Removes a family registered by register_family; false if there was none.
+bool unregister_family(std::string_view name);
+
+// Every registered family, by ascending report_rank (then name).
+std::vector<const FamilyDescriptor*> families_in_report_order();
+// Every registered family, by ascending run_rank (then name).
+std::vector<const FamilyDescriptor*> families_in_run_order();
+const FamilyDescriptor* find_family(std::string_view name);
+
+// The family owning derived member `key` (and that member's description), or
+// nullptr. A legacy key matches too, when `legacy` is set.
+const FamilyDescriptor* family_of_table(std::string_view key, const DerivedTable** table = nullptr,
+                                        bool legacy = false);
+
+// The built-in families, one per analysis/families/<name>.cc (generated list).
+std::vector<FamilyDescriptor> builtin_families();
+
+}  // namespace memprobe::analysis

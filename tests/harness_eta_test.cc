@@ -1,0 +1,56 @@
+#include "harness/eta.h"
+
+#include <gtest/gtest.h>
+
+namespace memprobe::harness {
+namespace {
+
+TEST(RemainingTimeTest, FamiliesNotYetRunAreScaledByTheirPriorFromTheMeasuredOnes) {
+  RemainingTime eta;
+  eta.set_cases_left({{"latency", 10}, {"hugepage", 4}});
+  for (int i = 0; i < 6; ++i) eta.case_done("latency", 0.5);
+  EXPECT_EQ(eta.cases_left(), 8u);
+  // 4 latency cases at their measured 0.5 s, 4 hugepage cases at the prior
+  // ratio times the seconds per unit the latency cases showed.
+  EXPECT_DOUBLE_EQ(eta.seconds_left(), 4 * 0.5 + 4 * relative_case_cost("hugepage") * 0.5);
+}
+
+TEST(RemainingTimeTest, AFamilysOwnTimedCasesReplaceItsPrior) {
+  RemainingTime eta;
+  eta.set_cases_left({{"latency", 2}, {"hugepage", 3}});
+  eta.case_done("latency", 1.0);
+  eta.case_done("latency", 1.0);
+  eta.case_done("hugepage", 10.0);
+  EXPECT_DOUBLE_EQ(eta.seconds_left(), 2 * 10.0);
+}
+
+TEST(RemainingTimeTest, ReplanningKeepsWhatWasMeasured) {
+  RemainingTime eta;
+  eta.set_cases_left({{"latency", 4}, {"tlb", 100}});
+  eta.case_done("latency", 2.0);
+  // The run re-counts the families to come once latency has sized them.
+  eta.set_cases_left({{"tlb", 30}});
+  EXPECT_EQ(eta.cases_left(), 30u);
+  EXPECT_DOUBLE_EQ(eta.seconds_left(), 30 * relative_case_cost("tlb") * 2.0);
+}
+
+TEST(RemainingTimeTest, NothingTimedGivesNoEstimateAndNothingLeftGivesZero) {
+  RemainingTime eta;
+  eta.set_cases_left({{"latency", 3}});
+  EXPECT_LT(eta.seconds_left(), 0);
+  for (int i = 0; i < 3; ++i) eta.case_done("latency", 1.0);
+  EXPECT_EQ(eta.cases_left(), 0u);
+  EXPECT_EQ(eta.seconds_left(), 0);
+}
+
+TEST(RemainingTimeTest, CasesOfAFamilyThePlanDoesNotNameCountAgainstTheUnnamedOne) {
+  RemainingTime eta;
+  eta.set_cases_left({{"", 3}});
+  eta.case_done("latency", 1.0);
+  EXPECT_EQ(eta.cases_left(), 2u);
+  EXPECT_EQ(family_of_case("latency/4k/1MiB"), "latency");
+  EXPECT_EQ(family_of_case("pagefault"), "pagefault");
+}
+
+}  // namespace
+}  // namespace memprobe::harness
