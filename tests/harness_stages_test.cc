@@ -15,7 +15,6 @@
 #include "analysis/results_json.h"
 #include "harness/stages.h"
 #include "tests/command_runner.h"
-#include "tests/emulation.h"
 
 namespace memprobe {
 namespace {
@@ -71,7 +70,6 @@ TEST(StagesTest, LatencySweepRecordsItsEndAndCurvesShareTheirPoints) {
 }
 
 TEST(StagesTest, TlbSweepRecordsItsEndAndGoesPastTheL2KneeItReports) {
-  MEMPROBE_SKIP_IF_EMULATED("a real run whose sweep ends on what the timed curve shows");
   const fs::path dir = fs::temp_directory_path() / ("memprobe-stages-tlb-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string out = (dir / "r.json").string();
