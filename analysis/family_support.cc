@@ -36,7 +36,12 @@ bool page_less(const std::string& a, const std::string& b) {
   return ra != rb ? ra < rb : a < b;
 }
 
-double page_bytes_of(const std::string& page) {
+double page_bytes_of(const Results& results, const std::string& page) {
+  for (const Case& c : results.cases) {
+    if (param_text(c.params, "page") != page) continue;
+    const auto bytes = c.params.find("page_bytes");
+    if (bytes != c.params.end() && bytes->is_number() && bytes->get<double>() > 0) return bytes->get<double>();
+  }
   if (page == "4k") return 4096;
   if (page == "thp" || page == "hugetlb-2m") return 2.0 * 1024 * 1024;
   if (page == "hugetlb-1g") return 1024.0 * 1024 * 1024;

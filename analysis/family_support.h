@@ -17,8 +17,11 @@ namespace memprobe::analysis {
 int page_rank(const std::string& page);
 // By page_rank, then by name.
 bool page_less(const std::string& a, const std::string& b);
-// Bytes of one page of a policy ("4k" 4096, "thp"/"hugetlb-2m" 2 MiB, "hugetlb-1g" 1 GiB); 0 if unknown.
-double page_bytes_of(const std::string& page);
+// Bytes of one page of a policy as its cases recorded it (params.page_bytes:
+// "4k" is the base page, 16 or 64 KiB on some arm64 kernels; "thp" the PMD
+// size); for files without it "4k" 4096, "thp"/"hugetlb-2m" 2 MiB,
+// "hugetlb-1g" 1 GiB; 0 if unknown.
+double page_bytes_of(const Results& results, const std::string& page);
 
 // A params member as text: a string as is, any other value as JSON; "" if absent.
 std::string param_text(const nlohmann::json& params, const char* key);

@@ -21,9 +21,13 @@ const std::string kThpDir = "/sys/kernel/mm/transparent_hugepage/";
 const std::string kHugepagesDir = "/sys/kernel/mm/hugepages/";
 const std::string kCpuDir = "/sys/devices/system/cpu/";
 
-// Size of the live proof buffers: two 2 MiB pages, so a THP proof is not one
-// lucky page.
+// Size of the live hugetlb proof buffers: two 2 MiB pages, so a proof is not
+// one lucky page.
 constexpr std::size_t kProofBytes = 4 * core::kMiB;
+
+// The THP proof: two THP pages of this kernel (2 MiB on x86-64 and arm64
+// with 4 KiB pages, 32 MiB with 16 KiB, 512 MiB with 64 KiB pages).
+std::size_t thp_proof_bytes() { return 2 * core::thp_page_bytes(); }
 
 // A hugetlb pool by page size, and how the report names it.
 struct Pool {
@@ -57,16 +61,25 @@ std::string pool_path(const Pool& pool, const std::string& file) {
   return kHugepagesDir + pool.dir + "/" + file;
 }
 
+// The THP page size of this kernel (hpage_pmd_size: 2 MiB on x86-64, up to
+// 512 MiB on arm64 with 64 KiB pages); 2 MiB if not readable.
+std::uint64_t thp_pmd_bytes(const SystemReader& reader) {
+  return parse_number<std::uint64_t>(reader.read(thp_path("hpage_pmd_size"))).value_or(2 * core::kMiB);
+}
+
 void check_thp(const SystemReader& reader, std::vector<CheckItem>& items) {
+  // What a buffer gets without a huge page: the base page (4 KiB on x86-64;
+  // 4, 16 or 64 KiB on arm64).
+  const std::string base_pages = core::format_bytes(core::base_page_bytes()) + " pages";
   const auto enabled_text = reader.read(thp_path("enabled"));
   if (!enabled_text) {
     items.push_back({"THP enabled", "not available (kernel without transparent huge pages)", CheckVerdict::kInfo,
-                     "thp cases report 4 KiB pages; use hugetlb pages (--pages 2m)"});
+                     "thp cases report " + base_pages + "; use hugetlb pages (--pages 2m)"});
     return;
   }
   const std::string enabled = choice(enabled_text);
   if (enabled == "never")
-    items.push_back({"THP enabled", "never: thp buffers get 4 KiB pages", CheckVerdict::kWarn,
+    items.push_back({"THP enabled", "never: thp buffers get " + base_pages, CheckVerdict::kWarn,
                      "echo madvise > " + thp_path("enabled")});
   else if (enabled == "madvise")
     items.push_back({"THP enabled", "madvise (memprobe asks per buffer with MADV_HUGEPAGE)", CheckVerdict::kOk, ""});
@@ -81,11 +94,13 @@ void check_thp(const SystemReader& reader, std::vector<CheckItem>& items) {
     items.push_back({"THP defrag", "not visible", CheckVerdict::kInfo, ""});
   } else if (defrag == "madvise" || defrag == "defer+madvise" || defrag == "always") {
     items.push_back({"THP defrag",
-                     defrag + " (a MADV_HUGEPAGE fault compacts memory to get its 2 MiB page)",
+                     defrag + " (a MADV_HUGEPAGE fault compacts memory to get its " +
+                         core::format_bytes(thp_pmd_bytes(reader)) + " page)",
                      CheckVerdict::kOk, ""});
   } else {
     items.push_back({"THP defrag",
-                     defrag + ": a THP fault without a free 2 MiB block falls back to 4 KiB pages",
+                     defrag + ": a THP fault without a free " + core::format_bytes(thp_pmd_bytes(reader)) +
+                         " block falls back to " + base_pages,
                      CheckVerdict::kWarn, "echo madvise > " + thp_path("defrag")});
   }
 }
@@ -95,8 +110,7 @@ void check_thp(const SystemReader& reader, std::vector<CheckItem>& items) {
 // out, and where a THP fault falls back to.
 void check_mthp(const SystemReader& reader, std::vector<CheckItem>& items) {
   const std::string top = choice(reader.read(thp_path("enabled")));
-  const std::uint64_t pmd_kb =
-      parse_number<std::uint64_t>(reader.read(thp_path("hpage_pmd_size"))).value_or(2 * core::kMiB) / core::kKiB;
+  const std::uint64_t pmd_kb = thp_pmd_bytes(reader) / core::kKiB;
   std::vector<std::pair<std::uint64_t, std::string>> sizes;  // kB, setting
   bool any = false;
   for (const std::string& entry : reader.list(kThpDir)) {
@@ -155,8 +169,9 @@ void add_proof(const LiveFacts& live, const std::string& policy, const std::stri
   if (policy == "thp")
     fix = thp_enabled == "never"
               ? "echo madvise > " + thp_path("enabled")
-              : "memory too fragmented for free 2 MiB blocks: as root, echo 1 > /proc/sys/vm/compact_memory, then "
-                "check again (and see THP defrag above)";
+              : "memory too fragmented for free " + core::format_bytes(core::thp_page_bytes()) +
+                    " blocks: as root, echo 1 > /proc/sys/vm/compact_memory, then check again (and see THP defrag "
+                    "above)";
   items.push_back({proof_item_name(policy),
                    fmt::format("no: {} buffer got {} ({})", size, proof->verified, proof->detail),
                    CheckVerdict::kWarn, fix});
@@ -473,7 +488,7 @@ LiveFacts probe_live(const SystemReader& reader) {
   live.hypervisor = core::detect_hypervisor();
   live.pmu_reason = core::probe_hardware_pmu();
   // One buffer at a time: each is freed before the next is allocated.
-  live.proofs.push_back(prove(kProofBytes, core::PagePolicy::kThp));
+  live.proofs.push_back(prove(thp_proof_bytes(), core::PagePolicy::kThp));
   for (const Pool& pool : kPools) {
     const auto free = parse_number<std::uint64_t>(reader.read(pool_path(pool, "free_hugepages"))).value_or(0);
     if (free == 0) continue;

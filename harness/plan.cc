@@ -23,6 +23,7 @@
 
 #include "analysis/family.h"
 #include "analysis/results_json.h"
+#include "core/buffer.h"
 #include "core/units.h"
 #include "harness/system_guard.h"
 
@@ -233,7 +234,7 @@ std::optional<std::uint64_t> clamp_default_max_working_set(std::uint64_t default
                                                            std::optional<std::uint64_t> mem_available_bytes) {
   if (!mem_available_bytes || default_bytes <= max_working_set_limit(*mem_available_bytes)) return std::nullopt;
   const std::uint64_t limit = max_working_set_limit(*mem_available_bytes);
-  const std::uint64_t granule = limit >= 2 * core::kMiB ? 2 * core::kMiB : 4 * core::kKiB;
+  const std::uint64_t granule = limit >= 2 * core::kMiB ? 2 * core::kMiB : core::base_page_bytes();
   return std::max<std::uint64_t>(limit / granule * granule, kMinMaxWorkingSetBytes);
 }
 
@@ -244,12 +245,14 @@ std::uint64_t parse_max_working_set(const std::string& text, std::optional<std::
   if (*bytes < kMinMaxWorkingSetBytes)
     throw UsageError(fmt::format("--max-working-set: '{}' is below the minimum of {}", text,
                                  core::format_bytes(kMinMaxWorkingSetBytes)));
-  constexpr std::uint64_t kPage = 4 * core::kKiB;
-  if (*bytes % kPage != 0)
-    throw UsageError(fmt::format("--max-working-set: '{}' ({} bytes) is not a whole number of 4 KiB pages "
+  // Whole base pages: 4 KiB on x86-64, 4, 16 or 64 KiB on arm64.
+  const std::uint64_t page_bytes = core::base_page_bytes();
+  if (*bytes % page_bytes != 0)
+    throw UsageError(fmt::format("--max-working-set: '{}' ({} bytes) is not a whole number of {} pages "
                                  "(nearest: {} or {})",
-                                 text, *bytes, core::format_bytes(*bytes / kPage * kPage),
-                                 core::format_bytes((*bytes / kPage + 1) * kPage)));
+                                 text, *bytes, core::format_bytes(page_bytes),
+                                 core::format_bytes(*bytes / page_bytes * page_bytes),
+                                 core::format_bytes((*bytes / page_bytes + 1) * page_bytes)));
   if (mem_available_bytes && *bytes > max_working_set_limit(*mem_available_bytes)) {
     // "64GiB" needs no "(64 GiB)"; "1000TiB" gets "(1024000 GiB)".
     std::string size = core::format_bytes(*bytes), typed = text;

@@ -76,15 +76,15 @@ inline constexpr std::uint64_t kMinMaxWorkingSetBytes = 64 * 1024;
 std::uint64_t max_working_set_limit(std::uint64_t mem_available_bytes);
 
 // The default max working set (bench::default_max_working_set_bytes) when
-// MemAvailable cannot hold it: the limit, in whole 2 MiB pages (at least
-// kMinMaxWorkingSetBytes); nullopt when the default fits or MemAvailable is
+// MemAvailable cannot hold it: the limit, in whole 2 MiB pages (base pages
+// below 2 MiB; at least kMinMaxWorkingSetBytes); nullopt when the default fits or MemAvailable is
 // unknown. The run then uses it as if --max-working-set had said so.
 std::optional<std::uint64_t> clamp_default_max_working_set(std::uint64_t default_bytes,
                                                            std::optional<std::uint64_t> mem_available_bytes);
 
 // --max-working-set SIZE (core::parse_bytes: "512KiB", "64M", "1.5GiB") ->
 // bytes. UsageError naming `text` if it is not a size, below
-// kMinMaxWorkingSetBytes, not a whole number of 4 KiB pages, or above
+// kMinMaxWorkingSetBytes, not a whole number of base pages (core::base_page_bytes), or above
 // max_working_set_limit(*mem_available_bytes) (not checked when MemAvailable
 // is unknown). Nothing is allocated before this check.
 std::uint64_t parse_max_working_set(const std::string& text, std::optional<std::uint64_t> mem_available_bytes);

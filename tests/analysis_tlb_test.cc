@@ -116,6 +116,24 @@ TEST(TlbLevelsTest, RecoversTwoKneesFromANoisyCurve) {
   }
 }
 
+// An arm64 kernel with 64 KiB base pages: the "4k" policy's pages are what
+// its cases recorded (page_bytes), and the reach is counted in those.
+TEST(TlbLevelsTest, ReachIsInThePageSizeTheCasesRanOn) {
+  Results results;
+  results.machine.core_hz = 3e9;  // no machine.tlb: Arm reports no TLB geometry
+  add_tlb_cases(results, TlbSpec{});
+  for (Case& c : results.cases)
+    if (c.params["role"] == "tlb") c.params["page_bytes"] = 65536;
+  const auto rows = derive_tlb_levels(results);
+  const TlbLevelRow* l1 = find_row(rows, "L1 DTLB", "4k");
+  ASSERT_TRUE(l1);
+  EXPECT_EQ(l1->page_bytes, 65536);
+  expect_within_grid_step(l1->detected_entries, 64);
+  ASSERT_TRUE(l1->reach_bytes);
+  EXPECT_DOUBLE_EQ(*l1->reach_bytes, *l1->detected_entries * 65536);
+  EXPECT_FALSE(l1->reported_entries);
+}
+
 TEST(TlbLevelsTest, KneesAreFoundWhereTheyAreNotWhereCpuidSaysTheyAre) {
   // A VM can report one geometry and show another: detection follows the curve.
   Results results = machine_with_tlbs(64, 2048);

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string>
 
+#include "core/buffer.h"
+#include "core/units.h"
 #include "harness/check.h"
 #include "harness/system_guard.h"
 
@@ -87,6 +89,19 @@ TEST(CheckTest, ThpNeverWarnsWithTheMadviseFix) {
   const CheckItem& defrag = item(items, "THP defrag");
   EXPECT_EQ(defrag.verdict, CheckVerdict::kWarn);
   EXPECT_EQ(defrag.fix, "echo madvise > /sys/kernel/mm/transparent_hugepage/defrag");
+}
+
+// arm64 with 64 KiB base pages: the THP size is the kernel's (512 MiB there),
+// and a fault without one gets this system's base pages, not "4 KiB".
+TEST(CheckTest, ThpTextsNameTheKernelsHugePageAndTheBasePage) {
+  FakeReader r = typical_machine();
+  r.files["/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"] = "536870912";
+  r.files["/sys/kernel/mm/transparent_hugepage/defrag"] = "always defer defer+madvise madvise [never]";
+  const CheckItem defrag = item(gather_checks(r), "THP defrag");
+  EXPECT_EQ(defrag.value, "never: a THP fault without a free 512 MiB block falls back to " +
+                              core::format_bytes(core::base_page_bytes()) + " pages");
+  r.files["/sys/kernel/mm/transparent_hugepage/defrag"] = "always defer defer+madvise [madvise] never";
+  EXPECT_NE(item(gather_checks(r), "THP defrag").value.find("to get its 512 MiB page"), std::string::npos);
 }
 
 TEST(CheckTest, EmptyPoolsSuggestReserveHugepages) {

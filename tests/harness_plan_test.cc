@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "core/buffer.h"
 #include "core/units.h"
 #include "tests/command_runner.h"
 
@@ -129,7 +130,25 @@ TEST(PlanTest, BadMaxWorkingSetIsAUsageErrorNamingIt) {
   }
   const std::string partial = usage_error_of([] { parse_max_working_set("100000", std::nullopt); });
   EXPECT_NE(partial.find("'100000'"), std::string::npos) << partial;
-  EXPECT_NE(partial.find("96 KiB or 100 KiB"), std::string::npos) << partial;
+  if (core::base_page_bytes() == 4 * core::kKiB) {
+    EXPECT_NE(partial.find("4 KiB pages (nearest: 96 KiB or 100 KiB)"), std::string::npos) << partial;
+  }
+}
+
+// Whole pages are the system's base pages (16 or 64 KiB on some arm64
+// kernels): a size one base page above the minimum is accepted, and one
+// 4 KiB step above it is accepted only where the base page is 4 KiB.
+TEST(PlanTest, MaxWorkingSetIsInWholeBasePages) {
+  const std::uint64_t page = core::base_page_bytes();
+  EXPECT_EQ(parse_max_working_set(std::to_string(kMinMaxWorkingSetBytes + page), std::nullopt),
+            kMinMaxWorkingSetBytes + page);
+  const std::string text = std::to_string(kMinMaxWorkingSetBytes + 4 * core::kKiB);
+  if (page == 4 * core::kKiB) {
+    EXPECT_EQ(parse_max_working_set(text, std::nullopt), kMinMaxWorkingSetBytes + 4 * core::kKiB);
+  } else {
+    const std::string e = usage_error_of([&] { parse_max_working_set(text, std::nullopt); });
+    EXPECT_NE(e.find("whole number of " + core::format_bytes(page) + " pages"), std::string::npos) << e;
+  }
 }
 
 TEST(PlanTest, MaxWorkingSetAboveHalfOfMemAvailableIsRefusedWithBothFigures) {

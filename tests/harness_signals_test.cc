@@ -70,7 +70,11 @@ TEST(SignalsTest, HangupDuringAReservingRunRestoresThePool) {
   const std::uint64_t before = read_hugetlb_pool_pages();
   const fs::path dir = testing::make_temp_dir("memprobe-sighup");
   const fs::path file = dir / "r.json";
-  const auto r = after_first_case("run --only latency --pages 2m --max-working-set 16MiB --reserve-hugepages " +
+  // 4k pages first, then 2m (which uses the reservation: an unused one is
+  // refused): the run is still measuring when the signal comes, also where
+  // every hugetlb case is unavailable at once (no MAP_HUGETLB under qemu-user,
+  // a pool the kernel could not fill).
+  const auto r = after_first_case("run --only latency --pages 4k,2m --max-working-set 16MiB --reserve-hugepages " +
                                       std::to_string(before + 8) + " --out " + file.string(),
                                   "kill -HUP $pid", "MEMPROBE_STATE_DIR=" + (dir / "state").string());
   EXPECT_EQ(read_hugetlb_pool_pages(), before) << "the pool was not restored";

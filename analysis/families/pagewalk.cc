@@ -108,7 +108,7 @@ WalkCases walk_cases(const Results& results) {
 // run; CPUID's figure (which overflows on 2048+ entry TLBs) only when tlb was
 // not run, and then the note says so.
 void note_walk_sizing(const Results& results, const WalkCase& walk, PagewalkRow& row) {
-  const auto reported_l2 = reported_entries(results, 2, page_bytes_of(row.page));
+  const auto reported_l2 = reported_entries(results, 2, page_bytes_of(results, row.page));
   if (walk.l2_dtlb_from == "cpuid")
     append_note(row.note, fmt::format("sized from CPUID's L2 DTLB{} (tlb not in this run)",
                                       reported_l2 ? fmt::format(" ({:.0f})", *reported_l2) : ""));

@@ -127,7 +127,7 @@ std::array<TlbLevelRow, 2> tlb_level_rows(const Results& results, const std::str
   for (int i = 0; i < 2; ++i) {
     level[i].level = i == 0 ? "L1 DTLB" : "L2 DTLB";
     level[i].page = page;
-    level[i].page_bytes = page_bytes_of(page);
+    level[i].page_bytes = page_bytes_of(results, page);
     level[i].reported_entries = reported_entries(results, i + 1, level[i].page_bytes);
   }
   return level;
