@@ -8,30 +8,31 @@ namespace memprobe::harness {
 namespace {
 
 // Per-case wall time relative to a latency case: the ratios of the
-// families' mean case times in `memprobe run` (default options) on the Intel
-// Xeon KVM guest of results/intel-fam6-model167-kvm-2cpu (scripts/wall_time.sh
-// --families prints them for any machine). They only shape the estimate
-// until a family's own cases are timed; the scale (seconds per unit) always
-// comes from this run's measured cases.
+// families' mean case times in `memprobe run` and `memprobe run --quick`
+// (default options, quiet machine) on the Intel Xeon KVM guest of
+// results/intel-fam6-model167-kvm-2cpu, printed by `scripts/wall_time.sh
+// --families` (which prints them for any machine). They only shape the
+// estimate until a family's own cases are timed; the scale (seconds per
+// unit) always comes from this run's measured cases.
 constexpr std::array<std::pair<std::string_view, double>, 8> kRelativeCaseCost = {{
-    {"stride", 1.4},
-    {"tlb", 1.4},
-    {"pagewalk", 3.5},
-    {"hugepage", 6.5},
-    {"bandwidth", 3.3},
-    {"mlp", 2.7},
-    {"loaded", 3.3},
-    {"pagefault", 2.6},
+    {"stride", 0.9},
+    {"tlb", 1.0},
+    {"pagewalk", 3.1},
+    {"hugepage", 2.3},
+    {"bandwidth", 1.2},
+    {"mlp", 1.9},
+    {"loaded", 1.9},
+    {"pagefault", 6.3},
 }};
 constexpr std::array<std::pair<std::string_view, double>, 8> kRelativeCaseCostQuick = {{
-    {"stride", 1.4},
-    {"tlb", 1.4},
-    {"pagewalk", 3.5},
-    {"hugepage", 6.5},
-    {"bandwidth", 3.3},
-    {"mlp", 2.7},
-    {"loaded", 3.3},
-    {"pagefault", 2.6},
+    {"stride", 0.5},
+    {"tlb", 0.4},
+    {"pagewalk", 0.1},
+    {"hugepage", 0.5},
+    {"bandwidth", 0.3},
+    {"mlp", 1.7},
+    {"loaded", 1.5},
+    {"pagefault", 4.6},
 }};
 
 }  // namespace
