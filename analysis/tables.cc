@@ -79,6 +79,27 @@ std::string memory_text(const Results& results) {
   return fmt::format("working sets at most {}{}", size, from.empty() ? "" : fmt::format(" ({})", from));
 }
 
+// Written after the sweeps: where each growing sweep ended and why (files
+// since the growing sweeps; none before).
+// "latency to 64 MiB: <reason>" from extra[key] = {<up_to_key>, end_reason};
+// "" when the file has no such member or it is malformed.
+std::string sweep_line(const Results& results, const char* key, const char* up_to_key,
+                       std::string (*what_up_to)(double)) {
+  const auto it = results.extra.find(key);
+  if (it == results.extra.end() || !it->is_object() || !it->value(up_to_key, nlohmann::json()).is_number() ||
+      !it->value("end_reason", nlohmann::json()).is_string())
+    return {};
+  return header_line("sweep", fmt::format("{}: {}", what_up_to((*it)[up_to_key].get<double>()),
+                                          (*it)["end_reason"].get<std::string>()));
+}
+
+std::string sweep_lines(const Results& results) {
+  return sweep_line(results, "latency_sweep", "up_to_bytes",
+                    [](double bytes) { return fmt::format("latency to {}", format_bytes(bytes)); }) +
+         sweep_line(results, "tlb_sweep", "up_to_pages",
+                    [](double pages) { return fmt::format("tlb base pages to {:.0f}", pages); });
+}
+
 }  // namespace
 
 std::string render_machine_header(const Results& results, TableFormat format) {
@@ -129,17 +150,7 @@ std::string render_machine_header(const Results& results, TableFormat format) {
   if (const std::string counters = counters_summary(results); !counters.empty()) out += header_line("counters", counters);
   // Files from before --max-working-set have neither member: no line.
   if (const std::string memory = memory_text(results); !memory.empty()) out += header_line("memory", memory);
-  // Written after the sweep: where it ended and why (files since the growing sweep).
-  if (const auto it = results.extra.find("latency_sweep"); it != results.extra.end() && it->is_object() &&
-                                                           it->value("up_to_bytes", nlohmann::json()).is_number() &&
-                                                           it->value("end_reason", nlohmann::json()).is_string())
-    out += header_line("sweep", fmt::format("latency to {}: {}", format_bytes((*it)["up_to_bytes"].get<double>()),
-                                            (*it)["end_reason"].get<std::string>()));
-  if (const auto it = results.extra.find("tlb_sweep"); it != results.extra.end() && it->is_object() &&
-                                                       it->value("up_to_pages", nlohmann::json()).is_number() &&
-                                                       it->value("end_reason", nlohmann::json()).is_string())
-    out += header_line("sweep", fmt::format("tlb base pages to {:.0f}: {}", (*it)["up_to_pages"].get<double>(),
-                                            (*it)["end_reason"].get<std::string>()));
+  out += sweep_lines(results);
   if (results.extra.value("interrupted", false))
     out += header_line("INCOMPLETE", fmt::format("the run was interrupted: {} cases completed", results.cases.size()));
   return format_block(out, format);

@@ -144,6 +144,26 @@ TEST(ResultsJsonTest, RoundTripIsLossless) {
   EXPECT_EQ(back.derived.cache_levels[1].note, "sweep did not reach DRAM");
 }
 
+TEST(ResultsJsonTest, TlbSourceCpuFamilyAndPageSizesRoundTripAndOlderFilesLoadWithout) {
+  Results r = sample_results();
+  r.machine.tlb_source = "CPUID leaf 0x80000006";
+  r.machine.cpu_family = 26;
+  r.machine.base_page_bytes = 4096;
+  r.machine.thp_page_bytes = 2 << 20;
+  const Results back = results_from_json(to_json(r));
+  EXPECT_EQ(back.machine.tlb_source, "CPUID leaf 0x80000006");
+  EXPECT_EQ(back.machine.cpu_family, std::optional<double>(26));
+  EXPECT_EQ(back.machine.base_page_bytes, std::optional<double>(4096));
+  EXPECT_EQ(back.machine.thp_page_bytes, std::optional<double>(2 << 20));
+  json older = to_json(r);
+  for (const char* key : {"tlb_source", "cpu_family", "base_page_bytes", "thp_page_bytes"}) older["machine"].erase(key);
+  const Results old = results_from_json(older);
+  EXPECT_EQ(old.machine.tlb_source, "");
+  EXPECT_FALSE(old.machine.cpu_family.has_value());
+  EXPECT_FALSE(old.machine.base_page_bytes.has_value());
+  EXPECT_FALSE(old.machine.thp_page_bytes.has_value());
+}
+
 TEST(ResultsJsonTest, DocumentFollowsTheSchema) {
   const json doc = to_json(sample_results());
   EXPECT_EQ(doc["schema"], "memprobe/1");

@@ -111,6 +111,31 @@ TEST(TablesTest, MachineHeaderNamesEverythingAndUnknowns) {
   EXPECT_NE(bare_header.find("core clock unknown"), std::string::npos);
 }
 
+// Where the TLB sizes came from, the page sizes and where each growing sweep
+// ended; files from before these members keep their old lines.
+TEST(TablesTest, MachineHeaderNamesTheTlbSourcePageSizesAndSweepEnds) {
+  Results r = machine_only();
+  const std::string old_header = render_machine_header(r);
+  EXPECT_EQ(old_header.find("pages      "), std::string::npos);
+  EXPECT_EQ(old_header.find("sweep      "), std::string::npos);
+  r.machine.tlb.clear();
+  r.machine.tlb_source = "not reported on this CPU: CPUID leaves 0x18 and 2 describe no data TLB";
+  r.machine.base_page_bytes = 65536;
+  r.machine.thp_page_bytes = 512.0 * 1024 * 1024;
+  r.extra["latency_sweep"] = {{"up_to_bytes", 64 << 20}, {"end_reason", "the 4k curve showed DRAM"}};
+  r.extra["tlb_sweep"] = {{"up_to_pages", 32768}, {"end_reason", "went 4x past its L2 DTLB knee"}};
+  const std::string header = render_machine_header(r);
+  EXPECT_NE(header.find("TLB        not reported on this CPU: CPUID leaves 0x18 and 2 describe no data TLB\n"),
+            std::string::npos)
+      << header;
+  EXPECT_NE(header.find("pages      base 64 KiB, THP 512 MiB\n"), std::string::npos) << header;
+  EXPECT_NE(header.find("sweep      latency to 64 MiB: the 4k curve showed DRAM\n"), std::string::npos) << header;
+  EXPECT_NE(header.find("sweep      tlb base pages to 32768: went 4x past its L2 DTLB knee\n"), std::string::npos)
+      << header;
+  r.extra["tlb_sweep"] = {{"up_to_pages", "many"}};  // malformed: no line, no throw
+  EXPECT_EQ(render_machine_header(r).find("tlb base pages"), std::string::npos);
+}
+
 // The cap a run used; a file from before --max-working-set has no line.
 TEST(TablesTest, MachineHeaderShowsTheMaxWorkingSetWhenTheFileHasIt) {
   Results r = machine_only();
