@@ -587,10 +587,22 @@ void derive_latency(Results& results) {
     results.derived.extra["latency_curve_page"] = page;
 }
 
+namespace {
+
+// The curve the cache levels were derived from (derived.latency_curve_page);
+// files written before it was stored: the curve derive_latency would choose.
+std::string derived_curve_page(const Results& results) {
+  if (auto it = results.derived.extra.find("latency_curve_page"); it != results.derived.extra.end() && it->is_string())
+    return it->get<std::string>();
+  return preferred_latency_page(results);
+}
+
+}  // namespace
+
 std::string render_counter_table(const Results& results, TableFormat format) {
   const auto statuses = results.extra.find("counters");
   if (statuses == results.extra.end() || !statuses->is_array() || statuses->empty()) return {};
-  const std::string page = preferred_latency_page(results);
+  const std::string page = derived_curve_page(results);
   const std::vector<CurvePoint> curve = latency_curve(results, page);
   if (curve.empty()) return {};
 
@@ -755,10 +767,7 @@ std::vector<Plot> latency_plots(const Results& results) {
   // A knee marker sits on the curve the levels were derived from, at the
   // measured point nearest the knee (a knee is a measured working set), not
   // at the level's latency, which can lie far from the curve there.
-  std::string knee_page = preferred_latency_page(results);
-  if (auto it = results.derived.extra.find("latency_curve_page"); it != results.derived.extra.end() && it->is_string())
-    knee_page = it->get<std::string>();
-  const std::vector<CurvePoint> knee_curve = latency_curve(results, knee_page);
+  const std::vector<CurvePoint> knee_curve = latency_curve(results, derived_curve_page(results));
   for (const CacheLevelRow& row : results.derived.cache_levels) {
     if (!row.detected_bytes || knee_curve.empty()) continue;
     const CurvePoint* nearest = &knee_curve.front();
