@@ -134,35 +134,34 @@ TEST(TlbLevelsTest, ReachIsInThePageSizeTheCasesRanOn) {
   EXPECT_FALSE(l1->reported_entries);
 }
 
-TEST(TlbLevelsTest, KneesAreFoundWhereTheyAreNotWhereCpuidSaysTheyAre) {
-  // A VM can report one geometry and show another: detection follows the curve.
-  Results results = machine_with_tlbs(64, 2048);
+// CPUID reports reported_l1/reported_l2 entries, the curve has its knees at
+// l1/l2: the 4 KiB L1 row is checked within a grid step; the L2 row is returned.
+TlbLevelRow misreported_l2_row(double reported_l1, double reported_l2, double l1, double l2) {
+  Results results = machine_with_tlbs(reported_l1, reported_l2);
   TlbSpec spec;
-  spec.l1_entries = 48;
-  spec.l2_entries = 1536;
+  spec.l1_entries = l1;
+  spec.l2_entries = l2;
+  spec.max_pages = 16384;
   add_tlb_cases(results, spec);
   const auto rows = derive_tlb_levels(results);
-  expect_within_grid_step(find_row(rows, "L1 DTLB", "4k")->detected_entries, 48);
-  const TlbLevelRow* l2 = find_row(rows, "L2 DTLB", "4k");
-  expect_within_grid_step(l2->detected_entries, 1536);
-  EXPECT_NE(l2->note.find("CPUID"), std::string::npos) << l2->note;
+  expect_within_grid_step(find_row(rows, "L1 DTLB", "4k")->detected_entries, l1);
+  return *find_row(rows, "L2 DTLB", "4k");
+}
+
+TEST(TlbLevelsTest, KneesAreFoundWhereTheyAreNotWhereCpuidSaysTheyAre) {
+  // A VM can report one geometry and show another: detection follows the curve.
+  const TlbLevelRow l2 = misreported_l2_row(64, 2048, 48, 1536);
+  expect_within_grid_step(l2.detected_entries, 1536);
+  EXPECT_NE(l2.note.find("CPUID"), std::string::npos) << l2.note;
 }
 
 // Zen 5's case: CPUID's 12-bit L2 TLB field overflows and says 128 for a
 // 4096-entry L2 DTLB (32x too small). The 4 KiB sweep goes to 16384 pages
 // whatever CPUID says; the knee is found at 4096 and the note names CPUID's.
 TEST(TlbLevelsTest, L2DtlbReportedThirtyTwoTimesTooSmallIsFoundWhereItIs) {
-  Results results = machine_with_tlbs(96, 128);
-  TlbSpec spec;
-  spec.l1_entries = 96;
-  spec.l2_entries = 4096;
-  spec.max_pages = 16384;
-  add_tlb_cases(results, spec);
-  const auto rows = derive_tlb_levels(results);
-  expect_within_grid_step(find_row(rows, "L1 DTLB", "4k")->detected_entries, 96);
-  const TlbLevelRow* l2 = find_row(rows, "L2 DTLB", "4k");
-  expect_within_grid_step(l2->detected_entries, 4096);
-  EXPECT_NE(l2->note.find("CPUID's 128"), std::string::npos) << l2->note;
+  const TlbLevelRow l2 = misreported_l2_row(96, 128, 96, 4096);
+  expect_within_grid_step(l2.detected_entries, 4096);
+  EXPECT_NE(l2.note.find("CPUID's 128"), std::string::npos) << l2.note;
 }
 
 TEST(TlbLevelsTest, FlatCurveHasNoDetectedEntriesAndSaysSo) {
