@@ -68,6 +68,14 @@ std::vector<MachineCorpus> corpus() {
         {"L2", 2 * kMiB, kOneGridStep, "Intel Sapphire Rapids: 2 MiB L2 per core (public spec)"},
         {"L3", 9.51 * kMiB, kOneGridStep, "the curve: L3 plateau (~22 ns) ends between 8 and 11.3 MiB"}},
        {{"L1 DTLB", 96, kOneGridStep, "Intel Golden Cove: 96-entry load DTLB (public spec)"}}},
+      // README command 1 on a fresh clone at 03abfea (default `memprobe run --out`),
+      // with the growing TLB sweep and the machine's TLB source and page sizes.
+      {"intel-fam6-model167-kvm-2cpu/2026-12-02-03abfea.json",
+       {{"L1", 48 * kKiB, kOneGridStep, "Intel Golden Cove server core: 48 KiB L1D (public spec)"},
+        {"L2", 2 * kMiB, kOneGridStep, "Intel Sapphire Rapids: 2 MiB L2 per core (public spec)"},
+        {"L3", 9.51 * kMiB, kOneGridStep, "the curve (thp): L3 plateau (~22 ns) ends between 8 and 11.3 MiB"}},
+       {{"L1 DTLB", 96, kOneGridStep, "Intel Golden Cove: 96-entry load DTLB (public spec)"},
+        {"L2 DTLB", 2048, kOneGridStep, "Intel Golden Cove: 2048-entry STLB (public spec)"}}},
   };
 }
 
