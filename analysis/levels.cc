@@ -21,11 +21,16 @@ double robust_relative_range(std::vector<double> values) {
 std::optional<DramPlateau> find_dram_plateau(const Segmentation& seg, std::size_t reported_cache_levels,
                                              const std::vector<double>& point_spread,
                                              const DramPlateauRule& rule) {
-  const std::size_t first_candidate = std::max<std::size_t>(1, reported_cache_levels);
+  const std::size_t levels_needed = std::max<std::size_t>(1, reported_cache_levels);
   std::optional<DramPlateau> best;
   double best_log_step = 0;
-  for (std::size_t i = first_candidate; i < seg.plateaus.size(); ++i) {
+  std::size_t hidden_levels = 0;
+  for (std::size_t i = 1; i < seg.plateaus.size(); ++i) {
     const Plateau& p = seg.plateaus[i];
+    const double gap_octaves =
+        std::log2(seg.points[p.first].size_bytes / seg.points[seg.plateaus[i - 1].last].size_bytes);
+    if (gap_octaves + 1e-9 >= rule.hidden_level_octaves) ++hidden_levels;
+    if (i + hidden_levels < levels_needed) continue;
     const double first_bytes = seg.points[p.first].size_bytes;
     const double last_bytes = seg.points[p.last].size_bytes;
     const double octaves = std::log2(last_bytes / first_bytes);
@@ -64,9 +69,13 @@ std::optional<DramPlateau> find_dram_plateau(const Segmentation& seg, std::size_
     d.agreement = agreement;
     d.tolerance = tolerance;
     d.how = fmt::format(
-        "plateau {} of {} ({} cache level{} reported), {:.1f} octaves whose points agree within {:.0f} % "
+        "plateau {} of {}{} ({} cache level{} reported), {:.1f} octaves whose points agree within {:.0f} % "
         "(allowed {:.0f} %: {:.0f}x the typical repetition spread, clamped to {:.0f}-{:.0f} %)",
-        i + 1, seg.plateaus.size(), reported_cache_levels, reported_cache_levels == 1 ? "" : "s", octaves,
+        i + 1, seg.plateaus.size(),
+        hidden_levels == 0 ? ""
+                           : fmt::format(" and {} level{} the curve climbs through without a plateau", hidden_levels,
+                                         hidden_levels == 1 ? "" : "s"),
+        reported_cache_levels, reported_cache_levels == 1 ? "" : "s", octaves,
         agreement * 100, tolerance * 100, rule.noise_multiple, rule.min_tolerance * 100, rule.max_tolerance * 100);
     // Of several that qualify (a level no one reported can look like DRAM
     // to the count floor), the one reached by the largest step.

@@ -28,6 +28,13 @@ struct DramPlateauRule {
   // (log axis): L3 -> DRAM is a large step on every machine seen, but not
   // always the largest (a guest's 4 KiB L3 plateau can be a 6x step too).
   double min_step_share = 0.75;
+  // A gap between two plateaus spanning at least this many octaves of
+  // working set hides a level: latency that climbs without levelling off
+  // over 8x the working set (a guest's L3 shared with neighbours, a slow
+  // L3 whose 4 KiB page colouring smears it) is not one cache's capacity
+  // edge, which takes a grid step or two. Such a gap counts towards the
+  // reported-level floor like a plateau.
+  double hidden_level_octaves = 3.0;
 };
 
 struct DramPlateau {
@@ -40,9 +47,11 @@ struct DramPlateau {
   std::string how;            // one line: why this plateau is DRAM
 };
 
-// The DRAM plateau of `seg`: the first plateau i >= max(1, reported_cache_levels)
-// (every reported cache level needs a plateau below it: the reported sizes
-// themselves may be wrong, their count is a floor) that lies above every
+// The DRAM plateau of `seg`: a plateau with at least max(1, reported_cache_levels)
+// levels below it (every reported cache level needs a plateau below it, or a
+// gap of rule.hidden_level_octaves where the curve climbs through a level
+// without levelling off: the reported sizes themselves may be wrong, their
+// count is a floor) that lies above every
 // plateau before it, is reached by a step at least rule.min_step_share of the
 // largest one before it (log axis),
 // spans rule.min_octaves and whose points agree within the tolerance; of

@@ -59,6 +59,46 @@ TEST(DramPlateauTest, EveryReportedLevelNeedsAPlateauBelowIt) {
   EXPECT_TRUE(find_dram_plateau(seg, 1, {}).has_value());
 }
 
+// L1 and L2 plateaus, then latency climbing geometrically from `ramp_from`
+// to `ramp_to` with no plateau (4 points per octave), then flat at ramp_top_ns.
+std::vector<CurvePoint> ramp_curve(double ramp_from_bytes, double ramp_to_bytes, double ramp_top_ns,
+                                   double max_bytes) {
+  std::vector<CurvePoint> points;
+  for (int k = 0;; ++k) {
+    const double size = 4 * kKiB * std::pow(2.0, k / 4.0);
+    if (size > max_bytes * 1.0001) break;
+    double ns = size <= 32 * kKiB * 1.0001 ? 1.2 : 4;
+    if (size > ramp_from_bytes * 1.0001)
+      ns = size >= ramp_to_bytes / 1.0001
+               ? ramp_top_ns
+               : 4 * std::pow(ramp_top_ns / 4, std::log2(size / ramp_from_bytes) / std::log2(ramp_to_bytes / ramp_from_bytes));
+    points.push_back({size, ns});
+  }
+  return points;
+}
+
+TEST(DramPlateauTest, ALevelTheCurveClimbsThroughCountsTowardsTheReportedFloor) {
+  // A guest's L3: latency climbs 4 -> 100 ns over 1..16 MiB and never levels
+  // off. Three levels reported, two plateaus below DRAM: the 4-octave climb
+  // is the third level, so DRAM is found at once, not at the sweep's bound.
+  const Segmentation seg = segment_curve(ramp_curve(1 * kMiB, 16 * kMiB, 100, 64 * kMiB));
+  const auto dram = find_dram_plateau(seg, 3, {});
+  ASSERT_TRUE(dram.has_value());
+  EXPECT_NEAR(dram->level_ns, 100, 1);
+  EXPECT_GT(dram->first_bytes, 8 * kMiB);  // the top of the climb, not inside it
+  EXPECT_LE(dram->first_bytes, 16 * kMiB * 1.0001);
+  EXPECT_NE(dram->how.find("1 level the curve climbs through"), std::string::npos) << dram->how;
+}
+
+TEST(DramPlateauTest, AGradualStepIntoACacheLevelHidesNoLevel) {
+  // L2 -> L3 smeared over two octaves (1 -> 4 MiB), then L3 flat at 30 ns
+  // for three octaves: with three levels reported that plateau is L3, not
+  // DRAM, however long it is.
+  const Segmentation seg = segment_curve(ramp_curve(1 * kMiB, 4 * kMiB, 30, 32 * kMiB));
+  ASSERT_EQ(seg.plateaus.size(), 3u);
+  EXPECT_FALSE(find_dram_plateau(seg, 3, {}).has_value());
+}
+
 TEST(DramPlateauTest, APlateauLatencyCreepsUpToIsNotDram) {
   // L2 rises 4 -> 5.2 ns before its capacity: a small step to a flat
   // stretch, then L3 and DRAM. Only the large step's plateau is DRAM.
