@@ -77,7 +77,9 @@ void CollectingReporter::ReportRuns(const std::vector<Run>& runs) {
   if (last_name.empty()) return;
   ++cases_done_;
   const auto now = std::chrono::steady_clock::now();
-  remaining_.case_done(family_of_case(last_name), std::chrono::duration<double>(now - last_case_end_).count());
+  const double seconds = std::chrono::duration<double>(now - last_case_end_).count();
+  remaining_.case_done(family_of_case(last_name), seconds);
+  case_seconds_[last_name] += seconds;
   last_case_end_ = now;
   std::string figure;
   bool failed = false;

@@ -45,6 +45,10 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
     remaining_.set_cases_left(std::move(cases_left_per_family));
   }
   std::size_t total_cases() const { return cases_done_ + remaining_.cases_left(); }
+  // Wall seconds spent on each case so far (set-up, warm-up and every
+  // repetition), by case name: what a sweep that grows predicts its next
+  // step from.
+  const std::map<std::string, double>& case_seconds() const { return case_seconds_; }
 
  private:
   RemainingTime remaining_;
@@ -52,6 +56,7 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
   std::ostream& progress_;
   std::chrono::steady_clock::time_point last_case_end_;
   std::vector<RawRun> runs_;
+  std::map<std::string, double> case_seconds_;
 };
 
 // `memprobe bench`'s display reporter: Google Benchmark's own console, JSON

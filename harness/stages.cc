@@ -9,6 +9,7 @@
 
 #include "analysis/families/latency.h"
 #include "analysis/families/tlb.h"
+#include "analysis/family_support.h"
 #include "benchmarks/working_set.h"
 #include "core/buffer.h"
 #include "core/machine.h"
@@ -54,14 +55,11 @@ LatencySweepEnd run_latency(const core::Machine& machine, const bench::CaseOptio
 
   std::uint64_t top = cap_given ? bound_bytes : std::min(bound_bytes, kFirstLatencySweepTopBytes);
   std::uint64_t above = 0;
-  double last_step_s = 0;
   for (;;) {
     step.sweep_above_bytes = above;
     step.sweep_up_to_bytes = top;
-    const auto step_start = std::chrono::steady_clock::now();
     register_family("latency", machine, step);
     run_registered(reporter);
-    last_step_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
     end.up_to_bytes = top;
     if (bench::interrupt_requested()) {
       end.reason = "interrupted";
@@ -71,7 +69,8 @@ LatencySweepEnd run_latency(const core::Machine& machine, const bench::CaseOptio
       end.reason = "--max-working-set";
       break;
     }
-    const auto dram = analysis::latency_dram_plateau(results_so_far(reporter.runs(), info), first_page);
+    const analysis::Results so_far = results_so_far(reporter.runs(), info);
+    const auto dram = analysis::latency_dram_plateau(so_far, first_page);
     if (dram) {
       end.reason = fmt::format("the {} curve showed DRAM from {}: {}", first_page,
                                core::format_bytes(static_cast<std::uint64_t>(dram->first_bytes)), dram->how);
@@ -83,12 +82,13 @@ LatencySweepEnd run_latency(const core::Machine& machine, const bench::CaseOptio
                                core::format_bytes(bound_bytes), first_page);
       break;
     }
-    // An octave costs about twice the one before (set-up and warm-up grow
-    // with the set): stop before a step that would end past the limit.
     const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (elapsed_s + 2 * last_step_s > limit_s) {
-      end.reason = fmt::format("time limit: the next octave would end past {:.0f} s of latency sweep, and the {} "
-                               "curve has shown no DRAM plateau",
+    const double predicted_s = predicted_latency_seconds(
+        elapsed_s, largest_octave_seconds(so_far, reporter.case_seconds(), first_page, top), options.policies.size());
+    if (predicted_s > limit_s) {
+      end.reason = fmt::format("time limit: one more octave would take the latency family to about {:.0f} s "
+                               "({} page polic{}), past its {:.0f} s, and the {} curve has shown no DRAM plateau",
+                               predicted_s, options.policies.size(), options.policies.size() == 1 ? "y" : "ies",
                                limit_s, first_page);
       break;
     }
@@ -175,6 +175,22 @@ TlbSweepEnd run_tlb(const core::Machine& machine, const bench::CaseOptions& opti
 }
 
 }  // namespace
+
+double predicted_latency_seconds(double first_policy_seconds, double largest_octave_seconds, std::size_t policies) {
+  return static_cast<double>(std::max<std::size_t>(1, policies)) * (first_policy_seconds + 2 * largest_octave_seconds);
+}
+
+double largest_octave_seconds(const analysis::Results& results, const std::map<std::string, double>& case_seconds,
+                              const std::string& page, std::uint64_t top_bytes) {
+  double seconds = 0;
+  for (const analysis::Case& c : results.cases) {
+    if (c.family != "latency" || analysis::param_text(c.params, "page") != page) continue;
+    const auto bytes = analysis::json_number(c.params, "working_set_bytes");
+    if (!bytes || *bytes <= static_cast<double>(top_bytes) / 2 || *bytes > static_cast<double>(top_bytes)) continue;
+    if (auto it = case_seconds.find(c.name); it != case_seconds.end()) seconds += it->second;
+  }
+  return seconds;
+}
 
 std::optional<std::string> tlb_curve_complete(const analysis::Results& results, const std::string& page) {
   const std::vector<analysis::TlbPoint> curve = analysis::tlb_curve(results, page);

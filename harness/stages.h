@@ -24,9 +24,23 @@ namespace memprobe::harness {
 // this holds every L1 and L2 and many guests' effective L3); each further
 // step doubles it until the curve shows DRAM, the bound, or the time limit.
 inline constexpr std::uint64_t kFirstLatencySweepTopBytes = 32ull << 20;
-// The latency sweep stops growing before a step that would end after this
-// long (seconds; --quick: a quarter), each step predicted at twice the last.
-inline constexpr double kLatencySweepSeconds = 20;
+// The latency family's budget (seconds; --quick: a quarter): the sweep
+// stops growing before an octave that would take the family past it
+// (predicted_latency_seconds).
+inline constexpr double kLatencySweepSeconds = 24;
+
+// Seconds the whole latency family would take if the first page policy's
+// sweep grew one more octave: that octave costs about twice the largest
+// octave measured (set-up, first touch and warm-up grow with the working
+// set), and each of the `policies` re-runs the whole range at about the same
+// cost per case.
+double predicted_latency_seconds(double first_policy_seconds, double largest_octave_seconds,
+                                 std::size_t policies);
+
+// The wall seconds of the `page` latency cases with working sets in
+// (top_bytes / 2, top_bytes]: the sweep's largest octave so far.
+double largest_octave_seconds(const analysis::Results& results, const std::map<std::string, double>& case_seconds,
+                              const std::string& page, std::uint64_t top_bytes);
 
 // The tlb family's base-page sweep grows the same way, past its first sweep,
 // until its curve has gone kTlbPastL2KneeFactor past the L2 DTLB knee.

@@ -3,10 +3,12 @@
 // records where it ended and why; every page policy's curve has the same
 // points and the same chain pattern; a sweep that says it showed DRAM has a
 // DRAM plateau in its own file; families after latency were sized from it.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 
@@ -140,6 +142,33 @@ TEST(TlbCurveCompleteTest, ABigL2DtlbNeedsTheSweepToGrowPastTheFirstOne) {
   EXPECT_FALSE(harness::tlb_curve_complete(tlb_results(64, 8192, 16384), "4k"));
   EXPECT_TRUE(harness::tlb_curve_complete(tlb_results(64, 8192, 65536), "4k"));
   EXPECT_FALSE(harness::tlb_curve_complete(tlb_results(64, 8192, 65536), "thp")) << "no thp points";
+}
+
+TEST(LatencySweepTimeTest, TheLargestOctaveIsTheCasesAboveHalfTheTop) {
+  // 4k and thp cases at 8, 16, 24 and 32 MiB; only 4k cases above 16 MiB count.
+  analysis::Results r;
+  std::map<std::string, double> seconds;
+  for (const std::string page : {"4k", "thp"})
+    for (const double mib : {8.0, 16.0, 24.0, 32.0}) {
+      analysis::Case c;
+      c.family = "latency";
+      c.name = fmt::format("latency/{}/{}MiB", page, mib);
+      c.params = {{"page", page}, {"working_set_bytes", mib * 1024 * 1024}};
+      r.cases.push_back(c);
+      seconds[c.name] = mib / 8;  // 1, 2, 3, 4 s
+    }
+  EXPECT_DOUBLE_EQ(harness::largest_octave_seconds(r, seconds, "4k", 32ull << 20), 3 + 4);
+  EXPECT_DOUBLE_EQ(harness::largest_octave_seconds(r, seconds, "4k", 16ull << 20), 2);
+  EXPECT_DOUBLE_EQ(harness::largest_octave_seconds(r, seconds, "hugetlb-2m", 32ull << 20), 0) << "no such cases";
+  EXPECT_DOUBLE_EQ(harness::largest_octave_seconds(r, {}, "4k", 32ull << 20), 0) << "no timings yet";
+}
+
+TEST(LatencySweepTimeTest, EveryPolicyRerunsTheRangeTheFirstOneGrowsTo) {
+  // 3 s so far, the last octave 1 s: one more octave is about 2 s more on
+  // the first policy, and each further policy repeats the whole 5 s.
+  EXPECT_DOUBLE_EQ(harness::predicted_latency_seconds(3, 1, 1), 5);
+  EXPECT_DOUBLE_EQ(harness::predicted_latency_seconds(3, 1, 2), 10);
+  EXPECT_DOUBLE_EQ(harness::predicted_latency_seconds(3, 1, 0), 5) << "no policy is one policy's time";
 }
 
 }  // namespace
