@@ -47,6 +47,22 @@ TEST(MemoryLevelTest, InnermostCacheHoldingTheSet) {
   EXPECT_EQ(memory_level(1.0, {}), "");
 }
 
+TEST(MemoryLevelTest, LevelsAreTheOnesTheLatencyCurveFound) {
+  Results r;
+  r.machine.caches = {{1, "data", 48.0 * kKiB, 64, 12}, {2, "unified", 2.0 * kMiB, 64, 16},
+                      {3, "unified", 480.0 * kMiB, 64, 16}};
+  EXPECT_EQ(memory_level(64.0 * kMiB, labelling_caches(r)), "L3") << "no curve: the reported sizes";
+  r.derived.cache_levels = {{"L1", 48.0 * kKiB, 45.25 * kKiB, 1.4, {}, {}, ""},
+                            {"L2", 2.0 * kMiB, std::nullopt, 4.6, {}, {}, "no clear knee"},
+                            {"L3", 480.0 * kMiB, 9.51 * kMiB, 23.0, {}, {}, ""},
+                            {"DRAM", std::nullopt, std::nullopt, 123.0, {}, {}, ""}};
+  const std::vector<CacheInfo> caches = labelling_caches(r);
+  EXPECT_EQ(memory_level(40.0 * kKiB, caches), "L1");
+  EXPECT_EQ(memory_level(1.0 * kMiB, caches), "L2") << "no knee: the reported 2 MiB";
+  EXPECT_EQ(memory_level(4.76 * kMiB, caches), "L3");
+  EXPECT_EQ(memory_level(64.0 * kMiB, caches), "DRAM") << "4x the measured L3, not CPUID's 480 MiB";
+}
+
 Case make_case(const std::string& family, const std::string& name, nlohmann::json params,
                std::map<std::string, double> metrics) {
   Case c;

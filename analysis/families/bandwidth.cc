@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <tuple>
@@ -61,7 +62,21 @@ std::string memory_level(double working_set_bytes, const std::vector<CacheInfo>&
   return "DRAM";
 }
 
+std::vector<CacheInfo> labelling_caches(const Results& results) {
+  std::vector<CacheInfo> measured;
+  bool any_detected = false;
+  for (const CacheLevelRow& row : results.derived.cache_levels) {
+    if (row.level.size() < 2 || row.level[0] != 'L') continue;
+    const std::optional<double> bytes = row.detected_bytes ? row.detected_bytes : row.reported_bytes;
+    if (!bytes) continue;
+    any_detected |= row.detected_bytes.has_value();
+    measured.push_back({std::atoi(row.level.c_str() + 1), "unified", *bytes, 0, 0});
+  }
+  return any_detected ? measured : results.machine.caches;
+}
+
 void derive_bandwidth(Results& results) {
+  const std::vector<CacheInfo> caches = labelling_caches(results);
   std::vector<const Case*> cases;
   for (const Case& c : results.cases)
     if (c.family == "bandwidth" && metric(c, "gb_per_s") && param_number(c, "working_set_bytes")) cases.push_back(&c);
@@ -75,7 +90,7 @@ void derive_bandwidth(Results& results) {
   for (const Case* c : cases) {
     const double ws = *param_number(*c, "working_set_bytes");
     rows.push_back({param_string(*c, "kernel"), param_number(*c, "threads").value_or(1), ws,
-                    memory_level(ws, results.machine.caches), *metric(*c, "gb_per_s"), param_string(*c, "vector"),
+                    memory_level(ws, caches), *metric(*c, "gb_per_s"), param_string(*c, "vector"),
                     param_string(*c, "page"), c->backing.verified});
   }
   store_rows(results, "bandwidth", rows, to_json);
