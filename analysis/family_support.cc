@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <set>
 
 #include "analysis/table_format.h"
@@ -115,5 +116,18 @@ std::map<std::string, std::string> unavailable_pages(const Results& results, con
 std::string format_gbps(double v) { return v < 10 ? fmt::format("{:.2f}", v) : fmt::format("{:.1f}", v); }
 
 std::string format_times(double v) { return fmt::format("{:.2f}x", v); }
+
+std::vector<CacheInfo> labelling_caches(const Results& results) {
+  std::vector<CacheInfo> measured;
+  bool any_detected = false;
+  for (const CacheLevelRow& row : results.derived.cache_levels) {
+    if (row.level.size() < 2 || row.level[0] != 'L') continue;
+    const std::optional<double> bytes = row.detected_bytes ? row.detected_bytes : row.reported_bytes;
+    if (!bytes) continue;
+    any_detected |= row.detected_bytes.has_value();
+    measured.push_back({std::atoi(row.level.c_str() + 1), "unified", *bytes, 0, 0});
+  }
+  return any_detected ? measured : results.machine.caches;
+}
 
 }  // namespace memprobe::analysis

@@ -35,6 +35,13 @@ std::optional<double> reported_entries(const Results& results, int level, double
 // " (KVM guest: nested paging, ...)" on a VM guest, else "": why TLB figures can differ from CPUID.
 std::string vm_reason(const Results& results);
 
+// The capacities a working set is labelled against (bandwidth rows, stride sets): the cache
+// levels this run's latency curve found (derived.cache_levels: the knee, or
+// the reported size where a level has none), else the reported caches (no
+// latency family in the run, an older file). A guest's CPUID may claim an
+// L3 of hundreds of MiB; a set 4x the measured L3 is DRAM, not "L3".
+std::vector<CacheInfo> labelling_caches(const Results& results);
+
 // Adds a sentence to a row's note, "; "-separated.
 void append_note(std::string& note, const std::string& text);
 

@@ -1,6 +1,7 @@
 #include "analysis/families/bandwidth.h"
 #include "analysis/families/loaded.h"
 #include "analysis/families/mlp.h"
+#include "analysis/family_support.h"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <map>
 #include <set>
 #include <tuple>
@@ -60,19 +59,6 @@ std::string memory_level(double working_set_bytes, const std::vector<CacheInfo>&
   for (const CacheInfo* c : data)
     if (working_set_bytes <= c->size_bytes) return fmt::format("L{}", c->level);
   return "DRAM";
-}
-
-std::vector<CacheInfo> labelling_caches(const Results& results) {
-  std::vector<CacheInfo> measured;
-  bool any_detected = false;
-  for (const CacheLevelRow& row : results.derived.cache_levels) {
-    if (row.level.size() < 2 || row.level[0] != 'L') continue;
-    const std::optional<double> bytes = row.detected_bytes ? row.detected_bytes : row.reported_bytes;
-    if (!bytes) continue;
-    any_detected |= row.detected_bytes.has_value();
-    measured.push_back({std::atoi(row.level.c_str() + 1), "unified", *bytes, 0, 0});
-  }
-  return any_detected ? measured : results.machine.caches;
 }
 
 void derive_bandwidth(Results& results) {

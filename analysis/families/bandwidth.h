@@ -16,13 +16,6 @@ namespace memprobe::analysis {
 // working_set_bytes, "DRAM" beyond the last (or "" with no caches known).
 std::string memory_level(double working_set_bytes, const std::vector<CacheInfo>& caches);
 
-// The capacities a bandwidth working set is labelled against: the cache
-// levels this run's latency curve found (derived.cache_levels: the knee, or
-// the reported size where a level has none), else the reported caches (no
-// latency family in the run, an older file). A guest's CPUID may claim an
-// L3 of hundreds of MiB; a set 4x the measured L3 is DRAM, not "L3".
-std::vector<CacheInfo> labelling_caches(const Results& results);
-
 // One row of derived.bandwidth: one kernel at one thread count and working set.
 struct BandwidthRow {
   std::string kernel;  // read, write, copy, nt-write

@@ -168,8 +168,9 @@ std::string render_stride_table(const Results& results, TableFormat format) {
       break;
     }
   // A set capped by --max-working-set may still fit the last level.
+  const std::vector<CacheInfo> caches = labelling_caches(results);
   const CacheInfo* largest_cache = nullptr;
-  for (const CacheInfo& c : results.machine.caches)
+  for (const CacheInfo& c : caches)
     if (c.kind != "instruction" && (!largest_cache || c.size_bytes > largest_cache->size_bytes)) largest_cache = &c;
   const std::string where =
       largest_cache && sets.back().working_set_bytes <= largest_cache->size_bytes
