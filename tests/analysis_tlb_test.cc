@@ -1,4 +1,4 @@
-// TLB knee detection on synthetic two-knee curves, the walk-cost arithmetic,
+// TLB knee detection on synthetic two-knee curves and its noise rule, the walk-cost arithmetic,
 // the stride jump / line-size estimate, and the derived JSON members.
 #include "analysis/families/pagewalk.h"
 #include "analysis/families/stride.h"
@@ -198,6 +198,148 @@ TEST(TlbLevelsTest, CasesWithoutAReferenceAreNotUsed) {
   EXPECT_TRUE(tlb_curve(results, "4k").empty());
   const auto rows = derive_tlb_levels(results);
   for (const TlbLevelRow& r : rows) EXPECT_FALSE(r.detected_entries.has_value());
+}
+
+// A synthetic curve for the step rule: delta(N) over a 4-cycle reference on
+// the sweep's grid (anchors at 64, 362 and 2048 pages), each point with the
+// delta spread spread(N) (cycles).
+std::vector<TlbPoint> delta_curve(double (*delta)(double), double (*spread)(double)) {
+  std::vector<TlbPoint> curve;
+  for (double n : page_grid(16384, {64, 362, 2048})) {
+    TlbPoint p;
+    p.pages = n;
+    p.ref_cycles = 4;
+    p.tlb_cycles = 4 + delta(n);
+    p.delta_spread_cycles = spread(n);
+    curve.push_back(p);
+  }
+  return curve;
+}
+
+// L1 DTLB knee at 64 pages (7-cycle L2 hit), L2 DTLB knee at 2048 (40-cycle walk).
+double two_steps(double n) { return n <= 64 ? 0 : n <= 2048 ? 7 : 40; }
+// The same with a spurious 3-cycle plateau from 362 pages up to the L2 knee:
+// what load on a shared VM drew in one run.
+double two_steps_and_bump(double n) { return n <= 64 ? 0 : n <= 362 ? 7 : n <= 2048 ? 10 : 40; }
+double small_spread(double) { return 0.2; }
+double no_spread(double) { return 0; }
+
+std::vector<double> knees_of(const std::vector<TlbStep>& steps) {
+  std::vector<double> knees;
+  for (const TlbStep& s : steps) knees.push_back(s.knee_pages);
+  return knees;
+}
+
+TEST(TlbStepRuleTest, CleanTwoStepCurveGivesBothKneesWhereTheyWerePut) {
+  const std::vector<TlbStep> steps = tlb_steps(delta_curve(two_steps, small_spread));
+  ASSERT_EQ(knees_of(steps), (std::vector<double>{64, 2048}));
+  EXPECT_NEAR(steps[0].height_cycles(), 7, 1e-9);
+  EXPECT_NEAR(steps[1].height_cycles(), 33, 1e-9);
+  EXPECT_NEAR(steps[0].noise_cycles, 0.2, 1e-9);
+  EXPECT_NEAR(steps[0].needed_cycles, TlbStepRule{}.min_step_cycles, 1e-9) << "3 x 0.2 is below the floor";
+}
+
+// The same 3-cycle rise is a step on a quiet run and noise on a loud one: the
+// rule follows the spread of the points, not a fixed height.
+TEST(TlbStepRuleTest, ABumpAsHighAsItsPointsSpreadIsNoStep) {
+  const auto loud_bump = [](double n) { return n > 362 && n <= 2048 ? 4.0 : 0.2; };
+  const std::vector<TlbStep> loud = tlb_steps(delta_curve(two_steps_and_bump, loud_bump));
+  EXPECT_EQ(knees_of(loud), (std::vector<double>{64, 2048}));
+
+  const std::vector<TlbStep> candidates = tlb_step_candidates(delta_curve(two_steps_and_bump, loud_bump));
+  ASSERT_EQ(knees_of(candidates), (std::vector<double>{64, 362, 2048}));
+  EXPECT_FALSE(candidates[1].accepted);
+  EXPECT_NEAR(candidates[1].height_cycles(), 3, 1e-9);
+  EXPECT_NEAR(candidates[1].noise_cycles, 4, 1e-9) << "the noisier of the two plateaus";
+  EXPECT_NEAR(candidates[1].needed_cycles, TlbStepRule{}.noise_multiple * 4, 1e-9);
+
+  const std::vector<TlbStep> quiet = tlb_steps(delta_curve(two_steps_and_bump, small_spread));
+  EXPECT_EQ(knees_of(quiet), (std::vector<double>{64, 362, 2048}));
+
+  TlbStepRule lenient;
+  lenient.noise_multiple = 0.5;  // 0.5 x 4 = 2 cycles < 3: the multiple decides
+  EXPECT_EQ(knees_of(tlb_steps(delta_curve(two_steps_and_bump, loud_bump), lenient)),
+            (std::vector<double>{64, 362, 2048}));
+}
+
+// Without spreads (older files) the fixed floor applies: a 1.5-cycle step
+// is below it, and counts once its points show they repeat within 0.2 cycles.
+TEST(TlbStepRuleTest, WithoutSpreadsTheFixedFloorApplies) {
+  const auto low_step = [](double n) { return n <= 64 ? 0.0 : 1.5; };
+  const std::vector<TlbStep> unknown = tlb_step_candidates(delta_curve(low_step, no_spread));
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_FALSE(unknown[0].accepted);
+  EXPECT_EQ(unknown[0].noise_cycles, 0);
+  EXPECT_EQ(unknown[0].needed_cycles, TlbStepRule{}.unknown_noise_step_cycles);
+  EXPECT_EQ(knees_of(tlb_steps(delta_curve(low_step, small_spread))), (std::vector<double>{64}));
+  // The 3-cycle bump is above the fixed floor: taken, as it was before spreads.
+  EXPECT_EQ(knees_of(tlb_steps(delta_curve(two_steps_and_bump, no_spread))), (std::vector<double>{64, 362, 2048}));
+}
+
+// A rise tall enough for the noise but too small a share of the latency is no step.
+TEST(TlbStepRuleTest, TheRelativeFloorStays) {
+  // y = 4 + delta: 44 -> 53 cycles, a 1.2x rise (the fit keeps plateaus 1.15x apart).
+  const auto on_high_delta = [](double n) { return n <= 512 ? 40.0 : 49.0; };
+  const std::vector<TlbStep> candidates = tlb_step_candidates(delta_curve(on_high_delta, small_spread));
+  ASSERT_EQ(candidates.size(), 1u);
+  EXPECT_NEAR(candidates[0].rise_ratio, 53.0 / 44, 1e-9);
+  EXPECT_GT(candidates[0].height_cycles(), candidates[0].needed_cycles) << "tall enough for the noise";
+  EXPECT_FALSE(candidates[0].accepted) << "but under min_step_ratio";
+  TlbStepRule rule;
+  rule.min_step_ratio = 1.1;
+  EXPECT_EQ(knees_of(tlb_steps(delta_curve(on_high_delta, small_spread), rule)), (std::vector<double>{512}));
+}
+
+// tlb and reference cases of `page` at each N of the curve, ns = cycles / 3 and
+// each case's spread (in ns, the headline metric) half of the point's delta spread.
+void add_curve_cases(Results& results, const std::vector<TlbPoint>& curve, const std::string& page = "4k") {
+  for (const TlbPoint& p : curve) {
+    for (const char* role : {"tlb", "reference"}) {
+      const bool tlb = std::string(role) == "tlb";
+      const double cycles = tlb ? p.tlb_cycles : p.ref_cycles;
+      Case c;
+      c.family = "tlb";
+      c.name = std::string("tlb/") + role + "/pages:" + std::to_string(static_cast<int>(p.pages));
+      c.params = {{"role", role}, {"page", tlb ? page : "thp"}, {"pages", p.pages}};
+      c.metrics = {{"cycles_per_load", cycles}, {"ns_per_load", cycles / 3}};
+      const double half_ns = p.delta_spread_cycles / 2 / 3;
+      if (p.delta_spread_cycles > 0) c.spread = {5, cycles / 3 - half_ns / 2, cycles / 3, cycles / 3 + half_ns / 2, false};
+      results.cases.push_back(c);
+    }
+  }
+}
+
+TEST(TlbStepRuleTest, CurveCarriesTheDeltaSpreadInCycles) {
+  Results results = machine_with_tlbs(64, 2048);
+  std::vector<TlbPoint> curve = delta_curve(two_steps, [](double n) { return n < 100 ? 0.6 : 0.0; });
+  add_curve_cases(results, curve);
+  // A repeated N: the median of its cases' spreads.
+  Case extra = results.cases[0];
+  extra.spread.max = extra.spread.min + 1.0;  // 3 cycles instead of 0.3
+  results.cases.push_back(extra);
+  results.cases.push_back(extra);
+  const std::vector<TlbPoint> read = tlb_curve(results, "4k");
+  ASSERT_EQ(read.size(), curve.size());
+  EXPECT_NEAR(read[0].delta_spread_cycles, 3.0 + 0.3, 1e-9) << "median of 0.3, 3, 3 cycles (tlb) + 0.3 (reference)";
+  for (std::size_t i = 1; i < read.size(); ++i)
+    EXPECT_NEAR(read[i].delta_spread_cycles, curve[i].delta_spread_cycles, 1e-9) << read[i].pages;
+}
+
+// Where no rise counted, the note says the largest one and what it had to reach.
+TEST(TlbStepRuleTest, NoKneeNoteGivesTheLargestRiseAndTheNoise) {
+  Results results = machine_with_tlbs(64, 2048);
+  const auto noisy_rise = [](double n) { return n <= 256 ? 0.0 : 3.0; };
+  add_curve_cases(results, delta_curve(noisy_rise, [](double) { return 4.0; }));
+  const auto rows = derive_tlb_levels(results);
+  ASSERT_EQ(rows.size(), 2u);
+  for (const TlbLevelRow& r : rows) {
+    EXPECT_FALSE(r.detected_entries.has_value()) << r.level;
+    EXPECT_NE(r.note.find("no clear knee"), std::string::npos) << r.note;
+    EXPECT_NE(r.note.find("largest rise 3.0 cycles after 256 pages, under the 12.0 needed (3x its plateaus' "
+                          "repetition spread of 4.0 cycles)"),
+              std::string::npos)
+        << r.note;
+  }
 }
 
 TEST(PageWalkTest, ArithmeticSubtractsTheL2HitPlateau) {

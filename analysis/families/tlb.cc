@@ -55,8 +55,31 @@ std::vector<SummaryLine> tlb_summary(const Results& results) {
 
 }  // namespace
 
+namespace {
+
+// A case's repetition spread (max - min) in cycles: Case::spread is in the
+// unit of its headline metric, scaled by cycles / that metric as cycles_of
+// scales ns. nullopt without a spread (fewer than 2 repetitions) or a scale.
+std::optional<double> spread_cycles(const Case& c, double cycles) {
+  if (c.spread.repetitions < 2) return std::nullopt;
+  const auto value = metric(c, headline_metric(c).c_str());
+  if (!value || !(*value > 0)) return std::nullopt;
+  return (c.spread.max - c.spread.min) * cycles / *value;
+}
+
+// The cases of one role at one N: their cycles and the spreads known of them.
+struct RoleCases {
+  std::vector<double> cycles, spreads;
+  // Median of the known spreads; nullopt if none is known.
+  std::optional<double> spread() const {
+    return spreads.empty() ? std::nullopt : std::optional<double>(median_of(spreads));
+  }
+};
+
+}  // namespace
+
 std::vector<TlbPoint> tlb_curve(const Results& results, const std::string& page) {
-  std::map<double, std::vector<double>> tlb, ref;
+  std::map<double, RoleCases> tlb, ref;
   for (const Case& c : results.cases) {
     if (c.family != "tlb") continue;
     const auto pages = json_number(c.params, "pages");
@@ -65,14 +88,21 @@ std::vector<TlbPoint> tlb_curve(const Results& results, const std::string& page)
     const std::string role = param_text(c.params, "role");
     // A huge-page figure counts only on a verified backing.
     const bool verified = c.backing.verified.empty() || c.backing.verified == c.backing.requested;
-    if (role == "tlb" && param_text(c.params, "page") == page && verified) tlb[*pages].push_back(*cycles);
-    else if (role == "reference") ref[*pages].push_back(*cycles);
+    RoleCases* to = nullptr;
+    if (role == "tlb" && param_text(c.params, "page") == page && verified) to = &tlb[*pages];
+    else if (role == "reference") to = &ref[*pages];
+    if (!to) continue;
+    to->cycles.push_back(*cycles);
+    if (const auto spread = spread_cycles(c, *cycles)) to->spreads.push_back(*spread);
   }
   std::vector<TlbPoint> curve;
-  for (const auto& [pages, values] : tlb) {
+  for (const auto& [pages, chase] : tlb) {
     const auto it = ref.find(pages);
     if (it == ref.end()) continue;
-    curve.push_back({pages, median_of(values), median_of(it->second)});
+    const auto tlb_spread = chase.spread(), ref_spread = it->second.spread();
+    // delta = tlb - reference: its spread is both; unknown if either is.
+    const double delta_spread = tlb_spread && ref_spread ? *tlb_spread + *ref_spread : 0;
+    curve.push_back({pages, median_of(chase.cycles), median_of(it->second.cycles), delta_spread});
   }
   return curve;
 }
@@ -98,7 +128,19 @@ std::vector<std::string> tlb_pages(const Results& results) {
   return pages;
 }
 
-std::vector<TlbStep> tlb_steps(const std::vector<TlbPoint>& curve) {
+namespace {
+
+// Median of the known delta spreads of curve[first..last]; 0 if none is known.
+double typical_delta_spread(const std::vector<TlbPoint>& curve, std::size_t first, std::size_t last) {
+  std::vector<double> spreads;
+  for (std::size_t k = first; k <= last && k < curve.size(); ++k)
+    if (curve[k].delta_spread_cycles > 0) spreads.push_back(curve[k].delta_spread_cycles);
+  return spreads.empty() ? 0 : median_of(spreads);
+}
+
+}  // namespace
+
+std::vector<TlbStep> tlb_step_candidates(const std::vector<TlbPoint>& curve, const TlbStepRule& rule) {
   std::vector<TlbStep> steps;
   if (curve.size() < 4) return steps;
   std::vector<double> refs;
@@ -108,15 +150,41 @@ std::vector<TlbStep> tlb_steps(const std::vector<TlbPoint>& curve) {
   std::vector<CurvePoint> points;
   for (const TlbPoint& p : curve)
     points.push_back({p.pages, floor_cycles + std::max(p.delta_cycles(), -floor_cycles / 2)});
+  // tlb_curve's points are sorted by pages, one per N: segment_curve's
+  // indices are the curve's.
   const Segmentation seg = segment_curve(points);
   for (const Knee& knee : seg.knees) {
-    const double below = seg.plateaus[knee.plateau_below].level - floor_cycles;
-    const double above = seg.plateaus[knee.plateau_below + 1].level - floor_cycles;
-    const double below_y = below + floor_cycles, above_y = above + floor_cycles;
-    if (above - below < kMinTlbStepCycles || above_y / below_y < kMinTlbStepRatio) continue;
-    steps.push_back({knee.size_bytes, below, above});
+    const Plateau& lower = seg.plateaus[knee.plateau_below];
+    const Plateau& upper = seg.plateaus[knee.plateau_below + 1];
+    TlbStep step;
+    step.knee_pages = knee.size_bytes;
+    step.below_cycles = lower.level - floor_cycles;
+    step.above_cycles = upper.level - floor_cycles;
+    if (step.height_cycles() <= 0) continue;
+    step.noise_cycles = std::max(typical_delta_spread(curve, lower.first, lower.last),
+                                 typical_delta_spread(curve, upper.first, upper.last));
+    step.needed_cycles = step.noise_cycles > 0
+                             ? std::max(rule.noise_multiple * step.noise_cycles, rule.min_step_cycles)
+                             : rule.unknown_noise_step_cycles;
+    step.rise_ratio = upper.level / lower.level;
+    step.accepted = step.height_cycles() >= step.needed_cycles && step.rise_ratio >= rule.min_step_ratio;
+    steps.push_back(step);
   }
   return steps;
+}
+
+namespace {
+
+// The candidates the rule accepted, in order.
+std::vector<TlbStep> accepted_steps(std::vector<TlbStep> candidates) {
+  std::erase_if(candidates, [](const TlbStep& s) { return !s.accepted; });
+  return candidates;
+}
+
+}  // namespace
+
+std::vector<TlbStep> tlb_steps(const std::vector<TlbPoint>& curve, const TlbStepRule& rule) {
+  return accepted_steps(tlb_step_candidates(curve, rule));
 }
 
 namespace {
@@ -151,9 +219,31 @@ std::array<std::optional<TlbStep>, 2> match_tlb_steps(const std::vector<TlbStep>
   return matched;
 }
 
-// A level's figures from its step, or a note why it has none.
+// Why no rise counted: the largest one the rule turned down and what it
+// lacked; "" if there was none.
+std::string rejected_rise_text(const std::vector<TlbStep>& candidates, const TlbStepRule& rule) {
+  const TlbStep* largest = nullptr;
+  for (const TlbStep& s : candidates)
+    if (!s.accepted && (!largest || s.height_cycles() > largest->height_cycles())) largest = &s;
+  if (!largest) return "";
+  const std::string rise =
+      fmt::format("largest rise {:.1f} cycles after {:.0f} pages", largest->height_cycles(), largest->knee_pages);
+  if (largest->height_cycles() < largest->needed_cycles) {
+    const std::string why =
+        largest->noise_cycles <= 0 ? "no repetition spread known"
+        : rule.noise_multiple * largest->noise_cycles >= rule.min_step_cycles
+            ? fmt::format("{:g}x its plateaus' repetition spread of {:.1f} cycles", rule.noise_multiple,
+                          largest->noise_cycles)
+            : "the floor for a TLB level";
+    return fmt::format("{}, under the {:.1f} needed ({})", rise, largest->needed_cycles, why);
+  }
+  return fmt::format("{}, a {:.2f}x rise where {:g}x is needed", rise, largest->rise_ratio, rule.min_step_ratio);
+}
+
+// A level's figures from its step, or a note why it has none (with the
+// largest rise the rule turned down, `rejected`, if any).
 void fill_tlb_level(const Results& results, TlbLevelRow& row, const std::optional<TlbStep>& step,
-                    const std::vector<TlbPoint>& curve) {
+                    const std::vector<TlbPoint>& curve, const std::string& rejected) {
   const double max_pages = curve.back().pages;
   const double min_pages = curve.front().pages;
   if (step) {
@@ -172,6 +262,7 @@ void fill_tlb_level(const Results& results, TlbLevelRow& row, const std::optiona
                            max_pages, *row.reported_entries);
   } else {
     row.note = fmt::format("no clear knee in tlb - reference over {:.0f}..{:.0f} pages", min_pages, max_pages);
+    if (!rejected.empty()) append_note(row.note, rejected);
   }
 }
 
@@ -216,9 +307,12 @@ std::vector<TlbLevelRow> derive_tlb_levels(const Results& results) {
       }
       continue;
     }
-    const std::vector<TlbStep> steps = tlb_steps(curve);
+    const TlbStepRule rule;
+    const std::vector<TlbStep> candidates = tlb_step_candidates(curve, rule);
+    const std::vector<TlbStep> steps = accepted_steps(candidates);
     const std::array<std::optional<TlbStep>, 2> matched = match_tlb_steps(steps, level);
-    for (int i = 0; i < 2; ++i) fill_tlb_level(results, level[i], matched[i], curve);
+    const std::string rejected = rejected_rise_text(candidates, rule);
+    for (int i = 0; i < 2; ++i) fill_tlb_level(results, level[i], matched[i], curve, rejected);
     note_further_steps(level[1], steps);
     if (page == "4k" && level[0].miss_cost_cycles) l1_miss_4k = level[0].miss_cost_cycles;
     note_costly_l1_miss(results, level[0], l1_miss_4k);

@@ -19,6 +19,11 @@ struct TlbPoint {
   double pages = 0;
   double tlb_cycles = 0;  // cycles per load (median); ns * core_hz if no cycles metric
   double ref_cycles = 0;
+  // The repetition spread of delta in cycles: (max - min) of the tlb case's
+  // repetitions plus the reference's (each Case::spread scaled to cycles as
+  // cycles_of scales the metric; the median over cases repeated at one N).
+  // 0 = unknown (a file or case without spreads).
+  double delta_spread_cycles = 0;
   double delta_cycles() const { return tlb_cycles - ref_cycles; }
 };
 
@@ -34,23 +39,54 @@ bool has_unverified_tlb_cases(const Results& results, const std::string& page);
 // Page policies with tlb cases: 4k, thp, hugetlb-2m, hugetlb-1g, then others.
 std::vector<std::string> tlb_pages(const Results& results);
 
-// Knees of one curve, before they are matched to CPUID's levels.
+// When a rise of delta(N) counts as a TLB level: the noise model of the run
+// (each point's repetition spread), not a height tuned on one machine.
+struct TlbStepRule {
+  // The height must be at least noise_multiple x the typical delta spread: the
+  // median of TlbPoint::delta_spread_cycles over each plateau the step joins,
+  // the larger of the two (a rise whose upper plateau is as noisy as it is
+  // high is load, not a TLB level).
+  double noise_multiple = 3.0;
+  // ... and at least this many cycles however small the spread: a TLB miss
+  // that hits the next level costs whole cycles of lookup; a sub-cycle rise
+  // is a drift of the data path (prefetch, replacement), not a TLB level.
+  double min_step_cycles = 1.0;
+  // Where neither plateau has a known spread (files or cases without
+  // spreads) the height must be at least this instead: the fixed floor the
+  // detector used before it had a noise model, so such files read as before.
+  double unknown_noise_step_cycles = 2.0;
+  // The plateau after the step is at least this much higher on the curve the
+  // fit sees (F + delta, see tlb_step_candidates): a relative floor next to the absolute ones.
+  double min_step_ratio = 1.25;
+};
+
+// A rising knee of one curve, before it is matched to CPUID's levels.
 struct TlbStep {
   double knee_pages = 0;     // last N on the lower plateau (segment_curve's knee)
   double below_cycles = 0;   // delta level below the knee
   double above_cycles = 0;   // delta level on the plateau after it
+  double noise_cycles = 0;   // typical delta spread of the noisier plateau; 0 = unknown
+  double needed_cycles = 0;  // the height the rule asked for (noise or floor)
+  double rise_ratio = 0;     // (F + above) / (F + below): what min_step_ratio is checked against
+  bool accepted = false;     // height >= needed_cycles and rise_ratio >= min_step_ratio
+  double height_cycles() const { return above_cycles - below_cycles; }
 };
 
-// The rising steps of delta(N) = tlb - reference, ascending N. Method: the
-// curve y(N) = F + max(delta, -F/2), F = the 25th percentile of the reference
-// (the L1-hit latency: a positive floor near the data's own latency, so the
-// log-scale fit sees steps of delta, not noise around zero), is segmented by
-// segment_curve; a knee counts when the plateau after it is higher by at least
-// kMinTlbStepCycles and by kMinTlbStepRatio.
-std::vector<TlbStep> tlb_steps(const std::vector<TlbPoint>& curve);
+// Every rising knee of delta(N) = tlb - reference, ascending N, each with the
+// rule's verdict. Method: the curve y(N) = F + max(delta, -F/2), F = the 25th
+// percentile of the reference (the L1-hit latency: a positive floor near the
+// data's own latency, so the log-scale fit sees steps of delta, not noise
+// around zero), is segmented by segment_curve; a knee counts (accepted) when
+// the plateau after it is higher by at least
+//   needed = max(rule.noise_multiple x noise, rule.min_step_cycles),
+// noise = the larger of the two plateaus' median delta spreads, or by
+// rule.unknown_noise_step_cycles where neither plateau has a spread, and
+// y rises by rule.min_step_ratio.
+std::vector<TlbStep> tlb_step_candidates(const std::vector<TlbPoint>& curve, const TlbStepRule& rule = {});
 
-inline constexpr double kMinTlbStepCycles = 2.0;
-inline constexpr double kMinTlbStepRatio = 1.25;
+// The accepted steps of tlb_step_candidates: the TLB levels the curve shows.
+std::vector<TlbStep> tlb_steps(const std::vector<TlbPoint>& curve, const TlbStepRule& rule = {});
+
 // Detected vs reported entries differing by more than this factor get a note.
 inline constexpr double kTlbDifferenceFactor = 1.25;
 
