@@ -1,5 +1,6 @@
 #include "harness/eta.h"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 #include <utility>
@@ -10,30 +11,36 @@ namespace {
 // Per-case wall time relative to a latency case: the ratios of the
 // families' mean case times in `memprobe run` and `memprobe run --quick`
 // (default options, quiet machine) on the Intel Xeon KVM guest of
-// results/intel-fam6-model167-kvm-2cpu, printed by `scripts/wall_time.sh
-// --families` (which prints them for any machine). They only shape the
-// estimate until a family's own cases are timed; the scale (seconds per
-// unit) always comes from this run's measured cases.
+// results/intel-fam6-model167-kvm-2cpu at 282f62f, printed by
+// `scripts/wall_time.sh --families` (which prints them for any machine).
+// They only shape the estimate until a family's own cases are timed; the
+// scale (seconds per unit) comes from this run's finished families.
 constexpr std::array<std::pair<std::string_view, double>, 8> kRelativeCaseCost = {{
-    {"stride", 0.9},
-    {"tlb", 1.0},
-    {"pagewalk", 3.1},
-    {"hugepage", 2.3},
+    {"stride", 1.0},
+    {"tlb", 1.1},
+    {"pagewalk", 3.4},
+    {"hugepage", 2.2},
     {"bandwidth", 1.2},
-    {"mlp", 1.9},
-    {"loaded", 1.9},
-    {"pagefault", 6.3},
+    {"mlp", 2.0},
+    {"loaded", 2.0},
+    {"pagefault", 4.9},
 }};
 constexpr std::array<std::pair<std::string_view, double>, 8> kRelativeCaseCostQuick = {{
-    {"stride", 0.5},
-    {"tlb", 0.4},
-    {"pagewalk", 0.1},
-    {"hugepage", 0.5},
-    {"bandwidth", 0.3},
-    {"mlp", 1.7},
-    {"loaded", 1.5},
-    {"pagefault", 4.6},
+    {"stride", 1.1},
+    {"tlb", 0.9},
+    {"pagewalk", 0.3},
+    {"hugepage", 1.1},
+    {"bandwidth", 0.8},
+    {"mlp", 4.1},
+    {"loaded", 3.5},
+    {"pagefault", 10.9},
 }};
+// A latency case's mean seconds over its whole sweep, same runs: the scale
+// until some family has finished. A sweep's first cases (KiB working sets)
+// cost a fraction of its mean, so the mean of the cases timed so far would
+// underestimate the rest of the run by the mix of sizes still to come.
+constexpr double kPriorLatencyCaseSeconds = 0.09;
+constexpr double kPriorLatencyCaseSecondsQuick = 0.04;
 
 }  // namespace
 
@@ -41,6 +48,10 @@ double relative_case_cost(const std::string& family, bool quick) {
   for (const auto& [name, cost] : quick ? kRelativeCaseCostQuick : kRelativeCaseCost)
     if (name == family) return cost;
   return 1.0;
+}
+
+double prior_latency_case_seconds(bool quick) {
+  return quick ? kPriorLatencyCaseSecondsQuick : kPriorLatencyCaseSeconds;
 }
 
 std::string family_of_case(const std::string& case_name) { return case_name.substr(0, case_name.find('/')); }
@@ -64,22 +75,33 @@ std::size_t RemainingTime::cases_left() const {
   return left;
 }
 
-double RemainingTime::seconds_left() const {
-  if (cases_left() == 0) return 0;
-  // Seconds per unit of prior cost, over every timed case.
+bool RemainingTime::finished(const std::string& family) const {
+  const auto it = cases_left_.find(family);
+  return it == cases_left_.end() || it->second == 0;
+}
+
+double RemainingTime::seconds_per_unit() const {
   double seconds = 0, units = 0;
   for (const auto& [family, m] : measured_) {
+    if (!finished(family)) continue;
     seconds += m.seconds;
     units += static_cast<double>(m.cases) * relative_case_cost(family, quick_);
   }
-  if (units <= 0) return -1;
-  const double seconds_per_unit = seconds / units;
+  if (units > 0) return seconds / units;
+  return prior_latency_case_seconds(quick_);
+}
+
+double RemainingTime::seconds_left() const {
+  if (cases_left() == 0) return 0;
+  if (measured_.empty()) return -1;
+  const double unit_s = seconds_per_unit();
   double left_s = 0;
   for (const auto& [family, cases] : cases_left_) {
-    const auto it = measured_.find(family);
-    const double per_case_s = it != measured_.end() && it->second.cases > 0
-                                  ? it->second.seconds / static_cast<double>(it->second.cases)
-                                  : relative_case_cost(family, quick_) * seconds_per_unit;
+    // A family under way: its own mean so far, but never below its prior: a
+    // sweep's cases grow with the working set, its first ones are the cheap.
+    double per_case_s = relative_case_cost(family, quick_) * unit_s;
+    if (const auto it = measured_.find(family); it != measured_.end() && it->second.cases > 0)
+      per_case_s = std::max(per_case_s, it->second.seconds / static_cast<double>(it->second.cases));
     left_s += per_case_s * static_cast<double>(cases);
   }
   return left_s;

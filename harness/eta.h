@@ -2,9 +2,10 @@
 // case (a latency case is a few repetitions of a chase; a hugepage case
 // first-touches regions of up to hundreds of MiB), and they run one after the
 // other, so "elapsed / cases done x cases left" is wrong by the mix of what
-// is left. This estimate keeps a per-case cost per family: measured once the
-// family has finished a case, else a prior (the family's relative cost times
-// the run's measured seconds per unit of prior cost).
+// is left. This estimate keeps a per-case cost per family: a prior (the
+// family's relative cost times seconds per unit of prior cost, measured over
+// the families this run has finished, a prior until one has), and for a
+// family under way the larger of that and its own mean so far.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +19,10 @@ namespace memprobe::harness {
 // repetitions, so set-up weighs more there and the priors differ. Families
 // not listed count as 1. See eta.cc for where the figures come from.
 double relative_case_cost(const std::string& family, bool quick = false);
+
+// A latency case's mean wall seconds on the reference machine (eta.cc): the
+// scale of the priors until this run has finished a family.
+double prior_latency_case_seconds(bool quick = false);
 
 // "latency/4k/1MiB" -> "latency".
 std::string family_of_case(const std::string& case_name);
@@ -42,6 +47,11 @@ class RemainingTime {
     double seconds = 0;  // measured, over `cases`
     std::size_t cases = 0;
   };
+  // No case of `family` is left to run (or the plan does not name it).
+  bool finished(const std::string& family) const;
+  // Seconds per unit of relative case cost (a latency case = 1).
+  double seconds_per_unit() const;
+
   bool quick_ = false;
   std::map<std::string, std::size_t> cases_left_;
   std::map<std::string, FamilyCost> measured_;

@@ -5,14 +5,30 @@
 namespace memprobe::harness {
 namespace {
 
-TEST(RemainingTimeTest, FamiliesNotYetRunAreScaledByTheirPriorFromTheMeasuredOnes) {
+TEST(RemainingTimeTest, FamiliesNotYetRunAreScaledByTheFinishedOnes) {
   RemainingTime eta;
-  eta.set_cases_left({{"latency", 10}, {"hugepage", 4}});
+  eta.set_cases_left({{"latency", 6}, {"hugepage", 4}});
   for (int i = 0; i < 6; ++i) eta.case_done("latency", 0.5);
-  EXPECT_EQ(eta.cases_left(), 8u);
-  // 4 latency cases at their measured 0.5 s, 4 hugepage cases at the prior
-  // ratio times the seconds per unit the latency cases showed.
-  EXPECT_DOUBLE_EQ(eta.seconds_left(), 4 * 0.5 + 4 * relative_case_cost("hugepage") * 0.5);
+  EXPECT_EQ(eta.cases_left(), 4u);
+  // Latency has finished at 0.5 s per case: 4 hugepage cases at the prior
+  // ratio times that.
+  EXPECT_DOUBLE_EQ(eta.seconds_left(), 4 * relative_case_cost("hugepage") * 0.5);
+}
+
+TEST(RemainingTimeTest, ASweepsCheapFirstCasesDoNotPullTheEstimateDown) {
+  // Three 4 KiB latency cases took 1 ms each; the sweep's mean case costs far
+  // more. Until a family has finished the prior scale holds, and the family
+  // under way counts at least its prior.
+  for (const bool quick : {false, true}) {
+    RemainingTime eta(quick);
+    eta.set_cases_left({{"latency", 10}, {"hugepage", 4}});
+    for (int i = 0; i < 3; ++i) eta.case_done("latency", 0.001);
+    const double unit = prior_latency_case_seconds(quick);
+    EXPECT_DOUBLE_EQ(eta.seconds_left(), 7 * unit + 4 * relative_case_cost("hugepage", quick) * unit);
+    // A family slower than its prior counts at its own mean.
+    for (int i = 0; i < 3; ++i) eta.case_done("latency", 1.0);
+    EXPECT_DOUBLE_EQ(eta.seconds_left(), 4 * (3 * 1.001 / 6) + 4 * relative_case_cost("hugepage", quick) * unit);
+  }
 }
 
 TEST(RemainingTimeTest, AFamilysOwnTimedCasesReplaceItsPrior) {
