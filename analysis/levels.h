@@ -18,9 +18,10 @@ struct DramPlateauRule {
   // plateau rarely stays flat across four octaves past another level's knee
   // and DRAM's does until translation costs show (GiB sizes in a guest).
   double min_octaves = 2.0;
-  // Its points agree within tolerance = clamp(noise_multiple x the typical
-  // per-point repetition spread, min_tolerance, max_tolerance): the noise
-  // model of this run, not a threshold tuned on one machine.
+  // Its points over its first min_octaves agree within tolerance =
+  // clamp(noise_multiple x the typical per-point repetition spread,
+  // min_tolerance, max_tolerance): the noise model of this run, not a
+  // threshold tuned on one machine.
   double noise_multiple = 3.0;
   double min_tolerance = 0.10;
   double max_tolerance = 0.30;
@@ -54,7 +55,8 @@ struct DramPlateau {
 // count is a floor) that lies above every
 // plateau before it, is reached by a step at least rule.min_step_share of the
 // largest one before it (log axis),
-// spans rule.min_octaves and whose points agree within the tolerance; of
+// spans rule.min_octaves and whose points over its first rule.min_octaves
+// agree within the tolerance; of
 // several such, the one reached by the largest step. Plateaus after it are
 // translation effects on top of DRAM, not further levels.
 // point_spread: each point's repetition spread as a fraction ((max-min)/median),
@@ -65,8 +67,9 @@ std::optional<DramPlateau> find_dram_plateau(const Segmentation& seg, std::size_
                                              const DramPlateauRule& rule = {});
 
 // The range of `values` without its single lowest and highest value when
-// there are at least 6 (one descheduled repetition must not decide), divided
-// by their median. 0 for fewer than 2 values.
+// there are at least 5 (one descheduled repetition, or one transition point
+// the segmentation left on the plateau, must not decide; two octaves of a
+// --quick sweep are 5 points), divided by their median. 0 for fewer than 2.
 double robust_relative_range(std::vector<double> values);
 
 }  // namespace memprobe::analysis

@@ -120,6 +120,50 @@ TEST(DramPlateauTest, ToleranceFollowsTheRepetitionNoise) {
   EXPECT_TRUE(find_dram_plateau(seg, 3, std::vector<double>(points.size(), 0.08)).has_value());
 }
 
+TEST(DramPlateauTest, TranslationCreepPastTheFirstTwoOctavesKeepsDram) {
+  // DRAM flat at 100 ns for two octaves past the 8 MiB knee, then creeping
+  // up 4 % per octave (page-table lines leaving the caches) to 512 MiB:
+  // 20 % over the whole plateau, in steps too small to split it. Quiet
+  // repetitions (1 %): the tolerance is 10 %, and DRAM is still found.
+  std::vector<CurvePoint> points = step_curve(kSteps, kLevels, 512 * kMiB, 0.0);
+  for (CurvePoint& p : points)
+    if (p.size_bytes > 40 * kMiB) p.value *= std::pow(1.04, std::log2(p.size_bytes / (40 * kMiB)));
+  const Segmentation seg = segment_curve(points);
+  const auto dram = find_dram_plateau(seg, 3, std::vector<double>(points.size(), 0.01));
+  ASSERT_TRUE(dram.has_value());
+  EXPECT_GT(dram->first_bytes, 8 * kMiB);
+  EXPECT_LT(dram->first_bytes, 16 * kMiB);
+  EXPECT_LE(dram->agreement, 0.01);
+  EXPECT_GT(robust_relative_range([&] {
+              std::vector<double> v;
+              for (std::size_t k = seg.plateaus[dram->plateau].first; k <= seg.plateaus[dram->plateau].last; ++k)
+                v.push_back(seg.points[k].value);
+              return v;
+            }()),
+            dram->tolerance)
+      << "the whole plateau would not have agreed";
+}
+
+TEST(DramPlateauTest, AShortDramPlateauCountsItsTranslationTail) {
+  // DRAM at 100 ns from the 8 MiB knee to 24 MiB (1.5 octaves), then 122 ns
+  // to 256 MiB (page-table lines missing): the second plateau is a small
+  // step up, the tail of the first. DRAM is the first, its span includes
+  // the tail; the tail is no level of its own.
+  const Segmentation seg = segment_curve(step_curve({32 * kKiB, 1 * kMiB, 8 * kMiB, 24 * kMiB},
+                                                    {1.2, 4, 12, 100, 122}, 256 * kMiB, 0.01));
+  ASSERT_EQ(seg.plateaus.size(), 5u);
+  const auto dram = find_dram_plateau(seg, 3, std::vector<double>(seg.points.size(), 0.02));
+  ASSERT_TRUE(dram.has_value());
+  EXPECT_EQ(dram->plateau, 3u);
+  EXPECT_NEAR(dram->level_ns, 100, 2);
+  EXPECT_NE(dram->how.find("1 plateau after it"), std::string::npos) << dram->how;
+  // Without the tail (the sweep stopped at 24 MiB) it spans too little.
+  EXPECT_FALSE(find_dram_plateau(segment_curve(step_curve({32 * kKiB, 1 * kMiB, 8 * kMiB}, {1.2, 4, 12, 100},
+                                                          24 * kMiB, 0.01)),
+                                 3, {})
+                   .has_value());
+}
+
 TEST(DramPlateauTest, FlatCurveHasNoDram) {
   const Segmentation seg = segment_curve(step_curve({}, {5}, 256 * kMiB, 0.02));
   EXPECT_FALSE(find_dram_plateau(seg, 0, {}).has_value());
@@ -127,6 +171,8 @@ TEST(DramPlateauTest, FlatCurveHasNoDram) {
 
 TEST(DramPlateauTest, RobustRangeIgnoresOneOutlierEachSide) {
   EXPECT_DOUBLE_EQ(robust_relative_range({100, 100, 100, 100, 100, 400}), 0.0);
+  EXPECT_DOUBLE_EQ(robust_relative_range({70, 100, 100, 100, 100}), 0.0) << "two octaves of a --quick sweep";
+  EXPECT_DOUBLE_EQ(robust_relative_range({90, 100, 100, 110}), 0.2) << "too few to drop any";
   EXPECT_DOUBLE_EQ(robust_relative_range({90, 110}), 0.2);
   EXPECT_DOUBLE_EQ(robust_relative_range({}), 0.0);
 }
