@@ -236,6 +236,23 @@ TEST(DerivedTest, LevelWithoutKneeTakesPointsBelowItsReportedSize) {
   EXPECT_NEAR(*row_named(rows, "DRAM").latency_ns, 90, 90 * 0.03);
 }
 
+TEST(DerivedTest, ASweepCappedInsideTheLastLevelGivesItsPlateauAndNoDram) {
+  // --max-working-set 8 MiB, below the reported 32 MiB L3: L3's plateau has
+  // no knee after it. It is L3's latency, not "a plateau no one reported",
+  // and DRAM has no figure.
+  Results r = synthetic_results();
+  CurveSpec spec;
+  spec.max_bytes = 8 * kMiB;
+  add_latency_cases(r, "4k", spec);
+  const auto rows = derive_cache_levels(r);
+  const CacheLevelRow& l3 = row_named(rows, "L3");
+  ASSERT_TRUE(l3.latency_ns);
+  EXPECT_NEAR(*l3.latency_ns, 12, 12 * 0.03);
+  EXPECT_FALSE(row_named(rows, "DRAM").latency_ns.has_value());
+  for (const CacheLevelRow& row : rows)
+    EXPECT_EQ(row.note.find("matches no reported level"), std::string::npos) << row.level << ": " << row.note;
+}
+
 // The Zen 5 guest's shape: CPUID reports a 508 MiB L3 (16x the 32 MiB per
 // CCD, and far more than the guest sees), the curve's L3 ends at ~5 MiB.
 TEST(DerivedTest, LlcReportedSixteenTimesTooLargeStillGivesL3AndDram) {

@@ -477,11 +477,19 @@ void level_from_knee(LevelCurve& c, CacheLevelRow& row, const Knee& knee, double
 
 // A level without a knee: latency = median of the points in (previous
 // reported size, reported size / 2].
-void level_without_knee(const LevelCurve& c, CacheLevelRow& row, double previous_bytes, double reported) {
+void level_without_knee(LevelCurve& c, CacheLevelRow& row, double previous_bytes, double reported) {
   const PointsIn in = points_between(c.curve, c, previous_bytes, reported / 2);
   if (in.values.empty()) {
     append_note(row.note, "no clear knee and no points below reported size");
     return;
+  }
+  // A plateau inside those points is this level's (a sweep capped inside
+  // the level, say): no other row may call it unreported.
+  for (std::size_t p = 0; p < c.seg.plateaus.size(); ++p) {
+    const Plateau& plateau = c.seg.plateaus[p];
+    if (c.seg.points[plateau.first].size_bytes > previous_bytes &&
+        c.seg.points[plateau.last].size_bytes <= reported / 2)
+      c.plateau_used[p] = true;
   }
   row.latency_ns = median_of(in.values);
   row.spread_pct = typical_spread_pct(in.sources);
