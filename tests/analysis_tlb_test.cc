@@ -515,8 +515,7 @@ TEST(StrideTest, BandwidthBoundSetIsNoReadingTheLatencyBoundJumpIs) {
   //                          8    16   32   64   128  256  512  1K    2K    4K    8K    16K
   const std::vector<double> dram = {1.5, 3.0, 6.0, 12.0, 12.5, 13.0, 14.0, 30.0, 40.0, 50.0, 52.0, 53.0};
   const std::vector<double> cached = {1.5, 1.5, 1.6, 2.6, 5.2, 11.5, 12.0, 35.0, 42.0, 47.0, 46.0, 45.0};
-  Results results = two_stride_sets(7.0 * 1024 * 1024, cached, 38.0 * 1024 * 1024, dram);
-  const auto sets = derive_stride_sets(results);
+  const auto sets = derive_stride_sets(two_stride_sets(7.0 * 1024 * 1024, cached, 38.0 * 1024 * 1024, dram));
   ASSERT_EQ(sets.size(), 2u);
   EXPECT_TRUE(rises_from_smallest_stride(sets[1].points));
   EXPECT_FALSE(rises_from_smallest_stride(sets[0].points));
