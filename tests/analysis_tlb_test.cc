@@ -525,8 +525,8 @@ TEST(StrideTest, BandwidthBoundSetIsNoReadingTheLatencyBoundJumpIs) {
   EXPECT_NE(line.evidence.find("jump stride of the 7 MiB set"), std::string::npos) << line.evidence;
   EXPECT_NE(line.evidence.find("the 38 MiB set has no small-stride plateau"), std::string::npos) << line.evidence;
 
-  // The same with the DRAM set's small strides as a noisy run leaves them
-  // (32 B as dear as 64 B, 256 B the first jump): still no reading.
+  // The same with the DRAM set's small strides as the Intel guest leaves
+  // them (32 B dearer than 64 B): still no reading.
   const std::vector<double> dram_flat = {1.5, 2.2, 4.6, 3.4, 5.3, 13.0, 12.4, 34.0, 44.0, 54.0, 54.0, 54.0};
   Results noisy = two_stride_sets(7.0 * 1024 * 1024, cached, 38.0 * 1024 * 1024, dram_flat);
   EXPECT_EQ(stride_line_estimate(derive_stride_sets(noisy)).line_bytes, 64);

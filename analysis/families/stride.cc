@@ -115,6 +115,7 @@ bool rises_from_smallest_stride(const std::vector<StridePoint>& points) {
 }
 
 StrideLineEstimate stride_line_estimate(const std::vector<StrideSet>& sets) {
+  if (sets.empty()) return {std::nullopt, "no stride sets"};
   std::vector<const StrideSet*> readers, rising, hidden;  // hidden: a plateau, no jump
   for (const StrideSet& set : sets) {
     if (rises_from_smallest_stride(set.points))
@@ -129,7 +130,6 @@ StrideLineEstimate stride_line_estimate(const std::vector<StrideSet>& sets) {
   for (const auto& [uncounted, lacks] : {std::pair{&rising, "no small-stride plateau"}, {&hidden, "no clear jump"}})
     if (!uncounted->empty())
       aside += fmt::format("; {} {} {}", name_sets(*uncounted), uncounted->size() > 1 ? "have" : "has", lacks);
-  if (sets.empty()) return {std::nullopt, "no stride sets"};
   if (readers.empty())
     return {std::nullopt, fmt::format("no set has a small-stride plateau with a jump at or below {}{}",
                                       format_bytes(kMaxJumpStrideBytes), aside)};
