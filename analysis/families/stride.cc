@@ -44,10 +44,11 @@ StrideSet stride_set_from_json(const nlohmann::json& row) {
 
 }  // namespace
 
-
 // A stride whose cost exceeds the small-stride plateau by this much has left
 // it: above the 10 % spread that flags a noisy case, below the partial rise
-// an adjacent-line prefetcher leaves at the line size.
+// an adjacent-line prefetcher leaves at the line size. The same ratio
+// between the two smallest strides tells a set with no plateau at all
+// (rises_from_smallest_stride).
 constexpr double kLineJumpRatio = 1.25;
 
 std::optional<double> stride_jump(const std::vector<StridePoint>& points) {
@@ -77,9 +78,81 @@ std::optional<double> stride_jump(const std::vector<StridePoint>& points) {
   return std::nullopt;
 }
 
-std::optional<double> stride_line_estimate(const std::vector<StrideSet>& sets) {
-  if (sets.empty()) return std::nullopt;
-  return sets.back().jump_stride_bytes;
+namespace {
+
+// The fixed-stride points with a cost, strides ascending.
+std::vector<const StridePoint*> fixed_points(const std::vector<StridePoint>& points) {
+  std::vector<const StridePoint*> out;
+  for (const StridePoint& p : points)
+    if (p.stride_bytes > 0 && p.ns > 0) out.push_back(&p);
+  return out;
+}
+
+// "the 7 MiB set", "the 4 MiB and 128 MiB sets".
+std::string name_sets(const std::vector<const StrideSet*>& sets) {
+  std::string names;
+  for (std::size_t i = 0; i < sets.size(); ++i) {
+    if (i > 0) names += i + 1 == sets.size() ? " and " : ", ";
+    names += format_bytes(sets[i]->working_set_bytes);
+  }
+  return fmt::format("the {} set{}", names, sets.size() > 1 ? "s" : "");
+}
+
+// The note of a set without a small-stride plateau: the rise that shows it.
+std::string rising_note(const std::vector<StridePoint>& points) {
+  const auto fixed = fixed_points(points);
+  return fmt::format("no small-stride plateau: cost per access rises x{:.2f} from {} to {} stride already "
+                     "(the rate of new lines binds it), so its jump is no line-size reading",
+                     fixed[1]->ns / fixed[0]->ns, format_bytes(fixed[0]->stride_bytes),
+                     format_bytes(fixed[1]->stride_bytes));
+}
+
+}  // namespace
+
+bool rises_from_smallest_stride(const std::vector<StridePoint>& points) {
+  const auto fixed = fixed_points(points);
+  return fixed.size() >= 2 && fixed[1]->ns > fixed[0]->ns * kLineJumpRatio;
+}
+
+StrideLineEstimate stride_line_estimate(const std::vector<StrideSet>& sets) {
+  if (sets.empty()) return {std::nullopt, "no stride sets"};
+  std::vector<const StrideSet*> readers, rising, hidden;  // hidden: a plateau, no jump
+  for (const StrideSet& set : sets) {
+    if (rises_from_smallest_stride(set.points))
+      rising.push_back(&set);
+    else if (set.jump_stride_bytes)
+      readers.push_back(&set);
+    else
+      hidden.push_back(&set);
+  }
+  // The sets that are not counted, and why.
+  std::string aside;
+  for (const auto& [uncounted, lacks] : {std::pair{&rising, "no small-stride plateau"}, {&hidden, "no clear jump"}})
+    if (!uncounted->empty())
+      aside += fmt::format("; {} {} {}", name_sets(*uncounted), uncounted->size() > 1 ? "have" : "has", lacks);
+  if (readers.empty())
+    return {std::nullopt, fmt::format("no set has a small-stride plateau with a jump at or below {}{}",
+                                      format_bytes(kMaxJumpStrideBytes), aside)};
+  const double line = *(*std::min_element(readers.begin(), readers.end(), [](const StrideSet* a, const StrideSet* b) {
+                         return *a->jump_stride_bytes < *b->jump_stride_bytes;
+                       }))->jump_stride_bytes;
+  std::vector<const StrideSet*> at_line, one_later, beyond;
+  for (const StrideSet* set : readers) {
+    const double jump = *set->jump_stride_bytes;
+    (jump == line ? at_line : jump == 2 * line ? one_later : beyond).push_back(set);
+  }
+  if (!beyond.empty()) {
+    std::vector<std::string> jumps;
+    for (const StrideSet* set : readers)
+      jumps.push_back(fmt::format("{} jumps at {}", name_sets({set}), format_bytes(*set->jump_stride_bytes)));
+    return {std::nullopt,
+            fmt::format("the sets disagree by more than one doubling: {}{}", fmt::join(jumps, ", "), aside)};
+  }
+  std::string evidence = "jump stride of " + name_sets(at_line);
+  if (!one_later.empty())
+    evidence += fmt::format("; {} jump{} one doubling later, at {}, as behind a prefetcher of line pairs",
+                            name_sets(one_later), one_later.size() > 1 ? "" : "s", format_bytes(2 * line));
+  return {line, evidence + aside};
 }
 
 std::vector<StrideSet> derive_stride_sets(const Results& results) {
@@ -109,7 +182,9 @@ std::vector<StrideSet> derive_stride_sets(const Results& results) {
       return ka < kb;
     });
     set.jump_stride_bytes = stride_jump(set.points);
-    if (!set.jump_stride_bytes)
+    if (rises_from_smallest_stride(set.points))
+      set.note = rising_note(set.points);
+    else if (!set.jump_stride_bytes)
       set.note = "no clear jump in cost per access at or below 2 KiB stride (prefetchers may hide the line)";
     out.push_back(set);
   }
@@ -122,7 +197,7 @@ void derive_stride(Results& results) {
   if (sets.empty())
     results.derived.extra.erase("stride_line_estimate_bytes");
   else
-    results.derived.extra["stride_line_estimate_bytes"] = json_opt(stride_line_estimate(sets));
+    results.derived.extra["stride_line_estimate_bytes"] = json_opt(stride_line_estimate(sets).line_bytes);
 }
 
 std::vector<StrideSet> stride_sets(const Results& results) { return load_rows(results, "stride", stride_set_from_json); }
@@ -153,33 +228,34 @@ std::string render_stride_table(const Results& results, TableFormat format) {
   std::string out = render_table(titles, cells, format);
   out += note_line("cost per access; fixed working set, so large strides touch fewer lines (working set / stride)",
                    format);
+  // Where each set lies, by the levels this run measured (a set capped by
+  // --max-working-set may still fit the last level).
+  const std::vector<CacheInfo> caches = labelling_caches(results);
+  const CacheInfo* largest_cache = nullptr;
+  for (const CacheInfo& c : caches)
+    if (c.kind != "instruction" && (!largest_cache || c.size_bytes > largest_cache->size_bytes)) largest_cache = &c;
   for (const StrideSet& set : sets) {
-    out += note_line(fmt::format("{} ({} pages): {}", format_bytes(set.working_set_bytes), set.page,
-                                 set.jump_stride_bytes ? fmt::format("cost per access jumps at {} stride",
-                                                                     format_bytes(*set.jump_stride_bytes))
-                                                       : set.note),
+    const std::string where =
+        largest_cache && set.working_set_bytes <= largest_cache->size_bytes
+            ? fmt::format("fits the {} L{}", format_bytes(largest_cache->size_bytes), largest_cache->level)
+            : std::string("beyond the caches");
+    const bool jump_reads_line = set.jump_stride_bytes && !rises_from_smallest_stride(set.points);
+    out += note_line(fmt::format("{} ({} pages, {}): {}", format_bytes(set.working_set_bytes), set.page, where,
+                                 jump_reads_line ? fmt::format("cost per access jumps at {} stride",
+                                                               format_bytes(*set.jump_stride_bytes))
+                                                 : set.note),
                      format);
   }
-  const auto line = stride_line_estimate(sets);
+  const StrideLineEstimate line = stride_line_estimate(sets);
   std::string hwloc;
   for (const CacheInfo& c : results.machine.caches)
     if (c.level == 1 && c.line_bytes > 0) {
       hwloc = fmt::format("; hwloc reports {} lines", format_bytes(c.line_bytes));
       break;
     }
-  // A set capped by --max-working-set may still fit the last level.
-  const std::vector<CacheInfo> caches = labelling_caches(results);
-  const CacheInfo* largest_cache = nullptr;
-  for (const CacheInfo& c : caches)
-    if (c.kind != "instruction" && (!largest_cache || c.size_bytes > largest_cache->size_bytes)) largest_cache = &c;
-  const std::string where =
-      largest_cache && sets.back().working_set_bytes <= largest_cache->size_bytes
-          ? fmt::format("which fits the {} L{}", format_bytes(largest_cache->size_bytes), largest_cache->level)
-          : std::string("beyond the caches");
-  out += note_line(line ? fmt::format("line size estimate: {} (jump stride of the {} set, {}){}", format_bytes(*line),
-                                      format_bytes(sets.back().working_set_bytes), where, hwloc)
-                        : fmt::format("line size estimate: none (no clear jump in the {} set){}",
-                                      format_bytes(sets.back().working_set_bytes), hwloc),
+  out += note_line(fmt::format("line size estimate: {} ({}){}",
+                               line.line_bytes ? format_bytes(*line.line_bytes) : std::string("none"),
+                               line.evidence, hwloc),
                    format);
   return out;
 }

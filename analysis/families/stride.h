@@ -1,5 +1,6 @@
 // The stride family: cost per access vs stride per working set, and the
-// line-size estimate from where it jumps.
+// line-size estimate from where it jumps in the sets that have a small-stride
+// plateau.
 #pragma once
 
 #include <optional>
@@ -40,10 +41,41 @@ inline constexpr double kMaxJumpStrideBytes = 2048;
 // One set per working set of the stride family, ascending.
 std::vector<StrideSet> derive_stride_sets(const Results& results);
 
-// The line-size estimate: the jump stride of the largest working set (beyond
-// the LLC, where the prefetchers cannot hide a new line per load; in a
-// cache-resident set they often can, and the jump shows one stride later).
-std::optional<double> stride_line_estimate(const std::vector<StrideSet>& sets);
+// True when the set has no small-stride plateau: its cost per access already
+// rises clearly (by more than the jump ratio of stride_jump) between its two
+// smallest fixed strides. At those strides most loads still share a line (8 and 16 B, or 8
+// and 32 B with --quick, are half a line or less on 64 B lines: at least half
+// of the loads hit a line an earlier load brought), so a rise there means the
+// few new lines cost more than the L1 hits around them: the rate at which
+// new lines arrive binds the set (DRAM bandwidth, or latency the prefetchers
+// do not hide). Its cost then grows with the fraction of loads that need a
+// new line (stride / line) times a cost per new line that itself changes
+// with the stride (prefetchers adapt to the rate of demand), so the cost can
+// stop growing before the line or keep growing past it: the jump of such a
+// set is no reading of the line size. Nor is the stride where its cost stops
+// growing (the cost per new line would have to be constant for that): where
+// the prefetchers speed up with a denser demand, half a line can cost as
+// much per access as a whole line, and that rule would read half a line.
+bool rises_from_smallest_stride(const std::vector<StridePoint>& points);
+
+// The line-size estimate and the evidence it rests on.
+struct StrideLineEstimate {
+  std::optional<double> line_bytes;  // null: no single figure
+  std::string evidence;              // the sets it rests on, or why there is none
+};
+
+// The line-size estimate, from the sets WITH a small-stride plateau (not
+// rises_from_smallest_stride) and a jump: there the cost stays at L1-hit
+// cost while loads share lines, and jumps where every load needs a new line.
+// A prefetcher can hide that step at the line and move the jump one doubling
+// later (an adjacent-line prefetcher fetches lines in pairs, so a set whose
+// prefetchers keep up shows its jump at two lines), but nothing moves it
+// earlier: below the line, at least half of the loads are hits on a line a
+// previous load brought. So the smallest jump of those sets is the line, and
+// the others must lie at it or one doubling above; jumps further apart, or
+// no such set at all, give no estimate, and the evidence says why. Sets
+// without a plateau are named in the evidence, never counted.
+StrideLineEstimate stride_line_estimate(const std::vector<StrideSet>& sets);
 
 // derived.stride (one row per set: {working_set_bytes, page,
 // jump_stride_bytes, note, points: [{stride_bytes, pattern, ns_per_access,
