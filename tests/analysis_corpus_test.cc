@@ -76,6 +76,16 @@ std::vector<MachineCorpus> corpus() {
         {"L3", 9.51 * kMiB, kOneGridStep, "the curve (thp): L3 plateau (~22 ns) ends between 8 and 11.3 MiB"}},
        {{"L1 DTLB", 96, kOneGridStep, "Intel Golden Cove: 96-entry load DTLB (public spec)"},
         {"L2 DTLB", 2048, kOneGridStep, "Intel Golden Cove: 2048-entry STLB (public spec)"}}},
+      // The reference run at a403ca7 (scripts/reference_run.sh: 4k, thp, 2m
+      // and 1g pages), after the DRAM rule learnt the translation tail and
+      // the per-policy sweep budget; the README's real-run tables.
+      {"intel-fam6-model167-kvm-2cpu/2026-12-02-a403ca7.json",
+       {{"L1", 48 * kKiB, kOneGridStep, "Intel Golden Cove server core: 48 KiB L1D (public spec)"},
+        {"L2", 2 * kMiB, kOneGridStep, "Intel Sapphire Rapids: 2 MiB L2 per core (public spec)"},
+        {"L3", std::pow(2.0, 3.5) * kMiB, kOneGridStep,  // 11.3 MiB, a grid point
+         "the curve (thp): L3 plateau (~21 ns) to 9.5 MiB, then climbing, past halfway to DRAM by 16 MiB"}},
+       {{"L1 DTLB", 96, kOneGridStep, "Intel Golden Cove: 96-entry load DTLB (public spec)"},
+        {"L2 DTLB", 2048, kOneGridStep, "Intel Golden Cove: 2048-entry STLB (public spec)"}}},
   };
 }
 
