@@ -186,19 +186,28 @@ TEST(DerivedTest, LevelAfterOneWithoutKneeTakesItsLatencyAboveThatLevel) {
 }
 
 TEST(DerivedTest, SweepThatStopsShortOfDramSaysSo) {
-  Results r = synthetic_results();
-  CurveSpec spec;
-  spec.max_bytes = 32 * kMiB;
-  add_latency_cases(r, "4k", spec);
-  const auto rows = derive_cache_levels(r);
-  const CacheLevelRow& dram = row_named(rows, "DRAM");
-  EXPECT_FALSE(dram.latency_ns.has_value());
-  EXPECT_FALSE(dram.latency_cycles.has_value());
-  EXPECT_NE(dram.note.find("sweep did not reach DRAM"), std::string::npos) << dram.note;
-  EXPECT_NE(dram.note.find("32 MiB"), std::string::npos) << dram.note;
-  // The caches below are still there.
-  ASSERT_TRUE(row_named(rows, "L2").latency_ns);
-  EXPECT_NEAR(*row_named(rows, "L2").latency_ns, 4, 4 * 0.03);
+  // Capped at the reported 32 MiB L3, and inside it at 8 MiB
+  // (--max-working-set below the LLC): L3's plateau has no knee after it.
+  // It is L3's latency, not "a plateau no one reported", and DRAM has none.
+  for (const double cap_bytes : {32 * kMiB, 8 * kMiB}) {
+    Results r = synthetic_results();
+    CurveSpec spec;
+    spec.max_bytes = cap_bytes;
+    add_latency_cases(r, "4k", spec);
+    const auto rows = derive_cache_levels(r);
+    const CacheLevelRow& dram = row_named(rows, "DRAM");
+    EXPECT_FALSE(dram.latency_ns.has_value());
+    EXPECT_FALSE(dram.latency_cycles.has_value());
+    EXPECT_NE(dram.note.find("sweep did not reach DRAM"), std::string::npos) << dram.note;
+    EXPECT_NE(dram.note.find(cap_bytes == 8 * kMiB ? "8 MiB" : "32 MiB"), std::string::npos) << dram.note;
+    // The caches below are still there.
+    ASSERT_TRUE(row_named(rows, "L2").latency_ns);
+    EXPECT_NEAR(*row_named(rows, "L2").latency_ns, 4, 4 * 0.03);
+    ASSERT_TRUE(row_named(rows, "L3").latency_ns);
+    EXPECT_NEAR(*row_named(rows, "L3").latency_ns, 12, 12 * 0.03);
+    for (const CacheLevelRow& row : rows)
+      EXPECT_EQ(row.note.find("matches no reported level"), std::string::npos) << row.level << ": " << row.note;
+  }
 }
 
 TEST(DerivedTest, KneeFarFromReportedSizeIsNotedWithTheHypervisor) {
@@ -234,23 +243,6 @@ TEST(DerivedTest, LevelWithoutKneeTakesPointsBelowItsReportedSize) {
   EXPECT_EQ(l2.note, "no clear knee; latency from points below reported size");
   ASSERT_TRUE(row_named(rows, "L3").detected_bytes);
   EXPECT_NEAR(*row_named(rows, "DRAM").latency_ns, 90, 90 * 0.03);
-}
-
-TEST(DerivedTest, ASweepCappedInsideTheLastLevelGivesItsPlateauAndNoDram) {
-  // --max-working-set 8 MiB, below the reported 32 MiB L3: L3's plateau has
-  // no knee after it. It is L3's latency, not "a plateau no one reported",
-  // and DRAM has no figure.
-  Results r = synthetic_results();
-  CurveSpec spec;
-  spec.max_bytes = 8 * kMiB;
-  add_latency_cases(r, "4k", spec);
-  const auto rows = derive_cache_levels(r);
-  const CacheLevelRow& l3 = row_named(rows, "L3");
-  ASSERT_TRUE(l3.latency_ns);
-  EXPECT_NEAR(*l3.latency_ns, 12, 12 * 0.03);
-  EXPECT_FALSE(row_named(rows, "DRAM").latency_ns.has_value());
-  for (const CacheLevelRow& row : rows)
-    EXPECT_EQ(row.note.find("matches no reported level"), std::string::npos) << row.level << ": " << row.note;
 }
 
 // The Zen 5 guest's shape: CPUID reports a 508 MiB L3 (16x the 32 MiB per

@@ -483,12 +483,12 @@ void level_without_knee(LevelCurve& c, CacheLevelRow& row, double previous_bytes
     append_note(row.note, "no clear knee and no points below reported size");
     return;
   }
-  // A plateau inside those points is this level's (a sweep capped inside
-  // the level, say): no other row may call it unreported.
+  // A plateau with points among those is this level's (a sweep capped at or
+  // inside the level, say): no other row may call it unreported.
   for (std::size_t p = 0; p < c.seg.plateaus.size(); ++p) {
     const Plateau& plateau = c.seg.plateaus[p];
-    if (c.seg.points[plateau.first].size_bytes > previous_bytes &&
-        c.seg.points[plateau.last].size_bytes <= reported / 2)
+    if (c.seg.points[plateau.last].size_bytes > previous_bytes &&
+        c.seg.points[plateau.first].size_bytes <= reported / 2)
       c.plateau_used[p] = true;
   }
   row.latency_ns = median_of(in.values);
