@@ -118,8 +118,10 @@ inline std::string address_space_limit_unavailable_reason() {
 // only bite without root. The build tree may be closed to that user (a fresh
 // clone under mktemp -d is 0700), so the binary is copied into a fresh 0755
 // directory first: memprobe links only system libraries, so the copy runs
-// anywhere. Only root can switch users: skip the test with
-// unavailable_reason() first.
+// anywhere. In a cross build `binary` is the emulator wrapper, which names
+// the real binary inside the build tree: then the real binary is copied and
+// a wrapper next to it runs the copy under the same emulator. Only root can
+// switch users: skip the test with unavailable_reason() first.
 class UnprivilegedRunner {
  public:
   static constexpr int kUid = 65534;
@@ -136,10 +138,21 @@ class UnprivilegedRunner {
     namespace fs = std::filesystem;
     fs::permissions(dir_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                               fs::perms::others_read | fs::perms::others_exec);
+    const auto readable_by_all = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                 fs::perms::others_read | fs::perms::others_exec;
     binary_ = dir_ / binary.filename();
+#if defined(MEMPROBE_EMULATOR) && defined(MEMPROBE_TARGET_BINARY)
+    if (binary == fs::path(MEMPROBE_BINARY) && std::string(MEMPROBE_EMULATOR) != "") {
+      const fs::path target = dir_ / "memprobe.target";
+      fs::copy_file(MEMPROBE_TARGET_BINARY, target);
+      fs::permissions(target, readable_by_all);
+      std::ofstream(binary_) << "#!/bin/sh\nexec " << MEMPROBE_EMULATOR << " '" << target.string() << "' \"$@\"\n";
+      fs::permissions(binary_, readable_by_all);
+      return;
+    }
+#endif
     fs::copy_file(binary, binary_);
-    fs::permissions(binary_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                                 fs::perms::others_read | fs::perms::others_exec);
+    fs::permissions(binary_, readable_by_all);
   }
   ~UnprivilegedRunner() {
     std::error_code ec;
