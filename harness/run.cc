@@ -24,6 +24,7 @@
 #include "git_describe.h"  // generated at build time: MEMPROBE_GIT_DESCRIBE
 #include "harness/collector.h"
 #include "harness/machine_info.h"
+#include "harness/machine_load.h"
 #include "harness/signals.h"
 #include "harness/stages.h"
 #include "harness/system_guard.h"
@@ -188,6 +189,22 @@ std::map<std::string, std::size_t> plan_cases(const RunPlan& plan, const core::M
   return planned;
 }
 
+// How much of the machine other work used while the families ran: kept in
+// the results (extra.other_cpu_busy_pct) and, past
+// kBusyMachineWarningFraction, said on stderr.
+void note_other_work(const std::optional<CpuTimes>& start, analysis::Results& results, std::ostream& err) {
+  const std::optional<CpuTimes> end = sample_cpu_times();
+  if (!start || !end) return;
+  const double other = other_busy_fraction(*start, *end);
+  results.extra["other_cpu_busy_pct"] = other * 100;
+  if (other > kBusyMachineWarningFraction)
+    err << fmt::format("memprobe: warning: other work kept {:.0f} % of the CPUs' time busy during the run "
+                       "(hypervisor steal included): shared caches, DRAM and CPUs make the figures noisier and "
+                       "the detected sizes less certain; rerun on a quiet machine\n",
+                       other * 100)
+        << std::flush;
+}
+
 // Writes the file (if asked) and the tables; the exit status.
 int finish_run(const RunPlan& plan, analysis::Results& results, std::size_t total_cases, std::ostream& out,
                std::ostream& err) {
@@ -248,7 +265,9 @@ int run_command(const RunPlan& plan, std::ostream& out, std::ostream& err) {
   // Until the file is written: a signal after the measurement must not lose it.
   const GracefulInterrupts graceful_interrupts;
   const bool cap_given = plan.case_options.max_working_set_bytes > 0;
+  const std::optional<CpuTimes> cpu_at_start = sample_cpu_times();
   run_families_in_stages(plan.families, machine, options, cap_given, results, reporter, err);
+  note_other_work(cpu_at_start, results, err);
   // Hand hugetlb pages back before the guard shrinks the pool again.
   bench::release_arena();
 
