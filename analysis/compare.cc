@@ -9,6 +9,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "analysis/families/drift.h"
 #include "analysis/family.h"
 #include "analysis/table_format.h"
 
@@ -339,10 +340,14 @@ bool is_compared_number(const std::string& name, const json& value) {
 void flatten_cache_levels(const Results& r, std::vector<FigureValue>& out) {
   const std::vector<double> grid = sweep_grid(r, "latency", "working_set_bytes");
   for (const CacheLevelRow& row : r.derived.cache_levels) {
-    // Latency carries its plateau's spread (below); a detected size is a point on the sweep grid.
+    // Latency carries its plateau's spread, or how far the level moved within
+    // the run (drift) where that is more: one run's spread misses what the
+    // machine does between runs, its drift shows some of it. A detected size
+    // is a point on the sweep grid.
+    const double noise_pct = std::max(row.spread_pct.value_or(0), level_drift_pct(r, row.level).value_or(0));
     const auto latency = [&](const std::optional<double>& value) -> std::optional<Measured> {
       if (!value) return std::nullopt;
-      return spread_interval(*value, row.spread_pct.value_or(0));
+      return spread_interval(*value, noise_pct);
     };
     std::optional<Measured> size;
     if (row.detected_bytes) size = grid_point(*row.detected_bytes, grid_step_at(grid, *row.detected_bytes));
@@ -931,7 +936,7 @@ std::string render_comparison(const Comparison& comparison) {
   out += cases_section(comparison);
   out += fmt::format(
       "\nverdict: within noise if the sides' ranges overlap (cases: min..max of the repetitions; cache latency: "
-      "± spread/2) or |B/A - 1| < {} %; otherwise faster/slower by the metric (time: lower is better; GB/s, "
+      "± its spread, or its drift within the run where that is more) or |B/A - 1| < {} %; otherwise faster/slower by the metric (time: lower is better; GB/s, "
       "speed-up: higher), larger/smaller for sizes and counts\n",
       format_number(floor_pct));
   return out;

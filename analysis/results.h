@@ -146,6 +146,9 @@ struct CacheLevelRow {
   std::optional<double> latency_cycles;
   std::optional<double> spread_pct;        // median over the plateau's cases of (max-min)/median, %
   std::string note;                        // "detected differs from reported: ...", "no clear knee"
+  // The working set of the curve point nearest latency_ns among the points it
+  // is the median of: where the drift family re-measures the level.
+  std::optional<double> figure_bytes = std::nullopt;
 };
 
 struct Derived {

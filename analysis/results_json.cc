@@ -250,6 +250,7 @@ json cache_level_to_json(const CacheLevelRow& row) {
   out["latency_ns"] = optional_number(row.latency_ns);
   out["latency_cycles"] = optional_number(row.latency_cycles);
   out["spread_pct"] = optional_number(row.spread_pct);
+  if (row.figure_bytes) out["figure_working_set_bytes"] = number(*row.figure_bytes);
   if (!row.note.empty()) out["note"] = row.note;
   return out;
 }
@@ -499,6 +500,7 @@ Results results_from_json(const nlohmann::json& document) {
     row.latency_ns = l.optional_number("latency_ns");
     row.latency_cycles = l.optional_number("latency_cycles");
     row.spread_pct = l.optional_number("spread_pct");
+    row.figure_bytes = l.optional_number("figure_working_set_bytes", 0);
     row.note = l.string("note");
     results.derived.cache_levels.push_back(std::move(row));
   }

@@ -28,11 +28,23 @@ namespace memprobe::bench {
 // level size it from these, and fall back to the reported topology (hwloc,
 // CPUID) only where a figure is missing. Reported sizes are claims: a guest
 // can see a fraction of the L3 CPUID names, and CPUID's TLB fields overflow.
+// A level's latency figure, where on the latency curve it was read: the
+// working set of the point nearest the figure, on the curve the cache table
+// used.
+struct LevelFigure {
+  std::string level;  // "L1", ..., "DRAM"
+  std::uint64_t working_set_bytes = 0;
+};
+
 struct MeasuredSizes {
   std::vector<std::uint64_t> cache_bytes;  // detected capacity per data cache level, innermost first
   std::uint64_t dram_from_bytes = 0;       // smallest working set on the DRAM plateau; 0: not shown
   std::uint64_t l1_dtlb_entries_4k = 0;    // detected 4 KiB DTLB entries; 0: not measured
   std::uint64_t l2_dtlb_entries_4k = 0;
+  // The latency family's level figures (drift re-measures them), on the
+  // curve of latency_page ("4k", "thp", ...). Empty: latency did not run.
+  std::string latency_page;
+  std::vector<LevelFigure> level_figures;
 };
 
 // What the harness (or `memprobe bench`) asks the families for.

@@ -15,6 +15,7 @@
 #include "benchmarks/arena.h"
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
+#include "benchmarks/latency_chain.h"
 #include "benchmarks/sweep.h"
 #include "benchmarks/timed_chase.h"
 #include "benchmarks/working_set.h"
@@ -28,23 +29,9 @@
 namespace memprobe::bench {
 namespace {
 
-// Untimed warm-up: a full lap brings a cache-sized set in; beyond this many
-// steps a DRAM-sized set is as warm as it gets.
-constexpr std::size_t kMaxWarmupLoads = std::size_t{1} << 20;
-
 struct LatencySetup : CaseSetup {
   std::size_t group_pages = 32;  // page-group size for 4 KiB pages
 };
-
-// Pages per TLB-locality group: half the L1 DTLB's 4 KiB entries, leaving the
-// other half for the stack, code and the harness, so a group visit misses the
-// L1 DTLB at most once per page (docs/methodology.md).
-std::size_t page_group_pages(const core::Machine& machine) {
-  for (const core::TlbLevel& tlb : machine.tlbs)
-    if (tlb.level == 1 && tlb.page_bytes == 4 * core::kKiB && tlb.entries)
-      return std::max<std::size_t>(8, *tlb.entries / 2);
-  return 32;
-}
 
 // The chain built in the shared arena (benchmarks/arena.h: one buffer per
 // policy, as large as the policy's largest working set, shared with the
@@ -67,22 +54,16 @@ class LatencyArena {
     if (prepared_ && prepared_->epoch == lease->epoch && prepared_->working_set_bytes == working_set_bytes)
       return &*prepared_;
 
-    const auto memory = buffer.bytes().first(working_set_bytes);
+    // One access pattern for every page policy, so the curves of 4k, THP,
+    // 2m and 1g differ by page size alone. A random cycle over the whole set
+    // instead measures translation too (hugepage family: "DRAM +
+    // translation").
     Prepared p;
-    p.backing = &buffer.backing();
+    static_cast<PreparedChain&>(p) = prepare_latency_chain(buffer.bytes().first(working_set_bytes), buffer,
+                                                          setup.line_bytes, setup.group_pages, setup.seed);
+    p.tlb_method = latency_tlb_method(setup.group_pages);
     p.epoch = lease->epoch;
     p.working_set_bytes = working_set_bytes;
-    // One access pattern for every page policy, so the curves of 4k, THP,
-    // 2m and 1g differ by page size alone: random within groups of
-    // group_pages base-page-sized regions that fit the L1 DTLB, groups in random
-    // order. A random cycle over the whole set instead measures translation
-    // too (hugepage family: "DRAM + translation").
-    p.chain =
-        core::build_page_group_cycle(memory, setup.line_bytes, core::base_page_bytes(), setup.group_pages,
-                                     setup.seed);
-    p.tlb_method = fmt::format("page-groups-{}", setup.group_pages);
-    const std::size_t warmup = std::min(p.chain.length, kMaxWarmupLoads);
-    p.position = core::memprobe_chase(p.chain.head, warmup);
     prepared_ = std::move(p);
     return &*prepared_;
   }

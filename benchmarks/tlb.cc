@@ -16,6 +16,7 @@
 
 #include "benchmarks/case_label.h"
 #include "benchmarks/family.h"
+#include "benchmarks/latency_chain.h"
 #include "benchmarks/sweep.h"
 #include "benchmarks/timed_chase.h"
 #include "benchmarks/tlb_reference.h"
@@ -54,12 +55,6 @@ std::uint64_t largest_reported_entries(const core::Machine& machine) {
   for (const core::TlbLevel& tlb : machine.tlbs)
     if (tlb.kind != "instruction" && tlb.entries) largest = std::max<std::uint64_t>(largest, *tlb.entries);
   return largest ? largest : kUnknownL2Entries;
-}
-
-std::size_t page_group_pages(const core::Machine& machine) {
-  for (std::uint64_t entries : reported_entries(machine, 4 * core::kKiB))
-    return std::max<std::size_t>(8, entries / 2);
-  return 32;
 }
 
 std::uint64_t first_sweep_pages(const core::Machine& machine, std::uint64_t page_bytes, bool quick) {

@@ -226,12 +226,18 @@ bench::MeasuredSizes measured_sizes(const std::vector<RawRun>& runs, const analy
     const auto dram = analysis::latency_dram_plateau(r, page);
     // Cache capacities are only known once the curve has gone past them
     // into DRAM; before that the last knee may be anything.
+    const std::vector<analysis::CacheLevelRow> rows = analysis::derive_cache_levels(r);
     if (dram) {
       sizes.dram_from_bytes = static_cast<std::uint64_t>(dram->first_bytes);
-      for (const analysis::CacheLevelRow& row : analysis::derive_cache_levels(r))
+      for (const analysis::CacheLevelRow& row : rows)
         if (row.level != "DRAM")
           sizes.cache_bytes.push_back(row.detected_bytes ? static_cast<std::uint64_t>(*row.detected_bytes) : 0);
     }
+    // derive_cache_levels reads the curve preferred_latency_page picks: page.
+    sizes.latency_page = page;
+    for (const analysis::CacheLevelRow& row : rows)
+      if (row.latency_ns && row.figure_bytes)
+        sizes.level_figures.push_back({row.level, static_cast<std::uint64_t>(*row.figure_bytes)});
   }
   for (const analysis::TlbLevelRow& row : analysis::derive_tlb_levels(r)) {
     if (row.page != "4k" || !row.detected_entries) continue;
@@ -273,6 +279,8 @@ void run_families_in_stages(const std::vector<std::string>& families, const core
       if (family == "latency") {
         options.measured.cache_bytes = measured.cache_bytes;
         options.measured.dram_from_bytes = measured.dram_from_bytes;
+        options.measured.latency_page = measured.latency_page;
+        options.measured.level_figures = measured.level_figures;
         if (measured.cache_bytes.empty() && latency_end_bytes > 0) {
           // No DRAM plateau (time limit, a noisy machine): the sweep went to
           // latency_end_bytes without one, so no level the other families

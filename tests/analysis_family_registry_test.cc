@@ -31,14 +31,16 @@ std::vector<std::string> names_of(const std::vector<const FamilyDescriptor*>& fa
 
 TEST(FamilyRegistryTest, EveryFamilyFileIsRegistered) {
   // The benchmark families (benchmarks/*.cc MEMPROBE_FAMILY), in the order
-  // `memprobe run` measures them: latency first, pagefault last.
+  // `memprobe run` measures them: latency first, then pagefault, and drift
+  // at the very end (it re-measures latency's levels after everything else).
   EXPECT_EQ(names_of(families_in_run_order()),
             (std::vector<std::string>{"latency", "stride", "tlb", "pagewalk", "hugepage", "bandwidth", "mlp", "loaded",
-                                      "pagefault"}));
-  // The report reads the cache levels first, then the page-size effects.
+                                      "pagefault", "drift"}));
+  // The report reads the cache levels first (and how far they drifted), then
+  // the page-size effects.
   EXPECT_EQ(names_of(families_in_report_order()),
-            (std::vector<std::string>{"latency", "hugepage", "pagefault", "tlb", "pagewalk", "stride", "bandwidth",
-                                      "mlp", "loaded"}));
+            (std::vector<std::string>{"latency", "drift", "hugepage", "pagefault", "tlb", "pagewalk", "stride",
+                                      "bandwidth", "mlp", "loaded"}));
   for (const FamilyDescriptor* f : families_in_run_order()) {
     EXPECT_TRUE(f->derive) << f->name;
     EXPECT_TRUE(f->render) << f->name;

@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <span>
 
 #include "analysis/family.h"
 #include "analysis/family_support.h"
@@ -404,8 +405,23 @@ void with_cycles(CacheLevelRow& row, const MachineInfo& machine) {
   if (row.latency_ns && machine.core_hz > 0) row.latency_cycles = *row.latency_ns * machine.core_hz / 1e9;
 }
 
-// The values of `points` with sizes in (low, high], and their cases.
+// The working set of the point among `points` whose value is nearest
+// `figure` (the smaller on a tie): a level's figure is a median of points, so
+// this is where re-measuring it reads the same thing.
+double figure_point_bytes(std::span<const CurvePoint> points, double figure) {
+  const CurvePoint* best = &points.front();
+  for (const CurvePoint& p : points)
+    if (std::abs(p.value - figure) < std::abs(best->value - figure)) best = &p;
+  return best->size_bytes;
+}
+double figure_point_bytes(const Segmentation& seg, const Plateau& plateau) {
+  return figure_point_bytes(std::span(seg.points).subspan(plateau.first, plateau.last - plateau.first + 1),
+                            plateau.level);
+}
+
+// The points of `points` with sizes in (low, high], and their cases.
 struct PointsIn {
+  std::vector<CurvePoint> points;
   std::vector<double> values;
   std::vector<const Case*> sources;
 };
@@ -413,6 +429,7 @@ PointsIn points_between(const std::vector<CurvePoint>& points, const LevelCurve&
   PointsIn in;
   for (std::size_t i = 0; i < points.size(); ++i) {
     if (points[i].size_bytes > low && points[i].size_bytes <= high) {
+      in.points.push_back(points[i]);
       in.values.push_back(points[i].value);
       in.sources.push_back(c.case_points[i].source);
     }
@@ -428,10 +445,12 @@ void latency_between(const LevelCurve& c, CacheLevelRow& row, double previous_bo
   if (in.values.empty()) {
     row.latency_ns.reset();
     row.spread_pct.reset();
+    row.figure_bytes.reset();
     append_note(row.note, fmt::format("no points between {} and the knee", format_size(previous_bound_bytes)));
     return;
   }
   row.latency_ns = median_of(in.values);
+  row.figure_bytes = figure_point_bytes(in.points, *row.latency_ns);
   row.spread_pct = typical_spread_pct(in.sources);
   const auto [low, high] = std::minmax_element(in.values.begin(), in.values.end());
   append_note(row.note, fmt::format("no plateau of its own: median of the {} points from {} to the knee "
@@ -457,6 +476,7 @@ void level_from_knee(LevelCurve& c, CacheLevelRow& row, const Knee& knee, double
   c.plateau_used[first] = true;
   row.detected_bytes = knee.size_bytes;
   row.latency_ns = plateau.level;
+  row.figure_bytes = figure_point_bytes(seg, plateau);
   row.spread_pct = typical_spread_pct(c.cases_in(plateau.first, plateau.last));
   if (seg.points[plateau.last].size_bytes <= previous_bound_bytes) {
     latency_between(c, row, previous_bound_bytes, knee.size_bytes);
@@ -492,6 +512,7 @@ void level_without_knee(LevelCurve& c, CacheLevelRow& row, double previous_bytes
       c.plateau_used[p] = true;
   }
   row.latency_ns = median_of(in.values);
+  row.figure_bytes = figure_point_bytes(in.points, *row.latency_ns);
   row.spread_pct = typical_spread_pct(in.sources);
   append_note(row.note, "no clear knee; latency from points below reported size");
 }
@@ -531,6 +552,7 @@ void dram_row(const LevelCurve& c, const std::vector<CacheLevelRow>& rows, Cache
   }
   const Plateau& p = seg.plateaus[*c.dram_plateau];
   dram.latency_ns = p.level;
+  dram.figure_bytes = figure_point_bytes(seg, p);
   dram.spread_pct = typical_spread_pct(c.cases_in(p.first, p.last));
   with_cycles(dram, machine);
   if (!c.shown)
