@@ -3,7 +3,10 @@
 # runs (`memprobe run`, extra arguments passed on, e.g. --quick), one after
 # the other, then `memprobe fleet` over them, which prints every run's L1/L2/
 # L3/DRAM latency, detected sizes and DTLB entries with its deviation from
-# the median of the runs. Timings and noise belong here, not in unit tests.
+# the median of the runs. Each run's drift line says how far its levels
+# moved within the run (the drift family): run-to-run differences no larger
+# than that are the machine, not memprobe. Timings and noise belong here,
+# not in unit tests.
 # Run it on a quiet machine. Usage: scripts/stability.sh [runs] [run args...]
 # (default 5 runs). Keeps the results files in a temporary directory it
 # prints (delete it when done).
@@ -22,5 +25,6 @@ for i in $(seq 1 "$runs"); do
   "$memprobe" run "$@" --out "$out/run-$i.json" > /dev/null 2> "$out/run-$i.err"
   awk -v s="$start" -v e="$EPOCHREALTIME" -v i="$i" 'BEGIN { printf "run %d: %.1f s\n", i, e - s }'
   grep -E "sweep ended" "$out/run-$i.err" | sed 's/^memprobe: /  /' | cut -c1-160
+  "$memprobe" report "$out/run-$i.json" | grep -E "^latency drift" | sed 's/^/  /' || true
 done
 "$memprobe" fleet "$out"

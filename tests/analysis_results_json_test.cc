@@ -70,6 +70,7 @@ Results sample_results() {
   row.latency_ns = 1.23;
   row.latency_cycles = 3.99;
   row.spread_pct = 1.5;
+  row.figure_bytes = 16384;
   r.derived.cache_levels.push_back(row);
   CacheLevelRow dram;
   dram.level = "DRAM";
@@ -140,6 +141,8 @@ TEST(ResultsJsonTest, RoundTripIsLossless) {
   EXPECT_EQ(back.extra["seed"], 42);
   EXPECT_EQ(back.derived.extra["latency_curve_page"], "4k");
   ASSERT_EQ(back.derived.cache_levels.size(), 2u);
+  EXPECT_EQ(back.derived.cache_levels[0].figure_bytes, 16384.0);
+  EXPECT_FALSE(back.derived.cache_levels[1].figure_bytes.has_value());
   EXPECT_FALSE(back.derived.cache_levels[1].latency_ns.has_value());
   EXPECT_EQ(back.derived.cache_levels[1].note, "sweep did not reach DRAM");
 }
@@ -181,6 +184,8 @@ TEST(ResultsJsonTest, DocumentFollowsTheSchema) {
   EXPECT_EQ(doc["unavailable"][0]["what"], "latency/hugetlb-1g");
   EXPECT_EQ(doc["derived"]["cache_levels"][0]["latency_cycles"], 3.99);
   EXPECT_FALSE(doc["derived"]["cache_levels"][1].contains("reported_bytes"));
+  EXPECT_EQ(doc["derived"]["cache_levels"][0]["figure_working_set_bytes"], 16384);
+  EXPECT_FALSE(doc["derived"]["cache_levels"][1].contains("figure_working_set_bytes"));
   EXPECT_TRUE(doc["derived"]["cache_levels"][1]["latency_ns"].is_null());
   EXPECT_EQ(doc["derived"]["latency_curve_page"], "4k");
   EXPECT_TRUE(doc["derived"]["tlb"].is_array());

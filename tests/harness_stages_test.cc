@@ -85,6 +85,51 @@ TEST(StagesTest, LatencySweepRecordsItsEndAndCurvesShareTheirPoints) {
   }
 }
 
+// Drift re-measures every level that has a figure, at the working set the
+// figure was read from, on the cache table's page with the latency chain.
+TEST(StagesTest, DriftRemeasuresEachLevelWhereItsFigureWasRead) {
+  const auto [r, results] = run_and_load("--quick --only latency,drift --pages 4k --max-working-set 16MiB");
+  ASSERT_EQ(r.exit_status, 0);
+  const std::string page = results.derived.extra.at("latency_curve_page").get<std::string>();
+  std::set<std::string> latency_methods;
+  for (const analysis::Case& c : results.cases)
+    if (c.family == "latency") latency_methods.insert(c.params.at("tlb_method").get<std::string>());
+  std::size_t levels_with_figures = 0;
+  for (const analysis::CacheLevelRow& level : results.derived.cache_levels) {
+    if (!level.latency_ns) continue;
+    SCOPED_TRACE(level.level);
+    ++levels_with_figures;
+    ASSERT_TRUE(level.figure_bytes);
+    std::size_t drift_cases = 0;
+    for (const analysis::Case& c : results.cases) {
+      if (c.family != "drift" || c.params.at("level") != level.level) continue;
+      ++drift_cases;
+      EXPECT_EQ(c.params.at("page").get<std::string>(), page);
+      EXPECT_EQ(c.params.at("working_set_bytes").get<double>(), *level.figure_bytes);
+      EXPECT_EQ(latency_methods, std::set<std::string>{c.params.at("tlb_method").get<std::string>()});
+      EXPECT_GT(c.metrics.at("ns_per_load"), 0);
+    }
+    EXPECT_EQ(drift_cases, 1u);
+  }
+  EXPECT_GE(levels_with_figures, 1u);
+  ASSERT_TRUE(results.derived.extra.contains("drift"));
+  EXPECT_EQ(results.derived.extra.at("drift").size(), levels_with_figures);
+}
+
+// Without latency in the run there is nothing to re-measure: said, not failed.
+TEST(StagesTest, DriftWithoutLatencySaysWhy) {
+  const auto [r, results] = run_and_load("--quick --only drift");
+  ASSERT_EQ(r.exit_status, 0);
+  std::size_t drift_entries = 0;
+  for (const analysis::UnavailableFigure& u : results.unavailable) {
+    if (u.what != "drift") continue;
+    ++drift_entries;
+    EXPECT_NE(u.reason.find("--only latency,drift"), std::string::npos) << u.reason;
+  }
+  EXPECT_EQ(drift_entries, 1u);
+  EXPECT_TRUE(results.cases.empty());
+}
+
 TEST(StagesTest, TlbSweepRecordsItsEndAndGoesPastTheL2KneeItReports) {
   const auto [r, results] = run_and_load("--quick --only tlb --pages 4k");
   ASSERT_EQ(r.exit_status, 0);
