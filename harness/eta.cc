@@ -15,7 +15,7 @@ namespace {
 // `scripts/wall_time.sh --families` (which prints them for any machine).
 // They only shape the estimate until a family's own cases are timed; the
 // scale (seconds per unit) comes from this run's finished families.
-constexpr std::array<std::pair<std::string_view, double>, 8> kRelativeCaseCost = {{
+constexpr std::array<std::pair<std::string_view, double>, 9> kRelativeCaseCost = {{
     {"stride", 1.0},
     {"tlb", 1.1},
     {"pagewalk", 3.4},
@@ -24,8 +24,9 @@ constexpr std::array<std::pair<std::string_view, double>, 8> kRelativeCaseCost =
     {"mlp", 2.0},
     {"loaded", 2.0},
     {"pagefault", 4.9},
+    {"drift", 1.1},  // measured at e571b69
 }};
-constexpr std::array<std::pair<std::string_view, double>, 8> kRelativeCaseCostQuick = {{
+constexpr std::array<std::pair<std::string_view, double>, 9> kRelativeCaseCostQuick = {{
     {"stride", 1.1},
     {"tlb", 0.9},
     {"pagewalk", 0.3},
@@ -34,6 +35,7 @@ constexpr std::array<std::pair<std::string_view, double>, 8> kRelativeCaseCostQu
     {"mlp", 4.1},
     {"loaded", 3.5},
     {"pagefault", 10.9},
+    {"drift", 1.6},  // measured at e571b69
 }};
 // A latency case's mean seconds over its whole sweep, same runs: the scale
 // until some family has finished. A sweep's first cases (KiB working sets)
