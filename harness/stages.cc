@@ -223,12 +223,12 @@ bench::MeasuredSizes measured_sizes(const std::vector<RawRun>& runs, const analy
   const analysis::Results r = results_so_far(runs, machine);
   const std::string page = analysis::preferred_latency_page(r);
   if (!page.empty()) {
-    const auto dram = analysis::latency_dram_plateau(r, page);
+    const auto dram = analysis::table_dram_plateau(r, page);
     // Cache capacities are only known once the curve has gone past them
     // into DRAM; before that the last knee may be anything.
     const std::vector<analysis::CacheLevelRow> rows = analysis::derive_cache_levels(r);
     if (dram) {
-      sizes.dram_from_bytes = static_cast<std::uint64_t>(dram->first_bytes);
+      sizes.dram_from_bytes = static_cast<std::uint64_t>(dram->plateau.first_bytes);
       for (const analysis::CacheLevelRow& row : rows)
         if (row.level != "DRAM")
           sizes.cache_bytes.push_back(row.detected_bytes ? static_cast<std::uint64_t>(*row.detected_bytes) : 0);

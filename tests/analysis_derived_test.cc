@@ -451,6 +451,45 @@ TEST(DerivedTest, PreferredPageIsAVerifiedHugePageCurve) {
   EXPECT_EQ(preferred_latency_page(only_thp), "thp");
 }
 
+// The sweep stops once the first policy's (4k) curve spans two octaves of
+// DRAM; the THP curve, cheaper by the page walks its 4 KiB chain avoids,
+// steps into DRAM later and spans less. Where it starts within a factor of 2
+// of the 4k plateau and spans an octave, the 4k curve located its DRAM: the
+// table reads the lower THP curve, and says so. A shorter THP plateau is not
+// taken, and the 4k curve is read.
+TEST(DerivedTest, ALowerCurveUsesTheDramPlateauAnotherCurveLocated) {
+  Results r = synthetic_results();
+  CurveSpec four_k;
+  four_k.steps_bytes = {32 * kKiB, 512 * kKiB, 6 * kMiB};
+  four_k.levels_ns = {1.2, 4, 12, 150};
+  four_k.max_bytes = 32 * kMiB;
+  add_latency_cases(r, "4k", four_k);
+  ASSERT_TRUE(latency_dram_plateau(r, "4k"));
+
+  Results located = r;
+  CurveSpec thp = four_k;
+  thp.steps_bytes = {32 * kKiB, 512 * kKiB, 10 * kMiB};
+  thp.levels_ns = {1.2, 4, 11, 110};
+  add_latency_cases(located, "thp", thp);
+  EXPECT_FALSE(latency_dram_plateau(located, "thp")) << "1.5 octaves: short of its own rule";
+  const auto table = table_dram_plateau(located, "thp");
+  ASSERT_TRUE(table);
+  EXPECT_NEAR(table->plateau.first_bytes, 11.31 * kMiB, 0.01 * kMiB);
+  EXPECT_EQ(table->located_by.rfind("DRAM plateau located by the 4k curve", 0), 0u) << table->located_by;
+  EXPECT_EQ(preferred_latency_page(located), "thp");
+  const CacheLevelRow dram = row_named(derive_cache_levels(located), "DRAM");
+  ASSERT_TRUE(dram.latency_ns);
+  EXPECT_NEAR(*dram.latency_ns, 110, 110 * 0.03);
+  EXPECT_NE(dram.note.find("located by the 4k curve"), std::string::npos) << dram.note;
+
+  Results too_short = r;
+  thp.steps_bytes = {32 * kKiB, 512 * kKiB, 16 * kMiB};  // 0.75 octaves of DRAM
+  add_latency_cases(too_short, "thp", thp);
+  EXPECT_FALSE(table_dram_plateau(too_short, "thp"));
+  EXPECT_EQ(preferred_latency_page(too_short), "4k");
+  EXPECT_NEAR(*row_named(derive_cache_levels(too_short), "DRAM").latency_ns, 150, 150 * 0.03);
+}
+
 TEST(DerivedTest, PreferredPageIsTheLowestVerifiedCurve) {
   // A VM host that backs guest huge pages with 4 KiB pages makes the THP
   // curve slower than the 4 KiB page-group curve: the table must use the 4k one.

@@ -234,6 +234,37 @@ std::optional<DramPlateau> latency_dram_plateau(const Results& results, const st
                            point_spreads(case_points));
 }
 
+std::optional<DramPlateau> latency_dram_plateau_located(const Results& results, const std::string& page,
+                                                        const DramPlateau& shown_elsewhere) {
+  const std::vector<CasePoint> case_points = latency_case_points(results, page);
+  std::vector<CurvePoint> curve;
+  for (const CasePoint& p : case_points) curve.push_back(p.point);
+  if (curve.empty()) return std::nullopt;
+  DramPlateauRule located;
+  located.min_octaves = kLocatedDramMinOctaves;
+  auto plateau = find_dram_plateau(segment_curve(curve), reported_data_caches(results.machine).size(),
+                                   point_spreads(case_points), located);
+  if (!plateau || plateau->first_bytes > 2 * shown_elsewhere.first_bytes) return std::nullopt;
+  return plateau;
+}
+
+std::optional<TableDram> table_dram_plateau(const Results& results, const std::string& page) {
+  if (auto shown = latency_dram_plateau(results, page)) return TableDram{*shown, ""};
+  for (const std::string& other : verified_latency_pages(results)) {
+    if (other == page) continue;
+    const auto shown_there = latency_dram_plateau(results, other);
+    if (!shown_there) continue;
+    if (auto located = latency_dram_plateau_located(results, page, *shown_there))
+      return TableDram{*located,
+                       fmt::format("DRAM plateau located by the {} curve, which showed DRAM from {}: this curve's "
+                                   "plateau from {} spans {:.1f} octaves to the sweep's end (its own rule needs {:.0f})",
+                                   other, format_size(shown_there->first_bytes), format_size(located->first_bytes),
+                                   std::log2(located->last_bytes / located->first_bytes),
+                                   DramPlateauRule{}.min_octaves)};
+  }
+  return std::nullopt;
+}
+
 std::vector<CurvePoint> latency_curve(const Results& results, const std::string& page) {
   std::vector<CurvePoint> out;
   for (const CasePoint& p : latency_case_points(results, page)) out.push_back(p.point);
@@ -278,11 +309,12 @@ std::string preferred_latency_page(const Results& results) {
     if (std::find(pages.begin(), pages.end(), "4k") != pages.end()) return "4k";
     return pages.front();
   }
-  // A curve that showed DRAM (the rule that ended the sweep) beats one whose
-  // DRAM points are too noisy to form that plateau: the cache table needs it.
+  // A curve with a DRAM plateau (its own, or located by another curve)
+  // beats one whose DRAM points are too noisy to form that plateau: the
+  // cache table needs it.
   std::vector<std::string> with_dram;
   for (const std::string& page : candidates)
-    if (latency_dram_plateau(results, page)) with_dram.push_back(page);
+    if (table_dram_plateau(results, page)) with_dram.push_back(page);
   if (!with_dram.empty()) candidates = with_dram;
   // Huge pages first when curves tie: on bare metal they are TLB-clean by construction.
   static const std::vector<std::string> kTieOrder = {"hugetlb-2m", "thp", "hugetlb-1g", "4k"};
@@ -337,7 +369,8 @@ struct LevelCurve {
   std::vector<CurvePoint> curve;             // case_points' points
   Segmentation seg;                          // of curve: segment_curve sorts stably, so indices agree
   std::vector<double> level_bytes;           // reported sizes, innermost first
-  std::optional<DramPlateau> shown;          // DRAM as find_dram_plateau sees it
+  std::optional<DramPlateau> shown;          // DRAM as find_dram_plateau sees it (or located by another curve)
+  std::string located_note;                  // how another curve located it; empty: this curve showed it
   std::optional<std::size_t> dram_plateau;   // the plateau taken as DRAM
   std::vector<std::optional<std::size_t>> knee_of_level;
   std::vector<bool> plateau_used;
@@ -352,11 +385,15 @@ struct LevelCurve {
   }
 };
 
-// DRAM is where the curve shows it (find_dram_plateau: the rule that also
-// ended the sweep); a sweep that went past twice the reported LLC without
-// such a plateau takes its last plateau, as before that rule existed.
-void find_dram(LevelCurve& c) {
-  c.shown = find_dram_plateau(c.seg, c.level_bytes.size(), point_spreads(c.case_points));
+// DRAM is where the curve shows it (table_dram_plateau: the rule that also
+// ended the sweep, or located by another curve); a sweep that went past
+// twice the reported LLC without such a plateau takes its last plateau, as
+// before that rule existed.
+void find_dram(LevelCurve& c, const std::optional<TableDram>& dram) {
+  if (dram) {
+    c.shown = dram->plateau;
+    c.located_note = dram->located_by;
+  }
   const bool past_reported = !c.level_bytes.empty() && c.largest_bytes() >= 2 * c.largest_reported();
   if (c.shown)
     c.dram_plateau = c.shown->plateau;
@@ -390,13 +427,14 @@ void match_levels(LevelCurve& c) {
   c.plateau_used.assign(c.seg.plateaus.size(), false);
 }
 
-LevelCurve level_curve(std::vector<CasePoint> case_points, const std::vector<CacheInfo>& caches) {
+LevelCurve level_curve(std::vector<CasePoint> case_points, const std::vector<CacheInfo>& caches,
+                       const std::optional<TableDram>& dram) {
   LevelCurve c;
   c.case_points = std::move(case_points);
   for (const CasePoint& p : c.case_points) c.curve.push_back(p.point);
   c.seg = segment_curve(c.curve);
   for (const CacheInfo& cache : caches) c.level_bytes.push_back(cache.size_bytes);
-  find_dram(c);
+  find_dram(c, dram);
   match_levels(c);
   return c;
 }
@@ -555,6 +593,7 @@ void dram_row(const LevelCurve& c, const std::vector<CacheLevelRow>& rows, Cache
   dram.figure_bytes = figure_point_bytes(seg, p);
   dram.spread_pct = typical_spread_pct(c.cases_in(p.first, p.last));
   with_cycles(dram, machine);
+  if (!c.located_note.empty()) append_note(dram.note, c.located_note);
   if (!c.shown)
     append_note(dram.note, fmt::format("last plateau taken as DRAM: the sweep reached 2x the reported {} ({})",
                                        rows.back().level, format_size(c.largest_reported())));
@@ -581,13 +620,14 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
   }
   CacheLevelRow dram;
   dram.level = "DRAM";
-  std::vector<CasePoint> case_points = latency_case_points(results, preferred_latency_page(results));
+  const std::string page = preferred_latency_page(results);
+  std::vector<CasePoint> case_points = latency_case_points(results, page);
   if (case_points.empty()) {
     dram.note = "no latency measurements";
     rows.push_back(dram);
     return rows;
   }
-  LevelCurve curve = level_curve(std::move(case_points), caches);
+  LevelCurve curve = level_curve(std::move(case_points), caches, table_dram_plateau(results, page));
   double previous_bytes = 0;        // reported size of the level before
   double previous_bound_bytes = 0;  // its knee if it has one, else its reported size
   for (std::size_t l = 0; l < rows.size(); ++l) {

@@ -25,6 +25,28 @@ std::vector<CurvePoint> latency_curve(const Results& results, const std::string&
 // ends the latency sweep with. nullopt: no latency cases, or no DRAM yet.
 std::optional<DramPlateau> latency_dram_plateau(const Results& results, const std::string& page);
 
+// A DRAM plateau another curve located needs to span this many octaves.
+inline constexpr double kLocatedDramMinOctaves = 1.0;
+
+// `page`'s DRAM plateau by the DRAM rule over kLocatedDramMinOctaves instead
+// of DramPlateauRule::min_octaves, when it starts within a factor of 2 of
+// where `shown_elsewhere` (another curve's DRAM plateau) starts.
+std::optional<DramPlateau> latency_dram_plateau_located(const Results& results, const std::string& page,
+                                                        const DramPlateau& shown_elsewhere);
+
+// The DRAM plateau the cache table reads on `page`'s curve: the one the
+// curve showed itself (latency_dram_plateau), else one another verified
+// curve located (latency_dram_plateau_located), said in located_by. Every
+// policy's curve covers the range the first policy's sweep grew to, and that
+// sweep stops as soon as its own curve has spanned DramPlateauRule::min_octaves
+// of DRAM: a huge-page curve, whose DRAM plateau starts later (no translation
+// cost rising into it), can then span less.
+struct TableDram {
+  DramPlateau plateau;
+  std::string located_by;  // "DRAM plateau located by the 4k curve, ..."; empty: shown by this curve
+};
+std::optional<TableDram> table_dram_plateau(const Results& results, const std::string& page);
+
 // The page policies (params.page) of the latency cases: "4k", "thp",
 // "hugetlb-2m", "hugetlb-1g" in that order, then any other, sorted.
 std::vector<std::string> latency_pages(const Results& results);
