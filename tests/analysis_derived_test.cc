@@ -111,6 +111,27 @@ TEST(DerivedTest, LatencyCurveSelectsOnePagePolicy) {
   EXPECT_EQ(latency_pages(r), (std::vector<std::string>{"4k", "thp"}));
 }
 
+// Each level's figure is read at a point of its own range (the drift family
+// re-measures it there): a working set the sweep measured, between the knees
+// around the level, whose value is the figure within the curve's noise.
+void check_figure_points(const std::vector<CacheLevelRow>& rows, const std::vector<CurvePoint>& curve,
+                         double noise) {
+  double lower_bytes = 0;
+  for (const CacheLevelRow& row : rows) {
+    SCOPED_TRACE(row.level);
+    ASSERT_TRUE(row.figure_bytes && row.latency_ns);
+    EXPECT_GT(*row.figure_bytes, lower_bytes);
+    if (row.detected_bytes) {
+      EXPECT_LE(*row.figure_bytes, *row.detected_bytes);
+      lower_bytes = *row.detected_bytes;
+    }
+    const auto point = std::find_if(curve.begin(), curve.end(),
+                                    [&](const CurvePoint& p) { return p.size_bytes == *row.figure_bytes; });
+    ASSERT_NE(point, curve.end()) << "a working set the sweep measured";
+    EXPECT_NEAR(point->value / *row.latency_ns, 1.0, 2 * noise);
+  }
+}
+
 TEST(DerivedTest, CacheLevelsFromAStepCurve) {
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     SCOPED_TRACE(seed);
@@ -118,36 +139,9 @@ TEST(DerivedTest, CacheLevelsFromAStepCurve) {
     CurveSpec spec;
     spec.seed = seed;
     add_latency_cases(r, "4k", spec);
-    check_step_curve_rows(derive_cache_levels(r));
-  }
-}
-
-// Each level's figure is read at a point of its own plateau (the drift
-// family re-measures it there): a point between the knees around the level
-// whose value is the figure within the curve's noise.
-TEST(DerivedTest, EachLevelsFigureIsReadAtAPointOfItsOwnRange) {
-  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
-    SCOPED_TRACE(seed);
-    Results r = synthetic_results();
-    CurveSpec spec;
-    spec.seed = seed;
-    add_latency_cases(r, "4k", spec);
     const std::vector<CacheLevelRow> rows = derive_cache_levels(r);
-    const std::vector<CurvePoint> curve = latency_curve(r, "4k");
-    double lower_bytes = 0;
-    for (const CacheLevelRow& row : rows) {
-      SCOPED_TRACE(row.level);
-      ASSERT_TRUE(row.figure_bytes && row.latency_ns);
-      EXPECT_GT(*row.figure_bytes, lower_bytes);
-      if (row.detected_bytes) {
-        EXPECT_LE(*row.figure_bytes, *row.detected_bytes);
-      }
-      const auto point = std::find_if(curve.begin(), curve.end(),
-                                      [&](const CurvePoint& p) { return p.size_bytes == *row.figure_bytes; });
-      ASSERT_NE(point, curve.end()) << "a working set the sweep measured";
-      EXPECT_NEAR(point->value / *row.latency_ns, 1.0, 2 * spec.noise);
-      if (row.detected_bytes) lower_bytes = *row.detected_bytes;
-    }
+    check_step_curve_rows(rows);
+    check_figure_points(rows, latency_curve(r, "4k"), spec.noise);
   }
 }
 
