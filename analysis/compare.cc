@@ -38,6 +38,22 @@ std::optional<std::string> family_of_noisy_table(std::string_view table) {
   return family->name;
 }
 
+// Whether compare matches a derived table row by row (FamilyDescriptor::compared).
+bool compared_table(std::string_view table) {
+  const DerivedTable* description = nullptr;
+  const FamilyDescriptor* family = family_of_table(table, &description);
+  return !family || family->compared;
+}
+
+// A side's cases without those of families compare does not match.
+std::vector<Case> compared_cases(std::vector<Case> cases) {
+  std::erase_if(cases, [](const Case& c) {
+    const FamilyDescriptor* family = find_family(c.family);
+    return family && !family->compared;
+  });
+  return cases;
+}
+
 // A derived table's compare rank (FamilyDescriptor::tables); unknown tables by name.
 int compare_rank(std::string_view table) {
   const DerivedTable* description = nullptr;
@@ -406,7 +422,7 @@ std::vector<FigureValue> flatten_figures(const Results& r) {
   if (!r.derived.extra.is_object()) return out;
   std::vector<std::string> keys;
   for (const auto& [key, value] : r.derived.extra.items())
-    if (value.is_array()) keys.push_back(key);
+    if (value.is_array() && compared_table(key)) keys.push_back(key);
   std::stable_sort(keys.begin(), keys.end(), [](const std::string& a, const std::string& b) {
     return std::make_pair(compare_rank(a), a) < std::make_pair(compare_rank(b), b);
   });
@@ -790,8 +806,8 @@ Comparison compare_runs(std::span<const Results> a, std::span<const Results> b, 
   out.unavailable = unavailable_differences(a.front(), b.front());
   out.figures = pair_figures(merge_figures(a), merge_figures(b), out.side_a, out.side_b, options);
 
-  const std::vector<Case> cases_a = merge_cases(a);
-  const std::vector<Case> cases_b = merge_cases(b);
+  const std::vector<Case> cases_a = compared_cases(merge_cases(a));
+  const std::vector<Case> cases_b = compared_cases(merge_cases(b));
   // Exact matches by name first.
   std::map<std::string, std::size_t> b_by_name;
   for (std::size_t i = 0; i < cases_b.size(); ++i) b_by_name.emplace(cases_b[i].name, i);

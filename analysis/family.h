@@ -69,6 +69,10 @@ struct FamilyDescriptor {
   std::function<std::string(const Results&, TableFormat)> render;
   std::function<std::vector<SummaryLine>(const Results&)> summary;
   std::function<std::vector<Plot>(const Results&)> plots;
+  // False for a family that measures the run's noise rather than the machine
+  // (drift): `memprobe compare` (and the gate) match neither its cases nor
+  // its tables, and use it for other figures' intervals instead.
+  bool compared = true;
 };
 
 // Adds a family (or replaces the one of the same name). The built-in families

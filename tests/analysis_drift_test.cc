@@ -95,6 +95,14 @@ TEST(DriftTest, CompareCountsALevelsDriftAsItsNoise) {
   // The L1 did not drift: its noise is still its spread.
   b.derived.cache_levels[0].latency_ns = 1.5;
   EXPECT_EQ(find_if_figure(compare_results(a, b), "cache L1 latency_ns"), Verdict::kSlower);
+
+  // Drift describes each run's noise, not the machine: its own cases and
+  // rows are never matched (a gate must not fail on how much a host moved).
+  b.cases = {drift_case("4k", "DRAM", 32 * kMiB, 150.0)};
+  derive_drift(b);
+  const Comparison c = compare_results(a, b);
+  for (const CaseComparison& x : c.cases) EXPECT_NE(x.name.rfind("drift/", 0), 0u) << x.name;
+  for (const FigureComparison& f : c.figures) EXPECT_NE(f.table, "drift") << f.figure;
 }
 
 }  // namespace
