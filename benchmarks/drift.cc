@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,8 @@
 
 namespace memprobe::bench {
 namespace {
+
+constexpr int kDriftRepetitions = 5;
 
 struct DriftSetup : CaseSetup {
   std::size_t group_pages = 32;
@@ -57,7 +60,11 @@ void drift_case(benchmark::State& state, DriftChain& slot, const LevelFigure& fi
 }
 
 std::size_t register_drift(const core::Machine& machine, const CaseOptions& options) {
-  CaseRegistrar cases(options, benchmark::kMillisecond);
+  // At least kDriftRepetitions: a handful of cases, each a median that one
+  // disturbed repetition must not move (--quick takes 3 elsewhere).
+  CaseOptions drift_options = options;
+  if (drift_options.repetitions > 0) drift_options.repetitions = std::max(drift_options.repetitions, kDriftRepetitions);
+  CaseRegistrar cases(drift_options, benchmark::kMillisecond);
   const MeasuredSizes& measured = options.measured;
   const auto policy = core::parse_page_policy(measured.latency_page);
   if (measured.level_figures.empty() || !policy) {
@@ -69,9 +76,14 @@ std::size_t register_drift(const core::Machine& machine, const CaseOptions& opti
   setup.group_pages = page_group_pages(machine);
   setup.policy = *policy;
   auto slot = std::make_shared<DriftChain>();
-  for (const LevelFigure& figure : measured.level_figures)
+  // Outermost level first: whatever the family before left running (pagefault
+  // frees GiBs) settles during the DRAM case, whose own noise is the largest,
+  // not during the nanosecond-scale L1 one.
+  for (auto figure_it = measured.level_figures.rbegin(); figure_it != measured.level_figures.rend(); ++figure_it) {
+    const LevelFigure& figure = *figure_it;
     cases.add(fmt::format("drift/{}/{}", core::cli_name(*policy), figure.level),
               [slot, figure, setup](benchmark::State& state) { drift_case(state, *slot, figure, setup); });
+  }
   return cases.count();
 }
 
