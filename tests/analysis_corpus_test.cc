@@ -86,6 +86,18 @@ std::vector<MachineCorpus> corpus() {
          "the curve (thp): L3 plateau (~21 ns) to 9.5 MiB, then climbing, past halfway to DRAM by 16 MiB"}},
        {{"L1 DTLB", 96, kOneGridStep, "Intel Golden Cove: 96-entry load DTLB (public spec)"},
         {"L2 DTLB", 2048, kOneGridStep, "Intel Golden Cove: 2048-entry STLB (public spec)"}}},
+      // The reference run at 765c029 (scripts/reference_run.sh), with the
+      // drift family; the README's real-run tables. The table reads the
+      // hugetlb-2m curve, whose L3 held more this time. Its L2 knee read
+      // 1.5 MiB, 1.33x below the 2 MiB spec: that curve leaves the L2
+      // plateau from 1 MiB (5.9 ns) and climbs to 12.8 ns at 2 MiB; the L2
+      // size's run-to-run spread (1.41-1.75 MiB) is issue 12's, not asserted here.
+      {"intel-fam6-model167-kvm-2cpu/2026-12-02-765c029.json",
+       {{"L1", 48 * kKiB, kOneGridStep, "Intel Golden Cove server core: 48 KiB L1D (public spec)"},
+        {"L3", 16 * kMiB, kOneGridStep,
+         "the curve (hugetlb-2m): L3 plateau (20-21 ns) to 13.45 MiB, 24 ns at 16 MiB, 70 ns at 19 MiB"}},
+       {{"L1 DTLB", 96, kOneGridStep, "Intel Golden Cove: 96-entry load DTLB (public spec)"},
+        {"L2 DTLB", 2048, kOneGridStep, "Intel Golden Cove: 2048-entry STLB (public spec)"}}},
   };
 }
 
