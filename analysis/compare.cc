@@ -798,6 +798,16 @@ Comparison compare_runs(std::span<const Results> a, std::span<const Results> b, 
     for (const Results& r : runs) {
       text += (text.empty() ? "" : "\n   ") + run_text(r);
       if (const auto it = r.extra.find("interrupted"); it != r.extra.end() && *it == true) ++side.interrupted;
+      for (const CacheLevelRow& level : r.derived.cache_levels) {
+        const auto drift = level_drift_pct(r, level.level);
+        if (!drift) continue;
+        auto known = std::find_if(side.drift_pct.begin(), side.drift_pct.end(),
+                                  [&](const auto& d) { return d.first == level.level; });
+        if (known == side.drift_pct.end())
+          side.drift_pct.emplace_back(level.level, *drift);
+        else
+          known->second = std::max(known->second, *drift);
+      }
     }
   };
   summarise(a, out.run_a, out.side_a);
@@ -844,6 +854,15 @@ std::string side_notes(const Comparison& comparison) {
     else
       out += fmt::format("{}: {} runs: each figure is their median, its interval spans the runs' spread\n", name,
                          side.runs);
+  }
+  for (const bool is_a : {true, false}) {
+    const SideSummary& side = is_a ? comparison.side_a : comparison.side_b;
+    if (side.drift_pct.empty()) continue;
+    std::string levels;
+    for (const auto& [level, pct] : side.drift_pct) levels += fmt::format("{}{} {:.1f} %", levels.empty() ? "" : ", ", level, pct);
+    out += fmt::format("{}: its levels moved within the run (drift, largest of its runs): {}; a level's latency "
+                       "counts that much as noise\n",
+                       is_a ? "A" : "B", levels);
   }
   for (const bool is_a : {true, false}) {
     const SideSummary& side = is_a ? comparison.side_a : comparison.side_b;

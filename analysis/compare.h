@@ -45,6 +45,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "analysis/results.h"
@@ -123,6 +124,9 @@ struct CaseComparison {
 struct SideSummary {
   std::size_t runs = 0;
   std::size_t interrupted = 0;
+  // Per cache level ("L3"), the largest |drift| of the side's runs in %
+  // (derived.drift), in cache-table order: the noise its latency carries.
+  std::vector<std::pair<std::string, double>> drift_pct;
 };
 
 struct Comparison {

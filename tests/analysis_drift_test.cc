@@ -92,6 +92,14 @@ TEST(DriftTest, CompareCountsALevelsDriftAsItsNoise) {
   derive_drift(a);
   EXPECT_EQ(find_if_figure(compare_results(a, b), "cache DRAM latency_ns"), Verdict::kWithinNoise);
   EXPECT_EQ(find_if_figure(compare_results(b, a), "cache DRAM latency_ns"), Verdict::kWithinNoise);
+  const Comparison said = compare_results(a, b);
+  ASSERT_EQ(said.side_a.drift_pct.size(), 1u);
+  EXPECT_EQ(said.side_a.drift_pct[0].first, "DRAM");
+  EXPECT_NEAR(said.side_a.drift_pct[0].second, 5.0, 1e-9);
+  EXPECT_TRUE(said.side_b.drift_pct.empty());
+  EXPECT_NE(render_comparison(said).find("A: its levels moved within the run (drift, largest of its runs): DRAM 5.0 %"),
+            std::string::npos)
+      << render_comparison(said);
   // The L1 did not drift: its noise is still its spread.
   b.derived.cache_levels[0].latency_ns = 1.5;
   EXPECT_EQ(find_if_figure(compare_results(a, b), "cache L1 latency_ns"), Verdict::kSlower);
