@@ -21,6 +21,10 @@ cpu=$(field CPU)
 family=$(sed -n 's/.*-fam\([0-9]*\)-model\([0-9a-fx]*\)-.*/\1/p' <<<"$md")
 model=$(sed -n 's/.*-fam\([0-9]*\)-model\([0-9a-fx]*\)-.*/\2/p' <<<"$md")
 
+# The other machine kinds' directories, named as reference_run.sh names them.
+others=$(for d in results/*/; do [[ $md == "$d"* ]] || printf '`%s`, ' "$d"; done | sed 's/, $//')
+others=${others:-none yet}
+
 # The summary and cache table with their notes: from the summary table to the
 # latency curve's table; then the Drift section up to its blank line after the note.
 tables=$(awk '/^\| what \| measured \|/{f=1} /^\| working set \|/{exit} f' "$md")
@@ -32,7 +36,7 @@ section=$(cat <<END
 Copied verbatim from [$md]($md), which \`scripts/reference_run.sh\`
 generated on this project's current machine kind ($cpu${family:+; CPU family $family}${model:+ model $model} as the guest reports it; run $run) with
 \`$command\`, and put here by \`scripts/readme_real_run.sh\`. The file's header has the full fingerprint, the plots are next to it.
-Runs of the earlier machine kinds are kept beside it (\`results/amd-fam25-model17-kvm-2cpu/\`, a Zen 4 guest) and replayed by \`CorpusTest.*\`.
+Runs of every machine kind the project has run on are kept under \`results/\` ($others) and replayed by \`CorpusTest.*\`.
 Your machine's figures will differ: run it.
 
 $tables

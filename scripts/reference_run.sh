@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 memprobe=./build/harness/memprobe
-[[ -x $memprobe ]] || scripts/build.sh
+# Always (incremental): the binary, and the git revision it records in the
+# results, must be this tree's, not an earlier build's.
+scripts/build.sh >/dev/null
 
 # One directory per CPU generation: vendor, family and model (two
 # generations of one brand never share a directory), hypervisor, CPU count.

@@ -13,7 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 memprobe=./build/harness/memprobe
-[[ -x $memprobe ]] || scripts/build.sh >/dev/null
+# Always (incremental): the binary, and the git revision it records in the
+# results, must be this tree's, not an earlier build's.
+scripts/build.sh >/dev/null
 runs=${1:-5}
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "stability.sh: runs must be a positive integer, got '$runs'" >&2; exit 2; }
 shift || true

@@ -9,7 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 memprobe=./build/harness/memprobe
-[[ -x $memprobe ]] || scripts/build.sh >/dev/null
+# Always (incremental): the binary, and the git revision it records in the
+# results, must be this tree's, not an earlier build's.
+scripts/build.sh >/dev/null
 families=0
 if [[ ${1:-} == --families ]]; then families=1; shift; fi
 repeats=${1:-1}

@@ -87,7 +87,10 @@ std::vector<MachineCorpus> corpus() {
        {{"L1 DTLB", 96, kOneGridStep, "Intel Golden Cove: 96-entry load DTLB (public spec)"},
         {"L2 DTLB", 2048, kOneGridStep, "Intel Golden Cove: 2048-entry STLB (public spec)"}}},
       // The reference run at 765c029 (scripts/reference_run.sh), with the
-      // drift family; the README's real-run tables. The table reads the
+      // drift family; the README's real-run tables. Its header says git
+      // c6f2875-dirty: the script then reused the binary built from that
+      // working tree, which was committed unchanged as 765c029 (it now
+      // always rebuilds first). The table reads the
       // hugetlb-2m curve, whose L3 held more this time. Its L2 knee read
       // 1.5 MiB, 1.33x below the 2 MiB spec: that curve leaves the L2
       // plateau from 1 MiB (5.9 ns) and climbs to 12.8 ns at 2 MiB; the L2
