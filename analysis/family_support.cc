@@ -117,6 +117,11 @@ std::string format_gbps(double v) { return v < 10 ? fmt::format("{:.2f}", v) : f
 
 std::string format_times(double v) { return fmt::format("{:.2f}x", v); }
 
+std::string format_spread(const std::optional<double>& spread_pct) {
+  if (!spread_pct) return std::string(kMissing);
+  return fmt::format("±{:.1f}%{}", *spread_pct, *spread_pct > kNoisySpreadPct ? "!" : "");
+}
+
 std::vector<CacheInfo> labelling_caches(const Results& results) {
   std::vector<CacheInfo> measured;
   bool any_detected = false;

@@ -94,5 +94,7 @@ std::map<std::string, std::string> unavailable_pages(const Results& results, con
 std::string format_gbps(double v);
 // A ratio as "1.23x".
 std::string format_times(double v);
+// A repetition spread as "±1.2%", with "!" above kNoisySpreadPct; kMissing without one.
+std::string format_spread(const std::optional<double>& spread_pct);
 
 }  // namespace memprobe::analysis

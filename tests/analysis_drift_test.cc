@@ -60,8 +60,18 @@ TEST(DriftTest, ChangeIsTheEndOfRunFigureAgainstTheCacheTables) {
   EXPECT_NEAR(*level_drift_pct(r, "DRAM"), 5.0, 1e-9);
   EXPECT_FALSE(level_drift_pct(r, "L3")) << "no row: no drift";
 
+  ASSERT_TRUE(rows[1].end_spread_pct);
+  EXPECT_NEAR(*rows[1].end_spread_pct, 1.0, 1e-9);  // repetitions at ±0.5 %
   const std::string table = render_drift_table(r);
   EXPECT_NE(table.find("Largest change: DRAM +5.0 %"), std::string::npos) << table;
+  EXPECT_EQ(table.find("!: "), std::string::npos) << "tight repetitions: nothing marked";
+
+  // End-of-run repetitions that disagree by more than 10 % are marked and said.
+  Results moving = r;
+  moving.cases[0].spread = {5, 110.0, 126.0, 140.0};
+  derive_drift(moving);
+  const std::string marked = render_drift_table(moving);
+  EXPECT_NE(marked.find("!: DRAM: the end-of-run repetitions themselves disagreed"), std::string::npos) << marked;
 
   derive_drift(r);
   EXPECT_EQ(drift_rows(r).size(), 2u) << "idempotent";

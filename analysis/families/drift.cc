@@ -15,13 +15,18 @@ using nlohmann::json;
 namespace {
 
 json to_json(const DriftRow& r) {
-  return {{"level", r.level},          {"page", r.page},     {"working_set_bytes", r.working_set_bytes},
-          {"sweep_ns", json_opt(r.sweep_ns)}, {"end_ns", r.end_ns}, {"change_pct", json_opt(r.change_pct)}};
+  return {{"level", r.level},
+          {"page", r.page},
+          {"working_set_bytes", r.working_set_bytes},
+          {"sweep_ns", json_opt(r.sweep_ns)},
+          {"end_ns", r.end_ns},
+          {"end_spread_pct", json_opt(r.end_spread_pct)},
+          {"change_pct", json_opt(r.change_pct)}};
 }
 
 DriftRow drift_row_from_json(const json& row) {
-  return {json_string(row, "level"),          json_string(row, "page"), json_number(row, "working_set_bytes").value_or(0),
-          json_number(row, "sweep_ns"),       json_number(row, "end_ns").value_or(0),
+  return {json_string(row, "level"),    json_string(row, "page"), json_number(row, "working_set_bytes").value_or(0),
+          json_number(row, "sweep_ns"), json_number(row, "end_ns").value_or(0), json_number(row, "end_spread_pct"),
           json_number(row, "change_pct")};
 }
 
@@ -59,8 +64,13 @@ void derive_drift(Results& results) {
   for (const Case* c : cases) {
     const auto end_ns = metric(*c, "ns_per_load");
     if (!end_ns) continue;
-    DriftRow row{param_text(c->params, "level"), param_text(c->params, "page"),
-                 param_number(*c, "working_set_bytes").value_or(0), std::nullopt, *end_ns, std::nullopt};
+    DriftRow row{param_text(c->params, "level"),
+                 param_text(c->params, "page"),
+                 param_number(*c, "working_set_bytes").value_or(0),
+                 std::nullopt,
+                 *end_ns,
+                 c->spread.repetitions >= 2 ? std::optional<double>(spread_pct(c->spread)) : std::nullopt,
+                 std::nullopt};
     for (const CacheLevelRow& level : results.derived.cache_levels)
       if (level.level == row.level && row.page == table_page && level.latency_ns && *level.latency_ns > 0) {
         row.sweep_ns = level.latency_ns;
@@ -91,14 +101,21 @@ std::string render_drift_table(const Results& results, TableFormat format) {
                      format);
     std::vector<std::vector<std::string>> rows;
     const DriftRow* largest = nullptr;
+    std::string noisy;
     for (const DriftRow& row : drift) {
       rows.push_back({row.level, format_bytes(row.working_set_bytes), or_missing(row.sweep_ns, format_ns),
-                      format_ns(row.end_ns), format_change(row.change_pct)});
+                      format_ns(row.end_ns), format_spread(row.end_spread_pct), format_change(row.change_pct)});
       if (row.change_pct && (!largest || std::fabs(*row.change_pct) > std::fabs(*largest->change_pct))) largest = &row;
+      if (row.end_spread_pct && *row.end_spread_pct > kNoisySpreadPct) noisy += (noisy.empty() ? "" : ", ") + row.level;
     }
     out += render_table({{"level", false}, {"working set", true}, {"sweep ns", true}, {"end of run ns", true},
-                         {"change", true}},
+                         {"its spread", true}, {"change", true}},
                         rows, format);
+    if (!noisy.empty())
+      out += note_line(fmt::format("!: {}: the end-of-run repetitions themselves disagreed by more than {:.0f} %: "
+                                   "the machine was moving during the case too",
+                                   noisy, kNoisySpreadPct),
+                       format);
     if (largest)
       out += note_line(fmt::format("Largest change: {} {}. The machine moved this much within one run: a difference "
                                    "between two runs' {} figures smaller than that is not the change you made "

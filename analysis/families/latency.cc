@@ -734,17 +734,10 @@ std::string render_cache_table(const Results& results, TableFormat format) {
   std::vector<std::string> notes;
   bool noisy = false;
   for (const CacheLevelRow& row : rows) {
-    std::string spread = kMissing;
-    if (row.spread_pct) {
-      spread = fmt::format("±{:.1f}%", *row.spread_pct);
-      if (*row.spread_pct > kNoisySpreadPct) {
-        spread += "!";
-        noisy = true;
-      }
-    }
+    noisy |= row.spread_pct && *row.spread_pct > kNoisySpreadPct;
     cells.push_back({row.level, or_missing(row.reported_bytes, format_bytes),
                      or_missing(row.detected_bytes, format_bytes), or_missing(row.latency_ns, format_ns),
-                     or_missing(row.latency_cycles, format_cycles), spread});
+                     or_missing(row.latency_cycles, format_cycles), format_spread(row.spread_pct)});
     if (!row.note.empty()) notes.push_back(fmt::format("{}: {}", row.level, row.note));
   }
 
