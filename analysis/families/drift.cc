@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "analysis/family.h"
@@ -30,12 +31,6 @@ DriftRow drift_row_from_json(const json& row) {
           json_number(row, "change_pct")};
 }
 
-// The page the cache table's figures were read from (derived by latency).
-std::string cache_table_page(const Results& results) {
-  const auto it = results.derived.extra.find("latency_curve_page");
-  return it != results.derived.extra.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 std::string format_change(const std::optional<double>& pct) {
   return pct ? fmt::format("{:+.1f} %", *pct) : std::string(kMissing);
 }
@@ -52,15 +47,21 @@ std::vector<SummaryLine> drift_summary(const Results& results) {
 }  // namespace
 
 void derive_drift(Results& results) {
-  const std::string table_page = cache_table_page(results);
-  std::vector<DriftRow> rows;
+  // The page the cache table's figures were read from (derived by latency).
+  const std::string table_page = json_string(results.derived.extra, "latency_curve_page");
+  const std::vector<CacheLevelRow>& levels = results.derived.cache_levels;
   // In the cache table's level order; a level it does not list goes last.
+  const auto level_rank = [&](const Case* c) {
+    const std::string level = param_text(c->params, "level");
+    return std::find_if(levels.begin(), levels.end(), [&](const CacheLevelRow& l) { return l.level == level; }) -
+           levels.begin();
+  };
   std::vector<const Case*> cases;
-  for (const CacheLevelRow& level : results.derived.cache_levels)
-    for (const Case& c : results.cases)
-      if (c.family == "drift" && param_text(c.params, "level") == level.level) cases.push_back(&c);
   for (const Case& c : results.cases)
-    if (c.family == "drift" && std::find(cases.begin(), cases.end(), &c) == cases.end()) cases.push_back(&c);
+    if (c.family == "drift") cases.push_back(&c);
+  std::stable_sort(cases.begin(), cases.end(),
+                   [&](const Case* a, const Case* b) { return level_rank(a) < level_rank(b); });
+  std::vector<DriftRow> rows;
   for (const Case* c : cases) {
     const auto end_ns = metric(*c, "ns_per_load");
     if (!end_ns) continue;
@@ -71,7 +72,7 @@ void derive_drift(Results& results) {
                  *end_ns,
                  c->spread.repetitions >= 2 ? std::optional<double>(spread_pct(c->spread)) : std::nullopt,
                  std::nullopt};
-    for (const CacheLevelRow& level : results.derived.cache_levels)
+    for (const CacheLevelRow& level : levels)
       if (level.level == row.level && row.page == table_page && level.latency_ns && *level.latency_ns > 0) {
         row.sweep_ns = level.latency_ns;
         row.change_pct = (row.end_ns - *level.latency_ns) / *level.latency_ns * 100;
