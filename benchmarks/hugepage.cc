@@ -1,7 +1,9 @@
 // Huge-page A/B: the latency chase over a random single cycle of cache lines
-// (no page groups: the TLB misses are the point) at a few working sets that
-// span cache-resident, TLB-bound and DRAM-sized access, under each page
-// policy, with the backing verified. Reports ns_per_load and cycles_per_load;
+// (no page groups: the TLB misses are the point) at working sets that span
+// cache-resident, TLB-bound and DRAM-sized access up to where huge pages pay
+// (a ladder to 4 GiB, past the 4 KiB page tables' cache reach), under each
+// page policy, with the backing verified. Past kMinDramChainNodes lines the
+// chain is one random line per slot of the set (build_sparse_random_cycle). Reports ns_per_load and cycles_per_load;
 // analysis/hugepage turns them into speed-ups over 4 KiB pages.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -65,10 +67,40 @@ std::uint64_t l1_dtlb_reach_4k(const core::Machine& machine) {
   return 256 * core::kKiB;  // 64 entries: the smallest L1 DTLB of the CPUs memprobe targets
 }
 
+// The DRAM ladder's top: huge pages pay once the 4 KiB page tables (working
+// set / 512) outgrow the caches and the huge-page L2 DTLB reach, which on
+// current cores is past 1 GiB whatever the LLC. 4 GiB where memory allows,
+// else 1 GiB; --quick stops at 512 MiB (its summary says the ladder was short).
+constexpr std::uint64_t kLadderTopBytes = 4 * core::kGiB;
+constexpr std::uint64_t kLadderMinTopBytes = 1 * core::kGiB;
+constexpr std::uint64_t kQuickLadderTopBytes = 512 * core::kMiB;
+// Rungs of the ladder: each this many times the one below it.
+constexpr std::uint64_t kLadderStep = 4;
+// Nodes of a DRAM rung's chain: one per slot of the set (build_sparse_random_cycle),
+// enough lines to overflow any LLC many times over, few enough that building
+// the chain costs less than measuring it.
+constexpr std::size_t kMinDramChainNodes = std::size_t{1} << 20;
+constexpr std::uint64_t kDramChainLlcMultiple = 8;
+
+// The largest working set the page policies may use: 1/kMemAvailableShare of
+// MemAvailable (0: unknown, no limit).
+std::uint64_t memory_cap_bytes() { return core::mem_available_bytes().value_or(0) / kMemAvailableShare; }
+
+// The ladder's top before --max-working-set: kLadderTopBytes where memory
+// allows, else the largest power of two that fits (at least 1 GiB is tried:
+// the memory check then names what cut it).
+std::uint64_t ladder_top_bytes(bool quick, std::uint64_t memory_cap) {
+  if (quick) return kQuickLadderTopBytes;
+  if (memory_cap == 0 || memory_cap >= kLadderTopBytes) return kLadderTopBytes;
+  return std::max(kLadderMinTopBytes, floor_pow2(memory_cap));
+}
+
 // Inside L2 and the L1 DTLB reach; inside L2 beyond it; half the LLC (beyond
-// the L2 DTLB's 4 KiB reach on every current core); 2x and 16x the LLC. Each
-// at most --max-working-set; a DRAM point the cap pulls below 2x the LLC is
-// kept only as a skipped entry with the reason.
+// the L2 DTLB's 4 KiB reach on every current core); then the DRAM ladder:
+// 2x the LLC, and from the top (ladder_top_bytes) down by kLadderStep while
+// above 4x the LLC. Each at most --max-working-set; a DRAM point the cap
+// pulls below 2x the LLC, or the top rung cut by the cap, is kept as a
+// skipped entry with the reason.
 std::vector<WorkingSet> working_sets(const core::Machine& machine, const CaseOptions& options) {
   const bool quick = options.quick;
   const std::uint64_t llc = std::max<std::uint64_t>(sizing_llc_bytes(machine, options), 4 * core::kMiB);
@@ -77,12 +109,15 @@ std::vector<WorkingSet> working_sets(const core::Machine& machine, const CaseOpt
   const std::uint64_t reach = l1_dtlb_reach_4k(machine);
   std::vector<std::uint64_t> sizes = {floor_pow2(std::min(l2 / 2, reach / 2)), floor_pow2(l2 / 2),
                                       floor_pow2(llc / 2), 2 * llc};
-  if (!quick) sizes.push_back(16 * llc);
+  const std::uint64_t top = ladder_top_bytes(quick, memory_cap_bytes());
+  for (std::uint64_t rung = top; rung > 4 * llc; rung /= kLadderStep) sizes.push_back(rung);
   std::vector<WorkingSet> skipped;
   for (std::uint64_t& s : sizes) {
     const std::uint64_t capped = capped_working_set(s, options);
-    if (capped < s && region_of(s, reach, llc) == std::string_view("dram") && capped < 2 * llc)
-      skipped.push_back({s, "dram", cap_skip_reason("a DRAM-sized point (2x the LLC)", 2 * llc, options)});
+    if (capped < s && region_of(s, reach, llc) == std::string_view("dram") && (capped < 2 * llc || s == top))
+      skipped.push_back({s, "dram",
+                         s == top ? cap_skip_reason("the huge-page ladder's top", s, options)
+                                  : cap_skip_reason("a DRAM-sized point (2x the LLC)", 2 * llc, options)});
     s = capped;
   }
   std::sort(sizes.begin(), sizes.end());
@@ -94,6 +129,14 @@ std::vector<WorkingSet> working_sets(const core::Machine& machine, const CaseOpt
     if (std::none_of(out.begin(), out.end(), [&](const WorkingSet& o) { return o.bytes == ws.bytes; }))
       out.push_back(std::move(ws));
   return out;
+}
+
+// The chain's node count at one working set: every line up to the DRAM
+// chain size, one node per slot beyond it.
+std::size_t chain_nodes(std::uint64_t working_set_bytes, std::size_t line_bytes, std::uint64_t llc_bytes) {
+  const std::size_t all = working_set_bytes / line_bytes;
+  const std::size_t sparse = std::max<std::size_t>(kMinDramChainNodes, kDramChainLlcMultiple * llc_bytes / line_bytes);
+  return std::min(all, sparse);
 }
 
 std::size_t round_up(std::size_t bytes, std::size_t granule) { return (bytes + granule - 1) / granule * granule; }
@@ -108,13 +151,14 @@ struct Prepared : PreparedChain {
 };
 
 core::Result<Prepared*> prepare(Prepared& p, core::PagePolicy policy, std::size_t arena_bytes,
-                                std::uint64_t working_set_bytes, const CaseSetup& setup) {
+                                std::uint64_t working_set_bytes, std::size_t nodes, const CaseSetup& setup) {
   const std::size_t min_bytes = round_up(working_set_bytes, core::requested_page_bytes(policy));
   auto lease = acquire_arena("hugepage", policy, min_bytes, arena_bytes);
   if (!lease) return lease.error();
   p.backing = &lease->buffer->backing();
   if (p.epoch != lease->epoch || p.working_set_bytes != working_set_bytes) {
-    p.chain = core::build_random_cycle(lease->buffer->bytes().first(working_set_bytes), setup.line_bytes, setup.seed);
+    p.chain = core::build_sparse_random_cycle(lease->buffer->bytes().first(working_set_bytes), setup.line_bytes, nodes,
+                                              setup.seed);
     p.position = core::memprobe_chase(p.chain.head, std::min(p.chain.length, kMaxWarmupLoads));
     p.epoch = lease->epoch;
     p.working_set_bytes = working_set_bytes;
@@ -123,14 +167,17 @@ core::Result<Prepared*> prepare(Prepared& p, core::PagePolicy policy, std::size_
 }
 
 void hugepage_case(benchmark::State& state, Prepared& prepared, core::PagePolicy policy, std::size_t arena_bytes,
-                   WorkingSet ws, const CaseSetup& setup) {
-  const Prepared* p = chase_prepared(state, prepare(prepared, policy, arena_bytes, ws.bytes, setup), setup.clocks());
+                   WorkingSet ws, std::size_t nodes, const CaseSetup& setup) {
+  const Prepared* p =
+      chase_prepared(state, prepare(prepared, policy, arena_bytes, ws.bytes, nodes, setup), setup.clocks());
   if (!p) return;
+  const bool sparse = p->chain.length < ws.bytes / setup.line_bytes;
   state.SetLabel(format_case_label(with_backing({{"page", std::string(core::cli_name(policy))},
                                                   {"working_set_bytes", std::to_string(ws.bytes)},
                                                   {"stride_bytes", std::to_string(setup.line_bytes)},
                                                   {"region", ws.region},
-                                                  {"chain", "random-cycle"},
+                                                  {"chain", sparse ? "sparse-random-cycle" : "random-cycle"},
+                                                  {"chain_nodes", std::to_string(p->chain.length)},
                                                   {"seed", std::to_string(p->chain.seed)}},
                                                  *p->backing)));
 }
@@ -139,7 +186,8 @@ std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& o
   const CaseSetup setup = case_setup(machine, options);
 
   const std::vector<WorkingSet> sets = working_sets(machine, options);
-  const std::uint64_t memory_cap = core::mem_available_bytes().value_or(0) / kMemAvailableShare;
+  const std::uint64_t memory_cap = memory_cap_bytes();
+  const std::uint64_t llc = std::max<std::uint64_t>(sizing_llc_bytes(machine, options), 4 * core::kMiB);
   // The chain lives as long as these cases: each registration builds its own.
   auto prepared = std::make_shared<Prepared>();
   CaseRegistrar cases(options, benchmark::kMillisecond);
@@ -160,8 +208,9 @@ std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& o
         cases.skip(name, fmt::format("skipped: {} is more than 1/{} of MemAvailable ({})", core::format_bytes(ws.bytes),
                                      kMemAvailableShare, core::format_bytes(memory_cap * kMemAvailableShare)));
       else
-        cases.add(name, [prepared, policy, arena_bytes, ws, setup](benchmark::State& state) {
-          hugepage_case(state, *prepared, policy, arena_bytes, ws, setup);
+        cases.add(name, [prepared, policy, arena_bytes, ws, nodes = chain_nodes(ws.bytes, setup.line_bytes, llc),
+                         setup](benchmark::State& state) {
+          hugepage_case(state, *prepared, policy, arena_bytes, ws, nodes, setup);
         });
     }
   }

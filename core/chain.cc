@@ -86,6 +86,25 @@ Chain build_random_cycle(std::span<std::byte> memory, std::size_t node_bytes, st
   return chain;
 }
 
+Chain build_sparse_random_cycle(std::span<std::byte> memory, std::size_t node_bytes, std::size_t nodes,
+                                std::uint64_t seed) {
+  require_node_bytes(node_bytes, "build_sparse_random_cycle");
+  const std::size_t all_nodes = memory.size() / node_bytes;
+  nodes = std::min(nodes, all_nodes);
+  Chain chain{nullptr, nodes, node_bytes, seed};
+  if (nodes == 0) return chain;
+  const std::size_t slot_nodes = all_nodes / nodes;
+  ChainRng rng(seed);
+  std::vector<std::byte*> node_of_slot(nodes);
+  std::byte* base = memory.data();
+  for (std::size_t s = 0; s < nodes; ++s)
+    node_of_slot[s] = base + (s * slot_nodes + (slot_nodes > 1 ? rng.below(slot_nodes) : 0)) * node_bytes;
+  const std::vector<std::size_t> next = random_cycle_order(nodes, rng);
+  for (std::size_t s = 0; s < nodes; ++s) store_next(node_of_slot[s], node_of_slot[next[s]]);
+  chain.head = node_of_slot[0];
+  return chain;
+}
+
 Chain build_page_group_cycle(std::span<std::byte> memory, std::size_t node_bytes,
                              std::size_t page_bytes, std::size_t group_pages, std::uint64_t seed) {
   require_node_bytes(node_bytes, "build_page_group_cycle");

@@ -40,6 +40,16 @@ struct Chain {
 // (memory.size() / node_bytes nodes; node_bytes >= 8, multiple of 8).
 Chain build_random_cycle(std::span<std::byte> memory, std::size_t node_bytes, std::uint64_t seed);
 
+// A random single cycle over `nodes` nodes spread evenly over all of `memory`:
+// memory is cut into `nodes` equal slots (whole nodes each), one node at a
+// random node position inside each slot, slots visited in a random cycle. A
+// chase over it touches every part of a set far larger than the caches (so
+// every page-table page is in play) at the cost of building `nodes` links,
+// not one per line. nodes >= memory.size() / node_bytes is
+// build_random_cycle's chain shape (one node per slot, every node used).
+Chain build_sparse_random_cycle(std::span<std::byte> memory, std::size_t node_bytes, std::size_t nodes,
+                                std::uint64_t seed);
+
 // Random cycle that stays inside groups of `group_pages` pages (of page_bytes):
 // a random cycle over the group's nodes, groups visited in random order, so
 // each group visit costs at most group_pages TLB misses (multichase "TLB

@@ -196,9 +196,10 @@ double largest_octave_seconds(const analysis::Results& results, const std::map<s
 std::optional<std::string> tlb_curve_complete(const analysis::Results& results, const std::string& page) {
   const std::vector<analysis::TlbPoint> curve = analysis::tlb_curve(results, page);
   if (curve.empty()) return std::nullopt;
-  const std::vector<analysis::TlbStep> steps = analysis::tlb_steps(curve);
-  if (steps.size() < 2) return std::nullopt;
-  const double l2_knee_pages = steps[1].knee_pages;
+  const std::vector<analysis::TlbLevelStep> levels = analysis::tlb_levels(curve);
+  // The L2 level is read one octave past its plateau: the curve must reach that far.
+  if (levels.size() < 2 || levels[1].top_past_sweep) return std::nullopt;
+  const double l2_knee_pages = levels[1].knee_pages;
   if (curve.back().pages < kTlbPastL2KneeFactor * l2_knee_pages) return std::nullopt;
   return fmt::format("the {} curve went {:.0f}x past its L2 DTLB knee at {:.0f} pages", page,
                      curve.back().pages / l2_knee_pages, l2_knee_pages);

@@ -3,6 +3,7 @@
 // page-fault rows' count check, all on synthetic results.
 #include "analysis/families/hugepage.h"
 #include "analysis/families/pagefault.h"
+#include "analysis/families/tlb.h"
 
 #include <string>
 
@@ -86,9 +87,11 @@ TEST(HugepageTest, SummarySentencesComeFromTheNumbers) {
   ASSERT_EQ(sentences.size(), 3u);
   EXPECT_EQ(sentences[0], "Cache-resident random access (128 KiB): 2 MiB pages same as 4 KiB pages (within 3 %).");
   EXPECT_EQ(sentences[1], "TLB-bound random access (16 MiB): THP (2 MiB) 1.25x slower than 4 KiB pages.");
+  // DRAM: the speed-up at the largest set and the smallest set from which
+  // every larger one pays.
   EXPECT_EQ(sentences[2],
-            "DRAM-sized random access (64 MiB-512 MiB): 2 MiB pages 2.00x faster than 4 KiB pages; "
-            "1 GiB pages not backed by huge pages.");
+            "DRAM-sized random access (64 MiB-512 MiB): 2 MiB pages 2.50x faster than 4 KiB pages at 512 MiB, paying "
+            "from 64 MiB (1.60x); 1 GiB pages not backed by huge pages.");
 
   const std::string table = render_hugepage_table(r);
   EXPECT_NE(table.find("2m/4k"), std::string::npos) << table;
@@ -99,6 +102,94 @@ TEST(HugepageTest, SummarySentencesComeFromTheNumbers) {
   const std::string markdown = render_hugepage_table(r, TableFormat::kMarkdown);
   EXPECT_NE(markdown.find("| working set"), std::string::npos) << markdown;
   EXPECT_NE(markdown.find(sentences[0]), std::string::npos) << markdown;
+}
+
+TEST(HugepageTest, TheLadderSaysWhereHugePagesStartToPay) {
+  Results r;
+  // Same to 256 MiB (page tables still cached), then paying more and more.
+  r.cases = {chase_case("4k", 16 * kMiB, "dram", 100),   chase_case("thp", 16 * kMiB, "dram", 101),
+             chase_case("4k", 64 * kMiB, "dram", 110),   chase_case("thp", 64 * kMiB, "dram", 109),
+             chase_case("4k", 256 * kMiB, "dram", 130),  chase_case("thp", 256 * kMiB, "dram", 110),
+             chase_case("4k", 1024 * kMiB, "dram", 176), chase_case("thp", 1024 * kMiB, "dram", 110)};
+  derive_hugepage(r);
+  const auto sentences = hugepage_summary(r);
+  ASSERT_EQ(sentences.size(), 1u);
+  EXPECT_EQ(sentences[0],
+            "DRAM-sized random access (16 MiB-1 GiB): THP (2 MiB) 1.60x faster than 4 KiB pages at 1 GiB, paying "
+            "from 256 MiB (1.18x).");
+  // Never paying: said with the figure at the largest set.
+  Results same;
+  same.cases = {chase_case("4k", 16 * kMiB, "dram", 100), chase_case("thp", 16 * kMiB, "dram", 99),
+                chase_case("4k", 64 * kMiB, "dram", 110), chase_case("thp", 64 * kMiB, "dram", 109)};
+  derive_hugepage(same);
+  EXPECT_EQ(hugepage_summary(same)[0],
+            "DRAM-sized random access (16 MiB-64 MiB): THP (2 MiB) no faster than 4 KiB pages up to 64 MiB (1.01x "
+            "there).");
+}
+
+// A tlb row for hugepage_explanations' evidence.
+nlohmann::json tlb_row(const std::string& page, double entries, double miss_cycles) {
+  return {{"level", "L1 DTLB"},         {"page", page},         {"page_bytes", 4096},
+          {"reported_entries", nullptr}, {"detected_entries", entries}, {"reach_bytes", nullptr},
+          {"miss_cost_cycles", miss_cycles}, {"note", ""}};
+}
+
+TEST(HugepageTest, ASlowerHugePageResultNamesTheMeasurementThatExplainsIt) {
+  Results r;
+  r.machine.hypervisor = "KVM";
+  r.cases = {chase_case("4k", 256 * 1024, "cache", 3.88), chase_case("thp", 256 * 1024, "cache", 5.21)};
+  derive_hugepage(r);
+  // Nothing else measured: said so.
+  std::vector<std::string> why = hugepage_explanations(r);
+  ASSERT_EQ(why.size(), 1u);
+  EXPECT_NE(why[0].find("THP (2 MiB) is slower than 4 KiB pages at 256 KiB (1.34x)"), std::string::npos) << why[0];
+  EXPECT_NE(why[0].find("nothing in this run explains it"), std::string::npos) << why[0];
+  // The tlb table shows THP L1 DTLB misses that cost walks, and the latency
+  // family's THP chase in another buffer reads as 4 KiB pages do.
+  r.derived.extra["tlb"] = nlohmann::json::array({tlb_row("4k", 72, 9), tlb_row("thp", 45, 65)});
+  for (const auto& [page, ns] : {std::pair<std::string, double>{"4k", 3.85}, {"thp", 3.86}}) {
+    Case c = chase_case(page, 256 * 1024, "", ns);
+    c.family = "latency";
+    r.cases.push_back(c);
+  }
+  why = hugepage_explanations(r);
+  ASSERT_EQ(why.size(), 1u);
+  EXPECT_NE(why[0].find("L1 DTLB misses cost 65 cycles vs 9 on 4 KiB pages, its knee at 45 pages"),
+            std::string::npos)
+      << why[0];
+  EXPECT_NE(why[0].find("chase in another buffer is no slower than 4 KiB pages at 256 KiB (3.86 ns vs 3.88 ns)"),
+            std::string::npos)
+      << why[0];
+  EXPECT_EQ(why[0].find("nothing in this run"), std::string::npos) << why[0];
+  EXPECT_NE(render_hugepage_table(r).find(why[0]), std::string::npos);
+}
+
+TEST(HugepageTest, ASlowdownWithinTheCasesOwnSpreadIsNoise) {
+  Results r;
+  r.cases = {chase_case("4k", 64 * kMiB, "dram", 100), chase_case("thp", 64 * kMiB, "dram", 105)};
+  for (Case& c : r.cases) c.spread = {5, c.metrics["ns_per_load"] * 0.95, c.metrics["ns_per_load"],
+                                      c.metrics["ns_per_load"] * 1.05};
+  derive_hugepage(r);
+  EXPECT_TRUE(hugepage_explanations(r).empty()) << "5 % slower with a 10 % repetition spread";
+  r.cases[1].metrics["ns_per_load"] = 125;
+  r.cases[1].spread = {5, 124, 125, 126};
+  derive_hugepage(r);
+  EXPECT_EQ(hugepage_explanations(r).size(), 1u);
+}
+
+TEST(HugepageTest, OneGigPagesNoFasterThanTwoMegIsExplainedOrSaidUnexplained) {
+  Results r;
+  r.cases = {chase_case("4k", 1024 * kMiB, "dram", 180), chase_case("hugetlb-2m", 1024 * kMiB, "dram", 120),
+             chase_case("hugetlb-1g", 1024 * kMiB, "dram", 121)};
+  derive_hugepage(r);
+  const std::vector<std::string> why = hugepage_explanations(r);
+  ASSERT_EQ(why.size(), 1u);
+  EXPECT_NE(why[0].find("1 GiB pages at 1 GiB are no faster than 2 MiB pages"), std::string::npos) << why[0];
+  EXPECT_NE(why[0].find("nothing in this run explains it"), std::string::npos) << why[0];
+  // Faster than 2 MiB pages: nothing to explain.
+  r.cases.back().metrics["ns_per_load"] = 100;
+  derive_hugepage(r);
+  EXPECT_TRUE(hugepage_explanations(r).empty());
 }
 
 TEST(HugepageTest, UnavailablePoliciesShowTheirReason) {
@@ -152,7 +243,7 @@ TEST(HugepageTest, TableRendersTheStoredRowsNotTheCases) {
 
   r.derived.extra["hugepage"][1]["speedup_vs_4k"] = 3.0;
   EXPECT_NE(render_hugepage_table(r).find("3.00x"), std::string::npos) << render_hugepage_table(r);
-  EXPECT_EQ(hugepage_summary(r).back(), "DRAM-sized random access (64 MiB): 2 MiB pages 3.00x faster than 4 KiB pages.");
+  EXPECT_EQ(hugepage_summary(r).back(), "DRAM-sized random access (64 MiB): 2 MiB pages 3.00x faster than 4 KiB pages at 64 MiB.");
 }
 
 Results with_dram_row(double dram_ns) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "analysis/families/tlb.h"
 #include "analysis/family.h"
 #include "analysis/family_support.h"
 
@@ -223,6 +224,38 @@ std::vector<HugepageRow> hugepage_rows(const Results& results) {
   return load_rows(results, "hugepage", hugepage_row_from_json);
 }
 
+namespace {
+
+// "THP (2 MiB) 1.55x faster than 4 KiB pages at 4 GiB, paying from 256 MiB
+// (1.12x)": the speed-up at the ladder's largest verified set, and the
+// smallest set from which every larger one is faster by more than
+// kSameWithin.
+std::string dram_ladder_words(const std::vector<const HugepageRow*>& rows, const std::string& page) {
+  std::vector<const HugepageRow*> ladder;
+  for (const HugepageRow* row : rows)
+    if (row->page == page && row->speedup_vs_4k) ladder.push_back(row);
+  std::sort(ladder.begin(), ladder.end(),
+            [](const HugepageRow* a, const HugepageRow* b) { return a->working_set_bytes < b->working_set_bytes; });
+  const HugepageRow& top = *ladder.back();
+  const double s = *top.speedup_vs_4k;
+  const HugepageRow* from = nullptr;
+  for (auto it = ladder.rbegin(); it != ladder.rend() && *(*it)->speedup_vs_4k > 1.0 + kSameWithin; ++it) from = *it;
+  if (from && from == &top)
+    return fmt::format("{} {:.2f}x faster than 4 KiB pages at {}{}", page_words(page), s,
+                       format_bytes(top.working_set_bytes), ladder.size() > 1 ? ", only at the largest set" : "");
+  if (from)
+    return fmt::format("{} {:.2f}x faster than 4 KiB pages at {}, paying from {} ({:.2f}x)", page_words(page), s,
+                       format_bytes(top.working_set_bytes), format_bytes(from->working_set_bytes),
+                       *from->speedup_vs_4k);
+  if (s < 1.0 - kSameWithin)
+    return fmt::format("{} {:.2f}x slower than 4 KiB pages at {}, the largest set", page_words(page), 1.0 / s,
+                       format_bytes(top.working_set_bytes));
+  return fmt::format("{} no faster than 4 KiB pages up to {} ({:.2f}x there)", page_words(page),
+                     format_bytes(top.working_set_bytes), s);
+}
+
+}  // namespace
+
 std::vector<std::string> hugepage_summary(const Results& results) {
   std::vector<std::string> sentences;
   const std::vector<HugepageRow> all_rows = hugepage_rows(results);
@@ -248,6 +281,10 @@ std::vector<std::string> hugepage_summary(const Results& results) {
                                                : fmt::format("{}-{}", format_bytes(ws_min), format_bytes(ws_max));
     std::vector<std::string> parts;
     for (const auto& [page, values] : speedups) {
+      if (std::string_view(region) == "dram" && !values.empty()) {
+        parts.push_back(dram_ladder_words(rows, page));
+        continue;
+      }
       if (values.empty()) {
         parts.push_back(fmt::format("{} {}", page_words(page),
                                     unverified.count(page) ? kNotHugeNote : "not comparable (no verified 4 KiB baseline)"));
@@ -270,6 +307,131 @@ std::vector<std::string> hugepage_summary(const Results& results) {
     sentences.push_back(sentence + ".");
   }
   return sentences;
+}
+
+namespace {
+
+// A working set of the latency family's curve of `page` within a quarter
+// octave of `bytes`: its ns per load (median over cases there).
+std::optional<double> latency_curve_ns(const Results& results, const std::string& page, double bytes) {
+  std::vector<double> values;
+  for (const Case& c : results.cases) {
+    if (c.family != "latency" || json_string(c.params, "page") != page) continue;
+    const auto ws = param_number(c, "working_set_bytes");
+    const auto ns = metric(c, "ns_per_load");
+    if (ws && ns && std::fabs(std::log2(*ws / bytes)) <= 0.25 && backing_verified(c.backing)) values.push_back(*ns);
+  }
+  if (values.empty()) return std::nullopt;
+  return median_of(values);
+}
+
+// The tlb table's L1 DTLB row of `page`, if it has a miss cost.
+std::optional<TlbLevelRow> l1_dtlb_row(const Results& results, const std::string& page) {
+  for (const TlbLevelRow& row : tlb_rows(results))
+    if (row.level == "L1 DTLB" && row.page == page && row.miss_cost_cycles) return row;
+  return std::nullopt;
+}
+
+// The repetition spread ((max - min) / median) of the hugepage case of `page`
+// at `bytes`; 0 when unknown.
+double case_spread(const Results& results, const std::string& page, double bytes) {
+  for (const Case& c : results.cases)
+    if (c.family == "hugepage" && json_string(c.params, "page") == page &&
+        param_number(c, "working_set_bytes") == bytes && c.spread.repetitions >= 2)
+      return spread_pct(c.spread) / 100;
+  return 0;
+}
+
+// A speed-up below 1 beyond kSameWithin and beyond both cases' own
+// repetition spreads: slower by more than the run's noise.
+bool slower_beyond_noise(const Results& results, const HugepageRow& row) {
+  if (!row.speedup_vs_4k) return false;
+  const double noise = std::max({kSameWithin, case_spread(results, row.page, row.working_set_bytes),
+                                 case_spread(results, "4k", row.working_set_bytes)});
+  return *row.speedup_vs_4k < 1.0 - noise;
+}
+
+// "128 KiB (1.12x), 256 KiB (1.34x) and 2 MiB (1.14x)".
+std::string slower_sets_text(const std::vector<const HugepageRow*>& rows) {
+  std::string text;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    text += fmt::format("{}{} ({:.2f}x)", i == 0 ? "" : i + 1 == rows.size() ? " and " : ", ",
+                        format_bytes(rows[i]->working_set_bytes), 1.0 / *rows[i]->speedup_vs_4k);
+  return text;
+}
+
+// The measurements of this run that explain why `page` is slower than 4 KiB
+// pages at `rows`' working sets; "nothing in this run explains it" if none.
+std::string slower_evidence(const Results& results, const std::string& page,
+                            const std::vector<const HugepageRow*>& rows, const std::map<double, double>& ns_4k) {
+  std::vector<std::string> evidence;
+  const auto huge_l1 = l1_dtlb_row(results, page), base_l1 = l1_dtlb_row(results, "4k");
+  if (huge_l1 && base_l1 && *huge_l1->miss_cost_cycles > 2 * *base_l1->miss_cost_cycles) {
+    std::string knee = huge_l1->detected_entries ? fmt::format(", its knee at {:.0f} pages", *huge_l1->detected_entries) : "";
+    evidence.push_back(fmt::format(
+        "the tlb table's {} L1 DTLB misses cost {:.0f} cycles vs {:.0f} on 4 KiB pages{}: they are walks, as when a "
+        "host backs the guest's huge pages with small ones{}",
+        page, *huge_l1->miss_cost_cycles, *base_l1->miss_cost_cycles, knee,
+        results.machine.hypervisor ? " (this is a guest)" : ""));
+  }
+  // The same page size in another buffer (the latency family's chase; one
+  // random cycle at these sizes, as here) no slower than this table's 4 KiB
+  // pages: the cost belongs to this buffer's placement.
+  std::vector<std::string> placed;
+  for (const HugepageRow* row : rows) {
+    const auto other = latency_curve_ns(results, page, row->working_set_bytes);
+    const auto base = ns_4k.find(row->working_set_bytes);
+    if (other && base != ns_4k.end() && *other <= base->second * (1 + kSameWithin))
+      placed.push_back(fmt::format("{} ({} ns vs {} ns)", format_bytes(row->working_set_bytes), format_ns(*other),
+                                   format_ns(base->second)));
+  }
+  if (!placed.empty()) {
+    std::string sets;
+    for (std::size_t i = 0; i < placed.size(); ++i) sets += (i ? ", " : "") + placed[i];
+    evidence.push_back(fmt::format(
+        "the latency family's {} chase in another buffer is no slower than 4 KiB pages at {}: there the cost is "
+        "this buffer's physical placement, not the page size",
+        page, sets));
+  }
+  if (evidence.empty()) return "nothing in this run explains it";
+  std::string text;
+  for (std::size_t i = 0; i < evidence.size(); ++i) text += (i ? "; and " : "") + evidence[i];
+  return text;
+}
+
+}  // namespace
+
+std::vector<std::string> hugepage_explanations(const Results& results) {
+  std::vector<std::string> out;
+  const std::vector<HugepageRow> rows = hugepage_rows(results);
+  std::map<double, double> ns_4k;
+  // The best speed-up of a 2 MiB policy per working set: what 1 GiB pages should beat.
+  std::map<double, double> best_2m;
+  std::map<std::string, std::vector<const HugepageRow*>, decltype(&page_less)> slower(&page_less);
+  for (const HugepageRow& row : rows) {
+    if (row.page == "4k" && row.backing_verified) ns_4k[row.working_set_bytes] = row.ns_per_load;
+    if ((row.page == "thp" || row.page == "hugetlb-2m") && row.speedup_vs_4k)
+      best_2m[row.working_set_bytes] = std::max(best_2m[row.working_set_bytes], *row.speedup_vs_4k);
+    if (row.page != "4k" && slower_beyond_noise(results, row)) slower[row.page].push_back(&row);
+  }
+  for (const auto& [page, page_rows] : slower)
+    out.push_back(fmt::format("{} is slower than 4 KiB pages at {}: {}.", page_words(page), slower_sets_text(page_rows),
+                              slower_evidence(results, page, page_rows, ns_4k)));
+  for (const HugepageRow& row : rows) {
+    if (row.page != "hugetlb-1g" || row.region != "dram" || !row.speedup_vs_4k || !best_2m.count(row.working_set_bytes))
+      continue;
+    const double s = *row.speedup_vs_4k, s_2m = best_2m[row.working_set_bytes];
+    if (s < 1.0 - kSameWithin || s > s_2m * (1 + kSameWithin)) continue;  // slower: said above; faster: as expected
+    const auto l1 = l1_dtlb_row(results, row.page);
+    out.push_back(fmt::format(
+        "1 GiB pages at {} are no faster than 2 MiB pages ({:.2f}x vs {:.2f}x over 4 KiB): {}.",
+        format_bytes(row.working_set_bytes), s, s_2m,
+        l1 ? fmt::format("the tlb table's hugetlb-1g L1 DTLB misses cost {:.0f} cycles: the 2 MiB entries already "
+                         "cover this set, or the host splits the 1 GiB pages",
+                         *l1->miss_cost_cycles)
+           : std::string("nothing in this run explains it (no hugetlb-1g TLB sweep)")));
+  }
+  return out;
 }
 
 std::string render_hugepage_table(const Results& results, TableFormat format) {
@@ -300,6 +462,7 @@ std::string render_hugepage_table(const Results& results, TableFormat format) {
       note_line("Huge pages: random-cycle chase, ns per load, speed-up = 4k ns / page ns (verified backing only)", format);
   if (!rows.empty()) out += render_table(columns, rows, format);
   for (const std::string& s : hugepage_summary(results)) out += note_line(s, format);
+  for (const std::string& s : hugepage_explanations(results)) out += note_line(s, format);
   for (const auto& [page, reason] : unavailable)
     out += note_line(fmt::format("{}: unavailable: {}", page_short(page), reason), format);
   return out;

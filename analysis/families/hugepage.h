@@ -58,6 +58,16 @@ void derive_hugepage(Results& results);
 // region without a verified huge case says so. Call derive_hugepage first.
 std::vector<std::string> hugepage_summary(const Results& results);
 
+// One sentence per huge-page result that goes the unexpected way (a huge
+// policy slower than 4 KiB pages beyond kSameWithin; 1 GiB pages at a
+// DRAM-sized set no faster than the best 2 MiB policy there), naming the
+// measurement of the run that explains it: the tlb table's L1 DTLB miss cost
+// of that page size against 4 KiB pages' (huge-page misses that cost walks:
+// pages split by a host), the latency family's chase of the same page size
+// and set in another buffer (placement), or "nothing in this run explains
+// it". Call after derive_tlb and derive_hugepage.
+std::vector<std::string> hugepage_explanations(const Results& results);
+
 // | working set | region | 4k ns | thp ns | 2m ns | 1g ns | thp/4k | 2m/4k | 1g/4k | backing |
 // for the policies measured or reported unavailable, then the summary
 // sentences and the unavailable reasons. Empty if there are no hugepage rows

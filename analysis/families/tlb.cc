@@ -189,6 +189,115 @@ std::vector<TlbStep> tlb_steps(const std::vector<TlbPoint>& curve, const TlbStep
 
 namespace {
 
+// delta at `pages` on the log axis, linear between the neighbouring points;
+// nullopt past the curve's ends.
+std::optional<double> delta_at(const std::vector<TlbPoint>& curve, double pages) {
+  for (std::size_t k = 0; k + 1 < curve.size(); ++k) {
+    const TlbPoint &a = curve[k], &b = curve[k + 1];
+    if (pages < a.pages || pages > b.pages) continue;
+    const double f = b.pages > a.pages ? std::log2(pages / a.pages) / std::log2(b.pages / a.pages) : 0;
+    return a.delta_cycles() + f * (b.delta_cycles() - a.delta_cycles());
+  }
+  return std::nullopt;
+}
+
+// Running median of 3 over delta: one point that a noisy reference pulled
+// down must not end a rise that every neighbour sustains.
+std::vector<double> smoothed_delta(const std::vector<TlbPoint>& curve) {
+  std::vector<double> out;
+  for (std::size_t k = 0; k < curve.size(); ++k) {
+    if (k == 0 || k + 1 == curve.size()) {
+      out.push_back(curve[k].delta_cycles());
+      continue;
+    }
+    std::array<double, 3> w = {curve[k - 1].delta_cycles(), curve[k].delta_cycles(), curve[k + 1].delta_cycles()};
+    std::sort(w.begin(), w.end());
+    out.push_back(w[1]);
+  }
+  return out;
+}
+
+// The L1-hit latency F of tlb_step_candidates: the relative floor's scale.
+double reference_floor_cycles(const std::vector<TlbPoint>& curve) {
+  std::vector<double> refs;
+  for (const TlbPoint& p : curve) refs.push_back(p.ref_cycles);
+  std::sort(refs.begin(), refs.end());
+  return refs.empty() ? 1.0 : std::max(1.0, refs[refs.size() / 4]);
+}
+
+// The first level past the plateau starting at `start` (rule: tlb.h).
+std::optional<TlbLevelStep> next_tlb_level(const std::vector<TlbPoint>& curve, const std::vector<double>& smooth,
+                                           std::size_t start, std::optional<double> previous_plateau_cycles,
+                                           double floor_cycles, const TlbStepRule& rule) {
+  for (std::size_t i = start + 1; i < curve.size(); ++i) {
+    std::vector<double> plateau;
+    for (std::size_t k = start; k < i; ++k) plateau.push_back(curve[k].delta_cycles());
+    const double level = median_of(plateau);
+    const double noise = typical_delta_spread(curve, start, i - 1);
+    const double noise_needed =
+        noise > 0 ? std::max(rule.noise_multiple * noise, rule.min_step_cycles) : rule.unknown_noise_step_cycles;
+    // At least the previous level's miss cost (this plateau over the one before).
+    const double needed =
+        previous_plateau_cycles ? std::max(noise_needed, level - *previous_plateau_cycles) : noise_needed;
+    bool sustained = true;
+    for (std::size_t j = i; j < curve.size() && sustained; ++j) sustained = smooth[j] >= level + needed;
+    if (!sustained) continue;
+    TlbLevelStep step;
+    step.plateau_pages = curve[i - 1].pages;
+    step.plateau_cycles = level;
+    step.needed_cycles = needed;
+    const auto top = delta_at(curve, 2 * step.plateau_pages);
+    step.top_past_sweep = !top;
+    step.top_cycles = top ? *top : curve.back().delta_cycles();
+    const double ratio = (floor_cycles + step.top_cycles) / (floor_cycles + std::max(level, -floor_cycles / 2));
+    if (step.height_cycles() < needed || ratio < rule.min_step_ratio) continue;
+    const double midpoint = (step.plateau_cycles + step.top_cycles) / 2;
+    std::size_t knee = i - 1;
+    while (knee + 1 < curve.size() && curve[knee + 1].delta_cycles() <= midpoint) ++knee;
+    step.knee_pages = curve[knee].pages;
+    return step;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<TlbLevelStep> tlb_levels(const std::vector<TlbPoint>& curve, const TlbStepRule& rule,
+                                     std::optional<double> max_l1_miss_cycles, std::size_t max_levels) {
+  std::vector<TlbLevelStep> levels;
+  if (curve.size() < 4) return levels;
+  const std::vector<double> smooth = smoothed_delta(curve);
+  const double floor_cycles = reference_floor_cycles(curve);
+  std::size_t start = 0;
+  std::optional<double> previous_plateau;
+  while (levels.size() < max_levels) {
+    if (levels.size() == 1 && max_l1_miss_cycles && levels[0].height_cycles() > *max_l1_miss_cycles) break;
+    const auto level = next_tlb_level(curve, smooth, start, previous_plateau, floor_cycles, rule);
+    if (!level) break;
+    levels.push_back(*level);
+    // The next plateau starts where this level's rise is read as complete.
+    start = curve.size();
+    for (std::size_t k = 0; k < curve.size(); ++k)
+      if (curve[k].pages >= 2 * level->plateau_pages) {
+        start = k;
+        break;
+      }
+    if (start + 2 > curve.size()) break;
+    previous_plateau = level->plateau_cycles;
+  }
+  return levels;
+}
+
+std::vector<TlbStep> tlb_walk_cost_steps(const std::vector<TlbPoint>& curve, const std::vector<TlbLevelStep>& levels,
+                                         const TlbStepRule& rule) {
+  std::vector<TlbStep> steps = tlb_steps(curve, rule);
+  const double past_pages = levels.empty() ? 0 : 2 * levels.back().plateau_pages;
+  std::erase_if(steps, [&](const TlbStep& s) { return s.knee_pages < past_pages; });
+  return steps;
+}
+
+namespace {
+
 // The L1 and L2 DTLB rows of one page policy, before any knee is matched.
 std::array<TlbLevelRow, 2> tlb_level_rows(const Results& results, const std::string& page) {
   std::array<TlbLevelRow, 2> level;
@@ -199,6 +308,19 @@ std::array<TlbLevelRow, 2> tlb_level_rows(const Results& results, const std::str
     level[i].reported_entries = reported_entries(results, i + 1, level[i].page_bytes);
   }
   return level;
+}
+
+// A huge-page L1 DTLB miss dearer than this many times the 4k one is a walk.
+constexpr double kWalkLikeL1MissFactor = 2.0;
+
+TlbStep as_step(const TlbLevelStep& level) {
+  TlbStep s;
+  s.knee_pages = level.knee_pages;
+  s.below_cycles = level.plateau_cycles;
+  s.above_cycles = level.top_cycles;
+  s.needed_cycles = level.needed_cycles;
+  s.accepted = true;
+  return s;
 }
 
 // Knees to levels: in order; a lone knee to the nearer CPUID figure.
@@ -266,20 +388,11 @@ void fill_tlb_level(const Results& results, TlbLevelRow& row, const std::optiona
   }
 }
 
-// Beyond the L2 knee delta often keeps rising: walks slow down as page-table
-// entries leave the caches; say so rather than hide it.
-void note_further_steps(TlbLevelRow& l2, const std::vector<TlbStep>& steps) {
-  if (steps.size() <= 2) return;
-  std::string more;
-  for (std::size_t k = 2; k < steps.size(); ++k)
-    more += fmt::format("{}{:.0f} pages (to {:.0f} cycles)", more.empty() ? "" : ", ", steps[k].knee_pages,
-                        steps[k].above_cycles);
-  append_note(l2.note, fmt::format("further steps at {}: walks slow down as page-table entries leave the caches", more));
-}
-
 // A huge-page L1 miss far dearer than on 4k pages is a walk, not an L2 hit.
 void note_costly_l1_miss(const Results& results, TlbLevelRow& l1, const std::optional<double>& l1_miss_4k) {
-  if (l1.page == "4k" || !l1_miss_4k || !l1.miss_cost_cycles || *l1.miss_cost_cycles <= 2 * *l1_miss_4k) return;
+  if (l1.page == "4k" || !l1_miss_4k || !l1.miss_cost_cycles ||
+      *l1.miss_cost_cycles <= kWalkLikeL1MissFactor * *l1_miss_4k)
+    return;
   append_note(l1.note,
               fmt::format("an L1 DTLB miss costs {:.0f} cycles here vs {:.0f} on 4k pages: these misses look like "
                           "walks, not L2 DTLB hits{}",
@@ -309,11 +422,19 @@ std::vector<TlbLevelRow> derive_tlb_levels(const Results& results) {
     }
     const TlbStepRule rule;
     const std::vector<TlbStep> candidates = tlb_step_candidates(curve, rule);
-    const std::vector<TlbStep> steps = accepted_steps(candidates);
+    // A huge-page L1 miss far dearer than on 4k pages is already a walk.
+    std::optional<double> max_l1_miss;
+    if (page != "4k" && l1_miss_4k) max_l1_miss = kWalkLikeL1MissFactor * *l1_miss_4k;
+    const std::vector<TlbLevelStep> found = tlb_levels(curve, rule, max_l1_miss);
+    std::vector<TlbStep> steps;
+    for (const TlbLevelStep& f : found) steps.push_back(as_step(f));
     const std::array<std::optional<TlbStep>, 2> matched = match_tlb_steps(steps, level);
     const std::string rejected = rejected_rise_text(candidates, rule);
     for (int i = 0; i < 2; ++i) fill_tlb_level(results, level[i], matched[i], curve, rejected);
-    note_further_steps(level[1], steps);
+    if (found.size() == 1 && matched[0] && max_l1_miss && found[0].height_cycles() > *max_l1_miss)
+      append_note(level[1].note, "no L2 DTLB hit plateau: the L1 DTLB misses already cost a walk");
+    for (std::size_t i = 0; i < found.size() && i < 2; ++i)
+      if (found[i].top_past_sweep) append_note(level[i].note, "the sweep ended within an octave of this knee: its miss cost is read at the last point");
     if (page == "4k" && level[0].miss_cost_cycles) l1_miss_4k = level[0].miss_cost_cycles;
     note_costly_l1_miss(results, level[0], l1_miss_4k);
     rows.push_back(level[0]);
@@ -322,9 +443,71 @@ std::vector<TlbLevelRow> derive_tlb_levels(const Results& results) {
   return rows;
 }
 
-void derive_tlb(Results& results) { store_rows(results, "tlb", derive_tlb_levels(results), to_json); }
+namespace {
+
+// Each x86-64, AArch64 and RISC-V last-level page-table entry is 8 bytes.
+constexpr double kPageTableEntryBytes = 8;
+
+nlohmann::json walk_step_to_json(const TlbWalkStepRow& r) {
+  return {{"page", r.page},
+          {"pages", r.pages},
+          {"step_cycles", r.step_cycles},
+          {"to_cycles", r.to_cycles},
+          {"page_table_bytes", r.page_table_bytes},
+          {"past_cache", r.past_cache}};
+}
+
+TlbWalkStepRow walk_step_from_json(const nlohmann::json& row) {
+  TlbWalkStepRow r;
+  r.page = json_string(row, "page");
+  r.pages = json_number(row, "pages").value_or(0);
+  r.step_cycles = json_number(row, "step_cycles").value_or(0);
+  r.to_cycles = json_number(row, "to_cycles").value_or(0);
+  r.page_table_bytes = json_number(row, "page_table_bytes").value_or(0);
+  r.past_cache = json_string(row, "past_cache");
+  return r;
+}
+
+// The largest measured cache level smaller than `bytes`; "" if none.
+std::string cache_outgrown_by(const Results& results, double bytes) {
+  std::string level;
+  for (const CacheLevelRow& row : results.derived.cache_levels)
+    if (row.detected_bytes && *row.detected_bytes < bytes) level = row.level;
+  return level;
+}
+
+std::vector<TlbWalkStepRow> derive_walk_steps(const Results& results) {
+  std::vector<TlbWalkStepRow> rows;
+  for (const std::string& page : tlb_pages(results)) {
+    const std::vector<TlbPoint> curve = tlb_curve(results, page);
+    const std::vector<TlbLevelStep> levels = tlb_levels(curve);
+    if (levels.empty()) continue;
+    for (const TlbStep& s : tlb_walk_cost_steps(curve, levels)) {
+      TlbWalkStepRow r;
+      r.page = page;
+      r.pages = s.knee_pages;
+      r.step_cycles = s.height_cycles();
+      r.to_cycles = s.above_cycles;
+      r.page_table_bytes = s.knee_pages * kPageTableEntryBytes;
+      r.past_cache = cache_outgrown_by(results, r.page_table_bytes);
+      rows.push_back(r);
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
+void derive_tlb(Results& results) {
+  store_rows(results, "tlb", derive_tlb_levels(results), to_json);
+  store_rows(results, "tlb_walk_steps", derive_walk_steps(results), walk_step_to_json);
+}
 
 std::vector<TlbLevelRow> tlb_rows(const Results& results) { return load_rows(results, "tlb", tlb_row_from_json); }
+
+std::vector<TlbWalkStepRow> tlb_walk_step_rows(const Results& results) {
+  return load_rows(results, "tlb_walk_steps", walk_step_from_json);
+}
 
 std::string render_tlb_table(const Results& results, TableFormat format) {
   const std::vector<TlbLevelRow> rows = tlb_rows(results);
@@ -337,6 +520,16 @@ std::string render_tlb_table(const Results& results, TableFormat format) {
                      opt_number(r.miss_cost_cycles, "{:.1f}")});
     if (!r.note.empty()) notes += note_line(fmt::format("{} {}: {}", r.level, r.page, r.note), format);
   }
+  for (const TlbWalkStepRow& w : tlb_walk_step_rows(results)) {
+    cells.push_back({"walk step", w.page, kMissing, fmt::format("{:.0f}", w.pages),
+                     format_bytes(w.pages * page_bytes_of(results, w.page)), fmt::format("{:.1f}", w.step_cycles)});
+    notes += note_line(
+        fmt::format("walk step {} after {:.0f} pages (to {:.0f} cycles): {} of last-level page-table entries{}; not a "
+                    "TLB level",
+                    w.page, w.pages, w.to_cycles, format_bytes(w.page_table_bytes),
+                    w.past_cache.empty() ? "" : fmt::format(", past the measured {}", w.past_cache)),
+        format);
+  }
   return render_table({{"TLB level", false},
                        {"page", false},
                        {"reported entries", true},
@@ -344,8 +537,9 @@ std::string render_tlb_table(const Results& results, TableFormat format) {
                        {"reach", true},
                        {"miss cost cycles", true}},
                       cells, format) +
-         note_line("reported = CPUID; detected = knee of (tlb - same-footprint reference) cycles vs pages; miss cost = "
-                   "step height",
+         note_line("reported = CPUID; detected = the first lasting rise of (tlb - same-footprint reference) cycles vs "
+                   "pages past the previous level, at least as high as that level's miss cost; miss cost = its height "
+                   "one octave on; walk step = a later rise (the walk getting dearer)",
                    format) +
          notes;
 }
@@ -383,7 +577,7 @@ std::vector<Plot> tlb_plots(const Results& results) {
 }
 
 FamilyDescriptor describe_tlb() {
-  return {.name = "tlb", .run_rank = 2, .report_rank = 3, .tables = {{"tlb", 1}}, .headline_metrics = {"ns_per_load"},
+  return {.name = "tlb", .run_rank = 2, .report_rank = 3, .tables = {{"tlb", 1}, {"tlb_walk_steps"}}, .headline_metrics = {"ns_per_load"},
           .derive = derive_tlb, .render = render_tlb_table, .summary = tlb_summary, .plots = tlb_plots};
 }
 

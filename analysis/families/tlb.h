@@ -87,6 +87,54 @@ std::vector<TlbStep> tlb_step_candidates(const std::vector<TlbPoint>& curve, con
 // The accepted steps of tlb_step_candidates: the TLB levels the curve shows.
 std::vector<TlbStep> tlb_steps(const std::vector<TlbPoint>& curve, const TlbStepRule& rule = {});
 
+// A DTLB level read off delta(N) = tlb - reference by the first-sustained-rise
+// rule (tlb_levels). A level is the first rise past the previous level's
+// plateau that (a) lasts: every later point (a running median of 3, so one
+// descheduled repetition cannot break it) stays above the plateau by the
+// needed height, and (b) is at least as high as the previous level's miss
+// cost: a miss in this level costs a walk, which starts with the lookup
+// that the previous level's miss paid for and then reads page-table entries.
+// Its height is read one octave past the last point on the plateau (by then a
+// cyclic walk over twice the entries misses on nearly every load under any
+// replacement; what the curve does later is the walk getting dearer as
+// page-table lines leave the caches, not this level), and its knee is the
+// last point at or below half that height. Later rises are walk-cost steps.
+struct TlbLevelStep {
+  double knee_pages = 0;       // last point at or below the rise's midpoint
+  double plateau_pages = 0;    // last point on the plateau before the rise
+  double plateau_cycles = 0;   // median delta of the plateau (the previous level's miss cost)
+  double top_cycles = 0;       // delta one octave past plateau_pages
+  double needed_cycles = 0;    // the height the rule asked for
+  bool top_past_sweep = false;  // the sweep ended within that octave: top_cycles is its last point
+  double height_cycles() const { return top_cycles - plateau_cycles; }
+};
+
+// The curve's DTLB levels, first (L1) then second (L2), each by the rule
+// above; at most `max_levels`. The second level is searched only where the
+// first level's miss cost is at most `max_l1_miss_cycles` (when given): a
+// first-level miss that already costs a walk leaves no second-level hit
+// plateau to find (a guest's huge pages split by the host).
+std::vector<TlbLevelStep> tlb_levels(const std::vector<TlbPoint>& curve, const TlbStepRule& rule = {},
+                                     std::optional<double> max_l1_miss_cycles = std::nullopt,
+                                     std::size_t max_levels = 2);
+
+// The rises of delta(N) after the last level's octave: the walk getting
+// dearer as page-table lines leave each cache (and, in a guest, the host's
+// tables). The accepted tlb_step_candidates past 2x the last level's plateau.
+std::vector<TlbStep> tlb_walk_cost_steps(const std::vector<TlbPoint>& curve, const std::vector<TlbLevelStep>& levels,
+                                         const TlbStepRule& rule = {});
+
+// One walk-cost step as derived.tlb_walk_steps keeps it.
+struct TlbWalkStepRow {
+  std::string page;
+  double pages = 0;               // last point before the rise
+  double step_cycles = 0;         // its height
+  double to_cycles = 0;           // delta on the plateau after it
+  double page_table_bytes = 0;    // pages x 8 B: the last-level entries the walk reads
+  std::string past_cache;         // the largest measured cache those entries outgrew ("" if none)
+};
+std::vector<TlbWalkStepRow> tlb_walk_step_rows(const Results& results);
+
 // Detected vs reported entries differing by more than this factor get a note.
 inline constexpr double kTlbDifferenceFactor = 1.25;
 
