@@ -65,21 +65,6 @@ bool one_of(std::string_view name, const std::array<std::string_view, N>& names)
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-std::vector<std::string_view> name_parts(std::string_view name) {
-  std::vector<std::string_view> parts;
-  while (true) {
-    const auto underscore = name.find('_');
-    parts.push_back(name.substr(0, underscore));
-    if (underscore == std::string_view::npos) break;
-    name.remove_prefix(underscore + 1);
-  }
-  return parts;
-}
-
-bool is_time_unit(std::string_view part) {
-  return part == "ns" || part == "us" || part == "ms" || part == "cycles" || part == "ticks";
-}
-
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
@@ -97,7 +82,7 @@ std::string format_number(double value) {
 // A value in the unit its metric's name says.
 std::string format_value(std::string_view metric, double value) {
   if (metric == "bytes" || ends_with(metric, "_bytes")) return format_bytes(value);
-  const auto parts = name_parts(metric);
+  const auto parts = metric_name_parts(metric);
   if (parts.front() == "ns" || parts.back() == "ns") return format_ns(value);
   return format_number(value);
 }
@@ -755,15 +740,6 @@ std::string_view verdict_name(Verdict verdict) {
     case Verdict::kHiddenInB: return "B interrupted";
   }
   return "n/a";
-}
-
-Direction metric_direction(std::string_view metric) {
-  const auto parts = name_parts(metric);
-  if (std::find(parts.begin(), parts.end(), "speedup") != parts.end() || metric.rfind("speedup", 0) == 0 ||
-      ends_with(metric, "per_s") || parts.back() == "gbps")
-    return Direction::kHigherIsBetter;
-  if (is_time_unit(parts.front()) || is_time_unit(parts.back())) return Direction::kLowerIsBetter;
-  return Direction::kNeutral;
 }
 
 Verdict judge(const Measured& a, const Measured& b, std::string_view metric, double noise_floor_pct) {
