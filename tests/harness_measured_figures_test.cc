@@ -11,6 +11,7 @@
 #include <string>
 
 #include "analysis/loaded_run.h"
+#include "analysis/results_json.h"
 #include "tests/command_runner.h"
 #include "tests/expect_error_line.h"
 #include "tests/kept_results.h"
@@ -87,6 +88,18 @@ TEST_F(MeasuredFiguresTest, SlowerMeasurementsUnderUnchangedStoredConclusionsFai
   r = memprobe("report " + b);
   EXPECT_EQ(r.exit_status, 0) << r.err;
   EXPECT_NE(r.err.find("its stored derived figures"), std::string::npos) << r.err;
+}
+
+// A file whose stored section is what this version derives (what `memprobe
+// run` writes) gets no note: the note is about a real disagreement.
+TEST_F(MeasuredFiguresTest, AFileWithThisVersionsConclusionsGetsNoNote) {
+  const std::string kept = write("kept.json", kept_latency_run());
+  const std::string rewritten = (dir_ / "rewritten.json").string();
+  analysis::write_results_atomic(rewritten, analysis::load_run(kept).results);
+  EXPECT_EQ(analysis::load_run(rewritten).stored_derived_note, "");
+  const auto r = memprobe("report " + rewritten);
+  EXPECT_EQ(r.exit_status, 0) << r.err;
+  EXPECT_EQ(r.err, "");
 }
 
 TEST_F(MeasuredFiguresTest, FleetFlagsTheSlowerNodeAmongCopies) {
