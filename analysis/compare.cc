@@ -10,7 +10,6 @@
 #include <stdexcept>
 
 #include "analysis/compare_detail.h"
-#include "analysis/families/drift.h"
 #include "analysis/family.h"
 #include "analysis/table_format.h"
 
@@ -54,6 +53,16 @@ std::vector<Case> compared_cases(std::vector<Case> cases) {
     return family && !family->compared;
   });
   return cases;
+}
+
+// How far a cache level moved within the run, %, by the families that
+// measure the run's noise (FamilyDescriptor::level_noise_pct); the largest.
+std::optional<double> level_noise_pct(const Results& r, const std::string& level) {
+  std::optional<double> largest;
+  for (const FamilyDescriptor* family : families_in_run_order())
+    if (family->level_noise_pct)
+      if (const auto pct = family->level_noise_pct(r, level); pct && (!largest || *pct > *largest)) largest = pct;
+  return largest;
 }
 
 // A derived table's compare rank (FamilyDescriptor::tables); unknown tables by name.
@@ -263,7 +272,7 @@ void flatten_cache_levels(const Results& r, std::vector<FigureValue>& out) {
     // the run (drift) where that is more: one run's spread misses what the
     // machine does between runs, its drift shows some of it. A detected size
     // is a point on the sweep grid.
-    const double noise_pct = std::max(row.spread_pct.value_or(0), level_drift_pct(r, row.level).value_or(0));
+    const double noise_pct = std::max(row.spread_pct.value_or(0), level_noise_pct(r, row.level).value_or(0));
     const auto latency = [&](const std::optional<double>& value) -> std::optional<Measured> {
       if (!value) return std::nullopt;
       return spread_interval(*value, noise_pct);
@@ -292,9 +301,14 @@ void flatten_table(const Results& r, const std::string& table, const json& rows,
     }
     const std::string label = table + (id.label.empty() ? "" : " " + id.label) + " ";
     const std::string row_key = table + " " + id.key;
-    // A detected TLB size lies on the tlb sweep of its page policy.
+    // A detected size lies on its family's sweep of its page policy
+    // (DerivedTable::size_sweep_parameter).
+    const DerivedTable* description = nullptr;
+    const FamilyDescriptor* owner = family_of_table(table, &description);
     const std::vector<double> grid =
-        table == "tlb" ? sweep_grid(r, "tlb", "pages", "page", json_string(row, "page")) : std::vector<double>{};
+        owner && !description->size_sweep_parameter.empty()
+            ? sweep_grid(r, owner->name, description->size_sweep_parameter.c_str(), "page", json_string(row, "page"))
+            : std::vector<double>{};
     const double page_bytes = json_number(row, "page_bytes").value_or(1);
     const auto family = family_of_noisy_table(table);
     const auto noise_pct = family ? family_spread_pct(r, *family, json_string(row, "page")) : std::nullopt;
@@ -630,7 +644,7 @@ Comparison compare_runs(std::span<const Results> a, std::span<const Results> b, 
       text += (text.empty() ? "" : "\n   ") + run_text(r);
       if (const auto it = r.extra.find("interrupted"); it != r.extra.end() && *it == true) ++side.interrupted;
       for (const CacheLevelRow& level : r.derived.cache_levels) {
-        const auto drift = level_drift_pct(r, level.level);
+        const auto drift = level_noise_pct(r, level.level);
         if (!drift) continue;
         auto known = std::find_if(side.drift_pct.begin(), side.drift_pct.end(),
                                   [&](const auto& d) { return d.first == level.level; });
