@@ -9,7 +9,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "analysis/families/drift.h"
+#include "analysis/compare_detail.h"
 #include "analysis/family.h"
 #include "analysis/table_format.h"
 
@@ -17,6 +17,7 @@ namespace memprobe::analysis {
 namespace {
 
 using nlohmann::json;
+using namespace compare_detail;
 
 // Members of a derived row that describe rather than identify it: they may
 // differ between two runs of the same figure, so they neither match rows nor
@@ -54,6 +55,16 @@ std::vector<Case> compared_cases(std::vector<Case> cases) {
   return cases;
 }
 
+// How far a cache level moved within the run, %, by the families that
+// measure the run's noise (FamilyDescriptor::level_noise_pct); the largest.
+std::optional<double> level_noise_pct(const Results& r, const std::string& level) {
+  std::optional<double> largest;
+  for (const FamilyDescriptor* family : families_in_run_order())
+    if (family->level_noise_pct)
+      if (const auto pct = family->level_noise_pct(r, level); pct && (!largest || *pct > *largest)) largest = pct;
+  return largest;
+}
+
 // A derived table's compare rank (FamilyDescriptor::tables); unknown tables by name.
 int compare_rank(std::string_view table) {
   const DerivedTable* description = nullptr;
@@ -65,49 +76,8 @@ bool one_of(std::string_view name, const std::array<std::string_view, N>& names)
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-std::vector<std::string_view> name_parts(std::string_view name) {
-  std::vector<std::string_view> parts;
-  while (true) {
-    const auto underscore = name.find('_');
-    parts.push_back(name.substr(0, underscore));
-    if (underscore == std::string_view::npos) break;
-    name.remove_prefix(underscore + 1);
-  }
-  return parts;
-}
-
-bool is_time_unit(std::string_view part) {
-  return part == "ns" || part == "us" || part == "ms" || part == "cycles" || part == "ticks";
-}
-
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
-// Plain number without scientific notation: integers as such, else 2
-// decimals below 10, 1 below 100, none above.
-std::string format_number(double value) {
-  if (value == std::floor(value) && std::fabs(value) < 1e15) return fmt::format("{:.0f}", value);
-  const double magnitude = std::fabs(value);
-  if (magnitude < 10) return fmt::format("{:.2f}", value);
-  if (magnitude < 100) return fmt::format("{:.1f}", value);
-  return fmt::format("{:.0f}", value);
-}
-
-// A value in the unit its metric's name says.
-std::string format_value(std::string_view metric, double value) {
-  if (metric == "bytes" || ends_with(metric, "_bytes")) return format_bytes(value);
-  const auto parts = name_parts(metric);
-  if (parts.front() == "ns" || parts.back() == "ns") return format_ns(value);
-  return format_number(value);
-}
-
-std::string format_ratio(const std::optional<double>& ratio) {
-  return ratio ? fmt::format("{:.2f}", *ratio) : std::string(kMissing);
-}
-
-std::string format_pct(const std::optional<double>& pct) {
-  return pct ? fmt::format("{:.1f}%", *pct) : std::string(kMissing);
 }
 
 std::optional<double> ratio_of(const std::optional<double>& a, const std::optional<double>& b) {
@@ -115,7 +85,6 @@ std::optional<double> ratio_of(const std::optional<double>& a, const std::option
   return *b / *a;
 }
 
-Measured point(double value) { return {value, value, value}; }
 
 // ---- machine and settings ------------------------------------------------
 
@@ -260,63 +229,6 @@ struct FigureValue {
   std::string text;                // boolean members: "true" / "false"
 };
 
-// The distinct values of a numeric parameter over a family's cases (those
-// whose `filter_member` is `filter_value`, when given), ascending: the sweep grid.
-std::vector<double> sweep_grid(const Results& r, std::string_view family, const char* parameter,
-                               const char* filter_member = nullptr, const std::string& filter_value = {}) {
-  std::set<double> grid;
-  for (const Case& c : r.cases) {
-    if (c.family != family) continue;
-    if (filter_member && json_string(c.params, filter_member) != filter_value) continue;
-    if (const auto value = param_number(c, parameter); value && *value > 0) grid.insert(*value);
-  }
-  return {grid.begin(), grid.end()};
-}
-
-// The sweep's resolution at `value`: the larger ratio to its neighbours when
-// `value` is a grid point (a knee is one), else 4 points per octave.
-double grid_step_at(const std::vector<double>& grid, double value) {
-  double step = 0;
-  const auto it = std::find(grid.begin(), grid.end(), value);
-  if (it != grid.end()) {
-    if (it != grid.begin()) step = std::max(step, value / *std::prev(it));
-    if (std::next(it) != grid.end()) step = std::max(step, *std::next(it) / value);
-  }
-  return step > 1 ? step : std::exp2(0.25);
-}
-
-// A detected size: half a grid step either way, so two sizes one step apart
-// touch (the small margin keeps that exact under rounding).
-Measured grid_point(double value, double step) {
-  const double half = std::sqrt(step) * (1 + 1e-9);
-  return {value, value / half, value * half};
-}
-
-// A value whose repetitions spread by `spread_pct` ((max - min) / median):
-// value ± spread. Noise only ever adds time, so the median may sit at either
-// end of min..max; ± the whole spread is the narrowest symmetric interval
-// that holds min..max wherever the median lies.
-Measured spread_interval(double value, double spread_pct) {
-  const double fraction = std::max(spread_pct, 0.0) / 100;
-  return {value, value * (1 - fraction), value * (1 + fraction)};
-}
-
-// The typical within-run spread of a family's cases (of `page` where cases of
-// that page policy exist): the median over its cases with repetitions of
-// (max - min) / median, %; nullopt without such cases. A derived figure that
-// records no spread of its own is known no better than the cases it comes from.
-std::optional<double> family_spread_pct(const Results& r, std::string_view family, const std::string& page) {
-  std::vector<double> all, same_page;
-  for (const Case& c : r.cases) {
-    if (c.family != family || c.spread.repetitions < 2 || c.spread.median <= 0) continue;
-    all.push_back(spread_pct(c.spread));
-    if (!page.empty() && json_string(c.params, "page") == page) same_page.push_back(spread_pct(c.spread));
-  }
-  if (!same_page.empty()) return median_of(same_page);
-  if (!all.empty()) return median_of(all);
-  return std::nullopt;
-}
-
 bool is_detected_size(std::string_view member) {
   return member.rfind("detected_", 0) == 0 || member == "reach_bytes";
 }
@@ -360,7 +272,7 @@ void flatten_cache_levels(const Results& r, std::vector<FigureValue>& out) {
     // the run (drift) where that is more: one run's spread misses what the
     // machine does between runs, its drift shows some of it. A detected size
     // is a point on the sweep grid.
-    const double noise_pct = std::max(row.spread_pct.value_or(0), level_drift_pct(r, row.level).value_or(0));
+    const double noise_pct = std::max(row.spread_pct.value_or(0), level_noise_pct(r, row.level).value_or(0));
     const auto latency = [&](const std::optional<double>& value) -> std::optional<Measured> {
       if (!value) return std::nullopt;
       return spread_interval(*value, noise_pct);
@@ -389,9 +301,14 @@ void flatten_table(const Results& r, const std::string& table, const json& rows,
     }
     const std::string label = table + (id.label.empty() ? "" : " " + id.label) + " ";
     const std::string row_key = table + " " + id.key;
-    // A detected TLB size lies on the tlb sweep of its page policy.
+    // A detected size lies on its family's sweep of its page policy
+    // (DerivedTable::size_sweep_parameter).
+    const DerivedTable* description = nullptr;
+    const FamilyDescriptor* owner = family_of_table(table, &description);
     const std::vector<double> grid =
-        table == "tlb" ? sweep_grid(r, "tlb", "pages", "page", json_string(row, "page")) : std::vector<double>{};
+        owner && !description->size_sweep_parameter.empty()
+            ? sweep_grid(r, owner->name, description->size_sweep_parameter.c_str(), "page", json_string(row, "page"))
+            : std::vector<double>{};
     const double page_bytes = json_number(row, "page_bytes").value_or(1);
     const auto family = family_of_noisy_table(table);
     const auto noise_pct = family ? family_spread_pct(r, *family, json_string(row, "page")) : std::nullopt;
@@ -585,24 +502,6 @@ std::string replace_page_segment(const std::string& name, const std::string& pag
   return {};
 }
 
-std::optional<double> case_spread_pct(const Case& c) {
-  if (c.spread.repetitions < 2 || c.spread.median <= 0) return std::nullopt;
-  return spread_pct(c.spread);
-}
-
-// The case's value of `metric` with its interval: the repetitions' [min, max]
-// when the spread describes this metric, else a point.
-std::optional<Measured> case_measured(const Case& c, const std::string& metric) {
-  const auto it = c.metrics.find(metric);
-  if (it == c.metrics.end()) return std::nullopt;
-  Measured m = point(it->second);
-  if (c.spread.repetitions > 0 && metric == headline_metric(c)) {
-    m.low = std::min(c.spread.min, m.value);
-    m.high = std::max(c.spread.max, m.value);
-  }
-  return m;
-}
-
 CaseComparison compare_case(const Case& a, const Case& b, const CompareOptions& options) {
   CaseComparison c;
   c.family = a.family;
@@ -724,61 +623,7 @@ std::string run_text(const Results& r) {
   return text;
 }
 
-// Text from a results file never reaches the terminal raw (escape_control).
-std::string csv_field(const std::string& raw) {
-  const std::string text = escape_control(raw);
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char ch : text) {
-    if (ch == '"') quoted += '"';
-    quoted += ch;
-  }
-  return quoted + "\"";
-}
-
-std::string csv_number(const std::optional<double>& value) { return value ? fmt::format("{}", *value) : ""; }
-
 }  // namespace
-
-std::string_view verdict_name(Verdict verdict) {
-  switch (verdict) {
-    case Verdict::kWithinNoise: return "within noise";
-    case Verdict::kFaster: return "faster";
-    case Verdict::kSlower: return "slower";
-    case Verdict::kLarger: return "larger";
-    case Verdict::kSmaller: return "smaller";
-    case Verdict::kDiffers: return "differs";
-    case Verdict::kOnlyInA: return "only in A";
-    case Verdict::kOnlyInB: return "only in B";
-    case Verdict::kNotComparable: return "n/a";
-    case Verdict::kHiddenInA: return "A interrupted";
-    case Verdict::kHiddenInB: return "B interrupted";
-  }
-  return "n/a";
-}
-
-Direction metric_direction(std::string_view metric) {
-  const auto parts = name_parts(metric);
-  if (std::find(parts.begin(), parts.end(), "speedup") != parts.end() || metric.rfind("speedup", 0) == 0 ||
-      ends_with(metric, "per_s") || parts.back() == "gbps")
-    return Direction::kHigherIsBetter;
-  if (is_time_unit(parts.front()) || is_time_unit(parts.back())) return Direction::kLowerIsBetter;
-  return Direction::kNeutral;
-}
-
-Verdict judge(const Measured& a, const Measured& b, std::string_view metric, double noise_floor_pct) {
-  const bool overlap = a.low <= b.high && b.low <= a.high;
-  if (a.value == b.value || overlap) return Verdict::kWithinNoise;
-  if (a.value <= 0 || b.value < 0) return Verdict::kNotComparable;  // no meaningful ratio
-  const double ratio = b.value / a.value;
-  if (std::fabs(ratio - 1) * 100 < noise_floor_pct) return Verdict::kWithinNoise;
-  switch (metric_direction(metric)) {
-    case Direction::kLowerIsBetter: return ratio > 1 ? Verdict::kSlower : Verdict::kFaster;
-    case Direction::kHigherIsBetter: return ratio > 1 ? Verdict::kFaster : Verdict::kSlower;
-    case Direction::kNeutral: break;
-  }
-  return ratio > 1 ? Verdict::kLarger : Verdict::kSmaller;
-}
 
 std::string derived_table_of_family(std::string_view family) {
   const FamilyDescriptor* f = find_family(family);
@@ -799,7 +644,7 @@ Comparison compare_runs(std::span<const Results> a, std::span<const Results> b, 
       text += (text.empty() ? "" : "\n   ") + run_text(r);
       if (const auto it = r.extra.find("interrupted"); it != r.extra.end() && *it == true) ++side.interrupted;
       for (const CacheLevelRow& level : r.derived.cache_levels) {
-        const auto drift = level_drift_pct(r, level.level);
+        const auto drift = level_noise_pct(r, level.level);
         if (!drift) continue;
         auto known = std::find_if(side.drift_pct.begin(), side.drift_pct.end(),
                                   [&](const auto& d) { return d.first == level.level; });
@@ -836,159 +681,6 @@ Comparison compare_runs(std::span<const Results> a, std::span<const Results> b, 
                                    : one_sided_case(cases_a[i], true, out.side_b.interrupted > 0));
   for (std::size_t j = 0; j < cases_b.size(); ++j)
     if (!b_matched[j]) out.cases.push_back(one_sided_case(cases_b[j], false, out.side_a.interrupted > 0));
-  return out;
-}
-
-namespace {
-
-// What a side's verdicts rest on, and what an interruption hid.
-std::string side_notes(const Comparison& comparison) {
-  std::string out;
-  for (const bool is_a : {true, false}) {
-    const SideSummary& side = is_a ? comparison.side_a : comparison.side_b;
-    const char* name = is_a ? "A" : "B";
-    if (side.runs == 1)
-      out += fmt::format("{}: one run: its verdicts rest on within-run spread only, which misses run-to-run noise "
-                         "(several runs per side: memprobe compare A1 A2 -- B1 B2)\n",
-                         name);
-    else
-      out += fmt::format("{}: {} runs: each figure is their median, its interval spans the runs' spread\n", name,
-                         side.runs);
-  }
-  for (const bool is_a : {true, false}) {
-    const SideSummary& side = is_a ? comparison.side_a : comparison.side_b;
-    if (side.drift_pct.empty()) continue;
-    std::string levels;
-    for (const auto& [level, pct] : side.drift_pct) levels += fmt::format("{}{} {:.1f} %", levels.empty() ? "" : ", ", level, pct);
-    out += fmt::format("{}: its levels moved within the run (drift, largest of its runs): {}; a level's latency "
-                       "counts that much as noise\n",
-                       is_a ? "A" : "B", levels);
-  }
-  for (const bool is_a : {true, false}) {
-    const SideSummary& side = is_a ? comparison.side_a : comparison.side_b;
-    if (side.interrupted == 0) continue;
-    const Verdict hidden = is_a ? Verdict::kHiddenInA : Verdict::kHiddenInB;
-    std::size_t figures = 0, cases = 0;
-    std::set<std::string> families;
-    for (const FigureComparison& f : comparison.figures) figures += f.verdict == hidden;
-    for (const CaseComparison& c : comparison.cases)
-      if (c.verdict == hidden) ++cases, families.insert(c.family);
-    std::string family_list;
-    for (const std::string& f : families) family_list += (family_list.empty() ? "" : ", ") + f;
-    out += fmt::format("{} was interrupted ({} of {} run{}): it hid {} derived figure{} and {} case{}{} measured in {} "
-                       "(verdict \"{}\" below)\n",
-                       is_a ? "A" : "B", side.interrupted, side.runs, side.runs == 1 ? "" : "s", figures,
-                       figures == 1 ? "" : "s", cases, cases == 1 ? "" : "s",
-                       family_list.empty() ? "" : " (" + family_list + ")", is_a ? "B" : "A", verdict_name(hidden));
-  }
-  return out;
-}
-
-}  // namespace
-
-std::string format_figure_value(std::string_view metric, double value) { return format_value(metric, value); }
-
-namespace {
-
-// "derived figures:" and their table.
-std::string figures_section(const Comparison& comparison) {
-  std::string out;
-  out += "\nderived figures:\n";
-  if (comparison.figures.empty()) {
-    out += "none in either file\n";
-  } else {
-    std::vector<std::vector<std::string>> rows;
-    for (const FigureComparison& f : comparison.figures) {
-      const auto cell = [&](const std::optional<double>& v, const std::string& text) {
-        if (!text.empty()) return text;
-        return v ? format_value(f.metric, *v) : std::string(kMissing);
-      };
-      rows.push_back({f.figure, cell(f.a, f.a_text), cell(f.b, f.b_text), format_ratio(f.ratio),
-                      std::string(verdict_name(f.verdict)) + (f.note.empty() ? "" : ": " + f.note)});
-    }
-    out += render_table({{"figure", false}, {"A"}, {"B"}, {"B/A"}, {"verdict", false}}, rows);
-  }
-
-  return out;
-}
-
-// "cases (...):", the cases not within noise (all with --all) and the count of those within.
-std::string cases_section(const Comparison& comparison) {
-  std::string out;
-  out += "\ncases (headline metric, median of the repetitions):\n";
-  std::vector<std::vector<std::string>> rows;
-  std::size_t within_noise = 0;
-  for (const CaseComparison& c : comparison.cases) {
-    if (c.verdict == Verdict::kWithinNoise) {
-      ++within_noise;
-      if (!comparison.options.all_cases) continue;
-    }
-    const auto cell = [&](const std::optional<double>& v) {
-      return v ? format_value(c.metric, *v) : std::string(kMissing);
-    };
-    rows.push_back({c.name, c.metric.empty() ? std::string(kMissing) : c.metric, cell(c.a), cell(c.b),
-                    format_ratio(c.ratio), format_pct(c.spread_a_pct), format_pct(c.spread_b_pct),
-                    std::string(verdict_name(c.verdict)) + (c.note.empty() ? "" : " (" + c.note + ")")});
-  }
-  if (comparison.cases.empty()) {
-    out += "none in either file\n";
-  } else {
-    if (!rows.empty())
-      out += render_table({{"case", false}, {"metric", false}, {"A"}, {"B"}, {"B/A"}, {"A spread"}, {"B spread"},
-                           {"verdict", false}},
-                          rows);
-    if (!comparison.options.all_cases)
-      out += fmt::format("{} of {} cases within noise{}\n", within_noise, comparison.cases.size(),
-                         within_noise > 0 ? " (not listed; --all lists every case)" : "");
-  }
-  return out;
-}
-
-}  // namespace
-
-std::string render_comparison(const Comparison& comparison) {
-  std::string out =
-      fmt::format("A  {}\nB  {}\n", escape_control(comparison.run_a), escape_control(comparison.run_b));
-  out += side_notes(comparison) + "\n";
-
-  if (comparison.machine.empty()) {
-    out += "machine and settings: no differences\n";
-  } else {
-    out += "machine and settings differences:\n";
-    std::vector<std::vector<std::string>> rows;
-    for (const Difference& d : comparison.machine) rows.push_back({d.what, d.a, d.b});
-    out += render_table({{"what", false}, {"A", false}, {"B", false}}, rows);
-  }
-  if (!comparison.unavailable.empty()) {
-    out += "\nmeasured on one side only:\n";
-    std::vector<std::vector<std::string>> rows;
-    for (const Difference& d : comparison.unavailable) rows.push_back({d.what, d.a, d.b});
-    out += render_table({{"figure", false}, {"A", false}, {"B", false}}, rows);
-  }
-
-  const double floor_pct = comparison.options.noise_floor_pct;
-  out += figures_section(comparison);
-  out += cases_section(comparison);
-  out += fmt::format(
-      "\nverdict: within noise if the sides' ranges overlap (cases: min..max of the repetitions; cache latency: "
-      "± its spread, or its drift within the run where that is more) or |B/A - 1| < {} %; otherwise faster/slower by the metric (time: lower is better; GB/s, "
-      "speed-up: higher), larger/smaller for sizes and counts\n",
-      format_number(floor_pct));
-  return out;
-}
-
-std::string render_comparison_csv(const Comparison& comparison) {
-  std::string out = "section,name,metric,a,b,ratio,verdict\n";
-  for (const Difference& d : comparison.machine)
-    out += fmt::format("machine,{},,{},{},,differs\n", csv_field(d.what), csv_field(d.a), csv_field(d.b));
-  for (const FigureComparison& f : comparison.figures)
-    out += fmt::format("figure,{},{},{},{},{},{}\n", csv_field(f.figure), csv_field(f.metric),
-                       f.a_text.empty() ? csv_number(f.a) : csv_field(f.a_text),
-                       f.b_text.empty() ? csv_number(f.b) : csv_field(f.b_text), csv_number(f.ratio),
-                       verdict_name(f.verdict));
-  for (const CaseComparison& c : comparison.cases)
-    out += fmt::format("case,{},{},{},{},{},{}\n", csv_field(c.name), csv_field(c.metric), csv_number(c.a),
-                       csv_number(c.b), csv_number(c.ratio), verdict_name(c.verdict));
   return out;
 }
 

@@ -48,6 +48,7 @@
 #include <utility>
 #include <vector>
 
+#include "analysis/metric_names.h"
 #include "analysis/results.h"
 
 namespace memprobe::analysis {
@@ -68,12 +69,7 @@ enum class Verdict {
 // "only in A", "only in B", "n/a", "A interrupted", "B interrupted".
 std::string_view verdict_name(Verdict verdict);
 
-enum class Direction { kLowerIsBetter, kHigherIsBetter, kNeutral };
-
-// Which way is better for a metric, from its name (see the rule above):
-// "ns_per_load" -> lower, "gb_per_s" / "speedup_vs_4k" -> higher,
-// "detected_bytes" -> neutral.
-Direction metric_direction(std::string_view metric);
+// metric_direction (analysis/metric_names.h) says which way is better.
 
 // A side's value with its noise interval ([low, high]; low == high == value
 // for a point).

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,11 +30,12 @@ inline constexpr int kCompareByName = 1000;
 // objects): what `memprobe compare` matches figure by figure.
 struct DerivedTable {
   DerivedTable(std::string key_, int compare_rank_ = kCompareByName, bool noise_from_cases_ = true,
-               std::string legacy_key_ = {})
+               std::string legacy_key_ = {}, std::string size_sweep_parameter_ = {})
       : key(std::move(key_)),
         compare_rank(compare_rank_),
         noise_from_cases(noise_from_cases_),
-        legacy_key(std::move(legacy_key_)) {}
+        legacy_key(std::move(legacy_key_)),
+        size_sweep_parameter(std::move(size_sweep_parameter_)) {}
 
   std::string key;                    // "pagewalk": the member of results.derived
   int compare_rank = kCompareByName;  // compare lists tables by (rank, key)
@@ -42,6 +44,20 @@ struct DerivedTable {
   // other tables (dram_translation), whose figures carry no case spread.
   bool noise_from_cases = true;
   std::string legacy_key;  // its name in files written before the rename ("page_walk"); read, never written
+  // The case parameter ("pages") whose sweep, over the family's cases of the
+  // row's page policy, a detected size of this table (detected_entries) is a
+  // knee on: compare gives it half a grid step of noise either way. Empty:
+  // no such sweep (4 points per octave are assumed).
+  std::string size_sweep_parameter;
+};
+
+// A column of `memprobe fleet` (analysis/fleet.h): one figure per run, read
+// from the run's derived figures.
+struct FleetColumn {
+  std::string name;    // "L2 ns", "L1 DTLB", "fault us", "DRAM read GB/s"
+  std::string metric;  // "latency_ns", "detected_bytes", "detected_entries", "us_per_fault", "gb_per_s": unit, format
+  bool size = false;   // a detected size or entry count (FleetOptions::min_size_deviation_pct)
+  std::function<std::optional<double>(const Results&)> value;  // nullopt where the run lacks it
 };
 
 // One line of the report's summary: summary lines of all families are
@@ -73,6 +89,13 @@ struct FamilyDescriptor {
   // (drift): `memprobe compare` (and the gate) match neither its cases nor
   // its tables, and use it for other figures' intervals instead.
   bool compared = true;
+  // For such a family: how far a cache level ("L2") moved within the run, in
+  // %, which compare counts as noise of that level's latency; nullopt
+  // without a figure for it. Empty for the other families.
+  std::function<std::optional<double>(const Results&, const std::string& level)> level_noise_pct = nullptr;
+  // The figures `memprobe fleet` gives a column each, after those of the
+  // families of lower report_rank.
+  std::vector<FleetColumn> fleet_columns = {};
 };
 
 // Adds a family (or replaces the one of the same name). The built-in families

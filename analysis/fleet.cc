@@ -1,5 +1,7 @@
 #include "analysis/fleet.h"
 
+#include "analysis/family.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,47 +16,6 @@ using nlohmann::json;
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 // 1.4826 * MAD estimates the standard deviation of normally distributed values.
 constexpr double kMadToSigma = 1.4826;
-
-std::optional<double> cache_figure(const Results& r, const std::string& level, const std::string& metric) {
-  for (const CacheLevelRow& row : r.derived.cache_levels)
-    if (row.level == level) return metric == "latency_ns" ? row.latency_ns : row.detected_bytes;
-  return std::nullopt;
-}
-
-const json* derived_table(const Results& r, const char* key) {
-  if (!r.derived.extra.is_object()) return nullptr;
-  const auto it = r.derived.extra.find(key);
-  return it != r.derived.extra.end() && it->is_array() ? &*it : nullptr;
-}
-
-std::optional<double> tlb_entries(const Results& r, const std::string& level) {
-  if (const json* rows = derived_table(r, "tlb"))
-    for (const json& row : *rows)
-      if (row.is_object() && json_string(row, "level") == level && json_string(row, "page") == "4k")
-        return json_number(row, "detected_entries");
-  return std::nullopt;
-}
-
-std::optional<double> fault_us(const Results& r) {
-  if (const json* rows = derived_table(r, "pagefault"))
-    for (const json& row : *rows)
-      if (row.is_object() && json_string(row, "kind") == "anon-4k" && json_string(row, "phase") == "cold")
-        return json_number(row, "us_per_fault");
-  return std::nullopt;
-}
-
-// DRAM read bandwidth at the most threads measured.
-std::optional<double> dram_read_gb_per_s(const Results& r) {
-  std::optional<double> best_threads, value;
-  if (const json* rows = derived_table(r, "bandwidth"))
-    for (const json& row : *rows) {
-      if (!row.is_object() || json_string(row, "kernel") != "read" || json_string(row, "level") != "DRAM") continue;
-      const double threads = json_number(row, "threads").value_or(1);
-      const auto gb = json_number(row, "gb_per_s");
-      if (gb && (!best_threads || threads >= *best_threads)) best_threads = threads, value = gb;
-    }
-  return value;
-}
 
 bool interrupted(const Results& r) {
   const auto it = r.extra.find("interrupted");
@@ -145,31 +106,17 @@ void flag_settings(FleetGroup& group) {
 
 }  // namespace
 
-const std::vector<FleetFigure>& headline_figures() {
-  static const std::vector<FleetFigure> kFigures = {
-      {"L1 ns", "latency_ns", false},       {"L2 ns", "latency_ns", false},
-      {"L3 ns", "latency_ns", false},       {"DRAM ns", "latency_ns", false},
-      {"L1 size", "detected_bytes", true},  {"L2 size", "detected_bytes", true},
-      {"L3 size", "detected_bytes", true},  {"L1 DTLB", "detected_entries", true},
-      {"L2 DTLB", "detected_entries", true}, {"fault us", "us_per_fault", false},
-      {"DRAM read GB/s", "gb_per_s", false},
-  };
-  return kFigures;
+std::vector<FleetFigure> headline_figures() {
+  std::vector<FleetFigure> figures;
+  for (const FamilyDescriptor* family : families_in_report_order())
+    figures.insert(figures.end(), family->fleet_columns.begin(), family->fleet_columns.end());
+  return figures;
 }
 
 std::vector<std::optional<double>> headline_values(const Results& r) {
   std::vector<std::optional<double>> values;
-  for (const FleetFigure& figure : headline_figures()) {
-    const std::string level = figure.name.substr(0, figure.name.find(' '));
-    if (figure.metric == "latency_ns" || figure.metric == "detected_bytes")
-      values.push_back(cache_figure(r, level, figure.metric));
-    else if (figure.metric == "detected_entries")
-      values.push_back(tlb_entries(r, figure.name));
-    else if (figure.metric == "us_per_fault")
-      values.push_back(fault_us(r));
-    else
-      values.push_back(dram_read_gb_per_s(r));
-  }
+  for (const FleetFigure& figure : headline_figures())
+    values.push_back(figure.value ? figure.value(r) : std::nullopt);
   return values;
 }
 

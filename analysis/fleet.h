@@ -7,10 +7,13 @@
 // a little differently; "unknown" where the file does not record it). Two
 // machine models are never mixed in one group.
 //
-// Figures per run (headline_figures): L1/L2/L3/DRAM latency in ns, the
-// detected cache sizes, the detected 4 KiB L1/L2 DTLB entries, the cold
-// anonymous 4 KiB page-fault cost in us, and DRAM read bandwidth (the most
-// threads measured) in GB/s, where the run has them.
+// Figures per run (headline_figures): the columns each family gives
+// (FamilyDescriptor::fleet_columns), read from the run's figures as derived
+// from its cases: today L1/L2/L3/DRAM latency in ns and the detected cache
+// sizes (latency), the cold anonymous 4 KiB page-fault cost in us
+// (pagefault), the detected 4 KiB L1/L2 DTLB entries (tlb), and DRAM read
+// bandwidth at the most threads measured in GB/s (bandwidth), where the run
+// has them.
 //
 // Per group and figure: the median over the runs that have it, and each
 // run's deviation from it in %. A run is flagged
@@ -34,6 +37,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/family.h"
 #include "analysis/results.h"
 #include "analysis/table_format.h"
 
@@ -45,15 +49,13 @@ struct FleetOptions {
   double min_size_deviation_pct = 50.0;  // ... or above this for detected sizes and entries
 };
 
-// One headline figure of the fleet table.
-struct FleetFigure {
-  std::string name;     // "L2 ns", "L1 DTLB", "fault us", "DRAM read GB/s"
-  std::string metric;   // "latency_ns", "detected_bytes", "detected_entries", "us_per_fault", "gb_per_s"
-  bool size = false;    // a detected size or entry count (min_size_deviation_pct)
-};
+// One headline figure of the fleet table: a column a family gives
+// (FamilyDescriptor::fleet_columns, analysis/family.h).
+using FleetFigure = FleetColumn;
 
-// The figures the table has columns for, in order (rule above).
-const std::vector<FleetFigure>& headline_figures();
+// The figures the table has columns for: every family's fleet_columns, by
+// the families' report order.
+std::vector<FleetFigure> headline_figures();
 
 // A run's value of each headline figure (headline_figures() order), nullopt
 // where it lacks it.

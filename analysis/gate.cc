@@ -106,6 +106,15 @@ GateResult regression_gate(const Comparison& comparison, double threshold_pct) {
     judge_check(check, threshold_pct);
     gate.checks.push_back(std::move(check));
   }
+  if (gate.count(GateOutcome::kPass) + gate.count(GateOutcome::kFail) == 0) {
+    const auto one_sided = [&](Verdict verdict) {
+      return std::count_if(gate.checks.begin(), gate.checks.end(), [&](const GateCheck& c) { return c.verdict == verdict; });
+    };
+    gate.nothing_compared = fmt::format(
+        "A and B share no figure or case with a value on both sides ({} only in A, {} only in B, {} without a "
+        "ratio), so nothing was compared",
+        one_sided(Verdict::kOnlyInA), one_sided(Verdict::kOnlyInB), one_sided(Verdict::kNotComparable));
+  }
   return gate;
 }
 
@@ -115,6 +124,8 @@ std::string render_gate(const GateResult& gate) {
   const std::string checked = fmt::format("{} checks: {} derived figures, {} cases no figure covers; {} skipped",
                                           gate.checks.size(), figures, gate.checks.size() - figures,
                                           gate.count(GateOutcome::kSkip));
+  if (!gate.nothing_compared.empty())
+    return fmt::format("\nregression gate: FAIL: {} ({})\n", gate.nothing_compared, checked);
   if (!gate.failed())
     return fmt::format("\nregression gate: pass: nothing worse than A by more than {:g} % beyond noise ({})\n",
                        gate.threshold_pct, checked);
@@ -131,8 +142,10 @@ std::string render_gate(const GateResult& gate) {
 }
 
 std::string render_junit(const Comparison& comparison, const GateResult& gate) {
-  const std::size_t tests = gate.checks.size();
-  const std::size_t failures = gate.count(GateOutcome::kFail);
+  // A gate that compared nothing fails as a check of its own.
+  const bool nothing_compared = !gate.nothing_compared.empty();
+  const std::size_t tests = gate.checks.size() + (nothing_compared ? 1 : 0);
+  const std::size_t failures = gate.count(GateOutcome::kFail) + (nothing_compared ? 1 : 0);
   const std::size_t skipped = gate.count(GateOutcome::kSkip);
   const std::string suite = fmt::format("memprobe regression gate ({:g} %)", gate.threshold_pct);
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -150,6 +163,10 @@ std::string render_junit(const Comparison& comparison, const GateResult& gate) {
   property("B_runs", std::to_string(comparison.side_b.runs));
   property("threshold_pct", fmt::format("{:g}", gate.threshold_pct));
   out += "    </properties>\n";
+  if (nothing_compared)
+    out += fmt::format("    <testcase classname=\"memprobe.gate\" name=\"shared figures\" time=\"0\"><failure "
+                       "type=\"nothing compared\" message=\"{}\"/></testcase>\n",
+                       xml_escape(gate.nothing_compared));
   for (const GateCheck& c : gate.checks) {
     const std::string classname = fmt::format("memprobe.{}.{}", c.is_case ? "case" : "figure", c.group);
     out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"0\"", xml_escape(classname), xml_escape(c.name));

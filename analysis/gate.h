@@ -17,7 +17,10 @@
 // hardware, so a knee that moved beyond one grid step is a detection effect
 // or another machine, which the machine differences already report. They
 // are listed as passed checks with their verdict. Figures on one side only,
-// or without a ratio, are skipped.
+// or without a ratio, are skipped. A gate that compared nothing (A and B
+// share no figure and no case with a value on both sides: every case
+// renamed, other families, an empty run) fails: a pass would claim what was
+// never checked.
 #pragma once
 
 #include <optional>
@@ -45,8 +48,11 @@ struct GateCheck {
 struct GateResult {
   double threshold_pct = 0;
   std::vector<GateCheck> checks;  // figures first, then cases
+  // Why nothing was compared ("A and B share no figure or case: ..."), or
+  // empty when some check had both sides.
+  std::string nothing_compared;
   std::size_t count(GateOutcome outcome) const;
-  bool failed() const { return count(GateOutcome::kFail) > 0; }
+  bool failed() const { return count(GateOutcome::kFail) > 0 || !nothing_compared.empty(); }
 };
 
 // How much worse B is than A for `metric`, in % (positive = worse); nullopt

@@ -12,11 +12,14 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <set>
 #include <string_view>
 #include <system_error>
 
 #include "analysis/family.h"
+#include "analysis/metric_names.h"
 #include "analysis/table_format.h"
 
 namespace memprobe::analysis {
@@ -303,6 +306,55 @@ MachineInfo machine_from_json(const Reader& r) {
   return m;
 }
 
+// A case's figures must be possible and agree with each other, or no table
+// derived from them means anything. A time (a name with a time unit:
+// ns_per_load, cycles_per_load, us_per_fault, us_per_page) is above 0: no
+// access takes no time. A rate (*_per_s) is never negative; it may be a
+// counted 0 where nothing ran (the loaded family's background at intensity
+// 0), except for the case's headline metric, the quantity it measured,
+// which is above 0 when it is a time or a rate. The spread describes the
+// headline metric: min <= median <= max, all above 0 for a time or a rate,
+// and the median is the metric itself (both are the median of the same
+// repetitions).
+void check_case_figures(const Case& c, const Reader& r) {
+  const std::string metrics_pointer = r.member_pointer("metrics");
+  for (const auto& [name, value] : c.metrics) {
+    const Direction direction = metric_direction(name);
+    if (direction == Direction::kLowerIsBetter && !(value > 0))
+      fail(pointer_to(metrics_pointer, name), fmt::format("a time must be above 0 (got {})", value));
+    if (direction == Direction::kHigherIsBetter && value < 0)
+      fail(pointer_to(metrics_pointer, name), fmt::format("a rate cannot be negative (got {})", value));
+  }
+  // A metric written as null (not finite) still takes its place in the
+  // headline rule: a case whose headline is null has nothing to check.
+  Case named = c;
+  for (const auto& [name, value] : r.object("metrics").items())
+    if (value.is_null()) named.metrics.emplace(name, 0.0);
+  const std::string headline = headline_metric(named);
+  const auto measured = c.metrics.find(headline);
+  if (headline.empty() || measured == c.metrics.end()) return;
+  const std::string headline_pointer = pointer_to(metrics_pointer, headline);
+  const bool time_or_rate = metric_direction(headline) != Direction::kNeutral;
+  if (time_or_rate && !(measured->second > 0))
+    fail(headline_pointer, fmt::format("the case's measured figure must be above 0 (got {})", measured->second));
+  const Spread& s = c.spread;
+  if (s.repetitions == 0 && s.min == 0 && s.median == 0 && s.max == 0) return;  // no spread recorded
+  const std::string spread_pointer = r.member_pointer("spread");
+  if (time_or_rate && !(s.min > 0))
+    fail(pointer_to(spread_pointer, "min"), fmt::format("must be above 0 for {} (got {})", headline, s.min));
+  if (!(s.min <= s.median))
+    fail(pointer_to(spread_pointer, "median"), fmt::format("{} is below min {}", s.median, s.min));
+  if (!(s.median <= s.max))
+    fail(pointer_to(spread_pointer, "max"), fmt::format("{} is below median {}", s.max, s.median));
+  // Both are written from one double: any difference beyond rounding means
+  // the file was edited inconsistently.
+  constexpr double kSameValue = 1e-9;
+  if (std::fabs(measured->second - s.median) > kSameValue * std::max(std::fabs(measured->second), std::fabs(s.median)))
+    fail(headline_pointer, fmt::format("{} disagrees with the case's spread/median {}, the median of the same "
+                                       "repetitions",
+                                       measured->second, s.median));
+}
+
 Case case_from_json(const Reader& r) {
   Case c;
   c.family = r.string("family", true);
@@ -321,6 +373,7 @@ Case case_from_json(const Reader& r) {
   c.backing.verified = backing.string("verified");
   c.backing.huge_fraction = backing.number("huge_fraction", false, 0, 1);
   c.counters = r.number_map("counters");
+  check_case_figures(c, r);
   return c;
 }
 
@@ -610,6 +663,65 @@ std::string library_message(const std::exception& e) {
   return message;
 }
 
+// Finds the first key that appears twice in one object of a JSON text, as a
+// JSON pointer. nlohmann keeps the last of two equal keys; another reader
+// may keep the first, so such a file means two things and is refused. Fed
+// by the parser's callback, which sees every object at every depth.
+class DuplicateKeyFinder {
+ public:
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start: {
+        std::string position = child_position();
+        stack_.push_back({event == json::parse_event_t::array_start, std::move(position), {}, {}, 0});
+        break;
+      }
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        if (!stack_.empty()) stack_.pop_back();
+        break;
+      case json::parse_event_t::key: {
+        Container& object = stack_.back();
+        object.last_key = parsed.get<std::string>();
+        if (!object.keys.insert(object.last_key).second && !duplicate_) duplicate_ = pointer_of_last_key();
+        break;
+      }
+      case json::parse_event_t::value:
+        (void)child_position();
+        break;
+    }
+    return true;
+  }
+
+  const std::optional<std::string>& duplicate() const { return duplicate_; }
+
+ private:
+  struct Container {
+    bool is_array = false;
+    std::string position;           // its key or index in its parent; "" for the document
+    std::set<std::string> keys;     // an object's keys so far
+    std::string last_key;
+    std::size_t next_index = 0;     // an array's next element
+  };
+
+  // The position of a value starting now within the innermost container.
+  std::string child_position() {
+    if (stack_.empty()) return {};
+    Container& parent = stack_.back();
+    return parent.is_array ? std::to_string(parent.next_index++) : parent.last_key;
+  }
+
+  std::string pointer_of_last_key() const {
+    std::string pointer;
+    for (std::size_t i = 1; i < stack_.size(); ++i) pointer = pointer_to(pointer, stack_[i].position);
+    return pointer_to(pointer, stack_.back().last_key);
+  }
+
+  std::vector<Container> stack_;
+  std::optional<std::string> duplicate_;
+};
+
 }  // namespace
 
 Results load_results(const std::string& path) { return parse_results(read_results_file(path), path); }
@@ -623,13 +735,16 @@ Results parse_results(std::string_view text, const std::string& path) {
     throw error(fmt::format("{}: nested deeper than {} levels at {}; not a results file", path, kMaxResultsNesting,
                             line_and_column(text, *offset)));
   json document;
+  DuplicateKeyFinder duplicates;
   try {
-    document = json::parse(text);
+    document = json::parse(text, std::ref(duplicates));
   } catch (const json::parse_error& e) {
     throw error(fmt::format("{}: not valid JSON (truncated?): {}", path, library_message(e)));
   } catch (const json::exception& e) {  // out_of_range: a number such as 1e999 overflows a double
     throw error(fmt::format("{}: not a usable JSON number: {}", path, library_message(e)));
   }
+  if (const auto& pointer = duplicates.duplicate())
+    throw error(fmt::format("{}: {}: key given twice in one object; the file means two things", path, *pointer));
   try {
     return results_from_json(document);
   } catch (const ResultsError& e) {

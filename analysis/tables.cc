@@ -226,7 +226,13 @@ std::string render_sections(const Results& results, TableFormat format) {
 }
 
 std::string render_report(const Results& results, TableFormat format) {
-  return render_machine_header(results, format) + "\n" + render_sections(results, format);
+  // A file without cases measured nothing: said once, instead of tables
+  // that are silently absent (and nothing is derived from nothing).
+  const std::string no_cases =
+      results.cases.empty()
+          ? note_line("no cases: this file holds no measurement, so no figure is derived from it", format)
+          : std::string();
+  return render_machine_header(results, format) + "\n" + no_cases + render_sections(results, format);
 }
 
 }  // namespace memprobe::analysis

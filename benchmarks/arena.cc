@@ -84,6 +84,11 @@ core::Result<core::Buffer> allocate_thp_else_4k(std::size_t bytes) {
   return core::Buffer::allocate(bytes, core::PagePolicy::k4K);
 }
 
+std::size_t arena_bytes_held(core::PagePolicy policy) {
+  const Arena& a = arena();
+  return a.buffer && a.buffer->policy() == policy ? a.buffer->size_bytes() : 0;
+}
+
 void release_arena() {
   Arena& a = arena();
   a.buffer.reset();

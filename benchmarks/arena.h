@@ -57,6 +57,10 @@ core::Result<bool> prepare_dram_chain(std::string_view user, std::size_t bytes, 
 // A buffer of its own on verified transparent huge pages, else on 4 KiB pages.
 core::Result<core::Buffer> allocate_thp_else_4k(std::size_t bytes);
 
+// The size of the current buffer if it has `policy`, else 0: what
+// acquire_arena would reuse rather than allocate and first-touch.
+std::size_t arena_bytes_held(core::PagePolicy policy);
+
 // Frees the buffer (munmap; hugetlb pages return to the pool).
 void release_arena();
 

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -141,6 +143,19 @@ std::size_t chain_nodes(std::uint64_t working_set_bytes, std::size_t line_bytes,
 
 std::size_t round_up(std::size_t bytes, std::size_t granule) { return (bytes + granule - 1) / granule * granule; }
 
+// First touch is the ladder's cost: each page policy may spend this long
+// allocating its growing buffer (a rung predicted to take longer is skipped
+// with the reason), 1/4 of it with --quick.
+constexpr double kLadderTouchBudgetS = 10.0;
+
+// What one page policy's buffer has cost so far: the rate of its last
+// allocation predicts the next, larger one.
+struct TouchCost {
+  double seconds = 0;                // spent allocating this policy's buffers
+  double bytes_per_s = 0;            // of the largest allocation so far; 0: none timed yet
+  std::uint64_t timed_bytes = 0;     // its size
+};
+
 // The chain this family last built in the shared arena, valid while the
 // arena's epoch and the working set are unchanged. Its backing is the whole
 // arena's, which the working set is the start of: a huge-page figure counts
@@ -148,13 +163,44 @@ std::size_t round_up(std::size_t bytes, std::size_t granule) { return (bytes + g
 struct Prepared : PreparedChain {
   std::uint64_t epoch = 0;
   std::size_t working_set_bytes = 0;
+  std::map<core::PagePolicy, TouchCost> touch;  // per page policy
 };
 
-core::Result<Prepared*> prepare(Prepared& p, core::PagePolicy policy, std::size_t arena_bytes,
-                                std::uint64_t working_set_bytes, std::size_t nodes, const CaseSetup& setup) {
+// Why allocating `bytes` more for `policy` would overrun the ladder's
+// budget; "" when it fits or no rate is known yet.
+std::string touch_budget_cut(const TouchCost& cost, std::uint64_t bytes, double budget_s) {
+  if (cost.bytes_per_s <= 0) return "";
+  const double predicted_s = static_cast<double>(bytes) / cost.bytes_per_s;
+  if (cost.seconds + predicted_s <= budget_s) return "";
+  return fmt::format(
+      "skipped: first touch of {} would take {:.1f} s at the {:.2f} GB/s this page policy's {} buffer was touched at, "
+      "past the ladder's first-touch budget ({:.1f} of {:.0f} s spent)",
+      core::format_bytes(bytes), predicted_s, cost.bytes_per_s / 1e9, core::format_bytes(cost.timed_bytes),
+      cost.seconds, budget_s);
+}
+
+// The buffer grows rung by rung (each allocation just large enough), so the
+// time a rung's first touch takes is known before the next, larger one.
+core::Result<Prepared*> prepare(Prepared& p, core::PagePolicy policy, std::uint64_t working_set_bytes,
+                                std::size_t nodes, double touch_budget_s, const CaseSetup& setup) {
   const std::size_t min_bytes = round_up(working_set_bytes, core::requested_page_bytes(policy));
-  auto lease = acquire_arena("hugepage", policy, min_bytes, arena_bytes);
+  TouchCost& cost = p.touch[policy];
+  const bool grows = arena_bytes_held(policy) < min_bytes;
+  if (grows) {
+    if (const std::string cut = touch_budget_cut(cost, min_bytes, touch_budget_s); !cut.empty())
+      return core::Unavailable{cut};
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto lease = acquire_arena("hugepage", policy, min_bytes, min_bytes);
   if (!lease) return lease.error();
+  if (grows) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    cost.seconds += seconds;
+    if (seconds > 0 && min_bytes >= cost.timed_bytes) {
+      cost.bytes_per_s = static_cast<double>(min_bytes) / seconds;
+      cost.timed_bytes = min_bytes;
+    }
+  }
   p.backing = &lease->buffer->backing();
   if (p.epoch != lease->epoch || p.working_set_bytes != working_set_bytes) {
     p.chain = core::build_sparse_random_cycle(lease->buffer->bytes().first(working_set_bytes), setup.line_bytes, nodes,
@@ -166,10 +212,10 @@ core::Result<Prepared*> prepare(Prepared& p, core::PagePolicy policy, std::size_
   return &p;
 }
 
-void hugepage_case(benchmark::State& state, Prepared& prepared, core::PagePolicy policy, std::size_t arena_bytes,
-                   WorkingSet ws, std::size_t nodes, const CaseSetup& setup) {
+void hugepage_case(benchmark::State& state, Prepared& prepared, core::PagePolicy policy, WorkingSet ws,
+                   std::size_t nodes, double touch_budget_s, const CaseSetup& setup) {
   const Prepared* p =
-      chase_prepared(state, prepare(prepared, policy, arena_bytes, ws.bytes, nodes, setup), setup.clocks());
+      chase_prepared(state, prepare(prepared, policy, ws.bytes, nodes, touch_budget_s, setup), setup.clocks());
   if (!p) return;
   const bool sparse = p->chain.length < ws.bytes / setup.line_bytes;
   state.SetLabel(format_case_label(with_backing({{"page", std::string(core::cli_name(policy))},
@@ -191,15 +237,12 @@ std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& o
   // The chain lives as long as these cases: each registration builds its own.
   auto prepared = std::make_shared<Prepared>();
   CaseRegistrar cases(options, benchmark::kMillisecond);
+  const double touch_budget_s = options.quick ? kLadderTouchBudgetS / 4 : kLadderTouchBudgetS;
   for (const core::PagePolicy policy : options.policies) {
     const std::size_t page_bytes = core::requested_page_bytes(policy);
     auto too_large = [&](const WorkingSet& ws) {
       return memory_cap > 0 && round_up(ws.bytes, page_bytes) > memory_cap;
     };
-    // One arena for all of the policy's working sets: the largest that fits.
-    std::size_t arena_bytes = page_bytes;
-    for (const WorkingSet& ws : sets)
-      if (ws.skipped.empty() && !too_large(ws)) arena_bytes = std::max(arena_bytes, round_up(ws.bytes, page_bytes));
     for (const WorkingSet& ws : sets) {
       const std::string name = fmt::format("hugepage/{}/{}", core::cli_name(policy), compact_bytes(ws.bytes));
       if (!ws.skipped.empty())
@@ -208,9 +251,9 @@ std::size_t register_hugepage(const core::Machine& machine, const CaseOptions& o
         cases.skip(name, fmt::format("skipped: {} is more than 1/{} of MemAvailable ({})", core::format_bytes(ws.bytes),
                                      kMemAvailableShare, core::format_bytes(memory_cap * kMemAvailableShare)));
       else
-        cases.add(name, [prepared, policy, arena_bytes, ws, nodes = chain_nodes(ws.bytes, setup.line_bytes, llc),
+        cases.add(name, [prepared, policy, ws, nodes = chain_nodes(ws.bytes, setup.line_bytes, llc), touch_budget_s,
                          setup](benchmark::State& state) {
-          hugepage_case(state, *prepared, policy, arena_bytes, ws, nodes, setup);
+          hugepage_case(state, *prepared, policy, ws, nodes, touch_budget_s, setup);
         });
     }
   }

@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iostream>
 #include <string_view>
 
 #include "analysis/compare.h"
 #include "analysis/fleet.h"
 #include "analysis/gate.h"
+#include "analysis/loaded_run.h"
 #include "analysis/results_json.h"
+#include "analysis/table_format.h"
 #include "harness/plan.h"
 
 namespace memprobe::harness {
@@ -25,13 +28,20 @@ int compare_command(const CompareCommand& command, std::ostream& out) {
                                  *command.fail_on_regression_pct));
   if (command.format == "junit" && !command.fail_on_regression_pct)
     throw UsageError("--format junit reports the regression gate: give --fail-on-regression PCT");
-  const auto load = [](const std::vector<std::string>& files) {
+  // Notes wait until every file has loaded: a bad file is one error line.
+  std::vector<std::string> notes;
+  const auto load = [&notes](const std::vector<std::string>& files) {
     std::vector<analysis::Results> runs;
-    for (const std::string& file : files) runs.push_back(analysis::load_results(file));
+    for (const std::string& file : files) {
+      analysis::LoadedRun run = analysis::load_run(file);
+      if (!run.stored_derived_note.empty()) notes.push_back(std::move(run.stored_derived_note));
+      runs.push_back(std::move(run.results));
+    }
     return runs;
   };
   const auto a = load(command.a_files);
   const auto b = load(command.b_files);
+  for (const std::string& note : notes) std::cerr << "memprobe: note: " << note << "\n";
   analysis::CompareOptions options;
   options.all_cases = command.all_cases;
   const auto comparison = analysis::compare_runs(a, b, options);
@@ -49,7 +59,33 @@ int compare_command(const CompareCommand& command, std::ostream& out) {
   return gate && gate->failed() ? kExitFlagged : 0;
 }
 
-std::vector<std::string> fleet_files(const std::vector<std::string>& paths) {
+namespace {
+
+// Why a directory entry named *.json is not a results file to read: a
+// dangling or looping symbolic link, a directory, a FIFO...
+std::string not_a_file_reason(const std::filesystem::directory_entry& entry, const std::filesystem::file_status& status,
+                              const std::error_code& status_error) {
+  namespace fs = std::filesystem;
+  std::error_code ignored;
+  if (entry.is_symlink(ignored)) {
+    const fs::path target = fs::read_symlink(entry.path(), ignored);
+    const std::string problem = status_error ? status_error.message() : "not a regular file";
+    return fmt::format("symbolic link to '{}' that cannot be followed ({})", target.string(), problem);
+  }
+  if (status_error) return status_error.message();
+  switch (status.type()) {
+    case fs::file_type::directory: return "a directory, not a results file";
+    case fs::file_type::fifo: return "a FIFO, not a regular file";
+    case fs::file_type::socket: return "a socket, not a regular file";
+    case fs::file_type::character:
+    case fs::file_type::block: return "a device, not a regular file";
+    default: return "not a regular file";
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> fleet_files(const std::vector<std::string>& paths, std::ostream& skipped) {
   namespace fs = std::filesystem;
   std::vector<std::string> files;
   for (const std::string& path : paths) {
@@ -59,8 +95,19 @@ std::vector<std::string> fleet_files(const std::vector<std::string>& paths) {
       continue;
     }
     std::vector<std::string> found;
-    for (fs::directory_iterator it(path, error), end; !error && it != end; it.increment(error))
-      if (it->path().extension() == ".json" && it->is_regular_file(error)) found.push_back(it->path().string());
+    for (fs::directory_iterator it(path, error), end; !error && it != end; it.increment(error)) {
+      if (it->path().extension() != ".json") continue;
+      // Its own error: a broken entry is named and skipped, it does not end the listing.
+      std::error_code status_error;
+      const fs::file_status status = fs::status(it->path(), status_error);
+      if (!status_error && fs::is_regular_file(status)) {
+        found.push_back(it->path().string());
+        continue;
+      }
+      skipped << "memprobe: fleet: skipped "
+              << analysis::escape_control(fmt::format("{}: {}", it->path().string(), not_a_file_reason(*it, status, status_error)))
+              << "\n";
+    }
     if (error) throw UsageError(fmt::format("cannot list {}: {}", path, error.message()));
     if (found.empty()) throw UsageError(fmt::format("{}: no *.json results files in this directory", path));
     std::sort(found.begin(), found.end());
@@ -75,7 +122,8 @@ int fleet_command(const std::vector<std::string>& paths, const std::string& form
   if (!table_format && format != "json")
     throw UsageError(fmt::format("--format: '{}' is not one of text, markdown, csv, json", format));
   std::vector<analysis::FleetInput> inputs;
-  for (const std::string& file : fleet_files(paths)) inputs.push_back({file, analysis::load_results(file)});
+  for (const std::string& file : fleet_files(paths, std::cerr))
+    inputs.push_back({file, analysis::load_run(file).results});
   const analysis::Fleet fleet = analysis::analyze_fleet(inputs);
   if (format == "json")
     out << analysis::fleet_to_json(fleet).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

@@ -35,8 +35,10 @@ int compare_command(const CompareCommand& command, std::ostream& out);
 
 // FILE|DIR... -> the results files: a directory contributes its *.json
 // files (not recursive), sorted by name. UsageError for a directory without
-// any, or a path that is neither.
-std::vector<std::string> fleet_files(const std::vector<std::string>& paths);
+// any, or a path that is neither. A *.json entry that is no regular file (a
+// dangling or looping symbolic link, a directory, a FIFO) is skipped and
+// named on `skipped`, one line with the reason.
+std::vector<std::string> fleet_files(const std::vector<std::string>& paths, std::ostream& skipped);
 
 int fleet_command(const std::vector<std::string>& paths, const std::string& format, bool fail_on_outlier,
                   std::ostream& out);

@@ -15,7 +15,7 @@
 #include <system_error>
 
 #include "analysis/compare.h"
-#include "analysis/derived.h"
+#include "analysis/loaded_run.h"
 #include "analysis/results_json.h"
 #include "analysis/tables.h"
 #include "benchmarks/family.h"
@@ -130,9 +130,10 @@ int report_main(const ReportArgs& a, const CLI::App& report) {
   const auto format = memprobe::analysis::parse_table_format(a.format);
   if (!format) throw UsageError(fmt::format("--format: '{}' is not one of text, markdown, csv", a.format));
   if (report.count("--plot")) memprobe::harness::check_plot_directory(a.plot_dir);
-  auto results = memprobe::analysis::load_results(a.path);
-  // Every table from the cases by today's analysis, so they agree with each other.
-  memprobe::analysis::derive_all(results);
+  // Every table and plot from the cases by today's analysis (the one path
+  // compare and fleet take too), so they agree with each other.
+  auto [results, stored_derived_note] = memprobe::analysis::load_run(a.path);
+  if (!stored_derived_note.empty()) std::cerr << "memprobe: note: " << stored_derived_note << "\n";
   std::cout << memprobe::analysis::render_report(results, *format);
   if (report.count("--plot")) {
     for (const std::string& file : memprobe::harness::write_plots(results, a.plot_dir))

@@ -59,6 +59,7 @@ Results sample_results() {
   c.params["page"] = "thp";
   c.backing = {"thp", "mixed", 0.5};
   c.metrics["ns_per_load"] = 3.7;
+  c.spread = {10, 3.65, 3.7, 3.8};  // the spread is of the same repetitions as the metric
   r.cases.push_back(c);
 
   r.unavailable.push_back({"latency/hugetlb-1g", "no 1 GiB hugetlb pages reserved"});

@@ -9,6 +9,7 @@
 
 #include "analysis/results_json.h"
 #include "tests/command_runner.h"
+#include "tests/kept_results.h"
 
 namespace memprobe {
 namespace {
@@ -16,9 +17,12 @@ namespace {
 namespace fs = std::filesystem;
 using testing::run_command_line;
 
-// A node's results: L2 latency `l2_ns` with a tight plateau, THP `thp`.
+// A node's results: a kept real run's latency cases, every measurement
+// scaled so that its L2 latency is about `l2_ns` (1.0 at 4 ns), THP `thp`.
+// Built from measurements, since every reader derives its figures from the
+// cases (analysis/loaded_run.h), not from a stored derived section.
 analysis::Results node(double l2_ns, const std::string& thp = "madvise") {
-  analysis::Results r;
+  analysis::Results r = analysis::results_from_json(testing::scaled(testing::kept_latency_run(), l2_ns / 4.0));
   r.command = "memprobe run --quick";
   r.started_at = "2026-01-01T00:00:00Z";
   r.machine.cpu_model = "Test CPU";
@@ -28,8 +32,6 @@ analysis::Results node(double l2_ns, const std::string& thp = "madvise") {
   r.machine.kernel = "6.1.0";
   r.machine.thp_enabled = thp;
   r.machine.thp_defrag = "madvise";
-  r.derived.cache_levels = {{"L1", 32768.0, 32768.0, 1.2, 4.0, 1.0, ""},
-                            {"L2", 1048576.0, 1048576.0, l2_ns, l2_ns * 3, 1.0, ""}};
   return r;
 }
 

@@ -144,10 +144,29 @@ std::vector<Plot> bandwidth_plots(const Results& results) {
                      "set ylabel 'GB/s (1e9 bytes/s)'\n");
 }
 
+namespace {
+
+// memprobe fleet: DRAM read bandwidth at the most threads measured.
+std::optional<double> dram_read_gb_per_s(const Results& r) {
+  std::optional<double> best_threads, value;
+  const auto rows = r.derived.extra.find("bandwidth");
+  if (rows != r.derived.extra.end() && rows->is_array())
+    for (const nlohmann::json& row : *rows) {
+      if (!row.is_object() || json_string(row, "kernel") != "read" || json_string(row, "level") != "DRAM") continue;
+      const double threads = json_number(row, "threads").value_or(1);
+      const auto gb = json_number(row, "gb_per_s");
+      if (gb && (!best_threads || threads >= *best_threads)) best_threads = threads, value = gb;
+    }
+  return value;
+}
+
+}  // namespace
+
 FamilyDescriptor describe_bandwidth() {
   return {.name = "bandwidth", .run_rank = 5, .report_rank = 6, .tables = {{"bandwidth", 5}},
           .headline_metrics = {"gb_per_s"}, .derive = derive_bandwidth, .render = render_bandwidth_table,
-          .summary = nullptr, .plots = bandwidth_plots};
+          .summary = nullptr, .plots = bandwidth_plots,
+          .fleet_columns = {{"DRAM read GB/s", "gb_per_s", false, dram_read_gb_per_s}}};
 }
 
 }  // namespace memprobe::analysis

@@ -131,7 +131,7 @@ std::string render_drift_table(const Results& results, TableFormat format) {
 FamilyDescriptor describe_drift() {
   return {.name = "drift", .run_rank = 9, .report_rank = 1, .tables = {{"drift"}},
           .headline_metrics = {"ns_per_load"}, .derive = derive_drift, .render = render_drift_table,
-          .summary = drift_summary, .plots = nullptr, .compared = false};
+          .summary = drift_summary, .plots = nullptr, .compared = false, .level_noise_pct = level_drift_pct};
 }
 
 }  // namespace memprobe::analysis

@@ -852,13 +852,35 @@ std::vector<Plot> latency_plots(const Results& results) {
   return {{"latency", with_outputs("latency", script)}};
 }
 
+namespace {
+
+// memprobe fleet: each level's latency, then each cache's detected size.
+std::vector<FleetColumn> latency_fleet_columns() {
+  std::vector<FleetColumn> columns;
+  const auto level_figure = [](const std::string& level, std::optional<double> CacheLevelRow::*member) {
+    return [level, member](const Results& r) {
+      for (const CacheLevelRow& row : r.derived.cache_levels)
+        if (row.level == level) return row.*member;
+      return std::optional<double>();
+    };
+  };
+  for (const char* level : {"L1", "L2", "L3", "DRAM"})
+    columns.push_back({fmt::format("{} ns", level), "latency_ns", false, level_figure(level, &CacheLevelRow::latency_ns)});
+  for (const char* level : {"L1", "L2", "L3"})
+    columns.push_back(
+        {fmt::format("{} size", level), "detected_bytes", true, level_figure(level, &CacheLevelRow::detected_bytes)});
+  return columns;
+}
+
+}  // namespace
+
 FamilyDescriptor describe_latency() {
   // Run first: later families size their working sets from its curve. Its
   // figures are typed (derived.cache_levels); compare lists them first, as
   // the table "cache".
   return {.name = "latency", .run_rank = 0, .report_rank = 0, .tables = {{"cache", 0}},
           .headline_metrics = {"ns_per_load"}, .derive = derive_latency, .render = render_latency_sections,
-          .summary = latency_summary, .plots = latency_plots};
+          .summary = latency_summary, .plots = latency_plots, .fleet_columns = latency_fleet_columns()};
 }
 
 }  // namespace memprobe::analysis

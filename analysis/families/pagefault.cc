@@ -166,11 +166,26 @@ std::string render_pagefault_table(const Results& results, TableFormat format) {
 }
 
 
+namespace {
+
+// memprobe fleet: the cold anonymous 4 KiB page-fault cost.
+std::optional<double> cold_anon_4k_us_per_fault(const Results& r) {
+  const auto rows = r.derived.extra.find("pagefault");
+  if (rows != r.derived.extra.end() && rows->is_array())
+    for (const nlohmann::json& row : *rows)
+      if (row.is_object() && json_string(row, "kind") == "anon-4k" && json_string(row, "phase") == "cold")
+        return json_number(row, "us_per_fault");
+  return std::nullopt;
+}
+
+}  // namespace
+
 FamilyDescriptor describe_pagefault() {
   // Run last: it releases the shared chase buffer and maps fresh memory itself.
   return {.name = "pagefault", .run_rank = 8, .report_rank = 2, .tables = {{"pagefault", 4, true, "page_fault"}},
           .headline_metrics = {"us_per_fault", "us_per_page", "gb_per_s"}, .derive = derive_pagefault,
-          .render = render_pagefault_table, .summary = pagefault_summary, .plots = nullptr};
+          .render = render_pagefault_table, .summary = pagefault_summary, .plots = nullptr,
+          .fleet_columns = {{"fault us", "us_per_fault", false, cold_anon_4k_us_per_fault}}};
 }
 
 }  // namespace memprobe::analysis

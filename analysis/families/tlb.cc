@@ -576,9 +576,29 @@ std::vector<Plot> tlb_plots(const Results& results) {
   return {{"tlb", with_outputs("tlb", script)}};
 }
 
+namespace {
+
+// memprobe fleet: the detected 4 KiB L1 and L2 DTLB entries.
+std::vector<FleetColumn> tlb_fleet_columns() {
+  std::vector<FleetColumn> columns;
+  for (const char* level : {"L1 DTLB", "L2 DTLB"})
+    columns.push_back({level, "detected_entries", true, [level = std::string(level)](const Results& r) {
+                         const auto rows = r.derived.extra.find("tlb");
+                         if (rows != r.derived.extra.end() && rows->is_array())
+                           for (const nlohmann::json& row : *rows)
+                             if (row.is_object() && json_string(row, "level") == level && json_string(row, "page") == "4k")
+                               return json_number(row, "detected_entries");
+                         return std::optional<double>();
+                       }});
+  return columns;
+}
+
+}  // namespace
+
 FamilyDescriptor describe_tlb() {
-  return {.name = "tlb", .run_rank = 2, .report_rank = 3, .tables = {{"tlb", 1}, {"tlb_walk_steps"}}, .headline_metrics = {"ns_per_load"},
-          .derive = derive_tlb, .render = render_tlb_table, .summary = tlb_summary, .plots = tlb_plots};
+  return {.name = "tlb", .run_rank = 2, .report_rank = 3, .tables = {{"tlb", 1, true, "", "pages"}, {"tlb_walk_steps"}},
+          .headline_metrics = {"ns_per_load"}, .derive = derive_tlb, .render = render_tlb_table,
+          .summary = tlb_summary, .plots = tlb_plots, .fleet_columns = tlb_fleet_columns()};
 }
 
 }  // namespace memprobe::analysis

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <string>
 
-#include "analysis/derived.h"
+#include "analysis/loaded_run.h"
 #include "analysis/results_json.h"
 #include "analysis/tables.h"
 
@@ -53,7 +53,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // a 100,000-case document would take minutes per input, so only
     // documents of a real run's size are derived and rendered.
     if (results.cases.size() > 2000) return 0;
-    memprobe::analysis::derive_all(results);
+    // The readers' one path: the stored derived section replaced by a fresh derivation.
+    results = memprobe::analysis::derive_from_cases(std::move(results), "fuzz.json").results;
     for (auto format : {memprobe::analysis::TableFormat::kText, memprobe::analysis::TableFormat::kMarkdown,
                         memprobe::analysis::TableFormat::kCsv})
       (void)memprobe::analysis::render_report(results, format);
