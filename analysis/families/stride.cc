@@ -200,10 +200,11 @@ LineProbeReading read_line_probe(std::vector<LineProbePoint> points) {
     return out;
   }
   out.line_bytes = line;
-  out.evidence = fmt::format(
-      "line probe: the second load costs a miss from {} offset on ({}; step {:.2f} ns = {:.1f}x the repetition "
-      "spread of {:.2f} ns)",
-      format_bytes(line), from_to, jump, *out.noise_ns > 0 ? jump / *out.noise_ns : 0.0, *out.noise_ns);
+  const std::string against_noise =
+      *out.noise_ns > 0 ? fmt::format("{:.1f}x the repetition spread of {:.2f} ns", jump / *out.noise_ns, *out.noise_ns)
+                        : std::string("the repetitions did not differ");
+  out.evidence = fmt::format("line probe: the second load costs a miss from {} offset on: {}, a step of {:.2f} ns, {}",
+                             format_bytes(line), from_to, jump, against_noise);
   std::vector<std::string> outliers;
   for (std::size_t i = 0; i < first_past; ++i)
     if (points[i].ns > half) outliers.push_back(format_bytes(points[i].offset_bytes));
@@ -280,8 +281,8 @@ nlohmann::json line_probe_json(const Results& results, const std::vector<StrideS
   const std::vector<LineProbePoint> points = line_probe_points(results);
   LineProbeReading reading;
   if (points.empty())
-    reading.evidence = "the line size was not probed in this file (it has no line-probe cases, written before the "
-                       "probe existed); the stride sets bound the prefetchers only, never the line";
+    reading.evidence = "the line size was not probed in this file: it has no line-probe cases (written before the "
+                       "probe existed), and its stride sets bound the prefetchers only, never the line";
   else
     reading = read_line_probe(points);
   const std::optional<double> hwloc = hwloc_line_bytes(results);
