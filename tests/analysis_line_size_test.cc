@@ -103,6 +103,13 @@ TEST(LineProbeTest, FlatCurveGivesNoFigureWithTheReason) {
   EXPECT_FALSE(noisy.line_bytes.has_value());
   EXPECT_NE(noisy.evidence.find("flat line probe"), std::string::npos) << noisy.evidence;
 
+  // Repetitions that agree to a hundredth of a ns do not make a 5 % rise a
+  // miss: the step must also exceed the noisy-spread fraction of the cost.
+  const LineProbeReading slight = read_line_probe(step_at(64, 3.0, 3.15, 0.01));
+  EXPECT_FALSE(slight.line_bytes.has_value());
+  EXPECT_NE(slight.evidence.find("flat line probe"), std::string::npos) << slight.evidence;
+  EXPECT_TRUE(read_line_probe(step_at(64, 3.0, 3.45, 0.01)).line_bytes.has_value());
+
   // Cheaper at the largest offset than at the smallest: no step.
   EXPECT_FALSE(read_line_probe(step_at(64, 3.9, 2.5, 0.05)).line_bytes.has_value());
 }

@@ -182,11 +182,13 @@ LineProbeReading read_line_probe(std::vector<LineProbePoint> points) {
   const std::string from_to = fmt::format("{:.2f} ns per load at {} offset, {:.2f} ns at {}", *out.low_ns,
                                           format_bytes(points.front().offset_bytes), *out.high_ns,
                                           format_bytes(points.back().offset_bytes));
-  if (!(jump > kLineProbeNoiseMultiple * *out.noise_ns)) {
+  const double min_step = std::max(kLineProbeNoiseMultiple * *out.noise_ns, kLineProbeMinStepFraction * *out.low_ns);
+  if (!(jump > min_step)) {
     out.evidence = fmt::format(
-        "flat line probe: {}, a step of {:.2f} ns, not above {:g}x the repetition spread ({:.2f} ns): no offset's "
-        "second load clearly costs a miss",
-        from_to, jump, kLineProbeNoiseMultiple, *out.noise_ns);
+        "flat line probe: {}, a step of {:.2f} ns, not above {:g}x the repetition spread ({:.3f} ns) and {:.0f} % of "
+        "the cost at {}: no offset's second load clearly costs a miss",
+        from_to, jump, kLineProbeNoiseMultiple, *out.noise_ns, kLineProbeMinStepFraction * 100,
+        format_bytes(points.front().offset_bytes));
     return out;
   }
   const double half = *out.low_ns + jump / 2;
@@ -201,7 +203,7 @@ LineProbeReading read_line_probe(std::vector<LineProbePoint> points) {
   }
   out.line_bytes = line;
   const std::string against_noise =
-      *out.noise_ns > 0 ? fmt::format("{:.1f}x the repetition spread of {:.2f} ns", jump / *out.noise_ns, *out.noise_ns)
+      *out.noise_ns > 0 ? fmt::format("{:.0f}x the repetition spread of {:.3f} ns", jump / *out.noise_ns, *out.noise_ns)
                         : std::string("the repetitions did not differ");
   out.evidence = fmt::format("line probe: the second load costs a miss from {} offset on: {}, a step of {:.2f} ns, {}",
                              format_bytes(line), from_to, jump, against_noise);

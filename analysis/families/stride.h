@@ -93,10 +93,17 @@ struct LineProbeReading {
 inline constexpr double kLineProbeMaxLineBytes = 256;
 // The jump must exceed this many repetition spreads to be read.
 inline constexpr double kLineProbeNoiseMultiple = 3;
+// ... and this fraction of the cost at the smallest offset: a repetition
+// spread of a few hundredths of a ns would otherwise let a step of 1 %
+// through, smaller than what the tables call noise between repetitions
+// (kNoisySpreadPct). An L1 miss that hits L2 adds several cycles to a pair
+// of loads costing L2 + L1 hit: far more than this.
+inline constexpr double kLineProbeMinStepFraction = kNoisySpreadPct / 100;
 
 // The rule: jump = cost at the largest offset - cost at the smallest; it
 // must exceed kLineProbeNoiseMultiple x the repetition spread (the median of
-// the points' max - min), else no figure ("flat"). The line is the smallest
+// the points' max - min) and kLineProbeMinStepFraction of the smallest
+// offset's cost, else no figure ("flat"). The line is the smallest
 // offset whose cost is past half of the jump and stays there for every
 // larger offset. No figure with fewer than 3 points, without a spread, or
 // when only offsets above kLineProbeMaxLineBytes are past half the jump.
