@@ -15,6 +15,7 @@
 #include "analysis/derived.h"
 #include "analysis/families/stride.h"
 #include "analysis/results_json.h"
+#include "analysis/tables.h"
 
 namespace memprobe::analysis {
 namespace {
@@ -158,6 +159,9 @@ TEST(LineSizeTest, StrideJumpAtTwiceTheLineIsNeverReadAsTheLine) {
   EXPECT_EQ(probe.at("points").size(), std::size(kOffsetsBytes));
   table = render_stride_table(r);
   EXPECT_NE(table.find("line size: 64 B (line probe"), std::string::npos) << table;
+  const std::string summary = render_summary(r);
+  EXPECT_NE(summary.find("64 B (line probe; hwloc 64 B) | the prefetchers hide strides up to 64 B"), std::string::npos)
+      << summary;
   EXPECT_NE(table.find("hwloc reports 64 B lines too"), std::string::npos) << table;
   EXPECT_NE(table.find("the prefetchers hide strides up to 64 B"), std::string::npos) << table;
   // The probe's cases are no stride set.
@@ -173,6 +177,8 @@ TEST(LineSizeTest, DisagreementWithHwlocIsSaid) {
   const std::string table = render_stride_table(r);
   EXPECT_NE(table.find("line size: 64 B"), std::string::npos) << table;
   EXPECT_NE(table.find("hwloc reports 128 B lines: the probe and hwloc disagree"), std::string::npos) << table;
+  EXPECT_NE(render_summary(r).find("64 B (line probe; hwloc 128 B: they disagree)"), std::string::npos)
+      << render_summary(r);
 
   // Idempotent, and gone with the family's cases.
   const nlohmann::json once = r.derived.extra;

@@ -437,10 +437,34 @@ std::string render_stride_table(const Results& results, TableFormat format) {
   return out;
 }
 
+namespace {
+
+// "64 B (line probe; hwloc 64 B) | the prefetchers hide strides up to 64 B",
+// from derived.stride_line_probe; none without it.
+std::vector<SummaryLine> stride_summary(const Results& results) {
+  const nlohmann::json* probe = line_probe_member(results);
+  if (!probe) return {};
+  const std::optional<double> line = json_number(*probe, "line_bytes");
+  const std::optional<double> hwloc = json_number(*probe, "hwloc_line_bytes");
+  const auto points = probe->find("points");
+  const bool probed = points != probe->end() && points->is_array() && !points->empty();
+  std::vector<std::string> why;
+  if (probed) why.push_back(line ? "line probe" : "flat line probe");
+  if (hwloc)
+    why.push_back(fmt::format("hwloc {}{}", format_bytes(*hwloc), line && *hwloc != *line ? ": they disagree" : ""));
+  std::string text = line ? format_bytes(*line) : probed ? std::string("none") : std::string("not probed");
+  if (!why.empty()) text += fmt::format(" ({})", fmt::join(why, "; "));
+  if (const std::optional<double> hidden = json_number(*probe, "prefetch_hidden_stride_bytes"))
+    text += fmt::format(" | the prefetchers hide strides up to {}", format_bytes(*hidden));
+  return {{25, "cache line", text}};  // after the DTLB entries (20), before huge pages (30)
+}
+
+}  // namespace
+
 FamilyDescriptor describe_stride() {
   return {.name = "stride", .run_rank = 1, .report_rank = 5, .tables = {{"stride"}},
           .headline_metrics = {"ns_per_load"}, .derive = derive_stride, .render = render_stride_table,
-          .summary = nullptr, .plots = nullptr};
+          .summary = stride_summary, .plots = nullptr};
 }
 
 }  // namespace memprobe::analysis
