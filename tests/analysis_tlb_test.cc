@@ -1,5 +1,5 @@
 // TLB knee detection on synthetic two-knee curves and its noise rule, the walk-cost arithmetic,
-// the stride jump / line-size estimate, and the derived JSON members.
+// the stride jump and the prefetcher bound (the line size: analysis_line_size_test.cc), and the derived JSON members.
 #include "analysis/families/pagewalk.h"
 #include "analysis/families/stride.h"
 #include "analysis/families/tlb.h"
