@@ -5,8 +5,8 @@
 // from the line probe instead (core::build_line_probe_chain): chunks in a
 // random cycle, in each a second dependent load offset_bytes below the first;
 // the line is the smallest offset whose second load misses L1. Sequential
-// strides measure the prefetchers: an adjacent-line prefetcher hides a 64 B
-// stride and moves the strided jump to 128 B.
+// strides measure the prefetchers: an adjacent-line prefetcher can hide a
+// one-line stride and move the strided jump to two lines.
 // Reports ns_per_load and cycles_per_load.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -112,10 +112,11 @@ void stride_case(benchmark::State& state, StrideArena& arena, std::size_t workin
   state.SetLabel(format_case_label(label));
 }
 
-// The line probe. A chunk holds three blocks of the largest probed line:
-// offsets up to two blocks stay inside it, and 768 B is no power of two, so
-// the chunk tops (the last line of a block) spread over every L2 set whose
-// index bits above the block are free, not a quarter of them.
+// The line probe. A chunk holds three blocks of the largest probed line, so
+// offsets up to two blocks stay inside it. 768 B is no power of two: the
+// chunk tops take every 256 B position within a KiB in turn, so they use
+// all the L2 sets their block position allows, where 1 KiB chunks would put
+// every top at the same position and use a quarter of them.
 constexpr std::size_t kLineProbeChunkBytes = 3 * core::kLineProbeMaxLineBytes;
 constexpr std::size_t kLineProbeMinOffsetBytes = 8;
 constexpr std::size_t kLineProbeMaxOffsetBytes = 2 * core::kLineProbeMaxLineBytes;
@@ -240,12 +241,18 @@ std::size_t register_stride(const core::Machine& machine, const CaseOptions& opt
   probe_setup.chunks = line_probe_chunks(l1_bytes, l2_bytes);
   probe_setup.sizing = sizing_source(options);
   auto probe = std::make_shared<LineProbe>();
+  const auto probe_bytes = static_cast<std::uint64_t>(probe_setup.chunks * kLineProbeChunkBytes);
   for (std::size_t offset = kLineProbeMinOffsetBytes; offset <= kLineProbeMaxOffsetBytes; offset *= 2) {
-    benchmark::internal::Benchmark* b =
-        cases.add(fmt::format("stride/line_probe/offset:{}", offset),
-                  [probe, offset, probe_setup](benchmark::State& state) {
-                    line_probe_case(state, *probe, offset, probe_setup);
-                  });
+    const std::string name = fmt::format("stride/line_probe/offset:{}", offset);
+    // Fewer chunks would let the first loads hit L1 and shrink the step the
+    // probe reads: below its size the probe is left out, with the reason.
+    if (options.max_working_set_bytes > 0 && probe_bytes > options.max_working_set_bytes) {
+      cases.skip(name, cap_skip_reason("the line probe", probe_bytes, options));
+      continue;
+    }
+    benchmark::internal::Benchmark* b = cases.add(name, [probe, offset, probe_setup](benchmark::State& state) {
+      line_probe_case(state, *probe, offset, probe_setup);
+    });
     if (options.min_time_s > 0) b->MinTime(std::min(options.min_time_s, kLineProbeMinTimeS));
   }
   return cases.count();
@@ -256,6 +263,6 @@ std::size_t register_stride(const core::Machine& machine, const CaseOptions& opt
 MEMPROBE_FAMILY_OWN_PAGES(stride,
                           "fixed-stride walks beyond L2 and the LLC (what the prefetchers hide) and the line probe "
                           "(line size)",
-                register_stride);
+                          register_stride);
 
 }  // namespace memprobe::bench

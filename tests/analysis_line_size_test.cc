@@ -190,6 +190,20 @@ TEST(LineSizeTest, DisagreementWithHwlocIsSaid) {
   EXPECT_FALSE(r.derived.extra.contains("stride_line_estimate_bytes"));
 }
 
+TEST(LineSizeTest, ProbeLeftOutOfARunSaysWhy) {
+  Results r = machine_with_line(64);
+  for (const auto& [stride, ns] : kStrideJumpAtTwiceTheLine) r.cases.push_back(stride_case(3 * 1048576.0, stride, ns));
+  r.unavailable.push_back({"stride/line_probe/offset:8", "skipped: the line probe needs a working set of at least "
+                                                         "288 KiB; --max-working-set is 128 KiB"});
+  derive_stride(r);
+  EXPECT_TRUE(r.derived.extra.at("stride_line_estimate_bytes").is_null());
+  const std::string table = render_stride_table(r);
+  EXPECT_NE(table.find("line size: none (the line size was not probed in this file: its line-probe cases were left "
+                       "out (skipped: the line probe needs"),
+            std::string::npos)
+      << table;
+}
+
 TEST(LineSizeTest, FlatProbeInAFileSaysWhy) {
   Results r = machine_with_line(64);
   for (const double k : kOffsetsBytes) r.cases.push_back(probe_case(k, 3.0, 0.05));

@@ -282,11 +282,20 @@ std::optional<double> hwloc_line_bytes(const Results& results) {
 nlohmann::json line_probe_json(const Results& results, const std::vector<StrideSet>& sets) {
   const std::vector<LineProbePoint> points = line_probe_points(results);
   LineProbeReading reading;
-  if (points.empty())
-    reading.evidence = "the line size was not probed in this file: it has no line-probe cases (written before the "
-                       "probe existed), and its stride sets bound the prefetchers only, never the line";
-  else
+  if (points.empty()) {
+    // A run that left the probe out says why in its unavailable entries.
+    std::string why = "it has no line-probe cases (written before the probe existed)";
+    for (const UnavailableFigure& u : results.unavailable)
+      if (u.what.rfind("stride/line_probe", 0) == 0) {
+        why = "its line-probe cases were left out (" + u.reason + ")";
+        break;
+      }
+    reading.evidence = fmt::format(
+        "the line size was not probed in this file: {}, and its stride sets bound the prefetchers only, never the line",
+        why);
+  } else {
     reading = read_line_probe(points);
+  }
   const std::optional<double> hwloc = hwloc_line_bytes(results);
   const StridePrefetchBound bound = stride_prefetch_bound(sets);
   nlohmann::json json_points = nlohmann::json::array();
