@@ -1,6 +1,8 @@
 #include "benchmarks/timed_chase.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <vector>
 
 #include "benchmarks/region_counters.h"
 #include "core/chase.h"
@@ -22,6 +24,26 @@ void* run_timed_chase(benchmark::State& state, void* position, const ChaseClocks
   const double loads = static_cast<double>(state.iterations()) * static_cast<double>(loads_per_iteration);
   report_per_load(state, static_cast<double>(end_ticks - start_ticks) / clocks.tsc_hz, loads, clocks);
   report_region_counters(state, loads);
+  return position;
+}
+
+void* run_sampled_chase(benchmark::State& state, void* position, const ChaseClocks& clocks,
+                        std::size_t loads_per_iteration) {
+  std::vector<std::uint64_t> ticks;
+  ticks.reserve(4096);
+  start_region_counters();
+  for (auto _ : state) {
+    const std::uint64_t start_ticks = core::tsc_begin();
+    position = core::memprobe_chase(position, loads_per_iteration);
+    ticks.push_back(core::tsc_end() - start_ticks);
+  }
+  stop_region_counters();
+  benchmark::DoNotOptimize(position);
+  if (ticks.empty()) return position;
+  std::nth_element(ticks.begin(), ticks.begin() + static_cast<std::ptrdiff_t>(ticks.size() / 2), ticks.end());
+  const double median_ticks = static_cast<double>(ticks[ticks.size() / 2]);
+  report_per_load(state, median_ticks / clocks.tsc_hz, static_cast<double>(loads_per_iteration), clocks);
+  report_region_counters(state, static_cast<double>(state.iterations()) * static_cast<double>(loads_per_iteration));
   return position;
 }
 

@@ -38,6 +38,14 @@ struct PreparedChain {
 void* run_timed_chase(benchmark::State& state, void* position, const ChaseClocks& clocks,
                       std::size_t loads_per_iteration = kChaseLoadsPerIteration);
 
+// As run_timed_chase, but each iteration is timed on its own and
+// ns_per_load is the median over the iterations: on a shared host a
+// preemption, and the cache refill after it, spoil a few iterations of a
+// repetition instead of its mean. For short figures whose step is a few ns
+// (the line probe). The kernel between the stamps is the same memprobe_chase.
+void* run_sampled_chase(benchmark::State& state, void* position, const ChaseClocks& clocks,
+                        std::size_t loads_per_iteration = kChaseLoadsPerIteration);
+
 // Writes ns_per_load and, when core_hz is known, cycles_per_load for `loads`
 // loads that took `seconds`.
 void report_per_load(benchmark::State& state, double seconds, double loads, const ChaseClocks& clocks);

@@ -182,6 +182,31 @@ Chain build_page_chain(std::span<std::byte> memory, std::size_t page_bytes, std:
   return chain;
 }
 
+Chain build_line_probe_chain(std::span<std::byte> memory, std::size_t chunk_bytes, std::size_t offset_bytes,
+                             std::size_t chunks, std::uint64_t seed) {
+  require(reinterpret_cast<std::uintptr_t>(memory.data()) % kLineProbeMaxLineBytes == 0,
+          "build_line_probe_chain: memory must be aligned to the largest probed line");
+  require(chunk_bytes >= kLineProbeMaxLineBytes && chunk_bytes % kLineProbeMaxLineBytes == 0,
+          "build_line_probe_chain: chunk size must be a multiple of the largest probed line");
+  require(offset_bytes >= sizeof(void*) && offset_bytes % sizeof(void*) == 0 &&
+              offset_bytes <= chunk_bytes - sizeof(void*),
+          "build_line_probe_chain: offset must be a multiple of 8 bytes inside the chunk, below its top word");
+  require(chunks <= memory.size() / chunk_bytes, "build_line_probe_chain: more chunks requested than the memory holds");
+  Chain chain{nullptr, 2 * chunks, chunk_bytes, seed};
+  if (chunks == 0) return chain;
+  std::byte* base = memory.data();
+  auto top = [&](std::size_t chunk) { return base + chunk * chunk_bytes + chunk_bytes - sizeof(void*); };
+  ChainRng rng(seed);
+  const std::vector<std::size_t> next = random_cycle_order(chunks, rng);
+  for (std::size_t i = 0; i < chunks; ++i) {
+    std::byte* second = top(i) - offset_bytes;
+    store_next(top(i), second);
+    store_next(second, top(next[i]));
+  }
+  chain.head = top(0);
+  return chain;
+}
+
 std::vector<const std::byte*> walk_chain(const void* head, std::size_t max_steps) {
   std::vector<const std::byte*> visited;
   if (head == nullptr) return visited;

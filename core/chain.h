@@ -66,6 +66,21 @@ Chain build_stride_chain(std::span<std::byte> memory, std::size_t stride_bytes);
 Chain build_page_chain(std::span<std::byte> memory, std::size_t page_bytes, std::size_t line_bytes,
                        std::size_t pages, std::uint64_t seed);
 
+// The line-size probe's chain: `chunks` chunks of chunk_bytes visited in a
+// random single cycle, two dependent nodes per chunk. The first is the
+// chunk's top word (offset chunk_bytes - 8) and points offset_bytes below
+// itself, to the second, which points to the next chunk's top. Every top is
+// the last word of a kLineProbeMaxLineBytes-aligned block, so for any line of
+// up to that size the second load shares the first's line exactly when
+// offset_bytes < line. Descending, so a next-line prefetcher triggered by the
+// first load fetches the wrong neighbour. length counts both nodes (2 x
+// chunks); stride_bytes is chunk_bytes. Needs memory aligned to
+// kLineProbeMaxLineBytes, chunk_bytes a multiple of it, offset_bytes a
+// multiple of 8 in [8, chunk_bytes - 8], chunks <= memory.size() / chunk_bytes.
+inline constexpr std::size_t kLineProbeMaxLineBytes = 256;
+Chain build_line_probe_chain(std::span<std::byte> memory, std::size_t chunk_bytes, std::size_t offset_bytes,
+                             std::size_t chunks, std::uint64_t seed);
+
 // Follows the chain from head: the nodes in visiting order, stopping when
 // head comes back or after max_steps. For tests and verification, not timing.
 std::vector<const std::byte*> walk_chain(const void* head, std::size_t max_steps);

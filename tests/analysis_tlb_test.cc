@@ -1,5 +1,5 @@
 // TLB knee detection on synthetic two-knee curves and its noise rule, the walk-cost arithmetic,
-// the stride jump / line-size estimate, and the derived JSON members.
+// the stride jump and the prefetcher bound (the line size: analysis_line_size_test.cc), and the derived JSON members.
 #include "analysis/families/pagewalk.h"
 #include "analysis/families/stride.h"
 #include "analysis/families/tlb.h"
@@ -446,7 +446,7 @@ Case stride_case(double ws, double stride, double ns) {
   return c;
 }
 
-TEST(StrideTest, JumpAtTheLineSizeAndCachedJumpOneDoublingLaterAgrees) {
+TEST(StrideTest, JumpsBoundThePrefetchersAndNeverGiveTheLine) {
   Results results;
   results.machine.core_hz = 3e9;
   results.machine.caches = {{1, "data", 32768, 64, 8}};
@@ -472,12 +472,17 @@ TEST(StrideTest, JumpAtTheLineSizeAndCachedJumpOneDoublingLaterAgrees) {
   EXPECT_DOUBLE_EQ(*sets[1].jump_stride_bytes, 64);
   ASSERT_TRUE(sets[0].jump_stride_bytes.has_value());
   EXPECT_DOUBLE_EQ(*sets[0].jump_stride_bytes, 128);
-  EXPECT_EQ(stride_line_estimate(sets).line_bytes, 64);
+  EXPECT_EQ(sets[1].hidden_stride_bytes, 32);
+  EXPECT_EQ(sets[0].hidden_stride_bytes, 64);
+  EXPECT_EQ(stride_prefetch_bound(sets).hidden_stride_bytes, 64) << "where the prefetchers do best";
 
   derive_stride(results);
   const std::string table = render_stride_table(results);
-  EXPECT_NE(table.find("line size estimate: 64 B"), std::string::npos) << table;
+  EXPECT_NE(table.find("the prefetchers hide strides up to 64 B"), std::string::npos) << table;
   EXPECT_NE(table.find("random"), std::string::npos);
+  // No line-probe cases: the stride jumps are no line size.
+  EXPECT_TRUE(results.derived.extra.at("stride_line_estimate_bytes").is_null());
+  EXPECT_NE(table.find("line size: none (the line size was not probed in this file"), std::string::npos) << table;
 }
 
 TEST(StrideTest, RiseOverTwoStridesGivesTheFirstAsTheLine) {
@@ -520,27 +525,30 @@ TEST(StrideTest, BandwidthBoundSetIsNoReadingTheLatencyBoundJumpIs) {
   EXPECT_TRUE(rises_from_smallest_stride(sets[1].points));
   EXPECT_FALSE(rises_from_smallest_stride(sets[0].points));
   EXPECT_NE(sets[1].note.find("no small-stride plateau"), std::string::npos) << sets[1].note;
-  const StrideLineEstimate line = stride_line_estimate(sets);
-  EXPECT_EQ(line.line_bytes, 64);
-  EXPECT_NE(line.evidence.find("jump stride of the 7 MiB set"), std::string::npos) << line.evidence;
-  EXPECT_NE(line.evidence.find("the 38 MiB set has no small-stride plateau"), std::string::npos) << line.evidence;
+  const StridePrefetchBound bound = stride_prefetch_bound(sets);
+  EXPECT_EQ(bound.hidden_stride_bytes, 32);
+  EXPECT_NE(bound.evidence.find("32 B in the 7 MiB set"), std::string::npos) << bound.evidence;
+  EXPECT_NE(bound.evidence.find("the 38 MiB set has no small-stride plateau"), std::string::npos) << bound.evidence;
 
   // The same with the DRAM set's small strides as the Intel guest leaves
   // them (32 B dearer than 64 B): still no reading.
   const std::vector<double> dram_flat = {1.5, 2.2, 4.6, 3.4, 5.3, 13.0, 12.4, 34.0, 44.0, 54.0, 54.0, 54.0};
   Results noisy = two_stride_sets(7.0 * 1024 * 1024, cached, 38.0 * 1024 * 1024, dram_flat);
-  EXPECT_EQ(stride_line_estimate(derive_stride_sets(noisy)).line_bytes, 64);
+  EXPECT_EQ(stride_prefetch_bound(derive_stride_sets(noisy)).hidden_stride_bytes, 32);
   derive_stride(noisy);
   const std::string table = render_stride_table(noisy);
-  EXPECT_NE(table.find("line size estimate: 64 B (jump stride of the 7 MiB set"), std::string::npos) << table;
+  EXPECT_NE(table.find("the prefetchers hide strides up to 32 B (largest stride on the small-stride plateau: 32 B in "
+                       "the 7 MiB set"),
+            std::string::npos)
+      << table;
   EXPECT_NE(table.find("38 MiB (thp pages, beyond the caches): no small-stride plateau"), std::string::npos) << table;
-  EXPECT_DOUBLE_EQ(noisy.derived.extra.at("stride_line_estimate_bytes").get<double>(), 64);
+  EXPECT_TRUE(noisy.derived.extra.at("stride_line_estimate_bytes").is_null());
 }
 
-TEST(StrideTest, AdjacentLinePrefetchInTheCacheDefersToTheDramJump) {
+TEST(StrideTest, AdjacentLinePrefetchInTheCacheHidesTheLargerStride) {
   // Zen 4 shape: the cached set's first rise at 64 B is partial (the
   // adjacent-line prefetcher brings pairs), its jump shows at 128 B; the
-  // DRAM set jumps at 64 B. Both have a plateau: the line is the smaller.
+  // DRAM set jumps at 64 B. The prefetchers reach furthest in the cache.
   const std::vector<double> cached = {1.13, 1.15, 1.15, 1.38, 1.67, 2.13, 4.56, 5.19, 6.37, 8.71, 9.08, 9.38};
   const std::vector<double> dram = {1.20, 1.26, 1.25, 3.04, 8.01, 6.46, 4.42, 4.73, 6.03, 8.15, 7.81, 8.99};
   Results results = two_stride_sets(4.0 * 1024 * 1024, cached, 128.0 * 1024 * 1024, dram);
@@ -550,27 +558,26 @@ TEST(StrideTest, AdjacentLinePrefetchInTheCacheDefersToTheDramJump) {
   EXPECT_DOUBLE_EQ(*sets[0].jump_stride_bytes, 128);
   ASSERT_TRUE(sets[1].jump_stride_bytes.has_value());
   EXPECT_DOUBLE_EQ(*sets[1].jump_stride_bytes, 64);
-  const StrideLineEstimate line = stride_line_estimate(sets);
-  EXPECT_EQ(line.line_bytes, 64);
-  EXPECT_NE(line.evidence.find("jump stride of the 128 MiB set; the 4 MiB set jumps one doubling later, at 128 B"),
-            std::string::npos)
-      << line.evidence;
+  const StridePrefetchBound bound = stride_prefetch_bound(sets);
+  EXPECT_EQ(bound.hidden_stride_bytes, 64);
+  EXPECT_NE(bound.evidence.find("64 B in the 4 MiB set, 32 B in the 128 MiB set"), std::string::npos)
+      << bound.evidence;
 }
 
-TEST(StrideTest, NoSingleEstimateWhenTheSetsCannotTell) {
+TEST(StrideTest, PrefetchBoundPerSetAndNoneWithoutAPlateau) {
   const double small = 7.0 * 1024 * 1024, large = 38.0 * 1024 * 1024;
   const std::vector<double> rising = {1.5, 3.0, 6.0, 12.0, 12.5, 13.0, 14.0, 30.0, 40.0, 50.0, 52.0, 53.0};
   // Both sets rise from the smallest stride: no plateau to read a jump from.
   {
-    const auto line = stride_line_estimate(derive_stride_sets(two_stride_sets(small, rising, large, rising)));
-    EXPECT_FALSE(line.line_bytes.has_value());
-    EXPECT_NE(line.evidence.find("no set has a small-stride plateau with a jump"), std::string::npos)
-        << line.evidence;
-    EXPECT_NE(line.evidence.find("the 7 MiB and 38 MiB sets have no small-stride plateau"), std::string::npos)
-        << line.evidence;
+    const auto bound = stride_prefetch_bound(derive_stride_sets(two_stride_sets(small, rising, large, rising)));
+    EXPECT_FALSE(bound.hidden_stride_bytes.has_value());
+    EXPECT_NE(bound.evidence.find("no set has a small-stride plateau with a jump"), std::string::npos)
+        << bound.evidence;
+    EXPECT_NE(bound.evidence.find("the 7 MiB and 38 MiB sets have no small-stride plateau"), std::string::npos)
+        << bound.evidence;
   }
-  // Both have a plateau, but they jump two doublings apart (64 B and 256 B):
-  // no prefetcher explains that, so no single figure, and both jumps shown.
+  // Both have a plateau, jumping two doublings apart (64 B and 256 B): each
+  // set's reach is shown, the bound is the larger.
   {
     const std::vector<double> at64 = {1.5, 1.5, 1.6, 2.6, 5.2, 11.5, 12.0, 35.0, 42.0, 47.0, 46.0, 45.0};
     const std::vector<double> at256 = {1.5, 1.5, 1.5, 1.6, 1.6, 6.0, 6.5, 30.0, 40.0, 50.0, 52.0, 53.0};
@@ -578,14 +585,13 @@ TEST(StrideTest, NoSingleEstimateWhenTheSetsCannotTell) {
     const auto sets = derive_stride_sets(results);
     ASSERT_TRUE(sets[1].jump_stride_bytes.has_value());
     EXPECT_DOUBLE_EQ(*sets[1].jump_stride_bytes, 256);
-    const auto line = stride_line_estimate(sets);
-    EXPECT_FALSE(line.line_bytes.has_value());
-    EXPECT_NE(line.evidence.find("disagree"), std::string::npos) << line.evidence;
-    EXPECT_NE(line.evidence.find("the 7 MiB set jumps at 64 B, the 38 MiB set jumps at 256 B"), std::string::npos)
-        << line.evidence;
+    const auto bound = stride_prefetch_bound(sets);
+    EXPECT_EQ(bound.hidden_stride_bytes, 128);
+    EXPECT_NE(bound.evidence.find("32 B in the 7 MiB set, 128 B in the 38 MiB set"), std::string::npos)
+        << bound.evidence;
     derive_stride(results);
     EXPECT_TRUE(results.derived.extra.at("stride_line_estimate_bytes").is_null());
-    EXPECT_NE(render_stride_table(results).find("line size estimate: none (the sets disagree"), std::string::npos);
+    EXPECT_NE(render_stride_table(results).find("line size: none (the line size was not probed"), std::string::npos);
   }
 }
 

@@ -1,4 +1,5 @@
-// Runs one tiny case of each of the tlb, pagewalk and stride families through
+// Runs one tiny case of each of the tlb, pagewalk and stride families (a
+// stride walk, the line probe) through
 // `memprobe bench` and checks the JSON: every case either reports a positive
 // ns_per_load with its label, or is an error with a message (e.g. a hugetlb
 // sweep cut for an empty pool). A property, never a timing threshold.
@@ -51,6 +52,10 @@ TEST(TlbSmokeTest, CutSweepsAreErrorsWithAReason) {
 
 TEST(TlbSmokeTest, StrideAndPagewalkCasesReport) {
   expect_cases_ok("^stride/[0-9]+MiB/stride:(64|128)(/|$)|^pagewalk/4k/l2hit/", 2);
+}
+
+TEST(TlbSmokeTest, LineProbeCasesReport) {
+  expect_cases_ok("^stride/line_probe/offset:(8|64)(/|$)", 2);
 }
 
 }  // namespace

@@ -230,6 +230,46 @@ TEST(ChainTest, PageChainVisitsPagesInRandomOrder) {
   EXPECT_LT(next_page_steps, 16U);
 }
 
+TEST(ChainTest, LineProbeChainIsOneCycleOfTopThenOffsetBelow) {
+  constexpr std::size_t kChunkBytes = 768;
+  constexpr std::size_t kChunks = 300;
+  Arena arena(kChunks * kChunkBytes + 500);  // room for a chunk more than asked for: it stays unused
+  for (std::size_t offset_bytes = 8; offset_bytes <= 512; offset_bytes *= 2) {
+    const Chain chain = build_line_probe_chain(arena.bytes(), kChunkBytes, offset_bytes, kChunks, 17);
+    EXPECT_EQ(chain.length, 2 * kChunks);
+    EXPECT_EQ(chain.stride_bytes, kChunkBytes);
+    const auto visited = walk_chain(chain.head, 4 * kChunks);
+    ASSERT_EQ(visited.size(), 2 * kChunks) << offset_bytes << " B: not back at the head after 2 loads per chunk";
+    std::set<std::size_t> chunks;
+    for (std::size_t i = 0; i < visited.size(); i += 2) {
+      const std::size_t first = offset_in(arena, visited[i]);
+      const std::size_t second = offset_in(arena, visited[i + 1]);
+      ASSERT_EQ(first % kChunkBytes, kChunkBytes - 8) << "every first node is a chunk's top word";
+      ASSERT_EQ(first - second, offset_bytes) << "every second node lies exactly the offset below its first";
+      ASSERT_EQ(second / kChunkBytes, first / kChunkBytes) << "the second node stays in its chunk";
+      ASSERT_EQ((first + 8) % kLineProbeMaxLineBytes, 0U) << "a top ends a block of the largest probed line";
+      ASSERT_LT(first / kChunkBytes, kChunks);
+      chunks.insert(first / kChunkBytes);
+    }
+    EXPECT_EQ(chunks.size(), kChunks) << "one cycle over exactly N chunks";
+  }
+}
+
+TEST(ChainTest, LineProbeChainVisitsChunksInRandomOrderAndRejectsBadShapes) {
+  constexpr std::size_t kChunkBytes = 768;
+  Arena arena(512 * kChunkBytes);
+  const auto visited = walk_chain(build_line_probe_chain(arena.bytes(), kChunkBytes, 64, 512, 5).head, 1024);
+  std::size_t next_chunk_steps = 0;
+  for (std::size_t i = 2; i < visited.size(); i += 2)
+    next_chunk_steps += offset_in(arena, visited[i]) / kChunkBytes == offset_in(arena, visited[i - 2]) / kChunkBytes + 1;
+  EXPECT_LT(next_chunk_steps, 16U);
+  EXPECT_THROW(build_line_probe_chain(arena.bytes(), kChunkBytes, kChunkBytes, 4, 1), std::invalid_argument);
+  EXPECT_THROW(build_line_probe_chain(arena.bytes(), kChunkBytes, 12, 4, 1), std::invalid_argument);
+  EXPECT_THROW(build_line_probe_chain(arena.bytes(), 700, 64, 4, 1), std::invalid_argument);
+  EXPECT_THROW(build_line_probe_chain(arena.bytes(), kChunkBytes, 64, 513, 1), std::invalid_argument);
+  EXPECT_THROW(build_line_probe_chain(arena.bytes().subspan(8), kChunkBytes, 64, 4, 1), std::invalid_argument);
+}
+
 TEST(ChainTest, LargeRandomCycleIsOneCycle) {
   // 256 MiB of 64 B nodes (4 Mi nodes), the size the latency sweep builds.
   // The build time is recorded for the log, not asserted.
