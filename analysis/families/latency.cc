@@ -878,7 +878,7 @@ FamilyDescriptor describe_latency() {
   // Run first: later families size their working sets from its curve. Its
   // figures are typed (derived.cache_levels); compare lists them first, as
   // the table "cache".
-  return {.name = "latency", .run_rank = 0, .report_rank = 0, .tables = {{"cache", 0}},
+  return {.name = "latency", .run_rank = 0, .report_rank = 0, .tables = {{"cache", 0, true, "", "working_set_bytes"}},
           .headline_metrics = {"ns_per_load"}, .derive = derive_latency, .render = render_latency_sections,
           .summary = latency_summary, .plots = latency_plots, .fleet_columns = latency_fleet_columns()};
 }
