@@ -648,7 +648,11 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
 }
 
 void derive_latency(Results& results) {
-  results.derived.cache_levels = derive_cache_levels(results);
+  // Without a latency case nothing was measured: no rows, not rows holding
+  // only the sizes the system reports (FamilyDescriptor::derive's contract).
+  const bool measured = std::any_of(results.cases.begin(), results.cases.end(),
+                                    [](const Case& c) { return c.family == "latency"; });
+  results.derived.cache_levels = measured ? derive_cache_levels(results) : std::vector<CacheLevelRow>{};
   if (!results.derived.extra.is_object()) results.derived.extra = nlohmann::json::object();
   const std::string page = preferred_latency_page(results);
   if (page.empty())
