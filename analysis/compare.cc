@@ -265,8 +265,19 @@ bool is_compared_number(const std::string& name, const json& value) {
   return value.is_number() && !one_of(name, kParameterMembers) && name.rfind("reported_", 0) != 0;
 }
 
+// The sweep grid a detected size of derived table `table` lies on
+// (DerivedTable::size_sweep_parameter), over its family's cases of `page`
+// (all of them when `page` is empty); empty without one.
+std::vector<double> size_sweep_grid(const Results& r, std::string_view table, const std::string& page) {
+  const DerivedTable* description = nullptr;
+  const FamilyDescriptor* owner = family_of_table(table, &description);
+  if (!owner || description->size_sweep_parameter.empty()) return {};
+  const char* parameter = description->size_sweep_parameter.c_str();
+  return page.empty() ? sweep_grid(r, owner->name, parameter) : sweep_grid(r, owner->name, parameter, "page", page);
+}
+
 void flatten_cache_levels(const Results& r, std::vector<FigureValue>& out) {
-  const std::vector<double> grid = sweep_grid(r, "latency", "working_set_bytes");
+  const std::vector<double> grid = size_sweep_grid(r, "cache", "");
   for (const CacheLevelRow& row : r.derived.cache_levels) {
     // Latency carries its plateau's spread, or how far the level moved within
     // the run (drift) where that is more: one run's spread misses what the
@@ -301,14 +312,8 @@ void flatten_table(const Results& r, const std::string& table, const json& rows,
     }
     const std::string label = table + (id.label.empty() ? "" : " " + id.label) + " ";
     const std::string row_key = table + " " + id.key;
-    // A detected size lies on its family's sweep of its page policy
-    // (DerivedTable::size_sweep_parameter).
-    const DerivedTable* description = nullptr;
-    const FamilyDescriptor* owner = family_of_table(table, &description);
-    const std::vector<double> grid =
-        owner && !description->size_sweep_parameter.empty()
-            ? sweep_grid(r, owner->name, description->size_sweep_parameter.c_str(), "page", json_string(row, "page"))
-            : std::vector<double>{};
+    // A detected size lies on its family's sweep of its page policy.
+    const std::vector<double> grid = size_sweep_grid(r, table, json_string(row, "page"));
     const double page_bytes = json_number(row, "page_bytes").value_or(1);
     const auto family = family_of_noisy_table(table);
     const auto noise_pct = family ? family_spread_pct(r, *family, json_string(row, "page")) : std::nullopt;

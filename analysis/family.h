@@ -44,10 +44,11 @@ struct DerivedTable {
   // other tables (dram_translation), whose figures carry no case spread.
   bool noise_from_cases = true;
   std::string legacy_key;  // its name in files written before the rename ("page_walk"); read, never written
-  // The case parameter ("pages") whose sweep, over the family's cases of the
-  // row's page policy, a detected size of this table (detected_entries) is a
-  // knee on: compare gives it half a grid step of noise either way. Empty:
-  // no such sweep (4 points per octave are assumed).
+  // The case parameter ("pages", "working_set_bytes") whose sweep, over the
+  // family's cases of the row's page policy (all of them for a row without
+  // one), a detected size of this table (detected_entries, detected_bytes)
+  // is a knee on: compare gives it half a grid step of noise either way.
+  // Empty: no such sweep (4 points per octave are assumed).
   std::string size_sweep_parameter;
 };
 

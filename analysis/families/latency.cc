@@ -648,7 +648,11 @@ std::vector<CacheLevelRow> derive_cache_levels(const Results& results) {
 }
 
 void derive_latency(Results& results) {
-  results.derived.cache_levels = derive_cache_levels(results);
+  // Without a latency case nothing was measured: no rows, not rows holding
+  // only the sizes the system reports (FamilyDescriptor::derive's contract).
+  const bool measured = std::any_of(results.cases.begin(), results.cases.end(),
+                                    [](const Case& c) { return c.family == "latency"; });
+  results.derived.cache_levels = measured ? derive_cache_levels(results) : std::vector<CacheLevelRow>{};
   if (!results.derived.extra.is_object()) results.derived.extra = nlohmann::json::object();
   const std::string page = preferred_latency_page(results);
   if (page.empty())
@@ -878,7 +882,7 @@ FamilyDescriptor describe_latency() {
   // Run first: later families size their working sets from its curve. Its
   // figures are typed (derived.cache_levels); compare lists them first, as
   // the table "cache".
-  return {.name = "latency", .run_rank = 0, .report_rank = 0, .tables = {{"cache", 0}},
+  return {.name = "latency", .run_rank = 0, .report_rank = 0, .tables = {{"cache", 0, true, "", "working_set_bytes"}},
           .headline_metrics = {"ns_per_load"}, .derive = derive_latency, .render = render_latency_sections,
           .summary = latency_summary, .plots = latency_plots, .fleet_columns = latency_fleet_columns()};
 }
