@@ -591,14 +591,16 @@ std::optional<double> case_spread_pct(const Case& c) {
 }
 
 // The case's value of `metric` with its interval: the repetitions' [min, max]
-// when the spread describes this metric, else a point.
+// without outliers (a repetition a pause stopped is no noise of the
+// figure) when the spread describes this metric, else a point.
 std::optional<Measured> case_measured(const Case& c, const std::string& metric) {
   const auto it = c.metrics.find(metric);
   if (it == c.metrics.end()) return std::nullopt;
   Measured m = point(it->second);
   if (c.spread.repetitions > 0 && metric == headline_metric(c)) {
-    m.low = std::min(c.spread.min, m.value);
-    m.high = std::max(c.spread.max, m.value);
+    const auto [low, high] = outlier_free_range(c.spread);
+    m.low = std::min(low, m.value);
+    m.high = std::max(high, m.value);
   }
   return m;
 }
@@ -676,8 +678,11 @@ std::vector<Case> merge_cases(std::span<const Results> runs) {
     for (const Case* c : instances[i]) {
       const auto value = metric(*c, headline.c_str());
       if (value) s.min = std::min(s.min, *value), s.max = std::max(s.max, *value);
-      if (c->spread.repetitions > 0 && headline_metric(*c) == headline)
-        s.min = std::min(s.min, c->spread.min), s.max = std::max(s.max, c->spread.max);
+      if (c->spread.repetitions > 0 && headline_metric(*c) == headline) {
+        const auto [low, high] = outlier_free_range(c->spread);
+        s.min = std::min(s.min, low), s.max = std::max(s.max, high);
+        s.outliers += c->spread.outliers;
+      }
       s.repetitions += std::max(c->spread.repetitions, 1);
     }
     s.noisy = spread_pct(s) > kNoisySpreadPct;
@@ -970,7 +975,7 @@ std::string render_comparison(const Comparison& comparison) {
   out += figures_section(comparison);
   out += cases_section(comparison);
   out += fmt::format(
-      "\nverdict: within noise if the sides' ranges overlap (cases: min..max of the repetitions; cache latency: "
+      "\nverdict: within noise if the sides' ranges overlap (cases: min..max of the repetitions, outliers left out; cache latency: "
       "± its spread, or its drift within the run where that is more) or |B/A - 1| < {} %; otherwise faster/slower by the metric (time: lower is better; GB/s, "
       "speed-up: higher), larger/smaller for sizes and counts\n",
       format_number(floor_pct));
