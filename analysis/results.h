@@ -105,12 +105,15 @@ inline std::pair<double, double> outlier_free_range(const Spread& s) {
   return {s.outlier_free_min.value_or(s.min), s.outlier_free_max.value_or(s.max)};
 }
 
+// max - min of the outlier-free range, in the headline metric's unit.
+inline double outlier_free_width(const Spread& s) {
+  const auto [low, high] = outlier_free_range(s);
+  return high - low;
+}
+
 // The outlier-free spread's (max - min) / median in %, 0 when the median is
 // not positive.
-inline double spread_pct(const Spread& s) {
-  const auto [low, high] = outlier_free_range(s);
-  return s.median > 0 ? (high - low) / s.median * 100 : 0;
-}
+inline double spread_pct(const Spread& s) { return s.median > 0 ? outlier_free_width(s) / s.median * 100 : 0; }
 
 // The spread of one case's repetitions of its headline metric: min, median,
 // max of all, the outliers named and left out of outlier_free_min/max (and of
