@@ -580,8 +580,11 @@ std::vector<Case> merge_cases(std::span<const Results> runs) {
     for (const Case* c : instances[i]) {
       const auto value = metric(*c, headline.c_str());
       if (value) s.min = std::min(s.min, *value), s.max = std::max(s.max, *value);
-      if (c->spread.repetitions > 0 && headline_metric(*c) == headline)
-        s.min = std::min(s.min, c->spread.min), s.max = std::max(s.max, c->spread.max);
+      if (c->spread.repetitions > 0 && headline_metric(*c) == headline) {
+        const auto [low, high] = outlier_free_range(c->spread);
+        s.min = std::min(s.min, low), s.max = std::max(s.max, high);
+        s.outliers += c->spread.outliers;
+      }
       s.repetitions += std::max(c->spread.repetitions, 1);
     }
     s.noisy = spread_pct(s) > kNoisySpreadPct;

@@ -83,8 +83,9 @@ std::optional<Measured> case_measured(const Case& c, const std::string& metric) 
   if (it == c.metrics.end()) return std::nullopt;
   Measured m = point(it->second);
   if (c.spread.repetitions > 0 && metric == headline_metric(c)) {
-    m.low = std::min(c.spread.min, m.value);
-    m.high = std::max(c.spread.max, m.value);
+    const auto [low, high] = outlier_free_range(c.spread);
+    m.low = std::min(low, m.value);
+    m.high = std::max(high, m.value);
   }
   return m;
 }

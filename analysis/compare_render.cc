@@ -188,7 +188,7 @@ std::string render_comparison(const Comparison& comparison) {
   out += figures_section(comparison);
   out += cases_section(comparison);
   out += fmt::format(
-      "\nverdict: within noise if the sides' ranges overlap (cases: min..max of the repetitions; cache latency: "
+      "\nverdict: within noise if the sides' ranges overlap (cases: min..max of the repetitions, outliers left out; cache latency: "
       "± its spread, or its drift within the run where that is more) or |B/A - 1| < {} %; otherwise faster/slower by the metric (time: lower is better; GB/s, "
       "speed-up: higher), larger/smaller for sizes and counts\n",
       format_number(floor_pct));

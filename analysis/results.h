@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -79,14 +80,45 @@ inline double median_of(std::vector<double> values) {
 // median, %) is flagged as noisy in the results file and the tables.
 inline constexpr double kNoisySpreadPct = 10.0;
 
+// A repetition is an outlier when it lies further from the median than this
+// many robust standard deviations (1.4826 x the median absolute deviation,
+// which estimates the standard deviation of normal noise without being
+// moved by the outlier itself): 3.5, Iglewicz and Hoaglin's cut for the
+// modified z-score. A repetition within kNoisySpreadPct % of the median is
+// never one (the median absolute deviation is 0 when most repetitions agree).
+inline constexpr double kOutlierRobustSigmas = 3.5;
+
 struct Spread {
   int repetitions = 0;
-  double min = 0, median = 0, max = 0;  // of the case's headline metric
-  bool noisy = false;                   // (max - min) / median > kNoisySpreadPct
+  double min = 0, median = 0, max = 0;  // of the case's headline metric, every repetition
+  bool noisy = false;                   // spread_pct(*this) > kNoisySpreadPct
+  // Repetitions the outlier rule (kOutlierRobustSigmas) names: one that a
+  // pause (SIGSTOP, a descheduled vCPU) stopped for 1000x its time. Not in
+  // outlier_free_min/max; 0 and nullopt in files written before they existed.
+  int outliers = 0;
+  std::optional<double> outlier_free_min = std::nullopt, outlier_free_max = std::nullopt;
 };
 
-// The spread's (max - min) / median in %, 0 when the median is not positive.
-inline double spread_pct(const Spread& s) { return s.median > 0 ? (s.max - s.min) / s.median * 100 : 0; }
+// The repetitions' spread without outliers (spread_of): min..max in files
+// written before outliers were named. What noise intervals are made of.
+inline std::pair<double, double> outlier_free_range(const Spread& s) {
+  return {s.outlier_free_min.value_or(s.min), s.outlier_free_max.value_or(s.max)};
+}
+
+// max - min of the outlier-free range, in the headline metric's unit.
+inline double outlier_free_width(const Spread& s) {
+  const auto [low, high] = outlier_free_range(s);
+  return high - low;
+}
+
+// The outlier-free spread's (max - min) / median in %, 0 when the median is
+// not positive.
+inline double spread_pct(const Spread& s) { return s.median > 0 ? outlier_free_width(s) / s.median * 100 : 0; }
+
+// The spread of one case's repetitions of its headline metric: min, median,
+// max of all, the outliers named and left out of outlier_free_min/max (and of
+// noisy). Empty: repetitions 0.
+Spread spread_of(const std::vector<double>& repetitions);
 
 struct BackingInfo {
   std::string requested;  // "4k", "thp", "hugetlb-2m", "hugetlb-1g"

@@ -368,6 +368,9 @@ Case case_from_json(const Reader& r) {
   c.spread.median = spread.number("median");
   c.spread.max = spread.number("max");
   c.spread.noisy = spread.boolean("noisy");
+  c.spread.outliers = static_cast<int>(spread.integer("outliers", 0, std::numeric_limits<int>::max()));
+  c.spread.outlier_free_min = spread.optional_number("outlier_free_min");
+  c.spread.outlier_free_max = spread.optional_number("outlier_free_max");
   const Reader backing = r.child("backing");
   c.backing.requested = backing.string("requested");
   c.backing.verified = backing.string("verified");
@@ -471,7 +474,10 @@ json case_to_json(const Case& c) {
                     {"min", number(c.spread.min)},
                     {"median", number(c.spread.median)},
                     {"max", number(c.spread.max)},
-                    {"noisy", c.spread.noisy}};
+                    {"noisy", c.spread.noisy},
+                    {"outliers", c.spread.outliers}};
+  if (c.spread.outlier_free_min) item["spread"]["outlier_free_min"] = number(*c.spread.outlier_free_min);
+  if (c.spread.outlier_free_max) item["spread"]["outlier_free_max"] = number(*c.spread.outlier_free_max);
   item["backing"] = {{"requested", c.backing.requested},
                      {"verified", c.backing.verified},
                      {"huge_fraction", number(c.backing.huge_fraction)}};

@@ -198,6 +198,21 @@ std::string render_unavailable(const Results& results, TableFormat format) {
   return out;
 }
 
+std::string render_outliers(const Results& results, TableFormat format) {
+  std::string out;
+  for (const Case& c : results.cases) {
+    if (c.spread.outliers <= 0) continue;
+    const auto [low, high] = outlier_free_range(c.spread);
+    out += note_line(fmt::format("outlier repetitions: {}: {} of {} lie beyond {} robust standard deviations of the "
+                                 "median {:.4g} {} (a pause, another process): left out of its spread {:.4g}..{:.4g}; "
+                                 "all repetitions {:.4g}..{:.4g}",
+                                 c.name, c.spread.outliers, c.spread.repetitions, kOutlierRobustSigmas,
+                                 c.spread.median, headline_metric(c), low, high, c.spread.min, c.spread.max),
+                     format);
+  }
+  return out;
+}
+
 std::string render_summary(const Results& results, TableFormat format) {
   std::vector<SummaryLine> lines;
   for (const FamilyDescriptor* family : families_in_report_order())
@@ -221,6 +236,7 @@ std::string render_sections(const Results& results, TableFormat format) {
   section(render_summary(results, format));
   for (const FamilyDescriptor* family : families_in_report_order())
     if (family->render) section(family->render(results, format));
+  section(render_outliers(results, format));
   section(render_unavailable(results, format));
   return out;
 }

@@ -18,6 +18,9 @@ std::string counters_summary(const Results& results);
 
 // "unavailable: <what>: <reason>" lines.
 std::string render_unavailable(const Results& results, TableFormat format = TableFormat::kText);
+// One line per case whose spread named outlier repetitions (analysis::spread_of):
+// how many, the range they were left out of, and the full min..max.
+std::string render_outliers(const Results& results, TableFormat format = TableFormat::kText);
 
 // The few lines a reader wants first: every family's summary lines
 // (FamilyDescriptor::summary) by rank, from what results.derived holds.

@@ -21,39 +21,10 @@ int core_leader(int cpu) {
   return cpu;
 }
 
-std::vector<int> online_cpus() {
-  // "0-3,8-11": not sched_getaffinity, which reports the calling thread's
-  // mask, and the harness has pinned the main thread to one CPU.
-  std::ifstream in("/sys/devices/system/cpu/online");
-  std::string text;
-  std::vector<int> out;
-  if (in >> text) {
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-      const std::size_t comma = std::min(text.find(',', pos), text.size());
-      const std::string range = text.substr(pos, comma - pos);
-      const std::size_t dash = range.find('-');
-      try {
-        const int first = std::stoi(range.substr(0, dash));
-        const int last = dash == std::string::npos ? first : std::stoi(range.substr(dash + 1));
-        for (int cpu = first; cpu <= last; ++cpu) out.push_back(cpu);
-      } catch (const std::exception&) {
-        return {};
-      }
-      pos = comma + 1;
-    }
-  }
-  if (out.empty()) {
-    const long n = sysconf(_SC_NPROCESSORS_ONLN);
-    for (long cpu = 0; cpu < n; ++cpu) out.push_back(static_cast<int>(cpu));
-  }
-  return out;
-}
-
 std::vector<int> one_cpu_per_core() {
   std::vector<int> out;
   std::set<int> leaders;
-  for (const int cpu : online_cpus())
+  for (const int cpu : core::inherited_cpus())
     if (leaders.insert(core_leader(cpu)).second) out.push_back(cpu);
   return out;
 }

@@ -15,9 +15,9 @@
 
 namespace memprobe::bench {
 
-// The online CPUs (/sys/devices/system/cpu/online), one per physical core
-// (the lowest logical CPU of each thread_siblings_list), ascending. A CPU
-// outside this process's cpuset shows up as a pinning failure (a reason).
+// The CPUs this process may run on (core::inherited_cpus: taskset, cgroup
+// cpuset), one per physical core (the lowest logical CPU of each
+// thread_siblings_list), ascending.
 std::vector<int> one_cpu_per_core();
 // The lowest logical CPU sharing a core with `cpu` (cpu itself if unknown).
 int core_leader(int cpu);

@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -66,14 +68,35 @@ hwloc_topology_t pinning_topology() {
   return topology.get();
 }
 
-std::string allowed_cpus_list(hwloc_topology_t topology) {
+std::string cpu_list(hwloc_const_bitmap_t cpus) {
   char* text = nullptr;
-  if (hwloc_bitmap_list_asprintf(&text, hwloc_topology_get_allowed_cpuset(topology)) < 0 || text == nullptr) {
-    return "?";
-  }
+  if (hwloc_bitmap_list_asprintf(&text, cpus) < 0 || text == nullptr) return "?";
   std::string list(text);
   std::free(text);
   return list;
+}
+
+struct BitmapDeleter {
+  void operator()(hwloc_bitmap_s* bitmap) const { hwloc_bitmap_free(bitmap); }
+};
+using BitmapHandle = std::unique_ptr<hwloc_bitmap_s, BitmapDeleter>;
+
+// The calling thread's affinity mask within hwloc's allowed set; the allowed
+// set alone if the mask cannot be read.
+BitmapHandle read_inherited_cpuset() {
+  hwloc_topology_t topology = pinning_topology();
+  BitmapHandle cpus(hwloc_bitmap_alloc());
+  if (!cpus) throw std::bad_alloc();
+  if (hwloc_get_cpubind(topology, cpus.get(), HWLOC_CPUBIND_THREAD) != 0 || hwloc_bitmap_iszero(cpus.get()))
+    hwloc_bitmap_copy(cpus.get(), hwloc_topology_get_allowed_cpuset(topology));
+  else
+    hwloc_bitmap_and(cpus.get(), cpus.get(), hwloc_topology_get_allowed_cpuset(topology));
+  return cpus;
+}
+
+hwloc_const_bitmap_t inherited_cpuset() {
+  static const BitmapHandle cpus = read_inherited_cpuset();
+  return cpus.get();
 }
 
 // AMD associativity codes of leaves 0x80000006 and 0x80000019 (AMD PPR
@@ -238,11 +261,30 @@ std::uint32_t Topology::line_bytes() const {
   return data_caches_.front().line_bytes;
 }
 
+const std::vector<int>& inherited_cpus() {
+  static const std::vector<int> cpus = [] {
+    const hwloc_const_bitmap_t set = inherited_cpuset();
+    std::vector<int> list;
+    for (int cpu = hwloc_bitmap_first(set); cpu != -1; cpu = hwloc_bitmap_next(set, cpu)) list.push_back(cpu);
+    return list;
+  }();
+  return cpus;
+}
+
+std::string inherited_cpus_list() { return cpu_list(inherited_cpuset()); }
+
 Result<int> pin_current_thread(int cpu) {
   hwloc_topology_t topology = pinning_topology();
+  const hwloc_const_bitmap_t inherited = inherited_cpuset();  // before this thread's mask narrows
   hwloc_obj_t pu = cpu >= 0 ? hwloc_get_pu_obj_by_os_index(topology, static_cast<unsigned>(cpu)) : nullptr;
   if (pu == nullptr || pu->cpuset == nullptr) {
-    return Unavailable{fmt::format("no CPU {}: this machine has CPUs {}", cpu, allowed_cpus_list(topology))};
+    return Unavailable{fmt::format("no CPU {}: this machine has CPUs {}", cpu,
+                                   cpu_list(hwloc_topology_get_allowed_cpuset(topology)))};
+  }
+  if (!hwloc_bitmap_isincluded(pu->cpuset, inherited)) {
+    return Unavailable{fmt::format("CPU {} is outside the CPUs this process may run on: {} (its inherited "
+                                   "affinity mask: taskset, a cgroup cpuset or a scheduler)",
+                                   cpu, cpu_list(inherited))};
   }
   hwloc_bitmap_t set = hwloc_bitmap_dup(pu->cpuset);
   if (set == nullptr) {
@@ -254,7 +296,7 @@ Result<int> pin_current_thread(int cpu) {
   hwloc_bitmap_free(set);
   if (rc != 0) {
     return Unavailable{fmt::format("cannot pin to CPU {}: {} (allowed CPUs: {})", cpu, std::strerror(saved_errno),
-                                   allowed_cpus_list(topology))};
+                                   cpu_list(inherited))};
   }
   return cpu;
 }

@@ -57,8 +57,19 @@ class Topology {
   unsigned numa_nodes_ = 0;
 };
 
+// The CPUs this process may run on, as OS indexes, ascending: the affinity
+// mask it was started with (taskset, a cgroup cpuset, a batch scheduler)
+// within hwloc's allowed set. Read once, at the first call; pin_current_thread
+// calls it before it binds, since afterwards the mask is the pinned CPU
+// alone and the threads a family starts would inherit that.
+const std::vector<int>& inherited_cpus();
+// inherited_cpus() as a list: "0-3,8".
+std::string inherited_cpus_list();
+
 // Pins the calling thread to logical CPU `cpu` (OS index) with hwloc, strict;
-// Unavailable with the reason if that CPU does not exist or binding fails.
+// Unavailable with the reason if that CPU does not exist, is outside
+// inherited_cpus() (the kernel would let a thread leave its inherited mask),
+// or binding fails.
 Result<int> pin_current_thread(int cpu);
 // The logical CPU the calling thread last ran on (OS index), -1 if unknown.
 int current_cpu();

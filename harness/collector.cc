@@ -161,14 +161,7 @@ void add_runs_to_results(const std::vector<RawRun>& runs, analysis::Results& res
       else c.metrics[key] = analysis::median_of(values);
     }
     const std::string headline = analysis::headline_metric(c);
-    if (!headline.empty()) {
-      const std::vector<double>& v = samples[headline];
-      c.spread.repetitions = static_cast<int>(v.size());
-      c.spread.min = *std::min_element(v.begin(), v.end());
-      c.spread.max = *std::max_element(v.begin(), v.end());
-      c.spread.median = analysis::median_of(v);
-      c.spread.noisy = analysis::spread_pct(c.spread) > analysis::kNoisySpreadPct;
-    }
+    if (!headline.empty()) c.spread = analysis::spread_of(samples[headline]);
     results.cases.push_back(std::move(c));
   }
 }

@@ -76,8 +76,9 @@ class CaseBoundaryReporter : public benchmark::BenchmarkReporter {
 
 // Groups the repetitions by case name (first-seen order) into cases with the
 // median of every counter as the metric (performance counters, named
-// "counter:<column>", go to Case::counters) and min/median/max of the
-// headline metric (ns_per_load where present) as the spread. Failed cases become one
+// "counter:<column>", go to Case::counters) and the spread of the headline
+// metric (ns_per_load where present; analysis::spread_of: min/median/max and
+// the outlier repetitions named). Failed cases become one
 // `unavailable` entry per family/page and reason.
 void add_runs_to_results(const std::vector<RawRun>& runs, analysis::Results& results);
 

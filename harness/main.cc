@@ -22,6 +22,7 @@
 #include "core/machine.h"
 #include "harness/check.h"
 #include "harness/fleet_compare.h"
+#include "harness/numeric_flags.h"
 #include "harness/plan.h"
 #include "harness/plot.h"
 #include "harness/run.h"
@@ -44,12 +45,13 @@ std::string families_help() {
   return text;
 }
 
-// `memprobe run`'s options as given (integers as text: parse_count parses
-// them strictly; CLI11 would wrap "-3" into 2^64 - 3 for an unsigned option).
+// `memprobe run`'s options as given. Every number is taken as text and
+// parsed strictly (parse_count, parse_decimal, parse_max_working_set): CLI11
+// would wrap "-3" into 2^64 - 3 for an unsigned option and read '' as 0.
 struct RunArgs {
   std::string only, pages = "4k,thp", out_path, counters, max_working_set;
   std::string cpu, reserve_2m = "0", reserve_1g = "0", seed = std::to_string(memprobe::core::kDefaultChainSeed);
-  double budget_s = 0;
+  std::string budget_s;
   bool quick = false;
 };
 
@@ -60,9 +62,12 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
       ->capture_default_str();
   run->add_flag("--quick", a.quick, "fewer sweep points and repetitions");
   run->add_option("--budget", a.budget_s,
-                  "time budget in seconds: shortens each repetition to fit (never lengthens)");
+                  "time budget in seconds: shortens each repetition to fit (never lengthens)")
+      ->type_name("SECONDS");
   run->add_option("--out", a.out_path, "write the results (JSON, schema memprobe/1) to this file");
-  run->add_option("--cpu", a.cpu, "logical CPU to pin to (default: the last one)")->type_name("N");
+  run->add_option("--cpu", a.cpu,
+                  "logical CPU to pin to, within the CPU mask memprobe was started with (default: its last CPU)")
+      ->type_name("N");
   run->add_option("--reserve-hugepages", a.reserve_2m,
                   "grow the 2 MiB hugetlb pool to N pages for this run (root; restored on exit and on SIGINT/SIGTERM)")
       ->type_name("N");
@@ -94,9 +99,11 @@ memprobe::harness::RunPlan run_plan(const RunArgs& a, const CLI::App& run, int a
     plan.case_options.min_time_s = 0.003;  // --quick: a rough curve in a few seconds
   }
   if (run.count("--budget")) {
-    if (!(a.budget_s > 0) || a.budget_s > 86400)
-      throw UsageError(fmt::format("--budget: {} is not a number of seconds between 0 and 86400", a.budget_s));
-    plan.budget_s = a.budget_s;
+    constexpr std::string_view kExpected = "a number of seconds between 0 and 86400";
+    const double budget_s = memprobe::harness::parse_decimal("--budget", a.budget_s, kExpected);
+    if (!(budget_s > 0) || budget_s > 86400)
+      throw UsageError(fmt::format("--budget: '{}' is not {}", a.budget_s, kExpected));
+    plan.budget_s = budget_s;
   }
   if (run.count("--max-working-set"))
     plan.case_options.max_working_set_bytes =
@@ -145,7 +152,7 @@ int report_main(const ReportArgs& a, const CLI::App& report) {
 struct CompareArgs {
   memprobe::harness::CompareCommand command;
   std::vector<std::string> files;
-  double fail_on_regression_pct = 0;
+  std::string fail_on_regression_pct;  // text: parse_decimal
 };
 
 CLI::App* add_compare_command(CLI::App& app, CompareArgs& a) {
@@ -249,7 +256,8 @@ int run_main(int argc, char** argv) {
   if (*compare) {
     memprobe::harness::split_compare_sides(compare_args.files, compare_b_files, compare_args.command);
     if (compare->count("--fail-on-regression"))
-      compare_args.command.fail_on_regression_pct = compare_args.fail_on_regression_pct;
+      compare_args.command.fail_on_regression_pct = memprobe::harness::parse_decimal(
+          "--fail-on-regression", compare_args.fail_on_regression_pct, "a percentage between 0 and 1000");
     return memprobe::harness::compare_command(compare_args.command, std::cout);
   }
   if (*fleet)
@@ -357,6 +365,7 @@ int finish_standard_output(int status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  memprobe::harness::accept_interrupt_signals();
   // A closed reader or a file size limit becomes a write error, not a death.
   memprobe::harness::ignore_write_signals();
   if (owns_standard_output()) {

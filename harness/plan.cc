@@ -23,6 +23,7 @@
 
 #include "analysis/family.h"
 #include "analysis/results_json.h"
+#include "harness/numeric_flags.h"
 #include "core/buffer.h"
 #include "core/units.h"
 #include "harness/system_guard.h"
@@ -239,6 +240,7 @@ std::optional<std::uint64_t> clamp_default_max_working_set(std::uint64_t default
 }
 
 std::uint64_t parse_max_working_set(const std::string& text, std::optional<std::uint64_t> mem_available_bytes) {
+  require_bare_number_text("--max-working-set", text, "a size (examples: 512MiB, 64M, 1.5GiB)");
   const auto bytes = core::parse_bytes(text);
   if (!bytes)
     throw UsageError(fmt::format("--max-working-set: '{}' is not a size (examples: 512MiB, 64M, 1.5GiB)", text));

@@ -56,11 +56,16 @@ void initialize_google_benchmark(std::vector<std::string> args) {
   if (argc > 1) throw UsageError(fmt::format("bench: unrecognized argument '{}'", argv[1]));
 }
 
-// Pins to the requested CPU, or by default to the last one (CPU 0 usually
-// takes most interrupts). Returns the CPU used.
+// The CPU a run pins to unless --cpu says: the last one this process may run
+// on (CPU 0 usually takes most interrupts).
+int default_cpu() {
+  const std::vector<int>& cpus = core::inherited_cpus();
+  return cpus.empty() ? 0 : cpus.back();
+}
+
+// Pins to the requested CPU, or to default_cpu(). Returns the CPU used.
 int pin(const RunPlan& plan, std::ostream& err) {
-  const int logical_cpus = static_cast<int>(core::Topology::load().logical_cpus());
-  const int cpu = plan.cpu.value_or(logical_cpus > 0 ? logical_cpus - 1 : 0);
+  const int cpu = plan.cpu.value_or(default_cpu());
   auto pinned = core::pin_current_thread(cpu);
   if (!pinned) {
     if (plan.cpu) throw UsageError(fmt::format("--cpu: {}", pinned.error().reason));
@@ -280,7 +285,7 @@ std::string version_text() { return fmt::format("memprobe {} (git {})", MEMPROBE
 
 int bench_command(const std::vector<std::string>& args) {
   const BenchPlan plan = parse_bench_arguments(args, core::mem_available_bytes());
-  (void)core::pin_current_thread(static_cast<int>(core::Topology::load().logical_cpus()) - 1);
+  (void)core::pin_current_thread(default_cpu());
   const core::Machine machine = core::fingerprint(true);
   benchmark::ClearRegisteredBenchmarks();
   bench::CaseOptions options;

@@ -1,5 +1,6 @@
 #include "harness/signals.h"
 
+#include <pthread.h>
 #include <string.h>  // sigabbrev_np
 #include <unistd.h>
 
@@ -48,6 +49,22 @@ void ignore_write_signals() {
   sigemptyset(&ignore.sa_mask);
   ::sigaction(SIGPIPE, &ignore, nullptr);
   ::sigaction(SIGXFSZ, &ignore, nullptr);
+}
+
+void accept_interrupt_signals() {
+  sigset_t interrupts;
+  sigemptyset(&interrupts);
+  for (const int signo : {SIGINT, SIGTERM}) {
+    sigaddset(&interrupts, signo);
+    struct sigaction current {};
+    if (::sigaction(signo, nullptr, &current) != 0) continue;
+    if ((current.sa_flags & SA_SIGINFO) != 0 || current.sa_handler != SIG_IGN) continue;
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    sigemptyset(&default_action.sa_mask);
+    ::sigaction(signo, &default_action, nullptr);
+  }
+  ::pthread_sigmask(SIG_UNBLOCK, &interrupts, nullptr);
 }
 
 const char* signal_name(int signo) {

@@ -25,6 +25,15 @@ std::span<const int> terminating_signals();
 // after removing its temporary file, instead of dying mid-write.
 void ignore_write_signals();
 
+// SIGINT and SIGTERM at their default action where the process started with
+// them ignored, and unblocked where it started with them blocked: a script
+// stops a run it started in the background (where sh ignores SIGINT) with
+// `kill -INT`. main calls this first, so such a signal is never dropped,
+// however early it comes; before the run installs GracefulInterrupts it ends
+// the process as usual (128 + the signal's number, after SystemGuard restored
+// any pool).
+void accept_interrupt_signals();
+
 // "HUP" for SIGHUP; "?" if unknown.
 const char* signal_name(int signo);
 

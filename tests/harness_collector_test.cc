@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include "analysis/compare.h"
+#include "analysis/results_json.h"
+#include "analysis/tables.h"
+#include "tests/kvm_machine.h"
+
 namespace memprobe::harness {
 namespace {
 
@@ -52,6 +57,60 @@ TEST(CollectorTest, EvenRepetitionCountTakesMiddleMean) {
   analysis::Results results;
   add_runs_to_results(runs, results);
   EXPECT_EQ(results.cases.at(0).metrics.at("ns_per_load"), 2.5);
+}
+
+// Issue 26: a SIGSTOP of 5 s during one repetition of an 8.9 ns case made its
+// max 11559 ns, and compare's "within noise" interval (min..max) then held
+// any B. That repetition is named an outlier, kept out of the outlier-free
+// range every noise interval is made of, and listed in the report; a file
+// written before outliers were named compares as it did.
+TEST(CollectorTest, PausedRepetitionIsANamedOutlierAndWidensNoNoiseInterval) {
+  const std::string name = "latency/4k/1MiB";
+  const std::string label = "page=4k working_set_bytes=1048576 backing=4k";
+  const auto run_of = [&](std::vector<double> ns) {
+    std::vector<RawRun> runs;
+    for (const double v : ns) runs.push_back(repetition(name, v, label));
+    analysis::Results results;
+    results.machine = analysis::testing::kvm_amd_machine("AMD EPYC 7B13", "6.1.0-18-cloud-amd64", 2.45e9, 3.2e9);
+    add_runs_to_results(runs, results);
+    return results;
+  };
+  const double paused_ns = 8.9 * 1000;
+  const analysis::Results a = run_of({8.90, 8.93, paused_ns, 8.88, 8.91});
+  const analysis::Spread& spread = a.cases.at(0).spread;
+  EXPECT_EQ(spread.repetitions, 5);
+  EXPECT_EQ(spread.outliers, 1);
+  EXPECT_EQ(spread.max, paused_ns) << "every repetition is still in min..max";
+  ASSERT_TRUE(spread.outlier_free_min && spread.outlier_free_max);
+  EXPECT_EQ(*spread.outlier_free_min, 8.88);
+  EXPECT_EQ(*spread.outlier_free_max, 8.93);
+  EXPECT_FALSE(spread.noisy) << "the spread without the paused repetition is 0.6 %";
+  // Repetitions that merely differ, even by 9 %, name no outlier.
+  EXPECT_EQ(run_of({8.9, 9.7, 8.9, 8.9, 8.9}).cases.at(0).spread.outliers, 0);
+
+  const std::string report = analysis::render_sections(a);
+  EXPECT_NE(report.find("outlier repetitions: " + name + ": 1 of 5"), std::string::npos) << report;
+
+  // The field survives the file; B is 12 % slower with tight repetitions.
+  const analysis::Results a_read = analysis::results_from_json(analysis::to_json(a));
+  EXPECT_EQ(a_read.cases.at(0).spread.outliers, 1);
+  EXPECT_EQ(a_read.cases.at(0).spread.outlier_free_max, spread.outlier_free_max);
+  const analysis::Results b = run_of({9.98, 10.0, 9.99, 10.01, 10.02});
+  const analysis::CaseComparison slower = analysis::compare_results(a_read, b).cases.at(0);
+  EXPECT_EQ(slower.verdict, analysis::Verdict::kSlower) << "the paused repetition widened A's interval to B";
+  ASSERT_TRUE(slower.spread_a_pct);
+  EXPECT_LT(*slower.spread_a_pct, 1.0);
+
+  // A file without the outlier fields: its min..max is the interval, as before.
+  nlohmann::json old_file = analysis::to_json(a);
+  for (auto& c : old_file["cases"]) {
+    c["spread"].erase("outliers");
+    c["spread"].erase("outlier_free_min");
+    c["spread"].erase("outlier_free_max");
+  }
+  const analysis::Results a_old = analysis::results_from_json(old_file);
+  EXPECT_EQ(a_old.cases.at(0).spread.outliers, 0);
+  EXPECT_EQ(analysis::compare_results(a_old, b).cases.at(0).verdict, analysis::Verdict::kWithinNoise);
 }
 
 TEST(CollectorTest, FailedCasesBecomeOneUnavailableEntryPerFamilyPageAndReason) {

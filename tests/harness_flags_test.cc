@@ -1,10 +1,13 @@
 // Flags checked before anything runs (issue 13 rows 11, 18 and 20): `bench`
 // flags Google Benchmark would only warn about, `bench --max-working-set`,
-// and a hugetlb reservation that no case of the run would use.
+// a hugetlb reservation that no case of the run would use; and (issue 26)
+// every numeric flag's value is the number and nothing else.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,6 +33,46 @@ TEST(BenchFlagsTest, BadFilterOrFormatIsAUsageError) {
   expect_usage_error("bench --benchmark_out_format=html", {"--benchmark_out_format", "'html'"});
   expect_usage_error("bench --max-working-set 1.5", {"--max-working-set", "'1.5'"});
   expect_usage_error("bench --max-working-set", {"--max-working-set"});
+}
+
+// Issue 26: `--fail-on-regression ''` was read as 0 % (CLI11 reads an empty
+// value as 0) and ' 64MiB' as 64 MiB. Every numeric flag of every subcommand
+// is found from its --help (value names N, PCT, SECONDS, SIZE), so a flag
+// added later is held too; bench's --max-working-set is Google Benchmark's
+// help, so it is named here.
+TEST(NumericFlagsTest, EmptyBlankOrPaddedValuesAreRefusedForEveryNumericFlag) {
+  const std::map<std::string, std::string> valid_value = {{"N", "1"}, {"PCT", "5"}, {"SECONDS", "5"}, {"SIZE", "1MiB"}};
+  // What each subcommand needs besides the flag; the flag is refused before any of it is used.
+  const std::map<std::string, std::string> rest = {{"run", "--only latency --quick"},
+                                                   {"compare", "/nonexistent/a.json /nonexistent/b.json"},
+                                                   {"fleet", "/nonexistent"},
+                                                   {"report", "/nonexistent/a.json"}};
+  std::vector<std::pair<std::string, std::string>> flags = {{"bench --max-working-set", "SIZE"}};
+  // An option's line of the help starts with blanks (the footer's bench line does not).
+  const std::regex numeric_option(R"(^\s+(--[a-z0-9-]+) (N|PCT|SECONDS|SIZE)\b)");
+  for (const auto& [subcommand, _] : rest) {
+    const auto help = run_command_line(kMemprobe + " " + subcommand + " --help");
+    ASSERT_EQ(help.exit_status, 0) << subcommand;
+    std::istringstream lines(help.out);
+    std::smatch m;
+    for (std::string line; std::getline(lines, line);)
+      if (std::regex_search(line, m, numeric_option)) flags.emplace_back(subcommand + " " + m[1].str(), m[2].str());
+  }
+  std::vector<std::string> found;
+  for (const auto& [flag, _] : flags) found.push_back(flag);
+  for (const std::string known : {"run --budget", "run --cpu", "run --seed", "run --max-working-set",
+                                  "run --reserve-hugepages", "run --reserve-hugepages-1g", "compare --fail-on-regression"})
+    EXPECT_NE(std::find(found.begin(), found.end(), known), found.end()) << known << " not found in --help";
+
+  for (const auto& [flag, value_name] : flags) {
+    const std::string subcommand = flag.substr(0, flag.find(' '));
+    const std::string valid = valid_value.at(value_name);
+    for (const std::string& bad : {std::string(), std::string(" "), valid + "x", " " + valid, valid + " "}) {
+      const std::string args = flag + " '" + bad + "' " + (rest.count(subcommand) ? rest.at(subcommand) : "");
+      testing::expect_one_error_line(run_command_line(kMemprobe + " " + args), args,
+                                     {flag.substr(flag.find(' ') + 1) + ": '" + bad + "'"});
+    }
+  }
 }
 
 TEST(BenchFlagsTest, ParsesMaxWorkingSetAndPassesTheRest) {

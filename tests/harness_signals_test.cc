@@ -2,12 +2,17 @@
 // signal keeps the completed cases, restores the hugetlb pool and leaves no
 // temporary file; a file size limit reached while writing (SIGXFSZ ignored,
 // EFBIG) is a write error that leaves the old file and no temporary file.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "analysis/results_json.h"
 #include "harness/signals.h"
@@ -82,6 +87,53 @@ TEST(SignalsTest, HangupDuringAReservingRunRestoresThePool) {
   EXPECT_TRUE(fs::is_empty(dir / "state")) << "the reservation state file is left";
   EXPECT_FALSE(analysis::load_results(file.string()).cases.empty());
   fs::remove_all(dir);
+}
+
+// Issue 26: a script's background job starts with SIGINT ignored, and
+// memprobe un-ignored it only when the measurement began, so a SIGINT at
+// 0.05 s was dropped and the run went on to exit 0. Here the signal comes as
+// early as any can: it is pending when memprobe starts (ignored, and blocked
+// so that the kernel keeps it). It must stop the run with 128 + its number
+// (exit status, or death by the signal, which a shell reports the same),
+// leaving no results file or a valid interrupted one.
+TEST(SignalsTest, SignalPendingAtStartUnderAnIgnoredDispositionStopsTheRun) {
+  for (const int signo : {SIGINT, SIGTERM}) {
+    SCOPED_TRACE(std::string("SIG") + harness::signal_name(signo));
+    const fs::path dir = testing::make_temp_dir("memprobe-early-signal");
+    const fs::path file = dir / "r.json", err = dir / "err";
+    std::vector<std::string> args = {kMemprobe, "run", "--only", "latency", "--quick", "--max-working-set", "1MiB",
+                                     "--out", file.string()};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      struct sigaction ignore {};
+      ignore.sa_handler = SIG_IGN;
+      ::sigaction(signo, &ignore, nullptr);
+      sigset_t blocked;
+      sigemptyset(&blocked);
+      sigaddset(&blocked, signo);
+      ::sigprocmask(SIG_BLOCK, &blocked, nullptr);
+      ::kill(::getpid(), signo);
+      const int out_fd = ::open("/dev/null", O_WRONLY);
+      const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(out_fd, STDOUT_FILENO);
+      ::dup2(err_fd, STDERR_FILENO);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    const int shell_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    EXPECT_EQ(shell_status, 128 + signo) << testing::slurp(err);
+    if (fs::exists(file)) {
+      EXPECT_TRUE(analysis::load_results(file.string()).extra.value("interrupted", false));
+    }
+    EXPECT_FALSE(testing::temp_file_left(file));
+    fs::remove_all(dir);
+  }
 }
 
 // Issue 13 row 10: the file size limit drops below the results file's size

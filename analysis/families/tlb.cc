@@ -64,7 +64,7 @@ std::optional<double> spread_cycles(const Case& c, double cycles) {
   if (c.spread.repetitions < 2) return std::nullopt;
   const auto value = metric(c, headline_metric(c).c_str());
   if (!value || !(*value > 0)) return std::nullopt;
-  return (c.spread.max - c.spread.min) * cycles / *value;
+  return outlier_free_width(c.spread) * cycles / *value;
 }
 
 // The cases of one role at one N: their cycles and the spreads known of them.
