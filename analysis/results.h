@@ -97,7 +97,7 @@ inline constexpr double kOutlierMinRatio = 2.0;
 struct Spread {
   int repetitions = 0;
   double min = 0, median = 0, max = 0;  // of the case's headline metric, every repetition
-  bool noisy = false;                   // (max - min) / median > kNoisySpreadPct, outliers included
+  bool noisy = false;                   // spread_pct(*this) > kNoisySpreadPct: outliers left out
   // Repetitions the outlier rule (kOutlierRobustSigmas, kOutlierMinRatio)
   // names: one that a pause stopped for 1000x its time. Not in
   // outlier_free_min/max; 0 and nullopt in files written before they existed.
@@ -122,8 +122,8 @@ inline double outlier_free_width(const Spread& s) {
 inline double spread_pct(const Spread& s) { return s.median > 0 ? outlier_free_width(s) / s.median * 100 : 0; }
 
 // The spread of one case's repetitions of its headline metric: min, median,
-// max and noisy of all, the outliers named and left out of
-// outlier_free_min/max. Empty: repetitions 0.
+// max of all, the outliers named and left out of outlier_free_min/max and
+// of noisy. Empty: repetitions 0.
 Spread spread_of(const std::vector<double>& repetitions);
 
 struct BackingInfo {

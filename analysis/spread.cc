@@ -28,7 +28,7 @@ Spread spread_of(const std::vector<double>& repetitions) {
     s.outlier_free_min = std::min(s.outlier_free_min.value_or(value), value);
     s.outlier_free_max = std::max(s.outlier_free_max.value_or(value), value);
   }
-  s.noisy = s.median > 0 && (s.max - s.min) / s.median * 100 > kNoisySpreadPct;
+  s.noisy = spread_pct(s) > kNoisySpreadPct;
   return s;
 }
 
