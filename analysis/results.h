@@ -84,16 +84,22 @@ inline constexpr double kNoisySpreadPct = 10.0;
 // many robust standard deviations (1.4826 x the median absolute deviation,
 // which estimates the standard deviation of normal noise without being
 // moved by the outlier itself): 3.5, Iglewicz and Hoaglin's cut for the
-// modified z-score. A repetition within kNoisySpreadPct % of the median is
-// never one (the median absolute deviation is 0 when most repetitions agree).
+// modified z-score...
 inline constexpr double kOutlierRobustSigmas = 3.5;
+// ...and is at least this many times the median, or at most its inverse: a
+// pause (SIGSTOP, a descheduled vCPU) stops the world for a whole
+// repetition, while noise of the figure moves it by tens of %. With the 3
+// repetitions of --quick the median absolute deviation is the smaller gap
+// alone, and the robust rule by itself would call a 1.4x repetition an
+// outlier; this keeps such noise in the spread.
+inline constexpr double kOutlierMinRatio = 2.0;
 
 struct Spread {
   int repetitions = 0;
   double min = 0, median = 0, max = 0;  // of the case's headline metric, every repetition
-  bool noisy = false;                   // spread_pct(*this) > kNoisySpreadPct
-  // Repetitions the outlier rule (kOutlierRobustSigmas) names: one that a
-  // pause (SIGSTOP, a descheduled vCPU) stopped for 1000x its time. Not in
+  bool noisy = false;                   // spread_pct(*this) > kNoisySpreadPct: outliers left out
+  // Repetitions the outlier rule (kOutlierRobustSigmas, kOutlierMinRatio)
+  // names: one that a pause stopped for 1000x its time. Not in
   // outlier_free_min/max; 0 and nullopt in files written before they existed.
   int outliers = 0;
   std::optional<double> outlier_free_min = std::nullopt, outlier_free_max = std::nullopt;
@@ -116,8 +122,8 @@ inline double outlier_free_width(const Spread& s) {
 inline double spread_pct(const Spread& s) { return s.median > 0 ? outlier_free_width(s) / s.median * 100 : 0; }
 
 // The spread of one case's repetitions of its headline metric: min, median,
-// max of all, the outliers named and left out of outlier_free_min/max (and of
-// noisy). Empty: repetitions 0.
+// max of all, the outliers named and left out of outlier_free_min/max and
+// of noisy. Empty: repetitions 0.
 Spread spread_of(const std::vector<double>& repetitions);
 
 struct BackingInfo {

@@ -16,9 +16,12 @@ Spread spread_of(const std::vector<double>& repetitions) {
   for (const double value : repetitions) deviations.push_back(std::fabs(value - s.median));
   // 1.4826: the median absolute deviation of normal noise is 0.6745 of its standard deviation.
   const double robust_sigma = 1.4826 * median_of(deviations);
-  const double limit = std::max(kOutlierRobustSigmas * robust_sigma, kNoisySpreadPct / 100 * std::fabs(s.median));
+  const double limit = kOutlierRobustSigmas * robust_sigma;
+  const auto far_from_median = [&](double value) {
+    return value >= kOutlierMinRatio * s.median || kOutlierMinRatio * value <= s.median;
+  };
   for (const double value : repetitions) {
-    if (std::fabs(value - s.median) > limit) {
+    if (s.median > 0 && std::fabs(value - s.median) > limit && far_from_median(value)) {
       ++s.outliers;
       continue;
     }
