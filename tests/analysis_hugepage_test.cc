@@ -104,6 +104,13 @@ TEST(HugepageTest, SummarySentencesComeFromTheNumbers) {
   EXPECT_NE(markdown.find(sentences[0]), std::string::npos) << markdown;
 }
 
+// A tlb row for hugepage_explanations' evidence.
+nlohmann::json tlb_row(const std::string& page, double entries, double miss_cycles) {
+  return {{"level", "L1 DTLB"},         {"page", page},         {"page_bytes", 4096},
+          {"reported_entries", nullptr}, {"detected_entries", entries}, {"reach_bytes", nullptr},
+          {"miss_cost_cycles", miss_cycles}, {"note", ""}};
+}
+
 TEST(HugepageTest, TheLadderSaysWhereHugePagesStartToPay) {
   Results r;
   // Same to 256 MiB (page tables still cached), then paying more and more.
@@ -123,15 +130,32 @@ TEST(HugepageTest, TheLadderSaysWhereHugePagesStartToPay) {
                 chase_case("4k", 64 * kMiB, "dram", 110), chase_case("thp", 64 * kMiB, "dram", 109)};
   derive_hugepage(same);
   EXPECT_EQ(hugepage_summary(same)[0],
-            "DRAM-sized random access (16 MiB-64 MiB): THP (2 MiB) no faster than 4 KiB pages up to 64 MiB (1.01x "
-            "there).");
-}
-
-// A tlb row for hugepage_explanations' evidence.
-nlohmann::json tlb_row(const std::string& page, double entries, double miss_cycles) {
-  return {{"level", "L1 DTLB"},         {"page", page},         {"page_bytes", 4096},
-          {"reported_entries", nullptr}, {"detected_entries", entries}, {"reach_bytes", nullptr},
-          {"miss_cost_cycles", miss_cycles}, {"note", ""}};
+            "DRAM-sized random access (16 MiB-64 MiB): THP (2 MiB) no faster than 4 KiB pages at 64 MiB, the largest "
+            "set (1.01x).");
+  // Paying in the middle of the ladder, not at its top (a guest whose huge
+  // pages the host splits, past the L1 DTLB's reach): both are said, and the
+  // top is explained.
+  Results middle;
+  middle.cases = {chase_case("4k", 64 * kMiB, "dram", 230),   chase_case("thp", 64 * kMiB, "dram", 185),
+                  chase_case("4k", 256 * kMiB, "dram", 315),  chase_case("thp", 256 * kMiB, "dram", 214),
+                  chase_case("4k", 1024 * kMiB, "dram", 417), chase_case("thp", 1024 * kMiB, "dram", 424)};
+  derive_hugepage(middle);
+  EXPECT_EQ(hugepage_summary(middle)[0],
+            "DRAM-sized random access (64 MiB-1 GiB): THP (2 MiB) 1.47x faster than 4 KiB pages at 256 MiB but no "
+            "faster than 4 KiB pages at 1 GiB, the largest set (0.98x).");
+  CacheLevelRow dram;
+  dram.level = "DRAM";
+  dram.latency_ns = 103.7;
+  middle.derived.cache_levels = {dram};
+  middle.derived.extra["tlb"] = nlohmann::json::array({tlb_row("4k", 96, 8), tlb_row("thp", 91, 61)});
+  middle.derived.extra["tlb"][1]["reach_bytes"] = 91 * 2 * kMiB;
+  const std::vector<std::string> why = hugepage_explanations(middle);
+  ASSERT_EQ(why.size(), 1u);
+  EXPECT_NE(why[0].find("THP (2 MiB) is no faster than 4 KiB pages at 1 GiB (0.98x), the ladder's largest set, where 4 "
+                        "KiB pages cost 4.02x the TLB-local DRAM latency"),
+            std::string::npos)
+      << why[0];
+  EXPECT_NE(why[0].find("its knee at 91 pages (182 MiB reach, which 1 GiB exceeds)"), std::string::npos) << why[0];
 }
 
 TEST(HugepageTest, ASlowerHugePageResultNamesTheMeasurementThatExplainsIt) {
@@ -286,6 +310,21 @@ TEST(HugepageTest, DramTranslationTakesTheLargestDramWorkingSetPerPage) {
 
   r.derived.extra["dram_translation"][0]["latency_ns"] = 300.0;  // the text shows the stored figure
   EXPECT_EQ(dram_translation_text(r).rfind("4k 300.0 ns at 512 MiB (2.50x DRAM)", 0), 0u) << dram_translation_text(r);
+}
+
+// A top rung only the huge policy reached (4 KiB pages' first touch cut it)
+// is not set beside 4 KiB pages' smaller largest set.
+TEST(HugepageTest, DramTranslationComparesAtASizeBothPoliciesMeasured) {
+  Results r = with_dram_row(100);
+  r.cases = {chase_case("4k", 1024 * kMiB, "dram", 400), chase_case("thp", 1024 * kMiB, "dram", 300),
+             chase_case("thp", 4096 * kMiB, "dram", 450)};
+  derive_hugepage(r);
+  derive_dram_translation(r);
+  const std::vector<DramTranslationRow> rows = dram_translation_rows(r);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(rows[0].working_set_bytes, 1024 * kMiB);
+  EXPECT_EQ(rows[1].page, "thp");
+  EXPECT_DOUBLE_EQ(rows[1].working_set_bytes, 1024 * kMiB);
 }
 
 TEST(HugepageTest, NoDramTranslationWithoutADramCase) {
