@@ -19,6 +19,9 @@ model=$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -1)
 case $vendor in AuthenticAMD) vendor=amd ;; GenuineIntel) vendor=intel ;; esac
 [[ -n $family ]] || { family=$(uname -m); model=$(sed -n 's/^CPU part[[:space:]]*: //p' /proc/cpuinfo | head -1); }
 hyper=$(lscpu 2>/dev/null | sed -n 's/^Hypervisor vendor:[[:space:]]*//p')
+# lscpu names no vendor for some hypervisors (a bhyve guest): memprobe's own
+# detection (CPUID leaf 0x40000000) then names it.
+[[ -n $hyper ]] || hyper=$("$memprobe" check 2>/dev/null | sed -n 's/^hypervisor[[:space:]]*\([^: ]*\):.*/\1/p' | head -1)
 slug=$(echo "${vendor:-cpu} fam${family} model${model} ${hyper:-bare-metal} $(nproc)cpu" | tr 'A-Z' 'a-z' | tr -cs 'a-z0-9' '-' | sed 's/^-//; s/-$//')
 dir=results/$slug
 stem=$dir/$(date -u +%Y-%m-%d)-$(git describe --always --dirty)
