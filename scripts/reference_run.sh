@@ -28,7 +28,14 @@ stem=$dir/$(date -u +%Y-%m-%d)-$(git describe --always --dirty)
 mkdir -p "$dir"
 
 pools=()
-if [[ $(id -u) -eq 0 ]]; then pools=(--pages 4k,thp,2m,1g --reserve-hugepages 600 --reserve-hugepages-1g 2); fi
+if [[ $(id -u) -eq 0 ]]; then
+  # A kernel without a 1 GiB pool (no gigantic-page support) runs without it.
+  if [[ -e /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages ]]; then
+    pools=(--pages 4k,thp,2m,1g --reserve-hugepages 600 --reserve-hugepages-1g 2)
+  else
+    pools=(--pages 4k,thp,2m --reserve-hugepages 600)
+  fi
+fi
 "$memprobe" run "${pools[@]}" --out "$stem.json"
 "$memprobe" report "$stem.json" --format markdown > "$stem.md"
 "$memprobe" report "$stem.json" --plot "$stem-plots" > /dev/null
