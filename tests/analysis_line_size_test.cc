@@ -218,10 +218,10 @@ TEST(LineSizeTest, FlatProbeInAFileSaysWhy) {
 // results/amd-fam25-model17-kvm-2cpu/2026-12-0{6,7}-5076050-default*.json are
 // copies of that corpus's Zen 4 files (`memprobe run --out` at 5076050,
 // before the probe existed: their stride sets jump at 128 B in one file and
-// 64 B in another). results/amd-fam26-model2-bhyve-2cpu/ holds a default run
-// on the Zen 5 guest (CPU family 26; the tool reads its hypervisor as bhyve)
-// at 2a1246c, with the probe. All are x86 machines with 64 B lines (public
-// specs: AMD Zen 3/4/5, Intel Golden Cove). A file with probe cases must read
+// 64 B in another). results/amd-fam26-model2-bhyve-2cpu/ holds the reference
+// run (scripts/reference_run.sh) on the Zen 5 guest (CPU family 26; the tool
+// reads its hypervisor as bhyve) at b48da6d, with the probe. All are x86
+// machines with 64 B lines (public specs: AMD Zen 3/4/5, Intel Golden Cove). A file with probe cases must read
 // the line within one step of the probe's doubling grid; a file without them
 // must give no line.
 std::vector<std::filesystem::path> kept_results_files() {

@@ -1,0 +1,143 @@
+set terminal svg size 960,600 dynamic enhanced font 'sans,12'
+set output 'tlb.svg'
+$tlb_4k << EOD
+8 0.0737572
+10 0.0633461
+11 0.0478893
+13 0.169795
+16 0.216154
+19 0.12586
+23 0.00351935
+27 -0.0599731
+32 -0.0134007
+38 0.0131376
+45 0.069302
+54 0.0399551
+64 0.00177651
+72 -0.00300202
+76 -0.0112654
+84 -0.0975007
+91 -0.0651955
+96 -0.0978133
+108 6.83047
+112 6.9101
+120 7.52951
+128 7.49894
+144 7.61122
+152 7.52807
+160 7.28284
+181 6.98735
+215 6.52618
+256 6.63244
+304 7.33903
+362 7.33474
+431 7.22661
+512 7.3346
+609 7.49229
+724 7.43956
+861 8.12854
+1024 5.98315
+1218 6.48071
+1448 6.75604
+1722 7.3698
+2048 10.0077
+2435 8.81999
+2896 9.20692
+3444 9.91545
+4096 13.1805
+4871 49.5785
+5793 91.8503
+6889 153.801
+8192 174.356
+9742 185.125
+11585 196.049
+13777 207.858
+16384 270.263
+19484 1027.55
+23170 1069.9
+27554 1084.92
+32768 1080.03
+EOD
+$tlb_thp << EOD
+8 -0.020999
+10 -0.00963785
+11 -0.014711
+13 -0.0130892
+16 -0.0422153
+19 -0.0119641
+23 -0.00184778
+27 0.00805298
+32 0.0340247
+38 0.0400667
+45 0.030355
+54 0.0291992
+64 0.0309811
+72 1.80585
+76 2.48566
+84 3.49528
+91 3.2132
+96 3.64206
+108 55.8838
+112 56.5341
+120 56.8961
+128 56.2312
+144 51.8717
+152 52.7885
+160 55.674
+181 57.3731
+215 57.1501
+256 60.8981
+304 61.6162
+362 64.889
+431 71.3727
+512 75.971
+EOD
+$tlb_hugetlb_2m << EOD
+8 0.258618
+10 0.254672
+11 0.275893
+13 0.524654
+16 0.241058
+19 0.26404
+23 0.26848
+27 0.264683
+32 0.21162
+38 0.115234
+45 0.0701002
+54 0.0727333
+64 0.0119937
+72 1.80421
+76 2.52964
+84 3.1798
+91 2.95076
+96 3.28555
+108 59.7693
+112 59.3105
+120 60.9434
+128 59.73
+144 55.7825
+152 58.0884
+160 57.1137
+181 59.837
+215 58.536
+256 63.6754
+304 64.4465
+362 67.1531
+431 78.5754
+512 81.2241
+EOD
+set title 'TLB: extra cycles per load over a same-footprint reference, AMD EPYC (bhyve guest)' noenhanced
+set logscale x 2
+set grid xtics ytics
+set xlabel 'pages touched (one line each)'
+set ylabel 'tlb - reference (cycles per load)'
+set key top left
+set format x '%.0f'
+set arrow 1 from 96, graph 0 to 96, graph 1 nohead dashtype 2 lc rgb 'gray40'
+set label 1 'L1 DTLB 4K: 96 entries (CPUID)' at 96, graph 0.97 right rotate by 90 offset -0.5,0 tc rgb 'gray40'
+set arrow 2 from 128, graph 0 to 128, graph 1 nohead dashtype 2 lc rgb 'gray40'
+set label 2 'L2 DTLB 4K: 128 entries (CPUID)' at 128, graph 0.97 right rotate by 90 offset -0.5,0 tc rgb 'gray40'
+plot $tlb_4k using 1:2 with linespoints pt 7 ps 0.6 title '4k pages', $tlb_thp using 1:2 with linespoints pt 7 ps 0.6 title 'thp pages', $tlb_hugetlb_2m using 1:2 with linespoints pt 7 ps 0.6 title 'hugetlb-2m pages'
+set terminal pngcairo size 960,600 enhanced font 'sans,10'
+set output 'tlb.png'
+replot
