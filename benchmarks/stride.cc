@@ -49,6 +49,29 @@ struct StrideSetup : CaseSetup {
   std::size_t arena_bytes = 0;  // the largest working set
 };
 
+// A buffer of a family's own (THP when verified, else 4 KiB pages),
+// allocated at its first use; a failed allocation is remembered, not retried
+// for every case.
+class OwnBuffer {
+ public:
+  core::Result<core::Buffer*> get(std::size_t bytes) {
+    if (!buffer_) {
+      if (failure_) return *failure_;
+      auto buffer = allocate_thp_else_4k(bytes);
+      if (!buffer) {
+        failure_ = buffer.error();
+        return buffer.error();
+      }
+      buffer_.emplace(std::move(*buffer));
+    }
+    return &*buffer_;
+  }
+
+ private:
+  std::optional<core::Buffer> buffer_;
+  std::optional<core::Unavailable> failure_;
+};
+
 // One buffer for every case, as large as the largest working set: THP when
 // the kernel gives verified huge pages (so 4 KiB TLB misses stay out of the
 // large-stride points), else 4 KiB pages; the label says which.
@@ -58,21 +81,14 @@ class StrideArena {
 
   // stride_bytes 0 = the random control.
   core::Result<Prepared*> prepare(std::size_t working_set_bytes, std::size_t stride_bytes, const StrideSetup& setup) {
-    if (!buffer_) {
-      if (failure_) return *failure_;
-      auto buffer = allocate_thp_else_4k(setup.arena_bytes);
-      if (!buffer) {
-        failure_ = buffer.error();
-        return buffer.error();
-      }
-      buffer_.emplace(std::move(*buffer));
-    }
+    auto buffer = buffer_.get(setup.arena_bytes);
+    if (!buffer) return buffer.error();
     if (prepared_ && working_set_ == working_set_bytes && stride_ == stride_bytes) return &*prepared_;
-    const auto memory = buffer_->bytes().first(working_set_bytes);
+    const auto memory = (*buffer)->bytes().first(working_set_bytes);
     Prepared p;
     p.chain = stride_bytes == 0 ? core::build_random_cycle(memory, setup.line_bytes, setup.seed)
                                 : core::build_stride_chain(memory, stride_bytes);
-    p.backing = &buffer_->backing();
+    p.backing = &(*buffer)->backing();
     p.position = core::memprobe_chase(p.chain.head, std::min(p.chain.length, kMaxWarmupLoads));
     prepared_ = p;
     working_set_ = working_set_bytes;
@@ -81,8 +97,7 @@ class StrideArena {
   }
 
  private:
-  std::optional<core::Buffer> buffer_;
-  std::optional<core::Unavailable> failure_;
+  OwnBuffer buffer_;
   std::optional<Prepared> prepared_;
   std::size_t working_set_ = 0;
   std::size_t stride_ = 0;
@@ -149,20 +164,13 @@ struct LineProbeSetup : CaseSetup {
 class LineProbe {
  public:
   core::Result<PreparedChain*> prepare(std::size_t offset_bytes, const LineProbeSetup& setup) {
-    if (!buffer_) {
-      if (failure_) return *failure_;
-      auto buffer = allocate_thp_else_4k(setup.chunks * kLineProbeChunkBytes);
-      if (!buffer) {
-        failure_ = buffer.error();
-        return buffer.error();
-      }
-      buffer_.emplace(std::move(*buffer));
-    }
+    auto buffer = buffer_.get(setup.chunks * kLineProbeChunkBytes);
+    if (!buffer) return buffer.error();
     if (prepared_ && offset_ == offset_bytes) return &*prepared_;
     PreparedChain p;
-    p.chain = core::build_line_probe_chain(buffer_->bytes(), kLineProbeChunkBytes, offset_bytes, setup.chunks,
+    p.chain = core::build_line_probe_chain((*buffer)->bytes(), kLineProbeChunkBytes, offset_bytes, setup.chunks,
                                            setup.seed);
-    p.backing = &buffer_->backing();
+    p.backing = &(*buffer)->backing();
     p.position = core::memprobe_chase(p.chain.head, std::max(p.chain.length, kMaxWarmupLoads / 4));
     prepared_ = p;
     offset_ = offset_bytes;
@@ -170,8 +178,7 @@ class LineProbe {
   }
 
  private:
-  std::optional<core::Buffer> buffer_;
-  std::optional<core::Unavailable> failure_;
+  OwnBuffer buffer_;
   std::optional<PreparedChain> prepared_;
   std::size_t offset_ = 0;
 };

@@ -5,7 +5,9 @@
 #include "analysis/families/pagefault.h"
 #include "analysis/families/tlb.h"
 
+#include <array>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -111,35 +113,34 @@ nlohmann::json tlb_row(const std::string& page, double entries, double miss_cycl
           {"miss_cost_cycles", miss_cycles}, {"note", ""}};
 }
 
-TEST(HugepageTest, TheLadderSaysWhereHugePagesStartToPay) {
+// A DRAM ladder of 4k and THP cases: {MiB, 4k ns, thp ns} per rung.
+Results dram_ladder(const std::vector<std::array<double, 3>>& rungs) {
   Results r;
-  // Same to 256 MiB (page tables still cached), then paying more and more.
-  r.cases = {chase_case("4k", 16 * kMiB, "dram", 100),   chase_case("thp", 16 * kMiB, "dram", 101),
-             chase_case("4k", 64 * kMiB, "dram", 110),   chase_case("thp", 64 * kMiB, "dram", 109),
-             chase_case("4k", 256 * kMiB, "dram", 130),  chase_case("thp", 256 * kMiB, "dram", 110),
-             chase_case("4k", 1024 * kMiB, "dram", 176), chase_case("thp", 1024 * kMiB, "dram", 110)};
+  for (const auto& [mib, ns_4k, ns_thp] : rungs) {
+    r.cases.push_back(chase_case("4k", mib * kMiB, "dram", ns_4k));
+    r.cases.push_back(chase_case("thp", mib * kMiB, "dram", ns_thp));
+  }
   derive_hugepage(r);
+  return r;
+}
+
+TEST(HugepageTest, TheLadderSaysWhereHugePagesStartToPay) {
+  // Same to 256 MiB (page tables still cached), then paying more and more.
+  Results r = dram_ladder({{16, 100, 101}, {64, 110, 109}, {256, 130, 110}, {1024, 176, 110}});
   const auto sentences = hugepage_summary(r);
   ASSERT_EQ(sentences.size(), 1u);
   EXPECT_EQ(sentences[0],
             "DRAM-sized random access (16 MiB-1 GiB): THP (2 MiB) 1.60x faster than 4 KiB pages at 1 GiB, paying "
             "from 256 MiB (1.18x).");
   // Never paying: said with the figure at the largest set.
-  Results same;
-  same.cases = {chase_case("4k", 16 * kMiB, "dram", 100), chase_case("thp", 16 * kMiB, "dram", 99),
-                chase_case("4k", 64 * kMiB, "dram", 110), chase_case("thp", 64 * kMiB, "dram", 109)};
-  derive_hugepage(same);
+  Results same = dram_ladder({{16, 100, 99}, {64, 110, 109}});
   EXPECT_EQ(hugepage_summary(same)[0],
             "DRAM-sized random access (16 MiB-64 MiB): THP (2 MiB) no faster than 4 KiB pages at 64 MiB, the largest "
             "set (1.01x).");
   // Paying in the middle of the ladder, not at its top (a guest whose huge
   // pages the host splits, past the L1 DTLB's reach): both are said, and the
   // top is explained.
-  Results middle;
-  middle.cases = {chase_case("4k", 64 * kMiB, "dram", 230),   chase_case("thp", 64 * kMiB, "dram", 185),
-                  chase_case("4k", 256 * kMiB, "dram", 315),  chase_case("thp", 256 * kMiB, "dram", 214),
-                  chase_case("4k", 1024 * kMiB, "dram", 417), chase_case("thp", 1024 * kMiB, "dram", 424)};
-  derive_hugepage(middle);
+  Results middle = dram_ladder({{64, 230, 185}, {256, 315, 214}, {1024, 417, 424}});
   EXPECT_EQ(hugepage_summary(middle)[0],
             "DRAM-sized random access (64 MiB-1 GiB): THP (2 MiB) 1.47x faster than 4 KiB pages at 256 MiB but no "
             "faster than 4 KiB pages at 1 GiB, the largest set (0.98x).");
