@@ -14,8 +14,6 @@ namespace {
 using nlohmann::json;
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-// 1.4826 * MAD estimates the standard deviation of normally distributed values.
-constexpr double kMadToSigma = 1.4826;
 
 bool interrupted(const Results& r) {
   const auto it = r.extra.find("interrupted");
@@ -56,9 +54,7 @@ void flag_outliers(FleetGroup& group, const FleetOptions& options) {
     if (values.empty()) continue;
     const double median = median_of(values);
     group.median[f] = median;
-    std::vector<double> deviations;
-    for (const double v : values) deviations.push_back(std::fabs(v - median));
-    const double mad = median_of(deviations);
+    const double mad = median_absolute_deviation(values, median);
     const double min_pct = figures[f].size ? options.min_size_deviation_pct : options.min_deviation_pct;
     for (FleetRun& run : group.runs) {
       if (!run.values[f] || median <= 0) continue;
