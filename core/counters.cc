@@ -25,6 +25,7 @@
 
 #include <fmt/format.h>
 
+#include "core/system_files.h"
 #include "core/topology.h"
 
 namespace memprobe::core {
@@ -137,11 +138,6 @@ int pfm_status() {
   return status;
 }
 
-std::string errno_name(int err) {
-  const char* name = strerrorname_np(err);
-  return name != nullptr ? name : fmt::format("errno {}", err);
-}
-
 bool running_under_hypervisor() {
 #if defined(__x86_64__) || defined(__i386__)
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
@@ -166,13 +162,6 @@ bool kernel_has_core_pmu() {
   return false;
 }
 
-std::optional<int> perf_event_paranoid() {
-  std::ifstream in("/proc/sys/kernel/perf_event_paranoid");
-  int level = 0;
-  if (in >> level) return level;
-  return std::nullopt;
-}
-
 // The reason an event did not open, from perf_event_open's errno.
 std::string open_failure_reason(int err, bool software, bool kernel) {
   const std::string name = errno_name(err);
@@ -191,7 +180,7 @@ std::string open_failure_reason(int err, bool software, bool kernel) {
       // User-only counting needs paranoid <= 2, kernel counting <= 1
       // (Documentation/admin-guide/perf-security.rst).
       const int needed = kernel ? 1 : 2;
-      const auto level = perf_event_paranoid();
+      const auto level = read_perf_event_paranoid();
       if (geteuid() == 0) {
         return fmt::format("not permitted ({}) even as root: a seccomp profile or kernel "
                            "lockdown may block perf_event_open", name);
