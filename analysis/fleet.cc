@@ -15,11 +15,6 @@ using nlohmann::json;
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
-bool interrupted(const Results& r) {
-  const auto it = r.extra.find("interrupted");
-  return it != r.extra.end() && *it == true;
-}
-
 // ---- formatting ------------------------------------------------------------
 
 std::string format_figure(const FleetFigure& figure, double value) {
@@ -151,7 +146,7 @@ Fleet analyze_fleet(const std::vector<FleetInput>& inputs, const FleetOptions& o
     run.thp_defrag = m.thp_defrag;
     run.pool_2m = m.hugepages_2m_reserved;
     run.pool_1g = m.hugepages_1g_reserved;
-    run.interrupted = interrupted(input.results);
+    run.interrupted = was_interrupted(input.results);
     run.values = headline_values(input.results);
     run.deviation_pct.assign(n_figures, std::nullopt);
     run.outlier.assign(n_figures, false);

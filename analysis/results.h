@@ -227,4 +227,11 @@ struct Results {
   nlohmann::json extra = nlohmann::json::object();  // other top-level members, preserved
 };
 
+// Whether the run stopped early (a signal): the harness writes a top-level
+// "interrupted": true, kept in Results::extra.
+inline bool was_interrupted(const Results& r) {
+  const auto it = r.extra.find("interrupted");
+  return it != r.extra.end() && *it == true;
+}
+
 }  // namespace memprobe::analysis

@@ -7,10 +7,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -25,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include "core/machine.h"
 #include "core/system_files.h"
 #include "core/topology.h"
 
@@ -138,15 +135,6 @@ int pfm_status() {
   return status;
 }
 
-bool running_under_hypervisor() {
-#if defined(__x86_64__) || defined(__i386__)
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  // CPUID.1:ECX[31] is reserved for hypervisors to announce themselves.
-  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0) return (ecx >> 31) & 1u;
-#endif
-  return false;
-}
-
 // Whether the kernel registered a core PMU: "cpu" (x86), "cpu_core"/"cpu_atom"
 // (hybrid Intel), or a PMU directory with a "cpus" file (Arm).
 bool kernel_has_core_pmu() {
@@ -172,7 +160,7 @@ std::string open_failure_reason(int err, bool software, bool kernel) {
       if (software) return fmt::format("not supported by this kernel ({})", name);
       if (kernel_has_core_pmu()) return fmt::format("not supported by this PMU ({})", name);
       return fmt::format("no hardware PMU exposed ({}){}", name,
-                         running_under_hypervisor()
+                         detect_hypervisor().has_value()
                              ? " — virtual machine without a virtual PMU?"
                              : "");
     case EACCES:

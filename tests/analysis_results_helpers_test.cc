@@ -24,5 +24,14 @@ TEST(ResultsHelpersTest, MedianAbsoluteDeviation) {
   EXPECT_DOUBLE_EQ(median_absolute_deviation({1, 4}, 2.5), 1.5);
 }
 
+TEST(ResultsHelpersTest, WasInterruptedReadsTheTopLevelFlag) {
+  Results r;
+  EXPECT_FALSE(was_interrupted(r));
+  r.extra["interrupted"] = false;
+  EXPECT_FALSE(was_interrupted(r));
+  r.extra["interrupted"] = true;
+  EXPECT_TRUE(was_interrupted(r));
+}
+
 }  // namespace
 }  // namespace memprobe::analysis
