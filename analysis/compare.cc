@@ -113,18 +113,9 @@ bool differ_by_more_than(double a, double b, double pct) {
   return std::fabs(b / a - 1) * 100 > pct;
 }
 
-// A case's page policy (params.page), or empty.
-std::string page_of(const Case& c) {
-  const auto it = c.params.find("page");
-  return it != c.params.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // The access pattern a case's chain used (params.tlb_method: "page-groups-32",
 // "huge-pages"); empty where the family records none.
-std::string case_method(const Case& c) {
-  const auto it = c.params.find("tlb_method");
-  return it != c.params.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+std::string case_method(const Case& c) { return param_string(c, "tlb_method"); }
 
 // The access pattern each family's chains used, per page policy: curves
 // measured two ways differ by method, not by the machine.
@@ -650,7 +641,7 @@ Comparison compare_runs(std::span<const Results> a, std::span<const Results> b, 
     side.runs = runs.size();
     for (const Results& r : runs) {
       text += (text.empty() ? "" : "\n   ") + run_text(r);
-      if (const auto it = r.extra.find("interrupted"); it != r.extra.end() && *it == true) ++side.interrupted;
+      if (was_interrupted(r)) ++side.interrupted;
       for (const CacheLevelRow& level : r.derived.cache_levels) {
         const auto drift = level_noise_pct(r, level.level);
         if (!drift) continue;

@@ -45,16 +45,7 @@ std::string format_pct(const std::optional<double>& pct) {
 }
 
 // Text from a results file never reaches the terminal raw (escape_control).
-std::string csv_field(const std::string& raw) {
-  const std::string text = escape_control(raw);
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char ch : text) {
-    if (ch == '"') quoted += '"';
-    quoted += ch;
-  }
-  return quoted + "\"";
-}
+std::string csv_field(const std::string& raw) { return csv_cell(escape_control(raw)); }
 
 std::string csv_number(const std::optional<double>& value) { return value ? fmt::format("{}", *value) : ""; }
 

@@ -14,13 +14,6 @@ namespace {
 using nlohmann::json;
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-// 1.4826 * MAD estimates the standard deviation of normally distributed values.
-constexpr double kMadToSigma = 1.4826;
-
-bool interrupted(const Results& r) {
-  const auto it = r.extra.find("interrupted");
-  return it != r.extra.end() && *it == true;
-}
 
 // ---- formatting ------------------------------------------------------------
 
@@ -56,9 +49,7 @@ void flag_outliers(FleetGroup& group, const FleetOptions& options) {
     if (values.empty()) continue;
     const double median = median_of(values);
     group.median[f] = median;
-    std::vector<double> deviations;
-    for (const double v : values) deviations.push_back(std::fabs(v - median));
-    const double mad = median_of(deviations);
+    const double mad = median_absolute_deviation(values, median);
     const double min_pct = figures[f].size ? options.min_size_deviation_pct : options.min_deviation_pct;
     for (FleetRun& run : group.runs) {
       if (!run.values[f] || median <= 0) continue;
@@ -155,7 +146,7 @@ Fleet analyze_fleet(const std::vector<FleetInput>& inputs, const FleetOptions& o
     run.thp_defrag = m.thp_defrag;
     run.pool_2m = m.hugepages_2m_reserved;
     run.pool_1g = m.hugepages_1g_reserved;
-    run.interrupted = interrupted(input.results);
+    run.interrupted = was_interrupted(input.results);
     run.values = headline_values(input.results);
     run.deviation_pct.assign(n_figures, std::nullopt);
     run.outlier.assign(n_figures, false);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <string>
@@ -75,6 +76,18 @@ inline double median_of(std::vector<double> values) {
   const std::size_t n = values.size();
   return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
+
+// The median absolute deviation of `values` from their `median`; 0 if empty.
+inline double median_absolute_deviation(const std::vector<double>& values, double median) {
+  std::vector<double> deviations;
+  deviations.reserve(values.size());
+  for (const double value : values) deviations.push_back(std::fabs(value - median));
+  return median_of(std::move(deviations));
+}
+
+// kMadToSigma x the median absolute deviation estimates the standard
+// deviation of normal noise, whose MAD is 0.6745 of it.
+inline constexpr double kMadToSigma = 1.4826;
 
 // A figure whose repetitions differ by more than this (max - min over the
 // median, %) is flagged as noisy in the results file and the tables.
@@ -150,6 +163,14 @@ inline std::optional<double> param_number(const Case& c, const char* key) {
   return std::nullopt;
 }
 
+inline std::string param_string(const Case& c, const char* key) {
+  const auto it = c.params.find(key);
+  return it != c.params.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// A case's page policy (params.page: "4k", "thp", "2m", ...), or empty.
+inline std::string page_of(const Case& c) { return param_string(c, "page"); }
+
 inline std::optional<double> metric(const Case& c, const char* key) {
   const auto it = c.metrics.find(key);
   return it != c.metrics.end() ? std::optional<double>(it->second) : std::nullopt;
@@ -205,5 +226,12 @@ struct Results {
   Derived derived;
   nlohmann::json extra = nlohmann::json::object();  // other top-level members, preserved
 };
+
+// Whether the run stopped early (a signal): the harness writes a top-level
+// "interrupted": true, kept in Results::extra.
+inline bool was_interrupted(const Results& r) {
+  const auto it = r.extra.find("interrupted");
+  return it != r.extra.end() && *it == true;
+}
 
 }  // namespace memprobe::analysis

@@ -12,10 +12,7 @@ Spread spread_of(const std::vector<double>& repetitions) {
   s.min = *std::min_element(repetitions.begin(), repetitions.end());
   s.max = *std::max_element(repetitions.begin(), repetitions.end());
   s.median = median_of(repetitions);
-  std::vector<double> deviations;
-  for (const double value : repetitions) deviations.push_back(std::fabs(value - s.median));
-  // 1.4826: the median absolute deviation of normal noise is 0.6745 of its standard deviation.
-  const double robust_sigma = 1.4826 * median_of(deviations);
+  const double robust_sigma = kMadToSigma * median_absolute_deviation(repetitions, s.median);
   const double limit = kOutlierRobustSigmas * robust_sigma;
   const auto far_from_median = [&](double value) {
     return value >= kOutlierMinRatio * s.median || kOutlierMinRatio * value <= s.median;

@@ -91,14 +91,14 @@ std::string note_line(const std::string& text, TableFormat format) {
   return (format == TableFormat::kCsv ? "# " : "") + escape_control(text) + "\n";
 }
 
-namespace {
-
 std::string csv_cell(const std::string& cell) {
   if (cell.find_first_of(",\"\n") == std::string::npos) return cell;
   std::string quoted = "\"";
   for (char c : cell) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
   return quoted + "\"";
 }
+
+namespace {
 
 std::string render_csv(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows) {
   const auto line = [&](const std::vector<std::string>& cells) {

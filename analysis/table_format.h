@@ -36,6 +36,10 @@ std::size_t display_width(const std::string& text);
 std::string render_table(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows,
                          TableFormat format = TableFormat::kText);
 
+// One CSV field, RFC 4180: quoted (inner quotes doubled) where it holds a
+// comma, a quote or a newline, else as is.
+std::string csv_cell(const std::string& cell);
+
 // A line of prose under or above a table: as is in text and Markdown, as a
 // "# " comment in CSV. Ends with a newline.
 std::string note_line(const std::string& text, TableFormat format = TableFormat::kText);

@@ -18,6 +18,7 @@
 #include "core/buffer.h"
 #include "core/clock.h"
 #include "core/machine.h"
+#include "core/system_files.h"
 #include "core/units.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -44,15 +45,6 @@ namespace {
 
 constexpr std::size_t kThpBytes = 2 * core::kMiB;
 
-// "Cannot allocate memory (ENOMEM)".
-std::string errno_text(int error) {
-  std::string text = std::error_code(error, std::generic_category()).message();
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-  if (const char* name = ::strerrorname_np(error)) text += fmt::format(" ({})", name);
-#endif
-  return text;
-}
-
 std::size_t base_page_bytes() {
   return core::base_page_bytes();
 }
@@ -65,8 +57,7 @@ bool hugetlb_policy(core::PagePolicy policy) {
 
 std::uint64_t hugetlb_pages_available(std::size_t page_bytes) {
   const std::uint64_t free = core::hugetlb_free_pages(page_bytes).value_or(0);
-  const auto reserved = core::read_text_file(
-      fmt::format("/sys/kernel/mm/hugepages/hugepages-{}kB/resv_hugepages", page_bytes / core::kKiB));
+  const auto reserved = core::read_text_file(core::hugetlb_sysfs_path(page_bytes, "resv_hugepages"));
   std::uint64_t resv = 0;
   if (reserved) resv = std::strtoull(reserved->c_str(), nullptr, 10);
   return free > resv ? free - resv : 0;
@@ -91,7 +82,7 @@ core::Result<FreshMapping> FreshMapping::map(core::PagePolicy policy, std::size_
   if (base == MAP_FAILED) {
     const int error = errno;
     return core::Unavailable{fmt::format("cannot mmap {} for {} first-touch: {}", core::format_bytes(map_bytes),
-                                         core::cli_name(policy), errno_text(error))};
+                                         core::cli_name(policy), core::errno_text(error))};
   }
   auto* data = static_cast<std::byte*>(base);
   int advice = -1;
@@ -105,7 +96,7 @@ core::Result<FreshMapping> FreshMapping::map(core::PagePolicy policy, std::size_
   if (advice >= 0 && ::madvise(data, size_bytes, advice) != 0 && errno != EINVAL) {
     const int error = errno;
     ::munmap(base, map_bytes);
-    return core::Unavailable{fmt::format("cannot madvise a {} mapping: {}", core::cli_name(policy), errno_text(error))};
+    return core::Unavailable{fmt::format("cannot madvise a {} mapping: {}", core::cli_name(policy), core::errno_text(error))};
   }
   return FreshMapping(core::Mapping(data, size_bytes, base, map_bytes), policy);
 }
@@ -177,7 +168,7 @@ core::Result<TouchResult> populate_write(std::byte* data, std::size_t bytes, Fau
     error = errno;
   });
   if (status != 0)
-    return core::Unavailable{fmt::format("madvise(MADV_POPULATE_WRITE) failed: {}{}", errno_text(error),
+    return core::Unavailable{fmt::format("madvise(MADV_POPULATE_WRITE) failed: {}{}", core::errno_text(error),
                                          error == EINVAL ? " (needs Linux 5.14)" : "")};
   return r;
 }
@@ -203,7 +194,7 @@ core::Result<ColdFile> ColdFile::create(std::size_t bytes) {
   const int fd = ::mkstemp(path.data());
   if (fd < 0) {
     const int error = errno;
-    return core::Unavailable{fmt::format("cannot create a file in {}: {}", *dir, errno_text(error))};
+    return core::Unavailable{fmt::format("cannot create a file in {}: {}", *dir, core::errno_text(error))};
   }
   // Unlinked at once: the open descriptor keeps it, and nothing is left
   // behind however the process ends.
@@ -219,13 +210,13 @@ core::Result<ColdFile> ColdFile::create(std::size_t bytes) {
     const ssize_t written = ::write(fd, chunk.data(), n);
     if (written <= 0) {
       const int error = errno;
-      return core::Unavailable{fmt::format("cannot write the major-fault file in {}: {}", *dir, errno_text(error))};
+      return core::Unavailable{fmt::format("cannot write the major-fault file in {}: {}", *dir, core::errno_text(error))};
     }
     done += static_cast<std::size_t>(written);
   }
   if (::fsync(fd) != 0) {
     const int error = errno;
-    return core::Unavailable{fmt::format("cannot fsync the major-fault file in {}: {}", *dir, errno_text(error))};
+    return core::Unavailable{fmt::format("cannot fsync the major-fault file in {}: {}", *dir, core::errno_text(error))};
   }
   file.size_bytes_ = size_bytes;
   return file;
@@ -254,14 +245,14 @@ core::Result<std::size_t> ColdFile::resident_pages() const {
   void* base = ::mmap(nullptr, size_bytes_, PROT_READ, MAP_SHARED, fd_, 0);
   if (base == MAP_FAILED) {
     const int error = errno;
-    return core::Unavailable{fmt::format("cannot mmap the major-fault file: {}", errno_text(error))};
+    return core::Unavailable{fmt::format("cannot mmap the major-fault file: {}", core::errno_text(error))};
   }
   const std::size_t page = base_page_bytes();
   std::vector<unsigned char> vec(size_bytes_ / page);
   const int status = ::mincore(base, size_bytes_, vec.data());
   const int error = errno;
   ::munmap(base, size_bytes_);
-  if (status != 0) return core::Unavailable{fmt::format("cannot mincore the major-fault file: {}", errno_text(error))};
+  if (status != 0) return core::Unavailable{fmt::format("cannot mincore the major-fault file: {}", core::errno_text(error))};
   std::size_t resident = 0;
   for (const unsigned char v : vec) resident += v & 1;
   return resident;
@@ -269,7 +260,7 @@ core::Result<std::size_t> ColdFile::resident_pages() const {
 
 core::Result<std::size_t> ColdFile::evict() {
   const int error = ::posix_fadvise(fd_, 0, 0, POSIX_FADV_DONTNEED);  // returns the error, no errno
-  if (error != 0) return core::Unavailable{fmt::format("posix_fadvise(DONTNEED) failed: {}", errno_text(error))};
+  if (error != 0) return core::Unavailable{fmt::format("posix_fadvise(DONTNEED) failed: {}", core::errno_text(error))};
   return resident_pages();
 }
 
@@ -277,7 +268,7 @@ core::Result<const std::byte*> ColdFile::map() const {
   void* base = ::mmap(nullptr, size_bytes_, PROT_READ, MAP_SHARED, fd_, 0);
   if (base == MAP_FAILED) {
     const int error = errno;
-    return core::Unavailable{fmt::format("cannot mmap the major-fault file: {}", errno_text(error))};
+    return core::Unavailable{fmt::format("cannot mmap the major-fault file: {}", core::errno_text(error))};
   }
   // No readahead: otherwise one major fault reads read_ahead_kb of neighbours.
   ::madvise(base, size_bytes_, MADV_RANDOM);

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/system_files.h"
 #include "core/units.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -33,26 +34,8 @@ namespace {
 // kernel does not say (no hpage_pmd_size file: a kernel built without THP).
 constexpr std::size_t kDefaultThpBytes = 2 * kMiB;
 
-// "Cannot allocate memory (ENOMEM)": the message for people, the name for searches.
-std::string errno_text(int error) {
-  std::string text = std::error_code(error, std::generic_category()).message();
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-  if (const char* name = ::strerrordesc_np(error) ? ::strerrorname_np(error) : nullptr)
-    text += fmt::format(" ({})", name);
-#endif
-  return text;
-}
-
-std::optional<std::string> read_text_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::optional<std::uint64_t> read_u64_file(const std::string& path) {
-  const auto text = read_text_file(path);
+  const auto text = read_text_file(path, TextTrim::kAsIs);
   if (!text) return std::nullopt;
   std::uint64_t value = 0;
   const char* begin = text->data();
@@ -111,13 +94,9 @@ std::vector<std::size_t> hugetlb_page_sizes(const std::string& hugepages_dir) {
 
 namespace {
 
-std::string hugetlb_dir(std::size_t page_bytes) {
-  return fmt::format("/sys/kernel/mm/hugepages/hugepages-{}kB", page_bytes / kKiB);
-}
-
 // The bracketed word of /sys/kernel/mm/transparent_hugepage/enabled.
 std::string thp_mode() {
-  const auto text = read_text_file("/sys/kernel/mm/transparent_hugepage/enabled");
+  const auto text = read_text_file("/sys/kernel/mm/transparent_hugepage/enabled", TextTrim::kAsIs);
   if (!text) return "unsupported";
   const auto open = text->find('[');
   const auto close = text->find(']', open);
@@ -147,7 +126,7 @@ std::string short_pool_reason(std::size_t page_bytes, std::uint64_t need, std::u
       "echo {} > {}/nr_hugepages",
       available == 0 ? "no free" : "not enough free", page_label(page_bytes), need, available,
       gib ? "--reserve-hugepages-1g" : "--reserve-hugepages", target, target,
-      hugetlb_dir(page_bytes));
+      hugetlb_sysfs_path(page_bytes));
   if (gib) reason += " (1 GiB pages are most reliably reserved at boot: hugepagesz=1G hugepages=N)";
   return reason;
 }
@@ -156,7 +135,7 @@ std::optional<std::uint64_t> hugetlb_available_pages(std::size_t page_bytes) {
   const auto free = hugetlb_free_pages(page_bytes);
   if (!free) return std::nullopt;
   // Reserved-but-not-yet-faulted pages count as free yet belong to other mappings.
-  const std::uint64_t reserved = read_u64_file(hugetlb_dir(page_bytes) + "/resv_hugepages").value_or(0);
+  const std::uint64_t reserved = read_u64_file(hugetlb_sysfs_path(page_bytes, "resv_hugepages")).value_or(0);
   return *free - std::min(*free, reserved);
 }
 
@@ -195,7 +174,7 @@ struct OverlappingVma {
 };
 
 std::optional<std::vector<OverlappingVma>> overlapping_vmas(std::uintptr_t begin, std::uintptr_t end) {
-  const auto smaps = read_text_file("/proc/self/smaps");
+  const auto smaps = read_text_file("/proc/self/smaps", TextTrim::kAsIs);
   if (!smaps) return std::nullopt;
   std::vector<OverlappingVma> found;
   std::string_view text = *smaps;
@@ -460,11 +439,11 @@ Result<Backing> read_backing(const void* addr, std::size_t bytes, PagePolicy req
 }
 
 std::optional<std::uint64_t> hugetlb_free_pages(std::size_t page_bytes) {
-  return read_u64_file(hugetlb_dir(page_bytes) + "/free_hugepages");
+  return read_u64_file(hugetlb_sysfs_path(page_bytes, "free_hugepages"));
 }
 
 std::optional<std::uint64_t> hugetlb_total_pages(std::size_t page_bytes) {
-  return read_u64_file(hugetlb_dir(page_bytes) + "/nr_hugepages");
+  return read_u64_file(hugetlb_sysfs_path(page_bytes, "nr_hugepages"));
 }
 
 namespace {
@@ -492,7 +471,7 @@ Result<std::size_t> buffer_size(std::size_t bytes, PagePolicy policy) {
   const auto available = hugetlb_available_pages(page_bytes);
   if (!available)
     return Unavailable{fmt::format("this kernel has no {} hugetlb pool ({} does not exist)", page_label(page_bytes),
-                                   hugetlb_dir(page_bytes))};
+                                   hugetlb_sysfs_path(page_bytes))};
   if (*available < size_bytes / page_bytes)
     return Unavailable{short_pool_reason(page_bytes, size_bytes / page_bytes, *available,
                                          hugetlb_total_pages(page_bytes).value_or(0))};

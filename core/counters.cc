@@ -7,10 +7,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -25,6 +21,8 @@
 
 #include <fmt/format.h>
 
+#include "core/machine.h"
+#include "core/system_files.h"
 #include "core/topology.h"
 
 namespace memprobe::core {
@@ -137,20 +135,6 @@ int pfm_status() {
   return status;
 }
 
-std::string errno_name(int err) {
-  const char* name = strerrorname_np(err);
-  return name != nullptr ? name : fmt::format("errno {}", err);
-}
-
-bool running_under_hypervisor() {
-#if defined(__x86_64__) || defined(__i386__)
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  // CPUID.1:ECX[31] is reserved for hypervisors to announce themselves.
-  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0) return (ecx >> 31) & 1u;
-#endif
-  return false;
-}
-
 // Whether the kernel registered a core PMU: "cpu" (x86), "cpu_core"/"cpu_atom"
 // (hybrid Intel), or a PMU directory with a "cpus" file (Arm).
 bool kernel_has_core_pmu() {
@@ -166,13 +150,6 @@ bool kernel_has_core_pmu() {
   return false;
 }
 
-std::optional<int> perf_event_paranoid() {
-  std::ifstream in("/proc/sys/kernel/perf_event_paranoid");
-  int level = 0;
-  if (in >> level) return level;
-  return std::nullopt;
-}
-
 // The reason an event did not open, from perf_event_open's errno.
 std::string open_failure_reason(int err, bool software, bool kernel) {
   const std::string name = errno_name(err);
@@ -183,7 +160,7 @@ std::string open_failure_reason(int err, bool software, bool kernel) {
       if (software) return fmt::format("not supported by this kernel ({})", name);
       if (kernel_has_core_pmu()) return fmt::format("not supported by this PMU ({})", name);
       return fmt::format("no hardware PMU exposed ({}){}", name,
-                         running_under_hypervisor()
+                         detect_hypervisor().has_value()
                              ? " — virtual machine without a virtual PMU?"
                              : "");
     case EACCES:
@@ -191,7 +168,7 @@ std::string open_failure_reason(int err, bool software, bool kernel) {
       // User-only counting needs paranoid <= 2, kernel counting <= 1
       // (Documentation/admin-guide/perf-security.rst).
       const int needed = kernel ? 1 : 2;
-      const auto level = perf_event_paranoid();
+      const auto level = read_perf_event_paranoid();
       if (geteuid() == 0) {
         return fmt::format("not permitted ({}) even as root: a seccomp profile or kernel "
                            "lockdown may block perf_event_open", name);

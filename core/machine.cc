@@ -132,11 +132,6 @@ std::string cpu_model_name() {
 #endif
 }
 
-std::string errno_name(int error) {
-  if (const char* name = strerrorname_np(error)) return name;
-  return fmt::format("errno {}", error);
-}
-
 bool path_exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
 struct HugepagePool {
@@ -144,24 +139,14 @@ struct HugepagePool {
   std::uint64_t free = 0;
 };
 
-HugepagePool read_hugepage_pool(const std::string& size_dir) {
-  const std::string base = "/sys/kernel/mm/hugepages/" + size_dir + "/";
+HugepagePool read_hugepage_pool(std::size_t page_bytes) {
   HugepagePool pool;
-  pool.reserved = parse_number<std::uint64_t>(read_text_file(base + "nr_hugepages")).value_or(0);
-  pool.free = parse_number<std::uint64_t>(read_text_file(base + "free_hugepages")).value_or(0);
+  pool.reserved = parse_number<std::uint64_t>(read_text_file(hugetlb_sysfs_path(page_bytes, "nr_hugepages"))).value_or(0);
+  pool.free = parse_number<std::uint64_t>(read_text_file(hugetlb_sysfs_path(page_bytes, "free_hugepages"))).value_or(0);
   return pool;
 }
 
 }  // namespace
-
-std::optional<std::string> read_text_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return trim(contents.str());
-}
 
 std::optional<std::uint64_t> meminfo_field_bytes(std::string_view meminfo_text, std::string_view field) {
   std::size_t at = 0;
@@ -253,7 +238,7 @@ std::string probe_hardware_pmu() {
     }
     case EACCES:
     case EPERM: {
-      const auto paranoid = read_text_file("/proc/sys/kernel/perf_event_paranoid");
+      const auto paranoid = read_text_file(kPerfEventParanoidPath);
       return fmt::format("not permitted ({}): perf_event_paranoid={}; run as root or `sysctl kernel.perf_event_paranoid=1`",
                          errno_name(error), paranoid.value_or("?"));
     }
@@ -287,7 +272,7 @@ Machine fingerprint(bool calibrate) {
   machine.base_page_bytes = base_page_bytes();
   machine.thp_page_bytes = thp_page_bytes();
   for (const std::size_t page_bytes : hugetlb_page_sizes()) {
-    const HugepagePool pool = read_hugepage_pool(fmt::format("hugepages-{}kB", page_bytes / kKiB));
+    const HugepagePool pool = read_hugepage_pool(page_bytes);
     machine.hugetlb_pools.push_back({page_bytes, pool.reserved, pool.free});
   }
 
@@ -295,14 +280,14 @@ Machine fingerprint(bool calibrate) {
   machine.thp_enabled = bracketed_choice(read_text_file(thp + "enabled").value_or(""));
   machine.thp_defrag = bracketed_choice(read_text_file(thp + "defrag").value_or(""));
 
-  const HugepagePool pool_2m = read_hugepage_pool("hugepages-2048kB");
-  const HugepagePool pool_1g = read_hugepage_pool("hugepages-1048576kB");
+  const HugepagePool pool_2m = read_hugepage_pool(2 * kMiB);
+  const HugepagePool pool_1g = read_hugepage_pool(kGiB);
   machine.hugepages_2m_reserved = pool_2m.reserved;
   machine.hugepages_2m_free = pool_2m.free;
   machine.hugepages_1g_reserved = pool_1g.reserved;
   machine.hugepages_1g_free = pool_1g.free;
 
-  machine.perf_event_paranoid = parse_number<int>(read_text_file("/proc/sys/kernel/perf_event_paranoid"));
+  machine.perf_event_paranoid = parse_number<int>(read_text_file(kPerfEventParanoidPath));
   machine.pmu_reason = probe_hardware_pmu();
   machine.pmu_available = machine.pmu_reason.empty();
   return machine;

@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+
 #include <string_view>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/system_files.h"  // read_text_file, for check and tests
 #include "core/topology.h"
 
 namespace memprobe::core {
@@ -51,7 +53,6 @@ struct Machine {
 Machine fingerprint(bool calibrate = true);
 
 // Helpers shared with `memprobe check` and tests.
-std::optional<std::string> read_text_file(const std::string& path);  // trimmed
 // A "Name:  <number> kB" line of /proc/meminfo's text in bytes ("MemAvailable"
 // -> 21.3 GiB); nullopt if the field is missing or not such a number.
 std::optional<std::uint64_t> meminfo_field_bytes(std::string_view meminfo_text, std::string_view field);

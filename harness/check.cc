@@ -306,7 +306,7 @@ bool running_as_root(const SystemReader& reader) {
 }
 
 void check_perf(const SystemReader& reader, const LiveFacts& live, std::vector<CheckItem>& items) {
-  const auto paranoid = parse_number<int>(reader.read("/proc/sys/kernel/perf_event_paranoid"));
+  const auto paranoid = parse_number<int>(reader.read(core::kPerfEventParanoidPath));
   const std::string sysctl_fix = "sysctl kernel.perf_event_paranoid=1 (or run memprobe as root)";
   if (!paranoid) {
     items.push_back({"perf_event_paranoid", "not visible (kernel without perf events?)", CheckVerdict::kInfo, ""});

@@ -134,7 +134,7 @@ std::string pool_label(std::size_t page_bytes) { return core::format_bytes(page_
 }  // namespace
 
 std::string hugetlb_pool_path(std::size_t page_bytes) {
-  return fmt::format("/sys/kernel/mm/hugepages/hugepages-{}kB/nr_hugepages", page_bytes / core::kKiB);
+  return core::hugetlb_sysfs_path(page_bytes, "nr_hugepages");
 }
 
 void restore_system_settings_from_signal() noexcept {

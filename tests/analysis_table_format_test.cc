@@ -47,6 +47,14 @@ TEST(TableFormatTest, MarkdownIsAPipeTableWithAlignmentAndABlankLineAfter) {
             "\n");
 }
 
+TEST(TableFormatTest, CsvCellQuotesOnlyWhereNeeded) {
+  EXPECT_EQ(csv_cell("plain"), "plain");
+  EXPECT_EQ(csv_cell("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(csv_cell("two\nlines"), "\"two\nlines\"");
+  EXPECT_EQ(csv_cell(""), "");
+}
+
 TEST(TableFormatTest, CsvQuotesCommasAndQuotes) {
   const std::string table =
       render_table({{"name", false}, {"note", false}}, {{"a,b", "say \"hi\""}, {"c", ""}}, TableFormat::kCsv);

@@ -23,7 +23,8 @@ int kernel_rank(const std::string& kernel) {
   return 4;
 }
 
-std::string param_string(const Case& c, const char* key) {
+// Unlike param_string, a number reads as its text too: "vector" is 256 or "avx2".
+std::string param_text(const Case& c, const char* key) {
   const auto it = c.params.find(key);
   if (it == c.params.end()) return {};
   if (it->is_string()) return it->get<std::string>();
@@ -67,17 +68,17 @@ void derive_bandwidth(Results& results) {
   for (const Case& c : results.cases)
     if (c.family == "bandwidth" && metric(c, "gb_per_s") && param_number(c, "working_set_bytes")) cases.push_back(&c);
   std::stable_sort(cases.begin(), cases.end(), [](const Case* a, const Case* b) {
-    return std::make_tuple(param_number(*a, "threads").value_or(0), kernel_rank(param_string(*a, "kernel")),
+    return std::make_tuple(param_number(*a, "threads").value_or(0), kernel_rank(param_text(*a, "kernel")),
                            *param_number(*a, "working_set_bytes")) <
-           std::make_tuple(param_number(*b, "threads").value_or(0), kernel_rank(param_string(*b, "kernel")),
+           std::make_tuple(param_number(*b, "threads").value_or(0), kernel_rank(param_text(*b, "kernel")),
                            *param_number(*b, "working_set_bytes"));
   });
   std::vector<BandwidthRow> rows;
   for (const Case* c : cases) {
     const double ws = *param_number(*c, "working_set_bytes");
-    rows.push_back({param_string(*c, "kernel"), param_number(*c, "threads").value_or(1), ws,
-                    memory_level(ws, caches), *metric(*c, "gb_per_s"), param_string(*c, "vector"),
-                    param_string(*c, "page"), c->backing.verified});
+    rows.push_back({param_text(*c, "kernel"), param_number(*c, "threads").value_or(1), ws,
+                    memory_level(ws, caches), *metric(*c, "gb_per_s"), param_text(*c, "vector"),
+                    param_text(*c, "page"), c->backing.verified});
   }
   store_rows(results, "bandwidth", rows, to_json);
 }

@@ -31,11 +31,6 @@ struct CasePoint {
   const Case* source = nullptr;
 };
 
-std::string page_of(const Case& c) {
-  auto it = c.params.find("page");
-  return it != c.params.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // Each point's repetition spread as a fraction (-1: unknown), aligned with the points.
 std::vector<double> point_spreads(const std::vector<CasePoint>& points) {
   std::vector<double> out;
