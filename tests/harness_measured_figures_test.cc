@@ -199,7 +199,8 @@ TEST_F(MeasuredFiguresTest, NoCasesDerivesNothingAndSaysSo) {
   write("fleet/copy.json", doc);
   r = memprobe("fleet --format json " + (dir_ / "fleet").string());
   ASSERT_EQ(r.exit_status, 0) << r.err;
-  for (const json& group : json::parse(r.out)["groups"])
+  const json fleet = json::parse(r.out);  // a named value: the loop must not outlive a temporary's member
+  for (const json& group : fleet["groups"])
     for (const json& run : group["runs"])
       for (const json& value : run["values"]) EXPECT_TRUE(value.is_null()) << run["file"] << ": " << value;
 }
