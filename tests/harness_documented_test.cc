@@ -69,7 +69,9 @@ TEST(DocumentedTest, HugepageRunWithoutPoolsMarksCasesUnavailableAndLeavesTheCac
     if (!free_pages.empty() && std::stoul(free_pages) > 0)
       GTEST_SKIP() << pool << " has free pages: the unavailable lines this test expects would not appear";
   }
-  const auto r = run_command_line(kMemprobe + " run --only hugepage --pages 4k,2m,1g --quick --max-working-set 16MiB");
+  // The ladder sizes its DRAM points from an LLC of at least 4 MiB, so a
+  // 4 MiB cap leaves no DRAM-sized point on any machine.
+  const auto r = run_command_line(kMemprobe + " run --only hugepage --pages 4k,2m,1g --quick --max-working-set 4MiB");
   ASSERT_EQ(r.exit_status, 0) << r.err;
   EXPECT_NE(r.out.find("2m: unavailable: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("1g: unavailable: "), std::string::npos) << r.out;

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "tests/command_runner.h"
+#include "tests/emulation.h"
 
 namespace memprobe::testing {
 namespace {
@@ -320,7 +321,10 @@ TEST(SlurmTest, AJobArrayOfTwoNodesGivesAFleetOfTwoRuns) {
     for (const auto& run : doc["groups"][0]["runs"]) {
       named.insert(run["file"].get<std::string>());
       EXPECT_FALSE(run["host"].get<std::string>().empty()) << fleet.out;
-      EXPECT_FALSE(run["values"][0].is_null()) << "no L1 latency in " << run["file"];
+      // An L1 figure is a step in real hardware timing, which an emulator lacks.
+      if (!emulation_reason()) {
+        EXPECT_FALSE(run["values"][0].is_null()) << "no L1 latency in " << run["file"];
+      }
     }
     EXPECT_EQ(named, std::set<std::string>(files.begin(), files.end()));
     const CommandResult text = run_command_line(kMemprobe + " fleet " + results.string());

@@ -79,7 +79,12 @@ TEST(StagesTest, LatencySweepRecordsItsEndAndCurvesShareTheirPoints) {
     EXPECT_TRUE(analysis::latency_dram_plateau(results, "4k").has_value());
     const auto& measured = results.extra.at("sized_from_measured");
     EXPECT_GT(measured.at("dram_from_bytes").get<std::uint64_t>(), 0u);
-    EXPECT_FALSE(measured.at("cache_bytes").empty());
+    // Cache levels are steps in real hardware timing; an emulator's curve
+    // can show a DRAM-like plateau with no cache step before it.
+    if (const auto emulated = testing::emulation_reason())
+      std::cout << *emulated << ": no cache level is expected from emulated timing\n";
+    else
+      EXPECT_FALSE(measured.at("cache_bytes").empty());
   } else {
     std::cout << "sweep ended without the DRAM rule (" << reason << "): the sized-from checks do not apply\n";
   }
