@@ -641,7 +641,7 @@ Comparison compare_runs(std::span<const Results> a, std::span<const Results> b, 
     side.runs = runs.size();
     for (const Results& r : runs) {
       text += (text.empty() ? "" : "\n   ") + run_text(r);
-      if (was_interrupted(r)) ++side.interrupted;
+      if (r.interrupted) ++side.interrupted;
       for (const CacheLevelRow& level : r.derived.cache_levels) {
         const auto drift = level_noise_pct(r, level.level);
         if (!drift) continue;

@@ -10,6 +10,7 @@
 // and harness/: report and compare run on any results file.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -69,6 +70,18 @@ struct SummaryLine {
   std::string measured;  // "4k pages: L1 DTLB 64, L2 DTLB 1536"
 };
 
+// What `memprobe run` sizes the families after these from (harness/stages.cc
+// hands it to the benchmarks): each family adds the figures it measured.
+// Zero and empty where nothing was measured or detected.
+struct SizingFigures {
+  std::vector<std::uint64_t> cache_bytes;  // detected capacity per data cache level, innermost first
+  std::uint64_t dram_from_bytes = 0;       // smallest working set on the DRAM plateau
+  std::uint64_t l1_dtlb_entries_4k = 0;    // detected 4 KiB DTLB entries
+  std::uint64_t l2_dtlb_entries_4k = 0;
+  std::string latency_page;                // the curve the level figures were read on ("4k", "thp")
+  std::vector<std::pair<std::string, std::uint64_t>> level_figures;  // level ("L2"), working set bytes of its figure
+};
+
 struct FamilyDescriptor {
   std::string name;   // the benchmark family (case.family), its file name and its first derived member
   int run_rank = 0;   // `memprobe run` measures (and derive_all derives) by ascending run_rank
@@ -97,6 +110,13 @@ struct FamilyDescriptor {
   // The figures `memprobe fleet` gives a column each, after those of the
   // families of lower report_rank.
   std::vector<FleetColumn> fleet_columns = {};
+  // A family whose sweep `memprobe run` grows an octave at a time: why its
+  // `page` curve measured so far needs no more points (the sweep's end, as
+  // printed), or nullopt to grow it. Empty for the other families.
+  std::function<std::optional<std::string>(const Results&, const std::string& page)> sweep_complete = nullptr;
+  // Adds what later families are sized from, read from this family's cases
+  // so far. Empty: the family sizes nothing after it.
+  std::function<void(const Results&, SizingFigures&)> sizing_figures = nullptr;
 };
 
 // Adds a family (or replaces the one of the same name). The built-in families

@@ -146,7 +146,7 @@ Fleet analyze_fleet(const std::vector<FleetInput>& inputs, const FleetOptions& o
     run.thp_defrag = m.thp_defrag;
     run.pool_2m = m.hugepages_2m_reserved;
     run.pool_1g = m.hugepages_1g_reserved;
-    run.interrupted = was_interrupted(input.results);
+    run.interrupted = input.results.interrupted;
     run.values = headline_values(input.results);
     run.deviation_pct.assign(n_figures, std::nullopt);
     run.outlier.assign(n_figures, false);

@@ -224,14 +224,11 @@ struct Results {
   std::vector<Case> cases;
   std::vector<UnavailableFigure> unavailable;
   Derived derived;
+  // The run stopped early (a signal): the file holds the cases completed
+  // before it. Written as a top-level "interrupted": true.
+  bool interrupted = false;
   nlohmann::json extra = nlohmann::json::object();  // other top-level members, preserved
 };
 
-// Whether the run stopped early (a signal): the harness writes a top-level
-// "interrupted": true, kept in Results::extra.
-inline bool was_interrupted(const Results& r) {
-  const auto it = r.extra.find("interrupted");
-  return it != r.extra.end() && *it == true;
-}
 
 }  // namespace memprobe::analysis

@@ -383,7 +383,6 @@ Case case_from_json(const Reader& r) {
 // Members of the document this version does not model but reads: typed here
 // so the renderers never meet a wrong type.
 void check_top_level_extras(const Reader& top) {
-  (void)top.boolean("interrupted");
   (void)top.string("memprobe_version");
   (void)top.string("max_working_set_source");
   (void)top.integer("pinned_cpu", -1, kMaxLogicalCpus);
@@ -512,6 +511,7 @@ nlohmann::json to_json(const Results& results) {
     for (const auto& [key, value] : results.derived.extra.items())
       if (!derived.contains(key)) derived[key] = value;
   doc["derived"] = std::move(derived);
+  if (results.interrupted) doc["interrupted"] = true;
 
   // Members this version does not model are kept as they were read; the
   // modelled ones win if a name collides.
@@ -567,9 +567,10 @@ Results results_from_json(const nlohmann::json& document) {
   for (const auto& [key, value] : derived.value().items())
     if (key != "cache_levels") results.derived.extra[current_derived_key(key, derived.value())] = value;
 
+  results.interrupted = top.boolean("interrupted");
   check_top_level_extras(top);
-  static constexpr std::string_view kKnown[] = {"schema",  "command", "started_at",  "git",
-                                                "machine", "cases",   "unavailable", "derived"};
+  static constexpr std::string_view kKnown[] = {"schema",      "command", "started_at", "git",        "machine",
+                                                "cases",       "unavailable", "derived", "interrupted"};
   for (const auto& [key, value] : document.items()) {
     bool known = false;
     for (std::string_view k : kKnown) known = known || key == k;

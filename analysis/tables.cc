@@ -152,7 +152,7 @@ std::string render_machine_header(const Results& results, TableFormat format) {
   // Files from before --max-working-set have neither member: no line.
   if (const std::string memory = memory_text(results); !memory.empty()) out += header_line("memory", memory);
   out += sweep_lines(results);
-  if (results.extra.value("interrupted", false))
+  if (results.interrupted)
     out += header_line("INCOMPLETE", fmt::format("the run was interrupted: {} cases completed", results.cases.size()));
   return format_block(out, format);
 }

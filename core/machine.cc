@@ -38,17 +38,6 @@ std::string trim(std::string_view text) {
   return std::string(text.substr(first, last - first + 1));
 }
 
-template <typename T>
-std::optional<T> parse_number(const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  T value{};
-  const char* begin = text->data();
-  const char* end = begin + text->size();
-  const auto [ptr, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc() || ptr != end) return std::nullopt;
-  return value;
-}
-
 // The value of the first "key : value" line of /proc/cpuinfo, if any.
 std::optional<std::string> cpuinfo_field(const std::string& key) {
   std::ifstream in("/proc/cpuinfo");
@@ -238,9 +227,9 @@ std::string probe_hardware_pmu() {
     }
     case EACCES:
     case EPERM: {
-      const auto paranoid = read_text_file(kPerfEventParanoidPath);
+      const auto paranoid = read_perf_event_paranoid();
       return fmt::format("not permitted ({}): perf_event_paranoid={}; run as root or `sysctl kernel.perf_event_paranoid=1`",
-                         errno_name(error), paranoid.value_or("?"));
+                         errno_name(error), paranoid ? std::to_string(*paranoid) : std::string("?"));
     }
     default:
       return fmt::format("cannot open the cycles counter: {} ({}); {}", errno_name(error), std::strerror(error),
@@ -287,7 +276,7 @@ Machine fingerprint(bool calibrate) {
   machine.hugepages_1g_reserved = pool_1g.reserved;
   machine.hugepages_1g_free = pool_1g.free;
 
-  machine.perf_event_paranoid = parse_number<int>(read_text_file(kPerfEventParanoidPath));
+  machine.perf_event_paranoid = read_perf_event_paranoid();
   machine.pmu_reason = probe_hardware_pmu();
   machine.pmu_available = machine.pmu_reason.empty();
   return machine;

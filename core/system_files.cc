@@ -32,12 +32,7 @@ std::string hugetlb_sysfs_path(std::size_t page_bytes, std::string_view file) {
   return path;
 }
 
-std::optional<int> read_perf_event_paranoid() {
-  std::ifstream in(kPerfEventParanoidPath);
-  int level = 0;
-  if (in >> level) return level;
-  return std::nullopt;
-}
+std::optional<int> read_perf_event_paranoid() { return parse_perf_event_paranoid(read_text_file(kPerfEventParanoidPath)); }
 
 std::string errno_name(int error) {
   if (const char* name = ::strerrorname_np(error)) return name;

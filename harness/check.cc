@@ -11,11 +11,14 @@
 #include "analysis/table_format.h"
 #include "core/buffer.h"
 #include "core/machine.h"
+#include "core/system_files.h"
 #include "core/units.h"
 #include "harness/system_guard.h"
 
 namespace memprobe::harness {
 namespace {
+
+using core::parse_number;
 
 const std::string kThpDir = "/sys/kernel/mm/transparent_hugepage/";
 const std::string kHugepagesDir = "/sys/kernel/mm/hugepages/";
@@ -38,16 +41,6 @@ struct Pool {
 };
 constexpr Pool kPools[] = {{2 * core::kMiB, "hugepages-2048kB", "2 MiB", "hugetlb-2m"},
                            {core::kGiB, "hugepages-1048576kB", "1 GiB", "hugetlb-1g"}};
-
-template <typename T>
-std::optional<T> parse_number(const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  T value{};
-  const char* end = text->data() + text->size();
-  const auto [ptr, ec] = std::from_chars(text->data(), end, value);
-  if (ec != std::errc() || ptr != end) return std::nullopt;
-  return value;
-}
 
 // "always [madvise] never" -> "madvise"; text without a bracket as it is.
 std::string choice(const std::optional<std::string>& text) {
@@ -306,7 +299,7 @@ bool running_as_root(const SystemReader& reader) {
 }
 
 void check_perf(const SystemReader& reader, const LiveFacts& live, std::vector<CheckItem>& items) {
-  const auto paranoid = parse_number<int>(reader.read(core::kPerfEventParanoidPath));
+  const auto paranoid = core::parse_perf_event_paranoid(reader.read(core::kPerfEventParanoidPath));
   const std::string sysctl_fix = "sysctl kernel.perf_event_paranoid=1 (or run memprobe as root)";
   if (!paranoid) {
     items.push_back({"perf_event_paranoid", "not visible (kernel without perf events?)", CheckVerdict::kInfo, ""});

@@ -215,7 +215,7 @@ int finish_run(const RunPlan& plan, analysis::Results& results, std::size_t tota
                std::ostream& err) {
   const bool interrupted = bench::interrupt_requested();
   if (interrupted) {
-    results.extra["interrupted"] = true;
+    results.interrupted = true;
     err << fmt::format("memprobe: interrupted by SIG{}: {} of {} cases completed\n",
                        signal_name(GracefulInterrupts::first_signal()), results.cases.size(), total_cases);
   }

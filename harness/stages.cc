@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <string_view>
 
-#include "analysis/families/latency.h"
-#include "analysis/families/tlb.h"
+#include "analysis/family.h"
 #include "analysis/family_support.h"
 #include "benchmarks/working_set.h"
 #include "core/buffer.h"
@@ -35,9 +35,28 @@ analysis::Results results_so_far(const std::vector<RawRun>& runs, const analysis
   return r;
 }
 
+// Why `family`'s `page` curve needs no more points (its descriptor's
+// sweep_complete), or nullopt to grow it.
+std::optional<std::string> sweep_complete(std::string_view family, const analysis::Results& results,
+                                          const std::string& page) {
+  const analysis::FamilyDescriptor* descriptor = analysis::find_family(family);
+  if (descriptor == nullptr || !descriptor->sweep_complete) return std::nullopt;
+  return descriptor->sweep_complete(results, page);
+}
+
+// The largest `parameter` over `family`'s cases on `page`; 0 without any.
+double largest_point(const analysis::Results& results, std::string_view family, const std::string& page,
+                     const char* parameter) {
+  double largest = 0;
+  for (const analysis::Case& c : results.cases)
+    if (c.family == family && analysis::param_text(c.params, "page") == page)
+      largest = std::max(largest, analysis::json_number(c.params, parameter).value_or(0));
+  return largest;
+}
+
 // The latency family, 4 KiB .. kFirstLatencySweepTopBytes first and then an
 // octave at a time, on the first page policy, until its curve shows DRAM
-// (analysis::latency_dram_plateau), the sweep reaches `bound_bytes`, or the
+// (its descriptor's sweep_complete), the sweep reaches `bound_bytes`, or the
 // time limit passes; then the other policies over the same range, so every
 // curve has the same points. With --max-working-set the sweep goes to exactly
 // that size in one step (what the user asked for).
@@ -71,10 +90,8 @@ LatencySweepEnd run_latency(const core::Machine& machine, const bench::CaseOptio
       break;
     }
     const analysis::Results so_far = results_so_far(reporter.runs(), info);
-    const auto dram = analysis::latency_dram_plateau(so_far, first_page);
-    if (dram) {
-      end.reason = fmt::format("the {} curve showed DRAM from {}: {}", first_page,
-                               core::format_bytes(static_cast<std::uint64_t>(dram->first_bytes)), dram->how);
+    if (auto done = sweep_complete("latency", so_far, first_page)) {
+      end.reason = *done;
       break;
     }
     if (top >= bound_bytes) {
@@ -111,7 +128,7 @@ LatencySweepEnd run_latency(const core::Machine& machine, const bench::CaseOptio
 }
 
 // The tlb family, then (base pages only) an octave at a time until
-// tlb_curve_complete, half of MemAvailable, or the time limit: CPUID's TLB
+// its descriptor's sweep_complete, half of MemAvailable, or the time limit: CPUID's TLB
 // sizes seed the first sweep but never end it (they overflow on Zen 5, are
 // absent in many guests and on Arm).
 TlbSweepEnd run_tlb(const core::Machine& machine, const bench::CaseOptions& options,
@@ -129,9 +146,8 @@ TlbSweepEnd run_tlb(const core::Machine& machine, const bench::CaseOptions& opti
   double last_step_s = 0;
   for (;;) {
     const analysis::Results r = results_so_far(reporter.runs(), info);
-    const std::vector<analysis::TlbPoint> curve = analysis::tlb_curve(r, page);
-    end.up_to_pages = curve.empty() ? 0 : static_cast<std::uint64_t>(curve.back().pages);
-    if (!base_pages_swept || curve.empty()) {
+    end.up_to_pages = static_cast<std::uint64_t>(largest_point(r, "tlb", page, "pages"));
+    if (!base_pages_swept || end.up_to_pages == 0) {
       end.reason = base_pages_swept ? "no base-page points measured" : "base pages not in --pages";
       break;
     }
@@ -139,7 +155,7 @@ TlbSweepEnd run_tlb(const core::Machine& machine, const bench::CaseOptions& opti
       end.reason = "interrupted";
       break;
     }
-    if (auto done = tlb_curve_complete(r, page)) {
+    if (auto done = sweep_complete("tlb", r, page)) {
       end.reason = *done;
       break;
     }
@@ -157,9 +173,9 @@ TlbSweepEnd run_tlb(const core::Machine& machine, const bench::CaseOptions& opti
                                limit_s, page);
       break;
     }
-    err << fmt::format("memprobe: tlb: the {} curve has not gone {:.0f}x past an L2 DTLB knee; extending the sweep "
-                       "to {} pages\n",
-                       page, kTlbPastL2KneeFactor, top)
+    err << fmt::format("memprobe: tlb: the {} curve has not yet gone past an L2 DTLB knee far enough to read it; "
+                       "extending the sweep to {} pages\n",
+                       page, top)
         << std::flush;
     bench::CaseOptions step = options;
     step.tlb_pages_above = end.up_to_pages;
@@ -193,18 +209,6 @@ double largest_octave_seconds(const analysis::Results& results, const std::map<s
   return seconds;
 }
 
-std::optional<std::string> tlb_curve_complete(const analysis::Results& results, const std::string& page) {
-  const std::vector<analysis::TlbPoint> curve = analysis::tlb_curve(results, page);
-  if (curve.empty()) return std::nullopt;
-  const std::vector<analysis::TlbLevelStep> levels = analysis::tlb_levels(curve);
-  // The L2 level is read one octave past its plateau: the curve must reach that far.
-  if (levels.size() < 2 || levels[1].top_past_sweep) return std::nullopt;
-  const double l2_knee_pages = levels[1].knee_pages;
-  if (curve.back().pages < kTlbPastL2KneeFactor * l2_knee_pages) return std::nullopt;
-  return fmt::format("the {} curve went {:.0f}x past its L2 DTLB knee at {:.0f} pages", page,
-                     curve.back().pages / l2_knee_pages, l2_knee_pages);
-}
-
 std::map<std::string, std::size_t> count_cases(const std::vector<std::string>& families, std::size_t from,
                                                const core::Machine& machine, const bench::CaseOptions& options) {
   std::map<std::string, std::size_t> cases;
@@ -220,32 +224,17 @@ std::size_t total_cases(const std::map<std::string, std::size_t>& cases_per_fami
 }
 
 bench::MeasuredSizes measured_sizes(const std::vector<RawRun>& runs, const analysis::MachineInfo& machine) {
-  bench::MeasuredSizes sizes;
   const analysis::Results r = results_so_far(runs, machine);
-  const std::string page = analysis::preferred_latency_page(r);
-  if (!page.empty()) {
-    const auto dram = analysis::table_dram_plateau(r, page);
-    // Cache capacities are only known once the curve has gone past them
-    // into DRAM; before that the last knee may be anything.
-    const std::vector<analysis::CacheLevelRow> rows = analysis::derive_cache_levels(r);
-    if (dram) {
-      sizes.dram_from_bytes = static_cast<std::uint64_t>(dram->plateau.first_bytes);
-      for (const analysis::CacheLevelRow& row : rows)
-        if (row.level != "DRAM")
-          sizes.cache_bytes.push_back(row.detected_bytes ? static_cast<std::uint64_t>(*row.detected_bytes) : 0);
-    }
-    // derive_cache_levels reads the curve preferred_latency_page picks: page.
-    sizes.latency_page = page;
-    for (const analysis::CacheLevelRow& row : rows)
-      if (row.latency_ns && row.figure_bytes)
-        sizes.level_figures.push_back({row.level, static_cast<std::uint64_t>(*row.figure_bytes)});
-  }
-  for (const analysis::TlbLevelRow& row : analysis::derive_tlb_levels(r)) {
-    if (row.page != "4k" || !row.detected_entries) continue;
-    const auto entries = static_cast<std::uint64_t>(std::llround(*row.detected_entries));
-    if (row.level == "L1 DTLB") sizes.l1_dtlb_entries_4k = entries;
-    if (row.level == "L2 DTLB") sizes.l2_dtlb_entries_4k = entries;
-  }
+  analysis::SizingFigures figures;
+  for (const analysis::FamilyDescriptor* family : analysis::families_in_run_order())
+    if (family->sizing_figures) family->sizing_figures(r, figures);
+  bench::MeasuredSizes sizes;
+  sizes.cache_bytes = figures.cache_bytes;
+  sizes.dram_from_bytes = figures.dram_from_bytes;
+  sizes.l1_dtlb_entries_4k = figures.l1_dtlb_entries_4k;
+  sizes.l2_dtlb_entries_4k = figures.l2_dtlb_entries_4k;
+  sizes.latency_page = figures.latency_page;
+  for (const auto& [level, bytes] : figures.level_figures) sizes.level_figures.push_back({level, bytes});
   return sizes;
 }
 

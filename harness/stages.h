@@ -45,9 +45,8 @@ double largest_octave_seconds(const analysis::Results& results, const std::map<s
                               const std::string& page, std::uint64_t top_bytes);
 
 // The tlb family's base-page sweep grows the same way, past its first sweep,
-// until its curve has gone kTlbPastL2KneeFactor past the L2 DTLB knee.
+// until its curve is complete (analysis::tlb_sweep_complete).
 inline constexpr double kTlbSweepSeconds = 20;
-inline constexpr double kTlbPastL2KneeFactor = 4;
 
 struct LatencySweepEnd {
   std::uint64_t up_to_bytes = 0;  // the sweep's largest working set
@@ -59,11 +58,6 @@ struct LatencySweepEnd {
 std::map<std::string, std::size_t> count_cases(const std::vector<std::string>& families, std::size_t from,
                                                const core::Machine& machine, const bench::CaseOptions& options);
 std::size_t total_cases(const std::map<std::string, std::size_t>& cases_per_family);
-
-// Whether the base-page TLB curve (tlb - reference) has shown what the
-// pagewalk family and the TLB table need: two steps (L1 and L2 DTLB) and
-// points kTlbPastL2KneeFactor past the second knee. The reason when it has.
-std::optional<std::string> tlb_curve_complete(const analysis::Results& results, const std::string& page);
 
 struct TlbSweepEnd {
   std::uint64_t up_to_pages = 0;  // the base-page sweep's largest page count

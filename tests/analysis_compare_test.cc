@@ -449,7 +449,7 @@ TEST(GateTest, JunitIsWellFormedWithOneTestcasePerCheck) {
 TEST(CompareInterruptedTest, WhatAnInterruptedSideHidIsNamed) {
   const Results a = base_run();
   Results b = a;
-  b.extra["interrupted"] = true;
+  b.interrupted = true;
   b.cases.pop_back();                  // the DRAM case never ran
   b.derived.cache_levels.pop_back();   // so no DRAM row
   const Comparison c = compare_results(a, b);
@@ -471,10 +471,10 @@ TEST(CompareInterruptedTest, WhatAnInterruptedSideHidIsNamed) {
   b_empty_row.derived.cache_levels.push_back({"DRAM", std::nullopt, std::nullopt, std::nullopt, std::nullopt,
                                               std::nullopt, "sweep did not reach DRAM"});
   EXPECT_EQ(find_figure(compare_results(a, b_empty_row), "cache DRAM latency_ns").verdict, Verdict::kHiddenInB);
-  b_empty_row.extra.erase("interrupted");
+  b_empty_row.interrupted = false;
   EXPECT_EQ(find_figure(compare_results(a, b_empty_row), "cache DRAM latency_ns").verdict, Verdict::kNotComparable);
   // Without the interruption the same gap is only "only in A", not a failure.
-  b.extra.erase("interrupted");
+  b.interrupted = false;
   EXPECT_EQ(find_case(compare_results(a, b), "latency/4k/bytes:268435456").verdict, Verdict::kOnlyInA);
   EXPECT_FALSE(regression_gate(compare_results(a, b), 10).failed());
 }

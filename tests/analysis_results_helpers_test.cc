@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "analysis/results.h"
+#include "analysis/results_json.h"
 
 namespace memprobe::analysis {
 namespace {
@@ -24,13 +25,20 @@ TEST(ResultsHelpersTest, MedianAbsoluteDeviation) {
   EXPECT_DOUBLE_EQ(median_absolute_deviation({1, 4}, 2.5), 1.5);
 }
 
-TEST(ResultsHelpersTest, WasInterruptedReadsTheTopLevelFlag) {
+TEST(ResultsHelpersTest, InterruptedIsATypedTopLevelFlagThatRoundTrips) {
   Results r;
-  EXPECT_FALSE(was_interrupted(r));
-  r.extra["interrupted"] = false;
-  EXPECT_FALSE(was_interrupted(r));
-  r.extra["interrupted"] = true;
-  EXPECT_TRUE(was_interrupted(r));
+  r.machine.logical_cpus = 2;  // the loader's least machine
+  EXPECT_FALSE(r.interrupted);
+  EXPECT_FALSE(to_json(r).contains("interrupted")) << "a complete run writes no flag";
+  r.interrupted = true;
+  const nlohmann::json doc = to_json(r);
+  EXPECT_EQ(doc.at("interrupted"), true);
+  const Results back = results_from_json(doc);
+  EXPECT_TRUE(back.interrupted);
+  EXPECT_FALSE(back.extra.contains("interrupted")) << "read once, into the typed field";
+  nlohmann::json wrong = doc;
+  wrong["interrupted"] = "yes";
+  EXPECT_THROW(results_from_json(wrong), ResultsError);
 }
 
 }  // namespace

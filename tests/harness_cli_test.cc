@@ -239,7 +239,7 @@ TEST(CliTest, InterruptedRunKeepsCompletedCasesInAValidFile) {
     EXPECT_NE(r.err.find("interrupted"), std::string::npos) << r.err;
     EXPECT_FALSE(testing::temp_file_left(path));
     const analysis::Results results = analysis::load_results(path.string());
-    EXPECT_EQ(results.extra.value("interrupted", false), true);
+    EXPECT_EQ(results.interrupted, true);
     EXPECT_FALSE(results.cases.empty()) << "the cases completed before the signal are kept";
     for (const auto& u : results.unavailable) EXPECT_NE(u.reason, "interrupted") << u.what;
     const auto report = run_command_line(kMemprobe + " report " + path.string());
@@ -267,7 +267,7 @@ TEST(CliTest, InterruptedReservingRunRestoresThePool) {
   ASSERT_EQ(r.exit_status, 130) << r.err;
   EXPECT_NE(r.err.find("restored"), std::string::npos) << r.err;
   const analysis::Results results = analysis::load_results(path.string());
-  EXPECT_EQ(results.extra.value("interrupted", false), true);
+  EXPECT_EQ(results.interrupted, true);
   std::filesystem::remove(path);
 }
 

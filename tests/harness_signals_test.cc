@@ -60,7 +60,7 @@ TEST(SignalsTest, EveryTerminatingSignalKeepsTheCompletedCases) {
     EXPECT_NE(r.err.find("interrupted by SIG" + signal), std::string::npos) << r.err;
     EXPECT_FALSE(testing::temp_file_left(file));
     const analysis::Results results = analysis::load_results(file.string());
-    EXPECT_EQ(results.extra.value("interrupted", false), true);
+    EXPECT_EQ(results.interrupted, true);
     EXPECT_FALSE(results.cases.empty()) << "the cases completed before the signal are kept";
     fs::remove_all(dir);
   }
@@ -129,7 +129,7 @@ TEST(SignalsTest, SignalPendingAtStartUnderAnIgnoredDispositionStopsTheRun) {
     const int shell_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     EXPECT_EQ(shell_status, 128 + signo) << testing::slurp(err);
     if (fs::exists(file)) {
-      EXPECT_TRUE(analysis::load_results(file.string()).extra.value("interrupted", false));
+      EXPECT_TRUE(analysis::load_results(file.string()).interrupted);
     }
     EXPECT_FALSE(testing::temp_file_left(file));
     fs::remove_all(dir);

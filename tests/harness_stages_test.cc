@@ -116,7 +116,15 @@ TEST(StagesTest, DriftRemeasuresEachLevelWhereItsFigureWasRead) {
     }
     EXPECT_EQ(drift_cases, 1u);
   }
-  EXPECT_GE(levels_with_figures, 1u);
+  if (levels_with_figures == 0) {
+    // Levels are steps in real hardware timing; an emulator's flat curve can
+    // have none, and then drift re-measures nothing.
+    const auto emulated = testing::emulation_reason();
+    ASSERT_TRUE(emulated) << "no cache level has a figure on real hardware";
+    std::cout << *emulated << ": no level figure, so no drift case\n";
+    for (const analysis::Case& c : results.cases) EXPECT_NE(c.family, "drift") << c.name;
+    return;
+  }
   ASSERT_TRUE(results.derived.extra.contains("drift"));
   EXPECT_EQ(results.derived.extra.at("drift").size(), levels_with_figures);
 }
@@ -145,7 +153,7 @@ TEST(StagesTest, TlbSweepRecordsItsEndAndGoesPastTheL2KneeItReports) {
   const auto curve = analysis::tlb_curve(results, "4k");
   ASSERT_FALSE(curve.empty());
   EXPECT_EQ(curve.back().pages, up_to_pages) << "the recorded end is the last measured point";
-  EXPECT_EQ(harness::tlb_curve_complete(results, "4k").has_value(), reason.find("L2 DTLB knee at") != std::string::npos)
+  EXPECT_EQ(analysis::tlb_sweep_complete(results, "4k").has_value(), reason.find("L2 DTLB knee at") != std::string::npos)
       << "the file's own curve agrees with the reason it ended for: " << reason;
 }
 
@@ -178,9 +186,9 @@ analysis::Results tlb_results(double l1_entries, double l2_entries, double top_p
 
 TEST(TlbCurveCompleteTest, NotUntilTheSweepIsTwoOctavesPastTheL2Knee) {
   // Zen 5's 4096-entry L2 DTLB, where CPUID's overflowing field says 128.
-  EXPECT_FALSE(harness::tlb_curve_complete(tlb_results(96, 4096, 1024), "4k")) << "only the L1 step";
-  EXPECT_FALSE(harness::tlb_curve_complete(tlb_results(96, 4096, 8192), "4k")) << "one octave past L2";
-  const auto done = harness::tlb_curve_complete(tlb_results(96, 4096, 32768), "4k");
+  EXPECT_FALSE(analysis::tlb_sweep_complete(tlb_results(96, 4096, 1024), "4k")) << "only the L1 step";
+  EXPECT_FALSE(analysis::tlb_sweep_complete(tlb_results(96, 4096, 8192), "4k")) << "one octave past L2";
+  const auto done = analysis::tlb_sweep_complete(tlb_results(96, 4096, 32768), "4k");
   ASSERT_TRUE(done);
   EXPECT_NE(done->find("L2 DTLB knee"), std::string::npos) << *done;
 }
@@ -188,10 +196,10 @@ TEST(TlbCurveCompleteTest, NotUntilTheSweepIsTwoOctavesPastTheL2Knee) {
 TEST(TlbCurveCompleteTest, ABigL2DtlbNeedsTheSweepToGrowPastTheFirstOne) {
   // 16384 pages, the first sweep's floor, is enough for 2048 entries but not
   // for 8192: the harness must extend.
-  EXPECT_TRUE(harness::tlb_curve_complete(tlb_results(64, 2048, 16384), "4k"));
-  EXPECT_FALSE(harness::tlb_curve_complete(tlb_results(64, 8192, 16384), "4k"));
-  EXPECT_TRUE(harness::tlb_curve_complete(tlb_results(64, 8192, 65536), "4k"));
-  EXPECT_FALSE(harness::tlb_curve_complete(tlb_results(64, 8192, 65536), "thp")) << "no thp points";
+  EXPECT_TRUE(analysis::tlb_sweep_complete(tlb_results(64, 2048, 16384), "4k"));
+  EXPECT_FALSE(analysis::tlb_sweep_complete(tlb_results(64, 8192, 16384), "4k"));
+  EXPECT_TRUE(analysis::tlb_sweep_complete(tlb_results(64, 8192, 65536), "4k"));
+  EXPECT_FALSE(analysis::tlb_sweep_complete(tlb_results(64, 8192, 65536), "thp")) << "no thp points";
 }
 
 TEST(LatencySweepTimeTest, TheLargestOctaveIsTheCasesAboveHalfTheTop) {

@@ -873,13 +873,45 @@ std::vector<FleetColumn> latency_fleet_columns() {
 
 }  // namespace
 
+namespace {
+
+// The sweep needs no more points once the curve has shown DRAM.
+std::optional<std::string> latency_sweep_complete(const Results& results, const std::string& page) {
+  const auto dram = latency_dram_plateau(results, page);
+  if (!dram) return std::nullopt;
+  return fmt::format("the {} curve showed DRAM from {}: {}", page, format_bytes(dram->first_bytes), dram->how);
+}
+
+// Cache capacities are known only once the curve has gone past them into
+// DRAM; before that the last knee may be anything. The level figures are
+// where the drift family re-measures.
+void latency_sizing_figures(const Results& results, SizingFigures& sizes) {
+  const std::string page = preferred_latency_page(results);
+  if (page.empty()) return;
+  const std::vector<CacheLevelRow> rows = derive_cache_levels(results);
+  if (const auto dram = table_dram_plateau(results, page)) {
+    sizes.dram_from_bytes = static_cast<std::uint64_t>(dram->plateau.first_bytes);
+    for (const CacheLevelRow& row : rows)
+      if (row.level != "DRAM")
+        sizes.cache_bytes.push_back(row.detected_bytes ? static_cast<std::uint64_t>(*row.detected_bytes) : 0);
+  }
+  // derive_cache_levels reads the curve preferred_latency_page picks: page.
+  sizes.latency_page = page;
+  for (const CacheLevelRow& row : rows)
+    if (row.latency_ns && row.figure_bytes)
+      sizes.level_figures.emplace_back(row.level, static_cast<std::uint64_t>(*row.figure_bytes));
+}
+
+}  // namespace
+
 FamilyDescriptor describe_latency() {
   // Run first: later families size their working sets from its curve. Its
   // figures are typed (derived.cache_levels); compare lists them first, as
   // the table "cache".
   return {.name = "latency", .run_rank = 0, .report_rank = 0, .tables = {{"cache", 0, true, "", "working_set_bytes"}},
           .headline_metrics = {"ns_per_load"}, .derive = derive_latency, .render = render_latency_sections,
-          .summary = latency_summary, .plots = latency_plots, .fleet_columns = latency_fleet_columns()};
+          .summary = latency_summary, .plots = latency_plots, .fleet_columns = latency_fleet_columns(),
+          .sweep_complete = latency_sweep_complete, .sizing_figures = latency_sizing_figures};
 }
 
 }  // namespace memprobe::analysis

@@ -595,10 +595,36 @@ std::vector<FleetColumn> tlb_fleet_columns() {
 
 }  // namespace
 
+std::optional<std::string> tlb_sweep_complete(const Results& results, const std::string& page) {
+  const std::vector<TlbPoint> curve = tlb_curve(results, page);
+  if (curve.empty()) return std::nullopt;
+  const std::vector<TlbLevelStep> levels = tlb_levels(curve);
+  if (levels.size() < 2 || levels[1].top_past_sweep) return std::nullopt;
+  const double l2_knee_pages = levels[1].knee_pages;
+  if (curve.back().pages < kTlbPastL2KneeFactor * l2_knee_pages) return std::nullopt;
+  return fmt::format("the {} curve went {:.0f}x past its L2 DTLB knee at {:.0f} pages", page,
+                     curve.back().pages / l2_knee_pages, l2_knee_pages);
+}
+
+namespace {
+
+// The pagewalk family sizes its walk from the detected 4 KiB DTLB entries.
+void tlb_sizing_figures(const Results& results, SizingFigures& sizes) {
+  for (const TlbLevelRow& row : derive_tlb_levels(results)) {
+    if (row.page != "4k" || !row.detected_entries) continue;
+    const auto entries = static_cast<std::uint64_t>(std::llround(*row.detected_entries));
+    if (row.level == "L1 DTLB") sizes.l1_dtlb_entries_4k = entries;
+    if (row.level == "L2 DTLB") sizes.l2_dtlb_entries_4k = entries;
+  }
+}
+
+}  // namespace
+
 FamilyDescriptor describe_tlb() {
   return {.name = "tlb", .run_rank = 2, .report_rank = 3, .tables = {{"tlb", 1, true, "", "pages"}, {"tlb_walk_steps"}},
           .headline_metrics = {"ns_per_load"}, .derive = derive_tlb, .render = render_tlb_table,
-          .summary = tlb_summary, .plots = tlb_plots, .fleet_columns = tlb_fleet_columns()};
+          .summary = tlb_summary, .plots = tlb_plots, .fleet_columns = tlb_fleet_columns(),
+          .sweep_complete = tlb_sweep_complete, .sizing_figures = tlb_sizing_figures};
 }
 
 }  // namespace memprobe::analysis

@@ -118,6 +118,16 @@ std::vector<TlbLevelStep> tlb_levels(const std::vector<TlbPoint>& curve, const T
                                      std::optional<double> max_l1_miss_cycles = std::nullopt,
                                      std::size_t max_levels = 2);
 
+// `memprobe run` grows the base-page sweep until its curve has gone this
+// far past the L2 DTLB knee.
+inline constexpr double kTlbPastL2KneeFactor = 4;
+
+// Whether `page`'s curve (tlb - reference) has shown what the pagewalk
+// family and the TLB table need: two levels (L1 and L2 DTLB), the L2 read
+// one octave past its plateau, and points kTlbPastL2KneeFactor past the
+// second knee. The reason when it has; nullopt: grow the sweep.
+std::optional<std::string> tlb_sweep_complete(const Results& results, const std::string& page);
+
 // The rises of delta(N) after the last level's octave: the walk getting
 // dearer as page-table lines leave each cache (and, in a guest, the host's
 // tables). The accepted tlb_step_candidates past 2x the last level's plateau.
