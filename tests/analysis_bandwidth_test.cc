@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/derived_checks.h"
+
 
 namespace memprobe::analysis {
 namespace {
@@ -95,10 +97,16 @@ Results synthetic() {
   return r;
 }
 
-TEST(DeriveBandwidthTest, RowsInThreadKernelWorkingSetOrder) {
-  Results r = synthetic();
-  derive_bandwidth_mlp_loaded(r);
-  const auto& rows = r.derived.extra.at("bandwidth");
+// synthetic(), derived by the three families.
+class DeriveBandwidthTest : public ::testing::Test {
+ protected:
+  void SetUp() override { derive_bandwidth_mlp_loaded(r_); }
+  const nlohmann::json& section(const char* member) const { return r_.derived.extra.at(member); }
+  Results r_ = synthetic();
+};
+
+TEST_F(DeriveBandwidthTest, RowsInThreadKernelWorkingSetOrder) {
+  const auto& rows = section("bandwidth");
   ASSERT_EQ(rows.size(), 12U);
   EXPECT_EQ(rows[0]["threads"], 1);
   EXPECT_EQ(rows[0]["kernel"], "read");
@@ -112,24 +120,20 @@ TEST(DeriveBandwidthTest, RowsInThreadKernelWorkingSetOrder) {
   EXPECT_DOUBLE_EQ(rows[0]["gb_per_s"].get<double>(), 100.0 * 1e6 / (16.0 * kKiB));
 }
 
-TEST(DeriveBandwidthTest, MlpSpeedupsAndParallelism) {
-  Results r = synthetic();
-  derive_bandwidth_mlp_loaded(r);
-  const auto& mlp = r.derived.extra.at("mlp");
+TEST_F(DeriveBandwidthTest, MlpSpeedupsAndParallelism) {
+  const auto& mlp = section("mlp");
   ASSERT_EQ(mlp.size(), 5U);
   EXPECT_EQ(mlp[0]["k"], 1);
   EXPECT_DOUBLE_EQ(mlp[0]["speedup_vs_k1"].get<double>(), 1.0);
   EXPECT_DOUBLE_EQ(mlp[3]["speedup_vs_k1"].get<double>(), 100.0 / 12);
-  const auto& p = r.derived.extra.at("mlp_parallelism");
+  const auto& p = section("mlp_parallelism");
   EXPECT_EQ(p["k"], 8);  // 1/12 >= 0.9 * 1/11
   EXPECT_EQ(p["saturated"], true);
   EXPECT_DOUBLE_EQ(p["saturation"].get<double>(), kMlpSaturation);
 }
 
-TEST(DeriveBandwidthTest, LoadedLatencyByIntensity) {
-  Results r = synthetic();
-  derive_bandwidth_mlp_loaded(r);
-  const auto& rows = r.derived.extra.at("loaded");
+TEST_F(DeriveBandwidthTest, LoadedLatencyByIntensity) {
+  const auto& rows = section("loaded");
   ASSERT_EQ(rows.size(), 3U);
   EXPECT_EQ(rows[0]["intensity_pct"], 0);
   EXPECT_EQ(rows[2]["intensity_pct"], 100);
@@ -137,18 +141,9 @@ TEST(DeriveBandwidthTest, LoadedLatencyByIntensity) {
   EXPECT_DOUBLE_EQ(rows[2]["latency_vs_idle"].get<double>(), 1.5);
 }
 
-TEST(DeriveBandwidthTest, IdempotentAndRemovesWhatIsGone) {
-  Results r = synthetic();
-  derive_bandwidth_mlp_loaded(r);
-  const nlohmann::json first = r.derived.extra;
-  derive_bandwidth_mlp_loaded(r);
-  EXPECT_EQ(r.derived.extra, first);
-  r.cases.clear();
-  derive_bandwidth_mlp_loaded(r);
-  EXPECT_FALSE(r.derived.extra.contains("bandwidth"));
-  EXPECT_FALSE(r.derived.extra.contains("mlp"));
-  EXPECT_FALSE(r.derived.extra.contains("mlp_parallelism"));
-  EXPECT_FALSE(r.derived.extra.contains("loaded"));
+TEST_F(DeriveBandwidthTest, IdempotentAndRemovesWhatIsGone) {
+  testing::expect_rederive_idempotent_and_gone(r_, derive_bandwidth_mlp_loaded,
+                                               {"bandwidth", "mlp", "mlp_parallelism", "loaded"});
 }
 
 TEST(RenderBandwidthTest, TablesCarryTheFigures) {

@@ -11,9 +11,12 @@
 #include "analysis/compare.h"
 #include "analysis/gate.h"
 #include "tests/kvm_machine.h"
+#include "tests/text_checks.h"
 
 namespace memprobe::analysis {
 namespace {
+
+using memprobe::testing::expect_contains_each;
 
 constexpr double kKiB = 1024.0;
 constexpr double kMiB = 1024.0 * kKiB;
@@ -40,14 +43,9 @@ Case one_metric_case(const std::string& family, const std::string& name, const s
 }
 
 Results base_run() {
-  Results r;
+  Results r = testing::kvm_amd_run("AMD EPYC 9R14", "6.1.0-18-cloud-amd64", 2.6e9, 3.7e9);
   r.command = "memprobe run --pages 4k";
-  r.started_at = "2024-05-01T12:00:00Z";
-  MachineInfo& m = r.machine;
-  m = testing::kvm_amd_machine("AMD EPYC 9R14", "6.1.0-18-cloud-amd64", 2.6e9, 3.7e9);
-  m.caches = {{1, "data", 32 * kKiB, 64, 8}, {2, "unified", 1 * kMiB, 64, 8}};
-  m.thp_enabled = "madvise";
-  m.thp_defrag = "madvise";
+  r.machine.caches = {{1, "data", 32 * kKiB, 64, 8}, {2, "unified", 1 * kMiB, 64, 8}};
   r.cases = {latency_case("latency/4k/bytes:16384", 1.10, 1.08, 1.12),
              latency_case("latency/4k/bytes:1048576", 4.00, 3.95, 4.05),
              latency_case("latency/4k/bytes:268435456", 90.0, 88.0, 92.0)};
@@ -105,10 +103,7 @@ TEST(CompareTest, TwiceAsSlowWithTightSpreadsIsSlowerWithRatio2) {
   EXPECT_EQ(find_case(compare_results(b, a), "latency/4k/bytes:1048576").verdict, Verdict::kFaster);
 
   const std::string text = render_comparison(c);
-  EXPECT_NE(text.find("latency/4k/bytes:1048576"), std::string::npos) << text;
-  EXPECT_NE(text.find("2.00"), std::string::npos) << text;
-  EXPECT_NE(text.find("slower"), std::string::npos) << text;
-  EXPECT_NE(text.find("2 of 3 cases within noise"), std::string::npos) << text;
+  expect_contains_each(text, {"latency/4k/bytes:1048576", "2.00", "slower", "2 of 3 cases within noise"});
   // Within-noise cases are counted, not listed, unless asked for.
   EXPECT_EQ(text.find("latency/4k/bytes:16384"), std::string::npos) << text;
   CompareOptions all;
@@ -267,12 +262,6 @@ TEST(CompareTest, DerivedFiguresUseCacheSpreadAndMatchExtraRowsByIdentity) {
       << csv;
 }
 
-}  // namespace
-}  // namespace memprobe::analysis
-
-namespace memprobe::analysis {
-namespace {
-
 // A detected size is a point on the 4-per-octave sweep grid: one grid step
 // apart is within noise, a factor of two is a real difference.
 TEST(CompareGridTest, DetectedSizesAreComparedAtTheSweepResolution) {
@@ -286,12 +275,6 @@ TEST(CompareGridTest, DetectedSizesAreComparedAtTheSweepResolution) {
   const Comparison larger = compare_results(a, far);
   EXPECT_EQ(find_figure(larger, "cache L1 detected_bytes").verdict, Verdict::kLarger);
 }
-
-}  // namespace
-}  // namespace memprobe::analysis
-
-namespace memprobe::analysis {
-namespace {
 
 // A run with one figure per direction: L2 latency (lower is better, plateau
 // spread `spread_pct`), DRAM read bandwidth (higher is better) and a
@@ -479,12 +462,6 @@ TEST(CompareInterruptedTest, WhatAnInterruptedSideHidIsNamed) {
   EXPECT_FALSE(regression_gate(compare_results(a, b), 10).failed());
 }
 
-}  // namespace
-}  // namespace memprobe::analysis
-
-namespace memprobe::analysis {
-namespace {
-
 Case tlb_case(const std::string& page, const std::string& role, double pages, double ns, double spread_pct) {
   Case c;
   c.family = "tlb";
@@ -554,12 +531,6 @@ TEST(CompareNoiseTest, AnAaPairWithWideSpreadsPassesTheGate) {
   EXPECT_FALSE(regression_gate(c, 5).failed()) << render_gate(regression_gate(c, 5));
   EXPECT_FALSE(regression_gate(compare_results(b, a), 5).failed());
 }
-
-}  // namespace
-}  // namespace memprobe::analysis
-
-namespace memprobe::analysis {
-namespace {
 
 // Strings from a results file (the command line, the CPU model) reach the
 // terminal escaped in compare's text and CSV output: a file cannot forge lines

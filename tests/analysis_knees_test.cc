@@ -90,54 +90,51 @@ void expect_steps_recovered(const StepCurve& spec, const Segmentation& seg) {
   }
 }
 
-TEST(KneesTest, StepCurveWithNoiseGivesEveryKneeWithinOneGridStep) {
-  for (std::uint64_t seed = 1; seed <= 30; ++seed) {
-    StepCurve spec = step_curve(kSteps, kLevels);
+// `spec` with each seed 1..`seeds`, segmented: check(spec, segmentation).
+template <typename Check>
+void for_each_seed(StepCurve spec, std::uint64_t seeds, Check check) {
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
     spec.seed = seed;
-    expect_steps_recovered(spec, segment_curve(make_curve(spec)));
+    check(spec, segment_curve(make_curve(spec)));
   }
 }
 
+void expect_steps_recovered_for_seeds(const StepCurve& spec, std::uint64_t seeds) {
+  for_each_seed(spec, seeds, expect_steps_recovered);
+}
+
+TEST(KneesTest, StepCurveWithNoiseGivesEveryKneeWithinOneGridStep) {
+  expect_steps_recovered_for_seeds(step_curve(kSteps, kLevels), 30);
+}
+
 TEST(KneesTest, StepAtOneMebibyteIsFoundToo) {
-  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
-    StepCurve spec = step_curve({32 * kKiB, 1 * kMiB, 32 * kMiB}, kLevels);
-    spec.seed = seed;
-    expect_steps_recovered(spec, segment_curve(make_curve(spec)));
-  }
+  expect_steps_recovered_for_seeds(step_curve({32 * kKiB, 1 * kMiB, 32 * kMiB}, kLevels), 10);
 }
 
 TEST(KneesTest, NoiseFromTwoToFivePercentKeepsEveryStep) {
   for (double noise : {0.02, 0.05}) {
-    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
-      StepCurve spec = step_curve(kSteps, kLevels);
-      spec.noise = noise;
-      spec.seed = seed;
-      expect_steps_recovered(spec, segment_curve(make_curve(spec)));
-    }
+    StepCurve spec = step_curve(kSteps, kLevels);
+    spec.noise = noise;
+    expect_steps_recovered_for_seeds(spec, 20);
   }
 }
 
 TEST(KneesTest, OnePointSmoothTransitionKeepsKneesAtTheSteps) {
-  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
-    StepCurve spec = step_curve(kSteps, kLevels);
-    spec.transition_points = 1;
-    spec.seed = seed;
-    expect_steps_recovered(spec, segment_curve(make_curve(spec)));
-  }
+  StepCurve spec = step_curve(kSteps, kLevels);
+  spec.transition_points = 1;
+  expect_steps_recovered_for_seeds(spec, 20);
 }
 
 TEST(KneesTest, TransitionsOfTwoOrThreePointsAreNotPlateaus) {
   for (int transition : {2, 3}) {
-    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
-      StepCurve spec = step_curve(kSteps, kLevels);
-      spec.transition_points = transition;
-      spec.seed = seed;
-      const Segmentation seg = segment_curve(make_curve(spec));
-      expect_steps_recovered(spec, seg);
+    StepCurve spec = step_curve(kSteps, kLevels);
+    spec.transition_points = transition;
+    for_each_seed(spec, 20, [](const StepCurve& seeded, const Segmentation& seg) {
+      expect_steps_recovered(seeded, seg);
       // The ramp points belong to no plateau: each next plateau starts after them.
       for (std::size_t i = 0; i + 1 < seg.plateaus.size(); ++i)
-        EXPECT_GE(seg.plateaus[i + 1].first, seg.plateaus[i].last + 1) << "seed " << seed;
-    }
+        EXPECT_GE(seg.plateaus[i + 1].first, seg.plateaus[i].last + 1) << "seed " << seeded.seed;
+    });
   }
 }
 
@@ -190,11 +187,7 @@ TEST(KneesTest, NoiselessStepCurveIsExact) {
 }
 
 TEST(KneesTest, TwoStepCurveGivesTwoKnees) {
-  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
-    StepCurve spec = step_curve({32 * kKiB, 512 * kKiB}, {1.2, 4, 12});
-    spec.seed = seed;
-    expect_steps_recovered(spec, segment_curve(make_curve(spec)));
-  }
+  expect_steps_recovered_for_seeds(step_curve({32 * kKiB, 512 * kKiB}, {1.2, 4, 12}), 20);
 }
 
 TEST(KneesTest, StepsBelowMinStepRatioAreMerged) {

@@ -16,6 +16,7 @@
 #include "analysis/families/stride.h"
 #include "analysis/results_json.h"
 #include "analysis/tables.h"
+#include "tests/derived_checks.h"
 
 namespace memprobe::analysis {
 namespace {
@@ -181,13 +182,8 @@ TEST(LineSizeTest, DisagreementWithHwlocIsSaid) {
       << render_summary(r);
 
   // Idempotent, and gone with the family's cases.
-  const nlohmann::json once = r.derived.extra;
-  derive_stride(r);
-  EXPECT_EQ(r.derived.extra, once);
-  r.cases.clear();
-  derive_stride(r);
-  EXPECT_FALSE(r.derived.extra.contains("stride_line_probe"));
-  EXPECT_FALSE(r.derived.extra.contains("stride_line_estimate_bytes"));
+  testing::expect_rederive_idempotent_and_gone(r, derive_stride,
+                                               {"stride_line_probe", "stride_line_estimate_bytes"});
 }
 
 TEST(LineSizeTest, ProbeLeftOutOfARunSaysWhy) {

@@ -3,25 +3,28 @@
 #include <cctype>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "analysis/derived.h"
 #include "analysis/families/latency.h"
 #include "analysis/tables.h"
 #include "tests/kvm_machine.h"
+#include "tests/text_checks.h"
 
 namespace memprobe::analysis {
 namespace {
+
+using memprobe::testing::expect_contains_each;
 
 constexpr double kKiB = 1024.0;
 constexpr double kMiB = 1024.0 * kKiB;
 constexpr double kGiB = 1024.0 * kMiB;
 
 Results machine_only() {
-  Results r;
-  r.started_at = "2024-05-01T12:00:00Z";
+  Results r = testing::kvm_amd_run("AMD EPYC 7B13 64-Core Processor", "Linux 6.1.0-18-cloud-amd64 x86_64", 2.445e9,
+                                   3.24e9);
   r.git = "v0.1-3-gabcdef";
   MachineInfo& m = r.machine;
-  m = testing::kvm_amd_machine("AMD EPYC 7B13 64-Core Processor", "Linux 6.1.0-18-cloud-amd64 x86_64", 2.445e9, 3.24e9);
   m.caches = {{1, "data", 32 * kKiB, 64, 8},
               {1, "instruction", 32 * kKiB, 64, 8},
               {2, "unified", 512 * kKiB, 64, 8},
@@ -30,8 +33,6 @@ Results machine_only() {
   TlbInfo l1_1g{1, 1 * kGiB, std::nullopt};
   TlbInfo l2_4k{2, 4 * kKiB, 2048};
   m.tlb = {l1_4k, l1_1g, l2_4k};
-  m.thp_enabled = "madvise";
-  m.thp_defrag = "madvise";
   m.pmu_available = false;
   m.pmu_reason = "no hardware PMU exposed (perf_event_open cycles: ENOENT)";
   return r;
@@ -202,23 +203,27 @@ TEST(TablesTest, CacheTableNeverDerivesFromTheCases) {
   EXPECT_EQ(table.find("latency from the 4k curve"), std::string::npos) << table;
 }
 
-TEST(TablesTest, UnavailableFiguresAreListedWithTheirReasons) {
+// render_unavailable of machine_only() with `unavailable` added.
+std::string unavailable_lines(const std::vector<UnavailableFigure>& unavailable) {
   Results r = machine_only();
-  EXPECT_EQ(render_unavailable(r), "");
-  r.unavailable.push_back({"latency/hugetlb-2m", "no 2 MiB hugetlb pages reserved"});
-  r.unavailable.push_back({"hardware counters", "no PMU"});
-  EXPECT_EQ(render_unavailable(r),
+  r.unavailable = unavailable;
+  return render_unavailable(r);
+}
+
+TEST(TablesTest, UnavailableFiguresAreListedWithTheirReasons) {
+  EXPECT_EQ(unavailable_lines({}), "");
+  EXPECT_EQ(unavailable_lines({{"latency/hugetlb-2m", "no 2 MiB hugetlb pages reserved"},
+                               {"hardware counters", "no PMU"}}),
             "unavailable: latency/hugetlb-2m: no 2 MiB hugetlb pages reserved\n"
             "unavailable: hardware counters: no PMU\n");
 }
 
 TEST(TablesTest, UnavailableFiguresWithOneReasonAreOneLine) {
-  Results r = machine_only();
-  for (const char* k : {"mlp/k:1", "mlp/k:2", "mlp/k:4", "mlp/k:8", "mlp/k:16"})
-    r.unavailable.push_back({k, "needs 64 MiB"});
-  r.unavailable.push_back({"loaded/intensity:0", "needs 64 MiB"});
-  r.unavailable.push_back({"tlb/thp", "sweep cut"});
-  EXPECT_EQ(render_unavailable(r),
+  std::vector<UnavailableFigure> unavailable;
+  for (const char* k : {"mlp/k:1", "mlp/k:2", "mlp/k:4", "mlp/k:8", "mlp/k:16", "loaded/intensity:0"})
+    unavailable.push_back({k, "needs 64 MiB"});
+  unavailable.push_back({"tlb/thp", "sweep cut"});
+  EXPECT_EQ(unavailable_lines(unavailable),
             "unavailable: mlp/k:1, mlp/k:2, mlp/k:4, ... (6 in all): needs 64 MiB\n"
             "unavailable: tlb/thp: sweep cut\n");
 }
@@ -235,13 +240,8 @@ TEST(TablesTest, CounterTableShowsSoftwareCountsAndNoPmuForHardware) {
     r.cases.push_back(c);
   }
   r.derived.cache_levels = derive_cache_levels(r);
-  const std::string table = render_counter_table(r);
-  EXPECT_NE(table.find("performance counters per load (4k curve)"), std::string::npos) << table;
-  EXPECT_NE(table.find("L1 (16 KiB)"), std::string::npos) << table;
-  EXPECT_NE(table.find("DRAM (256 MiB)"), std::string::npos) << table;
-  EXPECT_NE(table.find("minor_faults  "), std::string::npos) << table;
-  EXPECT_NE(table.find("0.5"), std::string::npos) << table;
-  EXPECT_NE(table.find("n/a (no PMU)"), std::string::npos) << table;
+  expect_contains_each(render_counter_table(r), {"performance counters per load (4k curve)", "L1 (16 KiB)",
+                                                         "DRAM (256 MiB)", "minor_faults  ", "0.5", "n/a (no PMU)"});
   EXPECT_EQ(counters_summary(r), "software: minor-faults; hardware: n/a (no PMU)");
   EXPECT_NE(render_machine_header(r).find("counters   software: minor-faults"), std::string::npos);
 }

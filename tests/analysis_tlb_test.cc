@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/text_checks.h"
+
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -545,6 +547,12 @@ TEST(StrideTest, BandwidthBoundSetIsNoReadingTheLatencyBoundJumpIs) {
   EXPECT_TRUE(noisy.derived.extra.at("stride_line_estimate_bytes").is_null());
 }
 
+// Set `i` of `sets` has a jump, at `bytes`.
+void expect_jump_at(const std::vector<StrideSet>& sets, std::size_t i, double bytes) {
+  ASSERT_TRUE(sets[i].jump_stride_bytes.has_value());
+  EXPECT_DOUBLE_EQ(*sets[i].jump_stride_bytes, bytes);
+}
+
 TEST(StrideTest, AdjacentLinePrefetchInTheCacheHidesTheLargerStride) {
   // Zen 4 shape: the cached set's first rise at 64 B is partial (the
   // adjacent-line prefetcher brings pairs), its jump shows at 128 B; the
@@ -554,14 +562,11 @@ TEST(StrideTest, AdjacentLinePrefetchInTheCacheHidesTheLargerStride) {
   Results results = two_stride_sets(4.0 * 1024 * 1024, cached, 128.0 * 1024 * 1024, dram);
   const auto sets = derive_stride_sets(results);
   ASSERT_EQ(sets.size(), 2u);
-  ASSERT_TRUE(sets[0].jump_stride_bytes.has_value());
-  EXPECT_DOUBLE_EQ(*sets[0].jump_stride_bytes, 128);
-  ASSERT_TRUE(sets[1].jump_stride_bytes.has_value());
-  EXPECT_DOUBLE_EQ(*sets[1].jump_stride_bytes, 64);
+  ASSERT_NO_FATAL_FAILURE(expect_jump_at(sets, 0, 128));
+  ASSERT_NO_FATAL_FAILURE(expect_jump_at(sets, 1, 64));
   const StridePrefetchBound bound = stride_prefetch_bound(sets);
   EXPECT_EQ(bound.hidden_stride_bytes, 64);
-  EXPECT_NE(bound.evidence.find("64 B in the 4 MiB set, 32 B in the 128 MiB set"), std::string::npos)
-      << bound.evidence;
+  testing::expect_contains_each(bound.evidence, {"64 B in the 4 MiB set, 32 B in the 128 MiB set"});
 }
 
 TEST(StrideTest, PrefetchBoundPerSetAndNoneWithoutAPlateau) {
@@ -583,12 +588,10 @@ TEST(StrideTest, PrefetchBoundPerSetAndNoneWithoutAPlateau) {
     const std::vector<double> at256 = {1.5, 1.5, 1.5, 1.6, 1.6, 6.0, 6.5, 30.0, 40.0, 50.0, 52.0, 53.0};
     Results results = two_stride_sets(small, at64, large, at256);
     const auto sets = derive_stride_sets(results);
-    ASSERT_TRUE(sets[1].jump_stride_bytes.has_value());
-    EXPECT_DOUBLE_EQ(*sets[1].jump_stride_bytes, 256);
+    ASSERT_NO_FATAL_FAILURE(expect_jump_at(sets, 1, 256));
     const auto bound = stride_prefetch_bound(sets);
     EXPECT_EQ(bound.hidden_stride_bytes, 128);
-    EXPECT_NE(bound.evidence.find("32 B in the 7 MiB set, 128 B in the 38 MiB set"), std::string::npos)
-        << bound.evidence;
+    testing::expect_contains_each(bound.evidence, {"32 B in the 7 MiB set, 128 B in the 38 MiB set"});
     derive_stride(results);
     EXPECT_TRUE(results.derived.extra.at("stride_line_estimate_bytes").is_null());
     EXPECT_NE(render_stride_table(results).find("line size: none (the line size was not probed"), std::string::npos);

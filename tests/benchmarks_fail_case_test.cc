@@ -101,13 +101,25 @@ void expect_unavailable_and_run_went_on(const CollectedRun& run, const std::stri
   EXPECT_TRUE(has_case(run.results, "failtest/healthy/after"));
 }
 
-// Runs a case failing as register_failing_case says (`repetitions`
-// repetitions of at least min_time_s) and the healthy case after it.
-CollectedRun run_failing_case(const std::string& name, std::function<bool(const benchmark::State&)> fails,
-                              const std::string& reason, int repetitions, double min_time_s) {
-  register_failing_case(name, std::move(fails), reason)->Repetitions(repetitions)->MinTime(min_time_s);
+// A case failing as register_failing_case says, with `repetitions`
+// repetitions of at least min_time_s; unavailable as `what`.
+struct FailingCase {
+  std::string name;
+  std::string what;
+  std::string reason;
+  int repetitions;
+  double min_time_s;
+  std::function<bool(const benchmark::State&)> fails;
+};
+
+// Runs `c` and the healthy case after it; expects the outcome of
+// expect_unavailable_and_run_went_on.
+CollectedRun run_failing_case(const FailingCase& c) {
+  register_failing_case(c.name, c.fails, c.reason)->Repetitions(c.repetitions)->MinTime(c.min_time_s);
   register_healthy_case();
-  return run_registered_cases(2);
+  CollectedRun run = run_registered_cases(2);
+  expect_unavailable_and_run_went_on(run, c.name, c.what, c.reason);
+  return run;
 }
 
 class FailCaseTest : public ::testing::Test {
@@ -121,11 +133,10 @@ class FailCaseTest : public ::testing::Test {
 };
 
 TEST_F(FailCaseTest, LaterRepetitionWithAutomaticIterationsMakesTheCaseUnavailable) {
-  const CollectedRun run = run_failing_case(
-      "failtest/auto/late", [](const benchmark::State& state) { return repetition_of_call(state) == 2; },
-      "hugetlb pool exhausted (test)", 4, 0.001);
+  const CollectedRun run =
+      run_failing_case({"failtest/auto/late", "failtest/auto", "hugetlb pool exhausted (test)", 4, 0.001,
+                        [](const benchmark::State& state) { return repetition_of_call(state) == 2; }});
   EXPECT_EQ(g_last_repetition, 3) << "the repetition after the failed one runs as usual";
-  expect_unavailable_and_run_went_on(run, "failtest/auto/late", "failtest/auto", "hugetlb pool exhausted (test)");
   EXPECT_NE(run.progress.find("unavailable"), std::string::npos) << run.progress;
 }
 
@@ -148,21 +159,17 @@ TEST_F(FailCaseTest, FailureWhileTheFirstRepetitionIsSizedMakesTheCaseUnavailabl
   // The second call of the first repetition (a longer try of the same one).
   // MinTime 50 ms: a first call of one cheap iteration is never long enough,
   // so Google Benchmark always sizes the first repetition again.
-  const CollectedRun run = run_failing_case(
-      "failtest/sizing/fails", [](const benchmark::State&) { return g_calls++ == 1; }, "refused while sizing (test)",
-      3, 0.05);
+  run_failing_case({"failtest/sizing/fails", "failtest/sizing", "refused while sizing (test)", 3, 0.05,
+                    [](const benchmark::State&) { return g_calls++ == 1; }});
   EXPECT_EQ(g_calls, 2) << "after the failure the case body must not run again";
-  expect_unavailable_and_run_went_on(run, "failtest/sizing/fails", "failtest/sizing", "refused while sizing (test)");
 }
 
 TEST_F(FailCaseTest, FirstRepetitionFailureSkipsTheLaterOnesWithTheSameReason) {
   // The later repetitions would succeed (the pool came back): they must still
   // skip, or their iteration counts would disagree with the skipped first one.
-  const CollectedRun run = run_failing_case(
-      "failtest/first/fails", [](const benchmark::State&) { return g_repetition++ == 0; }, "pool empty at first (test)",
-      3, 0.001);
+  run_failing_case({"failtest/first/fails", "failtest/first", "pool empty at first (test)", 3, 0.001,
+                    [](const benchmark::State&) { return g_repetition++ == 0; }});
   EXPECT_EQ(g_repetition, 1) << "later repetitions must not reach the case body";
-  expect_unavailable_and_run_went_on(run, "failtest/first/fails", "failtest/first", "pool empty at first (test)");
 }
 
 }  // namespace

@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -41,25 +43,61 @@ std::string thp_mode() {
   return open == std::string::npos || close == std::string::npos ? "unsupported" : text.substr(open + 1, close - open - 1);
 }
 
-TEST(FirstTouchTest, FreshSmallPagesCountOneFaultEach) {
-  FaultCounter counter;
-  SKIP_IF_UNCOUNTED(counter);
+// Some tests share a fault counter with a 4 MiB ColdFile or a fresh 4 KiB
+// mapping; the others make their own.
+class FirstTouchTest : public ::testing::Test {
+ protected:
+  // counter_ and a 4 MiB file_, or the test skipped (faults not counted here, or no file).
+  void create_cold_file() {
+    counter_.emplace();
+    SKIP_IF_UNCOUNTED(*counter_);
+    auto file = ColdFile::create(4 * core::kMiB);
+    if (!file) GTEST_SKIP() << file.error().reason;
+    file_.emplace(std::move(*file));
+  }
+  std::size_t file_pages() const { return file_->size_bytes() / (4 * core::kKiB); }
+  // Reads every 4 KiB page of file_, mapped afresh, counted by counter_.
+  void read_file(TouchResult& touch) {
+    auto data = file_->map();
+    ASSERT_TRUE(data) << data.error().reason;
+    touch = read_touch(*data, file_->size_bytes(), 4 * core::kKiB, *counter_);
+    file_->unmap(*data);
+  }
+
+  // counter_ and a mapping_ of `pages` fresh 4 KiB pages, or the test skipped
+  // (faults not counted here).
+  void map_fresh_4k(std::size_t pages) {
+    counter_.emplace();
+    SKIP_IF_UNCOUNTED(*counter_);
+    auto m = FreshMapping::map(core::PagePolicy::k4K, pages * 4 * core::kKiB);
+    ASSERT_TRUE(m) << m.error().reason;
+    mapping_.emplace(std::move(*m));
+  }
+
+  std::optional<FaultCounter> counter_;
+  std::optional<ColdFile> file_;
+  std::optional<FreshMapping> mapping_;
+};
+
+TEST_F(FirstTouchTest, FreshSmallPagesCountOneFaultEach) {
   constexpr std::size_t kPages = 3000;
-  auto m = FreshMapping::map(core::PagePolicy::k4K, kPages * 4 * core::kKiB);
-  ASSERT_TRUE(m) << m.error().reason;
-  ASSERT_EQ(m->pages(), kPages);
-  const TouchResult r = first_touch(*m, counter);
+  ASSERT_NO_FATAL_FAILURE(map_fresh_4k(kPages));
+  if (IsSkipped()) return;
+  FreshMapping& m = *mapping_;
+  FaultCounter& counter = *counter_;
+  ASSERT_EQ(m.pages(), kPages);
+  const TouchResult r = first_touch(m, counter);
   ASSERT_TRUE(r.minor_faults && r.major_faults);
   EXPECT_NEAR(*r.minor_faults, static_cast<double>(kPages), kSlackFaults);
   EXPECT_EQ(*r.major_faults, 0.0);
   EXPECT_GT(r.tsc_ticks, 0u);
 
   // Touched again: already mapped, no faults.
-  const TouchResult again = first_touch(*m, counter);
+  const TouchResult again = first_touch(m, counter);
   EXPECT_LE(*again.minor_faults, kSlackFaults);
 }
 
-TEST(FirstTouchTest, ThpCountsOneFaultPerHugePage) {
+TEST_F(FirstTouchTest, ThpCountsOneFaultPerHugePage) {
   if (thp_mode() == "never" || thp_mode() == "unsupported")
     GTEST_SKIP() << "THP is '" << thp_mode() << "' here: no huge faults to count";
   FaultCounter counter;
@@ -75,20 +113,17 @@ TEST(FirstTouchTest, ThpCountsOneFaultPerHugePage) {
   EXPECT_NEAR(*r.minor_faults, static_cast<double>(kHugePages), 1.0);
 }
 
-TEST(FirstTouchTest, PopulatedRegionTakesNoTrap) {
-  FaultCounter counter;
-  SKIP_IF_UNCOUNTED(counter);
-  constexpr std::size_t kPages = 2000;
-  auto m = FreshMapping::map(core::PagePolicy::k4K, kPages * 4 * core::kKiB);
-  ASSERT_TRUE(m) << m.error().reason;
-  const auto populated = populate_write(m->data(), m->size_bytes(), counter);
+TEST_F(FirstTouchTest, PopulatedRegionTakesNoTrap) {
+  ASSERT_NO_FATAL_FAILURE(map_fresh_4k(2000));
+  if (IsSkipped()) return;
+  const auto populated = populate_write(mapping_->data(), mapping_->size_bytes(), *counter_);
   if (!populated) GTEST_SKIP() << populated.error().reason;
   EXPECT_LE(*populated->minor_faults, kSlackFaults) << "MADV_POPULATE_WRITE faults in the kernel, without a trap";
-  const TouchResult r = first_touch(*m, counter);
+  const TouchResult r = first_touch(*mapping_, *counter_);
   EXPECT_LE(*r.minor_faults, kSlackFaults);
 }
 
-TEST(FirstTouchTest, HugetlbCountsOneFaultPerPageOrSaysWhyNot) {
+TEST_F(FirstTouchTest, HugetlbCountsOneFaultPerPageOrSaysWhyNot) {
   MEMPROBE_SKIP_IF_EMULATED("qemu-user places mmap(MAP_HUGETLB) itself, off the huge-page alignment (EINVAL)");
   FaultCounter counter;
   SKIP_IF_UNCOUNTED(counter);
@@ -108,41 +143,32 @@ TEST(FirstTouchTest, HugetlbCountsOneFaultPerPageOrSaysWhyNot) {
   EXPECT_NEAR(*r.minor_faults, 2.0, 1.0);
 }
 
-TEST(FirstTouchTest, CachedFileTakesNoMajorFault) {
-  FaultCounter counter;
-  SKIP_IF_UNCOUNTED(counter);
-  auto file = ColdFile::create(4 * core::kMiB);
-  if (!file) GTEST_SKIP() << file.error().reason;
-  const auto resident = file->resident_pages();
+TEST_F(FirstTouchTest, CachedFileTakesNoMajorFault) {
+  create_cold_file();
+  if (IsSkipped()) return;
+  const auto resident = file_->resident_pages();
   ASSERT_TRUE(resident) << resident.error().reason;
   if (*resident == 0) GTEST_SKIP() << "the freshly written file is not in the page cache: no control possible";
   // Fresh data pages, just written: in the page cache (control).
-  auto data = file->map();
-  ASSERT_TRUE(data) << data.error().reason;
-  const std::size_t pages = file->size_bytes() / (4 * core::kKiB);
-  ASSERT_EQ(*resident, pages);
-  const TouchResult r = read_touch(*data, file->size_bytes(), 4 * core::kKiB, counter);
-  file->unmap(*data);
+  ASSERT_EQ(*resident, file_pages());
+  TouchResult r;
+  ASSERT_NO_FATAL_FAILURE(read_file(r));
   EXPECT_EQ(*r.major_faults, 0.0);
 }
 
-TEST(FirstTouchTest, EvictedFileTakesAMajorFaultPerPage) {
-  FaultCounter counter;
-  SKIP_IF_UNCOUNTED(counter);
-  auto file = ColdFile::create(4 * core::kMiB);
-  if (!file) GTEST_SKIP() << file.error().reason;
-  const auto resident = file->evict();
-  ASSERT_TRUE(resident) << resident.error().reason;
-  if (*resident != 0) GTEST_SKIP() << *resident << " pages still resident after posix_fadvise(DONTNEED)";
-  auto data = file->map();
-  ASSERT_TRUE(data) << data.error().reason;
-  const double pages = static_cast<double>(file->size_bytes() / (4 * core::kKiB));
-  const TouchResult r = read_touch(*data, file->size_bytes(), 4 * core::kKiB, counter);
-  file->unmap(*data);
+TEST_F(FirstTouchTest, EvictedFileTakesAMajorFaultPerPage) {
+  create_cold_file();
+  if (IsSkipped()) return;
+  const auto still_resident = file_->evict();
+  ASSERT_TRUE(still_resident) << still_resident.error().reason;
+  if (*still_resident != 0) GTEST_SKIP() << *still_resident << " pages still resident after posix_fadvise(DONTNEED)";
+  TouchResult r;
+  ASSERT_NO_FATAL_FAILURE(read_file(r));
+  const double pages = static_cast<double>(file_pages());
   EXPECT_NEAR(*r.major_faults, pages, 0.02 * pages);
 }
 
-TEST(FirstTouchTest, DiskBackedDirectoryIsNotTmpfs) {
+TEST_F(FirstTouchTest, DiskBackedDirectoryIsNotTmpfs) {
   const auto dir = disk_backed_temp_dir();
   if (!dir) GTEST_SKIP() << dir.error().reason;
   EXPECT_FALSE(dir->empty());
@@ -165,7 +191,7 @@ std::vector<std::string> att_operands(const std::string& operands) {
 }
 
 // The first-touch loop is one store per page and nothing else touches memory.
-TEST(FirstTouchTest, TouchLoopIsOneStorePerPage) {
+TEST_F(FirstTouchTest, TouchLoopIsOneStorePerPage) {
   const std::string command =
       "objdump -d --no-show-raw-insn --disassemble=memprobe_touch_pages /proc/" + std::to_string(::getpid()) +
       "/exe 2>/dev/null";

@@ -81,20 +81,25 @@ const std::vector<Expected> kZen3 = {
 };
 #endif
 
+// kCycles, kInstructions and the L1D, L2 and L3 miss events: raw `configs`,
+// documented in `table` as `events`, in that order.
+std::vector<Expected> cycles_and_misses(const std::string& table, const std::uint64_t (&configs)[3],
+                                        const char* const (&events)[3]) {
+  std::vector<Expected> expected = {kCycles, kInstructions};
+  const char* const labels[] = {"l1d_misses", "l2_misses", "l3_misses"};
+  for (int i = 0; i < 3; ++i) expected.push_back({labels[i], PERF_TYPE_RAW, configs[i], table + " " + events[i]});
+  return expected;
+}
+
 // The fill-source and L1 DTLB events Zen 4 and Zen 5 document alike (Linux
 // tools/perf/pmu-events/arch/x86/<table>/load-store.json, <table> = amdzen4 or
 // amdzen5): ls_dmnd_fills_from_sys 0x43 with local_l2 0x01 | local_ccx 0x02 |
 // near_cache 0x04 | dram_io_near 0x08 | far_cache 0x10 | dram_io_far 0x40 |
 // alternate_memories 0x80; ls_l1_d_tlb_miss 0x45, *_l2_hit 0x0f, all_l2_miss 0xf0.
 std::vector<Expected> zen4_layout(const std::string& table) {
-  auto source = [&](const char* event) { return table + " " + event; };
-  return {
-      kCycles,
-      kInstructions,
-      {"l1d_misses", PERF_TYPE_RAW, amd(0x43, 0xDF), source("ls_dmnd_fills_from_sys.* 0x43")},
-      {"l2_misses", PERF_TYPE_RAW, amd(0x43, 0xDE), source("ls_dmnd_fills_from_sys 0x43 w/o local_l2")},
-      {"l3_misses", PERF_TYPE_RAW, amd(0x43, 0xDC), source("ls_dmnd_fills_from_sys 0x43 w/o local_l2, local_ccx")},
-  };
+  return cycles_and_misses(table, {amd(0x43, 0xDF), amd(0x43, 0xDE), amd(0x43, 0xDC)},
+                           {"ls_dmnd_fills_from_sys.* 0x43", "ls_dmnd_fills_from_sys 0x43 w/o local_l2",
+                            "ls_dmnd_fills_from_sys 0x43 w/o local_l2, local_ccx"});
 }
 
 std::vector<Expected> with(std::vector<Expected> head, const std::vector<Expected>& tail) {
@@ -127,19 +132,15 @@ const std::vector<Expected> kZen5 = with(
 // UMask 0x10 with CounterMask 1.
 [[maybe_unused]] std::vector<Expected> intel_table(std::uint64_t dtlb_load_misses, const std::string& file) {
   auto source = [&](const char* event) { return file + " " + event; };
-  return {
-      kCycles,
-      kInstructions,
-      {"l1d_misses", PERF_TYPE_RAW, intel(0xD1, 0x08), source("MEM_LOAD_RETIRED.L1_MISS 0xD1/0x08")},
-      {"l2_misses", PERF_TYPE_RAW, intel(0xD1, 0x10), source("MEM_LOAD_RETIRED.L2_MISS 0xD1/0x10")},
-      {"l3_misses", PERF_TYPE_RAW, intel(0xD1, 0x20), source("MEM_LOAD_RETIRED.L3_MISS 0xD1/0x20")},
-      {"dtlb_l2_hits", PERF_TYPE_RAW, intel(dtlb_load_misses, 0x20),
-       source("DTLB_LOAD_MISSES.STLB_HIT UMask 0x20")},
-      {"page_walks", PERF_TYPE_RAW, intel(dtlb_load_misses, 0x0E),
-       source("DTLB_LOAD_MISSES.WALK_COMPLETED UMask 0x0E")},
-      {"walk_cycles", PERF_TYPE_RAW, intel(dtlb_load_misses, 0x10, 1),
-       source("DTLB_LOAD_MISSES.WALK_ACTIVE UMask 0x10 CounterMask 1")},
-  };
+  return with(cycles_and_misses(file, {intel(0xD1, 0x08), intel(0xD1, 0x10), intel(0xD1, 0x20)},
+                                {"MEM_LOAD_RETIRED.L1_MISS 0xD1/0x08", "MEM_LOAD_RETIRED.L2_MISS 0xD1/0x10",
+                                 "MEM_LOAD_RETIRED.L3_MISS 0xD1/0x20"}),
+              {{"dtlb_l2_hits", PERF_TYPE_RAW, intel(dtlb_load_misses, 0x20),
+                source("DTLB_LOAD_MISSES.STLB_HIT UMask 0x20")},
+               {"page_walks", PERF_TYPE_RAW, intel(dtlb_load_misses, 0x0E),
+                source("DTLB_LOAD_MISSES.WALK_COMPLETED UMask 0x0E")},
+               {"walk_cycles", PERF_TYPE_RAW, intel(dtlb_load_misses, 0x10, 1),
+                source("DTLB_LOAD_MISSES.WALK_ACTIVE UMask 0x10 CounterMask 1")}});
 }
 
 // Arm PMUv3 common event numbers (Arm ARM DDI 0487, "Common event numbers";

@@ -59,6 +59,13 @@ FakeReader typical_machine() {
   return r;
 }
 
+// typical_machine() with `changed` files written over (or added to) its own.
+FakeReader typical_machine_with(const std::map<std::string, std::string>& changed) {
+  FakeReader r = typical_machine();
+  for (const auto& [path, contents] : changed) r.files[path] = contents;
+  return r;
+}
+
 // A copy: callers often pass a temporary vector.
 CheckItem item(const std::vector<CheckItem>& items, const std::string& setting) {
   const auto it = std::find_if(items.begin(), items.end(), [&](const CheckItem& i) { return i.setting == setting; });
@@ -115,17 +122,16 @@ TEST(CheckTest, EmptyPoolsSuggestReserveHugepages) {
   EXPECT_NE(pool_1g.fix.find("--reserve-hugepages-1g"), std::string::npos) << pool_1g.fix;
   EXPECT_NE(pool_1g.fix.find("hugepagesz=1G hugepages=N"), std::string::npos) << pool_1g.fix;
 
-  FakeReader r = typical_machine();
-  r.files["/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"] = "512";
-  r.files["/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"] = "500";
-  const CheckItem& reserved = item(gather_checks(r), "hugetlb 2 MiB pool");
+  const CheckItem& reserved =
+      item(gather_checks(typical_machine_with({{"/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "512"},
+                                               {"/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "500"}})),
+           "hugetlb 2 MiB pool");
   EXPECT_EQ(reserved.verdict, CheckVerdict::kOk);
   EXPECT_EQ(reserved.value, "512 reserved, 500 free");
 }
 
 TEST(CheckTest, ParanoidThreeWarnsUnlessRoot) {
-  FakeReader r = typical_machine();
-  r.files["/proc/sys/kernel/perf_event_paranoid"] = "3";
+  FakeReader r = typical_machine_with({{"/proc/sys/kernel/perf_event_paranoid", "3"}});
   const CheckItem& paranoid = item(gather_checks(r), "perf_event_paranoid");
   EXPECT_EQ(paranoid.verdict, CheckVerdict::kWarn);
   EXPECT_NE(paranoid.fix.find("sysctl kernel.perf_event_paranoid=1"), std::string::npos) << paranoid.fix;
@@ -138,9 +144,10 @@ TEST(CheckTest, ParanoidThreeWarnsUnlessRoot) {
 }
 
 TEST(CheckTest, EnabledMthpSizeWarnsAndNamesTheSize) {
-  FakeReader r = typical_machine();
-  r.files["/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled"] = "always [inherit] madvise never";
-  const CheckItem& mthp = item(gather_checks(r), "mTHP sizes");
+  const CheckItem& mthp = item(
+      gather_checks(typical_machine_with(
+          {{"/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled", "always [inherit] madvise never"}})),
+      "mTHP sizes");
   EXPECT_EQ(mthp.verdict, CheckVerdict::kWarn);
   EXPECT_NE(mthp.value.find("64 KiB"), std::string::npos) << mthp.value;
   EXPECT_NE(mthp.fix.find("echo never > /sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled"),

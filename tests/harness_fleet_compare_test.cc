@@ -10,12 +10,12 @@
 #include "analysis/results_json.h"
 #include "tests/command_runner.h"
 #include "tests/kept_results.h"
+#include "tests/temp_dir_test.h"
 
 namespace memprobe {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::run_command_line;
 
 // A node's results: a kept real run's latency cases, every measurement
 // scaled so that its L2 latency is about `l2_ns` (1.0 at 4 ns), THP `thp`.
@@ -35,20 +35,14 @@ analysis::Results node(double l2_ns, const std::string& thp = "madvise") {
   return r;
 }
 
-class FleetCompareCli : public ::testing::Test {
+class FleetCompareCli : public testing::TempDirTest {
  protected:
-  void SetUp() override { dir_ = testing::make_temp_dir("memprobe-gate"); }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  FleetCompareCli() : TempDirTest("memprobe-gate") {}
   std::string write(const std::string& name, const analysis::Results& r) {
     const std::string path = (dir_ / name).string();
     analysis::write_results_atomic(path, r);
     return path;
   }
-  testing::CommandResult memprobe(const std::string& args) { return run_command_line(kMemprobe + " " + args); }
-  fs::path dir_;
 };
 
 TEST_F(FleetCompareCli, GateExitsThreeOnARegressionAndZeroOtherwise) {

@@ -15,24 +15,20 @@
 #include "tests/command_runner.h"
 #include "tests/expect_error_line.h"
 #include "tests/kept_results.h"
+#include "tests/temp_dir_test.h"
 
 namespace memprobe {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using testing::run_command_line;
 
 using testing::kept_latency_run;
 using testing::scaled;
 
-class MeasuredFiguresTest : public ::testing::Test {
+class MeasuredFiguresTest : public testing::TempDirTest {
  protected:
-  void SetUp() override { dir_ = testing::make_temp_dir("memprobe-measured"); }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  MeasuredFiguresTest() : TempDirTest("memprobe-measured") {}
   std::string write(const std::string& name, const std::string& text) {
     const fs::path path = dir_ / name;
     fs::create_directories(path.parent_path());
@@ -40,8 +36,6 @@ class MeasuredFiguresTest : public ::testing::Test {
     return path.string();
   }
   std::string write(const std::string& name, const json& doc) { return write(name, doc.dump(1)); }
-  testing::CommandResult memprobe(const std::string& args) { return run_command_line(kMemprobe + " " + args); }
-  fs::path dir_;
 };
 
 // The cache levels with a latency that the current analysis derives from A.

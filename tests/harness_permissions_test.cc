@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include "analysis/results_json.h"
 #include "tests/command_runner.h"
@@ -29,35 +30,47 @@ using testing::UnprivilegedRunner;
 // The cheapest run there is, should a check fail to stop it.
 const std::string kQuickRun = "run --only latency --quick --pages 4k";
 
+// A directory tree (if any) removed by the destructor; not copyable.
+class OwnedTree {
+ public:
+  OwnedTree() = default;
+  explicit OwnedTree(fs::path root) : root_(std::move(root)) {}
+  ~OwnedTree() {
+    std::error_code ec;
+    if (!root_.empty()) fs::remove_all(root_, ec);
+  }
+  OwnedTree(const OwnedTree&) = delete;
+  OwnedTree& operator=(const OwnedTree&) = delete;
+
+ protected:
+  fs::path root_;
+};
+
 // A fresh directory with a read-only tmpfs mounted on it, unmounted and
 // removed again by the destructor; skip_reason() says why there is none.
-class ReadOnlyTmpfs {
+class ReadOnlyTmpfs : private OwnedTree {
  public:
   ReadOnlyTmpfs() {
     if (::geteuid() != 0) {
       skip_reason_ = "mounting a tmpfs needs root (not root here)";
       return;
     }
-    dir_ = testing::make_temp_dir("memprobe-rofs");
-    if (::mount("tmpfs", dir_.c_str(), "tmpfs", MS_RDONLY, "size=64k") != 0) {
+    root_ = testing::make_temp_dir("memprobe-rofs");
+    if (::mount("tmpfs", root_.c_str(), "tmpfs", MS_RDONLY, "size=64k") != 0) {
       skip_reason_ = std::string("cannot mount a read-only tmpfs here: ") + std::strerror(errno);
       return;
     }
     mounted_ = true;
   }
+  // Unmounted before ~OwnedTree removes the directory.
   ~ReadOnlyTmpfs() {
-    if (mounted_) ::umount(dir_.c_str());
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
+    if (mounted_) ::umount(root_.c_str());
   }
-  ReadOnlyTmpfs(const ReadOnlyTmpfs&) = delete;
-  ReadOnlyTmpfs& operator=(const ReadOnlyTmpfs&) = delete;
 
   const std::string& skip_reason() const { return skip_reason_; }
-  const fs::path& dir() const { return dir_; }
+  const fs::path& dir() const { return root_; }
 
  private:
-  fs::path dir_;
   bool mounted_ = false;
   std::string skip_reason_;
 };
@@ -65,34 +78,27 @@ class ReadOnlyTmpfs {
 // A fresh directory of mode 0555 (root can still write there; nobody cannot),
 // inside a 0755 one nobody can reach, with a results file next to it that
 // nobody can read.
-class ReadOnlyDirectory {
+class ReadOnlyDirectory : private OwnedTree {
  public:
-  ReadOnlyDirectory() : parent_(testing::make_temp_dir("memprobe-ro")) {
-    fs::permissions(parent_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                                 fs::perms::others_read | fs::perms::others_exec);
-    dir_ = parent_ / "ro";
+  ReadOnlyDirectory() : OwnedTree(testing::make_temp_dir("memprobe-ro")) {
+    fs::permissions(root_, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                               fs::perms::others_read | fs::perms::others_exec);
+    dir_ = root_ / "ro";
     fs::create_directory(dir_);
     fs::permissions(dir_, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
                               fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
-    results_ = parent_ / "r.json";
+    results_ = root_ / "r.json";
     analysis::Results results;
     results.command = "memprobe run (a test's empty results)";
     analysis::write_results_atomic(results_.string(), results);
     fs::permissions(results_, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
                                   fs::perms::others_read);
   }
-  ~ReadOnlyDirectory() {
-    std::error_code ec;
-    fs::remove_all(parent_, ec);
-  }
-  ReadOnlyDirectory(const ReadOnlyDirectory&) = delete;
-  ReadOnlyDirectory& operator=(const ReadOnlyDirectory&) = delete;
 
   const fs::path& dir() const { return dir_; }
   const fs::path& results() const { return results_; }
 
  private:
-  fs::path parent_;
   fs::path dir_;
   fs::path results_;
 };
