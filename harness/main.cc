@@ -134,7 +134,8 @@ memprobe::harness::RunPlan run_plan(const RunArgs& a, const CLI::App& run, int a
         throw UsageError(fmt::format("--nodes: {} is not a NUMA node number", item));
       if (std::find(nodes.begin(), nodes.end(), node) == nodes.end()) nodes.push_back(static_cast<unsigned>(node));
     }
-    if (nodes.empty()) throw UsageError("--nodes: no node named");
+    if (nodes.empty())
+      throw UsageError(fmt::format("--nodes: '{}' is not a comma-separated list of NUMA node numbers", a.nodes));
     if (const std::string wrong = memprobe::core::check_numa_nodes(nodes); !wrong.empty())
       throw UsageError("--nodes: " + wrong);
     plan.case_options.numa_nodes = std::move(nodes);
