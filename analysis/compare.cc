@@ -27,9 +27,9 @@ constexpr std::array<std::string_view, 7> kFreeTextMembers = {"note",   "notes",
 
 // Numeric members that say which figure a row is (its parameters), not what
 // was measured.
-constexpr std::array<std::string_view, 9> kParameterMembers = {
-    "working_set_bytes", "footprint_bytes", "size_bytes", "page_bytes", "stride_bytes",
-    "threads",           "pages",           "level",      "ways"};
+constexpr std::array<std::string_view, 11> kParameterMembers = {
+    "working_set_bytes", "footprint_bytes", "size_bytes", "page_bytes", "stride_bytes", "threads",
+    "pages",             "level",           "ways",       "cpu_node",   "mem_node"};
 
 // The family whose cases a derived table summarises (its noise), if any.
 std::optional<std::string> family_of_noisy_table(std::string_view table) {

@@ -71,6 +71,9 @@ struct CaseOptions {
   std::uint64_t tlb_pages_above = 0;
   std::uint64_t tlb_pages_up_to = 0;
   MeasuredSizes measured;
+  // --nodes: the NUMA nodes (OS indexes) of the numa family's matrix; empty:
+  // every node, at most core::kMaxPlannedNodes of them.
+  std::vector<unsigned> numa_nodes;
 };
 
 struct Family {

@@ -12,6 +12,9 @@
 #include <streambuf>
 #include <limits>
 #include <optional>
+#include <algorithm>
+#include <sstream>
+#include <vector>
 #include <system_error>
 
 #include "analysis/compare.h"
@@ -20,6 +23,7 @@
 #include "analysis/tables.h"
 #include "benchmarks/family.h"
 #include "core/machine.h"
+#include "core/numa.h"
 #include "harness/check.h"
 #include "harness/fleet_compare.h"
 #include "harness/numeric_flags.h"
@@ -51,7 +55,7 @@ std::string families_help() {
 struct RunArgs {
   std::string only, pages = "4k,thp", out_path, counters, max_working_set;
   std::string cpu, reserve_2m = "0", reserve_1g = "0", seed = std::to_string(memprobe::core::kDefaultChainSeed);
-  std::string budget_s;
+  std::string budget_s, nodes;
   bool quick = false;
 };
 
@@ -81,6 +85,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
                   "largest working set any case uses, e.g. 512MiB, 4G (the latency sweep ends exactly there; "
                   "default: 8x the last-level cache, 4x with --quick; at most half of MemAvailable)")
       ->type_name("SIZE");
+  run->add_option("--nodes", a.nodes,
+                  "comma-separated NUMA nodes of the numa family's matrix (default: every node, at most 8)")
+      ->type_name("N,...");
   run->add_option("--seed", a.seed, "seed of the random chains")->capture_default_str()->type_name("N");
   run->footer(families_help());
   return run;
@@ -116,6 +123,22 @@ memprobe::harness::RunPlan run_plan(const RunArgs& a, const CLI::App& run, int a
     if (number > static_cast<std::uint64_t>(std::numeric_limits<int>::max()))
       throw UsageError(fmt::format("--cpu: {} is not a CPU number", a.cpu));
     plan.cpu = static_cast<int>(number);
+  }
+  if (run.count("--nodes")) {
+    std::vector<unsigned> nodes;
+    std::string item;
+    std::stringstream in(a.nodes);
+    while (std::getline(in, item, ',')) {
+      const std::uint64_t node = memprobe::harness::parse_count("--nodes", item);
+      if (node > std::numeric_limits<unsigned>::max())
+        throw UsageError(fmt::format("--nodes: {} is not a NUMA node number", item));
+      if (std::find(nodes.begin(), nodes.end(), node) == nodes.end()) nodes.push_back(static_cast<unsigned>(node));
+    }
+    if (nodes.empty())
+      throw UsageError(fmt::format("--nodes: '{}' is not a comma-separated list of NUMA node numbers", a.nodes));
+    if (const std::string wrong = memprobe::core::check_numa_nodes(nodes); !wrong.empty())
+      throw UsageError("--nodes: " + wrong);
+    plan.case_options.numa_nodes = std::move(nodes);
   }
   if (!a.out_path.empty() || run.count("--out")) plan.out_path = a.out_path;
   return plan;
