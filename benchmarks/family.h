@@ -71,6 +71,9 @@ struct CaseOptions {
   std::uint64_t tlb_pages_above = 0;
   std::uint64_t tlb_pages_up_to = 0;
   MeasuredSizes measured;
+  // --cpus: the CPUs the c2c family pairs (each within core::inherited_cpus,
+  // checked by the harness), ascending. Empty: every CPU of the mask.
+  std::vector<int> cpus;
 };
 
 struct Family {
