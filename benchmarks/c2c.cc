@@ -11,13 +11,15 @@
 // the case starts, joined when it ends on every path, so the harness's own
 // thread keeps its pinning and nothing stays pinned after an interruption.
 //
-// Disassembly (GCC 12, -O2, x86-64; objdump -d --no-show-raw-insn on
-// memprobe_c2c_ping / memprobe_c2c_pong), the timed loops are just:
-//   ping:  lea 0x1(%rdx),%rcx ; mov %rcx,(%rdi)     store n (a plain mov is a release store on x86)
-//          lea 0x1(%rcx),%rax
-//   wait:  mov (%rdi),%rdx ; cmp %rax,%rdx ; jne wait   acquire load: a plain mov, spinning on the line
-//          add $0x2 ... ; cmp ... ; jne ping
-//   pong:  wait: mov (%rdi),%rax ; cmp %rdx,%rax ; jne wait ; lea 0x1(%rax),%rax ; mov %rax,(%rdi)
+// Disassembly (GCC 12, RelWithDebInfo -O2, x86-64; objdump -d
+// --no-show-raw-insn --disassemble=memprobe_c2c_ping build/harness/memprobe),
+// the whole timed loops:
+//   ping: top:  lea 0x1(%rsi),%rax ; mov %rax,(%rdi)      store n + 1 (release = plain mov on x86-TSO)
+//               lea 0x2(%rsi),%rax
+//         spin: mov (%rdi),%rsi ; cmp %rax,%rsi ; jne spin  acquire load = plain mov
+//               cmp %rax,%rdx ; jne top                  (the answer n + 2 is the next n)
+//   pong: spin: mov (%rdi),%rax ; cmp %rdx,%rax ; jne spin
+//               lea 0x1(%rdx),%rax ; add $0x2,%rdx ; mov %rax,(%rdi) ; cmp %rcx,%rax ; jne spin
 // No fences, no locked instructions, no calls inside the loops: the only
 // memory traffic is the one line moving between the two cores (and each
 // spinning load, which hits the local copy until the other side's store

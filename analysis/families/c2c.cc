@@ -185,7 +185,8 @@ std::vector<Plot> c2c_plots(const Results& results) {
   std::sort(cpus.begin(), cpus.end());
   cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
   // Matrix data: row i = from cpus[i], column j = to cpus[j]; NaN (not
-  // drawn) on the diagonal and where a pair was not measured.
+  // drawn) on the diagonal and where a pair was not measured. The y range
+  // runs downwards, so the picture reads like the table (row 0 on top).
   std::string block = "$c2c << EOD\n";
   for (const double a : cpus) {
     for (std::size_t j = 0; j < cpus.size(); ++j) {
@@ -202,7 +203,7 @@ std::vector<Plot> c2c_plots(const Results& results) {
     tics += fmt::format("{}'{}' {}", tics.empty() ? "" : ", ", cpu_label(cpus[i]), i);
   const std::string commands = fmt::format(
       "{}set title {}\nset xlabel 'to CPU'\nset ylabel 'from CPU'\nset cblabel 'one-way ns'\n"
-      "set xtics ({})\nset ytics ({})\nset yrange [-0.5:{}.5] reverse\nset xrange [-0.5:{}.5]\n"
+      "set xtics ({})\nset ytics ({})\nset yrange [{}.5:-0.5]\nset xrange [-0.5:{}.5]\n"
       "set palette rgbformulae 33,13,10\nset size ratio -1\n"
       "plot $c2c matrix with image notitle\n",
       block, gnuplot_quote("core-to-core one-way latency, " + plot_title_of(results)), tics, tics, cpus.size() - 1,
