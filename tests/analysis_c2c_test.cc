@@ -50,6 +50,7 @@ TEST(C2cAnalysisTest, DerivesOneRowPerOrderedPairAndGroups) {
   EXPECT_EQ(rows[0].b_cpu, 1);
   EXPECT_EQ(rows[0].shares, "same core (SMT)");
   EXPECT_DOUBLE_EQ(rows[0].one_way_ns, 10.0);
+  EXPECT_EQ(rows[0].numa_node, "same node");
   for (const C2cRow& row : rows) EXPECT_NE(row.a_cpu, row.b_cpu);
   const std::vector<C2cGroupRow> groups = c2c_group_rows(r);
   ASSERT_EQ(groups.size(), 2u);

@@ -31,12 +31,12 @@ int shares_rank(const std::string& name) {
 }
 
 json to_json(const C2cRow& r) {
-  return {{"a_cpu", r.a_cpu}, {"b_cpu", r.b_cpu}, {"shares", r.shares}, {"numa", r.numa}, {"one_way_ns", r.one_way_ns}};
+  return {{"a_cpu", r.a_cpu}, {"b_cpu", r.b_cpu}, {"shares", r.shares}, {"numa_node", r.numa_node}, {"one_way_ns", r.one_way_ns}};
 }
 
 C2cRow row_from_json(const json& row) {
   return {json_number(row, "a_cpu").value_or(0), json_number(row, "b_cpu").value_or(0), json_string(row, "shares"),
-          json_string(row, "numa"), json_number(row, "one_way_ns").value_or(0)};
+          json_string(row, "numa_node"), json_number(row, "one_way_ns").value_or(0)};
 }
 
 json group_to_json(const C2cGroupRow& r) {
@@ -77,7 +77,8 @@ void derive_c2c(Results& results) {
     const auto ns = metric(c, "one_way_ns");
     if (!a || !b || !ns || !std::isfinite(*ns)) continue;
     const std::string shares = c2c_shares_name(param_text(c.params, "shares"));
-    by_pair[{*a, *b}] = {*a, *b, shares, c.params.contains("numa") ? param_text(c.params, "numa") : "unknown", *ns};
+    const std::string numa = param_text(c.params, "numa");  // "same", "other", "unknown"
+    by_pair[{*a, *b}] = {*a, *b, shares, numa == "same" || numa == "other" ? numa + " node" : "unknown", *ns};
     group_total[shares] = std::max(group_total[shares], param_number(c, "group_pairs").value_or(0));
   }
   std::vector<C2cRow> rows;

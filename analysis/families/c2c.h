@@ -17,7 +17,7 @@ struct C2cRow {
   double a_cpu = 0;
   double b_cpu = 0;
   std::string shares;      // "same core (SMT)", "same L3", "other L3", "same socket", "other socket", "unknown"
-  std::string numa;        // "same", "other", "unknown": one NUMA node holds both CPUs or not
+  std::string numa_node;   // "same node", "other node", "unknown": one NUMA node holds both CPUs or not
   double one_way_ns = 0;   // half the round trip
 };
 
