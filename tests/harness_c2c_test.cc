@@ -72,5 +72,24 @@ TEST(C2cRunTest, OnOneCpuUnavailableWithTheReason) {
   fs::remove_all(dir);
 }
 
+// SIGINT while a pair is measured: the pair under way finishes (its two
+// pinned threads joined), the rest are skipped, the run exits 130 with the
+// completed pairs in a valid file, and no thread is left behind to hang it.
+TEST(C2cRunTest, InterruptedRunKeepsTheCompletedPairs) {
+  const std::vector<int>& cpus = core::inherited_cpus();
+  if (cpus.size() < 2) GTEST_SKIP() << "needs two CPUs: this process may run only on " << core::inherited_cpus_list();
+  const fs::path dir = testing::make_temp_dir("memprobe-c2c-int");
+  const fs::path file = dir / "c2c.json";
+  const auto r = testing::run_after_first_case(
+      "env --default-signal " + kMemprobe + " run --only c2c --out " + file.string(), "kill -INT $pid");
+  EXPECT_EQ(r.exit_status, 130) << r.err;
+  const analysis::Results results = analysis::load_results(file.string());
+  EXPECT_EQ(results.extra.value("interrupted", false), true);
+  const auto rows = analysis::c2c_rows(results);
+  EXPECT_FALSE(rows.empty()) << "the pair under way when the signal came is kept\n" << r.err;
+  for (const analysis::C2cRow& row : rows) EXPECT_GT(row.one_way_ns, 0);
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace memprobe
