@@ -27,9 +27,9 @@ constexpr std::array<std::string_view, 7> kFreeTextMembers = {"note",   "notes",
 
 // Numeric members that say which figure a row is (its parameters), not what
 // was measured.
-constexpr std::array<std::string_view, 11> kParameterMembers = {
+constexpr std::array<std::string_view, 13> kParameterMembers = {
     "working_set_bytes", "footprint_bytes", "size_bytes", "page_bytes", "stride_bytes", "threads",
-    "pages",             "level",           "ways",       "cpu_node",   "mem_node"};
+    "pages",             "level",           "ways",       "cpu_node",   "mem_node",   "a_cpu",   "b_cpu"};
 
 // The family whose cases a derived table summarises (its noise), if any.
 std::optional<std::string> family_of_noisy_table(std::string_view table) {
@@ -232,6 +232,7 @@ struct RowIdentity {
 
 std::string parameter_label(const std::string& name, double value) {
   if (ends_with(name, "_bytes")) return format_bytes(value);
+  if (ends_with(name, "_cpu")) return fmt::format("cpu {}", format_number(value));
   if (name == "threads") return fmt::format("{} thread{}", format_number(value), value == 1 ? "" : "s");
   return fmt::format("{} {}", format_number(value), name);
 }

@@ -74,6 +74,9 @@ struct CaseOptions {
   // --nodes: the NUMA nodes (OS indexes) of the numa family's matrix; empty:
   // every node, at most core::kMaxPlannedNodes of them.
   std::vector<unsigned> numa_nodes;
+  // --cpus: the CPUs the c2c family pairs (each within core::inherited_cpus,
+  // checked by the harness), ascending. Empty: every CPU of the mask.
+  std::vector<int> cpus;
 };
 
 struct Family {

@@ -235,7 +235,88 @@ std::vector<CacheLevel> data_caches_of_first_pu(hwloc_topology_t handle) {
   return caches;
 }
 
+int logical_index_of(hwloc_obj_t obj) { return obj != nullptr ? static_cast<int>(obj->logical_index) : -1; }
+
+// Each PU's core, L3, package and NUMA node. NUMA nodes are memory children
+// in hwloc 2, not ancestors: a node covers a CPU if its cpuset holds it.
+std::vector<CpuPlace> cpu_places_of(hwloc_topology_t handle) {
+  std::vector<CpuPlace> places;
+  const int pus = hwloc_get_nbobjs_by_type(handle, HWLOC_OBJ_PU);
+  for (int i = 0; i < pus; ++i) {
+    hwloc_obj_t pu = hwloc_get_obj_by_type(handle, HWLOC_OBJ_PU, static_cast<unsigned>(i));
+    if (pu == nullptr) continue;
+    CpuPlace place;
+    place.cpu = static_cast<int>(pu->os_index);
+    place.core = logical_index_of(hwloc_get_ancestor_obj_by_type(handle, HWLOC_OBJ_CORE, pu));
+    place.l3 = logical_index_of(hwloc_get_ancestor_obj_by_type(handle, HWLOC_OBJ_L3CACHE, pu));
+    place.package = logical_index_of(hwloc_get_ancestor_obj_by_type(handle, HWLOC_OBJ_PACKAGE, pu));
+    for (hwloc_obj_t node = hwloc_get_next_obj_by_type(handle, HWLOC_OBJ_NUMANODE, nullptr); node != nullptr;
+         node = hwloc_get_next_obj_by_type(handle, HWLOC_OBJ_NUMANODE, node))
+      if (node->cpuset != nullptr && hwloc_bitmap_isset(node->cpuset, pu->os_index)) {
+        place.numa = static_cast<int>(node->os_index);
+        break;
+      }
+    places.push_back(place);
+  }
+  std::sort(places.begin(), places.end(), [](const CpuPlace& x, const CpuPlace& y) { return x.cpu < y.cpu; });
+  return places;
+}
+
 }  // namespace
+
+const char* pair_sharing_name(PairSharing sharing) {
+  switch (sharing) {
+    case PairSharing::kSameCore: return "same core (SMT)";
+    case PairSharing::kSameL3: return "same L3";
+    case PairSharing::kOtherL3: return "other L3";
+    case PairSharing::kSameSocket: return "same socket";
+    case PairSharing::kOtherSocket: return "other socket";
+  }
+  return "other socket";
+}
+
+const char* pair_sharing_key(PairSharing sharing) {
+  switch (sharing) {
+    case PairSharing::kSameCore: return "smt";
+    case PairSharing::kSameL3: return "l3";
+    case PairSharing::kOtherL3: return "other_l3";
+    case PairSharing::kSameSocket: return "socket";
+    case PairSharing::kOtherSocket: return "other_socket";
+  }
+  return "other_socket";
+}
+
+PairClass classify_pair(const CpuPlace& a, const CpuPlace& b) {
+  PairClass c;
+  c.same_numa = a.numa >= 0 && a.numa == b.numa;
+  // An unknown object (-1) is shared by nobody; a machine without packages
+  // in hwloc (rare) is one socket.
+  const bool same_package = a.package == b.package;
+  if (a.cpu == b.cpu || (a.core >= 0 && a.core == b.core && same_package))
+    c.sharing = PairSharing::kSameCore;
+  else if (a.l3 >= 0 && a.l3 == b.l3)
+    c.sharing = PairSharing::kSameL3;
+  else if (!same_package)
+    c.sharing = PairSharing::kOtherSocket;
+  else if (a.l3 >= 0 || b.l3 >= 0)
+    c.sharing = PairSharing::kOtherL3;
+  else
+    c.sharing = PairSharing::kSameSocket;
+  return c;
+}
+
+std::optional<CpuPlace> Topology::place_of(int cpu) const {
+  for (const CpuPlace& p : cpu_places_)
+    if (p.cpu == cpu) return p;
+  return std::nullopt;
+}
+
+std::optional<PairClass> Topology::classify(int a, int b) const {
+  const auto pa = place_of(a);
+  const auto pb = place_of(b);
+  if (!pa || !pb) return std::nullopt;
+  return classify_pair(*pa, *pb);
+}
 
 Topology Topology::load() { return from_hwloc(nullptr); }
 
@@ -248,6 +329,7 @@ Topology Topology::from_hwloc(const char* synthetic_description) {
   topology.cores_ = count_of(handle.get(), HWLOC_OBJ_CORE);
   topology.logical_cpus_ = count_of(handle.get(), HWLOC_OBJ_PU);
   topology.numa_nodes_ = count_of(handle.get(), HWLOC_OBJ_NUMANODE);
+  topology.cpu_places_ = cpu_places_of(handle.get());
   return topology;
 }
 

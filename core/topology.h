@@ -31,6 +31,38 @@ struct TlbLevel {
   int ways = 0;                      // -1 fully associative, 0 unknown
 };
 
+// Where one logical CPU sits in the machine: the hwloc logical indexes of
+// its core, its L3 cache, its package and the OS index of its NUMA node; -1
+// where hwloc shows no such object (no L3 on some Arm parts, no NUMA node
+// covering the CPU).
+struct CpuPlace {
+  int cpu = -1;      // OS index (what taskset and sched_getcpu use)
+  int core = -1;
+  int l3 = -1;
+  int package = -1;
+  int numa = -1;
+};
+
+// What two logical CPUs share, from the closest: the core (SMT siblings),
+// the L3, the package ("other L3": same package, different L3), nothing.
+// kSameSocket: same package where hwloc shows no L3 for either CPU.
+enum class PairSharing { kSameCore, kSameL3, kOtherL3, kSameSocket, kOtherSocket };
+
+struct PairClass {
+  PairSharing sharing = PairSharing::kOtherSocket;
+  bool same_numa = false;  // both in one NUMA node (false if either is unknown)
+};
+
+// "same core (SMT)", "same L3", "other L3", "same socket", "other socket".
+const char* pair_sharing_name(PairSharing sharing);
+// A token without spaces for a case label: "smt", "l3", "other_l3",
+// "socket", "other_socket".
+const char* pair_sharing_key(PairSharing sharing);
+
+// What CPUs a and b share, from their places. Pure (tests feed synthetic
+// topologies). A CPU paired with itself is kSameCore.
+PairClass classify_pair(const CpuPlace& a, const CpuPlace& b);
+
 class Topology {
  public:
   // The machine's topology (hwloc_topology_load). Throws std::runtime_error
@@ -47,6 +79,12 @@ class Topology {
   unsigned cores() const { return cores_; }
   unsigned logical_cpus() const { return logical_cpus_; }
   unsigned numa_nodes() const { return numa_nodes_; }
+  // Every logical CPU hwloc shows, by OS index.
+  const std::vector<CpuPlace>& cpu_places() const { return cpu_places_; }
+  // The place of CPU `cpu` (OS index); nullopt if hwloc has no such CPU.
+  std::optional<CpuPlace> place_of(int cpu) const;
+  // classify_pair of the two CPUs' places; nullopt if either is unknown.
+  std::optional<PairClass> classify(int a, int b) const;
 
  private:
   // The machine hwloc sees, or a synthetic one (description not null).
@@ -55,6 +93,7 @@ class Topology {
   unsigned cores_ = 0;
   unsigned logical_cpus_ = 0;
   unsigned numa_nodes_ = 0;
+  std::vector<CpuPlace> cpu_places_;
 };
 
 // The CPUs this process may run on, as OS indexes, ascending: the affinity

@@ -55,7 +55,7 @@ std::string families_help() {
 struct RunArgs {
   std::string only, pages = "4k,thp", out_path, counters, max_working_set;
   std::string cpu, reserve_2m = "0", reserve_1g = "0", seed = std::to_string(memprobe::core::kDefaultChainSeed);
-  std::string budget_s, nodes;
+  std::string budget_s, nodes, cpus;
   bool quick = false;
 };
 
@@ -72,6 +72,10 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
   run->add_option("--cpu", a.cpu,
                   "logical CPU to pin to, within the CPU mask memprobe was started with (default: its last CPU)")
       ->type_name("N");
+  run->add_option("--cpus", a.cpus,
+                  "CPUs the c2c family pairs, e.g. 0-3,8, within the CPU mask memprobe was started with "
+                  "(default: all of them)")
+      ->type_name("LIST");
   run->add_option("--reserve-hugepages", a.reserve_2m,
                   "grow the 2 MiB hugetlb pool to N pages for this run (root; restored on exit and on SIGINT/SIGTERM)")
       ->type_name("N");
@@ -140,6 +144,9 @@ memprobe::harness::RunPlan run_plan(const RunArgs& a, const CLI::App& run, int a
       throw UsageError("--nodes: " + wrong);
     plan.case_options.numa_nodes = std::move(nodes);
   }
+  if (run.count("--cpus"))
+    plan.case_options.cpus = memprobe::harness::parse_cpu_list(
+        "--cpus", a.cpus, memprobe::core::inherited_cpus(), memprobe::core::inherited_cpus_list());
   if (!a.out_path.empty() || run.count("--out")) plan.out_path = a.out_path;
   return plan;
 }

@@ -35,12 +35,12 @@ TEST(FamilyRegistryTest, EveryFamilyFileIsRegistered) {
   // at the very end (it re-measures latency's levels after everything else).
   EXPECT_EQ(names_of(families_in_run_order()),
             (std::vector<std::string>{"latency", "stride", "tlb", "pagewalk", "hugepage", "bandwidth", "mlp", "loaded",
-                                      "numa", "pagefault", "drift"}));
+                                      "c2c", "numa", "pagefault", "drift"}));
   // The report reads the cache levels first (and how far they drifted), then
   // the page-size effects.
   EXPECT_EQ(names_of(families_in_report_order()),
             (std::vector<std::string>{"latency", "drift", "hugepage", "pagefault", "tlb", "pagewalk", "stride",
-                                      "bandwidth", "mlp", "loaded", "numa"}));
+                                      "bandwidth", "mlp", "loaded", "c2c", "numa"}));
   for (const FamilyDescriptor* f : families_in_run_order()) {
     EXPECT_TRUE(f->derive) << f->name;
     EXPECT_TRUE(f->render) << f->name;
