@@ -71,6 +71,10 @@ struct CaseOptions {
   std::uint64_t tlb_pages_above = 0;
   std::uint64_t tlb_pages_up_to = 0;
   MeasuredSizes measured;
+  // The families `memprobe run --only` named; empty for the default run of
+  // all. A family named there may run more of its cases (bandwidth: its
+  // read:write mixes at every point).
+  std::vector<std::string> only_families = {};
 };
 
 struct Family {
