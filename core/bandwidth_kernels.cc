@@ -91,8 +91,10 @@ namespace {
 // triad_avx512: 8 vmovapd loads, 4 vfmadd (FMA, implied by AVX-512F) and 4
 // vmovapd stores; the avx2 variants the same on %ymm (the triad as vmulpd +
 // vaddpd: AVX2 alone has no FMA); scalar: 64-bit mov loads, add, mov stores
-// (movsd / mulsd / addsd for the triad). Nothing hoisted out of the loop,
-// nothing eliminated; tests/core_bandwidth_kernels_test.cc checks the counts.
+// (movsd / mulsd / addsd for the triad); AArch64 (aarch64-linux-gnu-g++ 12)
+// scalar: ldr/ldur x loads, add, stur stores; the triad ldr d, fmadd, stur d.
+// Nothing hoisted out of the loop, nothing eliminated;
+// tests/core_bandwidth_kernels_test.cc checks the counts.
 template <class Word, std::size_t Reads>
 [[gnu::always_inline]] inline void sum_streams(void* dst, const void* const* src, std::size_t bytes) {
   volatile Word* d = static_cast<volatile Word*>(dst);
