@@ -234,6 +234,18 @@ TEST(RenderBandwidthTest, MixTableHasAMixPerRowAndAPointPerColumn) {
   EXPECT_EQ(text.find("triad GB/s"), std::string::npos) << text;
   const std::string csv = render_bandwidth_table(r, TableFormat::kCsv);
   EXPECT_NE(csv.find("triad,"), std::string::npos) << csv;
+  // The default run: 3:1, 2:1 and triad only at DRAM on 2 threads; the mix
+  // table has that column alone (read and copy elsewhere are in the table above).
+  std::erase_if(r.cases, [](const Case& c) {
+    return c.params.at("kernel") != "read" && c.params.at("kernel") != "copy" &&
+           (c.params.at("threads") != 2 || c.params.at("working_set_bytes") != 64.0 * kMiB);
+  });
+  derive_bandwidth(r);
+  const std::string reduced = render_bandwidth_table(r);
+  EXPECT_NE(reduced.find("DRAM 64 MiB x2 GB/s"), std::string::npos) << reduced;
+  EXPECT_EQ(reduced.find("L2 512 KiB x2 GB/s"), std::string::npos) << reduced;
+  EXPECT_EQ(reduced.find("DRAM 64 MiB x1 GB/s"), std::string::npos) << reduced;
+  EXPECT_EQ(reduced.find("—", reduced.find("Read:write")), std::string::npos) << "no empty cells\n" << reduced;
 }
 
 TEST(RenderBandwidthTest, SummaryGivesTheMixesAtDramOnAllThreads) {

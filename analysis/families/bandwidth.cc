@@ -110,10 +110,15 @@ std::string render_mix_table(const Results& results, TableFormat format) {
   if (mixes.empty()) return "";
   std::map<std::pair<double, double>, std::string> points;  // (threads, working set) -> level
   std::map<std::string, std::map<std::pair<double, double>, double>> grid;  // mix -> point -> GB/s
+  // The points where a mix of its own kernel (3:1, 2:1, triad) ran; at the
+  // others only 1:0 and 1:1 (read, copy) are known, and the table above has them.
+  std::map<std::pair<double, double>, std::string> mixed_points;
   for (const BandwidthMixRow& row : mixes) {
     points[{row.threads, row.working_set_bytes}] = row.level;
     grid[row.mix][{row.threads, row.working_set_bytes}] = row.gb_per_s;
+    if (row.mix != "1:0" && row.mix != "1:1") mixed_points[{row.threads, row.working_set_bytes}] = row.level;
   }
+  if (!mixed_points.empty()) points = mixed_points;
   std::vector<Column> columns = {{"mix", false}};
   for (const auto& [point, level] : points)
     columns.push_back({fmt::format("{}{} x{:.0f} GB/s", level.empty() ? "" : level + " ", format_bytes(point.second),
@@ -136,7 +141,7 @@ std::string render_mix_table(const Results& results, TableFormat format) {
   return note_line("Read:write mixes (as Intel MLC --peak_injection_bandwidth names them): N:1 = N streams read per "
                    "stream written; 1:0 = read, 1:1 = copy, triad = a[i] = b[i] + s*c[i]; GB/s = (bytes read + "
                    "bytes written) / s, write-allocate reads not counted; working set per thread, all streams; "
-                   "xN = N threads",
+                   "xN = N threads; the points where 3:1, 2:1 and triad ran (`--only bandwidth`: all)",
                    format) +
          render_table(columns, rows, format);
 }
