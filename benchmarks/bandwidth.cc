@@ -3,10 +3,17 @@
 // on 1 thread and on one pinned thread per core (all threads' sets together
 // at most --max-working-set). Reports gb_per_s (1e9 B/s,
 // bytes as core::bytes_moved counts them; time = the slowest thread's).
+// The read:write mixes (core/bandwidth_kernels.h: 1:0 = read, 3:1, 2:1,
+// 1:1 = copy, triad) carry a `mix` parameter; the three with kernels of their
+// own (mix_3_1, mix_2_1, triad) run at every point when --only names the
+// family, else only at its two largest working sets (DRAM and the last
+// cache level) on all cores, to keep the default run short.
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,6 +73,9 @@ void bandwidth_case(benchmark::State& state, core::BandwidthKernel kernel, std::
     for (std::size_t p = 0; p < passes; ++p) sum += core::run_bandwidth_pass(kernels, kernel, slice, working_set_bytes);
     sums[i * 8] += sum;
   };
+  (*pool)->run([&](std::size_t i) {
+    core::prepare_bandwidth_pass(kernel, buffer.data() + i * working_set_bytes, working_set_bytes);
+  });
   (*pool)->run(job);  // untimed: brings a cache-sized set in, settles the clocks
 
   double seconds = 0;
@@ -80,14 +90,16 @@ void bandwidth_case(benchmark::State& state, core::BandwidthKernel kernel, std::
                        static_cast<double>(threads) *
                        static_cast<double>(core::bytes_moved(kernel, working_set_bytes));
   if (seconds > 0) state.counters["gb_per_s"] = bytes / seconds / 1e9;
-  state.SetLabel(format_case_label(with_backing({
+  std::map<std::string, std::string> params = {
       {"kernel", std::string(core::kernel_name(kernel))},
       {"threads", std::to_string(threads)},
       {"working_set_bytes", std::to_string(working_set_bytes)},
       {"total_bytes", std::to_string(total_bytes)},
       {"vector", std::string(core::vector_name(kernels.width))},
       {"page", std::string(core::cli_name(setup.policy))},
-  }, buffer.backing())));
+  };
+  if (const auto mix = core::mix_of(kernel)) params["mix"] = std::string(mix->name);
+  state.SetLabel(format_case_label(with_backing(std::move(params), buffer.backing())));
 }
 
 std::size_t round_working_set(std::uint64_t bytes) {
@@ -171,10 +183,25 @@ std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& 
       if (point.skipped.empty()) setup.arena_bytes = std::max(setup.arena_bytes, point.working_set_bytes * threads);
   }
 
+  // The kernels: the four, then the mixes that have kernels of their own.
+  std::vector<core::BandwidthKernel> kernels(std::begin(core::kAllBandwidthKernels),
+                                             std::end(core::kAllBandwidthKernels));
+  for (const core::BandwidthMix& mix : core::kAllBandwidthMixes)
+    if (std::find(kernels.begin(), kernels.end(), mix.kernel) == kernels.end()) kernels.push_back(mix.kernel);
+  const bool all_mix_points =
+      std::find(options.only_families.begin(), options.only_families.end(), "bandwidth") != options.only_families.end();
+
   CaseRegistrar cases(options, benchmark::kMillisecond);
   for (const std::vector<Point>& points : points_per_count) {
-    for (const core::BandwidthKernel kernel : core::kAllBandwidthKernels) {
-      for (const Point& point : points) {
+    const bool all_cores = &points == &points_per_count.back();
+    for (const core::BandwidthKernel kernel : kernels) {
+      const bool mix_only = std::find(std::begin(core::kAllBandwidthKernels), std::end(core::kAllBandwidthKernels),
+                                      kernel) == std::end(core::kAllBandwidthKernels);
+      if (mix_only && !all_mix_points && !all_cores) continue;
+      for (std::size_t p = 0; p < points.size(); ++p) {
+        const Point& point = points[p];
+        // The default run: the two largest sets (DRAM, then the last cache level's).
+        if (mix_only && !all_mix_points && p + 2 < points.size()) continue;
         const std::size_t threads = point.threads;
         const std::size_t ws = point.working_set_bytes;
         const std::string name =
@@ -193,7 +220,9 @@ std::size_t register_bandwidth(const core::Machine& machine, const CaseOptions& 
 
 }  // namespace
 
-MEMPROBE_FAMILY(bandwidth, "sequential read/write/copy/nt-write GB/s per cache level and DRAM, 1 thread and all cores",
+MEMPROBE_FAMILY(bandwidth,
+                "sequential read/write/copy/nt-write and read:write mix (3:1, 2:1, triad) GB/s per cache level and "
+                "DRAM, 1 thread and all cores",
                 register_bandwidth);
 
 }  // namespace memprobe::bench

@@ -77,6 +77,10 @@ struct CaseOptions {
   // --cpus: the CPUs the c2c family pairs (each within core::inherited_cpus,
   // checked by the harness), ascending. Empty: every CPU of the mask.
   std::vector<int> cpus;
+  // The families `memprobe run --only` named; empty for the default run of
+  // all. A family named there may run more of its cases (bandwidth: its
+  // read:write mixes at every point).
+  std::vector<std::string> only_families = {};
 };
 
 struct Family {

@@ -18,6 +18,9 @@ std::string_view kernel_name(BandwidthKernel kernel) {
     case BandwidthKernel::kWrite: return "write";
     case BandwidthKernel::kCopy: return "copy";
     case BandwidthKernel::kNtWrite: return "nt-write";
+    case BandwidthKernel::kMix31: return "mix_3_1";
+    case BandwidthKernel::kMix21: return "mix_2_1";
+    case BandwidthKernel::kTriad: return "triad";
   }
   return "read";
 }
@@ -25,6 +28,14 @@ std::string_view kernel_name(BandwidthKernel kernel) {
 std::optional<BandwidthKernel> parse_kernel(std::string_view name) {
   for (const BandwidthKernel k : kAllBandwidthKernels)
     if (kernel_name(k) == name) return k;
+  for (const BandwidthMix& m : kAllBandwidthMixes)
+    if (kernel_name(m.kernel) == name) return m.kernel;
+  return std::nullopt;
+}
+
+std::optional<BandwidthMix> mix_of(BandwidthKernel kernel) {
+  for (const BandwidthMix& m : kAllBandwidthMixes)
+    if (m.kernel == kernel) return m;
   return std::nullopt;
 }
 
@@ -37,18 +48,92 @@ std::string_view vector_name(VectorWidth width) {
   return "scalar";
 }
 
-std::uint64_t bytes_moved(BandwidthKernel kernel, std::uint64_t working_set_bytes) {
+std::size_t stream_count(BandwidthKernel kernel) {
   switch (kernel) {
     case BandwidthKernel::kRead:
     case BandwidthKernel::kWrite:
-    case BandwidthKernel::kNtWrite:
-      return working_set_bytes;
-    case BandwidthKernel::kCopy:
-      // Half read from the source, half written to the destination.
-      return working_set_bytes / 2 + working_set_bytes / 2;
+    case BandwidthKernel::kNtWrite: return 1;
+    case BandwidthKernel::kCopy: return 2;
+    case BandwidthKernel::kMix31: return 4;
+    case BandwidthKernel::kMix21:
+    case BandwidthKernel::kTriad: return 3;
   }
-  return 0;
+  return 1;
 }
+
+std::uint64_t stream_bytes(BandwidthKernel kernel, std::uint64_t working_set_bytes) {
+  const std::size_t streams = stream_count(kernel);
+  if (streams == 1) return working_set_bytes;
+  return working_set_bytes / streams / kBandwidthGranuleBytes * kBandwidthGranuleBytes;
+}
+
+std::uint64_t bytes_moved(BandwidthKernel kernel, std::uint64_t working_set_bytes) {
+  // Each stream is read or written once: copy reads one half and writes the
+  // other; a mix reads all streams but the last and writes the last.
+  return stream_count(kernel) * stream_bytes(kernel, working_set_bytes);
+}
+
+namespace {
+
+// The mixes' loops, written once for every width: Word is a 64-bit integer
+// (scalar) or a GCC vector of them (32 bytes for AVX2, 64 for AVX-512), Real
+// the same for doubles. Always inlined into the target("avx2") /
+// target("avx512f") wrappers below, whose target the inlined body takes; every
+// access goes through a volatile pointer, so each element is loaded and
+// stored exactly once, in order, and the compiler cannot fuse the streams
+// into memcpy-like calls or drop a pass whose result is overwritten by the
+// next one. Four elements of each stream per iteration (a granule holds 4
+// AVX-512 vectors), unrolled.
+//
+// What objdump -d --no-show-raw-insn showed (GCC 12, RelWithDebInfo):
+// sum3_avx512: per iteration 12 vmovdqa64 (mem),%zmm loads, 8 vpaddq and 4
+// vmovdqa64 %zmm,(mem) stores; sum2_avx512: 8 loads, 4 vpaddq, 4 stores;
+// triad_avx512: 8 vmovapd loads, 4 vfmadd (FMA, implied by AVX-512F) and 4
+// vmovapd stores; the avx2 variants the same on %ymm (the triad as vmulpd +
+// vaddpd: AVX2 alone has no FMA); scalar: 64-bit mov loads, add, mov stores
+// (movsd / mulsd / addsd for the triad); AArch64 (aarch64-linux-gnu-g++ 12)
+// scalar: ldr/ldur x loads, add, stur stores; the triad ldr d, fmadd, stur d.
+// Nothing hoisted out of the loop, nothing eliminated;
+// tests/core_bandwidth_kernels_test.cc checks the counts.
+template <class Word, std::size_t Reads>
+[[gnu::always_inline]] inline void sum_streams(void* dst, const void* const* src, std::size_t bytes) {
+  volatile Word* d = static_cast<volatile Word*>(dst);
+  const volatile Word* s[Reads];
+  for (std::size_t k = 0; k < Reads; ++k) s[k] = static_cast<const volatile Word*>(src[k]);
+  const std::size_t n = bytes / sizeof(Word);
+  for (std::size_t i = 0; i < n; i += 4) {
+#pragma GCC unroll 4
+    for (std::size_t j = 0; j < 4; ++j) {
+      Word sum = s[0][i + j];
+#pragma GCC unroll 3
+      for (std::size_t k = 1; k < Reads; ++k) sum += s[k][i + j];
+      d[i + j] = sum;
+    }
+  }
+}
+
+template <class Real>
+[[gnu::always_inline]] inline void triad_streams(double* a, const double* b, const double* c, std::size_t bytes,
+                                                 double scale) {
+  volatile Real* pa = reinterpret_cast<volatile Real*>(a);
+  const volatile Real* pb = reinterpret_cast<const volatile Real*>(b);
+  const volatile Real* pc = reinterpret_cast<const volatile Real*>(c);
+  const Real s = Real{} + scale;  // a vector: every lane scale
+  const std::size_t n = bytes / sizeof(Real);
+  for (std::size_t i = 0; i < n; i += 4) {
+#pragma GCC unroll 4
+    for (std::size_t j = 0; j < 4; ++j) pa[i + j] = pb[i + j] + s * pc[i + j];
+  }
+}
+
+#if defined(__x86_64__)
+using U64x4 = std::uint64_t __attribute__((vector_size(32)));
+using U64x8 = std::uint64_t __attribute__((vector_size(64)));
+using F64x4 = double __attribute__((vector_size(32)));
+using F64x8 = double __attribute__((vector_size(64)));
+#endif
+
+}  // namespace
 
 extern "C" {
 
@@ -131,7 +216,27 @@ extern "C" {
 #endif
 }
 
+// The mix wrappers: one line each, the loop is the template's.
+#define MEMPROBE_MIX_KERNELS(suffix, attributes, Word, Real)                                                    \
+  [[gnu::noinline, attributes]] void memprobe_bw_sum2_##suffix(void* dst, const void* const* src,             \
+                                                               std::size_t bytes) {                          \
+    sum_streams<Word, 2>(dst, src, bytes);                                                                    \
+  }                                                                                                           \
+  [[gnu::noinline, attributes]] void memprobe_bw_sum3_##suffix(void* dst, const void* const* src,             \
+                                                               std::size_t bytes) {                          \
+    sum_streams<Word, 3>(dst, src, bytes);                                                                    \
+  }                                                                                                           \
+  [[gnu::noinline, attributes]] void memprobe_bw_triad_##suffix(double* a, const double* b, const double* c, \
+                                                                std::size_t bytes, double scale) {           \
+    triad_streams<Real>(a, b, c, bytes, scale);                                                               \
+  }
+
+MEMPROBE_MIX_KERNELS(scalar, gnu::used, std::uint64_t, double)
+
 #if defined(__x86_64__)
+
+MEMPROBE_MIX_KERNELS(avx2, gnu::target("avx2"), U64x4, F64x4)
+MEMPROBE_MIX_KERNELS(avx512, gnu::target("avx512f"), U64x8, F64x8)
 
 [[gnu::noinline, gnu::target("avx2")]] std::uint64_t memprobe_bw_read_avx2(const void* data, std::size_t bytes) {
   const auto* p = static_cast<const __m256i*>(data);
@@ -281,30 +386,58 @@ std::string_view widest_vector_name() { return vector_name(widest_vector()); }
 BandwidthKernels select_kernels(VectorWidth width) {
 #if defined(__x86_64__)
   if (width == VectorWidth::kAvx512 && vector_supported(VectorWidth::kAvx512))
-    return {VectorWidth::kAvx512, &memprobe_bw_read_avx512, &memprobe_bw_write_avx512, &memprobe_bw_copy_avx512,
-            &memprobe_bw_nt_write_avx512};
+    return {VectorWidth::kAvx512,         &memprobe_bw_read_avx512,  &memprobe_bw_write_avx512,
+            &memprobe_bw_copy_avx512,     &memprobe_bw_nt_write_avx512, &memprobe_bw_sum2_avx512,
+            &memprobe_bw_sum3_avx512,     &memprobe_bw_triad_avx512};
   if (width != VectorWidth::kScalar && vector_supported(VectorWidth::kAvx2))
-    return {VectorWidth::kAvx2, &memprobe_bw_read_avx2, &memprobe_bw_write_avx2, &memprobe_bw_copy_avx2,
-            &memprobe_bw_nt_write_avx2};
+    return {VectorWidth::kAvx2,         &memprobe_bw_read_avx2,  &memprobe_bw_write_avx2,
+            &memprobe_bw_copy_avx2,     &memprobe_bw_nt_write_avx2, &memprobe_bw_sum2_avx2,
+            &memprobe_bw_sum3_avx2,     &memprobe_bw_triad_avx2};
 #else
   (void)width;
 #endif
-  return {VectorWidth::kScalar, &memprobe_bw_read_scalar, &memprobe_bw_write_scalar, &memprobe_bw_copy_scalar,
-          &memprobe_bw_nt_write_scalar};
+  return {VectorWidth::kScalar,         &memprobe_bw_read_scalar,  &memprobe_bw_write_scalar,
+          &memprobe_bw_copy_scalar,     &memprobe_bw_nt_write_scalar, &memprobe_bw_sum2_scalar,
+          &memprobe_bw_sum3_scalar,     &memprobe_bw_triad_scalar};
 }
 
 BandwidthKernels widest_kernels() { return select_kernels(widest_vector()); }
 
+void prepare_bandwidth_pass(BandwidthKernel kernel, void* data, std::size_t working_set_bytes) {
+  if (kernel != BandwidthKernel::kTriad) return;
+  const std::size_t words = stream_bytes(kernel, working_set_bytes) / sizeof(double);
+  auto* a = static_cast<double*>(data);
+  for (std::size_t i = 0; i < words; ++i) {
+    a[i] = 0.0;
+    a[words + i] = 1.0;      // b
+    a[2 * words + i] = 2.0;  // c
+  }
+}
+
 std::uint64_t run_bandwidth_pass(const BandwidthKernels& kernels, BandwidthKernel kernel, void* data,
                                  std::size_t working_set_bytes) {
+  auto* bytes = static_cast<std::byte*>(data);
+  const std::size_t stream = stream_bytes(kernel, working_set_bytes);
   switch (kernel) {
     case BandwidthKernel::kRead: return kernels.read(data, working_set_bytes);
     case BandwidthKernel::kWrite: kernels.write(data, working_set_bytes, working_set_bytes); return 0;
     case BandwidthKernel::kNtWrite: kernels.nt_write(data, working_set_bytes, working_set_bytes); return 0;
-    case BandwidthKernel::kCopy: {
-      const std::size_t half = working_set_bytes / 2;
-      auto* bytes = static_cast<std::byte*>(data);
-      kernels.copy(bytes + half, bytes, half);
+    case BandwidthKernel::kCopy: kernels.copy(bytes + stream, bytes, stream); return 0;
+    case BandwidthKernel::kMix31: {
+      const void* src[3] = {bytes, bytes + stream, bytes + 2 * stream};
+      kernels.sum3(bytes + 3 * stream, src, stream);
+      return 0;
+    }
+    case BandwidthKernel::kMix21: {
+      const void* src[2] = {bytes, bytes + stream};
+      kernels.sum2(bytes + 2 * stream, src, stream);
+      return 0;
+    }
+    case BandwidthKernel::kTriad: {
+      // a = stream 0, b = stream 1, c = stream 2 (prepare_bandwidth_pass's layout).
+      auto* a = reinterpret_cast<double*>(bytes);
+      kernels.triad(a, reinterpret_cast<const double*>(bytes + stream),
+                    reinterpret_cast<const double*>(bytes + 2 * stream), stream, kTriadScale);
       return 0;
     }
   }

@@ -102,6 +102,7 @@ memprobe::harness::RunPlan run_plan(const RunArgs& a, const CLI::App& run, int a
   plan.command = joined_command_line(argc, argv);
   if (run.count("--only") && a.only.empty()) throw UsageError("--only: no family named");
   plan.families = memprobe::harness::parse_family_list(a.only);
+  if (run.count("--only")) plan.case_options.only_families = plan.families;
   plan.case_options.policies = memprobe::harness::parse_page_list(a.pages);
   plan.case_options.quick = a.quick;
   plan.case_options.seed = memprobe::harness::parse_count("--seed", a.seed);

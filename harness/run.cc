@@ -297,6 +297,9 @@ int bench_command(const std::vector<std::string>& args) {
   // a timed region) as "-nan", which is not JSON.
   options.repetitions = 0;
   options.max_working_set_bytes = plan.max_working_set_bytes;
+  // Every family as if --only named it: all its cases (bandwidth's mixes at
+  // every point), for --benchmark_filter to choose from.
+  for (const bench::Family& family : bench::families()) options.only_families.emplace_back(family.name);
   for (const bench::Family& family : bench::families()) family.register_cases(machine, options);
   std::vector<std::string> gb_args{"memprobe bench"};
   gb_args.insert(gb_args.end(), plan.benchmark_args.begin(), plan.benchmark_args.end());

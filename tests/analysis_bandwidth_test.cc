@@ -97,6 +97,25 @@ Results synthetic() {
   return r;
 }
 
+// The mixes as the bandwidth family reports them: read and copy carry mix
+// 1:0 and 1:1, the three mix kernels only their mix.
+Results synthetic_mixes() {
+  Results r;
+  r.machine.caches = {{1, "data", 32.0 * kKiB, 64, 8}, {2, "unified", 1.0 * kMiB, 64, 8}};
+  const std::vector<std::pair<const char*, const char*>> kernels = {
+      {"triad", "triad"}, {"copy", "1:1"}, {"mix_2_1", "2:1"}, {"read", "1:0"}, {"mix_3_1", "3:1"}, {"write", ""}};
+  for (const int threads : {2, 1})
+    for (const auto& [kernel, mix] : kernels)
+      for (const double ws : {512.0 * kKiB, 64.0 * kMiB}) {
+        nlohmann::json params = {{"kernel", kernel}, {"threads", threads}, {"working_set_bytes", ws},
+                                 {"vector", "avx2"},  {"page", "thp"}};
+        if (*mix) params["mix"] = mix;
+        r.cases.push_back(make_case("bandwidth", "bandwidth/x", params,
+                                    {{"gb_per_s", threads * (ws > kMiB ? 10.0 : 100.0) + std::string(kernel).size()}}));
+      }
+  return r;
+}
+
 // synthetic(), derived by the three families.
 class DeriveBandwidthTest : public ::testing::Test {
  protected:
@@ -144,6 +163,10 @@ TEST_F(DeriveBandwidthTest, LoadedLatencyByIntensity) {
 TEST_F(DeriveBandwidthTest, IdempotentAndRemovesWhatIsGone) {
   testing::expect_rederive_idempotent_and_gone(r_, derive_bandwidth_mlp_loaded,
                                                {"bandwidth", "mlp", "mlp_parallelism", "loaded"});
+  Results mixes = synthetic_mixes();
+  derive_bandwidth_mlp_loaded(mixes);
+  testing::expect_rederive_idempotent_and_gone(mixes, derive_bandwidth_mlp_loaded,
+                                               {"bandwidth", "bandwidth_mix", "mlp", "mlp_parallelism", "loaded"});
 }
 
 TEST(RenderBandwidthTest, TablesCarryTheFigures) {
@@ -166,6 +189,80 @@ TEST(RenderBandwidthTest, TablesCarryTheFigures) {
   EXPECT_EQ(render_bandwidth_table(Results{}), "");
   EXPECT_EQ(render_mlp_table(Results{}), "");
   EXPECT_EQ(render_loaded_table(Results{}), "");
+}
+
+TEST(DeriveBandwidthMixTest, MixRowsByMixThreadsWorkingSet) {
+  Results r = synthetic_mixes();
+  derive_bandwidth(r);
+  // The four kernels' table keeps read, write and copy, not the mix kernels.
+  const auto& base = r.derived.extra.at("bandwidth");
+  ASSERT_EQ(base.size(), 3U * 2 * 2);
+  for (const auto& row : base) EXPECT_LT(std::string("read write copy").find(row["kernel"].get<std::string>()), 20U);
+  const std::vector<BandwidthMixRow> mixes = bandwidth_mix_rows(r);
+  ASSERT_EQ(mixes.size(), 5U * 2 * 2);
+  const std::vector<std::string> order = {"1:0", "3:1", "2:1", "1:1", "triad"};
+  for (std::size_t m = 0; m < order.size(); ++m) {
+    EXPECT_EQ(mixes[4 * m].mix, order[m]);
+    EXPECT_EQ(mixes[4 * m].threads, 1);
+    EXPECT_EQ(mixes[4 * m].working_set_bytes, 512.0 * kKiB);
+    EXPECT_EQ(mixes[4 * m].level, "L2");
+    EXPECT_EQ(mixes[4 * m + 1].level, "DRAM");
+    EXPECT_EQ(mixes[4 * m + 3].threads, 2);
+  }
+  EXPECT_DOUBLE_EQ(mixes[4].gb_per_s, 100.0 + 7);  // 3:1, 1 thread, L2: "mix_3_1"
+  EXPECT_EQ(mixes[0].vector, "avx2");
+}
+
+TEST(RenderBandwidthTest, MixTableHasAMixPerRowAndAPointPerColumn) {
+  Results r = synthetic_mixes();
+  derive_bandwidth(r);
+  const std::string text = render_bandwidth_table(r);
+  // The title says what is counted; a column per (working set, threads).
+  for (const char* part : {"Read:write mixes", "bytes read + bytes written", "L2 512 KiB x1 GB/s",
+                           "DRAM 64 MiB x1 GB/s", "L2 512 KiB x2 GB/s", "DRAM 64 MiB x2 GB/s"})
+    EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
+  // Rows in MLC's order; 3:1 at DRAM on 2 threads = 2 * 10 + 7.
+  std::size_t at = text.find("Read:write mixes");
+  for (const char* mix : {"1:0", "3:1", "2:1", "1:1", "triad"}) {
+    const std::size_t next = text.find(std::string("\n") + mix, at);
+    ASSERT_NE(next, std::string::npos) << mix << "\n" << text;
+    at = next;
+  }
+  EXPECT_NE(text.find("27.0"), std::string::npos) << text;
+  // The mix kernels are not columns of the four kernels' table.
+  EXPECT_EQ(text.find("mix_3_1 GB/s"), std::string::npos) << text;
+  EXPECT_EQ(text.find("triad GB/s"), std::string::npos) << text;
+  const std::string csv = render_bandwidth_table(r, TableFormat::kCsv);
+  EXPECT_NE(csv.find("triad,"), std::string::npos) << csv;
+  // The default run: 3:1, 2:1 and triad only at DRAM on 2 threads; the mix
+  // table has that column alone (read and copy elsewhere are in the table above).
+  std::erase_if(r.cases, [](const Case& c) {
+    return c.params.at("kernel") != "read" && c.params.at("kernel") != "copy" &&
+           (c.params.at("threads") != 2 || c.params.at("working_set_bytes") != 64.0 * kMiB);
+  });
+  derive_bandwidth(r);
+  const std::string reduced = render_bandwidth_table(r);
+  EXPECT_NE(reduced.find("DRAM 64 MiB x2 GB/s"), std::string::npos) << reduced;
+  EXPECT_EQ(reduced.find("L2 512 KiB x2 GB/s"), std::string::npos) << reduced;
+  EXPECT_EQ(reduced.find("DRAM 64 MiB x1 GB/s"), std::string::npos) << reduced;
+  EXPECT_EQ(reduced.find("—", reduced.find("Read:write")), std::string::npos) << "no empty cells\n" << reduced;
+}
+
+TEST(RenderBandwidthTest, SummaryGivesTheMixesAtDramOnAllThreads) {
+  Results r = synthetic_mixes();
+  derive_bandwidth(r);
+  const std::vector<SummaryLine> lines = bandwidth_summary(r);
+  ASSERT_EQ(lines.size(), 1U);
+  EXPECT_EQ(lines[0].what, "bandwidth mixes");
+  EXPECT_EQ(lines[0].measured.rfind("DRAM 64 MiB, 2 threads: 1:0 24.0, 3:1 27.0, 2:1 27.0, 1:1 24.0, triad 25.0 GB/s", 0),
+            0U)
+      << lines[0].measured;
+  EXPECT_TRUE(bandwidth_summary(Results{}).empty());
+  // Without mix cases: no summary line, no mix table.
+  Results plain = synthetic();
+  derive_bandwidth(plain);
+  EXPECT_TRUE(bandwidth_summary(plain).empty());
+  EXPECT_EQ(render_bandwidth_table(plain).find("Read:write"), std::string::npos);
 }
 
 TEST(RenderBandwidthTest, UnavailableReasonsAreShown) {

@@ -11,29 +11,15 @@
 #include <vector>
 
 #include "benchmarks/family.h"
-#include "core/machine.h"
+#include "tests/registered_cases.h"
 
 namespace memprobe {
 namespace {
 
 // "tlb/4k/pages:512/min_time:..." -> {"4k", 512}, per registered case.
 std::vector<std::pair<std::string, std::uint64_t>> registered_tlb_cases(const bench::CaseOptions& options) {
-  benchmark::ClearRegisteredBenchmarks();
-  bench::find_family("tlb")->register_cases(core::fingerprint(/*calibrate=*/false), options);
-  int argc = 2;
-  char arg0[] = "test";
-  char arg1[] = "--benchmark_list_tests=true";
-  char* argv[] = {arg0, arg1, nullptr};
-  benchmark::Initialize(&argc, argv);
-  std::ostringstream listed;
-  benchmark::ConsoleReporter reporter;
-  reporter.SetOutputStream(&listed);
-  reporter.SetErrorStream(&listed);
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::ClearRegisteredBenchmarks();
   std::vector<std::pair<std::string, std::uint64_t>> cases;
-  std::istringstream lines(listed.str());
-  for (std::string line; std::getline(lines, line);) {
+  for (const std::string& line : testing::registered_case_names("tlb", options)) {
     const auto page_end = line.find('/', 4);
     const auto pages_at = line.find("/pages:");
     if (line.rfind("tlb/", 0) != 0 || page_end == std::string::npos || pages_at == std::string::npos) {
