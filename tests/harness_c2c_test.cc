@@ -84,7 +84,7 @@ TEST(C2cRunTest, InterruptedRunKeepsTheCompletedPairs) {
       "env --default-signal " + kMemprobe + " run --only c2c --out " + file.string(), "kill -INT $pid");
   EXPECT_EQ(r.exit_status, 130) << r.err;
   const analysis::Results results = analysis::load_results(file.string());
-  EXPECT_EQ(results.extra.value("interrupted", false), true);
+  EXPECT_EQ(results.interrupted, true);
   const auto rows = analysis::c2c_rows(results);
   EXPECT_FALSE(rows.empty()) << "the pair under way when the signal came is kept\n" << r.err;
   for (const analysis::C2cRow& row : rows) EXPECT_GT(row.one_way_ns, 0);
