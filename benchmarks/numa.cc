@@ -194,12 +194,12 @@ std::size_t register_numa(const core::Machine& machine, const CaseOptions& optio
   static_cast<CaseSetup&>(setup) = case_setup(machine, options);
   setup.group_pages = page_group_pages(machine);
   setup.sizing = sizing_source(options);
-  // A DRAM-sized set: 4x the LLC within [256 MiB, 1 GiB]; 256 MiB with
-  // --quick (the default run here costs ~2-3 s per pair); capped by
-  // --max-working-set.
+  // A DRAM-sized set: 4x the LLC (the measured one when latency ran) within
+  // [256 MiB, 1 GiB]; within [64 MiB, 256 MiB] with --quick, whose cost is
+  // mostly first touch; capped by --max-working-set.
   const std::uint64_t llc = sizing_llc_bytes(machine, options);
-  const std::uint64_t wanted =
-      options.quick ? 256 * core::kMiB : std::clamp<std::uint64_t>(4 * llc, 256 * core::kMiB, core::kGiB);
+  const std::uint64_t wanted = options.quick ? std::clamp<std::uint64_t>(4 * llc, kMinWorkingSetBytes, 256 * core::kMiB)
+                                             : std::clamp<std::uint64_t>(4 * llc, 256 * core::kMiB, core::kGiB);
   setup.working_set_bytes = capped_working_set(wanted, options) / (2 * core::kMiB) * (2 * core::kMiB);
   const std::string capped_out = setup.working_set_bytes < kMinWorkingSetBytes
                                      ? cap_skip_reason("numa (a DRAM working set)", kMinWorkingSetBytes, options)

@@ -15,34 +15,39 @@ namespace {
 // `scripts/wall_time.sh --families` (which prints them for any machine).
 // They only shape the estimate until a family's own cases are timed; the
 // scale (seconds per unit) comes from this run's finished families.
-constexpr std::array<std::pair<std::string_view, double>, 9> kRelativeCaseCost = {{
-    {"stride", 1.0},
-    {"tlb", 1.1},
-    {"pagewalk", 3.4},
-    {"hugepage", 2.2},
+// Measured with scripts/wall_time.sh --families at 40f1f62 (Zen 5 guest, 2 vCPUs).
+constexpr std::array<std::pair<std::string_view, double>, 11> kRelativeCaseCost = {{
+    {"stride", 0.8},
+    {"tlb", 1.0},
+    {"pagewalk", 4.3},
+    {"hugepage", 16.9},
     {"bandwidth", 1.2},
-    {"mlp", 2.0},
-    {"loaded", 2.0},
-    {"pagefault", 4.9},
-    {"drift", 1.1},  // measured at e571b69
+    {"mlp", 1.8},
+    {"loaded", 1.8},
+    {"c2c", 6.3},
+    {"numa", 11.1},
+    {"pagefault", 5.1},
+    {"drift", 1.1},
 }};
-constexpr std::array<std::pair<std::string_view, double>, 9> kRelativeCaseCostQuick = {{
-    {"stride", 1.1},
-    {"tlb", 0.9},
-    {"pagewalk", 0.3},
-    {"hugepage", 1.1},
-    {"bandwidth", 0.8},
-    {"mlp", 4.1},
-    {"loaded", 3.5},
+constexpr std::array<std::pair<std::string_view, double>, 11> kRelativeCaseCostQuick = {{
+    {"stride", 0.5},
+    {"tlb", 1.3},
+    {"pagewalk", 4.2},
+    {"hugepage", 9.1},
+    {"bandwidth", 0.9},
+    {"mlp", 3.3},
+    {"loaded", 3.1},
+    {"c2c", 9.3},
+    {"numa", 21.4},
     {"pagefault", 10.9},
-    {"drift", 1.6},  // measured at e571b69
+    {"drift", 1.2},
 }};
 // A latency case's mean seconds over its whole sweep, same runs: the scale
 // until some family has finished. A sweep's first cases (KiB working sets)
 // cost a fraction of its mean, so the mean of the cases timed so far would
 // underestimate the rest of the run by the mix of sizes still to come.
-constexpr double kPriorLatencyCaseSeconds = 0.09;
-constexpr double kPriorLatencyCaseSecondsQuick = 0.04;
+constexpr double kPriorLatencyCaseSeconds = 0.08;
+constexpr double kPriorLatencyCaseSecondsQuick = 0.03;
 
 }  // namespace
 
