@@ -78,13 +78,7 @@ void bandwidth_case(benchmark::State& state, core::BandwidthKernel kernel, std::
   });
   (*pool)->run(job);  // untimed: brings a cache-sized set in, settles the clocks
 
-  double seconds = 0;
-  for (auto _ : state) {
-    const std::vector<std::uint64_t> ticks = (*pool)->run(job);
-    const double round_s = static_cast<double>(*std::max_element(ticks.begin(), ticks.end())) / setup.tsc_hz;
-    state.SetIterationTime(round_s);
-    seconds += round_s;
-  }
+  const double seconds = time_worker_rounds(state, **pool, job, setup.tsc_hz);
   benchmark::DoNotOptimize(sums.data());
   const double bytes = static_cast<double>(state.iterations()) * static_cast<double>(passes) *
                        static_cast<double>(threads) *

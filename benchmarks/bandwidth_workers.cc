@@ -83,4 +83,16 @@ std::vector<std::uint64_t> WorkerPool::run(const std::function<void(std::size_t)
   return ticks_;
 }
 
+double time_worker_rounds(benchmark::State& state, WorkerPool& pool, const std::function<void(std::size_t)>& job,
+                          double tsc_hz) {
+  double seconds = 0;
+  for (auto _ : state) {
+    const std::vector<std::uint64_t> ticks = pool.run(job);
+    const double round_s = static_cast<double>(*std::max_element(ticks.begin(), ticks.end())) / tsc_hz;
+    state.SetIterationTime(round_s);
+    seconds += round_s;
+  }
+  return seconds;
+}
+
 }  // namespace memprobe::bench

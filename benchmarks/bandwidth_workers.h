@@ -2,6 +2,8 @@
 // core, and a pool of pinned worker threads that run a job together.
 #pragma once
 
+#include <benchmark/benchmark.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -51,5 +53,11 @@ class WorkerPool {
   std::atomic<bool> stop_{false};
   std::vector<std::string> pin_errors_;
 };
+
+// Times `job` on every worker once per benchmark iteration (manual time):
+// a round lasts as long as its slowest thread. Returns the seconds summed
+// over the iterations.
+double time_worker_rounds(benchmark::State& state, WorkerPool& pool, const std::function<void(std::size_t)>& job,
+                          double tsc_hz);
 
 }  // namespace memprobe::bench

@@ -16,41 +16,14 @@
 #include <fmt/ranges.h>
 
 #include "core/buffer.h"
+#include "core/hwloc_support.h"
 #include "core/topology.h"
 
 namespace memprobe::core {
 namespace {
 
-struct TopologyDeleter {
-  void operator()(hwloc_topology* topology) const { hwloc_topology_destroy(topology); }
-};
-using TopologyHandle = std::unique_ptr<hwloc_topology, TopologyDeleter>;
-struct BitmapDeleter {
-  void operator()(hwloc_bitmap_s* bitmap) const { hwloc_bitmap_free(bitmap); }
-};
-using BitmapHandle = std::unique_ptr<hwloc_bitmap_s, BitmapDeleter>;
-
-TopologyHandle load_topology(const char* synthetic) {
-  hwloc_topology_t raw = nullptr;
-  if (hwloc_topology_init(&raw) != 0) throw std::runtime_error("cannot initialise hwloc topology");
-  TopologyHandle topology(raw);
-  if (synthetic != nullptr && hwloc_topology_set_synthetic(raw, synthetic) != 0)
-    throw std::runtime_error(fmt::format("cannot parse hwloc synthetic topology '{}'", synthetic));
-  if (hwloc_topology_load(raw) != 0) throw std::runtime_error("cannot load hwloc topology");
-  return topology;
-}
-
-// This machine's topology, loaded once (binding and node checks).
-hwloc_topology_t machine_topology() {
-  static const TopologyHandle topology = load_topology(nullptr);
-  return topology.get();
-}
-
 std::string list_of(hwloc_const_bitmap_t set) {
-  char* text = nullptr;
-  if (hwloc_bitmap_list_asprintf(&text, set) < 0 || text == nullptr) return "?";
-  std::string list(text);
-  std::free(text);
+  const std::string list = bitmap_list(set);
   return list.empty() ? "none" : list;
 }
 
@@ -82,7 +55,7 @@ NumaPlan plan_numa(hwloc_topology_t topology, hwloc_const_bitmap_t allowed, cons
     NumaNodePlan node;
     node.node = n->os_index;
     node.memory_bytes = n->attr != nullptr ? n->attr->numanode.local_memory : 0;
-    BitmapHandle usable(hwloc_bitmap_alloc());
+    HwlocBitmapHandle usable(hwloc_bitmap_alloc());
     if (!usable) throw std::bad_alloc();
     if (n->cpuset != nullptr) hwloc_bitmap_and(usable.get(), n->cpuset, allowed);
     int cpu = 0;
@@ -136,8 +109,8 @@ NumaPlan plan_numa(hwloc_topology_t topology, hwloc_const_bitmap_t allowed, cons
 
 NumaPlan plan_numa_synthetic(const std::string& description, const std::vector<int>& allowed_cpus,
                              const std::vector<unsigned>& only_nodes) {
-  const TopologyHandle topology = load_topology(description.c_str());
-  BitmapHandle allowed(hwloc_bitmap_alloc());
+  const HwlocTopologyHandle topology = load_hwloc_topology(description.c_str());
+  HwlocBitmapHandle allowed(hwloc_bitmap_alloc());
   if (!allowed) throw std::bad_alloc();
   if (allowed_cpus.empty())
     hwloc_bitmap_copy(allowed.get(), hwloc_topology_get_allowed_cpuset(topology.get()));
@@ -146,14 +119,14 @@ NumaPlan plan_numa_synthetic(const std::string& description, const std::vector<i
 }
 
 NumaPlan plan_numa_here(const std::vector<unsigned>& only_nodes) {
-  BitmapHandle allowed(hwloc_bitmap_alloc());
+  HwlocBitmapHandle allowed(hwloc_bitmap_alloc());
   if (!allowed) throw std::bad_alloc();
   for (const int cpu : inherited_cpus()) hwloc_bitmap_set(allowed.get(), static_cast<unsigned>(cpu));
-  return plan_numa(machine_topology(), allowed.get(), only_nodes);
+  return plan_numa(process_topology(), allowed.get(), only_nodes);
 }
 
 std::string check_numa_nodes(const std::vector<unsigned>& nodes) {
-  const std::vector<unsigned> known = node_indexes(machine_topology());
+  const std::vector<unsigned> known = node_indexes(process_topology());
   for (const unsigned node : nodes)
     if (std::find(known.begin(), known.end(), node) == known.end())
       return fmt::format("no NUMA node {}: this machine has node{} {}", node, known.size() == 1 ? "" : "s",
@@ -165,8 +138,8 @@ Result<NodeBuffer> NodeBuffer::allocate(std::size_t bytes, unsigned node) {
   const std::size_t page = base_page_bytes();
   bytes = (bytes + page - 1) / page * page;
   if (bytes == 0) return Unavailable{"cannot bind 0 bytes"};
-  hwloc_topology_t topology = machine_topology();
-  BitmapHandle nodeset(hwloc_bitmap_alloc());
+  hwloc_topology_t topology = process_topology();
+  HwlocBitmapHandle nodeset(hwloc_bitmap_alloc());
   if (!nodeset) throw std::bad_alloc();
   hwloc_bitmap_set(nodeset.get(), node);
   void* map = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

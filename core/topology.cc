@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "core/hwloc_support.h"
 #include "core/units.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -24,27 +25,6 @@
 
 namespace memprobe::core {
 namespace {
-
-struct TopologyDeleter {
-  void operator()(hwloc_topology* topology) const { hwloc_topology_destroy(topology); }
-};
-using TopologyHandle = std::unique_ptr<hwloc_topology, TopologyDeleter>;
-
-// Loads a topology, synthetic when `synthetic` is non-null.
-TopologyHandle load_hwloc(const char* synthetic) {
-  hwloc_topology_t raw = nullptr;
-  if (hwloc_topology_init(&raw) != 0) {
-    throw std::system_error(errno, std::generic_category(), "cannot initialise hwloc topology");
-  }
-  TopologyHandle topology(raw);
-  if (synthetic != nullptr && hwloc_topology_set_synthetic(raw, synthetic) != 0) {
-    throw std::runtime_error(fmt::format("cannot parse hwloc synthetic topology '{}'", synthetic));
-  }
-  if (hwloc_topology_load(raw) != 0) {
-    throw std::system_error(errno, std::generic_category(), "cannot load hwloc topology");
-  }
-  return topology;
-}
 
 std::string cache_kind(hwloc_obj_cache_type_e type) {
   switch (type) {
@@ -60,32 +40,11 @@ unsigned count_of(hwloc_topology_t topology, hwloc_obj_type_t type) {
   return n > 0 ? static_cast<unsigned>(n) : 0u;
 }
 
-// The process-wide topology used for pinning: loaded once (the load reads
-// sysfs and takes milliseconds), read-only afterwards, which hwloc allows
-// from several threads.
-hwloc_topology_t pinning_topology() {
-  static const TopologyHandle topology = load_hwloc(nullptr);
-  return topology.get();
-}
-
-std::string cpu_list(hwloc_const_bitmap_t cpus) {
-  char* text = nullptr;
-  if (hwloc_bitmap_list_asprintf(&text, cpus) < 0 || text == nullptr) return "?";
-  std::string list(text);
-  std::free(text);
-  return list;
-}
-
-struct BitmapDeleter {
-  void operator()(hwloc_bitmap_s* bitmap) const { hwloc_bitmap_free(bitmap); }
-};
-using BitmapHandle = std::unique_ptr<hwloc_bitmap_s, BitmapDeleter>;
-
 // The calling thread's affinity mask within hwloc's allowed set; the allowed
 // set alone if the mask cannot be read.
-BitmapHandle read_inherited_cpuset() {
-  hwloc_topology_t topology = pinning_topology();
-  BitmapHandle cpus(hwloc_bitmap_alloc());
+HwlocBitmapHandle read_inherited_cpuset() {
+  hwloc_topology_t topology = process_topology();
+  HwlocBitmapHandle cpus(hwloc_bitmap_alloc());
   if (!cpus) throw std::bad_alloc();
   if (hwloc_get_cpubind(topology, cpus.get(), HWLOC_CPUBIND_THREAD) != 0 || hwloc_bitmap_iszero(cpus.get()))
     hwloc_bitmap_copy(cpus.get(), hwloc_topology_get_allowed_cpuset(topology));
@@ -95,7 +54,7 @@ BitmapHandle read_inherited_cpuset() {
 }
 
 hwloc_const_bitmap_t inherited_cpuset() {
-  static const BitmapHandle cpus = read_inherited_cpuset();
+  static const HwlocBitmapHandle cpus = read_inherited_cpuset();
   return cpus.get();
 }
 
@@ -323,7 +282,7 @@ Topology Topology::load() { return from_hwloc(nullptr); }
 Topology Topology::from_synthetic(const std::string& description) { return from_hwloc(description.c_str()); }
 
 Topology Topology::from_hwloc(const char* synthetic_description) {
-  const TopologyHandle handle = load_hwloc(synthetic_description);
+  const HwlocTopologyHandle handle = load_hwloc_topology(synthetic_description);
   Topology topology;
   topology.data_caches_ = data_caches_of_first_pu(handle.get());
   topology.cores_ = count_of(handle.get(), HWLOC_OBJ_CORE);
@@ -353,20 +312,20 @@ const std::vector<int>& inherited_cpus() {
   return cpus;
 }
 
-std::string inherited_cpus_list() { return cpu_list(inherited_cpuset()); }
+std::string inherited_cpus_list() { return bitmap_list(inherited_cpuset()); }
 
 Result<int> pin_current_thread(int cpu) {
-  hwloc_topology_t topology = pinning_topology();
+  hwloc_topology_t topology = process_topology();
   const hwloc_const_bitmap_t inherited = inherited_cpuset();  // before this thread's mask narrows
   hwloc_obj_t pu = cpu >= 0 ? hwloc_get_pu_obj_by_os_index(topology, static_cast<unsigned>(cpu)) : nullptr;
   if (pu == nullptr || pu->cpuset == nullptr) {
     return Unavailable{fmt::format("no CPU {}: this machine has CPUs {}", cpu,
-                                   cpu_list(hwloc_topology_get_allowed_cpuset(topology)))};
+                                   bitmap_list(hwloc_topology_get_allowed_cpuset(topology)))};
   }
   if (!hwloc_bitmap_isincluded(pu->cpuset, inherited)) {
     return Unavailable{fmt::format("CPU {} is outside the CPUs this process may run on: {} (its inherited "
                                    "affinity mask: taskset, a cgroup cpuset or a scheduler)",
-                                   cpu, cpu_list(inherited))};
+                                   cpu, bitmap_list(inherited))};
   }
   hwloc_bitmap_t set = hwloc_bitmap_dup(pu->cpuset);
   if (set == nullptr) {
@@ -378,7 +337,7 @@ Result<int> pin_current_thread(int cpu) {
   hwloc_bitmap_free(set);
   if (rc != 0) {
     return Unavailable{fmt::format("cannot pin to CPU {}: {} (allowed CPUs: {})", cpu, std::strerror(saved_errno),
-                                   cpu_list(inherited))};
+                                   bitmap_list(inherited))};
   }
   return cpu;
 }

@@ -112,6 +112,28 @@ std::string c2c_group_line(const Results& results) {
   return line;
 }
 
+namespace {
+
+// The CPUs of the measured pairs, ascending, and each ordered pair's one-way
+// ns: what the table and the heat map both draw.
+struct PairMatrix {
+  std::vector<double> cpus;
+  std::map<std::pair<double, double>, double> one_way_ns;
+};
+PairMatrix pair_matrix(const std::vector<C2cRow>& pairs) {
+  PairMatrix m;
+  for (const C2cRow& r : pairs) {
+    m.cpus.push_back(r.a_cpu);
+    m.cpus.push_back(r.b_cpu);
+    m.one_way_ns[{r.a_cpu, r.b_cpu}] = r.one_way_ns;
+  }
+  std::sort(m.cpus.begin(), m.cpus.end());
+  m.cpus.erase(std::unique(m.cpus.begin(), m.cpus.end()), m.cpus.end());
+  return m;
+}
+
+}  // namespace
+
 std::string render_c2c_table(const Results& results, TableFormat format) {
   const std::vector<C2cRow> pairs = c2c_rows(results);
   const std::vector<C2cGroupRow> groups = c2c_group_rows(results);
@@ -122,13 +144,7 @@ std::string render_c2c_table(const Results& results, TableFormat format) {
       "ping-pong it, one way = half the round trip",
       format);
   if (!pairs.empty()) {
-    std::set<double> cpus;
-    std::map<std::pair<double, double>, double> ns;
-    for (const C2cRow& r : pairs) {
-      cpus.insert(r.a_cpu);
-      cpus.insert(r.b_cpu);
-      ns[{r.a_cpu, r.b_cpu}] = r.one_way_ns;
-    }
+    const auto [cpus, ns] = pair_matrix(pairs);
     std::vector<Column> columns = {{"from \\ to", false}};
     for (const double b : cpus) columns.push_back({"cpu " + cpu_label(b), true});
     std::vector<std::vector<std::string>> rows;
@@ -176,15 +192,7 @@ std::vector<SummaryLine> c2c_summary(const Results& results) {
 std::vector<Plot> c2c_plots(const Results& results) {
   const std::vector<C2cRow> pairs = c2c_rows(results);
   if (pairs.empty()) return {};
-  std::vector<double> cpus;
-  std::map<std::pair<double, double>, double> ns;
-  for (const C2cRow& r : pairs) {
-    cpus.push_back(r.a_cpu);
-    cpus.push_back(r.b_cpu);
-    ns[{r.a_cpu, r.b_cpu}] = r.one_way_ns;
-  }
-  std::sort(cpus.begin(), cpus.end());
-  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
+  const auto [cpus, ns] = pair_matrix(pairs);
   // Matrix data: row i = from cpus[i], column j = to cpus[j]; NaN (not
   // drawn) on the diagonal and where a pair was not measured. The y range
   // runs downwards, so the picture reads like the table (row 0 on top).
