@@ -17,6 +17,7 @@
 
 #include "core/buffer.h"
 #include "core/hwloc_support.h"
+#include "core/system_files.h"
 #include "core/topology.h"
 
 namespace memprobe::core {
@@ -144,7 +145,7 @@ Result<NodeBuffer> NodeBuffer::allocate(std::size_t bytes, unsigned node) {
   hwloc_bitmap_set(nodeset.get(), node);
   void* map = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (map == MAP_FAILED)
-    return Unavailable{fmt::format("cannot map {} bytes for node {}: {}", bytes, node, std::strerror(errno))};
+    return Unavailable{fmt::format("cannot map {} bytes for node {}: {}", bytes, node, errno_text(errno))};
   NodeBuffer buffer;
   buffer.data_ = static_cast<std::byte*>(map);
   buffer.bytes_ = bytes;
@@ -153,7 +154,7 @@ Result<NodeBuffer> NodeBuffer::allocate(std::size_t bytes, unsigned node) {
   // or the touch fails (SIGBUS/OOM), never silently elsewhere.
   if (hwloc_set_area_membind(topology, map, bytes, nodeset.get(), HWLOC_MEMBIND_BIND,
                              HWLOC_MEMBIND_STRICT | HWLOC_MEMBIND_BYNODESET) != 0)
-    return Unavailable{fmt::format("cannot bind memory to NUMA node {}: {}", node, std::strerror(errno))};
+    return Unavailable{fmt::format("cannot bind memory to NUMA node {}: {}", node, errno_text(errno))};
   for (std::size_t off = 0; off < bytes; off += page) buffer.data_[off] = std::byte{1};
   return buffer;
 }
@@ -187,7 +188,7 @@ std::string PagePlacement::describe(int node) const {
     if (where == node) continue;
     others += others.empty() ? "" : ", ";
     others += where >= 0 ? fmt::format("{} on node {}", count, where)
-                         : fmt::format("{} not placed ({})", count, std::strerror(-where));
+                         : fmt::format("{} not placed ({})", count, errno_text(-where));
   }
   return others.empty() ? out : out + " (" + others + ")";
 }
@@ -207,7 +208,7 @@ Result<PagePlacement> page_placement(const void* addr, std::size_t bytes) {
     // move_pages(2) with nodes == NULL moves nothing: it reports each page's node.
     if (syscall(SYS_move_pages, 0, static_cast<unsigned long>(pages.size()), pages.data(), nullptr, status.data(), 0) !=
         0)
-      return Unavailable{fmt::format("cannot read the pages' NUMA nodes (move_pages): {}", std::strerror(errno))};
+      return Unavailable{fmt::format("cannot read the pages' NUMA nodes (move_pages): {}", errno_text(errno))};
     for (const int s : status) ++placement.pages_per_node[s];
     placement.pages += pages.size();
   }

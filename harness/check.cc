@@ -21,7 +21,6 @@ namespace {
 using core::parse_number;
 
 const std::string kThpDir = "/sys/kernel/mm/transparent_hugepage/";
-const std::string kHugepagesDir = "/sys/kernel/mm/hugepages/";
 const std::string kCpuDir = "/sys/devices/system/cpu/";
 
 // Size of the live hugetlb proof buffers: two 2 MiB pages, so a proof is not
@@ -35,12 +34,10 @@ std::size_t thp_proof_bytes() { return 2 * core::thp_page_bytes(); }
 // A hugetlb pool by page size, and how the report names it.
 struct Pool {
   std::size_t page_bytes;
-  const char* dir;     // under /sys/kernel/mm/hugepages
   const char* label;   // "2 MiB"
   const char* policy;  // "hugetlb-2m"
 };
-constexpr Pool kPools[] = {{2 * core::kMiB, "hugepages-2048kB", "2 MiB", "hugetlb-2m"},
-                           {core::kGiB, "hugepages-1048576kB", "1 GiB", "hugetlb-1g"}};
+constexpr Pool kPools[] = {{2 * core::kMiB, "2 MiB", "hugetlb-2m"}, {core::kGiB, "1 GiB", "hugetlb-1g"}};
 
 // "always [madvise] never" -> "madvise"; text without a bracket as it is.
 std::string choice(const std::optional<std::string>& text) {
@@ -51,7 +48,7 @@ std::string choice(const std::optional<std::string>& text) {
 
 std::string thp_path(const std::string& file) { return kThpDir + file; }
 std::string pool_path(const Pool& pool, const std::string& file) {
-  return kHugepagesDir + pool.dir + "/" + file;
+  return core::hugetlb_sysfs_path(pool.page_bytes, file);
 }
 
 // The THP page size of this kernel (hpage_pmd_size: 2 MiB on x86-64, up to
