@@ -38,7 +38,9 @@ void expect_bare_loop(const char* symbol) {
     EXPECT_NE(i.mnemonic, "mfence") << d.raw;
     // xchg with memory is implicitly locked; register-to-register
     // (clang's two-byte padding nop "xchg %ax,%ax") is not.
-    if (i.mnemonic == "xchg") EXPECT_EQ(i.operands.find('('), std::string::npos) << d.raw;
+    if (i.mnemonic == "xchg") {
+      EXPECT_EQ(i.operands.find('('), std::string::npos) << d.raw;
+    }
     EXPECT_EQ(i.mnemonic.rfind("call", 0), std::string::npos) << d.raw;
 #if defined(__x86_64__)
     if (i.mnemonic == "mov" && std::regex_search(i.operands, std::regex(",\\(%r[a-z0-9]+\\)$"))) stores = true;

@@ -91,7 +91,9 @@ TEST(NumaRunTest, InterruptedRunKeepsTheCompletedCells) {
   EXPECT_TRUE(results.interrupted);
   std::size_t measured = 0;
   for (const analysis::NumaRow& row : analysis::numa_rows(results)) {
-    if (row.ns_per_load) EXPECT_GT(*row.ns_per_load, 0);
+    if (row.ns_per_load) {
+      EXPECT_GT(*row.ns_per_load, 0);
+    }
     measured += row.ns_per_load.has_value() ? 1 : 0;
   }
   // The cell under way when the signal came is kept: measured, or (where
