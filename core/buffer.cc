@@ -556,6 +556,22 @@ Result<Buffer> Buffer::allocate(std::size_t bytes, PagePolicy policy) {
   return Buffer(std::move(*mapping), policy, std::move(backing).value());
 }
 
+Result<Buffer> Buffer::allocate_sparse_base_pages(std::size_t bytes, std::size_t touch_stride_bytes) {
+  if (touch_stride_bytes == 0 || touch_stride_bytes % base_page_bytes() != 0)
+    return Unavailable{fmt::format("cannot touch every {} bytes: the touch stride must be a multiple of the {} page",
+                                   touch_stride_bytes, format_bytes(base_page_bytes()))};
+  const auto size_bytes = buffer_size(bytes, PagePolicy::k4K);
+  if (!size_bytes) return size_bytes.error();
+  auto mapping = map_buffer(*size_bytes, PagePolicy::k4K);
+  if (!mapping) return mapping.error();
+  // Written, never only read: a read-only page maps the shared zero page.
+  volatile std::byte* touch = mapping->data();
+  for (std::size_t offset = 0; offset < *size_bytes; offset += touch_stride_bytes) touch[offset] = std::byte{0};
+  auto backing = read_backing(mapping->data(), mapping->size_bytes(), PagePolicy::k4K);
+  if (!backing) return backing.error();
+  return Buffer(std::move(*mapping), PagePolicy::k4K, std::move(backing).value());
+}
+
 Mapping::Mapping(Mapping&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       size_bytes_(std::exchange(other.size_bytes_, 0)),

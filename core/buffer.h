@@ -108,6 +108,14 @@ class Buffer {
   // Unavailable (with the exact command to fix it) when the hugetlb pool is
   // empty/short or the size is 0; never silently falls back to 4 KiB pages.
   static Result<Buffer> allocate(std::size_t bytes, PagePolicy policy);
+  // Maps `bytes` of base pages (MADV_NOHUGEPAGE, as allocate's 4 KiB policy)
+  // but write-touches only the page at every touch_stride_bytes from the
+  // start: for a probe that uses one line per strided slot of a span far
+  // larger than it touches (the DTLB stride probe: 64 pages 2 MiB apart span
+  // 128 MiB and touch 64 pages). Pages it never touches stay unmapped, so the
+  // probe's lines must lie in touched pages. touch_stride_bytes: a multiple
+  // of the base page.
+  static Result<Buffer> allocate_sparse_base_pages(std::size_t bytes, std::size_t touch_stride_bytes);
 
   std::byte* data() const { return mapping_.data(); }
   std::size_t size_bytes() const { return mapping_.size_bytes(); }

@@ -158,28 +158,34 @@ Chain build_stride_chain(std::span<std::byte> memory, std::size_t stride_bytes) 
   return chain;
 }
 
+Chain build_strided_cycle(std::span<std::byte> memory, std::size_t stride_bytes, std::size_t nodes,
+                          std::size_t line_bytes, std::size_t rotate_bytes, std::uint64_t seed) {
+  require_node_bytes(line_bytes, "build_strided_cycle");
+  require(stride_bytes >= line_bytes && stride_bytes % line_bytes == 0,
+          "build_strided_cycle: the stride must be a multiple of the line size");
+  require(rotate_bytes <= stride_bytes && rotate_bytes % line_bytes == 0,
+          "build_strided_cycle: lines rotate within a multiple of the line size, at most the stride");
+  require(nodes <= memory.size() / stride_bytes, "build_strided_cycle: more nodes requested than the memory holds");
+  Chain chain{nullptr, nodes, stride_bytes, seed};
+  if (nodes == 0) return chain;
+  const std::size_t rotation_lines = rotate_bytes / line_bytes;
+  std::byte* base = memory.data();
+  auto node = [&](std::size_t i) {
+    return base + i * stride_bytes + (rotation_lines > 0 ? (i % rotation_lines) * line_bytes : 0);
+  };
+  ChainRng rng(seed);
+  const std::vector<std::size_t> next = random_cycle_order(nodes, rng);
+  for (std::size_t i = 0; i < nodes; ++i) store_next(node(i), node(next[i]));
+  chain.head = node(0);
+  return chain;
+}
+
 Chain build_page_chain(std::span<std::byte> memory, std::size_t page_bytes, std::size_t line_bytes,
                        std::size_t pages, std::uint64_t seed) {
-  require_node_bytes(line_bytes, "build_page_chain");
-  require(page_bytes >= line_bytes && page_bytes % line_bytes == 0,
-          "build_page_chain: page size must be a multiple of the line size");
-  require(pages <= memory.size() / page_bytes,
-          "build_page_chain: more pages requested than the memory holds");
-  Chain chain{nullptr, pages, page_bytes, seed};
-  if (pages == 0) return chain;
-  const std::size_t lines_per_page = page_bytes / line_bytes;
-  std::byte* base = memory.data();
   // Page i's line sits at slot (i mod lines_per_page): consecutive pages use
   // different cache sets, so the touched lines stay cache-resident and only
   // the TLB sees the page count.
-  auto node = [&](std::size_t page) {
-    return base + page * page_bytes + (page % lines_per_page) * line_bytes;
-  };
-  ChainRng rng(seed);
-  const std::vector<std::size_t> next = random_cycle_order(pages, rng);
-  for (std::size_t i = 0; i < pages; ++i) store_next(node(i), node(next[i]));
-  chain.head = node(0);
-  return chain;
+  return build_strided_cycle(memory, page_bytes, pages, line_bytes, page_bytes, seed);
 }
 
 Chain build_line_probe_chain(std::span<std::byte> memory, std::size_t chunk_bytes, std::size_t offset_bytes,

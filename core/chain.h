@@ -60,6 +60,18 @@ Chain build_page_group_cycle(std::span<std::byte> memory, std::size_t node_bytes
 // Nodes every stride_bytes in address order, the last linking to the first.
 Chain build_stride_chain(std::span<std::byte> memory, std::size_t stride_bytes);
 
+// `nodes` nodes, node i at i * stride_bytes plus a line offset, visited in a
+// random single cycle. The offset is (i mod (rotate_bytes / line_bytes)) *
+// line_bytes, or 0 for every node when rotate_bytes is 0. rotate_bytes 0:
+// every node at the same offset of its slot, so with stride_bytes a multiple
+// of a cache's way stride they all fall in one set of it (the associativity
+// probe). rotate_bytes = a base page: one line per strided page, spread over
+// the cache sets (the DTLB stride probe), so only the TLB sees the stride.
+// Needs rotate_bytes <= stride_bytes, both multiples of line_bytes (>= 8),
+// and nodes <= memory.size() / stride_bytes.
+Chain build_strided_cycle(std::span<std::byte> memory, std::size_t stride_bytes, std::size_t nodes,
+                          std::size_t line_bytes, std::size_t rotate_bytes, std::uint64_t seed);
+
 // One line per page over the first `pages` pages of memory, pages visited in a
 // random single cycle; page i's line is at offset (i mod lines_per_page) * line_bytes
 // so the touched lines spread over all cache sets and stay cache-resident.

@@ -39,7 +39,7 @@ TEST(FamilyRegistryTest, EveryFamilyFileIsRegistered) {
   // The report reads the cache levels first (and how far they drifted), then
   // the page-size effects.
   EXPECT_EQ(names_of(families_in_report_order()),
-            (std::vector<std::string>{"latency", "drift", "hugepage", "pagefault", "tlb", "pagewalk", "stride",
+            (std::vector<std::string>{"latency", "drift", "hugepage", "pagefault", "tlb", "assoc", "pagewalk", "stride",
                                       "bandwidth", "mlp", "loaded", "c2c", "numa"}));
   for (const FamilyDescriptor* f : families_in_run_order()) {
     EXPECT_TRUE(f->derive) << f->name;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <array>
 #include <cmath>
 #include <map>
@@ -79,9 +80,14 @@ struct RoleCases {
 }  // namespace
 
 std::vector<TlbPoint> tlb_curve(const Results& results, const std::string& page) {
+  return page_spread_curve(results, "tlb", [&](const Case& c) { return param_text(c.params, "page") == page; });
+}
+
+std::vector<TlbPoint> page_spread_curve(const Results& results, std::string_view family,
+                                        const std::function<bool(const Case&)>& selected) {
   std::map<double, RoleCases> tlb, ref;
   for (const Case& c : results.cases) {
-    if (c.family != "tlb") continue;
+    if (c.family != family) continue;
     const auto pages = json_number(c.params, "pages");
     const auto cycles = cycles_of(c, results.machine.core_hz);
     if (!pages || !cycles) continue;
@@ -89,7 +95,7 @@ std::vector<TlbPoint> tlb_curve(const Results& results, const std::string& page)
     // A huge-page figure counts only on a verified backing.
     const bool verified = c.backing.verified.empty() || c.backing.verified == c.backing.requested;
     RoleCases* to = nullptr;
-    if (role == "tlb" && param_text(c.params, "page") == page && verified) to = &tlb[*pages];
+    if (role == "tlb" && selected(c) && verified) to = &tlb[*pages];
     else if (role == "reference") to = &ref[*pages];
     if (!to) continue;
     to->cycles.push_back(*cycles);

@@ -2,8 +2,10 @@
 // (tlb - same-footprint reference) cycles vs pages touched.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +33,12 @@ struct TlbPoint {
 // == "tlb", params.page == page) with a reference case (role "reference") at
 // the same params.pages, sorted by pages. Cases without a reference are left out.
 std::vector<TlbPoint> tlb_curve(const Results& results, const std::string& page);
+
+// The same curve for any family's page-spread probes: its cases of role
+// "tlb" that `selected` accepts, each with the family's "reference" case at
+// the same params.pages (the assoc family's DTLB stride probe, one stride at a time).
+std::vector<TlbPoint> page_spread_curve(const Results& results, std::string_view family,
+                                        const std::function<bool(const Case&)>& selected);
 
 // True if some tlb case of `page` did not get the backing it asked for (those
 // are left out of tlb_curve: a huge-page figure needs a verified backing).
