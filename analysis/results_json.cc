@@ -69,12 +69,13 @@ Expected expected_type(std::string_view key) {
   static constexpr std::string_view kStrings[] = {
       "page", "level", "kind", "phase", "region", "backing", "role", "pte", "for_page", "tlb_method", "note",
       "kernel", "pattern", "pair", "chain", "dir", "evict", "touch", "background_backing", "readahead", "reuse",
-      "vector", "definition"};
-  static constexpr std::string_view kBooleans[] = {"backing_verified", "saturated", "counts_match"};
+      "vector", "definition", "verdict", "evidence"};
+  static constexpr std::string_view kBooleans[] = {"backing_verified", "saturated", "counts_match",
+                                                   "way_stride_upper_bound", "sets_lower_bound"};
   static constexpr std::string_view kNumbers[] = {
       "k", "threads", "pages", "seed", "cycles", "ns", "saturation", "faults_counted", "faults_expected",
       "detected_entries", "reported_entries", "huge_fraction", "lines_touched", "background_threads", "bytes",
-      "gb_per_s"};
+      "gb_per_s", "ways", "sets", "entries", "reported_ways"};
   for (std::string_view s : kStrings)
     if (key == s) return Expected::kString;
   for (std::string_view b : kBooleans)

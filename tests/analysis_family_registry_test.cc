@@ -35,7 +35,7 @@ TEST(FamilyRegistryTest, EveryFamilyFileIsRegistered) {
   // at the very end (it re-measures latency's levels after everything else).
   EXPECT_EQ(names_of(families_in_run_order()),
             (std::vector<std::string>{"latency", "stride", "tlb", "pagewalk", "hugepage", "bandwidth", "mlp", "loaded",
-                                      "c2c", "numa", "pagefault", "drift"}));
+                                      "assoc", "c2c", "numa", "pagefault", "drift"}));
   // The report reads the cache levels first (and how far they drifted), then
   // the page-size effects.
   EXPECT_EQ(names_of(families_in_report_order()),

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <vector>
 
 #include "core/chain.h"
@@ -103,6 +104,66 @@ TEST(PageChainTest, SpacedPagesGiveEachLoadItsOwnPageTableLine) {
     pte_lines.insert(page_4k * 8 / kLineBytes);  // which 64 B line of the page table holds its PTE
   }
   EXPECT_EQ(pte_lines.size(), kPages);
+}
+
+
+// The associativity probe's chain: k lines exactly one way stride apart all
+// fall in one set of a level with that way stride (checked by address
+// arithmetic for a 1 MiB 16-way L2: 1024 sets, 64 KiB ways), in one cycle
+// over exactly k nodes.
+TEST(StridedCycleTest, LinesOneWayStrideApartShareOneSetInOneCycle) {
+  constexpr std::size_t kWayStride = 64 * kKiB;
+  constexpr std::size_t kSets = kWayStride / kLineBytes;
+  constexpr std::size_t kLines = 20;
+  PageAlignedMemory memory((kLines + 1) * kWayStride, 4096);
+  const std::size_t offset = 37 * kLineBytes;
+  const Chain chain = build_strided_cycle(memory.bytes().subspan(offset), kWayStride, kLines, kLineBytes, 0, 5);
+  EXPECT_EQ(chain.length, kLines);
+  const auto visited = walk_chain(chain.head, 4 * kLines);
+  ASSERT_EQ(visited.size(), kLines) << "one cycle over exactly k nodes";
+  std::set<const std::byte*> distinct(visited.begin(), visited.end());
+  EXPECT_EQ(distinct.size(), kLines);
+  const auto set_of = [&](const std::byte* p) {
+    return (static_cast<std::size_t>(p - memory.data()) / kLineBytes) % kSets;
+  };
+  for (const std::byte* p : visited) {
+    EXPECT_EQ((static_cast<std::size_t>(p - memory.data()) - offset) % kWayStride, 0u);
+    EXPECT_EQ(set_of(p), set_of(visited.front()));
+  }
+  // Half the way stride: the same lines spread over exactly two sets.
+  const Chain half = build_strided_cycle(memory.bytes(), kWayStride / 2, kLines, kLineBytes, 0, 5);
+  std::set<std::size_t> sets;
+  for (const std::byte* p : walk_chain(half.head, kLines)) sets.insert(set_of(p));
+  EXPECT_EQ(sets.size(), 2u);
+}
+
+// The DTLB stride probe's chain: one line per page s pages apart, the lines
+// rotated within the page, so consecutive pages use different L1 sets and
+// every node's page number is a multiple of s (what the DTLB's set index sees).
+TEST(StridedCycleTest, PageStridedLinesRotateWithinThePage) {
+  constexpr std::size_t kPageBytes = 4096;
+  constexpr std::size_t kStridePages = 8;
+  constexpr std::size_t kPages = 70;
+  PageAlignedMemory memory(kPages * kStridePages * kPageBytes, kPageBytes);
+  const Chain chain =
+      build_strided_cycle(memory.bytes(), kStridePages * kPageBytes, kPages, kLineBytes, kPageBytes, 9);
+  const auto visited = walk_chain(chain.head, 2 * kPages);
+  ASSERT_EQ(visited.size(), kPages);
+  std::map<std::size_t, std::size_t> per_set;
+  for (const std::byte* p : visited) {
+    const std::size_t offset = static_cast<std::size_t>(p - memory.data());
+    EXPECT_EQ(offset / kPageBytes % kStridePages, 0u) << "every node in a page s pages apart";
+    ++per_set[l1_set(p)];
+  }
+  // 70 pages over 64 sets: no set holds more than two of the lines.
+  EXPECT_EQ(per_set.size(), kL1Sets);
+  for (const auto& [set, count] : per_set) EXPECT_LE(count, 2u) << "set " << set;
+}
+
+TEST(StridedCycleTest, RefusesMoreNodesThanTheMemoryHolds) {
+  PageAlignedMemory memory(4 * 4096, 4096);
+  EXPECT_THROW(build_strided_cycle(memory.bytes(), 4096, 5, kLineBytes, 0, 1), std::invalid_argument);
+  EXPECT_THROW(build_strided_cycle(memory.bytes(), 4096, 2, kLineBytes, 8192, 1), std::invalid_argument);
 }
 
 }  // namespace

@@ -202,7 +202,7 @@ json to_json(const AssocCacheRow& r) {
           {"sets", json_opt(r.sets)},
           {"verdict", r.verdict},
           {"evidence", r.evidence},
-          {"pages", r.pages}};
+          {"page", r.pages}};
 }
 
 AssocCacheRow cache_row_from_json(const json& j) {
@@ -216,7 +216,7 @@ AssocCacheRow cache_row_from_json(const json& j) {
   r.sets = json_number(j, "sets");
   r.verdict = json_string(j, "verdict");
   r.evidence = json_string(j, "evidence");
-  r.pages = json_string(j, "pages");
+  r.pages = json_string(j, "page");
   return r;
 }
 
