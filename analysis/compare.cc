@@ -22,14 +22,14 @@ using namespace compare_detail;
 // Members of a derived row that describe rather than identify it: they may
 // differ between two runs of the same figure, so they neither match rows nor
 // get compared.
-constexpr std::array<std::string_view, 7> kFreeTextMembers = {"note",   "notes",        "reason", "comment",
-                                                               "status", "how_verified", "message"};
+constexpr std::array<std::string_view, 9> kFreeTextMembers = {"note",   "notes",        "reason",  "comment", "status",
+                                                               "how_verified", "message", "evidence", "verdict"};
 
 // Numeric members that say which figure a row is (its parameters), not what
 // was measured.
-constexpr std::array<std::string_view, 13> kParameterMembers = {
-    "working_set_bytes", "footprint_bytes", "size_bytes", "page_bytes", "stride_bytes", "threads",
-    "pages",             "level",           "ways",       "cpu_node",   "mem_node",   "a_cpu",   "b_cpu"};
+constexpr std::array<std::string_view, 14> kParameterMembers = {
+    "working_set_bytes", "footprint_bytes", "size_bytes", "page_bytes", "stride_bytes", "threads",      "pages",
+    "level",             "ways",            "cpu_node",   "mem_node",   "a_cpu",        "b_cpu", "stride_pages"};
 
 // The family whose cases a derived table summarises (its noise), if any.
 std::optional<std::string> family_of_noisy_table(std::string_view table) {

@@ -48,7 +48,8 @@ TEST(AssocRunTest, EveryLevelHasAVerdictWithItsEvidenceAndEveryStrideARow) {
       EXPECT_FALSE(row.ways.has_value()) << row.level << ": no number without a conflict";
     }
   }
-  EXPECT_EQ(rows, probed_levels);
+  // Every probed level has its row (a level no stride could probe has one too, saying why).
+  for (const std::string& level : probed_levels) EXPECT_TRUE(rows.count(level)) << level;
   EXPECT_EQ(analysis::assoc_tlb_stride_rows(r).size(), strides.size());
   EXPECT_EQ(analysis::assoc_tlb_rows(r).size(), 2u);
   EXPECT_NE(run.out.find("Associativity:"), std::string::npos) << run.out;

@@ -196,7 +196,7 @@ json to_json(const AssocCacheRow& r) {
   return {{"level", r.level},
           {"reported_ways", json_opt(r.reported_ways)},
           {"reported_bytes", json_opt(r.reported_bytes)},
-          {"ways", json_opt(r.ways)},
+          {"measured_ways", json_opt(r.ways)},
           {"way_stride_bytes", json_opt(r.way_stride_bytes)},
           {"way_stride_upper_bound", r.way_stride_upper_bound},
           {"sets", json_opt(r.sets)},
@@ -210,7 +210,7 @@ AssocCacheRow cache_row_from_json(const json& j) {
   r.level = json_string(j, "level");
   r.reported_ways = json_number(j, "reported_ways");
   r.reported_bytes = json_number(j, "reported_bytes");
-  r.ways = json_number(j, "ways");
+  r.ways = json_number(j, "measured_ways");
   r.way_stride_bytes = json_number(j, "way_stride_bytes");
   r.way_stride_upper_bound = json_bool(j, "way_stride_upper_bound").value_or(false);
   r.sets = json_number(j, "sets");
@@ -239,7 +239,7 @@ json to_json(const AssocTlbRow& r) {
           {"reported_entries", json_opt(r.reported_entries)},
           {"entries", json_opt(r.entries)},
           {"sets", json_opt(r.sets)},
-          {"ways", json_opt(r.ways)},
+          {"measured_ways", json_opt(r.ways)},
           {"sets_lower_bound", r.sets_lower_bound},
           {"verdict", r.verdict},
           {"evidence", r.evidence}};
@@ -252,7 +252,7 @@ AssocTlbRow tlb_row_from_json(const json& j) {
   r.reported_entries = json_number(j, "reported_entries");
   r.entries = json_number(j, "entries");
   r.sets = json_number(j, "sets");
-  r.ways = json_number(j, "ways");
+  r.ways = json_number(j, "measured_ways");
   r.sets_lower_bound = json_bool(j, "sets_lower_bound").value_or(false);
   r.verdict = json_string(j, "verdict");
   r.evidence = json_string(j, "evidence");
@@ -410,6 +410,29 @@ std::vector<AssocCacheRow> derive_assoc_cache_rows(const Results& results) {
   std::vector<AssocCacheRow> rows;
   for (const auto& [level, by_stride] : curves)
     rows.push_back(cache_row(results, level, by_stride, latency, pages[level], line_bytes[level], reported_ways[level]));
+  // A level the run could not probe at any stride ("L3: at 16 MiB stride 36
+  // lines need ..."): a row that says so, never a number.
+  for (const UnavailableFigure& u : results.unavailable) {
+    if (u.what != "assoc/cache") continue;
+    const std::string level = u.reason.substr(0, u.reason.find(':'));
+    if (level.empty() || level.size() == u.reason.size() || curves.count(level)) continue;
+    const auto row = std::find_if(rows.begin(), rows.end(), [&](const AssocCacheRow& r) { return r.level == level; });
+    if (row != rows.end()) {
+      row->evidence += "; " + u.reason.substr(level.size() + 2);
+      continue;
+    }
+    AssocCacheRow r;
+    r.level = level;
+    r.verdict = "not visible";
+    r.evidence = "not probed: " + u.reason.substr(level.size() + 2);
+    for (const CacheInfo& c : caches_by_level(results.machine.caches))
+      if ("L" + std::to_string(c.level) == level && c.kind != "instruction") {
+        r.reported_bytes = c.size_bytes;
+        if (c.ways > 0) r.reported_ways = c.ways;
+      }
+    rows.push_back(r);
+  }
+  std::sort(rows.begin(), rows.end(), [](const AssocCacheRow& a, const AssocCacheRow& b) { return a.level < b.level; });
   return rows;
 }
 
@@ -477,7 +500,10 @@ std::string render_assoc_tables(const Results& results, TableFormat format) {
   const std::vector<AssocCacheRow> caches = assoc_cache_rows(results);
   const std::vector<AssocTlbStrideRow> strides = assoc_tlb_stride_rows(results);
   const std::vector<AssocTlbRow> tlbs = assoc_tlb_rows(results);
-  const std::vector<std::string> unavailable = unavailable_of(results, "assoc");
+  // A level no stride could probe is a row of the table already.
+  std::vector<std::string> unavailable;
+  for (const std::string& u : unavailable_of(results, "assoc"))
+    if (u.rfind("assoc/cache: ", 0) != 0) unavailable.push_back(u);
   if (caches.empty() && strides.empty() && unavailable.empty()) return "";
   std::string out;
   if (!caches.empty()) {
