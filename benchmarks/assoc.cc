@@ -173,6 +173,80 @@ void tlb_stride_case(benchmark::State& state, ProbeSlot& slot, std::uint64_t str
                                                  *slot.prepared.backing)));
 }
 
+// The DTLB ways where the stride sweep cannot show them (an L2 DTLB with
+// fewer ways than the L1 DTLB has entries hides behind it at every stride
+// past its set count): k pages in each of several sets, a set's pages
+// kMaxStridePages apart (past any documented set count: one set), the sets at
+// even page numbers and filler pages at odd ones (other sets), so that the
+// chain always spans twice the L1 DTLB's entries: the L1 misses on nearly
+// every load and the L2 decides, a hit while k <= its ways, a walk past them.
+// Probed twice, with 4 and with 8 sets: a set's ways give a rise at the same
+// k per set in both, a capacity shared by all the pages at the same total.
+constexpr std::uint64_t kWaysProbeSetCounts[] = {4, 8};
+
+struct WaysProbeShape {
+  std::uint64_t sets = 0;
+  std::uint64_t pages_per_set = 0;
+  std::uint64_t filler_pages = 0;
+};
+
+WaysProbeShape ways_probe_shape(std::uint64_t sets, std::uint64_t pages_per_set, std::uint64_t l1_entries) {
+  const std::uint64_t probe_pages = sets * pages_per_set;
+  // Odd page numbers below the stride: at most kMaxStridePages / 2 fillers.
+  const std::uint64_t filler = probe_pages >= 2 * l1_entries ? 0 : 2 * l1_entries - probe_pages;
+  return {sets, pages_per_set, std::min(filler, kMaxStridePages / 2)};
+}
+
+// Each node at its own line of its page (rotated), so the data stays in the
+// L1 cache and only the TLB sees the placement.
+std::vector<std::size_t> ways_probe_offsets(const WaysProbeShape& shape, std::size_t page_bytes, std::size_t line_bytes) {
+  std::vector<std::size_t> offsets;
+  const std::size_t lines_per_page = page_bytes / line_bytes;
+  const auto add = [&](std::uint64_t page) {
+    offsets.push_back(page * page_bytes + (offsets.size() % lines_per_page) * line_bytes);
+  };
+  for (std::uint64_t set = 0; set < shape.sets; ++set)
+    for (std::uint64_t i = 0; i < shape.pages_per_set; ++i) add(2 * set + i * kMaxStridePages);
+  for (std::uint64_t j = 0; j < shape.filler_pages; ++j) add(2 * j + 1);
+  return offsets;
+}
+
+void tlb_ways_case(benchmark::State& state, ProbeSlot& slot, const WaysProbeShape& shape, std::uint64_t max_pages_per_set,
+                   const AssocSetup& setup) {
+  const std::size_t stride_bytes = kMaxStridePages * setup.base_page_bytes;
+  const std::string key = fmt::format("tlb-ways/{}", shape.sets);
+  if (slot.key != key) {
+    slot.prepared = {};
+    slot.buffer.reset();
+    slot.failure.reset();
+    slot.key = key;
+    // The probe's own writes fault in the pages it uses; only these are touched here.
+    auto buffer = core::Buffer::allocate_sparse_base_pages(max_pages_per_set * stride_bytes, stride_bytes);
+    if (buffer) slot.buffer.emplace(std::move(*buffer));
+    else slot.failure = buffer.error();
+  }
+  if (!slot.buffer) {
+    fail_case(state, slot.failure ? slot.failure->reason : "no buffer");
+    return;
+  }
+  const std::vector<std::size_t> offsets = ways_probe_offsets(shape, setup.base_page_bytes, setup.line_bytes);
+  if (slot.prepared.chain.length != offsets.size()) {
+    slot.prepared.chain = core::build_cycle_at(slot.buffer->bytes(), offsets, setup.seed);
+    slot.prepared.backing = &slot.buffer->backing();
+    slot.prepared.position = warm_up_chain(slot.prepared.chain);
+  }
+  slot.prepared.position = run_timed_chase(state, slot.prepared.position, setup.clocks(), kAssocLoadsPerIteration);
+  state.SetLabel(format_case_label(with_backing({{"role", "tlb_ways"},
+                                                  {"page", "4k"},
+                                                  {"stride_pages", std::to_string(kMaxStridePages)},
+                                                  {"sets_probed", std::to_string(shape.sets)},
+                                                  {"pages_per_set", std::to_string(shape.pages_per_set)},
+                                                  {"filler_pages", std::to_string(shape.filler_pages)},
+                                                  {"line_bytes", std::to_string(setup.line_bytes)},
+                                                  {"seed", std::to_string(slot.prepared.chain.seed)}},
+                                                 *slot.prepared.backing)));
+}
+
 void reference_case(benchmark::State& state, AssocArenas& arenas, std::size_t max_bytes, std::size_t pages,
                     const AssocSetup& setup, std::size_t group_pages) {
   arenas.probe = {};  // the strided probes are done: give their memory back
@@ -267,6 +341,27 @@ void register_tlb_probes(CaseRegistrar& cases, const core::Machine& machine, con
                })
           ->Iterations(kTlbIterations);
       reference_pages.push_back(n);
+    }
+  }
+  // The ways probe: k per set up to twice CPUID's L2 ways (16 if it names
+  // none) plus 4, so a figure that is low by half is still found.
+  int reported_ways = 0;
+  for (const core::TlbLevel& tlb : machine.tlbs)
+    if (tlb.level == 2 && tlb.kind != "instruction" && tlb.page_bytes == core::base_page_bytes() && tlb.ways > 0)
+      reported_ways = tlb.ways;
+  for (const std::uint64_t sets : kWaysProbeSetCounts) {
+    // Past a capacity shared by the pages too (the chain spans 2x the L1
+    // entries until the probe's own pages outnumber them).
+    const std::uint64_t max_per_set = std::max<std::uint64_t>(
+        2 * static_cast<std::uint64_t>(reported_ways > 0 ? reported_ways : 16) + 4, 2 * l1_entries / sets + 8);
+    for (std::uint64_t k = 1; k <= max_per_set; ++k) {
+      const WaysProbeShape shape = ways_probe_shape(sets, k, l1_entries);
+      cases
+          .add(fmt::format("assoc/tlb/4k/ways/sets:{}/pages_per_set:{}", sets, k),
+               [arenas, shape, max_per_set, setup](benchmark::State& state) {
+                 tlb_ways_case(state, arenas->probe, shape, max_per_set, setup);
+               })
+          ->Iterations(kTlbIterations);
     }
   }
   std::sort(reference_pages.begin(), reference_pages.end());

@@ -180,6 +180,20 @@ Chain build_strided_cycle(std::span<std::byte> memory, std::size_t stride_bytes,
   return chain;
 }
 
+Chain build_cycle_at(std::span<std::byte> memory, const std::vector<std::size_t>& offsets, std::uint64_t seed) {
+  for (const std::size_t offset : offsets)
+    require(offset % sizeof(void*) == 0 && offset + sizeof(void*) <= memory.size(),
+            "build_cycle_at: every node must be 8-byte aligned and inside the memory");
+  Chain chain{nullptr, offsets.size(), 0, seed};
+  if (offsets.empty()) return chain;
+  std::byte* base = memory.data();
+  ChainRng rng(seed);
+  const std::vector<std::size_t> next = random_cycle_order(offsets.size(), rng);
+  for (std::size_t i = 0; i < offsets.size(); ++i) store_next(base + offsets[i], base + offsets[next[i]]);
+  chain.head = base + offsets[0];
+  return chain;
+}
+
 Chain build_page_chain(std::span<std::byte> memory, std::size_t page_bytes, std::size_t line_bytes,
                        std::size_t pages, std::uint64_t seed) {
   // Page i's line sits at slot (i mod lines_per_page): consecutive pages use

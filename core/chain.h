@@ -72,6 +72,12 @@ Chain build_stride_chain(std::span<std::byte> memory, std::size_t stride_bytes);
 Chain build_strided_cycle(std::span<std::byte> memory, std::size_t stride_bytes, std::size_t nodes,
                           std::size_t line_bytes, std::size_t rotate_bytes, std::uint64_t seed);
 
+// A random single cycle over nodes at the given byte offsets of memory (each
+// a multiple of 8, distinct, with 8 bytes inside memory): for probes whose
+// node placement is a geometry of their own (the DTLB ways probe: k pages in
+// each of several sets plus filler pages in other sets).
+Chain build_cycle_at(std::span<std::byte> memory, const std::vector<std::size_t>& offsets, std::uint64_t seed);
+
 // One line per page over the first `pages` pages of memory, pages visited in a
 // random single cycle; page i's line is at offset (i mod lines_per_page) * line_bytes
 // so the touched lines spread over all cache sets and stay cache-resident.

@@ -191,6 +191,54 @@ TEST(AssocTlbTest, AnL2HiddenBehindTheL1IsSetIndexedWithALowerBoundOnItsSets) {
   EXPECT_NE(l2.evidence.find("from stride 64"), std::string::npos) << l2.evidence;
 }
 
+// One ways-probe case: k pages per set in `sets` sets, cycles per load.
+Case ways_case(double sets, double k, double cycles) {
+  Case c;
+  c.family = "assoc";
+  c.name = "assoc/tlb/4k/ways/sets:" + std::to_string(sets) + "/pages_per_set:" + std::to_string(k);
+  c.params = {{"role", "tlb_ways"}, {"page", "4k"}, {"sets_probed", sets}, {"pages_per_set", k}, {"stride_pages", 512}};
+  c.metrics = {{"ns_per_load", cycles / 3}, {"cycles_per_load", cycles}};
+  c.spread = {3, cycles / 3, cycles / 3, cycles / 3};
+  return c;
+}
+
+// The hidden L2 of the test above, with the ways probe: a rise past 12 pages
+// per set at 4 and at 8 sets is 12 ways (3072 entries: 256 sets).
+TEST(AssocTlbTest, TheWaysProbeRisingAtTheSameKPerSetGivesTheWays) {
+  std::vector<AssocTlbStrideRow> strides;
+  for (double s = 2; s <= 512; s *= 2) {
+    if (3072 / s > 72) strides.push_back(stride_row(s, 72, 7.0, 3072 / s, 40.0));
+    else strides.push_back(stride_row(s, 72, 50.0, std::nullopt, std::nullopt));
+  }
+  Results r;
+  for (const double sets : {4.0, 8.0})
+    for (double k = 1; k <= 28; ++k) r.cases.push_back(ways_case(sets, k, k <= 12 ? 11.0 : 60.0));
+  const std::vector<AssocTlbRow> rows = derive_assoc_tlb_rows(strides, r);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].verdict, "set-associative");
+  EXPECT_EQ(rows[1].ways, 12);
+  EXPECT_EQ(rows[1].sets, 256);
+  EXPECT_FALSE(rows[1].sets_lower_bound);
+}
+
+// A rise at the same total (192 pages) for 4 and 8 sets is a capacity the
+// pages share, not a set's ways: no ways figure, and the evidence says why.
+TEST(AssocTlbTest, TheWaysProbeRisingAtTheSameTotalIsNoWaysFigure) {
+  std::vector<AssocTlbStrideRow> strides;
+  for (double s = 2; s <= 512; s *= 2) {
+    if (4096 / s > 96) strides.push_back(stride_row(s, 96, 7.0, 4096 / s, 40.0));
+    else strides.push_back(stride_row(s, 96, 50.0, std::nullopt, std::nullopt));
+  }
+  Results r;
+  for (const double sets : {4.0, 8.0})
+    for (double k = 1; k <= 56; ++k) r.cases.push_back(ways_case(sets, k, sets * k <= 192 ? 11.0 : 60.0));
+  const std::vector<AssocTlbRow> rows = derive_assoc_tlb_rows(strides, r);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].verdict, "set-indexed");
+  EXPECT_FALSE(rows[1].ways.has_value());
+  EXPECT_NE(rows[1].evidence.find("same total"), std::string::npos) << rows[1].evidence;
+}
+
 TEST(AssocDeriveTest, RowsRoundTripThroughTheDerivedSectionAndLeaveWithTheCases) {
   Results r;
   for (const double stride : {2048.0, 4096.0, 8192.0}) add_curve(r, "L1", stride, 4096, 12, 28, 1.1, 4.2, 12);

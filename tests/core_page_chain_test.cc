@@ -166,5 +166,19 @@ TEST(StridedCycleTest, RefusesMoreNodesThanTheMemoryHolds) {
   EXPECT_THROW(build_strided_cycle(memory.bytes(), 4096, 2, kLineBytes, 8192, 1), std::invalid_argument);
 }
 
+TEST(CycleAtTest, OneCycleOverExactlyTheGivenOffsets) {
+  PageAlignedMemory memory(16 * 4096, 4096);
+  const std::vector<std::size_t> offsets = {0, 4096 + 64, 3 * 4096 + 128, 9 * 4096 + 8, 15 * 4096 + 4088};
+  const Chain chain = build_cycle_at(memory.bytes(), offsets, 3);
+  EXPECT_EQ(chain.length, offsets.size());
+  const auto visited = walk_chain(chain.head, 4 * offsets.size());
+  ASSERT_EQ(visited.size(), offsets.size());
+  std::set<std::size_t> seen;
+  for (const std::byte* p : visited) seen.insert(static_cast<std::size_t>(p - memory.data()));
+  EXPECT_EQ(seen, std::set<std::size_t>(offsets.begin(), offsets.end()));
+  EXPECT_THROW(build_cycle_at(memory.bytes(), {16 * 4096}, 1), std::invalid_argument);
+  EXPECT_THROW(build_cycle_at(memory.bytes(), {12}, 1), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace memprobe::core

@@ -317,6 +317,69 @@ AssocTlbRow tlb_level_row(const std::string& level, const ReachSeries& reach, co
   return row;
 }
 
+// The ways probe (k pages 2 MiB apart in each of a few sets, the L1 DTLB
+// thrashed by filler pages): per set count, the k per set of the first rise,
+// or nullopt (no rise up to the largest k, kept in max_per_set).
+struct WaysProbeReading {
+  std::map<double, std::optional<double>> rise_per_set;
+  std::map<double, double> max_per_set;
+};
+
+WaysProbeReading read_ways_probe(const Results& results) {
+  std::map<double, std::vector<AssocPoint>> curves;
+  for (const Case& c : results.cases) {
+    if (c.family != "assoc" || param_text(c.params, "role") != "tlb_ways") continue;
+    const auto sets = param_number(c, "sets_probed");
+    const auto k = param_number(c, "pages_per_set");
+    const auto cycles = cycles_of(c, results.machine.core_hz);
+    if (sets && k && cycles) curves[*sets].push_back({*k, *cycles});
+  }
+  WaysProbeReading reading;
+  for (const auto& [sets, points] : curves) {
+    const std::vector<AssocPlateau> plateaus = assoc_plateaus(points);
+    reading.rise_per_set[sets] = plateaus.size() > 1 ? std::optional<double>(plateaus[0].last_lines) : std::nullopt;
+    double max_k = 0;
+    for (const AssocPoint& p : points) max_k = std::max(max_k, p.lines);
+    reading.max_per_set[sets] = max_k;
+  }
+  return reading;
+}
+
+// Reads the ways probe into the L2 DTLB row: the same k per set at every set
+// count is the ways; the same total instead is a capacity the pages share
+// (they do not fall in one set: a hashed or higher-bit index), said as such.
+void apply_ways_probe(AssocTlbRow& row, const Results& results) {
+  const WaysProbeReading reading = read_ways_probe(results);
+  if (reading.rise_per_set.size() < 2) return;
+  const auto& [few_sets, few_rise] = *reading.rise_per_set.begin();
+  const auto& [many_sets, many_rise] = *reading.rise_per_set.rbegin();
+  std::string text;
+  if (few_rise && many_rise && near_ways(*few_rise, *many_rise)) {
+    row.ways = *many_rise;
+    if (row.entries) row.sets = std::exp2(std::round(std::log2(*row.entries / *row.ways)));
+    row.sets_lower_bound = false;
+    row.verdict = "set-associative";
+    text = fmt::format("k pages 2 MiB apart in each of {:.0f} and of {:.0f} sets (filler pages keeping the L1 DTLB "
+                       "missing) start to walk past {:.0f} per set in both: the ways",
+                       few_sets, many_sets, *many_rise);
+  } else if (few_rise && many_rise &&
+             std::fabs(few_sets * *few_rise - many_sets * *many_rise) <= 0.15 * many_sets * *many_rise) {
+    text = fmt::format("k pages 2 MiB apart in each of {:.0f} and of {:.0f} sets start to walk at the same total "
+                       "({:.0f} and {:.0f} pages), not at the same k per set: a capacity those pages share, not a "
+                       "set's ways (pages 2 MiB apart do not fall in one set here), so the ways are not visible",
+                       few_sets, many_sets, few_sets * *few_rise, many_sets * *many_rise);
+  } else if (!few_rise && !many_rise) {
+    text = fmt::format("up to {:.0f} pages 2 MiB apart per set never walked: no set filled (ways not visible)",
+                       reading.max_per_set.at(many_sets));
+  } else {
+    text = fmt::format("k pages 2 MiB apart per set rose at {} per set with {:.0f} sets and at {} with {:.0f}: "
+                       "neither one set's ways nor one shared capacity (ways not visible)",
+                       few_rise ? fmt::format("{:.0f}", *few_rise) : std::string("no k"), few_sets,
+                       many_rise ? fmt::format("{:.0f}", *many_rise) : std::string("no k"), many_sets);
+  }
+  row.evidence += (row.evidence.empty() ? "" : "; ") + text;
+}
+
 std::string ways_text(const AssocCacheRow& row) {
   if (!row.ways) return row.verdict.empty() ? std::string(kMissing) : row.verdict;
   if (row.verdict == "at most") return fmt::format("at most {:.0f}-way", *row.ways);
@@ -476,7 +539,10 @@ std::vector<AssocTlbRow> derive_assoc_tlb_rows(const std::vector<AssocTlbStrideR
     else if (s.l1_reach_pages && s.first_rise_cycles && l2_hit_cycles && *s.first_rise_cycles > 2 * *l2_hit_cycles)
       hidden.push_back({s.stride_pages, *s.l1_reach_pages});
   }
-  return {tlb_level_row("L1 DTLB", l1, results, {}), tlb_level_row("L2 DTLB", l2, results, hidden)};
+  std::vector<AssocTlbRow> rows = {tlb_level_row("L1 DTLB", l1, results, {}),
+                                    tlb_level_row("L2 DTLB", l2, results, hidden)};
+  apply_ways_probe(rows[1], results);
+  return rows;
 }
 
 void derive_assoc(Results& results) {
