@@ -82,7 +82,7 @@ void drift_case(benchmark::State& state, DriftChain& slot, const DriftPoint& poi
 // and the next grid point: with --quick's 2 points per octave that next point
 // is C * 2^(1/2), so half an octave is the sweep's own resolution and a knee
 // it places one grid step off still holds. A whole octave either side would
-// miss the moves a VM guest shows within hours (a factor of 1.4 to 2.8).
+// miss the smaller moves a VM guest's L3 knee shows within hours.
 constexpr double kKneeCheckFactor = 1.4142135623730951;
 
 // A knee point's working set: whole lines, at least two.
