@@ -210,34 +210,35 @@ TEST(KneeDriftTest, AKneeHoldsWhenBelowReadsThisLevelAndAboveTheNext) {
   EXPECT_FALSE(again.derived.extra.contains("knee_drift")) << "no knee cases, no table";
 }
 
-// Below the knee reading past the midpoint: the level now ends below the
-// point below.
-TEST(KneeDriftTest, AKneeMovedDownWhenBelowReadsPastTheMidpoint) {
-  const Results r = run_with_l3_check(60.0, 98.0);
+// The one L3 row says the move: its status, the sentence (which the drift
+// table prints and compare quotes) and the table's knee cell.
+void expect_l3_knee_moved(const Results& r, const std::string& status, const std::string& sentence,
+                          const std::string& cell) {
   const std::vector<KneeDriftRow> rows = knee_drift_rows(r);
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].status, "moved down");
+  EXPECT_EQ(rows[0].status, status);
   const auto how = level_knee_moved(r, "L3");
   ASSERT_TRUE(how);
-  EXPECT_NE(how->find("L3 knee moved: 8 MiB at the sweep, below 5.66 MiB at the end"), std::string::npos) << *how;
+  EXPECT_NE(how->find(sentence), std::string::npos) << *how;
   EXPECT_NE(how->find("L3/DRAM midpoint 40.0 ns"), std::string::npos) << *how;
   EXPECT_FALSE(level_knee_moved(r, "L2")) << "no check of L2";
   const std::string table = render_drift_table(r);
-  EXPECT_NE(table.find("moved: below 5.66 MiB"), std::string::npos) << table;
+  EXPECT_NE(table.find(cell), std::string::npos) << table;
   EXPECT_NE(table.find(*how), std::string::npos) << table;
+}
+
+// Below the knee reading past the midpoint: the level now ends below the
+// point below.
+TEST(KneeDriftTest, AKneeMovedDownWhenBelowReadsPastTheMidpoint) {
+  expect_l3_knee_moved(run_with_l3_check(60.0, 98.0), "moved down",
+                       "L3 knee moved: 8 MiB at the sweep, below 5.66 MiB at the end", "moved: below 5.66 MiB");
 }
 
 // Above the knee still reading this level: the level reaches past the point
 // above.
 TEST(KneeDriftTest, AKneeMovedUpWhenAboveStillReadsThisLevel) {
-  const Results r = run_with_l3_check(16.1, 22.0);
-  const std::vector<KneeDriftRow> rows = knee_drift_rows(r);
-  ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].status, "moved up");
-  const auto how = level_knee_moved(r, "L3");
-  ASSERT_TRUE(how);
-  EXPECT_NE(how->find("L3 knee moved: 8 MiB at the sweep, above 11.31 MiB at the end"), std::string::npos) << *how;
-  EXPECT_NE(render_drift_table(r).find("moved: above 11.31 MiB"), std::string::npos) << render_drift_table(r);
+  expect_l3_knee_moved(run_with_l3_check(16.1, 22.0), "moved up",
+                       "L3 knee moved: 8 MiB at the sweep, above 11.31 MiB at the end", "moved: above 11.31 MiB");
 }
 
 TEST(KneeDriftTest, StatusRule) {
