@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <numbers>
 #include <optional>
 #include <string>
 #include <utility>
@@ -83,7 +84,7 @@ void drift_case(benchmark::State& state, DriftChain& slot, const DriftPoint& poi
 // is C * 2^(1/2), so half an octave is the sweep's own resolution and a knee
 // it places one grid step off still holds. A whole octave either side would
 // miss the smaller moves a VM guest's L3 knee shows within hours.
-constexpr double kKneeCheckFactor = 1.4142135623730951;
+constexpr double kKneeCheckFactor = std::numbers::sqrt2;
 
 // A knee point's working set: whole lines, at least two.
 std::uint64_t knee_point_bytes(double bytes, std::size_t line_bytes) {
@@ -96,13 +97,14 @@ std::size_t register_drift(const core::Machine& machine, const CaseOptions& opti
   // disturbed repetition must not move (--quick takes 3 elsewhere).
   CaseOptions drift_options = options;
   if (drift_options.repetitions > 0) drift_options.repetitions = std::max(drift_options.repetitions, kDriftRepetitions);
-  // The knee checks take the drift count at half the time per repetition,
-  // and --quick's own count and time with --quick: each decides on which
-  // side of a step's midpoint a median lies, which needs less than a figure
-  // read to a few per cent, and the run has about half a second (--quick: a
-  // tenth) for 2 more cases per level.
+  // The knee checks take the drift count (--quick: its own, fewer) at half
+  // the time per repetition: each decides on which side of a step's midpoint
+  // a median lies, which needs less than a figure read to a few per cent, and
+  // the run has about half a second (--quick: a tenth of one) for 2 more
+  // cases per level, whose set-up (a fresh buffer, a warm-up lap) costs as
+  // much again.
   CaseOptions knee_options = options.quick ? options : drift_options;
-  if (!options.quick) knee_options.min_time_s /= 2;
+  knee_options.min_time_s /= 2;
   CaseRegistrar cases(drift_options, benchmark::kMillisecond);
   CaseRegistrar knee_cases(knee_options, benchmark::kMillisecond);
   const MeasuredSizes& measured = options.measured;

@@ -181,6 +181,8 @@ TEST(KneeDriftTest, AKneeHoldsWhenBelowReadsThisLevelAndAboveTheNext) {
   EXPECT_DOUBLE_EQ(*row.below_bytes, 8 * kMiB / std::sqrt(2.0));
   EXPECT_DOUBLE_EQ(*row.below_ns, 16.5);
   EXPECT_DOUBLE_EQ(*row.above_ns, 95.0);
+  ASSERT_TRUE(row.below_spread_pct && row.above_spread_pct);
+  EXPECT_NEAR(*row.above_spread_pct, 1.0, 1e-9);  // repetitions at ±0.5 %
   EXPECT_EQ(row.status, "held");
   EXPECT_FALSE(level_knee_moved(r, "L3"));
 
@@ -199,8 +201,16 @@ TEST(KneeDriftTest, AKneeHoldsWhenBelowReadsThisLevelAndAboveTheNext) {
   const std::string table = render_drift_table(r);
   EXPECT_NE(table.find("held at 8 MiB"), std::string::npos) << table;
   EXPECT_EQ(table.find("knee moved"), std::string::npos) << table;
+  EXPECT_EQ(table.find("!: "), std::string::npos) << "tight repetitions: nothing marked";
   for (const TableFormat format : {TableFormat::kMarkdown, TableFormat::kCsv})
     EXPECT_NE(render_drift_table(r, format).find("held at 8 MiB"), std::string::npos) << render_drift_table(r, format);
+
+  // A check whose repetitions disagree by more than 10 % is marked and said.
+  Results moving = r;
+  moving.cases[1].spread = {5, 80.0, 95.0, 110.0};
+  derive_drift(moving);
+  const std::string marked = render_drift_table(moving);
+  EXPECT_NE(marked.find("!: L3 above: the end-of-run repetitions themselves disagreed"), std::string::npos) << marked;
 
   Results again = r;
   derive_drift(again);

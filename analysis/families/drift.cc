@@ -41,18 +41,28 @@ json to_json(const KneeDriftRow& r) {
           {"midpoint_ns", json_opt(r.midpoint_ns)},
           {"below_bytes", json_opt(r.below_bytes)},
           {"below_ns", json_opt(r.below_ns)},
+          {"below_spread_pct", json_opt(r.below_spread_pct)},
           {"above_bytes", json_opt(r.above_bytes)},
           {"above_ns", json_opt(r.above_ns)},
+          {"above_spread_pct", json_opt(r.above_spread_pct)},
           {"status", r.status}};
 }
 
 KneeDriftRow knee_drift_row_from_json(const json& row) {
-  return {json_string(row, "level"),          json_string(row, "next_level"),
-          json_string(row, "page"),           json_number(row, "sweep_knee_bytes").value_or(0),
-          json_number(row, "level_ns"),       json_number(row, "next_level_ns"),
-          json_number(row, "midpoint_ns"),    json_number(row, "below_bytes"),
-          json_number(row, "below_ns"),       json_number(row, "above_bytes"),
-          json_number(row, "above_ns"),       json_string(row, "status")};
+  return {.level = json_string(row, "level"),
+          .next_level = json_string(row, "next_level"),
+          .page = json_string(row, "page"),
+          .sweep_knee_bytes = json_number(row, "sweep_knee_bytes").value_or(0),
+          .level_ns = json_number(row, "level_ns"),
+          .next_level_ns = json_number(row, "next_level_ns"),
+          .midpoint_ns = json_number(row, "midpoint_ns"),
+          .below_bytes = json_number(row, "below_bytes"),
+          .below_ns = json_number(row, "below_ns"),
+          .above_bytes = json_number(row, "above_bytes"),
+          .above_ns = json_number(row, "above_ns"),
+          .below_spread_pct = json_number(row, "below_spread_pct"),
+          .above_spread_pct = json_number(row, "above_spread_pct"),
+          .status = json_string(row, "status")};
 }
 
 constexpr const char* kKneeHeld = "held";
@@ -168,8 +178,9 @@ void derive_knee_drift(Results& results, std::vector<const Case*> cases, const L
     const std::string side = param_text(c->params, "knee_check");
     const auto bytes = param_number(*c, "working_set_bytes");
     const auto ns = metric(*c, "ns_per_load");
-    if (side == "below") row->below_bytes = bytes, row->below_ns = ns;
-    if (side == "above") row->above_bytes = bytes, row->above_ns = ns;
+    const auto spread = c->spread.repetitions >= 2 ? std::optional<double>(spread_pct(c->spread)) : std::nullopt;
+    if (side == "below") row->below_bytes = bytes, row->below_ns = ns, row->below_spread_pct = spread;
+    if (side == "above") row->above_bytes = bytes, row->above_ns = ns, row->above_spread_pct = spread;
   }
   for (KneeDriftRow& row : rows) row.status = knee_status(row.below_ns, row.above_ns, row.midpoint_ns);
   store_rows(results, "knee_drift", rows, to_json);
@@ -257,16 +268,27 @@ std::string render_knee_drift_table(const Results& results, TableFormat format) 
                   knees.front().page),
       format);
   std::vector<std::vector<std::string>> rows;
-  for (const KneeDriftRow& row : knees)
+  std::string noisy;
+  for (const KneeDriftRow& row : knees) {
     rows.push_back({row.level, format_bytes(row.sweep_knee_bytes), or_missing(row.below_bytes, format_bytes),
-                    or_missing(row.below_ns, format_ns), or_missing(row.above_bytes, format_bytes),
-                    or_missing(row.above_ns, format_ns),
+                    or_missing(row.below_ns, format_ns), format_spread(row.below_spread_pct),
+                    or_missing(row.above_bytes, format_bytes), or_missing(row.above_ns, format_ns),
+                    format_spread(row.above_spread_pct),
                     row.midpoint_ns ? fmt::format("{} ({})", format_ns(*row.midpoint_ns), row.next_level)
                                     : std::string(kMissing),
                     knee_cell(row)});
+    for (const auto& [side, spread] : {std::pair{"below", row.below_spread_pct}, std::pair{"above", row.above_spread_pct}})
+      if (spread && *spread > kNoisySpreadPct) noisy += fmt::format("{}{} {}", noisy.empty() ? "" : ", ", row.level, side);
+  }
   out += render_table({{"level", false}, {"knee at sweep", true}, {"below", true}, {"below ns", true},
-                       {"above", true}, {"above ns", true}, {"midpoint ns (to)", true}, {"knee at end", false}},
+                       {"its spread", true}, {"above", true}, {"above ns", true}, {"its spread", true},
+                       {"midpoint ns (to)", true}, {"knee at end", false}},
                       rows, format);
+  if (!noisy.empty())
+    out += note_line(fmt::format("!: {}: the end-of-run repetitions themselves disagreed by more than {:.0f} %: the "
+                                 "machine was moving during the check too",
+                                 noisy, kNoisySpreadPct),
+                     format);
   std::string moved;
   for (const KneeDriftRow& row : knees) {
     if (row.status == kKneeHeld) continue;

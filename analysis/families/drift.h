@@ -52,6 +52,9 @@ struct KneeDriftRow {
   std::optional<double> midpoint_ns;      // sqrt(level_ns * next_level_ns)
   std::optional<double> below_bytes, below_ns;  // the working set below the knee, its end-of-run latency
   std::optional<double> above_bytes, above_ns;  // the working set above the knee, its end-of-run latency
+  // Each case's repetitions' (max - min) / median, %: a check whose own
+  // repetitions disagree was taken while the machine moved.
+  std::optional<double> below_spread_pct, above_spread_pct;
   // "held": below reads at most the midpoint and above more; "moved down":
   // both read more (the level ends below below_bytes now); "moved up": both
   // read at most the midpoint (it reaches past above_bytes); "unclear": below
@@ -68,7 +71,8 @@ std::string knee_status(const std::optional<double>& below_ns, const std::option
 
 // derived.knee_drift: one row per level with knee-check cases, in cache table
 // order ([{level, next_level, page, sweep_knee_bytes, level_ns, next_level_ns,
-// midpoint_ns, below_bytes, below_ns, above_bytes, above_ns, status}]); the
+// midpoint_ns, below_bytes, below_ns, below_spread_pct, above_bytes, above_ns,
+// above_spread_pct, status}]); the
 // latencies null where the cache table has none for the level or read
 // another page's curve. Removed without knee-check cases. Run after
 // derive_latency (derive_drift does both).
@@ -84,8 +88,9 @@ std::optional<std::string> level_knee_moved(const Results& results, const std::s
 // largest change; a spread above kNoisySpreadPct is marked "!" and said (the
 // machine moved during that case too).
 // Then the knee drift table: | level | knee at the sweep | below | its ns |
-// above | its ns | midpoint ns | knee at the end |, and a sentence for each
-// knee that moved or was not decided.
+// its spread | above | its ns | its spread | midpoint ns | knee at the end |,
+// a spread above kNoisySpreadPct marked "!" and said, and a sentence for
+// each knee that moved or was not decided.
 std::string render_drift_table(const Results& results, TableFormat format = TableFormat::kText);
 
 }  // namespace memprobe::analysis
