@@ -121,6 +121,16 @@ std::string knee_sentence(const KneeDriftRow& row) {
                      row.below_ns ? "above" : "below");
 }
 
+// The note under a table whose cells `which` ("L3", "L3 below") were marked
+// "!": their repetitions spread past kNoisySpreadPct. "" when none was.
+std::string noisy_repetitions_note(const std::string& which, const char* what, TableFormat format) {
+  if (which.empty()) return "";
+  return note_line(fmt::format("!: {}: the end-of-run repetitions themselves disagreed by more than {:.0f} %: the "
+                               "machine was moving during the {} too",
+                               which, kNoisySpreadPct, what),
+                   format);
+}
+
 std::string format_change(const std::optional<double>& pct) {
   return pct ? fmt::format("{:+.1f} %", *pct) : std::string(kMissing);
 }
@@ -284,11 +294,7 @@ std::string render_knee_drift_table(const Results& results, TableFormat format) 
                        {"its spread", true}, {"above", true}, {"above ns", true}, {"its spread", true},
                        {"midpoint ns (to)", true}, {"knee at end", false}},
                       rows, format);
-  if (!noisy.empty())
-    out += note_line(fmt::format("!: {}: the end-of-run repetitions themselves disagreed by more than {:.0f} %: the "
-                                 "machine was moving during the check too",
-                                 noisy, kNoisySpreadPct),
-                     format);
+  out += noisy_repetitions_note(noisy, "check", format);
   std::string moved;
   for (const KneeDriftRow& row : knees) {
     if (row.status == kKneeHeld) continue;
@@ -327,11 +333,7 @@ std::string render_drift_table(const Results& results, TableFormat format) {
     out += render_table({{"level", false}, {"working set", true}, {"sweep ns", true}, {"end of run ns", true},
                          {"its spread", true}, {"change", true}},
                         rows, format);
-    if (!noisy.empty())
-      out += note_line(fmt::format("!: {}: the end-of-run repetitions themselves disagreed by more than {:.0f} %: "
-                                   "the machine was moving during the case too",
-                                   noisy, kNoisySpreadPct),
-                       format);
+    out += noisy_repetitions_note(noisy, "case", format);
     if (largest)
       out += note_line(fmt::format("Largest change: {} {}. The machine moved this much within one run: a difference "
                                    "between two runs' {} figures smaller than that is not the change you made "
