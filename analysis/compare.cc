@@ -65,6 +65,15 @@ std::optional<double> level_noise_pct(const Results& r, const std::string& level
   return largest;
 }
 
+// How a cache level's knee moved within the run, by the families that
+// re-check knees (FamilyDescriptor::level_knee_moved); the first that says.
+std::optional<std::string> level_knee_moved(const Results& r, const std::string& level) {
+  for (const FamilyDescriptor* family : families_in_run_order())
+    if (family->level_knee_moved)
+      if (auto how = family->level_knee_moved(r, level)) return how;
+  return std::nullopt;
+}
+
 // A derived table's compare rank (FamilyDescriptor::tables); unknown tables by name.
 int compare_rank(std::string_view table) {
   const DerivedTable* description = nullptr;
@@ -449,6 +458,24 @@ void mark_moved_knees(std::vector<FigureComparison>& out, const std::vector<std:
     }
 }
 
+// A cache level's detected size whose knee moved within a run of either
+// side: the two sizes differ by the run's own movement, not as a verdict.
+void mark_knees_moved_within_runs(std::vector<FigureComparison>& out, const std::vector<std::string>& row_of,
+                                  const SideSummary& side_a, const SideSummary& side_b) {
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    FigureComparison& f = out[i];
+    if (f.table != "cache" || f.metric != "detected_bytes") continue;
+    if (f.verdict != Verdict::kLarger && f.verdict != Verdict::kSmaller) continue;
+    std::string sides;
+    for (const auto& [name, side] : {std::pair{"A", &side_a}, std::pair{"B", &side_b}})
+      for (const auto& [level, how] : side->knee_moved)
+        if (row_of[i] == "cache " + level) sides += sides.empty() ? name : std::string(" and ") + name;
+    if (sides.empty()) continue;
+    f.verdict = Verdict::kWithinNoise;
+    f.note = fmt::format("knee moved within run {}", sides);
+  }
+}
+
 std::vector<FigureComparison> pair_figures(const std::vector<FigureValue>& fa, const std::vector<FigureValue>& fb,
                                            const SideSummary& side_a, const SideSummary& side_b,
                                            const CompareOptions& options) {
@@ -479,6 +506,7 @@ std::vector<FigureComparison> pair_figures(const std::vector<FigureValue>& fa, c
       if (f.table == table && !by_key_a.count(f.key)) compare_and_note_row(nullptr, &f);
   }
   mark_moved_knees(out, row_of);
+  mark_knees_moved_within_runs(out, row_of, side_a, side_b);
   return out;
 }
 
@@ -652,6 +680,12 @@ Comparison compare_runs(std::span<const Results> a, std::span<const Results> b, 
           side.drift_pct.emplace_back(level.level, *drift);
         else
           known->second = std::max(known->second, *drift);
+      }
+      for (const CacheLevelRow& level : r.derived.cache_levels) {
+        const auto how = level_knee_moved(r, level.level);
+        if (how && std::none_of(side.knee_moved.begin(), side.knee_moved.end(),
+                                [&](const auto& k) { return k.first == level.level; }))
+          side.knee_moved.emplace_back(level.level, *how);
       }
     }
   };

@@ -39,6 +39,10 @@
 //    sizes within one grid step are within noise. Where a TLB row's knee
 //    moved beyond that, its cost was measured at another step: the row's
 //    other figures are "n/a" (note "the knee moved").
+//  - Where a cache level's knee moved within a run of either side (the drift
+//    family's knee check, FamilyDescriptor::level_knee_moved), a difference
+//    in that level's detected_bytes is "within noise" (note "knee moved
+//    within run A"): the size moved within the run as much as between them.
 #pragma once
 
 #include <optional>
@@ -123,6 +127,10 @@ struct SideSummary {
   // Per cache level ("L3"), the largest |drift| of the side's runs in %
   // (derived.drift), in cache-table order: the noise its latency carries.
   std::vector<std::pair<std::string, double>> drift_pct;
+  // Per cache level whose knee moved within one of the side's runs (the
+  // drift family's knee check), in cache-table order: how it moved, of the
+  // first such run. A difference in that level's detected size is noise.
+  std::vector<std::pair<std::string, std::string>> knee_moved;
 };
 
 struct Comparison {

@@ -75,6 +75,12 @@ std::string side_notes(const Comparison& comparison) {
   }
   for (const bool is_a : {true, false}) {
     const SideSummary& side = is_a ? comparison.side_a : comparison.side_b;
+    for (const auto& [level, how] : side.knee_moved)
+      out += fmt::format("{}: within the run, {}; a difference in the {} detected size counts as noise\n",
+                         is_a ? "A" : "B", how, level);
+  }
+  for (const bool is_a : {true, false}) {
+    const SideSummary& side = is_a ? comparison.side_a : comparison.side_b;
     if (side.interrupted == 0) continue;
     const Verdict hidden = is_a ? Verdict::kHiddenInA : Verdict::kHiddenInB;
     std::size_t figures = 0, cases = 0;
@@ -180,7 +186,7 @@ std::string render_comparison(const Comparison& comparison) {
   out += cases_section(comparison);
   out += fmt::format(
       "\nverdict: within noise if the sides' ranges overlap (cases: min..max of the repetitions, outliers left out; cache latency: "
-      "± its spread, or its drift within the run where that is more) or |B/A - 1| < {} %; otherwise faster/slower by the metric (time: lower is better; GB/s, "
+      "± its spread, or its drift within the run where that is more; detected sizes: half a grid step either way, and any difference where a run's knee moved within it) or |B/A - 1| < {} %; otherwise faster/slower by the metric (time: lower is better; GB/s, "
       "speed-up: higher), larger/smaller for sizes and counts\n",
       format_number(floor_pct));
   return out;

@@ -80,6 +80,7 @@ struct SizingFigures {
   std::uint64_t l2_dtlb_entries_4k = 0;
   std::string latency_page;                // the curve the level figures were read on ("4k", "thp")
   std::vector<std::pair<std::string, std::uint64_t>> level_figures;  // level ("L2"), working set bytes of its figure
+  std::vector<std::pair<std::string, std::uint64_t>> level_knees;    // level ("L2"), its detected size in bytes
 };
 
 struct FamilyDescriptor {
@@ -107,6 +108,11 @@ struct FamilyDescriptor {
   // %, which compare counts as noise of that level's latency; nullopt
   // without a figure for it. Empty for the other families.
   std::function<std::optional<double>(const Results&, const std::string& level)> level_noise_pct = nullptr;
+  // For such a family: how a cache level's knee (its detected size) moved
+  // within the run ("L3 knee moved: ..."), which makes compare count a
+  // difference in that level's detected_bytes as noise; nullopt where the
+  // knee held or was not checked. Empty for the other families.
+  std::function<std::optional<std::string>(const Results&, const std::string& level)> level_knee_moved = nullptr;
   // The figures `memprobe fleet` gives a column each, after those of the
   // families of lower report_rank.
   std::vector<FleetColumn> fleet_columns = {};

@@ -36,6 +36,13 @@ struct LevelFigure {
   std::uint64_t working_set_bytes = 0;
 };
 
+// A cache level's detected capacity (the latency curve's knee), which the
+// drift family re-checks at the end of the run.
+struct LevelKnee {
+  std::string level;  // "L1", "L2", "L3"
+  std::uint64_t detected_bytes = 0;
+};
+
 struct MeasuredSizes {
   std::vector<std::uint64_t> cache_bytes;  // detected capacity per data cache level, innermost first
   std::uint64_t dram_from_bytes = 0;       // smallest working set on the DRAM plateau; 0: not shown
@@ -45,6 +52,10 @@ struct MeasuredSizes {
   // curve of latency_page ("4k", "thp", ...). Empty: latency did not run.
   std::string latency_page;
   std::vector<LevelFigure> level_figures;
+  // The cache levels' knees on that curve (only once it has shown DRAM, as
+  // cache_bytes; levels without a knee left out), innermost first: drift
+  // re-checks each just below and just above.
+  std::vector<LevelKnee> level_knees;
 };
 
 // What the harness (or `memprobe bench`) asks the families for.

@@ -235,6 +235,7 @@ bench::MeasuredSizes measured_sizes(const std::vector<RawRun>& runs, const analy
   sizes.l2_dtlb_entries_4k = figures.l2_dtlb_entries_4k;
   sizes.latency_page = figures.latency_page;
   for (const auto& [level, bytes] : figures.level_figures) sizes.level_figures.push_back({level, bytes});
+  for (const auto& [level, bytes] : figures.level_knees) sizes.level_knees.push_back({level, bytes});
   return sizes;
 }
 
@@ -271,6 +272,7 @@ void run_families_in_stages(const std::vector<std::string>& families, const core
         options.measured.dram_from_bytes = measured.dram_from_bytes;
         options.measured.latency_page = measured.latency_page;
         options.measured.level_figures = measured.level_figures;
+        options.measured.level_knees = measured.level_knees;
         if (measured.cache_bytes.empty() && latency_end_bytes > 0) {
           // No DRAM plateau (time limit, a noisy machine): the sweep went to
           // latency_end_bytes without one, so no level the other families

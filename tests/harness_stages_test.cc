@@ -107,7 +107,7 @@ TEST(StagesTest, DriftRemeasuresEachLevelWhereItsFigureWasRead) {
     ASSERT_TRUE(level.figure_bytes);
     std::size_t drift_cases = 0;
     for (const analysis::Case& c : results.cases) {
-      if (c.family != "drift" || c.params.at("level") != level.level) continue;
+      if (c.family != "drift" || c.params.at("level") != level.level || c.params.contains("knee_check")) continue;
       ++drift_cases;
       EXPECT_EQ(c.params.at("page").get<std::string>(), page);
       EXPECT_EQ(c.params.at("working_set_bytes").get<double>(), *level.figure_bytes);
@@ -127,6 +127,59 @@ TEST(StagesTest, DriftRemeasuresEachLevelWhereItsFigureWasRead) {
   }
   ASSERT_TRUE(results.derived.extra.contains("drift"));
   EXPECT_EQ(results.derived.extra.at("drift").size(), levels_with_figures);
+}
+
+// Drift re-checks each knee the latency curve detected (once it has shown
+// DRAM, as the sizes later families take): one case half an octave below and
+// one above it, on the cache table's page with the latency chain; and the
+// knee drift table has a row per such level. Under emulation a flat curve
+// may detect no knee, and then there is nothing to re-check.
+TEST(StagesTest, DriftRechecksEachDetectedKneeBelowAndAbove) {
+  const auto [r, results] = run_and_load("--quick --only latency,drift");
+  ASSERT_EQ(r.exit_status, 0);
+  const bool sized_from_dram = results.extra.contains("sized_from_measured") &&
+                               results.extra.at("sized_from_measured").at("dram_from_bytes").get<std::uint64_t>() > 0;
+  const std::string page = results.derived.extra.value("latency_curve_page", "");
+  std::set<std::string> latency_methods;
+  for (const analysis::Case& c : results.cases)
+    if (c.family == "latency") latency_methods.insert(c.params.at("tlb_method").get<std::string>());
+  std::size_t checked_levels = 0;
+  for (const analysis::CacheLevelRow& level : results.derived.cache_levels) {
+    SCOPED_TRACE(level.level);
+    std::map<std::string, const analysis::Case*> sides;
+    for (const analysis::Case& c : results.cases)
+      if (c.family == "drift" && c.params.at("level") == level.level && c.params.contains("knee_check"))
+        sides[c.params.at("knee_check").get<std::string>()] = &c;
+    if (!level.detected_bytes || !sized_from_dram) {
+      EXPECT_TRUE(sides.empty()) << "no knee handed to drift, no knee check";
+      continue;
+    }
+    ++checked_levels;
+    ASSERT_EQ(sides.size(), 2u);
+    ASSERT_TRUE(sides.count("below") && sides.count("above"));
+    const double knee = *level.detected_bytes;
+    for (const auto& [side, c] : sides) {
+      EXPECT_EQ(c->params.at("knee_bytes").get<double>(), knee);
+      EXPECT_EQ(c->params.at("page").get<std::string>(), page);
+      EXPECT_EQ(latency_methods, std::set<std::string>{c->params.at("tlb_method").get<std::string>()});
+      EXPECT_GT(c->metrics.at("ns_per_load"), 0);
+    }
+    // Half an octave either side, in whole lines.
+    const double line = sides["below"]->params.at("stride_bytes").get<double>();
+    EXPECT_NEAR(sides["below"]->params.at("working_set_bytes").get<double>(), knee / std::sqrt(2.0), line);
+    EXPECT_NEAR(sides["above"]->params.at("working_set_bytes").get<double>(), knee * std::sqrt(2.0), line);
+  }
+  if (checked_levels == 0) {
+    if (const auto emulated = testing::emulation_reason())
+      std::cout << *emulated << ": no knee detected, so no knee check\n";
+    else
+      std::cout << "no knee was handed to drift (the sweep showed no DRAM plateau): nothing to re-check\n";
+    EXPECT_FALSE(results.derived.extra.contains("knee_drift"));
+    return;
+  }
+  ASSERT_TRUE(results.derived.extra.contains("knee_drift"));
+  EXPECT_EQ(results.derived.extra.at("knee_drift").size(), checked_levels);
+  for (const auto& row : results.derived.extra.at("knee_drift")) EXPECT_FALSE(row.at("status").get<std::string>().empty());
 }
 
 // Without latency in the run there is nothing to re-measure: said, not failed.

@@ -891,9 +891,11 @@ void latency_sizing_figures(const Results& results, SizingFigures& sizes) {
   const std::vector<CacheLevelRow> rows = derive_cache_levels(results);
   if (const auto dram = table_dram_plateau(results, page)) {
     sizes.dram_from_bytes = static_cast<std::uint64_t>(dram->plateau.first_bytes);
-    for (const CacheLevelRow& row : rows)
-      if (row.level != "DRAM")
-        sizes.cache_bytes.push_back(row.detected_bytes ? static_cast<std::uint64_t>(*row.detected_bytes) : 0);
+    for (const CacheLevelRow& row : rows) {
+      if (row.level == "DRAM") continue;
+      sizes.cache_bytes.push_back(row.detected_bytes ? static_cast<std::uint64_t>(*row.detected_bytes) : 0);
+      if (row.detected_bytes) sizes.level_knees.emplace_back(row.level, static_cast<std::uint64_t>(*row.detected_bytes));
+    }
   }
   // derive_cache_levels reads the curve preferred_latency_page picks: page.
   sizes.latency_page = page;
