@@ -15,8 +15,11 @@ namespace {
 // `scripts/wall_time.sh --families` (which prints them for any machine).
 // They only shape the estimate until a family's own cases are timed; the
 // scale (seconds per unit) comes from this run's finished families.
-// Measured with scripts/wall_time.sh --families at 40f1f62 (Zen 5 guest, 2 vCPUs).
-constexpr std::array<std::pair<std::string_view, double>, 11> kRelativeCaseCost = {{
+// Measured with scripts/wall_time.sh --families at 40f1f62 (Zen 5 guest, 2 vCPUs);
+// assoc from its per-case time in `memprobe run --only assoc [--quick]` at
+// 57bf091 on the same guest (fixed-count cases of a few ms).
+constexpr std::array<std::pair<std::string_view, double>, 12> kRelativeCaseCost = {{
+    {"assoc", 0.02},
     {"stride", 0.8},
     {"tlb", 1.0},
     {"pagewalk", 4.3},
@@ -29,7 +32,8 @@ constexpr std::array<std::pair<std::string_view, double>, 11> kRelativeCaseCost 
     {"pagefault", 5.1},
     {"drift", 1.1},
 }};
-constexpr std::array<std::pair<std::string_view, double>, 11> kRelativeCaseCostQuick = {{
+constexpr std::array<std::pair<std::string_view, double>, 12> kRelativeCaseCostQuick = {{
+    {"assoc", 0.05},
     {"stride", 0.5},
     {"tlb", 1.3},
     {"pagewalk", 4.2},
