@@ -42,6 +42,7 @@ struct TlbInfo {
   int level = 0;
   double page_bytes = 0;
   std::optional<double> entries;  // null = unknown
+  int ways = 0;                   // -1 fully associative, 0 unknown (and in older files)
 };
 
 struct MachineInfo {

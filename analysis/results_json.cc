@@ -287,6 +287,7 @@ MachineInfo machine_from_json(const Reader& r) {
     tlb.level = static_cast<int>(t.integer("level", 0, kMaxLevel));
     tlb.page_bytes = t.number("page_bytes", false, 0);
     tlb.entries = t.optional_number("entries", 0);
+    tlb.ways = static_cast<int>(t.optional_number("ways", -1).value_or(0));
     m.tlb.push_back(tlb);
   }
   m.tlb_source = r.string("tlb_source");
@@ -449,7 +450,8 @@ json machine_to_json(const MachineInfo& m) {
   machine["tlb"] = json::array();
   for (const TlbInfo& t : m.tlb) {
     machine["tlb"].push_back(
-        {{"level", t.level}, {"page_bytes", number(t.page_bytes)}, {"entries", optional_number(t.entries)}});
+        {{"level", t.level}, {"page_bytes", number(t.page_bytes)}, {"entries", optional_number(t.entries)},
+         {"ways", t.ways}});
   }
   machine["tlb_source"] = m.tlb_source;
   machine["cpu_family"] = optional_number(m.cpu_family);

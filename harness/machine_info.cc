@@ -25,6 +25,7 @@ analysis::MachineInfo to_machine_info(const core::Machine& machine) {
     t.level = tlb.level;
     t.page_bytes = static_cast<double>(tlb.page_bytes);
     if (tlb.entries) t.entries = static_cast<double>(*tlb.entries);
+    t.ways = tlb.ways;
     info.tlb.push_back(t);
   }
   info.tlb_source = machine.tlb_source;

@@ -25,6 +25,8 @@ constexpr double kWaysTolerance = 1;
 // A reach that keeps at least this share of its first figure as the stride
 // grows does not shrink: the level is fully associative.
 constexpr double kFullyAssociativeShare = 0.5;
+// Measured and reported entry counts further apart than this get a line.
+constexpr double kEntriesDisagreeFactor = 1.25;
 
 bool near_ways(double a, double b) { return std::fabs(a - b) <= std::max(kWaysTolerance, 0.1 * std::max(a, b)); }
 
@@ -237,6 +239,7 @@ json to_json(const AssocTlbRow& r) {
   return {{"level", r.level},
           {"page", r.page},
           {"reported_entries", json_opt(r.reported_entries)},
+          {"reported_ways", json_opt(r.reported_ways)},
           {"entries", json_opt(r.entries)},
           {"sets", json_opt(r.sets)},
           {"measured_ways", json_opt(r.ways)},
@@ -250,6 +253,7 @@ AssocTlbRow tlb_row_from_json(const json& j) {
   r.level = json_string(j, "level");
   r.page = json_string(j, "page");
   r.reported_entries = json_number(j, "reported_entries");
+  r.reported_ways = json_number(j, "reported_ways");
   r.entries = json_number(j, "entries");
   r.sets = json_number(j, "sets");
   r.ways = json_number(j, "measured_ways");
@@ -267,7 +271,10 @@ AssocTlbRow tlb_level_row(const std::string& level, const ReachSeries& reach, co
   AssocTlbRow row;
   row.level = level;
   row.page = "4k";
-  row.reported_entries = reported_entries(results, level == "L1 DTLB" ? 1 : 2, 4096);
+  const int tlb_level = level == "L1 DTLB" ? 1 : 2;
+  row.reported_entries = reported_entries(results, tlb_level, 4096);
+  for (const TlbInfo& t : results.machine.tlb)
+    if (t.level == tlb_level && t.page_bytes == 4096 && t.ways != 0) row.reported_ways = t.ways;
   if (reach.size() < 2) {
     row.verdict = "not decided";
     row.evidence = reach.empty() ? "no stride showed this level's knee" : "only one stride showed this level's knee";
@@ -401,7 +408,12 @@ std::string tlb_summary_text(const AssocTlbRow& row) {
   else if (row.verdict == "set-indexed")
     text += fmt::format("{:.0f} entries, set-indexed, >= {:.0f} sets", *row.entries, *row.sets);
   else text += row.verdict;
-  if (row.reported_entries) text += fmt::format(" (CPUID {:.0f})", *row.reported_entries);
+  if (row.reported_entries) {
+    const std::string ways = !row.reported_ways ? ""
+                             : *row.reported_ways < 0 ? ", fully associative"
+                                                      : fmt::format(", {:.0f}-way", *row.reported_ways);
+    text += fmt::format(" (CPUID {:.0f}{})", *row.reported_entries, ways);
+  }
   return text;
 }
 
@@ -611,8 +623,15 @@ std::string render_assoc_tables(const Results& results, TableFormat format) {
     out += render_table({{"stride pages", true}, {"first rise at pages", true}, {"its cycles", true},
                          {"second rise at pages", true}, {"its cycles", true}},
                         rows, format);
-    for (const AssocTlbRow& t : tlbs)
+    for (const AssocTlbRow& t : tlbs) {
       out += note_line(fmt::format("{}{}.", tlb_summary_text(t), t.evidence.empty() ? "" : ": " + t.evidence), format);
+      if (t.entries && t.reported_entries &&
+          std::max(*t.entries, *t.reported_entries) > kEntriesDisagreeFactor * std::min(*t.entries, *t.reported_entries))
+        out += note_line(fmt::format("{}: measured {:.0f} entries, CPUID reports {:.0f}{}.", t.level, *t.entries,
+                                     *t.reported_entries,
+                                     results.machine.hypervisor ? " (a guest's CPUID is the hypervisor's claim)" : ""),
+                         format);
+    }
   }
   for (const std::string& u : unavailable) out += note_line(u, format);
   return out;

@@ -75,7 +75,8 @@ struct AssocTlbRow {
   std::string level;  // "L1 DTLB", "L2 DTLB"
   std::string page;   // "4k"
   std::optional<double> reported_entries;
-  std::optional<double> entries;  // reach x stride at the smallest stride with a figure
+  std::optional<double> reported_ways;  // CPUID; -1 fully associative; null = unknown
+  std::optional<double> entries;  // median of reach x stride over the strides with a figure
   std::optional<double> sets;     // null = unknown; 1 for fully associative
   std::optional<double> ways;
   bool sets_lower_bound = false;  // sets is "at least"
