@@ -272,9 +272,11 @@ AssocTlbRow tlb_level_row(const std::string& level, const ReachSeries& reach, co
   row.level = level;
   row.page = "4k";
   const int tlb_level = level == "L1 DTLB" ? 1 : 2;
-  row.reported_entries = reported_entries(results, tlb_level, 4096);
+  // The probe's pages are base pages: 4 KiB on x86-64, 4-64 KiB on arm64.
+  const double page_bytes = results.machine.base_page_bytes.value_or(4096);
+  row.reported_entries = reported_entries(results, tlb_level, page_bytes);
   for (const TlbInfo& t : results.machine.tlb)
-    if (t.level == tlb_level && t.page_bytes == 4096 && t.ways != 0) row.reported_ways = t.ways;
+    if (t.level == tlb_level && t.page_bytes == page_bytes && t.ways != 0) row.reported_ways = t.ways;
   if (reach.size() < 2) {
     row.verdict = "not decided";
     row.evidence = reach.empty() ? "no stride showed this level's knee" : "only one stride showed this level's knee";
