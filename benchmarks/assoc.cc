@@ -36,8 +36,13 @@ namespace {
 // Benchmark ramp-up), and the family's cost is its repetitions, not memory.
 constexpr std::size_t kAssocLoadsPerIteration = 1024;
 // 128 Ki loads: 0.2 ms at L1 latency (a timer tick or a preemption then
-// spoils one repetition of three, not every one), < 2 ms at L3 latency.
-constexpr benchmark::IterationCount kCacheIterations = 128;
+// spoils one repetition of three, not every one), < 2 ms at L3 latency. In
+// 4 iterations of 32 Ki loads: between iterations the benchmark loop touches
+// its own stack lines, and where one of them falls in the probed set (the
+// stack's page offset is random per process) it takes a way from the k
+// lines on every iteration; this rarely, it costs a few misses per 32 Ki loads.
+constexpr std::size_t kCacheLoadsPerIteration = 32768;
+constexpr benchmark::IterationCount kCacheIterations = 4;
 constexpr benchmark::IterationCount kTlbIterations = 32;  // 32 Ki loads: ~1 ms where every load walks
 constexpr int kAssocRepetitions = 3;
 // The line of each stride slot the cache probes use (of 64 in a 4 KiB page).
@@ -80,6 +85,43 @@ struct ProbeSlot {
   std::optional<core::Buffer> buffer;
   std::optional<core::Unavailable> failure;
   PreparedChain prepared;
+  std::uint64_t chain_point = 0;
+
+  // The buffer of probe `probe_key`, made by `allocate` when the probe
+  // changes (the previous probe's buffer freed first); nullptr after failing
+  // the case with the reason.
+  template <class Allocate>
+  core::Buffer* buffer_for(benchmark::State& state, const std::string& probe_key, Allocate allocate) {
+    if (key != probe_key) {
+      prepared = {};
+      buffer.reset();
+      failure.reset();
+      key = probe_key;
+      auto made = allocate();
+      if (made) buffer.emplace(std::move(*made));
+      else failure = made.error();
+    }
+    if (!buffer) {
+      fail_case(state, failure ? failure->reason : "no buffer");
+      return nullptr;
+    }
+    return &*buffer;
+  }
+
+  // Times the chain `build` makes over the buffer (rebuilt and warmed when
+  // the case's point `point` changes: its k), resuming where the last
+  // repetition stopped.
+  template <class Build>
+  void chase(benchmark::State& state, std::uint64_t point, Build build, const ChaseClocks& clocks,
+             std::size_t loads_per_iteration = kAssocLoadsPerIteration) {
+    if (!prepared.chain.head || chain_point != point) {
+      chain_point = point;
+      prepared.chain = build();
+      prepared.backing = &buffer->backing();
+      prepared.position = warm_up_chain(prepared.chain);
+    }
+    prepared.position = run_timed_chase(state, prepared.position, clocks, loads_per_iteration);
+  }
 };
 
 struct AssocArenas {
@@ -102,32 +144,23 @@ core::Result<core::Buffer> contiguous_buffer(std::size_t bytes) {
 void cache_case(benchmark::State& state, ProbeSlot& slot, const std::string& level, bool contiguous,
                 std::uint64_t stride_bytes, std::uint64_t lines, std::uint64_t max_lines, int reported_ways,
                 const AssocSetup& setup) {
-  const std::string key = fmt::format("cache/{}/{}", level, stride_bytes);
-  if (slot.key != key) {
-    slot.prepared = {};
-    slot.buffer.reset();
-    slot.failure.reset();
-    slot.key = key;
+  const core::Buffer* buffer = slot.buffer_for(state, fmt::format("cache/{}/{}", level, stride_bytes), [&] {
     const std::size_t bytes = (max_lines + 1) * stride_bytes;
-    auto buffer = contiguous ? contiguous_buffer(bytes) : core::Buffer::allocate(bytes, core::PagePolicy::k4K);
-    if (buffer) slot.buffer.emplace(std::move(*buffer));
-    else slot.failure = buffer.error();
-  }
-  if (!slot.buffer) {
-    fail_case(state, slot.failure ? slot.failure->reason : "no buffer");
-    return;
-  }
-  if (slot.prepared.chain.length != lines) {
-    // Every line at the same offset of its stride slot, away from offset 0:
-    // the start of each page is where the rest of the process (stacks,
-    // allocator headers) keeps its own lines, which would take ways of the probed set.
-    const std::size_t offset = kProbeSetLine * setup.line_bytes % stride_bytes;
-    slot.prepared.chain = core::build_strided_cycle(slot.buffer->bytes().subspan(offset), stride_bytes, lines,
-                                                    setup.line_bytes, 0, setup.seed);
-    slot.prepared.backing = &slot.buffer->backing();
-    slot.prepared.position = warm_up_chain(slot.prepared.chain);
-  }
-  slot.prepared.position = run_timed_chase(state, slot.prepared.position, setup.clocks(), kAssocLoadsPerIteration);
+    return contiguous ? contiguous_buffer(bytes) : core::Buffer::allocate(bytes, core::PagePolicy::k4K);
+  });
+  if (!buffer) return;
+  slot.chase(
+      state, lines,
+      [&] {
+        // Every line at the same offset of its stride slot, away from offset
+        // 0: the start of each page is where the rest of the process (stacks,
+        // allocator headers) keeps its own lines, which would take ways of the
+        // probed set.
+        const std::size_t offset = kProbeSetLine * setup.line_bytes % stride_bytes;
+        return core::build_strided_cycle(buffer->bytes().subspan(offset), stride_bytes, lines, setup.line_bytes, 0,
+                                         setup.seed);
+      },
+      setup.clocks(), kCacheLoadsPerIteration);
   state.SetLabel(format_case_label(with_backing({{"role", "cache"},
                                                   {"level", level},
                                                   {"stride_bytes", std::to_string(stride_bytes)},
@@ -141,29 +174,19 @@ void cache_case(benchmark::State& state, ProbeSlot& slot, const std::string& lev
 void tlb_stride_case(benchmark::State& state, ProbeSlot& slot, std::uint64_t stride_pages, std::uint64_t pages,
                      std::uint64_t max_pages, const AssocSetup& setup) {
   const std::size_t stride_bytes = stride_pages * setup.base_page_bytes;
-  const std::string key = fmt::format("tlb/{}", stride_pages);
-  if (slot.key != key) {
-    slot.prepared = {};
-    slot.buffer.reset();
-    slot.failure.reset();
-    slot.key = key;
-    // Only the strided pages are touched: at 512 pages apart the span is
-    // 2 MiB per line, of which one page is ever mapped.
-    auto buffer = core::Buffer::allocate_sparse_base_pages(max_pages * stride_bytes, stride_bytes);
-    if (buffer) slot.buffer.emplace(std::move(*buffer));
-    else slot.failure = buffer.error();
-  }
-  if (!slot.buffer) {
-    fail_case(state, slot.failure ? slot.failure->reason : "no buffer");
-    return;
-  }
-  if (slot.prepared.chain.length != pages) {
-    slot.prepared.chain = core::build_strided_cycle(slot.buffer->bytes(), stride_bytes, pages, setup.line_bytes,
-                                                    setup.base_page_bytes, setup.seed);
-    slot.prepared.backing = &slot.buffer->backing();
-    slot.prepared.position = warm_up_chain(slot.prepared.chain);
-  }
-  slot.prepared.position = run_timed_chase(state, slot.prepared.position, setup.clocks(), kAssocLoadsPerIteration);
+  // Only the strided pages are touched: at 512 pages apart the span is 2 MiB
+  // per line, of which one page is ever mapped.
+  const core::Buffer* buffer = slot.buffer_for(state, fmt::format("tlb/{}", stride_pages), [&] {
+    return core::Buffer::allocate_sparse_base_pages(max_pages * stride_bytes, stride_bytes);
+  });
+  if (!buffer) return;
+  slot.chase(
+      state, pages,
+      [&] {
+        return core::build_strided_cycle(buffer->bytes(), stride_bytes, pages, setup.line_bytes, setup.base_page_bytes,
+                                         setup.seed);
+      },
+      setup.clocks());
   state.SetLabel(format_case_label(with_backing({{"role", "tlb"},
                                                   {"page", "4k"},
                                                   {"stride_pages", std::to_string(stride_pages)},
@@ -214,28 +237,14 @@ std::vector<std::size_t> ways_probe_offsets(const WaysProbeShape& shape, std::si
 void tlb_ways_case(benchmark::State& state, ProbeSlot& slot, const WaysProbeShape& shape, std::uint64_t max_pages_per_set,
                    const AssocSetup& setup) {
   const std::size_t stride_bytes = kMaxStridePages * setup.base_page_bytes;
-  const std::string key = fmt::format("tlb-ways/{}", shape.sets);
-  if (slot.key != key) {
-    slot.prepared = {};
-    slot.buffer.reset();
-    slot.failure.reset();
-    slot.key = key;
-    // The probe's own writes fault in the pages it uses; only these are touched here.
-    auto buffer = core::Buffer::allocate_sparse_base_pages(max_pages_per_set * stride_bytes, stride_bytes);
-    if (buffer) slot.buffer.emplace(std::move(*buffer));
-    else slot.failure = buffer.error();
-  }
-  if (!slot.buffer) {
-    fail_case(state, slot.failure ? slot.failure->reason : "no buffer");
-    return;
-  }
+  // The probe's own writes fault in the pages it uses; only these are touched here.
+  const core::Buffer* buffer = slot.buffer_for(state, fmt::format("tlb-ways/{}", shape.sets), [&] {
+    return core::Buffer::allocate_sparse_base_pages(max_pages_per_set * stride_bytes, stride_bytes);
+  });
+  if (!buffer) return;
   const std::vector<std::size_t> offsets = ways_probe_offsets(shape, setup.base_page_bytes, setup.line_bytes);
-  if (slot.prepared.chain.length != offsets.size()) {
-    slot.prepared.chain = core::build_cycle_at(slot.buffer->bytes(), offsets, setup.seed);
-    slot.prepared.backing = &slot.buffer->backing();
-    slot.prepared.position = warm_up_chain(slot.prepared.chain);
-  }
-  slot.prepared.position = run_timed_chase(state, slot.prepared.position, setup.clocks(), kAssocLoadsPerIteration);
+  slot.chase(state, shape.pages_per_set, [&] { return core::build_cycle_at(buffer->bytes(), offsets, setup.seed); },
+             setup.clocks());
   state.SetLabel(format_case_label(with_backing({{"role", "tlb_ways"},
                                                   {"page", "4k"},
                                                   {"stride_pages", std::to_string(kMaxStridePages)},

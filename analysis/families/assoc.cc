@@ -302,7 +302,10 @@ AssocTlbRow tlb_level_row(const std::string& level, const ReachSeries& reach, co
   // Where the reach stops shrinking (two strides within 25 %), it is the ways.
   for (std::size_t i = 1; i < reach.size(); ++i) {
     const double ratio = reach[i - 1].second / reach[i].second;
-    if (ratio < 1.25 && reach[i].second < first_reach / 2) {
+    // Neighbouring strides only (2x, or 4x with --quick): a reach seen again
+    // many strides later, past strides where it was hidden, is another step.
+    const bool neighbours = reach[i].first <= 4 * reach[i - 1].first;
+    if (neighbours && ratio < 1.25 && reach[i].second < first_reach / 2) {
       row.verdict = "set-associative";
       row.ways = reach[i].second;
       row.sets = std::exp2(std::round(std::log2(*row.entries / *row.ways)));
@@ -545,12 +548,16 @@ std::vector<AssocTlbRow> derive_assoc_tlb_rows(const std::vector<AssocTlbStrideR
   std::optional<double> l2_hit_cycles;
   for (const AssocTlbStrideRow& s : strides)
     if (s.l2_reach_pages && s.first_rise_cycles && !l2_hit_cycles) l2_hit_cycles = s.first_rise_cycles;
+  bool l2_gap = false;  // a stride without the second level ends its series
   for (const AssocTlbStrideRow& s : strides) {
     if (s.l1_reach_pages) l1.push_back({s.stride_pages, *s.l1_reach_pages});
-    if (s.l2_reach_pages) l2.push_back({s.stride_pages, *s.l2_reach_pages});
+    // A second rise again past strides where the L2 was hidden is a walk
+    // step (page-table lines leaving a cache), not the L2's reach.
+    if (s.l2_reach_pages && !l2_gap) l2.push_back({s.stride_pages, *s.l2_reach_pages});
+    l2_gap |= !l2.empty() && !s.l2_reach_pages;
     // One rise that costs twice an L2 DTLB hit: the L1 miss walks, the L2
     // holds fewer of these pages than the L1.
-    else if (s.l1_reach_pages && s.first_rise_cycles && l2_hit_cycles && *s.first_rise_cycles > 2 * *l2_hit_cycles)
+    if (!s.l2_reach_pages && s.l1_reach_pages && s.first_rise_cycles && l2_hit_cycles && *s.first_rise_cycles > 2 * *l2_hit_cycles)
       hidden.push_back({s.stride_pages, *s.l1_reach_pages});
   }
   std::vector<AssocTlbRow> rows = {tlb_level_row("L1 DTLB", l1, results, {}),

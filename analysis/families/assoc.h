@@ -28,8 +28,12 @@ struct AssocPlateau {
 
 // A new plateau starts where the cost rises by this factor over the current
 // plateau's median and stays there (the next point too, or a lone last point
-// by kAssocLoneStepRatio): an L1 hit to an L2 hit is 3-4x, an L2 hit to L3 2-3x.
-inline constexpr double kAssocStepRatio = 1.5;
+// by kAssocLoneStepRatio): an L1 hit to an L2 hit is 3-4x, an L2 hit to L3
+// 2-3x, an L2 DTLB hit to a walk 5x; but a set whose replacement is not LRU
+// lets the first line past its ways cost only part of a miss per load, so
+// the plateau ends where the cost first departs from it, not at the step's
+// midpoint.
+inline constexpr double kAssocStepRatio = 1.3;
 inline constexpr double kAssocLoneStepRatio = 2.0;
 
 // The plateaus of a k curve (points in any order; ascending k). A point one
