@@ -180,6 +180,8 @@ TEST(AssocTlbTest, AnL2HiddenBehindTheL1IsSetIndexedWithALowerBoundOnItsSets) {
     if (3072 / s > 72) strides.push_back(stride_row(s, 72, 7.0, 3072 / s, 40.0));
     else strides.push_back(stride_row(s, 72, 50.0, std::nullopt, std::nullopt));
   }
+  // A second rise again past the hidden strides is a walk step, not the L2.
+  strides.push_back(stride_row(1024, 72, 50.0, 256.0, 30.0));
   const std::vector<AssocTlbRow> rows = derive_assoc_tlb_rows(strides, Results{});
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].verdict, "fully associative");
