@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "analysis/families/assoc.h"
+#include "analysis/fleet.h"
 
 namespace memprobe::analysis {
 namespace {
@@ -239,6 +240,28 @@ TEST(AssocTlbTest, TheWaysProbeRisingAtTheSameTotalIsNoWaysFigure) {
   EXPECT_EQ(rows[1].verdict, "set-indexed");
   EXPECT_FALSE(rows[1].ways.has_value());
   EXPECT_NE(rows[1].evidence.find("same total"), std::string::npos) << rows[1].evidence;
+}
+
+// memprobe fleet: one node of eight whose L1 shows half the ways (cache
+// partitioning left on) is an outlier by its ways.
+TEST(AssocFleetTest, ANodeWithFewerWaysIsAnOutlier) {
+  std::vector<FleetInput> inputs;
+  for (int node = 0; node < 8; ++node) {
+    Results r;
+    r.machine.cpu_model = "Test CPU";
+    r.machine.logical_cpus = 2;
+    const int ways = node == 5 ? 6 : 12;
+    for (const double stride : {2048.0, 4096.0, 8192.0}) add_curve(r, "L1", stride, 4096, ways, 28, 1.1, 4.2, 12);
+    derive_assoc(r);
+    inputs.push_back({"node" + std::to_string(node) + ".json", r});
+  }
+  const Fleet fleet = analyze_fleet(inputs);
+  ASSERT_EQ(fleet.groups.size(), 1u);
+  std::vector<std::string> flagged;
+  for (const FleetRun& run : fleet.groups[0].runs)
+    if (!run.flags.empty()) flagged.push_back(run.file);
+  EXPECT_EQ(flagged, std::vector<std::string>{"node5.json"}) << render_fleet(fleet);
+  EXPECT_NE(render_fleet(fleet).find("L1 ways"), std::string::npos);
 }
 
 TEST(AssocDeriveTest, RowsRoundTripThroughTheDerivedSectionAndLeaveWithTheCases) {
