@@ -111,9 +111,9 @@ TEST(AssocCacheTest, NoConflictWhereTheGeometryPredictsOneIsNotVisible) {
 TEST(AssocCacheTest, AnOuterLevelsConflictAfterItsHitPlateauGivesItsWays) {
   Results r;
   // The cache table's latencies: L1 1 ns, L2 4 ns, L3 12 ns.
-  r.derived.cache_levels = {{"L1", 32768.0, 32768.0, 1.0, 4.0, 1.0, ""},
-                            {"L2", 1048576.0, 1048576.0, 4.0, 16.0, 1.0, ""},
-                            {"L3", 33554432.0, 33554432.0, 12.0, 48.0, 1.0, ""}};
+  r.derived.cache_levels = {{"L1", 32768.0, 32768.0, 1.0, 4.0, 1.0, "", std::nullopt},
+                            {"L2", 1048576.0, 1048576.0, 4.0, 16.0, 1.0, "", std::nullopt},
+                            {"L3", 33554432.0, 33554432.0, 12.0, 48.0, 1.0, "", std::nullopt}};
   // L2 16-way probed at its way stride: L1 hits to 8, L2 hits to 16, L3 past.
   for (double k = 1; k <= 36; ++k)
     r.cases.push_back(cache_case("L2", 65536, k, k <= 8 ? 1.0 : k <= 16 ? 4.0 : 12.0, 16, "hugetlb-2m"));
@@ -125,9 +125,9 @@ TEST(AssocCacheTest, AnOuterLevelsConflictAfterItsHitPlateauGivesItsWays) {
 
 TEST(AssocCacheTest, AnOuterLevelWithNoMoreWaysThanTheInnerIsAtMostThose) {
   Results r;
-  r.derived.cache_levels = {{"L1", 32768.0, 32768.0, 1.0, 4.0, 1.0, ""},
-                            {"L2", 1048576.0, 1048576.0, 4.0, 16.0, 1.0, ""},
-                            {"L3", 33554432.0, 33554432.0, 12.0, 48.0, 1.0, ""}};
+  r.derived.cache_levels = {{"L1", 32768.0, 32768.0, 1.0, 4.0, 1.0, "", std::nullopt},
+                            {"L2", 1048576.0, 1048576.0, 4.0, 16.0, 1.0, "", std::nullopt},
+                            {"L3", 33554432.0, 33554432.0, 12.0, 48.0, 1.0, "", std::nullopt}};
   // 8-way L1 and 8-way L2: the ninth line misses both, straight to the L3.
   for (double k = 1; k <= 20; ++k) r.cases.push_back(cache_case("L2", 131072, k, k <= 8 ? 1.0 : 12.0, 8, "hugetlb-2m"));
   const std::vector<AssocCacheRow> rows = derive_assoc_cache_rows(r);
