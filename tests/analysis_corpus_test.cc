@@ -5,6 +5,7 @@
 // (what a guest sees can differ from the spec: a share of the L3).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "analysis/derived.h"
+#include "analysis/families/assoc.h"
 #include "analysis/families/latency.h"
 #include "analysis/families/tlb.h"
 #include "analysis/results_json.h"
@@ -223,6 +225,47 @@ INSTANTIATE_TEST_SUITE_P(Machines, CorpusTest, ::testing::ValuesIn(corpus()),
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            return name;
                          });
+
+// The associativity the kept files measured (the assoc family), against the
+// public spec: a VIPT L1 shows its ways on any pages, in any guest.
+struct AssocExpectation {
+  std::string file;  // under results/
+  double l1_ways = 0;
+  std::string source;
+};
+
+std::vector<AssocExpectation> assoc_corpus() {
+  return {
+  };
+}
+
+TEST(AssocCorpusTest, L1WaysMatchTheSpecWhereTheFileMeasuredThem) {
+  for (const AssocExpectation& e : assoc_corpus()) {
+    SCOPED_TRACE(e.file);
+    Results r = load_results(std::string(MEMPROBE_SOURCE_DIR) + "/results/" + e.file);
+    const std::vector<AssocCacheRow> rows = derive_assoc_cache_rows(r);
+    const auto l1 = std::find_if(rows.begin(), rows.end(), [](const AssocCacheRow& row) { return row.level == "L1"; });
+    ASSERT_NE(l1, rows.end());
+    EXPECT_EQ(l1->verdict, "measured") << l1->evidence;
+    ASSERT_TRUE(l1->ways.has_value()) << l1->evidence;
+    EXPECT_EQ(*l1->ways, e.l1_ways) << "(" << e.source << ") " << l1->evidence;
+  }
+}
+
+// A file without assoc cases (every file before the family) gets no
+// associativity figure and no table: nothing is invented from labels.
+TEST(AssocCorpusTest, FilesWithoutAssocCasesGetNoAssociativityRows) {
+  for (const MachineCorpus& m : corpus()) {
+    SCOPED_TRACE(m.file);
+    Results r = load_results(std::string(MEMPROBE_SOURCE_DIR) + "/results/" + m.file);
+    const bool has_assoc = std::any_of(r.cases.begin(), r.cases.end(), [](const Case& c) { return c.family == "assoc"; });
+    if (has_assoc) continue;
+    derive_assoc(r);
+    EXPECT_TRUE(assoc_cache_rows(r).empty());
+    EXPECT_TRUE(assoc_tlb_rows(r).empty());
+    EXPECT_EQ(render_assoc_tables(r), "");
+  }
+}
 
 }  // namespace
 }  // namespace memprobe::analysis
