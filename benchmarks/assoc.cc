@@ -45,8 +45,11 @@ constexpr std::size_t kCacheLoadsPerIteration = 32768;
 constexpr benchmark::IterationCount kCacheIterations = 4;
 constexpr benchmark::IterationCount kTlbIterations = 32;  // 32 Ki loads: ~1 ms where every load walks
 constexpr int kAssocRepetitions = 3;
-// The line of each stride slot the cache probes use (of 64 in a 4 KiB page).
-constexpr std::size_t kProbeSetLine = 37;
+// The lines of each stride slot the cache probes use (of 64 in a 4 KiB
+// page), one curve each: something else of this process, or of an SMT
+// sibling, that keeps lines of one set warm takes ways of that set only, so
+// the analysis reads each k at the least disturbed set.
+constexpr std::size_t kProbeSetLines[] = {37, 13};
 // Reported ways when hwloc knows none: as many as any level has had.
 constexpr int kUnknownWays = 16;
 // One probe buffer at most this large (stride x lines): a level whose way
@@ -142,21 +145,21 @@ core::Result<core::Buffer> contiguous_buffer(std::size_t bytes) {
 }
 
 void cache_case(benchmark::State& state, ProbeSlot& slot, const std::string& level, bool contiguous,
-                std::uint64_t stride_bytes, std::uint64_t lines, std::uint64_t max_lines, int reported_ways,
-                const AssocSetup& setup) {
+                std::uint64_t stride_bytes, std::size_t set_line, std::uint64_t lines, std::uint64_t max_lines,
+                int reported_ways, const AssocSetup& setup) {
   const core::Buffer* buffer = slot.buffer_for(state, fmt::format("cache/{}/{}", level, stride_bytes), [&] {
     const std::size_t bytes = (max_lines + 1) * stride_bytes;
     return contiguous ? contiguous_buffer(bytes) : core::Buffer::allocate(bytes, core::PagePolicy::k4K);
   });
   if (!buffer) return;
   slot.chase(
-      state, lines,
+      state, lines * 1000 + set_line,
       [&] {
         // Every line at the same offset of its stride slot, away from offset
         // 0: the start of each page is where the rest of the process (stacks,
         // allocator headers) keeps its own lines, which would take ways of the
         // probed set.
-        const std::size_t offset = kProbeSetLine * setup.line_bytes % stride_bytes;
+        const std::size_t offset = set_line * setup.line_bytes % stride_bytes;
         return core::build_strided_cycle(buffer->bytes().subspan(offset), stride_bytes, lines, setup.line_bytes, 0,
                                          setup.seed);
       },
@@ -165,6 +168,7 @@ void cache_case(benchmark::State& state, ProbeSlot& slot, const std::string& lev
                                                   {"level", level},
                                                   {"stride_bytes", std::to_string(stride_bytes)},
                                                   {"lines", std::to_string(lines)},
+                                                  {"set_line", std::to_string(set_line)},
                                                   {"reported_ways", std::to_string(reported_ways)},
                                                   {"line_bytes", std::to_string(setup.line_bytes)},
                                                   {"seed", std::to_string(slot.prepared.chain.seed)}},
@@ -299,15 +303,18 @@ void register_cache_probes(CaseRegistrar& cases, const core::Machine& machine, c
                                core::format_bytes(kMaxCacheProbeBytes), core::format_bytes(cache.size_bytes), ways));
         continue;
       }
-      for (const std::uint64_t k : lines) {
-        cases
-            .add(fmt::format("assoc/cache/{}/stride:{}/lines:{}", level, compact_bytes(stride), k),
-                 [arenas, level, first_level, stride, k, max_lines = lines.back(), ways = cache.ways,
-                  setup](benchmark::State& state) {
-                   cache_case(state, arenas->probe, level, !first_level, stride, k, max_lines, ways, setup);
-                 })
-            ->Iterations(kCacheIterations);
-      }
+      for (const std::size_t set_line : kProbeSetLines)
+        for (const std::uint64_t k : lines) {
+          cases
+              .add(fmt::format("assoc/cache/{}/stride:{}/set_line:{}/lines:{}", level, compact_bytes(stride), set_line,
+                               k),
+                   [arenas, level, first_level, stride, set_line, k, max_lines = lines.back(), ways = cache.ways,
+                    setup](benchmark::State& state) {
+                     cache_case(state, arenas->probe, level, !first_level, stride, set_line, k, max_lines, ways,
+                                setup);
+                   })
+              ->Iterations(kCacheIterations);
+        }
     }
   }
 }

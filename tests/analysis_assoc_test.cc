@@ -75,6 +75,27 @@ TEST(AssocCacheTest, L1WaysAndWayStrideFromTheCandidateStrides) {
   EXPECT_EQ(rows[0].sets, 64);
 }
 
+TEST(AssocCacheTest, EachKIsReadAtTheLeastDisturbedSetLine) {
+  Results r;
+  // Set line 37 has two ways taken by something else (10 fit), line 13 none.
+  for (const double stride : {2048.0, 4096.0, 8192.0}) {
+    Results line37, line13;
+    add_curve(line37, "L1", stride, 4096, 10, 28, 1.1, 4.2, 12);
+    add_curve(line13, "L1", stride, 4096, 12, 28, 1.1, 4.2, 12);
+    for (Case& c : line37.cases) {
+      c.params["set_line"] = 37;
+      r.cases.push_back(c);
+    }
+    for (Case& c : line13.cases) {
+      c.params["set_line"] = 13;
+      r.cases.push_back(c);
+    }
+  }
+  const std::vector<AssocCacheRow> rows = derive_assoc_cache_rows(r);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].ways, 12);
+}
+
 TEST(AssocCacheTest, AWrongReportedFigureIsFoundNotTrusted) {
   Results r;
   // hwloc says 8-way (way stride 6 KiB -> 4 KiB probed); the level is 16-way

@@ -469,7 +469,8 @@ std::vector<AssocPlateau> assoc_plateaus(std::vector<AssocPoint> points) {
 }
 
 std::vector<AssocCacheRow> derive_assoc_cache_rows(const Results& results) {
-  std::map<std::string, std::map<double, std::vector<AssocPoint>>> curves;
+  // Per level, stride and k: the cost at the least disturbed set line.
+  std::map<std::string, std::map<double, std::map<double, double>>> best;
   std::map<std::string, std::string> pages;
   std::map<std::string, double> line_bytes;
   std::map<std::string, std::optional<double>> reported_ways;
@@ -480,12 +481,17 @@ std::vector<AssocCacheRow> derive_assoc_cache_rows(const Results& results) {
     const auto ns = metric(c, "ns_per_load");
     if (!stride || !lines || !ns) continue;
     const std::string level = param_text(c.params, "level");
-    curves[level][*stride].push_back({*lines, *ns});
+    double& cost = best[level][*stride].try_emplace(*lines, *ns).first->second;
+    cost = std::min(cost, *ns);
     pages[level] = c.backing.verified.empty() ? c.backing.requested : c.backing.verified;
     line_bytes[level] = param_number(c, "line_bytes").value_or(0);
     const auto ways = param_number(c, "reported_ways");
     reported_ways[level] = ways && *ways > 0 ? ways : std::nullopt;
   }
+  std::map<std::string, std::map<double, std::vector<AssocPoint>>> curves;
+  for (const auto& [level, by_stride] : best)
+    for (const auto& [stride, by_lines] : by_stride)
+      for (const auto& [lines, ns] : by_lines) curves[level][stride].push_back({lines, ns});
   const std::map<std::string, double> latency = level_latencies(results, curves);
   std::vector<AssocCacheRow> rows;
   for (const auto& [level, by_stride] : curves)

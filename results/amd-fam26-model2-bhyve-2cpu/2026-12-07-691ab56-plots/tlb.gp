@@ -1,0 +1,139 @@
+set terminal svg size 960,600 dynamic enhanced font 'sans,12'
+set output 'tlb.svg'
+$tlb_4k << EOD
+8 0.0158459
+10 0.0053148
+11 -0.0227454
+13 0.00135361
+16 -0.0491278
+19 -0.0225956
+23 -0.0272309
+27 0.0293671
+32 0.116247
+38 0.0758187
+45 0.0546718
+54 0.0650714
+64 0.11309
+72 0.209827
+76 0.551018
+84 1.29296
+91 2.44777
+96 4.75036
+108 7.40292
+112 7.25454
+120 7.2282
+128 7.17148
+144 7.37284
+152 7.3634
+160 7.59866
+181 8.39488
+215 7.9368
+256 7.8848
+304 8.41798
+362 8.84097
+431 9.37171
+512 10.9979
+609 12.2063
+724 8.90719
+861 8.80417
+1024 8.55092
+1218 8.92563
+1448 9.79387
+1722 12.5439
+2048 10.2138
+2435 11.3155
+2896 13.8701
+3444 23.0355
+4096 52.6672
+4871 144.932
+5793 169.619
+6889 179.061
+8192 196.926
+9742 201.743
+11585 208.607
+13777 202.436
+16384 225.704
+EOD
+$tlb_thp << EOD
+8 0.104437
+10 0.0322263
+11 0.4253
+13 0.114499
+16 0.0992659
+19 0.0695517
+23 0.158517
+27 0.226799
+32 0.317007
+38 0.316601
+45 0.250378
+54 0.410068
+64 2.18717
+72 4.07611
+76 4.5087
+84 13.213
+91 19.9709
+96 47.9304
+108 56.5786
+112 58.4787
+120 60.1439
+128 62.264
+144 59.9463
+152 62.4947
+160 64.0233
+181 67.6927
+215 71.9496
+256 78.9591
+304 83.8113
+362 87.9777
+431 98.5743
+512 118.185
+EOD
+$tlb_hugetlb_2m << EOD
+8 0.133901
+10 0.0520148
+11 0.0274474
+13 0.0976032
+16 0.0416393
+19 0.0845741
+23 0.0698044
+27 0.0890428
+32 0.0400878
+38 -0.046385
+45 0.105443
+54 0.332261
+64 0.720173
+72 1.30984
+76 4.64569
+84 9.91169
+91 18.7405
+96 50.7559
+108 55.9357
+112 58.368
+120 60.4381
+128 62.8718
+144 59.343
+152 65.9637
+160 65.8227
+181 70.6224
+215 68.6082
+256 78.945
+304 82.5934
+362 87.7718
+431 96.0888
+512 109.333
+EOD
+set title 'TLB: extra cycles per load over a same-footprint reference, AMD EPYC (bhyve guest)' noenhanced
+set logscale x 2
+set grid xtics ytics
+set xlabel 'pages touched (one line each)'
+set ylabel 'tlb - reference (cycles per load)'
+set key top left
+set format x '%.0f'
+set arrow 1 from 96, graph 0 to 96, graph 1 nohead dashtype 2 lc rgb 'gray40'
+set label 1 'L1 DTLB 4K: 96 entries (CPUID)' at 96, graph 0.97 right rotate by 90 offset -0.5,0 tc rgb 'gray40'
+set arrow 2 from 128, graph 0 to 128, graph 1 nohead dashtype 2 lc rgb 'gray40'
+set label 2 'L2 DTLB 4K: 128 entries (CPUID)' at 128, graph 0.97 right rotate by 90 offset -0.5,0 tc rgb 'gray40'
+plot $tlb_4k using 1:2 with linespoints pt 7 ps 0.6 title '4k pages', $tlb_thp using 1:2 with linespoints pt 7 ps 0.6 title 'thp pages', $tlb_hugetlb_2m using 1:2 with linespoints pt 7 ps 0.6 title 'hugetlb-2m pages'
+set terminal pngcairo size 960,600 enhanced font 'sans,10'
+set output 'tlb.png'
+replot
