@@ -75,7 +75,7 @@ Expected expected_type(std::string_view key) {
   static constexpr std::string_view kNumbers[] = {
       "k", "threads", "pages", "seed", "cycles", "ns", "saturation", "faults_counted", "faults_expected",
       "detected_entries", "reported_entries", "huge_fraction", "lines_touched", "background_threads", "bytes",
-      "gb_per_s", "ways", "measured_ways", "sets", "entries", "reported_ways"};
+      "gb_per_s", "ways", "measured_ways", "sets", "entries", "reported_ways", "ways_gradual_to"};
   for (std::string_view s : kStrings)
     if (key == s) return Expected::kString;
   for (std::string_view b : kBooleans)

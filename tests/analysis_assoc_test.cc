@@ -96,6 +96,31 @@ TEST(AssocCacheTest, EachKIsReadAtTheLeastDisturbedSetLine) {
   EXPECT_EQ(rows[0].ways, 12);
 }
 
+// Something else keeping lines of the probed sets warm makes the step
+// gradual: 11 and 12 of 12 ways miss in part. The ways read 10, and the row
+// says the level may have up to 12; a sharp step (its first k past the ways
+// the costliest) says nothing of the kind.
+TEST(AssocCacheTest, AGradualStepSaysHowManyWaysTheLevelMayHave) {
+  Results r;
+  for (const double stride : {4096.0, 8192.0})
+    for (double k = 1; k <= 28; ++k) {
+      const double ns = k <= 10 ? 1.1 : k == 11 ? 2.5 : k == 12 ? 3.4 : k == 13 ? 6.0 : 4.1;
+      r.cases.push_back(cache_case("L1", stride, k, ns, 12));
+    }
+  std::vector<AssocCacheRow> rows = derive_assoc_cache_rows(r);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].ways, 10);
+  EXPECT_EQ(rows[0].ways_gradual_to, 12);
+  EXPECT_NE(rows[0].evidence.find("gradual"), std::string::npos) << rows[0].evidence;
+
+  Results sharp;
+  for (const double stride : {4096.0, 8192.0}) add_curve(sharp, "L1", stride, 4096, 12, 28, 1.1, 4.1, 12);
+  rows = derive_assoc_cache_rows(sharp);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].ways, 12);
+  EXPECT_FALSE(rows[0].ways_gradual_to.has_value());
+}
+
 TEST(AssocCacheTest, AWrongReportedFigureIsFoundNotTrusted) {
   Results r;
   // hwloc says 8-way (way stride 6 KiB -> 4 KiB probed); the level is 16-way

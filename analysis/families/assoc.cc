@@ -76,7 +76,16 @@ struct StrideReading {
   double max_lines = 0;
   double level_ns = 0;
   double beyond_ns = 0;  // the plateau after the level's
+  // The last k of a gradual step: past `ways`, the points still below
+  // kGradualShare of the next plateau's cost (they missed only in part).
+  std::optional<double> gradual_to;
 };
+
+// A point past the ways that costs less than this share of the level the
+// curve settles on missed only in part: the step is gradual. Where nothing
+// disturbs the set, the first k past the ways costs the most of all (every
+// load of a cyclic chase misses in an LRU set), never less.
+constexpr double kGradualShare = 0.9;
 
 StrideReading read_stride(const std::string& level, double stride_bytes, const std::vector<AssocPoint>& points,
                           const std::map<std::string, double>& latency) {
@@ -95,7 +104,18 @@ StrideReading read_stride(const std::string& level, double stride_bytes, const s
     r.level_ns = plateaus[*index].ns;
     if (*index + 1 < plateaus.size()) {
       r.ways = plateaus[*index].last_lines;
-      r.beyond_ns = plateaus[*index + 1].ns;
+      // The level the curve settles on: the next plateau of two points or
+      // more (a gradual step leaves one-point plateaus on its way up).
+      std::size_t next = *index + 1;
+      while (next + 1 < plateaus.size() && plateaus[next].first_lines == plateaus[next].last_lines) ++next;
+      r.beyond_ns = plateaus[next].ns;
+      std::vector<AssocPoint> past = points;
+      std::sort(past.begin(), past.end(), [](const AssocPoint& a, const AssocPoint& b) { return a.lines < b.lines; });
+      for (const AssocPoint& p : past) {
+        if (p.lines <= *r.ways) continue;
+        if (!(p.ns < kGradualShare * r.beyond_ns)) break;
+        r.gradual_to = p.lines;
+      }
     } else {
       r.no_conflict = true;
     }
@@ -154,9 +174,15 @@ AssocCacheRow cache_row(const Results& results, const std::string& level,
       if (line_bytes > 0 && !row.way_stride_upper_bound) row.sets = smallest->stride_bytes / line_bytes;
     }
     const StrideReading& at = *smallest;
+    if (at.gradual_to) row.ways_gradual_to = *at.gradual_to;
     row.evidence = fmt::format("{} lines {} apart read {} per load, {} and more read {}", *ways,
                                stride_text(at.stride_bytes), ns_text(at.level_ns), *ways + 1,
                                ns_text(at.beyond_ns));
+    if (at.gradual_to)
+      row.evidence += fmt::format("; the step is gradual: {} to {:.0f} lines read between the hit and the miss cost "
+                                  "(they missed in part), as when something else (an SMT sibling, a kernel thread) "
+                                  "keeps lines of these sets warm during the probe: the level has up to {:.0f} ways",
+                                  *ways + 1, *at.gradual_to, *at.gradual_to);
     if (smallest != &readings.front()) {
       const StrideReading& half = *(smallest - 1);
       if (half.ways)
@@ -199,6 +225,7 @@ json to_json(const AssocCacheRow& r) {
           {"reported_ways", json_opt(r.reported_ways)},
           {"reported_bytes", json_opt(r.reported_bytes)},
           {"measured_ways", json_opt(r.ways)},
+          {"ways_gradual_to", json_opt(r.ways_gradual_to)},
           {"way_stride_bytes", json_opt(r.way_stride_bytes)},
           {"way_stride_upper_bound", r.way_stride_upper_bound},
           {"sets", json_opt(r.sets)},
@@ -213,6 +240,7 @@ AssocCacheRow cache_row_from_json(const json& j) {
   r.reported_ways = json_number(j, "reported_ways");
   r.reported_bytes = json_number(j, "reported_bytes");
   r.ways = json_number(j, "measured_ways");
+  r.ways_gradual_to = json_number(j, "ways_gradual_to");
   r.way_stride_bytes = json_number(j, "way_stride_bytes");
   r.way_stride_upper_bound = json_bool(j, "way_stride_upper_bound").value_or(false);
   r.sets = json_number(j, "sets");
@@ -400,6 +428,7 @@ std::string ways_text(const AssocCacheRow& row) {
 
 std::string cache_summary_text(const AssocCacheRow& row) {
   std::string text = fmt::format("{} {}", row.level, ways_text(row));
+  if (row.ways_gradual_to) text += fmt::format(" (gradual step: up to {:.0f})", *row.ways_gradual_to);
   if (row.sets && row.verdict == "measured") text += fmt::format(" x {:.0f} sets", *row.sets);
   if (row.reported_ways) text += fmt::format(" (hwloc {:.0f})", *row.reported_ways);
   return text;

@@ -47,6 +47,7 @@ struct AssocCacheRow {
   std::optional<double> reported_ways;   // hwloc; null = unknown
   std::optional<double> reported_bytes;
   std::optional<double> ways;            // measured; null = not visible / not decided
+  std::optional<double> ways_gradual_to;  // the last k of a gradual step past `ways` (partial misses); null: sharp
   std::optional<double> way_stride_bytes;  // smallest probed stride with the plateau's ways
   bool way_stride_upper_bound = false;     // that stride was the smallest probed: the way stride is at most it
   std::optional<double> sets;            // way_stride / line
