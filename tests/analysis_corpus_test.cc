@@ -236,6 +236,9 @@ struct AssocExpectation {
 
 std::vector<AssocExpectation> assoc_corpus() {
   return {
+      // The reference run at 410142d (scripts/reference_run.sh) on the Zen 5
+      // guest (CPU family 26 model 2, bhyve by CPUID).
+      {"amd-fam26-model2-bhyve-2cpu/2026-12-07-410142d.json", 12, "AMD Zen 5: 48 KiB 12-way L1D (public spec)"},
   };
 }
 
@@ -248,7 +251,10 @@ TEST(AssocCorpusTest, L1WaysMatchTheSpecWhereTheFileMeasuredThem) {
     ASSERT_NE(l1, rows.end());
     EXPECT_EQ(l1->verdict, "measured") << l1->evidence;
     ASSERT_TRUE(l1->ways.has_value()) << l1->evidence;
-    EXPECT_EQ(*l1->ways, e.l1_ways) << "(" << e.source << ") " << l1->evidence;
+    // A gradual step (something else kept lines of the set warm) bounds the
+    // ways from both sides; the spec lies within.
+    EXPECT_LE(*l1->ways, e.l1_ways) << "(" << e.source << ") " << l1->evidence;
+    EXPECT_GE(l1->ways_gradual_to.value_or(*l1->ways), e.l1_ways) << "(" << e.source << ") " << l1->evidence;
   }
 }
 

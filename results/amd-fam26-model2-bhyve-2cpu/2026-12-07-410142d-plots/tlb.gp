@@ -1,0 +1,143 @@
+set terminal svg size 960,600 dynamic enhanced font 'sans,12'
+set output 'tlb.svg'
+$tlb_4k << EOD
+8 -0.0562868
+10 -0.00932774
+11 -0.0995167
+13 -0.0204632
+16 0.0741941
+19 0.0637654
+23 0.0432417
+27 0.0573335
+32 0.129431
+38 0.119817
+45 0.0923768
+54 0.0719712
+64 0.108783
+72 0.0537491
+76 0.0826701
+84 0.0708175
+91 0.0763674
+96 0.0814076
+108 7.34907
+112 7.25414
+120 7.44756
+128 7.61268
+144 7.53872
+152 7.38928
+160 7.46681
+181 8.04015
+215 7.1457
+256 6.93576
+304 7.06036
+362 7.15415
+431 7.13518
+512 7.23457
+609 7.30355
+724 7.62994
+861 8.13199
+1024 8.1908
+1218 8.53306
+1448 10.5606
+1722 9.65524
+2048 10.7972
+2435 13.541
+2896 14.2119
+3444 17.4682
+4096 14.9766
+4871 58.8379
+5793 118.033
+6889 175.221
+8192 198.689
+9742 226.176
+11585 220.872
+13777 216.963
+16384 215.214
+19484 351.001
+23170 218.946
+27554 777.005
+32768 779.122
+EOD
+$tlb_thp << EOD
+8 0.0467986
+10 0.112133
+11 -0.00748145
+13 0.0891236
+16 0.174167
+19 0.140469
+23 0.120242
+27 0.0836253
+32 0.0529316
+38 0.0852611
+45 0.0640557
+54 0.0722341
+64 0.0907453
+72 -0.0136395
+76 0.0137467
+84 0.0353243
+91 0.25423
+96 1.3118
+108 59.017
+112 60.102
+120 61.4542
+128 61.455
+144 56.2172
+152 57.5788
+160 59.9413
+181 60.8331
+215 58.9199
+256 64.1688
+304 63.8485
+362 67.3837
+431 76.375
+512 84.6927
+EOD
+$tlb_hugetlb_2m << EOD
+8 0.0444076
+10 0.138587
+11 0.175436
+13 0.252465
+16 0.371801
+19 0.17845
+23 0.141812
+27 0.126913
+32 0.11893
+38 0.111838
+45 0.0962222
+54 0.129511
+64 0.120547
+72 0.0344679
+76 0.0621809
+84 0.378163
+91 0.495274
+96 1.63594
+108 59.6121
+112 60.3804
+120 61.7363
+128 62.2497
+144 56.7558
+152 57.7886
+160 60.2317
+181 61.2658
+215 59.7578
+256 65.1159
+304 65.5191
+362 70.0772
+431 76.8753
+512 82.331
+EOD
+set title 'TLB: extra cycles per load over a same-footprint reference, AMD EPYC (bhyve guest)' noenhanced
+set logscale x 2
+set grid xtics ytics
+set xlabel 'pages touched (one line each)'
+set ylabel 'tlb - reference (cycles per load)'
+set key top left
+set format x '%.0f'
+set arrow 1 from 96, graph 0 to 96, graph 1 nohead dashtype 2 lc rgb 'gray40'
+set label 1 'L1 DTLB 4K: 96 entries (CPUID)' at 96, graph 0.97 right rotate by 90 offset -0.5,0 tc rgb 'gray40'
+set arrow 2 from 128, graph 0 to 128, graph 1 nohead dashtype 2 lc rgb 'gray40'
+set label 2 'L2 DTLB 4K: 128 entries (CPUID)' at 128, graph 0.97 right rotate by 90 offset -0.5,0 tc rgb 'gray40'
+plot $tlb_4k using 1:2 with linespoints pt 7 ps 0.6 title '4k pages', $tlb_thp using 1:2 with linespoints pt 7 ps 0.6 title 'thp pages', $tlb_hugetlb_2m using 1:2 with linespoints pt 7 ps 0.6 title 'hugetlb-2m pages'
+set terminal pngcairo size 960,600 enhanced font 'sans,10'
+set output 'tlb.png'
+replot
