@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -303,8 +304,12 @@ void register_cache_probes(CaseRegistrar& cases, const core::Machine& machine, c
                                core::format_bytes(kMaxCacheProbeBytes), core::format_bytes(cache.size_bytes), ways));
         continue;
       }
-      for (const std::size_t set_line : kProbeSetLines)
+      // --quick: the first set line only (a disturbed set then reads fewer
+      // ways, and its gradual step says so).
+      const std::size_t set_lines = options.quick ? 1 : std::size(kProbeSetLines);
+      for (std::size_t line_index = 0; line_index < set_lines; ++line_index)
         for (const std::uint64_t k : lines) {
+          const std::size_t set_line = kProbeSetLines[line_index];
           cases
               .add(fmt::format("assoc/cache/{}/stride:{}/set_line:{}/lines:{}", level, compact_bytes(stride), set_line,
                                k),
