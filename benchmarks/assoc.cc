@@ -385,6 +385,14 @@ void register_tlb_probes(CaseRegistrar& cases, const core::Machine& machine, con
           ->Iterations(kTlbIterations);
     }
   }
+  // Huge pages: the stride probe would touch one huge page per probed page
+  // (k pages s pages apart: GiBs at the strides that show the sets).
+  for (const core::PagePolicy policy : options.policies)
+    if (policy != core::PagePolicy::k4K)
+      cases.skip(fmt::format("assoc/tlb/{}/skipped", core::cli_name(policy)),
+                 fmt::format("DTLB sets and ways on {} pages are not probed: each probed page is a whole {} page, "
+                             "and the strides that show the sets need GiBs of them (base pages only)",
+                             core::cli_name(policy), core::format_bytes(core::requested_page_bytes(policy))));
   std::sort(reference_pages.begin(), reference_pages.end());
   reference_pages.erase(std::unique(reference_pages.begin(), reference_pages.end()), reference_pages.end());
   if (reference_pages.empty()) return;
