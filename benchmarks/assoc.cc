@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <bit>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -165,15 +166,30 @@ void cache_case(benchmark::State& state, ProbeSlot& slot, const std::string& lev
                                          setup.seed);
       },
       setup.clocks(), kCacheLoadsPerIteration);
-  state.SetLabel(format_case_label(with_backing({{"role", "cache"},
-                                                  {"level", level},
-                                                  {"stride_bytes", std::to_string(stride_bytes)},
-                                                  {"lines", std::to_string(lines)},
-                                                  {"set_line", std::to_string(set_line)},
-                                                  {"reported_ways", std::to_string(reported_ways)},
-                                                  {"line_bytes", std::to_string(setup.line_bytes)},
-                                                  {"seed", std::to_string(slot.prepared.chain.seed)}},
-                                                 *slot.prepared.backing)));
+  // As root: do the lines' physical addresses (guest-physical in a VM) fall
+  // in one set of any level this stride is a way stride of? The evidence
+  // where a physically indexed level shows no conflict.
+  std::map<std::string, std::string> physical;
+  if (slot.prepared.chain.head) {
+    std::vector<const void*> nodes;
+    for (const std::byte* p : core::walk_chain(slot.prepared.chain.head, lines)) nodes.push_back(p);
+    if (const auto addresses = core::physical_addresses(nodes)) {
+      const bool one_set = std::all_of(addresses->begin(), addresses->end(), [&](std::uint64_t a) {
+        return a % stride_bytes == addresses->front() % stride_bytes;
+      });
+      physical["physical_one_set"] = one_set ? "yes" : "no";
+    }
+  }
+  std::map<std::string, std::string> fields = {{"role", "cache"},
+                                                {"level", level},
+                                                {"stride_bytes", std::to_string(stride_bytes)},
+                                                {"lines", std::to_string(lines)},
+                                                {"set_line", std::to_string(set_line)},
+                                                {"reported_ways", std::to_string(reported_ways)},
+                                                {"line_bytes", std::to_string(setup.line_bytes)},
+                                                {"seed", std::to_string(slot.prepared.chain.seed)}};
+  fields.merge(physical);
+  state.SetLabel(format_case_label(with_backing(std::move(fields), *slot.prepared.backing)));
 }
 
 void tlb_stride_case(benchmark::State& state, ProbeSlot& slot, std::uint64_t stride_pages, std::uint64_t pages,

@@ -278,6 +278,23 @@ std::optional<PagemapCount> pagemap_huge_chunks(std::uintptr_t begin, std::uintp
 
 }  // namespace
 
+std::optional<std::vector<std::uint64_t>> physical_addresses(const std::vector<const void*>& addresses) {
+  const Fd pagemap("/proc/self/pagemap");
+  if (!pagemap.ok()) return std::nullopt;
+  const std::uint64_t page = base_page_bytes();
+  std::vector<std::uint64_t> physical;
+  physical.reserve(addresses.size());
+  for (const void* p : addresses) {
+    const auto address = reinterpret_cast<std::uintptr_t>(p);
+    const auto entry = pagemap.read_u64_at(address / page * sizeof(std::uint64_t));
+    if (!entry || ((*entry >> 63) & 1) == 0) return std::nullopt;
+    const std::uint64_t pfn = *entry & ((std::uint64_t{1} << 55) - 1);
+    if (pfn == 0) return std::nullopt;
+    physical.push_back(pfn * page + address % page);
+  }
+  return physical;
+}
+
 std::string_view cli_name(PagePolicy policy) {
   switch (policy) {
     case PagePolicy::k4K: return "4k";

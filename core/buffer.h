@@ -131,6 +131,12 @@ class Buffer {
   Backing backing_;
 };
 
+// The physical address of each of `addresses` (from /proc/self/pagemap), in
+// order; nullopt where any cannot be read: not root (the kernel reads PFNs
+// as 0 without CAP_SYS_ADMIN), a page not present, no pagemap. In a VM guest
+// these are guest-physical addresses, which the host maps again.
+std::optional<std::vector<std::uint64_t>> physical_addresses(const std::vector<const void*>& addresses);
+
 // Free pages in the hugetlb pool of that size (reads /sys/kernel/mm/hugepages);
 // nullopt if the pool does not exist on this kernel.
 std::optional<std::uint64_t> hugetlb_free_pages(std::size_t page_bytes);

@@ -143,6 +143,9 @@ TEST(AssocCacheTest, NoConflictWhereTheGeometryPredictsOneIsNotVisible) {
   // L2 lines 128 KiB apart: past the L1's 8 ways they hit the L2 up to the
   // largest k (a guest's huge pages not contiguous on the host).
   for (const double stride : {131072.0, 262144.0}) add_curve(r, "L2", stride, 4096, 8, 20, 1.1, 4.6, 8, "thp");
+  // As root the probe read its lines' physical addresses: all in one set.
+  for (Case& c : r.cases)
+    if (c.params["level"] == "L2") c.params["physical_one_set"] = "yes";
   const std::vector<AssocCacheRow> rows = derive_assoc_cache_rows(r);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].level, "L1");
@@ -152,6 +155,8 @@ TEST(AssocCacheTest, NoConflictWhereTheGeometryPredictsOneIsNotVisible) {
   EXPECT_FALSE(rows[1].ways.has_value()) << "never a number where no conflict appeared";
   EXPECT_NE(rows[1].evidence.find("KVM"), std::string::npos) << rows[1].evidence;
   EXPECT_NE(rows[1].evidence.find("20 lines"), std::string::npos) << rows[1].evidence;
+  EXPECT_NE(rows[1].evidence.find("pagemap puts the lines' (guest-)physical addresses"), std::string::npos)
+      << rows[1].evidence;
 }
 
 TEST(AssocCacheTest, AnOuterLevelsConflictAfterItsHitPlateauGivesItsWays) {

@@ -287,7 +287,9 @@ TEST(KneeDriftTest, CompareCountsASizeDifferenceAsNoiseWhereAKneeMoved) {
   b.derived.cache_levels[1].detected_bytes = 16 * kMiB;
 
   const Results held = run_with_l3_check(16.5, 95.0);
-  const FigureComparison* size = find_figure(compare_results(held, b), "cache L3 detected_bytes");
+  // Each comparison is kept while a figure of it is read (find_figure points into it).
+  const Comparison held_c = compare_results(held, b);
+  const FigureComparison* size = find_figure(held_c, "cache L3 detected_bytes");
   ASSERT_TRUE(size);
   EXPECT_EQ(size->verdict, Verdict::kLarger);
   EXPECT_TRUE(size->note.empty()) << size->note;
@@ -315,7 +317,8 @@ TEST(KneeDriftTest, CompareCountsASizeDifferenceAsNoiseWhereAKneeMoved) {
   EXPECT_EQ(size->note, "knee moved within run B");
   Results b2 = b;
   b2.derived.cache_levels[0].detected_bytes = 2 * kMiB;
-  size = find_figure(compare_results(moved, b2), "cache L2 detected_bytes");
+  const Comparison l2_c = compare_results(moved, b2);
+  size = find_figure(l2_c, "cache L2 detected_bytes");
   ASSERT_TRUE(size);
   EXPECT_EQ(size->verdict, Verdict::kLarger) << "L2's knee was not re-checked";
 }

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/buffer.h"
 #include "core/chain.h"
 #include "core/units.h"
 
@@ -178,6 +179,22 @@ TEST(CycleAtTest, OneCycleOverExactlyTheGivenOffsets) {
   EXPECT_EQ(seen, std::set<std::size_t>(offsets.begin(), offsets.end()));
   EXPECT_THROW(build_cycle_at(memory.bytes(), {16 * 4096}, 1), std::invalid_argument);
   EXPECT_THROW(build_cycle_at(memory.bytes(), {12}, 1), std::invalid_argument);
+}
+
+// /proc/self/pagemap: as root, two lines of one touched page are one page
+// frame apart by their offset; without CAP_SYS_ADMIN the kernel hides PFNs
+// and the answer is "unknown", never a made-up address.
+TEST(PhysicalAddressTest, LinesOfOnePageShareItsFrame) {
+  auto buffer = Buffer::allocate(2 * base_page_bytes(), PagePolicy::k4K);
+  ASSERT_TRUE(buffer) << buffer.error().reason;
+  const std::vector<const void*> lines = {buffer->data() + 64, buffer->data() + 1024};
+  const auto physical = physical_addresses(lines);
+  if (!physical)
+    GTEST_SKIP() << "/proc/self/pagemap gives no page frame numbers here (not root: the kernel reads them as 0; "
+                    "or an emulator's pagemap)";
+  ASSERT_EQ(physical->size(), 2u);
+  EXPECT_EQ((*physical)[1] - (*physical)[0], 1024u - 64u);
+  EXPECT_EQ((*physical)[0] % base_page_bytes(), 64u);
 }
 
 }  // namespace

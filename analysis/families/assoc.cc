@@ -146,7 +146,7 @@ std::string not_visible_reason(const Results& results, const std::string& pages)
 AssocCacheRow cache_row(const Results& results, const std::string& level,
                         const std::map<double, std::vector<AssocPoint>>& by_stride,
                         const std::map<std::string, double>& latency, const std::string& pages, double line_bytes,
-                        std::optional<double> reported_ways) {
+                        std::optional<double> reported_ways, const std::map<double, std::string>& physical) {
   AssocCacheRow row;
   row.level = level;
   row.pages = pages;
@@ -212,6 +212,14 @@ AssocCacheRow cache_row(const Results& results, const std::string& level,
                                ns_text(last.level_ns),
                                reported_ways ? fmt::format("{:.0f}", *reported_ways) : std::string("the reported"),
                                not_visible_reason(results, pages));
+    const auto seen = physical.find(last.stride_bytes);
+    if (seen != physical.end() && seen->second == "yes")
+      row.evidence += fmt::format("; /proc/self/pagemap puts the lines' {}physical addresses {} apart, in one set of "
+                                  "the level: the conflict is hidden past them",
+                                  results.machine.hypervisor ? "(guest-)" : "", stride_text(last.stride_bytes));
+    else if (seen != physical.end() && seen->second == "no")
+      row.evidence += "; /proc/self/pagemap shows the lines' physical addresses in different sets: these pages are "
+                      "not contiguous enough to probe this level";
     return row;
   }
   row.verdict = "not decided";
@@ -503,6 +511,9 @@ std::vector<AssocCacheRow> derive_assoc_cache_rows(const Results& results) {
   std::map<std::string, std::string> pages;
   std::map<std::string, double> line_bytes;
   std::map<std::string, std::optional<double>> reported_ways;
+  // Per level and stride: "yes" when every case read its lines' physical
+  // addresses in one set, "no" when some did not, absent when none could.
+  std::map<std::string, std::map<double, std::string>> physical;
   for (const Case& c : results.cases) {
     if (c.family != "assoc" || param_text(c.params, "role") != "cache") continue;
     const auto stride = param_number(c, "stride_bytes");
@@ -510,6 +521,11 @@ std::vector<AssocCacheRow> derive_assoc_cache_rows(const Results& results) {
     const auto ns = metric(c, "ns_per_load");
     if (!stride || !lines || !ns) continue;
     const std::string level = param_text(c.params, "level");
+    const std::string one_set = param_text(c.params, "physical_one_set");
+    if (!one_set.empty()) {
+      std::string& seen = physical[level][*stride];
+      if (seen != "no") seen = one_set;
+    }
     double& cost = best[level][*stride].try_emplace(*lines, *ns).first->second;
     cost = std::min(cost, *ns);
     pages[level] = c.backing.verified.empty() ? c.backing.requested : c.backing.verified;
@@ -524,7 +540,8 @@ std::vector<AssocCacheRow> derive_assoc_cache_rows(const Results& results) {
   const std::map<std::string, double> latency = level_latencies(results, curves);
   std::vector<AssocCacheRow> rows;
   for (const auto& [level, by_stride] : curves)
-    rows.push_back(cache_row(results, level, by_stride, latency, pages[level], line_bytes[level], reported_ways[level]));
+    rows.push_back(cache_row(results, level, by_stride, latency, pages[level], line_bytes[level], reported_ways[level],
+                             physical[level]));
   // A level the run could not probe at any stride ("L3: at 16 MiB stride 36
   // lines need ..."): a row that says so, never a number.
   for (const UnavailableFigure& u : results.unavailable) {
