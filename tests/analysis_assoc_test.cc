@@ -315,6 +315,21 @@ TEST(AssocFleetTest, ANodeWithFewerWaysIsAnOutlier) {
   EXPECT_NE(render_fleet(fleet).find("L1 ways"), std::string::npos);
 }
 
+// On a loaded machine knees at wide strides land anywhere: a second rise at
+// 181 pages at every stride from 64 on (products up to 92672) neither moves
+// the entries (4096, from the strides whose products agree) nor the sets'
+// lower bound.
+TEST(AssocTlbTest, StridesWhoseReachTimesStrideDisagreeDoNotMoveTheEntries) {
+  std::vector<AssocTlbStrideRow> strides;
+  for (double s = 2; s <= 512; s *= 2) strides.push_back(stride_row(s, 96, 7.0, s <= 32 ? 4096 / s : 181.0, 40.0));
+  const std::vector<AssocTlbRow> rows = derive_assoc_tlb_rows(strides, Results{});
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].entries, 4096);
+  EXPECT_EQ(rows[1].verdict, "set-indexed") << "a reach that grows again is no plateau of ways";
+  EXPECT_EQ(rows[1].sets, 32) << rows[1].evidence;
+  EXPECT_TRUE(rows[1].sets_lower_bound);
+}
+
 TEST(AssocDeriveTest, RowsRoundTripThroughTheDerivedSectionAndLeaveWithTheCases) {
   Results r;
   for (const double stride : {2048.0, 4096.0, 8192.0}) add_curve(r, "L1", stride, 4096, 12, 28, 1.1, 4.2, 12);

@@ -25,6 +25,9 @@ constexpr double kWaysTolerance = 1;
 // A reach that keeps at least this share of its first figure as the stride
 // grows does not shrink: the level is fully associative.
 constexpr double kFullyAssociativeShare = 0.5;
+// reach x stride at two strides below the set count agree within this factor
+// (each knee is known to a grid step or two).
+constexpr double kProductAgreement = 1.5;
 // Measured and reported entry counts further apart than this get a line.
 constexpr double kEntriesDisagreeFactor = 1.25;
 
@@ -319,20 +322,33 @@ AssocTlbRow tlb_level_row(const std::string& level, const ReachSeries& reach, co
     return row;
   }
   const auto [first_stride, first_reach] = reach.front();
-  const auto [last_stride, last_reach] = reach.back();
-  // reach x stride is the entry count at every stride below the set count:
-  // the median over the strides, so one knee a grid step off moves nothing.
+  // reach x stride is the entry count at every stride below the set count.
+  // Past it (the reach stays at the ways), or at a knee a loaded machine
+  // misplaced, the product is far off: the entries are the median of the
+  // products within kProductAgreement of the median of the first three, and
+  // the strides that agree are the ones the set count is read from.
+  std::vector<double> first_products;
+  for (std::size_t i = 0; i < std::min<std::size_t>(3, reach.size()); ++i)
+    first_products.push_back(reach[i].first * reach[i].second);
+  const double anchor = median_of(first_products);
   std::vector<double> entries;
-  for (const auto& [stride, pages] : reach) entries.push_back(stride * pages);
+  double last_stride = first_stride, last_reach = first_reach;
+  for (const auto& [stride, pages] : reach) {
+    if (stride * pages > kProductAgreement * anchor || stride * pages < anchor / kProductAgreement) continue;
+    entries.push_back(stride * pages);
+    last_stride = stride;
+    last_reach = pages;
+  }
   row.entries = median_of(entries);
-  if (last_reach >= kFullyAssociativeShare * first_reach) {
+  if (reach.back().second >= kFullyAssociativeShare * first_reach) {
+    const double widest_reach = reach.back().second, widest_stride = reach.back().first;
     row.verdict = "fully associative";
     row.entries = first_reach;
     row.sets = 1;
     row.ways = first_reach;
     row.evidence = fmt::format("its reach does not shrink with the stride: {:.0f} pages at {:.0f} pages apart, {:.0f} "
                                "at {:.0f}",
-                               first_reach, first_stride, last_reach, last_stride);
+                               first_reach, first_stride, widest_reach, widest_stride);
     return row;
   }
   // Where the reach stops shrinking (two strides within 25 %), it is the ways.
@@ -341,7 +357,12 @@ AssocTlbRow tlb_level_row(const std::string& level, const ReachSeries& reach, co
     // Neighbouring strides only (2x, or 4x with --quick): a reach seen again
     // many strides later, past strides where it was hidden, is another step.
     const bool neighbours = reach[i].first <= 4 * reach[i - 1].first;
-    if (neighbours && ratio < 1.25 && reach[i].second < first_reach / 2) {
+    // The plateau starts where reach x stride still gives the entries, and
+    // the reach does not grow on it.
+    const double start_product = reach[i - 1].first * reach[i - 1].second;
+    const bool starts_at_the_entries =
+        start_product <= kProductAgreement * anchor && start_product >= anchor / kProductAgreement;
+    if (neighbours && starts_at_the_entries && ratio < 1.25 && ratio > 1 / 1.1 && reach[i].second < first_reach / 2) {
       row.verdict = "set-associative";
       row.ways = reach[i].second;
       row.sets = std::exp2(std::round(std::log2(*row.entries / *row.ways)));
