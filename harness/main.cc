@@ -25,6 +25,7 @@
 #include "core/machine.h"
 #include "core/numa.h"
 #include "harness/check.h"
+#include "harness/cli.h"
 #include "harness/fleet_compare.h"
 #include "harness/numeric_flags.h"
 #include "harness/plan.h"
@@ -42,60 +43,9 @@ std::string joined_command_line(int argc, char** argv) {
   return command;
 }
 
-std::string families_help() {
-  std::string text = "families:\n";
-  for (const auto& f : memprobe::bench::families())
-    text += fmt::format("  {:<10} {}\n", f.name, f.description);
-  return text;
-}
-
-// `memprobe run`'s options as given. Every number is taken as text and
-// parsed strictly (parse_count, parse_decimal, parse_max_working_set): CLI11
-// would wrap "-3" into 2^64 - 3 for an unsigned option and read '' as 0.
-struct RunArgs {
-  std::string only, pages = "4k,thp", out_path, counters, max_working_set;
-  std::string cpu, reserve_2m = "0", reserve_1g = "0", seed = std::to_string(memprobe::core::kDefaultChainSeed);
-  std::string budget_s, nodes, cpus;
-  bool quick = false;
-};
-
-CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
-  CLI::App* run = app.add_subcommand("run", "measure, print the tables, optionally write a results file");
-  run->add_option("--only", a.only, "comma-separated families to run (default: all)");
-  run->add_option("--pages", a.pages, "page policies: 4k, thp, 2m (hugetlb-2m), 1g (hugetlb-1g)")
-      ->capture_default_str();
-  run->add_flag("--quick", a.quick, "fewer sweep points and repetitions");
-  run->add_option("--budget", a.budget_s,
-                  "time budget in seconds: shortens each repetition to fit (never lengthens)")
-      ->type_name("SECONDS");
-  run->add_option("--out", a.out_path, "write the results (JSON, schema memprobe/1) to this file");
-  run->add_option("--cpu", a.cpu,
-                  "logical CPU to pin to, within the CPU mask memprobe was started with (default: its last CPU)")
-      ->type_name("N");
-  run->add_option("--cpus", a.cpus,
-                  "CPUs the c2c family pairs, e.g. 0-3,8, within the CPU mask memprobe was started with "
-                  "(default: all of them)")
-      ->type_name("LIST");
-  run->add_option("--reserve-hugepages", a.reserve_2m,
-                  "grow the 2 MiB hugetlb pool to N pages for this run (root; restored on exit and on SIGINT/SIGTERM)")
-      ->type_name("N");
-  run->add_option("--reserve-hugepages-1g", a.reserve_1g,
-                  "grow the 1 GiB hugetlb pool to N pages for this run (root; restored on exit and on SIGINT/SIGTERM)")
-      ->type_name("N");
-  run->add_option("--counters", a.counters,
-                  "comma-separated performance events (libpfm4 names or page-faults, minor-faults, ...); "
-                  "default: this CPU's memory events (see memprobe counters)");
-  run->add_option("--max-working-set", a.max_working_set,
-                  "largest working set any case uses, e.g. 512MiB, 4G (the latency sweep ends exactly there; "
-                  "default: 8x the last-level cache, 4x with --quick; at most half of MemAvailable)")
-      ->type_name("SIZE");
-  run->add_option("--nodes", a.nodes,
-                  "comma-separated NUMA nodes of the numa family's matrix (default: every node, at most 8)")
-      ->type_name("N,...");
-  run->add_option("--seed", a.seed, "seed of the random chains")->capture_default_str()->type_name("N");
-  run->footer(families_help());
-  return run;
-}
+using memprobe::harness::CliArgs;
+using memprobe::harness::ReportArgs;
+using memprobe::harness::RunArgs;
 
 memprobe::harness::RunPlan run_plan(const RunArgs& a, const CLI::App& run, int argc, char** argv) {
   memprobe::harness::RunPlan plan;
@@ -152,18 +102,6 @@ memprobe::harness::RunPlan run_plan(const RunArgs& a, const CLI::App& run, int a
   return plan;
 }
 
-struct ReportArgs {
-  std::string path, format = "text", plot_dir;
-};
-
-CLI::App* add_report_command(CLI::App& app, ReportArgs& a) {
-  CLI::App* report = app.add_subcommand("report", "print the tables of a results file");
-  report->add_option("file", a.path, "results file (JSON)")->required();
-  report->add_option("--format", a.format, "text, markdown or csv")->capture_default_str();
-  report->add_option("--plot", a.plot_dir, "also write plots (SVG and PNG, through gnuplot) into this directory");
-  return report;
-}
-
 int report_main(const ReportArgs& a, const CLI::App& report) {
   const auto format = memprobe::analysis::parse_table_format(a.format);
   if (!format) throw UsageError(fmt::format("--format: '{}' is not one of text, markdown, csv", a.format));
@@ -178,40 +116,6 @@ int report_main(const ReportArgs& a, const CLI::App& report) {
       std::cerr << "memprobe: wrote " << file << "\n";
   }
   return 0;
-}
-
-struct CompareArgs {
-  memprobe::harness::CompareCommand command;
-  std::vector<std::string> files;
-  std::string fail_on_regression_pct;  // text: parse_decimal
-};
-
-CLI::App* add_compare_command(CLI::App& app, CompareArgs& a) {
-  CLI::App* compare = app.add_subcommand(
-      "compare", "results files side by side (A B, or A1 A2 -- B1 B2): B/A and a verdict per figure and case");
-  compare->add_option("files", a.files, "A B, or several runs per side: A1 A2 -- B1 B2 (options before --)")
-      ->required();
-  compare->add_flag("--all", a.command.all_cases, "list every case, also those within noise");
-  compare->add_option("--format", a.command.format, "text, csv or junit (JUnit XML of the regression gate)")
-      ->capture_default_str();
-  compare->add_option("--fail-on-regression", a.fail_on_regression_pct,
-                      "exit 3 when a figure of B is worse than A by more than PCT % and beyond noise")
-      ->type_name("PCT");
-  return compare;
-}
-
-struct FleetArgs {
-  std::vector<std::string> paths;
-  std::string format = "text";
-  bool fail_on_outlier = false;
-};
-
-CLI::App* add_fleet_command(CLI::App& app, FleetArgs& a) {
-  CLI::App* fleet = app.add_subcommand("fleet", "many runs in one table, grouped by machine, outliers flagged");
-  fleet->add_option("paths", a.paths, "results files, or directories of them (*.json)")->required();
-  fleet->add_option("--format", a.format, "text, markdown, csv or json")->capture_default_str();
-  fleet->add_flag("--fail-on-outlier", a.fail_on_outlier, "exit 3 when a run is flagged");
-  return fleet;
 }
 
 // A first argument that is no option must name a subcommand: one line naming
@@ -251,27 +155,20 @@ int run_main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "bench")
     return memprobe::harness::bench_command(std::vector<std::string>(argv + 2, argv + argc));
 
-  CLI::App app{"memprobe: measures the memory hierarchy of this machine (latency per cache level, "
-               "TLB reach, huge pages, page faults)",
-               "memprobe"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", memprobe::harness::version_text());
-  app.footer("Subcommand help: memprobe <subcommand> --help\n"
-             "memprobe bench [--max-working-set SIZE] [Google Benchmark flags]  runs the raw cases with Google "
-             "Benchmark's runner");
-  RunArgs run_args;
-  CLI::App* run = add_run_command(app, run_args);
-  ReportArgs report_args;
-  CLI::App* report = add_report_command(app, report_args);
-  CompareArgs compare_args;
-  CLI::App* compare = add_compare_command(app, compare_args);
-  FleetArgs fleet_args;
-  CLI::App* fleet = add_fleet_command(app, fleet_args);
-  CLI::App* check =
-      app.add_subcommand("check", "environment report: THP, hugetlb pools, PMU, frequency, swap; with fixes");
-  CLI::App* list = app.add_subcommand("list", "list the benchmark families");
-  CLI::App* counters_cmd =
-      app.add_subcommand("counters", "list this machine's default performance events and whether they open");
+  CLI::App app{std::string(memprobe::harness::kAppDescription), "memprobe"};
+  CliArgs args;
+  memprobe::harness::build_cli(app, args);
+  RunArgs& run_args = args.run;
+  ReportArgs& report_args = args.report;
+  memprobe::harness::CompareArgs& compare_args = args.compare;
+  memprobe::harness::FleetArgs& fleet_args = args.fleet;
+  CLI::App* run = args.run_cmd;
+  CLI::App* report = args.report_cmd;
+  CLI::App* compare = args.compare_cmd;
+  CLI::App* fleet = args.fleet_cmd;
+  CLI::App* check = args.check_cmd;
+  CLI::App* list = args.list_cmd;
+  CLI::App* counters_cmd = args.counters_cmd;
 
   reject_unknown_subcommand(app, argc, argv);
   // compare's B files (after "--") are taken off before parsing.
@@ -279,7 +176,7 @@ int run_main(int argc, char** argv) {
   if (const auto status = parse_command_line(app, argc, argv)) return *status;
 
   if (*list) {
-    std::cout << families_help();
+    std::cout << memprobe::harness::families_help();
     return 0;
   }
   if (*counters_cmd) return memprobe::harness::counters_command(std::cout);

@@ -11,6 +11,8 @@ packages=(
   clang libclang-rt-14-dev  # CI sanitizer build + libFuzzer runtime (scripts/ci_sanitizers.sh)
   stress-ng                 # noise tests: a case under load must be flagged
   slurm-wlm munge           # tests/harness_slurm_test.cc: a two-node Slurm on this machine
+  dpkg-dev lintian          # cpack -G DEB's Depends (dpkg-shlibdeps); scripts/package_check.sh
+  man-db bash-completion    # tests/harness_manpage_test.cc renders the pages and completes
 )
 
 missing=()
