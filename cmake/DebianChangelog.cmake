@@ -1,4 +1,4 @@
-# Writes OUTPUT (changelog.Debian.gz, gzip -9n as Debian policy wants) for the
+# Writes OUTPUT (changelog.gz, gzip -9n as Debian policy wants) for the
 # package version of HEADER (harness/git_describe.h): run at build time after
 # cmake/GitDescribe.cmake; rewrites it only when the version changes.
 #   cmake -DHEADER=... -DPROJECT_VERSION=... -DMAINTAINER=... -DOUTPUT=... -P DebianChangelog.cmake
@@ -15,7 +15,7 @@ string(TIMESTAMP date "%a, %d %b %Y %H:%M:%S +0000" UTC)
 get_filename_component(dir "${OUTPUT}" DIRECTORY)
 string(REGEX REPLACE "\\.gz$" "" plain "${OUTPUT}")
 file(WRITE "${plain}" "memprobe (${version}) unstable; urgency=medium\n\n"
-     "  * Built with CMake and CPack from the memprobe sources (version ${version}).\n\n"
+     "  * Built by CPack from the memprobe sources.\n\n"
      " -- ${MAINTAINER}  ${date}\n")
 execute_process(COMMAND gzip -9nf "${plain}" RESULT_VARIABLE failed)
 if(failed)

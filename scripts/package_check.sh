@@ -30,7 +30,7 @@ dpkg-deb -f "$deb" Package Version Architecture Depends Recommends
 
 if command -v lintian >/dev/null; then
   # lintian exits non-zero on errors; every tag is printed.
-  lintian_out=$(lintian --no-tag-display-limit "$deb" 2>&1) || true
+  lintian_out=$(lintian --tag-display-limit 0 "$deb" 2>&1) || true
   [[ -n $lintian_out ]] && echo "$lintian_out"
   if grep -q '^E: ' <<<"$lintian_out"; then
     echo "package_check: lintian reports errors" >&2

@@ -73,6 +73,10 @@ TEST(PackageTest, InstallPutsBinaryDocsManPagesAndCompletionUnderThePrefix) {
     EXPECT_EQ(dynamic.out.find("RUNPATH"), std::string::npos) << dynamic.out;
     EXPECT_EQ(dynamic.out.find("RPATH"), std::string::npos) << dynamic.out;
   }
+  // No path into the build or source tree (the debug information stays in the build).
+  const std::string bytes = memprobe::testing::slurp(binary);
+  EXPECT_EQ(bytes.find(kBuildDir), std::string::npos) << kBuildDir << " is in " << binary;
+  EXPECT_EQ(bytes.find(std::string(MEMPROBE_SOURCE_DIR) + "/"), std::string::npos) << MEMPROBE_SOURCE_DIR;
   const CommandResult list = run_command_line("'" + binary + "' list");
   EXPECT_EQ(list.exit_status, 0) << list.err;
   EXPECT_NE(list.out.find("latency"), std::string::npos);
@@ -109,7 +113,7 @@ TEST(PackageTest, DebHasItsDependsAndItsMemprobeRunsUnpacked) {
   const CommandResult unpack = run_command_line("dpkg-deb -x '" + deb + "' '" + root.string() + "'");
   ASSERT_EQ(unpack.exit_status, 0) << unpack.err;
   const std::string binary = (root / "usr" / "bin" / "memprobe").string();
-  for (const char* file : {"usr/share/doc/memprobe/copyright", "usr/share/doc/memprobe/changelog.Debian.gz",
+  for (const char* file : {"usr/share/doc/memprobe/copyright", "usr/share/doc/memprobe/changelog.gz",
                            "usr/share/man/man1/memprobe.1.gz", "usr/share/bash-completion/completions/memprobe"})
     EXPECT_TRUE(std::filesystem::exists(root / file)) << file;
 
