@@ -190,7 +190,7 @@ std::string option_text(const CLI::Option& opt) {
   for (const std::string& l : opt.get_lnames()) names.push_back(fmt::format("\\fB\\-\\-{}\\fR", roff(l)));
   std::string text;
   for (std::size_t i = 0; i < names.size(); ++i) text += (i ? ", " : "") + names[i];
-  if (opt.get_type_size_max() > 0 && !opt.get_type_name().empty())
+  if (opt.get_expected_max() != 0 && !opt.get_type_name().empty())
     text += fmt::format(" \\fI{}\\fR", roff(opt.get_type_name()));
   return text;
 }
@@ -362,7 +362,7 @@ std::string completion(const CLI::App& app, const std::vector<const CLI::App*>& 
       for (const std::string& s : opt->get_snames()) flags.push_back("-" + s);
       for (const std::string& l : opt->get_lnames()) {
         flags.push_back("--" + l);
-        if (opt->get_type_size_max() > 0) (files ? file_options : value_options).push_back("--" + l);
+        if (opt->get_expected_max() != 0) (files ? file_options : value_options).push_back("--" + l);
       }
     }
     text += fmt::format("    {})\n      case $prev in\n", sub->get_name());

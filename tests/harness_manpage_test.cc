@@ -74,7 +74,7 @@ std::string completion_branch(const std::string& completion, const std::string& 
 
 std::string complete(const std::string& words) {
   const std::string script = "source '" + kCompletion.string() + "'; COMP_WORDS=(" + words +
-                             "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _memprobe; printf '%s\\n' \"${COMPREPLY[@]}\"";
+                             "); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _memprobe; for w in \"${COMPREPLY[@]}\"; do printf '%s\\n' \"$w\"; done";
   const auto result = run_command_line("bash -c '" + [&] {
     std::string quoted;
     for (const char c : script) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -175,6 +175,9 @@ TEST(ManPageTest, BashCompletesSubcommandsFlagsFamiliesAndPages) {
   EXPECT_NE(complete("memprobe run --only latency,t").find("latency,tlb\n"), std::string::npos);
   EXPECT_NE(complete("memprobe run --quick --pages 4k,2").find("4k,2m\n"), std::string::npos);
   EXPECT_EQ(complete("memprobe fleet --fail-on-o"), "--fail-on-outlier\n");
+  // After a flag without a value, the flags again; after a value option, no flags.
+  EXPECT_NE(complete("memprobe run --quick --p").find("--pages\n"), std::string::npos);
+  EXPECT_EQ(complete("memprobe run --cpu -"), "");
   // A file argument completes files.
   EXPECT_NE(complete("memprobe report '" + kManDir.string() + "/memprobe-ru'").find("memprobe-run.1"),
             std::string::npos);
