@@ -159,20 +159,25 @@ struct ReportArgs {
 CLI::App* add_report_command(CLI::App& app, ReportArgs& a) {
   CLI::App* report = app.add_subcommand("report", "print the tables of a results file");
   report->add_option("file", a.path, "results file (JSON)")->required();
-  report->add_option("--format", a.format, "text, markdown or csv")->capture_default_str();
+  report->add_option("--format", a.format,
+                     "text, markdown, csv or html (one self-contained page: tables and the plots as inline SVG)")->capture_default_str();
   report->add_option("--plot", a.plot_dir, "also write plots (SVG and PNG, through gnuplot) into this directory");
   return report;
 }
 
 int report_main(const ReportArgs& a, const CLI::App& report) {
   const auto format = memprobe::analysis::parse_table_format(a.format);
-  if (!format) throw UsageError(fmt::format("--format: '{}' is not one of text, markdown, csv", a.format));
+  if (!format) throw UsageError(fmt::format("--format: '{}' is not one of text, markdown, csv, html", a.format));
   if (report.count("--plot")) memprobe::harness::check_plot_directory(a.plot_dir);
   // Every table and plot from the cases by today's analysis (the one path
   // compare and fleet take too), so they agree with each other.
   auto [results, stored_derived_note] = memprobe::analysis::load_run(a.path);
   if (!stored_derived_note.empty()) std::cerr << "memprobe: note: " << stored_derived_note << "\n";
-  std::cout << memprobe::analysis::render_report(results, *format);
+  // Rendered whole before anything is printed (HTML: with gnuplot's SVG inline).
+  const std::string text = *format == memprobe::analysis::TableFormat::kHtml
+                               ? memprobe::analysis::render_report_html(results, memprobe::harness::svg_plots(results))
+                               : memprobe::analysis::render_report(results, *format);
+  std::cout << text;
   if (report.count("--plot")) {
     for (const std::string& file : memprobe::harness::write_plots(results, a.plot_dir))
       std::cerr << "memprobe: wrote " << file << "\n";
@@ -192,7 +197,7 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& a) {
   compare->add_option("files", a.files, "A B, or several runs per side: A1 A2 -- B1 B2 (options before --)")
       ->required();
   compare->add_flag("--all", a.command.all_cases, "list every case, also those within noise");
-  compare->add_option("--format", a.command.format, "text, csv or junit (JUnit XML of the regression gate)")
+  compare->add_option("--format", a.command.format, "text, csv, junit (JUnit XML of the regression gate) or html (one self-contained page)")
       ->capture_default_str();
   compare->add_option("--fail-on-regression", a.fail_on_regression_pct,
                       "exit 3 when a figure of B is worse than A by more than PCT % and beyond noise")
@@ -209,7 +214,7 @@ struct FleetArgs {
 CLI::App* add_fleet_command(CLI::App& app, FleetArgs& a) {
   CLI::App* fleet = app.add_subcommand("fleet", "many runs in one table, grouped by machine, outliers flagged");
   fleet->add_option("paths", a.paths, "results files, or directories of them (*.json)")->required();
-  fleet->add_option("--format", a.format, "text, markdown, csv or json")->capture_default_str();
+  fleet->add_option("--format", a.format, "text, markdown, csv, json or html (one self-contained page)")->capture_default_str();
   fleet->add_flag("--fail-on-outlier", a.fail_on_outlier, "exit 3 when a run is flagged");
   return fleet;
 }
