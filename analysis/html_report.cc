@@ -96,7 +96,7 @@ std::optional<std::string> inline_svg(std::string_view svg, const std::string& i
   }
   for (std::size_t at = folded.find("url("); at != std::string::npos; at = folded.find("url(", at + 1)) {
     if (!starts_with_at(folded, at + 4, "#")) {
-      why = "a url() outside the document";
+      why = "a CSS url reference outside the document";
       return std::nullopt;
     }
   }

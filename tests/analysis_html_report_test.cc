@@ -98,7 +98,7 @@ TEST(HtmlReportTest, SvgIsInlinedWithoutPrologAndWithUniqueIds) {
 }
 
 TEST(HtmlReportTest, SvgThatRunsOrLoadsSomethingIsLeftOutWithANote) {
-  for (const std::string bad :
+  for (const char* bad :
        {"<svg><script>alert(1)</script></svg>", "<svg><image href='https://example.com/x.png'/></svg>",
         "<svg><a xlink:href=\"http://example.com/\">x</a></svg>", "<svg onload=\"x()\"></svg>",
         "<svg><foreignObject></foreignObject></svg>", "<svg><rect fill='url(http://x/y#z)'/></svg>"}) {

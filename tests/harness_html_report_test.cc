@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -86,21 +87,52 @@ std::string unescape(std::string text) {
   return text;
 }
 
+// The elements `<name ...>inner</name>` of `html` (not nested in each
+// other), as their inner text. Plain string search: std::regex recurses per
+// character and a page of plots is too long for it.
+std::vector<std::string> elements(const std::string& html, const std::string& name) {
+  std::vector<std::string> found;
+  const std::string close = "</" + name + ">";
+  for (std::size_t at = html.find("<" + name); at != std::string::npos; at = html.find("<" + name, at + 1)) {
+    const char after = at + name.size() + 1 < html.size() ? html[at + name.size() + 1] : '\0';
+    if (after != '>' && after != ' ') continue;  // <th> is not <thead>
+    const std::size_t open_end = html.find('>', at);
+    const std::size_t end = html.find(close, open_end);
+    if (open_end == std::string::npos || end == std::string::npos) break;
+    found.push_back(html.substr(open_end + 1, end - open_end - 1));
+    at = end;
+  }
+  return found;
+}
+
+std::string strip_tags(const std::string& html) {
+  std::string out;
+  bool in_tag = false;
+  for (const char c : html) {
+    if (c == '<') in_tag = true;
+    else if (c == '>') in_tag = false;
+    else if (!in_tag) out += c;
+  }
+  return out;
+}
+
 // The <table>s of a DOM dump: rows of cell texts (tags inside cells dropped).
 std::vector<Table> dom_tables(const std::string& dom) {
   std::vector<Table> tables;
-  const std::regex table_re(R"(<table[^>]*>([\s\S]*?)</table>)");
-  const std::regex row_re(R"(<tr[^>]*>([\s\S]*?)</tr>)");
-  const std::regex cell_re(R"(<t[hd][^>]*>([\s\S]*?)</t[hd]>)");
-  const std::regex tag_re(R"(<[^>]*>)");
-  for (auto t = std::sregex_iterator(dom.begin(), dom.end(), table_re); t != std::sregex_iterator(); ++t) {
+  for (const std::string& body : elements(dom, "table")) {
     Table table;
-    const std::string body = (*t)[1].str();
-    for (auto r = std::sregex_iterator(body.begin(), body.end(), row_re); r != std::sregex_iterator(); ++r) {
+    for (const std::string& row_html : elements(body, "tr")) {
       Row row;
-      const std::string cells = (*r)[1].str();
-      for (auto c = std::sregex_iterator(cells.begin(), cells.end(), cell_re); c != std::sregex_iterator(); ++c)
-        row.push_back(unescape(std::regex_replace((*c)[1].str(), tag_re, "")));
+      // Cells in order, header or data.
+      for (std::size_t at = row_html.find("<t"); at != std::string::npos; at = row_html.find("<t", at + 1)) {
+        const char kind = row_html[at + 2];
+        if ((kind != 'h' && kind != 'd') || (row_html[at + 3] != '>' && row_html[at + 3] != ' ')) continue;
+        const std::size_t open_end = row_html.find('>', at);
+        const std::size_t end = row_html.find(std::string("</t") + kind + ">", open_end);
+        if (open_end == std::string::npos || end == std::string::npos) break;
+        row.push_back(unescape(strip_tags(row_html.substr(open_end + 1, end - open_end - 1))));
+        at = end;
+      }
       table.push_back(std::move(row));
     }
     tables.push_back(std::move(table));
@@ -244,16 +276,20 @@ void expect_rendered_cleanly(const Rendered& page, const std::string& what, std:
   EXPECT_NE(page.dom.find("data-probe-errors=\"[]\""), std::string::npos) << what << ": " << page.dom.substr(0, 400);
   EXPECT_NE(page.dom.find("data-probe-resources=\"[]\""), std::string::npos) << what;
   EXPECT_EQ(page.browser_err.find("Uncaught"), std::string::npos) << what << ": " << page.browser_err;
-  const std::regex svg_re(R"re(<svg[^>]*data-probe-width="([0-9.]+)"[^>]*data-probe-height="([0-9.]+)")re");
-  std::size_t svgs = 0;
-  for (auto it = std::sregex_iterator(page.dom.begin(), page.dom.end(), svg_re); it != std::sregex_iterator(); ++it) {
+  std::size_t svgs = 0, measured = 0;
+  const std::regex width_re(R"re(data-probe-width="([0-9.]+)")re"), height_re(R"re(data-probe-height="([0-9.]+)")re");
+  for (std::size_t at = page.dom.find("<svg"); at != std::string::npos; at = page.dom.find("<svg", at + 1)) {
+    const char after = at + 4 < page.dom.size() ? page.dom[at + 4] : '\0';
+    if (after != ' ' && after != '>' && after != '\n') continue;
     ++svgs;
-    EXPECT_GT(std::stod((*it)[1].str()), 0) << what << " svg " << svgs;
-    EXPECT_GT(std::stod((*it)[2].str()), 0) << what << " svg " << svgs;
+    const std::string tag = page.dom.substr(at, page.dom.find('>', at) - at);
+    std::smatch width, height;
+    if (!std::regex_search(tag, width, width_re) || !std::regex_search(tag, height, height_re)) continue;
+    ++measured;
+    EXPECT_GT(std::stod(width[1].str()), 0) << what << " svg " << svgs;
+    EXPECT_GT(std::stod(height[1].str()), 0) << what << " svg " << svgs;
   }
-  const std::ptrdiff_t opened = std::distance(std::sregex_iterator(page.dom.begin(), page.dom.end(), std::regex("<svg[ >]")),
-                                              std::sregex_iterator());
-  EXPECT_EQ(static_cast<std::size_t>(opened), svgs) << what << ": an svg without its measured size";
+  EXPECT_EQ(measured, svgs) << what << ": an svg without its measured size";
   EXPECT_EQ(svgs, svgs_expected) << what;
 }
 
@@ -287,26 +323,26 @@ TEST(HtmlReportBrowserTest, EveryTableAndPlotRendersInHeadlessChromium) {
   fs::copy_file(kept, fleet_dir / kept.filename());
 
   struct Page {
-    std::string name, args;
-    int exit_status = 0;  // --fail-on-regression may flag (3)
+    std::string name, command, operands;  // options go before the operands ("A1 A2 -- B1 B2")
+    int exit_status = 0;                   // --fail-on-regression may flag (3): -1 for 0 or 3
     std::size_t svgs = 0;
   };
   std::size_t fresh_plots = 0;
   if (gnuplot_installed()) fresh_plots = analysis::build_plots(analysis::load_run(fresh.string()).results).size();
   const std::vector<Page> pages = {
-      {"report", "report " + quoted(fresh), 0, fresh_plots},
-      {"report-kept", "report " + quoted(kept), 0, 0},
-      {"compare-self", "compare " + quoted(fresh) + " " + quoted(fresh), 0, 0},
-      {"compare-two", "compare --fail-on-regression 5 " + quoted(kept) + " " + quoted(fresh), -1, 0},
-      {"compare-sides", "compare " + quoted(kept) + " " + quoted(kept) + " -- " + quoted(fresh) + " " + quoted(fresh),
-       0, 0},
-      {"fleet", "fleet " + quoted(fleet_dir), 0, 0},
+      {"report", "report", quoted(fresh), 0, fresh_plots},
+      {"report-kept", "report", quoted(kept), 0, 0},
+      {"compare-self", "compare", quoted(fresh) + " " + quoted(fresh), 0, 0},
+      {"compare-two", "compare --fail-on-regression 5", quoted(kept) + " " + quoted(fresh), -1, 0},
+      {"compare-sides", "compare",
+       quoted(kept) + " " + quoted(kept) + " -- " + quoted(fresh) + " " + quoted(fresh), 0, 0},
+      {"fleet", "fleet", quoted(fleet_dir), 0, 0},
   };
   for (const Page& page : pages) {
     SCOPED_TRACE(page.name);
     const fs::path html_file = work / (page.name + ".html");
-    const auto html = run_command_line(kMemprobe + " " + page.args + " --format html");
-    const auto text = run_command_line(kMemprobe + " " + page.args);
+    const auto html = run_command_line(kMemprobe + " " + page.command + " --format html " + page.operands);
+    const auto text = run_command_line(kMemprobe + " " + page.command + " " + page.operands);
     if (page.exit_status >= 0) {
       EXPECT_EQ(html.exit_status, page.exit_status) << html.err;
     } else {
