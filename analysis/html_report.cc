@@ -42,9 +42,12 @@ figcaption { font-size: 13px; color: #333; margin-top: 0.3em; }
 
 // What each plot shows, for its caption (analysis/families/*.cc plots).
 std::string caption_of(const std::string& name) {
-  if (name == "latency") return "load-to-use latency against working set; dashed lines mark the detected cache levels";
-  if (name == "tlb") return "TLB curves: cycles per access against pages touched, per page size; dashed lines mark "
-                            "the detected TLB reaches";
+  if (name == "latency")
+    return "load-to-use latency against working set, per page kind; red points mark the detected cache levels "
+           "(knees), dashed lines the sizes the system reports";
+  if (name == "tlb")
+    return "TLB curves: extra cycles per load over a same-footprint reference against pages touched, per page "
+           "kind; dashed lines mark the TLB entries the system reports";
   if (name == "hugepage") return "huge-page ladder: ns per load against working set, per page kind (the speed-ups "
                                  "in the hugepage table are their ratios)";
   if (name == "bandwidth") return "sequential bandwidth against working set per thread";
