@@ -377,6 +377,31 @@ TEST(HtmlReportBrowserTest, EveryTableAndPlotRendersInHeadlessChromium) {
   fs::remove_all(work);
 }
 
+// gnuplot is a Recommends: without it the page says so in one line in place
+// of the plots and the command still succeeds; with it, the SVG is inlined.
+// Either way gnuplot's private directory is gone afterwards.
+TEST(HtmlReportBrowserTest, PlotsAreInlinedOrOneLineSaysWhyAndNoTemporaryDirectoryIsLeft) {
+  if (std::string(MEMPROBE_EMULATOR) != "") GTEST_SKIP() << "the emulator wrapper needs PATH to find the emulator";
+  const fs::path kept = kept_results_file();
+  ASSERT_FALSE(kept.empty());
+  const fs::path tmp = testing::make_temp_dir("memprobe-html-tmp");
+  const std::string env = "env TMPDIR=" + quoted(tmp) + " ";
+  const auto without = run_command_line(env + "PATH=/nonexistent " + kMemprobe + " report --format html " + quoted(kept));
+  EXPECT_EQ(without.exit_status, 0) << without.err;
+  EXPECT_NE(without.out.find("<p class=\"note\">plots left out: gnuplot is not installed"), std::string::npos);
+  EXPECT_EQ(without.out.find("<svg"), std::string::npos);
+  expect_self_contained(without.out, "report without gnuplot");
+  if (gnuplot_installed()) {
+    const auto with = run_command_line(env + kMemprobe + " report --format html " + quoted(kept));
+    EXPECT_EQ(with.exit_status, 0) << with.err;
+    EXPECT_NE(with.out.find("<figure id=\"plot-latency\">"), std::string::npos);
+    EXPECT_EQ(with.out.find("<?xml"), std::string::npos);
+    expect_self_contained(with.out, "report with gnuplot");
+  }
+  EXPECT_TRUE(fs::is_empty(tmp)) << "a temporary directory was left in " << tmp;
+  fs::remove_all(tmp);
+}
+
 // Bad input: one error line, exit 2, nothing on stdout (the page is rendered
 // whole before it is written).
 TEST(HtmlReportBrowserTest, NotAResultsFileIsOneLineAndExit2WithNothingOnStdout) {
