@@ -61,7 +61,8 @@ int compare_command(const CompareCommand& command, std::ostream& out) {
     if (gate) text += analysis::render_gate(*gate, format);
     if (format == analysis::TableFormat::kHtml) {
       const auto first_line = [](const std::string& runs) { return runs.substr(0, runs.find('\n')); };
-      const std::string title = "memprobe compare: " + first_line(comparison.run_a) + " vs " + first_line(comparison.run_b);
+      const std::string title =
+          "memprobe compare: " + first_line(comparison.run_a) + " vs " + first_line(comparison.run_b);
       text = analysis::html_document(title, "memprobe compare", text);
     }
   }
@@ -139,8 +140,9 @@ int fleet_command(const std::vector<std::string>& paths, const std::string& form
   if (format == "json")
     text = analysis::fleet_to_json(fleet).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   else if (*table_format == analysis::TableFormat::kHtml)
-    text = analysis::html_document(fmt::format("memprobe fleet: {} run{}", inputs.size(), inputs.size() == 1 ? "" : "s"),
-                                   "memprobe fleet", analysis::render_fleet(fleet, *table_format));
+    text = analysis::html_document(
+        fmt::format("memprobe fleet: {} run{}", inputs.size(), inputs.size() == 1 ? "" : "s"), "memprobe fleet",
+        analysis::render_fleet(fleet, *table_format));
   else
     text = analysis::render_fleet(fleet, *table_format);
   out << text;

@@ -386,7 +386,8 @@ TEST(HtmlReportBrowserTest, PlotsAreInlinedOrOneLineSaysWhyAndNoTemporaryDirecto
   ASSERT_FALSE(kept.empty());
   const fs::path tmp = testing::make_temp_dir("memprobe-html-tmp");
   const std::string env = "env TMPDIR=" + quoted(tmp) + " ";
-  const auto without = run_command_line(env + "PATH=/nonexistent " + kMemprobe + " report --format html " + quoted(kept));
+  const auto without =
+      run_command_line(env + "PATH=/nonexistent " + kMemprobe + " report --format html " + quoted(kept));
   EXPECT_EQ(without.exit_status, 0) << without.err;
   EXPECT_NE(without.out.find("<p class=\"note\">plots left out: gnuplot is not installed"), std::string::npos);
   EXPECT_EQ(without.out.find("<svg"), std::string::npos);
