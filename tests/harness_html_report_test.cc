@@ -125,6 +125,7 @@ std::vector<Table> dom_tables(const std::string& dom) {
       Row row;
       // Cells in order, header or data.
       for (std::size_t at = row_html.find("<t"); at != std::string::npos; at = row_html.find("<t", at + 1)) {
+        if (at + 3 >= row_html.size()) break;
         const char kind = row_html[at + 2];
         if ((kind != 'h' && kind != 'd') || (row_html[at + 3] != '>' && row_html[at + 3] != ' ')) continue;
         const std::size_t open_end = row_html.find('>', at);
