@@ -7,6 +7,7 @@
 // <table> of the page with the same cells, every inline SVG plot has a
 // rendered size, and the page logged no error. The report itself carries
 // no script: a test-only probe <script> is injected into a copy of it.
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -376,6 +377,21 @@ TEST(HtmlReportBrowserTest, EveryTableAndPlotRendersInHeadlessChromium) {
     EXPECT_NE(report.find("<figure id=\"plot-latency\">"), std::string::npos);
   }
   fs::remove_all(work);
+}
+
+// The comparison itself: a text table and its DOM agree cell by cell, and
+// one figure off is a failure naming the row (so the browser test above
+// cannot pass by comparing nothing).
+TEST(HtmlReportBrowserTest, TheTableComparisonSeesOneDifferentFigure) {
+  static const std::string text = "summary\nlevel  ns\n-----  ----\nL1     1.10\nDRAM      —\nnote under it\n";
+  static const std::string dom =
+      "<p>summary</p><table>\n<thead><tr><th>level</th><th class=\"num\">ns</th></tr></thead>\n<tbody>\n"
+      "<tr><td>L1</td><td class=\"num\">1.10</td></tr>\n<tr><td>DRAM</td><td class=\"num\">—</td></tr>\n"
+      "</tbody></table><p>note under it</p>";
+  expect_same_tables(text, dom, "same");
+  static const std::string other = std::regex_replace(dom, std::regex("1\\.10"), "1.11");
+  EXPECT_NONFATAL_FAILURE(expect_same_tables(text, other, "one figure off"), "row 1");
+  EXPECT_FATAL_FAILURE(expect_same_tables(text, "<p>no table</p>", "no table"), "tables in the text and in the DOM");
 }
 
 // gnuplot is a Recommends: without it the page says so in one line in place
