@@ -54,6 +54,7 @@
 
 #include "analysis/metric_names.h"
 #include "analysis/results.h"
+#include "analysis/table_format.h"
 
 namespace memprobe::analysis {
 
@@ -172,8 +173,15 @@ std::string format_figure_value(std::string_view metric, double value);
 
 // Plain-text report: runs, differences, derived-figure table
 // (figure | A | B | B/A | verdict), then the cases outside the noise (all
-// with options.all_cases) and a count of those within it.
-std::string render_comparison(const Comparison& comparison);
+// with options.all_cases) and a count of those within it. With
+// TableFormat::kHtml the same lines and tables as HTML fragments (<p>,
+// <table>; each verdict cell keeps its words and gains a CSS class,
+// verdict_html_class), for analysis/html_report.h to wrap.
+std::string render_comparison(const Comparison& comparison, TableFormat format = TableFormat::kText);
+
+// The CSS class of a verdict cell from its text ("slower (...)" ->
+// "verdict worse"): colour in the HTML report, next to the words.
+const char* verdict_html_class(const std::string& cell);
 
 // One row per figure and case: section,name,metric,a,b,ratio,verdict.
 std::string render_comparison_csv(const Comparison& comparison);

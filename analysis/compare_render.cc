@@ -51,33 +51,34 @@ std::string csv_number(const std::optional<double>& value) { return value ? fmt:
 
 
 // What a side's verdicts rest on, and what an interruption hid.
-std::string side_notes(const Comparison& comparison) {
+std::string side_notes(const Comparison& comparison, TableFormat format) {
   std::string out;
+  const auto line = [&](const std::string& text) { out += note_line(text, format); };
   for (const bool is_a : {true, false}) {
     const SideSummary& side = is_a ? comparison.side_a : comparison.side_b;
     const char* name = is_a ? "A" : "B";
     if (side.runs == 1)
-      out += fmt::format("{}: one run: its verdicts rest on within-run spread only, which misses run-to-run noise "
-                         "(several runs per side: memprobe compare A1 A2 -- B1 B2)\n",
-                         name);
+      line(fmt::format("{}: one run: its verdicts rest on within-run spread only, which misses run-to-run noise "
+                         "(several runs per side: memprobe compare A1 A2 -- B1 B2)",
+                         name));
     else
-      out += fmt::format("{}: {} runs: each figure is their median, its interval spans the runs' spread\n", name,
-                         side.runs);
+      line(fmt::format("{}: {} runs: each figure is their median, its interval spans the runs' spread", name,
+                         side.runs));
   }
   for (const bool is_a : {true, false}) {
     const SideSummary& side = is_a ? comparison.side_a : comparison.side_b;
     if (side.drift_pct.empty()) continue;
     std::string levels;
     for (const auto& [level, pct] : side.drift_pct) levels += fmt::format("{}{} {:.1f} %", levels.empty() ? "" : ", ", level, pct);
-    out += fmt::format("{}: its levels moved within the run (drift, largest of its runs): {}; a level's latency "
-                       "counts that much as noise\n",
-                       is_a ? "A" : "B", levels);
+    line(fmt::format("{}: its levels moved within the run (drift, largest of its runs): {}; a level's latency "
+                       "counts that much as noise",
+                       is_a ? "A" : "B", levels));
   }
   for (const bool is_a : {true, false}) {
     const SideSummary& side = is_a ? comparison.side_a : comparison.side_b;
     for (const auto& [level, how] : side.knee_moved)
-      out += fmt::format("{}: within the run, {}; a difference in the {} detected size counts as noise\n",
-                         is_a ? "A" : "B", how, level);
+      line(fmt::format("{}: within the run, {}; a difference in the {} detected size counts as noise",
+                         is_a ? "A" : "B", how, level));
   }
   for (const bool is_a : {true, false}) {
     const SideSummary& side = is_a ? comparison.side_a : comparison.side_b;
@@ -90,11 +91,11 @@ std::string side_notes(const Comparison& comparison) {
       if (c.verdict == hidden) ++cases, families.insert(c.family);
     std::string family_list;
     for (const std::string& f : families) family_list += (family_list.empty() ? "" : ", ") + f;
-    out += fmt::format("{} was interrupted ({} of {} run{}): it hid {} derived figure{} and {} case{}{} measured in {} "
-                       "(verdict \"{}\" below)\n",
+    line(fmt::format("{} was interrupted ({} of {} run{}): it hid {} derived figure{} and {} case{}{} measured in {} "
+                       "(verdict \"{}\" below)",
                        is_a ? "A" : "B", side.interrupted, side.runs, side.runs == 1 ? "" : "s", figures,
                        figures == 1 ? "" : "s", cases, cases == 1 ? "" : "s",
-                       family_list.empty() ? "" : " (" + family_list + ")", is_a ? "B" : "A", verdict_name(hidden));
+                       family_list.empty() ? "" : " (" + family_list + ")", is_a ? "B" : "A", verdict_name(hidden)));
   }
   return out;
 }
@@ -106,11 +107,11 @@ std::string format_figure_value(std::string_view metric, double value) { return 
 namespace {
 
 // "derived figures:" and their table.
-std::string figures_section(const Comparison& comparison) {
+std::string figures_section(const Comparison& comparison, TableFormat format) {
   std::string out;
-  out += "\nderived figures:\n";
+  out += "\n" + note_line("derived figures:", format);
   if (comparison.figures.empty()) {
-    out += "none in either file\n";
+    out += note_line("none in either file", format);
   } else {
     std::vector<std::vector<std::string>> rows;
     for (const FigureComparison& f : comparison.figures) {
@@ -121,16 +122,17 @@ std::string figures_section(const Comparison& comparison) {
       rows.push_back({f.figure, cell(f.a, f.a_text), cell(f.b, f.b_text), format_ratio(f.ratio),
                       std::string(verdict_name(f.verdict)) + (f.note.empty() ? "" : ": " + f.note)});
     }
-    out += render_table({{"figure", false}, {"A"}, {"B"}, {"B/A"}, {"verdict", false}}, rows);
+    out += render_table({{"figure", false}, {"A"}, {"B"}, {"B/A"}, {"verdict", false, verdict_html_class}}, rows,
+                        format);
   }
 
   return out;
 }
 
 // "cases (...):", the cases not within noise (all with --all) and the count of those within.
-std::string cases_section(const Comparison& comparison) {
+std::string cases_section(const Comparison& comparison, TableFormat format) {
   std::string out;
-  out += "\ncases (headline metric, median of the repetitions):\n";
+  out += "\n" + note_line("cases (headline metric, median of the repetitions):", format);
   std::vector<std::vector<std::string>> rows;
   std::size_t within_noise = 0;
   for (const CaseComparison& c : comparison.cases) {
@@ -146,49 +148,70 @@ std::string cases_section(const Comparison& comparison) {
                     std::string(verdict_name(c.verdict)) + (c.note.empty() ? "" : " (" + c.note + ")")});
   }
   if (comparison.cases.empty()) {
-    out += "none in either file\n";
+    out += note_line("none in either file", format);
   } else {
     if (!rows.empty())
       out += render_table({{"case", false}, {"metric", false}, {"A"}, {"B"}, {"B/A"}, {"A spread"}, {"B spread"},
-                           {"verdict", false}},
-                          rows);
+                           {"verdict", false, verdict_html_class}},
+                          rows, format);
     if (!comparison.options.all_cases)
-      out += fmt::format("{} of {} cases within noise{}\n", within_noise, comparison.cases.size(),
-                         within_noise > 0 ? " (not listed; --all lists every case)" : "");
+      out += note_line(fmt::format("{} of {} cases within noise{}", within_noise, comparison.cases.size(),
+                                   within_noise > 0 ? " (not listed; --all lists every case)" : ""),
+                       format);
   }
   return out;
 }
 
 }  // namespace
 
-std::string render_comparison(const Comparison& comparison) {
-  std::string out =
-      fmt::format("A  {}\nB  {}\n", escape_control(comparison.run_a), escape_control(comparison.run_b));
-  out += side_notes(comparison) + "\n";
+const char* verdict_html_class(const std::string& cell) {
+  // The verdict's name opens its cell (a note may follow): the longest
+  // names first, so "within noise" is not read as something shorter.
+  struct Kind {
+    Verdict verdict;
+    const char* css;
+  };
+  static constexpr Kind kKinds[] = {
+      {Verdict::kWithinNoise, "verdict same"},     {Verdict::kFaster, "verdict better"},
+      {Verdict::kSlower, "verdict worse"},         {Verdict::kLarger, "verdict changed"},
+      {Verdict::kSmaller, "verdict changed"},      {Verdict::kDiffers, "verdict changed"},
+      {Verdict::kOnlyInA, "verdict missing"},      {Verdict::kOnlyInB, "verdict missing"},
+      {Verdict::kNotComparable, "verdict missing"}, {Verdict::kHiddenInA, "verdict missing"},
+      {Verdict::kHiddenInB, "verdict missing"},
+  };
+  for (const Kind& kind : kKinds)
+    if (cell.starts_with(verdict_name(kind.verdict))) return kind.css;
+  return "";
+}
+
+std::string render_comparison(const Comparison& comparison, TableFormat format) {
+  std::string out = note_line(fmt::format("A  {}", comparison.run_a), format) +
+                    note_line(fmt::format("B  {}", comparison.run_b), format);
+  out += side_notes(comparison, format) + "\n";
 
   if (comparison.machine.empty()) {
-    out += "machine and settings: no differences\n";
+    out += note_line("machine and settings: no differences", format);
   } else {
-    out += "machine and settings differences:\n";
+    out += note_line("machine and settings differences:", format);
     std::vector<std::vector<std::string>> rows;
     for (const Difference& d : comparison.machine) rows.push_back({d.what, d.a, d.b});
-    out += render_table({{"what", false}, {"A", false}, {"B", false}}, rows);
+    out += render_table({{"what", false}, {"A", false}, {"B", false}}, rows, format);
   }
   if (!comparison.unavailable.empty()) {
-    out += "\nmeasured on one side only:\n";
+    out += "\n" + note_line("measured on one side only:", format);
     std::vector<std::vector<std::string>> rows;
     for (const Difference& d : comparison.unavailable) rows.push_back({d.what, d.a, d.b});
-    out += render_table({{"figure", false}, {"A", false}, {"B", false}}, rows);
+    out += render_table({{"figure", false}, {"A", false}, {"B", false}}, rows, format);
   }
 
   const double floor_pct = comparison.options.noise_floor_pct;
-  out += figures_section(comparison);
-  out += cases_section(comparison);
-  out += fmt::format(
-      "\nverdict: within noise if the sides' ranges overlap (cases: min..max of the repetitions, outliers left out; cache latency: "
+  out += figures_section(comparison, format);
+  out += cases_section(comparison, format);
+  out += "\n" + note_line(fmt::format(
+      "verdict: within noise if the sides' ranges overlap (cases: min..max of the repetitions, outliers left out; cache latency: "
       "± its spread, or its drift within the run where that is more; detected sizes: half a grid step either way, and any difference where a run's knee moved within it) or |B/A - 1| < {} %; otherwise faster/slower by the metric (time: lower is better; GB/s, "
-      "speed-up: higher), larger/smaller for sizes and counts\n",
-      format_number(floor_pct));
+      "speed-up: higher), larger/smaller for sizes and counts",
+      format_number(floor_pct)), format);
   return out;
 }
 

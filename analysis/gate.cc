@@ -118,26 +118,30 @@ GateResult regression_gate(const Comparison& comparison, double threshold_pct) {
   return gate;
 }
 
-std::string render_gate(const GateResult& gate) {
+std::string render_gate(const GateResult& gate, TableFormat format) {
   const std::size_t figures = static_cast<std::size_t>(
       std::count_if(gate.checks.begin(), gate.checks.end(), [](const GateCheck& c) { return !c.is_case; }));
   const std::string checked = fmt::format("{} checks: {} derived figures, {} cases no figure covers; {} skipped",
                                           gate.checks.size(), figures, gate.checks.size() - figures,
                                           gate.count(GateOutcome::kSkip));
   if (!gate.nothing_compared.empty())
-    return fmt::format("\nregression gate: FAIL: {} ({})\n", gate.nothing_compared, checked);
+    return "\n" + note_line(fmt::format("regression gate: FAIL: {} ({})", gate.nothing_compared, checked), format);
   if (!gate.failed())
-    return fmt::format("\nregression gate: pass: nothing worse than A by more than {:g} % beyond noise ({})\n",
-                       gate.threshold_pct, checked);
-  std::string out = fmt::format("\nregression gate: FAIL: {} check{} failed at {:g} % ({})\n",
-                                gate.count(GateOutcome::kFail), gate.count(GateOutcome::kFail) == 1 ? "" : "s",
-                                gate.threshold_pct, checked);
+    return "\n" + note_line(fmt::format("regression gate: pass: nothing worse than A by more than {:g} % beyond "
+                                         "noise ({})",
+                                         gate.threshold_pct, checked),
+                             format);
+  std::string out = "\n" + note_line(fmt::format("regression gate: FAIL: {} check{} failed at {:g} % ({})",
+                                                 gate.count(GateOutcome::kFail),
+                                                 gate.count(GateOutcome::kFail) == 1 ? "" : "s", gate.threshold_pct,
+                                                 checked),
+                                     format);
   std::vector<std::vector<std::string>> rows;
   for (const GateCheck& c : gate.checks)
     if (c.outcome == GateOutcome::kFail)
       rows.push_back({c.is_case ? "case" : "figure", c.name, value_text(c.metric, c.a), value_text(c.metric, c.b),
                       c.ratio ? fmt::format("{:.2f}", *c.ratio) : std::string(kMissing), c.message});
-  out += render_table({{"", false}, {"failed", false}, {"A"}, {"B"}, {"B/A"}, {"why", false}}, rows);
+  out += render_table({{"", false}, {"failed", false}, {"A"}, {"B"}, {"B/A"}, {"why", false}}, rows, format);
   return out;
 }
 

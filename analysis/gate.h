@@ -63,7 +63,8 @@ GateResult regression_gate(const Comparison& comparison, double threshold_pct);
 
 // "regression gate: FAIL ..." with a table of the failing checks, or
 // "regression gate: pass ...": one section for the end of the text report.
-std::string render_gate(const GateResult& gate);
+// With TableFormat::kHtml, HTML fragments of the same lines and table.
+std::string render_gate(const GateResult& gate, TableFormat format = TableFormat::kText);
 
 // A JUnit XML document: one <testsuite>, one <testcase> per check (failure or
 // skipped with the message), properties naming both sides and the limit.

@@ -37,6 +37,10 @@ std::string series_script(const Results& results, const SeriesSpec& spec, const 
 
 }  // namespace
 
+// gnuplot 5.4's "svg ... dynamic" (no "mouse", no "standalone" JavaScript)
+// writes plain SVG: no <script>, references only to its own ids and, for
+// "with image", an inline data:image/png; the HTML report inlines it as is
+// (analysis/html_report.h inline_svg checks that).
 std::string with_outputs(const std::string& name, const std::string& plot_commands) {
   return fmt::format(
       "set terminal svg size 960,600 dynamic enhanced font 'sans,12'\n"

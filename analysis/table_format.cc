@@ -70,6 +70,22 @@ std::string escape_control(std::string_view text) {
   return out;
 }
 
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 // Display width of UTF-8 text ("—" and "±" are one column, three/two bytes).
 std::size_t display_width(const std::string& text) {
   std::size_t width = 0;
@@ -84,10 +100,12 @@ std::optional<TableFormat> parse_table_format(const std::string& name) {
   if (name == "text") return TableFormat::kText;
   if (name == "markdown" || name == "md") return TableFormat::kMarkdown;
   if (name == "csv") return TableFormat::kCsv;
+  if (name == "html") return TableFormat::kHtml;
   return std::nullopt;
 }
 
 std::string note_line(const std::string& text, TableFormat format) {
+  if (format == TableFormat::kHtml) return "<p class=\"note\">" + html_escape(escape_control(text)) + "</p>\n";
   return (format == TableFormat::kCsv ? "# " : "") + escape_control(text) + "\n";
 }
 
@@ -135,6 +153,30 @@ std::string render_markdown(const std::vector<Column>& columns, const std::vecto
   return out + "\n";  // a line right after a pipe table would become a row
 }
 
+// Cells arrive escaped by escape_control; HTML-escaped here.
+std::string render_html(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows) {
+  const auto attributes = [](const Column& column, const std::string& cell) {
+    std::string classes = column.right_aligned ? "num" : "";
+    if (column.html_class) {
+      const char* extra = column.html_class(cell);
+      if (extra && *extra) classes += (classes.empty() ? "" : " ") + std::string(extra);
+    }
+    return classes.empty() ? std::string() : " class=\"" + classes + "\"";
+  };
+  std::string out = "<table>\n<thead><tr>";
+  for (const Column& c : columns) out += "<th" + attributes(c, std::string()) + ">" + html_escape(c.title) + "</th>";
+  out += "</tr></thead>\n<tbody>\n";
+  for (const auto& row : rows) {
+    out += "<tr>";
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      const std::string cell = i < row.size() ? row[i] : std::string();
+      out += "<td" + attributes(columns[i], cell) + ">" + html_escape(cell) + "</td>";
+    }
+    out += "</tr>\n";
+  }
+  return out + "</tbody>\n</table>\n";
+}
+
 }  // namespace
 
 std::string render_table(const std::vector<Column>& columns_in, const std::vector<std::vector<std::string>>& rows_in,
@@ -148,6 +190,7 @@ std::string render_table(const std::vector<Column>& columns_in, const std::vecto
     for (std::string& cell : row) cell = escape_control(cell);
   if (format == TableFormat::kCsv) return render_csv(columns, rows);
   if (format == TableFormat::kMarkdown) return render_markdown(columns, rows);
+  if (format == TableFormat::kHtml) return render_html(columns, rows);
   std::vector<std::size_t> widths;
   for (const Column& c : columns) widths.push_back(display_width(c.title));
   for (const auto& row : rows)

@@ -22,9 +22,11 @@ std::string header_line(const char* label, const std::string& text) {
 }
 
 // The machine header as a block: verbatim text, a fenced block in Markdown,
-// "# " comments in CSV.
+// "# " comments in CSV, a <pre> in HTML (its lines are escape_control'd
+// already; html_escape makes them text).
 std::string format_block(const std::string& text, TableFormat format) {
   if (format == TableFormat::kMarkdown) return "```\n" + text + "```\n";
+  if (format == TableFormat::kHtml) return "<pre class=\"header\">" + html_escape(text) + "</pre>\n";
   if (format == TableFormat::kText) return text;
   std::string out;
   std::size_t start = 0;

@@ -54,7 +54,9 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& a) {
 CLI::App* add_report_command(CLI::App& app, ReportArgs& a) {
   CLI::App* report = app.add_subcommand("report", "print the tables of a results file");
   report->add_option("file", a.path, "results file (JSON)")->required()->type_name("FILE");
-  report->add_option("--format", a.format, "text, markdown or csv")->capture_default_str();
+  report->add_option("--format", a.format,
+                     "text, markdown, csv or html (one self-contained page: tables and the plots as inline SVG)")
+      ->capture_default_str();
   report->add_option("--plot", a.plot_dir, "also write plots (SVG and PNG, through gnuplot) into this directory")
       ->type_name("DIR");
   return report;
@@ -67,7 +69,8 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& a) {
       ->required()
       ->type_name("FILE");
   compare->add_flag("--all", a.command.all_cases, "list every case, also those within noise");
-  compare->add_option("--format", a.command.format, "text, csv or junit (JUnit XML of the regression gate)")
+  compare->add_option("--format", a.command.format,
+                      "text, csv, junit (JUnit XML of the regression gate) or html (one self-contained page)")
       ->capture_default_str();
   compare->add_option("--fail-on-regression", a.fail_on_regression_pct,
                       "exit 3 when a figure of B is worse than A by more than PCT % and beyond noise")
@@ -78,7 +81,8 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& a) {
 CLI::App* add_fleet_command(CLI::App& app, FleetArgs& a) {
   CLI::App* fleet = app.add_subcommand("fleet", "many runs in one table, grouped by machine, outliers flagged");
   fleet->add_option("paths", a.paths, "results files, or directories of them (*.json)")->required()->type_name("PATH");
-  fleet->add_option("--format", a.format, "text, markdown, csv or json")->capture_default_str();
+  fleet->add_option("--format", a.format, "text, markdown, csv, json or html (one self-contained page)")
+      ->capture_default_str();
   fleet->add_flag("--fail-on-outlier", a.fail_on_outlier, "exit 3 when a run is flagged");
   return fleet;
 }

@@ -11,6 +11,7 @@
 #include "analysis/compare.h"
 #include "analysis/fleet.h"
 #include "analysis/gate.h"
+#include "analysis/html_report.h"
 #include "analysis/loaded_run.h"
 #include "analysis/results_json.h"
 #include "analysis/table_format.h"
@@ -19,8 +20,8 @@
 namespace memprobe::harness {
 
 int compare_command(const CompareCommand& command, std::ostream& out) {
-  if (command.format != "text" && command.format != "csv" && command.format != "junit")
-    throw UsageError(fmt::format("--format: '{}' is not one of text, csv, junit", command.format));
+  if (command.format != "text" && command.format != "csv" && command.format != "junit" && command.format != "html")
+    throw UsageError(fmt::format("--format: '{}' is not one of text, csv, junit, html", command.format));
   if (command.fail_on_regression_pct &&
       !(std::isfinite(*command.fail_on_regression_pct) && *command.fail_on_regression_pct >= 0 &&
         *command.fail_on_regression_pct <= 1000))
@@ -48,14 +49,24 @@ int compare_command(const CompareCommand& command, std::ostream& out) {
   std::optional<analysis::GateResult> gate;
   if (command.fail_on_regression_pct) gate = analysis::regression_gate(comparison, *command.fail_on_regression_pct);
 
+  // Rendered whole, then written: nothing reaches OUT before a failure.
+  std::string text;
   if (command.format == "junit") {
-    out << analysis::render_junit(comparison, *gate);
+    text = analysis::render_junit(comparison, *gate);
   } else if (command.format == "csv") {
-    out << analysis::render_comparison_csv(comparison);
+    text = analysis::render_comparison_csv(comparison);
   } else {
-    out << analysis::render_comparison(comparison);
-    if (gate) out << analysis::render_gate(*gate);
+    const auto format = command.format == "html" ? analysis::TableFormat::kHtml : analysis::TableFormat::kText;
+    text = analysis::render_comparison(comparison, format);
+    if (gate) text += analysis::render_gate(*gate, format);
+    if (format == analysis::TableFormat::kHtml) {
+      const auto first_line = [](const std::string& runs) { return runs.substr(0, runs.find('\n')); };
+      const std::string title =
+          "memprobe compare: " + first_line(comparison.run_a) + " vs " + first_line(comparison.run_b);
+      text = analysis::html_document(title, "memprobe compare", text);
+    }
   }
+  out << text;
   return gate && gate->failed() ? kExitFlagged : 0;
 }
 
@@ -120,15 +131,21 @@ int fleet_command(const std::vector<std::string>& paths, const std::string& form
                   std::ostream& out) {
   const auto table_format = analysis::parse_table_format(format);
   if (!table_format && format != "json")
-    throw UsageError(fmt::format("--format: '{}' is not one of text, markdown, csv, json", format));
+    throw UsageError(fmt::format("--format: '{}' is not one of text, markdown, csv, json, html", format));
   std::vector<analysis::FleetInput> inputs;
   for (const std::string& file : fleet_files(paths, std::cerr))
     inputs.push_back({file, analysis::load_run(file).results});
   const analysis::Fleet fleet = analysis::analyze_fleet(inputs);
+  std::string text;
   if (format == "json")
-    out << analysis::fleet_to_json(fleet).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    text = analysis::fleet_to_json(fleet).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  else if (*table_format == analysis::TableFormat::kHtml)
+    text = analysis::html_document(
+        fmt::format("memprobe fleet: {} run{}", inputs.size(), inputs.size() == 1 ? "" : "s"), "memprobe fleet",
+        analysis::render_fleet(fleet, *table_format));
   else
-    out << analysis::render_fleet(fleet, *table_format);
+    text = analysis::render_fleet(fleet, *table_format);
+  out << text;
   return fail_on_outlier && fleet.flagged_runs() > 0 ? kExitFlagged : 0;
 }
 

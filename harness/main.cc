@@ -104,13 +104,17 @@ memprobe::harness::RunPlan run_plan(const RunArgs& a, const CLI::App& run, int a
 
 int report_main(const ReportArgs& a, const CLI::App& report) {
   const auto format = memprobe::analysis::parse_table_format(a.format);
-  if (!format) throw UsageError(fmt::format("--format: '{}' is not one of text, markdown, csv", a.format));
+  if (!format) throw UsageError(fmt::format("--format: '{}' is not one of text, markdown, csv, html", a.format));
   if (report.count("--plot")) memprobe::harness::check_plot_directory(a.plot_dir);
   // Every table and plot from the cases by today's analysis (the one path
   // compare and fleet take too), so they agree with each other.
   auto [results, stored_derived_note] = memprobe::analysis::load_run(a.path);
   if (!stored_derived_note.empty()) std::cerr << "memprobe: note: " << stored_derived_note << "\n";
-  std::cout << memprobe::analysis::render_report(results, *format);
+  // Rendered whole before anything is printed (HTML: with gnuplot's SVG inline).
+  const std::string text = *format == memprobe::analysis::TableFormat::kHtml
+                               ? memprobe::analysis::render_report_html(results, memprobe::harness::svg_plots(results))
+                               : memprobe::analysis::render_report(results, *format);
+  std::cout << text;
   if (report.count("--plot")) {
     for (const std::string& file : memprobe::harness::write_plots(results, a.plot_dir))
       std::cerr << "memprobe: wrote " << file << "\n";

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <stdlib.h>
 #include <stdexcept>
 #include <system_error>
 #include <vector>
@@ -95,6 +97,40 @@ std::vector<std::string> write_plots(const analysis::Results& results, const std
     for (const char* ext : {".svg", ".png"}) images.push_back((fs::path(dir) / (plot.name + ext)).string());
   }
   return images;
+}
+
+analysis::HtmlPlots svg_plots(const analysis::Results& results) {
+  namespace fs = std::filesystem;
+  analysis::HtmlPlots out;
+  const std::vector<analysis::Plot> plots = analysis::build_plots(results);
+  if (plots.empty()) return out;
+  std::error_code ec;
+  fs::path base = fs::temp_directory_path(ec);
+  if (ec) base = "/tmp";
+  std::string pattern = (base / "memprobe-plots-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    out.note = fmt::format("plots left out: cannot make a temporary directory in {} ({})", base.string(),
+                           std::generic_category().message(errno));
+    return out;
+  }
+  const std::string dir = pattern;
+  try {
+    for (const std::string& image : write_plots(results, dir)) {
+      if (!image.ends_with(".svg")) continue;
+      std::ifstream in(image, std::ios::binary);
+      std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (!in && !in.eof()) throw std::runtime_error(fmt::format("cannot read {}", image));
+      out.plots.push_back({fs::path(image).stem().string(), std::move(svg)});
+    }
+  } catch (const std::exception& e) {
+    out.plots.clear();
+    const std::string what = e.what();
+    out.note = what.starts_with("gnuplot not found")
+                   ? "plots left out: gnuplot is not installed (apt-get install gnuplot-nox to draw them)"
+                   : "plots left out: " + what;
+  }
+  fs::remove_all(dir, ec);
+  return out;
 }
 
 }  // namespace memprobe::harness

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/html_report.h"
 #include "analysis/results.h"
 
 namespace memprobe::harness {
@@ -16,5 +17,11 @@ void check_plot_directory(const std::string& dir);
 // Writes DIR/<name>.gp for every plot and runs gnuplot in DIR; returns the
 // image files written. Throws std::runtime_error if gnuplot is missing or fails.
 std::vector<std::string> write_plots(const analysis::Results& results, const std::string& dir);
+
+// The plots as SVG text for the HTML report: the same scripts as --plot, run
+// through gnuplot in a private temporary directory (mkdtemp) that is removed
+// afterwards. Never throws for gnuplot's sake: without gnuplot, or when it
+// fails, the result holds no plot and a one-line note saying why.
+analysis::HtmlPlots svg_plots(const analysis::Results& results);
 
 }  // namespace memprobe::harness

@@ -70,7 +70,8 @@ TEST(TableFormatTest, ParsesFormatNames) {
   EXPECT_EQ(parse_table_format("text"), TableFormat::kText);
   EXPECT_EQ(parse_table_format("markdown"), TableFormat::kMarkdown);
   EXPECT_EQ(parse_table_format("csv"), TableFormat::kCsv);
-  EXPECT_FALSE(parse_table_format("html").has_value());
+  EXPECT_EQ(parse_table_format("html"), TableFormat::kHtml);
+  EXPECT_FALSE(parse_table_format("xml").has_value());
 }
 
 // Issue 13, row 17: text from a results file cannot steer the terminal.
@@ -87,13 +88,31 @@ TEST(TableFormatTest, ControlCharactersAndEscapeSequencesAreEscaped) {
 TEST(TableFormatTest, EveryFormatEscapesCellsTitlesAndNotes) {
   const std::vector<Column> columns = {{"name\x1b]0;x\x07", false}, {"value", true}};
   const std::vector<std::vector<std::string>> rows = {{"cpu\x1b[2J", "1\n2"}};
-  for (TableFormat format : {TableFormat::kText, TableFormat::kMarkdown, TableFormat::kCsv}) {
+  for (TableFormat format : {TableFormat::kText, TableFormat::kMarkdown, TableFormat::kCsv, TableFormat::kHtml}) {
     const std::string out = render_table(columns, rows, format) + note_line("reason\x1b[1A", format);
     for (char c : out) EXPECT_TRUE(c == '\n' || static_cast<unsigned char>(c) >= 0x20) << out;
     EXPECT_NE(out.find("cpu\\x1b[2J"), std::string::npos) << out;
     EXPECT_NE(out.find("1\\x0a2"), std::string::npos) << out;
     EXPECT_NE(out.find("reason\\x1b[1A"), std::string::npos) << out;
   }
+}
+
+// Issue 27: the HTML table holds the same cells, each one text: markup in a
+// cell (a CPU model, a reason from a results file) is escaped, never parsed.
+TEST(TableFormatTest, HtmlTableEscapesEveryCellAndAlignsNumbersByClass) {
+  const std::vector<Column> columns = {{"name <i>", false}, {"ns", true}};
+  const std::string table = render_table(columns, {{"<b>&\"", "1.25"}, {"it's", "—"}}, TableFormat::kHtml);
+  EXPECT_EQ(table,
+            "<table>\n<thead><tr><th>name &lt;i&gt;</th><th class=\"num\">ns</th></tr></thead>\n<tbody>\n"
+            "<tr><td>&lt;b&gt;&amp;&quot;</td><td class=\"num\">1.25</td></tr>\n"
+            "<tr><td>it&#39;s</td><td class=\"num\">—</td></tr>\n</tbody>\n</table>\n");
+  EXPECT_EQ(note_line("a < b & \"c\"\x1b", TableFormat::kHtml), "<p class=\"note\">a &lt; b &amp; &quot;c&quot;\\x1b</p>\n");
+  // A class from the cell's text adds colour beside its words, never instead.
+  const auto verdict = [](const std::string& cell) { return cell.starts_with("slower") ? "verdict worse" : ""; };
+  const std::string verdicts =
+      render_table({{"verdict", false, verdict}}, {{"slower"}, {"faster"}}, TableFormat::kHtml);
+  EXPECT_NE(verdicts.find("<td class=\"verdict worse\">slower</td>"), std::string::npos) << verdicts;
+  EXPECT_NE(verdicts.find("<td>faster</td>"), std::string::npos) << verdicts;
 }
 
 // Issue 13, row 12: a figure that is not a number prints as missing.

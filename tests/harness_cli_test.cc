@@ -186,7 +186,7 @@ TEST(CliTest, QuickLatencyRunWritesASchemaConformingResultsFile) {
     EXPECT_NE(plots.err.find("gnuplot"), std::string::npos) << plots.err;
   }
   std::filesystem::remove_all(plot_dir);
-  expect_usage_error("report " + path.string() + " --format html", "html");
+  expect_usage_error("report " + path.string() + " --format xml", "xml");
 
   const auto json = nlohmann::json::parse(testing::slurp(path));
   for (const char* member : {"schema", "command", "started_at", "git", "machine", "cases", "unavailable", "derived"})

@@ -33,6 +33,7 @@ void check_plot_directory(const std::string&) {}
 int compare_command(const CompareCommand&, std::ostream&) { return 0; }
 int fleet_command(const std::vector<std::string>&, const std::string&, bool, std::ostream&) { return 0; }
 std::vector<std::string> write_plots(const analysis::Results&, const std::string&) { return {}; }
+analysis::HtmlPlots svg_plots(const analysis::Results&) { return {}; }
 
 }  // namespace memprobe::harness
 
