@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generates a reference run of this machine into results/<machine-slug>/:
 # the results file (JSON, with the command line and machine fingerprint
-# inside), its Markdown report and the plots. Everything is produced by
+# inside), its Markdown and HTML reports and the plots. Everything is produced by
 # memprobe itself; nothing is edited by hand. Needs root for the hugetlb
 # pools, which memprobe reserves and restores.
 set -euo pipefail
@@ -39,4 +39,7 @@ fi
 "$memprobe" run "${pools[@]}" --out "$stem.json"
 "$memprobe" report "$stem.json" --format markdown > "$stem.md"
 "$memprobe" report "$stem.json" --plot "$stem-plots" > /dev/null
-echo "reference run: $stem.json, $stem.md, $stem-plots/"
+"$memprobe" report "$stem.json" --format html > "$stem.html"
+# The README shows the page as a browser draws it (where a browser is installed).
+scripts/html_screenshot.sh "$stem.html" "$stem-html.png" || echo "reference run: no screenshot of $stem.html"
+echo "reference run: $stem.json, $stem.md, $stem.html, $stem-plots/"
