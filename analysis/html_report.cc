@@ -40,23 +40,6 @@ figure svg { width: 100%; max-width: 960px; height: auto; display: block; border
 figcaption { font-size: 13px; color: #333; margin-top: 0.3em; }
 )css";
 
-// What each plot shows, for its caption (analysis/families/*.cc plots).
-std::string caption_of(const std::string& name) {
-  if (name == "latency")
-    return "load-to-use latency against working set, per page kind; red points mark the detected cache levels "
-           "(knees), dashed lines the sizes the system reports";
-  if (name == "tlb")
-    return "TLB curves: extra cycles per load over a same-footprint reference against pages touched, per page "
-           "kind; dashed lines mark the TLB entries the system reports";
-  if (name == "hugepage") return "huge-page ladder: ns per load against working set, per page kind (the speed-ups "
-                                 "in the hugepage table are their ratios)";
-  if (name == "bandwidth") return "sequential bandwidth against working set per thread";
-  if (name == "c2c") return "core-to-core one-way latency heat map (ns)";
-  if (name == "loaded") return "loaded latency: DRAM chase latency against background read bandwidth";
-  if (name == "mlp") return "memory-level parallelism: ns per load against independent chains";
-  return name;
-}
-
 bool starts_with_at(std::string_view text, std::size_t at, std::string_view what) {
   return text.substr(at, what.size()) == what;
 }
@@ -133,7 +116,8 @@ std::string render_plots_html(const HtmlPlots& plots) {
       continue;
     }
     out += fmt::format("<figure id=\"plot-{}\">\n{}\n<figcaption>Figure {}: {}</figcaption>\n</figure>\n",
-                       html_escape(plot.name), *svg, number, html_escape(caption_of(plot.name)));
+                       html_escape(plot.name), *svg, number,
+                       html_escape(plot.caption.empty() ? plot.name : plot.caption));
   }
   if (plots.plots.empty() && plots.note.empty())
     out += note_line("no plot: no family of this file draws one", TableFormat::kHtml);

@@ -16,11 +16,12 @@
 
 namespace memprobe::analysis {
 
-// A plot as gnuplot drew it: its name (analysis/plots.h Plot::name) and the
-// SVG document gnuplot wrote.
+// A plot as gnuplot drew it: its name and caption (analysis/plots.h Plot)
+// and the SVG document gnuplot wrote.
 struct SvgPlot {
   std::string name;
   std::string svg;
+  std::string caption;  // empty: the figure is captioned by its name
 };
 
 // The plots for the HTML report, or why there are none (gnuplot missing,

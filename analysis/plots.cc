@@ -88,14 +88,14 @@ std::string gnuplot_quote(const std::string& text) {
 }
 
 std::vector<Plot> series_plot(const Results& results, const SeriesSpec& spec, const std::string& name,
-                              const std::string& title, const std::string& axes) {
+                              const std::string& title, const std::string& axes, const std::string& caption) {
   std::vector<std::string> blocks, titles;
   std::string script = series_script(results, spec, name, blocks, titles);
   if (blocks.empty()) return {};
   script += fmt::format("set title {} noenhanced\n", gnuplot_quote(title + ", " + plot_title_of(results)));
   script += axes + "set grid xtics ytics\nset key top left\n";
   script += plot_series(blocks, titles, "linespoints pt 7 ps 0.7");
-  return {{name, with_outputs(name, script)}};
+  return {{name, with_outputs(name, script), caption}};
 }
 
 std::vector<Plot> build_plots(const Results& results) {

@@ -14,8 +14,9 @@
 namespace memprobe::analysis {
 
 struct Plot {
-  std::string name;    // file stem: "latency" -> latency.gp, latency.svg, latency.png
-  std::string script;  // gnuplot 5 script writing <name>.svg and <name>.png in its directory
+  std::string name;     // file stem: "latency" -> latency.gp, latency.svg, latency.png
+  std::string script;   // gnuplot 5 script writing <name>.svg and <name>.png in its directory
+  std::string caption;  // what the plot shows, in a sentence (the HTML report's figure caption)
 };
 
 // Every plot the results allow, in report order (the families' report_rank).
@@ -49,8 +50,9 @@ struct SeriesSpec {
 };
 
 // A line plot of spec's series named `name`, titled "<title>, <machine>",
-// with the gnuplot axis commands `axes`; nothing when no row has x and y.
+// with the gnuplot axis commands `axes` and the figure caption `caption`;
+// nothing when no row has x and y.
 std::vector<Plot> series_plot(const Results& results, const SeriesSpec& spec, const std::string& name,
-                              const std::string& title, const std::string& axes);
+                              const std::string& title, const std::string& axes, const std::string& caption);
 
 }  // namespace memprobe::analysis

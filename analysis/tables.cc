@@ -77,7 +77,7 @@ std::string memory_text(const Results& results) {
   if (from == "default")
     return fmt::format("working sets: the latency sweep grows until its curve shows DRAM, at most {} (8x the "
                        "reported LLC, 4x with --quick); the huge-page ladder goes to 4 GiB where memory and its "
-                       "first-touch budget allow (512 MiB with --quick); --max-working-set caps every family",
+                       "first-touch budget allow (256 MiB with --quick); --max-working-set caps every family",
                        size);
   return fmt::format("working sets at most {}{}", size, from.empty() ? "" : fmt::format(" ({})", from));
 }

@@ -99,8 +99,7 @@ std::size_t register_latency(const core::Machine& machine, const CaseOptions& op
           : default_max_working_set_bytes(machine.topology.last_level_cache_bytes(), options.quick);
   std::vector<std::uint64_t> anchors;
   for (const core::CacheLevel& cache : machine.topology.data_caches()) anchors.push_back(cache.size_bytes);
-  std::vector<std::uint64_t> sizes =
-      log_sweep(4 * core::kKiB, max_ws_bytes, options.quick ? 2 : 4, anchors, setup.line_bytes);
+  std::vector<std::uint64_t> sizes = latency_sweep_sizes(max_ws_bytes, options.quick, anchors, setup.line_bytes);
   // The log grid may stop short of a cap that is not on it: the cap itself is
   // the last point (a whole number of 4 KiB pages: the harness checks).
   if (options.max_working_set_bytes > 0 && max_ws_bytes == options.max_working_set_bytes &&

@@ -35,4 +35,17 @@ std::vector<std::uint64_t> log_sweep(std::uint64_t min_bytes, std::uint64_t max_
   return sizes;
 }
 
+std::vector<std::uint64_t> latency_sweep_sizes(std::uint64_t max_bytes, bool quick,
+                                               const std::vector<std::uint64_t>& anchors,
+                                               std::uint64_t granule_bytes) {
+  std::vector<std::uint64_t> sizes = log_sweep(std::uint64_t{4} << 10, std::min(max_bytes, kDenseLatencySweepTopBytes),
+                                               quick ? 2 : 4, anchors, granule_bytes);
+  if (max_bytes <= kDenseLatencySweepTopBytes) return sizes;
+  const std::vector<std::uint64_t> sparse = log_sweep(kDenseLatencySweepTopBytes, max_bytes, 2, anchors, granule_bytes);
+  sizes.insert(sizes.end(), sparse.begin(), sparse.end());
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  return sizes;
+}
+
 }  // namespace memprobe::bench

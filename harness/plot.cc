@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -120,7 +121,9 @@ analysis::HtmlPlots svg_plots(const analysis::Results& results) {
       std::ifstream in(image, std::ios::binary);
       std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       if (!in && !in.eof()) throw std::runtime_error(fmt::format("cannot read {}", image));
-      out.plots.push_back({fs::path(image).stem().string(), std::move(svg)});
+      const std::string name = fs::path(image).stem().string();
+      const auto drawn = std::find_if(plots.begin(), plots.end(), [&](const analysis::Plot& p) { return p.name == name; });
+      out.plots.push_back({name, std::move(svg), drawn != plots.end() ? drawn->caption : ""});
     }
   } catch (const std::exception& e) {
     out.plots.clear();

@@ -2,6 +2,7 @@
 
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -55,20 +56,23 @@ double largest_point(const analysis::Results& results, std::string_view family, 
 }
 
 // The latency family, 4 KiB .. kFirstLatencySweepTopBytes first and then an
-// octave at a time, on the first page policy, until its curve shows DRAM
-// (its descriptor's sweep_complete), the sweep reaches `bound_bytes`, or the
-// time limit passes; then the other policies over the same range, so every
-// curve has the same points. With --max-working-set the sweep goes to exactly
-// that size in one step (what the user asked for).
+// octave at a time, every page policy at each step (every curve has the same
+// points), until one curve shows DRAM (its descriptor's sweep_complete), the
+// sweep reaches `bound_bytes`, or the time limit passes. Any curve will do:
+// the cache table reads each curve's DRAM where another curve located it
+// (table_dram_plateau), and in a guest the 4 KiB curve can climb through a
+// small shared L3 without the plateau the rule counts while the THP curve
+// shows it (a Zen 5 guest's default run swept to 256 MiB for that, 8 s more).
+// With --max-working-set the sweep goes to exactly that size in one step
+// (what the user asked for).
 LatencySweepEnd run_latency(const core::Machine& machine, const bench::CaseOptions& options,
                             std::uint64_t bound_bytes, bool cap_given, const analysis::MachineInfo& info,
                             CollectingReporter& reporter, std::ostream& err) {
   LatencySweepEnd end;
   if (options.policies.empty()) return end;
-  const core::PagePolicy first = options.policies.front();
-  const std::string first_page(core::cli_name(first));
+  std::vector<std::string> pages;
+  for (const core::PagePolicy policy : options.policies) pages.emplace_back(core::cli_name(policy));
   bench::CaseOptions step = options;
-  step.policies = {first};
   const auto start = std::chrono::steady_clock::now();
   const double limit_s = static_cast<double>(options.policies.size()) *
                          (options.quick ? kLatencySweepSecondsPerPolicy / 4 : kLatencySweepSecondsPerPolicy);
@@ -90,24 +94,31 @@ LatencySweepEnd run_latency(const core::Machine& machine, const bench::CaseOptio
       break;
     }
     const analysis::Results so_far = results_so_far(reporter.runs(), info);
-    if (auto done = sweep_complete("latency", so_far, first_page)) {
+    std::optional<std::string> done;
+    for (const std::string& page : pages)
+      if ((done = sweep_complete("latency", so_far, page))) break;
+    if (done) {
       end.reason = *done;
       break;
     }
+    const std::string curves = pages.size() == 1 ? fmt::format("the {} curve has", pages.front())
+                                                 : fmt::format("no curve ({}) has", fmt::join(pages, ", "));
     if (top >= bound_bytes) {
-      end.reason = fmt::format("reached the largest working set allowed ({}) before the {} curve showed a DRAM "
-                               "plateau",
-                               core::format_bytes(bound_bytes), first_page);
+      end.reason = fmt::format("reached the largest working set allowed ({}) before a curve showed a DRAM "
+                               "plateau: {} shown one",
+                               core::format_bytes(bound_bytes), curves);
       break;
     }
     const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double predicted_s = predicted_latency_seconds(
-        elapsed_s, largest_octave_seconds(so_far, reporter.case_seconds(), first_page, top), options.policies.size());
+    double octave_s = 0;
+    for (const std::string& page : pages)
+      octave_s += largest_octave_seconds(so_far, reporter.case_seconds(), page, top);
+    const double predicted_s = predicted_latency_seconds(elapsed_s, octave_s);
     if (predicted_s > limit_s) {
       end.reason = fmt::format("time limit: one more octave would take the latency family to about {:.0f} s "
-                               "({} page polic{}), past its {:.0f} s, and the {} curve has shown no DRAM plateau",
+                               "({} page polic{}), past its {:.0f} s, and {} shown a DRAM plateau",
                                predicted_s, options.policies.size(), options.policies.size() == 1 ? "y" : "ies",
-                               limit_s, first_page);
+                               limit_s, curves);
       break;
     }
     above = top;
@@ -115,14 +126,6 @@ LatencySweepEnd run_latency(const core::Machine& machine, const bench::CaseOptio
     err << fmt::format("memprobe: latency: no DRAM plateau yet; extending the sweep to {}\n",
                        core::format_bytes(top))
         << std::flush;
-  }
-  if (options.policies.size() > 1) {
-    step = options;
-    step.policies.erase(step.policies.begin());
-    step.sweep_above_bytes = 0;
-    step.sweep_up_to_bytes = end.up_to_bytes;
-    register_family("latency", machine, step);
-    run_registered(reporter);
   }
   return end;
 }
@@ -193,8 +196,8 @@ TlbSweepEnd run_tlb(const core::Machine& machine, const bench::CaseOptions& opti
 
 }  // namespace
 
-double predicted_latency_seconds(double first_policy_seconds, double largest_octave_seconds, std::size_t policies) {
-  return static_cast<double>(std::max<std::size_t>(1, policies)) * (first_policy_seconds + 2 * largest_octave_seconds);
+double predicted_latency_seconds(double elapsed_seconds, double largest_octave_seconds) {
+  return elapsed_seconds + 2 * largest_octave_seconds;
 }
 
 double largest_octave_seconds(const analysis::Results& results, const std::map<std::string, double>& case_seconds,

@@ -22,22 +22,21 @@ namespace memprobe::harness {
 
 // The first octave-by-octave step of the latency sweep ends here (4 KiB ..
 // this holds every L1 and L2 and many guests' effective L3); each further
-// step doubles it until the curve shows DRAM, the bound, or the time limit.
+// step doubles it until a curve shows DRAM, the bound, or the time limit.
 inline constexpr std::uint64_t kFirstLatencySweepTopBytes = 32ull << 20;
 // The latency family's budget per page policy measured (seconds; --quick:
 // a quarter): the sweep stops growing before an octave that would take the
 // family past it (predicted_latency_seconds). Per policy, because every
-// policy re-runs the whole range: 24 s for the default 4k and THP pages, and
-// a run that asks for 2m and 1g pages too still reaches DRAM.
-inline constexpr double kLatencySweepSecondsPerPolicy = 12;
+// policy measures the whole range: 16 s for the default 4k and THP pages
+// (a default run's other families take about 45 s of its 60 s in a 2-vCPU
+// guest), and a run that asks for 2m and 1g pages too still reaches DRAM.
+inline constexpr double kLatencySweepSecondsPerPolicy = 8;
 
-// Seconds the whole latency family would take if the first page policy's
-// sweep grew one more octave: that octave costs about twice the largest
-// octave measured (set-up, first touch and warm-up grow with the working
-// set), and each of the `policies` re-runs the whole range at about the same
-// cost per case.
-double predicted_latency_seconds(double first_policy_seconds, double largest_octave_seconds,
-                                 std::size_t policies);
+// Seconds the whole latency family would take if the sweep grew one more
+// octave: that octave costs about twice the largest octave measured (set-up,
+// first touch and warm-up grow with the working set). Both figures are over
+// every page policy, which each step measures.
+double predicted_latency_seconds(double elapsed_seconds, double largest_octave_seconds);
 
 // The wall seconds of the `page` latency cases with working sets in
 // (top_bytes / 2, top_bytes]: the sweep's largest octave so far.

@@ -128,7 +128,7 @@ FamilyDescriptor toy_family() {
   };
   f.plots = [](const Results& results) -> std::vector<Plot> {
     if (!derived_rows(results, kToy)) return {};
-    return {{"toy", with_outputs("toy", "plot x\n")}};
+    return {{"toy", with_outputs("toy", "plot x\n"), "a toy plot"}};
   };
   return f;
 }

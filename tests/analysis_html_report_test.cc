@@ -91,10 +91,11 @@ TEST(HtmlReportTest, SvgIsInlinedWithoutPrologAndWithUniqueIds) {
   EXPECT_NE(inlined->find("xlink:href='#plot1-gpDot'"), std::string::npos) << *inlined;
   EXPECT_NE(inlined->find("url(#plot1-grad)"), std::string::npos) << *inlined;
 
-  const std::string html = render_report_html(small_results(), {{{"latency", svg}}, ""});
+  const std::string html = render_report_html(small_results(), {{{"latency", svg, "what <the> plot shows"}}, ""});
   expect_self_contained(html);
   EXPECT_NE(html.find("<figure id=\"plot-latency\">"), std::string::npos);
-  EXPECT_NE(html.find("<figcaption>Figure 1: "), std::string::npos);
+  EXPECT_NE(html.find("<figcaption>Figure 1: what &lt;the&gt; plot shows</figcaption>"), std::string::npos)
+      << "the plot's own caption, escaped";
 }
 
 TEST(HtmlReportTest, SvgThatRunsOrLoadsSomethingIsLeftOutWithANote) {
@@ -105,7 +106,7 @@ TEST(HtmlReportTest, SvgThatRunsOrLoadsSomethingIsLeftOutWithANote) {
     std::string why;
     EXPECT_FALSE(inline_svg(bad, "p-", why)) << bad;
     EXPECT_FALSE(why.empty()) << bad;
-    const std::string html = render_report_html(small_results(), {{{"latency", bad}}, ""});
+    const std::string html = render_report_html(small_results(), {{{"latency", bad, ""}}, ""});
     expect_self_contained(html);
     EXPECT_NE(html.find("plot latency left out"), std::string::npos);
   }

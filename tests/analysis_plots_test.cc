@@ -3,8 +3,13 @@
 #include "analysis/families/hugepage.h"
 #include "analysis/families/latency.h"
 #include "analysis/families/tlb.h"
+#include "analysis/loaded_run.h"
 
 #include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
 
 namespace memprobe::analysis {
 namespace {
@@ -71,6 +76,22 @@ TEST(PlotsTest, KneeMarkersSitOnTheCurve) {
   r.derived.extra["latency_curve_page"] = "4k";
   const std::string s = latency_plots(r).at(0).script;
   EXPECT_NE(s.find("'L1 knee 60 KiB' at 64, 4 point"), std::string::npos) << s;
+}
+
+// Each family captions its own plot (the HTML report's figures); the
+// generic report code names no family. A kept Zen 5 reference run draws
+// latency, tlb, hugepage, bandwidth, mlp, loaded and c2c plots.
+TEST(PlotsTest, EveryPlotOfAKeptRunCarriesItsOwnCaption) {
+  const LoadedRun run = load_run(std::string(MEMPROBE_SOURCE_DIR) +
+                                 "/results/amd-fam26-model2-bhyve-2cpu/2026-12-07-410142d.json");
+  const std::vector<Plot> plots = build_plots(run.results);
+  ASSERT_GE(plots.size(), 6u);
+  std::set<std::string> captions;
+  for (const Plot& plot : plots) {
+    SCOPED_TRACE(plot.name);
+    EXPECT_GT(plot.caption.size(), plot.name.size());
+    EXPECT_TRUE(captions.insert(plot.caption).second) << "two plots share a caption: " << plot.caption;
+  }
 }
 
 TEST(PlotsTest, NoLatencyCasesNoPlot) { EXPECT_TRUE(latency_plots(Results{}).empty()); }

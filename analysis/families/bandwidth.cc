@@ -259,7 +259,8 @@ std::vector<Plot> bandwidth_plots(const Results& results) {
                       1024.0},
                      "bandwidth", "sequential bandwidth",
                      "set logscale x 2\nset format x '%.0f'\nset xlabel 'working set per thread (KiB)'\n"
-                     "set ylabel 'GB/s (1e9 bytes/s)'\n");
+                     "set ylabel 'GB/s (1e9 bytes/s)'\n",
+                     "sequential bandwidth against working set per thread, per kernel and thread count");
 }
 
 namespace {

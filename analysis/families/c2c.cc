@@ -217,7 +217,8 @@ std::vector<Plot> c2c_plots(const Results& results) {
       "plot $c2c matrix with image notitle\n",
       block, gnuplot_quote("core-to-core one-way latency, " + plot_title_of(results)), tics, tics, cpus.size() - 1,
       cpus.size() - 1);
-  return {{"c2c", with_outputs("c2c", commands)}};
+  return {{"c2c", with_outputs("c2c", commands),
+           "core-to-core one-way latency heat map (ns): a cache line handed from the row's CPU to the column's"}};
 }
 
 namespace {

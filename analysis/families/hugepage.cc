@@ -593,7 +593,9 @@ std::vector<Plot> hugepage_plots(const Results& results) {
       "set logscale x 2\nset logscale y 10\nset grid xtics ytics mytics\nset xlabel 'working set (KiB)'\n"
       "set ylabel 'ns per load'\nset key top left\nset format x '%.0f'\n";
   script += plot_series(blocks, titles, "linespoints pt 7 ps 0.8");
-  return {{"hugepage", with_outputs("hugepage", script)}};
+  return {{"hugepage", with_outputs("hugepage", script),
+           "huge-page ladder: ns per load against working set, per page kind (the speed-ups in the hugepage table "
+           "are their ratios)"}};
 }
 
 FamilyDescriptor describe_hugepage() {

@@ -848,7 +848,9 @@ std::vector<Plot> latency_plots(const Results& results) {
     titles.push_back(page + " pages");
   }
   script += plot_series(blocks, titles, "linespoints pt 7 ps 0.6");
-  return {{"latency", with_outputs("latency", script)}};
+  return {{"latency", with_outputs("latency", script),
+           "load-to-use latency against working set, per page kind; red points mark the detected cache levels "
+           "(knees), dashed lines the sizes the system reports"}};
 }
 
 namespace {

@@ -70,7 +70,8 @@ std::vector<Plot> loaded_plots(const Results& results) {
   return series_plot(results,
                      {"loaded", "background_gb_per_s", "ns_per_load",
                       [](const nlohmann::json&) { return std::string("DRAM chase"); }, 1},
-                     "loaded", "loaded latency", "set xlabel 'background read GB/s'\nset ylabel 'ns per load'\n");
+                     "loaded", "loaded latency", "set xlabel 'background read GB/s'\nset ylabel 'ns per load'\n",
+                     "loaded latency: DRAM chase latency against the other cores' background read bandwidth");
 }
 
 FamilyDescriptor describe_loaded() {

@@ -132,7 +132,8 @@ std::string render_mlp_table(const Results& results, TableFormat format) {
 std::vector<Plot> mlp_plots(const Results& results) {
   return series_plot(results, {"mlp", "k", "ns_per_load", [](const nlohmann::json&) { return std::string("DRAM"); }, 1},
                      "mlp", "memory-level parallelism",
-                     "set logscale y 10\nset xlabel 'independent chains k'\nset ylabel 'ns per load'\n");
+                     "set logscale y 10\nset xlabel 'independent chains k'\nset ylabel 'ns per load'\n",
+                     "memory-level parallelism: ns per load against the number of independent chains");
 }
 
 FamilyDescriptor describe_mlp() {
