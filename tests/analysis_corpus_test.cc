@@ -136,6 +136,17 @@ std::vector<MachineCorpus> corpus() {
         {"L2", 1 * kMiB, kOneGridStep, "AMD Zen 5: 1 MiB L2 per core (public spec)"}},
        {{"L1 DTLB", 96, kOneGridStep, "AMD Zen 5: 96-entry L1 DTLB (public spec)"},
         {"L2 DTLB", 4096, kOneGridStep, "AMD Zen 5: 4096-entry L2 DTLB (public spec)"}}},
+      // A default `memprobe run --out` on the same kind of guest (2026-12-07,
+      // 23:43 UTC), by the binary of the tree 91e24dc commits before its plot
+      // captions (its header says 28d3786-dirty). The half-height knee read
+      // its L2 DTLB at 5793 entries, two grid steps past the spec: the walk
+      // gets dearer inside the rise once the page-table entries outgrow the
+      // L1 data cache, and the knee is now read against that height.
+      {"amd-fam26-model2-bhyve-2cpu/2026-12-07-28d3786-dirty-default.json",
+       {{"L1", 48 * kKiB, kOneGridStep, "AMD Zen 5: 48 KiB L1D per core (public spec)"},
+        {"L2", 1 * kMiB, kOneGridStep, "AMD Zen 5: 1 MiB L2 per core (public spec)"}},
+       {{"L1 DTLB", 96, kOneGridStep, "AMD Zen 5: 96-entry L1 DTLB (public spec)"},
+        {"L2 DTLB", 4096, kOneGridStep, "AMD Zen 5: 4096-entry L2 DTLB (public spec)"}}},
   };
 }
 

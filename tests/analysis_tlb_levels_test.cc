@@ -7,6 +7,7 @@
 // already walks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -80,6 +81,35 @@ TEST(TlbLevelRuleTest, AGradualRiseWhoseWalkKeepsGettingDearerIsReadAtItsFirstOc
   ASSERT_EQ(levels.size(), 2u);
   expect_near_grid(levels[0].knee_pages, 72);
   expect_near_grid(levels[1].knee_pages, 3072);
+}
+
+TEST(TlbLevelRuleTest, AWalkGettingDearerInsideTheRiseDoesNotMoveTheKneePastTheEntries) {
+  // The shape of a Zen 5 guest's curve: L2 hits at 8 cycles to 4096 pages,
+  // then misses with random-like replacement (a quarter of the loads at
+  // 1.19x the entries, half at 1.41x), and from 6144 pages (48 KiB of 8-byte
+  // page-table entries: the L1 data cache) the walk itself doubles.
+  auto zen5_like = [](double n) {
+    if (n <= 96) return 0.0;
+    if (n <= 4096) return 8.0;
+    const double missing = std::min(1.0, 1.5 * (1 - 4096 / n) + 0.02);
+    const double walk = n < 6144 ? 110.0 : 110.0 * (1 + std::log2(n / 6144));
+    return 8.0 + missing * walk;
+  };
+  const std::vector<TlbPoint> curve = curve_of(zen5_like, 32768);
+  const std::vector<TlbLevelStep> octave_height = tlb_levels(curve);
+  ASSERT_EQ(octave_height.size(), 2u);
+  EXPECT_GT(octave_height[1].knee_pages, 4096 * std::pow(2.0, 0.25) * 1.01)
+      << "half the octave's height lies past a grid step (the rule without the L1 limit)";
+  const std::vector<TlbLevelStep> levels = tlb_levels(curve, {}, std::nullopt, 2, 6144.0);
+  ASSERT_EQ(levels.size(), 2u);
+  expect_near_grid(levels[0].knee_pages, 96);
+  expect_near_grid(levels[1].knee_pages, 4096);
+  EXPECT_LT(levels[1].knee_top_cycles, levels[1].top_cycles);
+  EXPECT_EQ(levels[1].top_cycles, octave_height[1].top_cycles) << "the miss cost is still read an octave on";
+  // A limit inside the first grid step past the plateau, or past its octave,
+  // changes nothing.
+  for (const double limit : {4200.0, 9000.0})
+    EXPECT_EQ(tlb_levels(curve, {}, std::nullopt, 2, limit)[1].knee_pages, octave_height[1].knee_pages) << limit;
 }
 
 TEST(TlbLevelRuleTest, ACreepBelowTheKneeSmallerThanTheL1MissCostIsNotTheL2) {

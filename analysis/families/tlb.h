@@ -106,12 +106,19 @@ std::vector<TlbStep> tlb_steps(const std::vector<TlbPoint>& curve, const TlbStep
 // cyclic walk over twice the entries misses on nearly every load under any
 // replacement; what the curve does later is the walk getting dearer as
 // page-table lines leave the caches, not this level), and its knee is the
-// last point at or below half that height. Later rises are walk-cost steps.
+// last point at or below half of the height the knee is read against: that
+// one, or delta where the page-table entries outgrow the L1 data cache when
+// that comes sooner (knee_top_cycles). Later rises are walk-cost steps.
 struct TlbLevelStep {
   double knee_pages = 0;       // last point at or below the rise's midpoint
   double plateau_pages = 0;    // last point on the plateau before the rise
   double plateau_cycles = 0;   // median delta of the plateau (the previous level's miss cost)
   double top_cycles = 0;       // delta one octave past plateau_pages
+  // delta the midpoint is taken to: top_cycles, or delta at the page count
+  // where the page-table entries outgrow the L1 data cache when that lies
+  // between a grid step past plateau_pages and the octave (the walk getting
+  // dearer inside the rise would move the midpoint past the entries).
+  double knee_top_cycles = 0;
   double needed_cycles = 0;    // the height the rule asked for
   bool top_past_sweep = false;  // the sweep ended within that octave: top_cycles is its last point
   double height_cycles() const { return top_cycles - plateau_cycles; }
@@ -122,9 +129,18 @@ struct TlbLevelStep {
 // first level's miss cost is at most `max_l1_miss_cycles` (when given): a
 // first-level miss that already costs a walk leaves no second-level hit
 // plateau to find (a guest's huge pages split by the host).
+// `pte_outgrow_l1_pages`: the page count whose last-level page-table
+// entries (8 B a page) fill the L1 data cache (pte_outgrow_l1_pages()), or
+// nullopt: the knee is read against the octave's height.
 std::vector<TlbLevelStep> tlb_levels(const std::vector<TlbPoint>& curve, const TlbStepRule& rule = {},
                                      std::optional<double> max_l1_miss_cycles = std::nullopt,
-                                     std::size_t max_levels = 2);
+                                     std::size_t max_levels = 2,
+                                     std::optional<double> pte_outgrow_l1_pages = std::nullopt);
+
+// The page count whose 8-byte page-table entries fill the L1 data cache the
+// run measured (the cache table's L1), else the one the system reports;
+// nullopt without either.
+std::optional<double> pte_outgrow_l1_pages(const Results& results);
 
 // `memprobe run` grows the base-page sweep until its curve has gone this
 // far past the L2 DTLB knee.
