@@ -46,11 +46,6 @@ constexpr std::size_t kAssocLoadsPerIteration = 1024;
 constexpr std::size_t kCacheLoadsPerIteration = 32768;
 constexpr benchmark::IterationCount kCacheIterations = 4;
 constexpr benchmark::IterationCount kTlbIterations = 32;  // 32 Ki loads: ~1 ms where every load walks
-// --quick: half of them. A walk costs tens of ns, so 16 Ki loads still time
-// a case over ~0.5 ms, far above the timer; a DTLB probe is some 250 cases.
-benchmark::IterationCount tlb_iterations(const CaseOptions& options) {
-  return options.quick ? kTlbIterations / 2 : kTlbIterations;
-}
 constexpr int kAssocRepetitions = 3;
 // The lines of each stride slot the cache probes use (of 64 in a 4 KiB
 // page), one curve each: something else of this process, or of an SMT
@@ -381,7 +376,7 @@ void register_tlb_probes(CaseRegistrar& cases, const core::Machine& machine, con
                [arenas, stride, n, max_pages = pages.back(), setup](benchmark::State& state) {
                  tlb_stride_case(state, arenas->probe, stride, n, max_pages, setup);
                })
-          ->Iterations(tlb_iterations(options));
+          ->Iterations(kTlbIterations);
       reference_pages.push_back(n);
     }
   }
@@ -403,7 +398,7 @@ void register_tlb_probes(CaseRegistrar& cases, const core::Machine& machine, con
                [arenas, shape, max_per_set, setup](benchmark::State& state) {
                  tlb_ways_case(state, arenas->probe, shape, max_per_set, setup);
                })
-          ->Iterations(tlb_iterations(options));
+          ->Iterations(kTlbIterations);
     }
   }
   // Huge pages: the stride probe would touch one huge page per probed page
@@ -425,7 +420,7 @@ void register_tlb_probes(CaseRegistrar& cases, const core::Machine& machine, con
              [arenas, reference_bytes, n, setup, group_pages](benchmark::State& state) {
                reference_case(state, *arenas, reference_bytes, n, setup, group_pages);
              })
-        ->Iterations(tlb_iterations(options));
+        ->Iterations(kTlbIterations);
 }
 
 std::size_t register_assoc(const core::Machine& machine, const CaseOptions& options) {

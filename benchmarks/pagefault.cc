@@ -33,6 +33,10 @@ constexpr std::size_t kThpBytes = 256 * core::kMiB;
 constexpr std::uint64_t kMaxHugetlb2MPages = 64;
 constexpr std::uint64_t kMaxHugetlb1GPages = 1;
 constexpr std::size_t kFileBytes = 32 * core::kMiB;
+// --quick divides the anonymous and file sizes by this: 4 Ki faults of 4
+// KiB, 32 of 2 MiB and 2 Ki major faults still time a fault to well under a
+// percent, and the family then costs a --quick run about a second less.
+constexpr std::size_t kQuickSizeDivisor = 4;
 constexpr int kMaxFileRepetitions = 3;  // each evicts and re-reads the file from disk
 
 enum class Phase { kCold, kWarm, kPopulate };
@@ -70,10 +74,11 @@ std::uint64_t hugetlb_pages_to_use(std::size_t page_bytes, std::uint64_t most) {
 
 // The size each policy's cases touch; hugetlb as many pool pages as are
 // available now (at most a few), so the run adapts to the pool.
-std::size_t case_bytes(core::PagePolicy policy) {
+std::size_t case_bytes(core::PagePolicy policy, bool quick) {
+  const std::size_t divisor = quick ? kQuickSizeDivisor : 1;
   switch (policy) {
-    case core::PagePolicy::k4K: return k4KBytes;
-    case core::PagePolicy::kThp: return kThpBytes;
+    case core::PagePolicy::k4K: return k4KBytes / divisor;
+    case core::PagePolicy::kThp: return kThpBytes / divisor;
     case core::PagePolicy::kHugetlb2M: return 2 * core::kMiB * hugetlb_pages_to_use(2 * core::kMiB, kMaxHugetlb2MPages);
     case core::PagePolicy::kHugetlb1G: return core::kGiB * hugetlb_pages_to_use(core::kGiB, kMaxHugetlb1GPages);
   }
@@ -164,11 +169,11 @@ std::string anon_label(const FreshMapping& m, Phase phase, std::uint64_t rss_bef
   return format_case_label(label);
 }
 
-void anon_case(benchmark::State& state, core::PagePolicy policy, Phase phase) {
+void anon_case(benchmark::State& state, core::PagePolicy policy, Phase phase, bool quick) {
   FaultCounter* started = start_fault_case(state);
   if (!started) return;
   FaultCounter& counter = *started;
-  const std::size_t bytes = case_bytes(policy);
+  const std::size_t bytes = case_bytes(policy, quick);
   const double tsc_hz = core::tsc_hz();
   const std::uint64_t rss_before = peak_rss_bytes();
   if (phase != Phase::kCold && !warm_up(state, policy, bytes)) return;
@@ -220,12 +225,13 @@ std::string label_safe(std::string text) {
 // The file-backed case's state, as long-lived as its registered case: the
 // file (created at its first run) and whether a repetition was measured.
 struct FileCase {
+  std::size_t bytes = kFileBytes;
   std::optional<core::Result<ColdFile>> file;
   bool measured_once = false;
 };
 
 ColdFile* major_fault_file(FileCase& c, std::string& reason) {
-  if (!c.file) c.file.emplace(ColdFile::create(kFileBytes));
+  if (!c.file) c.file.emplace(ColdFile::create(c.bytes));
   if (!c.file->has_value()) {
     reason = c.file->error().reason;
     return nullptr;
@@ -327,12 +333,15 @@ std::size_t register_pagefault(const core::Machine&, const CaseOptions& options)
     for (const Phase phase : {Phase::kCold, Phase::kWarm, Phase::kPopulate}) {
       const std::string name = fmt::format("pagefault/{}/{}", core::cli_name(policy), phase_name(phase));
       common(register_case(name.c_str(),
-                                          [policy, phase](benchmark::State& state) { anon_case(state, policy, phase); }),
+                                          [policy, phase, quick = options.quick](benchmark::State& state) {
+                                            anon_case(state, policy, phase, quick);
+                                          }),
              phase == Phase::kCold ? 1 : repetitions);
     }
   }
   // The file lives as long as this case.
   auto file_case = std::make_shared<FileCase>();
+  if (options.quick) file_case->bytes = kFileBytes / kQuickSizeDivisor;
   common(register_case("pagefault/file/major",
                        [file_case](benchmark::State& state) { file_major_case(state, *file_case); }),
          repetitions > 0 ? std::min(repetitions, kMaxFileRepetitions) : 0);

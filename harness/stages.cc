@@ -75,7 +75,7 @@ LatencySweepEnd run_latency(const core::Machine& machine, const bench::CaseOptio
   bench::CaseOptions step = options;
   const auto start = std::chrono::steady_clock::now();
   const double limit_s = static_cast<double>(options.policies.size()) *
-                         (options.quick ? kLatencySweepSecondsPerPolicy / 4 : kLatencySweepSecondsPerPolicy);
+                         (options.quick ? kQuickLatencySweepSecondsPerPolicy : kLatencySweepSecondsPerPolicy);
 
   std::uint64_t top = cap_given ? bound_bytes : std::min(bound_bytes, kFirstLatencySweepTopBytes);
   std::uint64_t above = 0;

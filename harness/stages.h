@@ -24,13 +24,17 @@ namespace memprobe::harness {
 // this holds every L1 and L2 and many guests' effective L3); each further
 // step doubles it until a curve shows DRAM, the bound, or the time limit.
 inline constexpr std::uint64_t kFirstLatencySweepTopBytes = 32ull << 20;
-// The latency family's budget per page policy measured (seconds; --quick:
-// a quarter): the sweep stops growing before an octave that would take the
+// The latency family's budget per page policy measured (seconds): the sweep stops growing before an octave that would take the
 // family past it (predicted_latency_seconds). Per policy, because every
 // policy measures the whole range: 16 s for the default 4k and THP pages
 // (a default run's other families take about 45 s of its 60 s in a 2-vCPU
 // guest), and a run that asks for 2m and 1g pages too still reaches DRAM.
 inline constexpr double kLatencySweepSecondsPerPolicy = 8;
+// --quick's: its points are cheap, but DRAM it must still reach. A guest
+// whose L3 read 16 MiB steps into DRAM past 32 MiB and shows its two octaves
+// at 256 MiB; at 2 s a policy such --quick runs ended at 128 MiB without
+// DRAM, sized the later families from the sweep's top and took 26 s.
+inline constexpr double kQuickLatencySweepSecondsPerPolicy = 3;
 
 // Seconds the whole latency family would take if the sweep grew one more
 // octave: that octave costs about twice the largest octave measured (set-up,

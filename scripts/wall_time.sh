@@ -18,12 +18,15 @@ repeats=${1:-1}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-# Each stderr line gets a monotonic timestamp (seconds since start).
+# Each stderr line gets a timestamp (seconds since start), taken by bash
+# builtins as the line arrives: a process per line (the stamper before) fell
+# behind a burst of short cases (assoc prints hundreds) and charged the lag
+# to the families after it.
 stamp() {
   local start=$EPOCHREALTIME
   while IFS= read -r line; do
-    awk -v now="$EPOCHREALTIME" -v start="$start" -v line="$line" 'BEGIN { printf "%.3f %s\n", now - start, line }'
-  done
+    printf '%s %s\n' "$EPOCHREALTIME" "$line"
+  done | awk -v start="$start" '{ t = $1; sub(/^[^ ]* /, ""); printf "%.3f %s\n", t - start, $0 }'
 }
 
 # ETA error at the first progress line with >= 10 % of the final case count:
