@@ -81,6 +81,10 @@ struct SizingFigures {
   std::string latency_page;                // the curve the level figures were read on ("4k", "thp")
   std::vector<std::pair<std::string, std::uint64_t>> level_figures;  // level ("L2"), working set bytes of its figure
   std::vector<std::pair<std::string, std::uint64_t>> level_knees;    // level ("L2"), its detected size in bytes
+  // Without a DRAM plateau (cache_bytes empty): where a curve's last plateau
+  // starts that passes the DRAM rule over one octave (the sweep ended before
+  // the second), a bound on every cache level; 0: none.
+  std::uint64_t cache_bound_bytes = 0;
 };
 
 struct FamilyDescriptor {

@@ -56,6 +56,9 @@ struct MeasuredSizes {
   // cache_bytes; levels without a knee left out), innermost first: drift
   // re-checks each just below and just above.
   std::vector<LevelKnee> level_knees;
+  // Without cache_bytes (no DRAM plateau shown): a bound on every cache
+  // level (analysis::SizingFigures::cache_bound_bytes); 0: none.
+  std::uint64_t cache_bound_bytes = 0;
 };
 
 // What the harness (or `memprobe bench`) asks the families for.

@@ -237,6 +237,7 @@ bench::MeasuredSizes measured_sizes(const std::vector<RawRun>& runs, const analy
   sizes.l1_dtlb_entries_4k = figures.l1_dtlb_entries_4k;
   sizes.l2_dtlb_entries_4k = figures.l2_dtlb_entries_4k;
   sizes.latency_page = figures.latency_page;
+  sizes.cache_bound_bytes = figures.cache_bound_bytes;
   for (const auto& [level, bytes] : figures.level_figures) sizes.level_figures.push_back({level, bytes});
   for (const auto& [level, bytes] : figures.level_knees) sizes.level_knees.push_back({level, bytes});
   return sizes;
@@ -279,9 +280,13 @@ void run_families_in_stages(const std::vector<std::string>& families, const core
         if (measured.cache_bytes.empty() && latency_end_bytes > 0) {
           // No DRAM plateau (time limit, a noisy machine): the sweep went to
           // latency_end_bytes without one, so no level the other families
-          // size from is taken to be larger than that.
+          // size from is taken to be larger than that, or than where a curve's
+          // last plateau started that passes the DRAM rule over one octave.
+          const std::uint64_t bound = measured.cache_bound_bytes > 0
+                                          ? std::min(measured.cache_bound_bytes, latency_end_bytes)
+                                          : latency_end_bytes;
           for (const core::CacheLevel& c : machine.topology.data_caches())
-            options.measured.cache_bytes.push_back(std::min<std::uint64_t>(c.size_bytes, latency_end_bytes));
+            options.measured.cache_bytes.push_back(std::min<std::uint64_t>(c.size_bytes, bound));
         }
       } else {
         options.measured.l1_dtlb_entries_4k = measured.l1_dtlb_entries_4k;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analysis/derived.h"
+#include "analysis/family.h"
 #include "analysis/families/latency.h"
 
 namespace memprobe::analysis {
@@ -232,6 +233,43 @@ TEST(DerivedTest, SweepThatStopsShortOfDramSaysSo) {
     for (const CacheLevelRow& row : rows)
       EXPECT_EQ(row.note.find("matches no reported level"), std::string::npos) << row.level << ": " << row.note;
   }
+}
+
+// A sweep that ended one octave into DRAM (its time limit) shows no DRAM, so
+// no level is known; the later families' sets are bounded where that last
+// plateau starts, not at the sweep's end or a reported 508 MiB L3.
+TEST(DerivedTest, ASweepEndedAnOctaveIntoDramBoundsTheLevelsTheRunSizesFrom) {
+  const FamilyDescriptor* latency = find_family("latency");
+  ASSERT_TRUE(latency && latency->sizing_figures);
+  Results r = synthetic_results();
+  r.machine.caches.back().size_bytes = 508 * kMiB;
+  CurveSpec spec;
+  spec.steps_bytes = {32 * kKiB, 512 * kKiB, 16 * kMiB};
+  spec.max_bytes = 45.3 * kMiB;  // DRAM from 19 MiB: 1.25 octaves of it
+  add_latency_cases(r, "4k", spec);
+  add_latency_cases(r, "thp", spec);
+  ASSERT_FALSE(latency_dram_plateau(r, "4k")) << "two octaves are not there";
+  SizingFigures cut;
+  latency->sizing_figures(r, cut);
+  EXPECT_TRUE(cut.cache_bytes.empty());
+  EXPECT_GT(cut.cache_bound_bytes, 16 * kMiB);
+  EXPECT_LE(cut.cache_bound_bytes, 20 * kMiB) << "the first point of the last plateau";
+
+  // Once the curve has shown DRAM, the levels themselves; no bound.
+  Results shown = synthetic_results();
+  spec.max_bytes = 256 * kMiB;
+  add_latency_cases(shown, "4k", spec);
+  SizingFigures full;
+  latency->sizing_figures(shown, full);
+  EXPECT_EQ(full.cache_bytes.size(), 3u);
+  EXPECT_EQ(full.cache_bound_bytes, 0u);
+  // Inside L3 (no plateau past its knee) there is no bound either.
+  Results inside = synthetic_results();
+  spec.max_bytes = 8 * kMiB;
+  add_latency_cases(inside, "4k", spec);
+  SizingFigures none;
+  latency->sizing_figures(inside, none);
+  EXPECT_EQ(none.cache_bound_bytes, 0u);
 }
 
 TEST(DerivedTest, KneeFarFromReportedSizeIsNotedWithTheHypervisor) {

@@ -898,6 +898,24 @@ void latency_sizing_figures(const Results& results, SizingFigures& sizes) {
       sizes.cache_bytes.push_back(row.detected_bytes ? static_cast<std::uint64_t>(*row.detected_bytes) : 0);
       if (row.detected_bytes) sizes.level_knees.emplace_back(row.level, static_cast<std::uint64_t>(*row.detected_bytes));
     }
+  } else {
+    // A sweep cut short by its time limit can end an octave into DRAM: a
+    // bound on the levels the later families size from, lower than the
+    // sweep's end (a default run on a Zen 5 guest whose sweep ended at 256
+    // MiB without DRAM sized its DRAM sets from that end: 95 s, not 50).
+    DramPlateauRule one_octave;
+    one_octave.min_octaves = kLocatedDramMinOctaves;
+    for (const std::string& curve_page : verified_latency_pages(results)) {
+      const std::vector<CasePoint> case_points = latency_case_points(results, curve_page);
+      std::vector<CurvePoint> curve;
+      for (const CasePoint& p : case_points) curve.push_back(p.point);
+      if (curve.empty()) continue;
+      const auto plateau = find_dram_plateau(segment_curve(curve), reported_data_caches(results.machine).size(),
+                                             point_spreads(case_points), one_octave);
+      if (!plateau) continue;
+      const auto bound = static_cast<std::uint64_t>(plateau->first_bytes);
+      if (sizes.cache_bound_bytes == 0 || bound < sizes.cache_bound_bytes) sizes.cache_bound_bytes = bound;
+    }
   }
   // derive_cache_levels reads the curve preferred_latency_page picks: page.
   sizes.latency_page = page;
