@@ -10,48 +10,45 @@ namespace {
 
 // Per-case wall time relative to a latency case: the ratios of the
 // families' mean case times in `memprobe run` and `memprobe run --quick`
-// (default options, quiet machine) on the Intel Xeon KVM guest of
-// results/intel-fam6-model167-kvm-2cpu at 282f62f, printed by
-// `scripts/wall_time.sh --families` (which prints them for any machine).
+// (default options, quiet machine), printed by `scripts/wall_time.sh
+// --families` (which prints them for any machine): measured at 39522e4 on
+// the Zen 5 guest of results/amd-fam26-model2-bhyve-2cpu (2 vCPUs).
 // They only shape the estimate until a family's own cases are timed; the
 // scale (seconds per unit) comes from this run's finished families.
-// Measured with scripts/wall_time.sh --families at 40f1f62 (Zen 5 guest, 2 vCPUs);
-// assoc from its per-case time in `memprobe run --only assoc [--quick]` at
-// 57bf091 on the same guest (fixed-count cases of a few ms).
 constexpr std::array<std::pair<std::string_view, double>, 12> kRelativeCaseCost = {{
-    {"assoc", 0.02},
+    {"assoc", 0.015},
     {"stride", 0.8},
     {"tlb", 1.0},
-    {"pagewalk", 4.3},
-    {"hugepage", 16.9},
-    {"bandwidth", 1.2},
-    {"mlp", 1.8},
-    {"loaded", 1.8},
-    {"c2c", 6.3},
-    {"numa", 11.1},
-    {"pagefault", 5.1},
-    {"drift", 1.1},
+    {"pagewalk", 3.7},
+    {"hugepage", 4.8},
+    {"bandwidth", 1.0},
+    {"mlp", 1.5},
+    {"loaded", 1.4},
+    {"c2c", 5.1},
+    {"numa", 9.6},
+    {"pagefault", 4.1},
+    {"drift", 0.7},
 }};
 constexpr std::array<std::pair<std::string_view, double>, 12> kRelativeCaseCostQuick = {{
     {"assoc", 0.05},
-    {"stride", 0.5},
-    {"tlb", 1.3},
-    {"pagewalk", 4.2},
-    {"hugepage", 9.1},
-    {"bandwidth", 0.9},
-    {"mlp", 3.3},
-    {"loaded", 3.1},
-    {"c2c", 9.3},
-    {"numa", 21.4},
-    {"pagefault", 10.9},
-    {"drift", 1.2},
+    {"stride", 0.7},
+    {"tlb", 0.9},
+    {"pagewalk", 1.0},
+    {"hugepage", 7.0},
+    {"bandwidth", 0.8},
+    {"mlp", 4.5},
+    {"loaded", 4.3},
+    {"c2c", 12.0},
+    {"numa", 12.2},
+    {"pagefault", 3.4},
+    {"drift", 1.1},
 }};
 // A latency case's mean seconds over its whole sweep, same runs: the scale
 // until some family has finished. A sweep's first cases (KiB working sets)
 // cost a fraction of its mean, so the mean of the cases timed so far would
 // underestimate the rest of the run by the mix of sizes still to come.
-constexpr double kPriorLatencyCaseSeconds = 0.08;
-constexpr double kPriorLatencyCaseSecondsQuick = 0.03;
+constexpr double kPriorLatencyCaseSeconds = 0.085;
+constexpr double kPriorLatencyCaseSecondsQuick = 0.024;
 
 }  // namespace
 
